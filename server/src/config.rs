@@ -1,0 +1,128 @@
+//! Typed configuration: command-line flags that fall back to environment variables.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::{Args, Parser, Subcommand};
+
+#[derive(Debug, Parser)]
+#[command(name = "tierboard", version, about = "Multiplayer whiteboard for system-design practice")]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the server: HTTP API, WebSocket sync, the built client.
+    Serve(ServeConfig),
+    /// Apply the database migrations and exit.
+    Migrate(DatabaseArgs),
+    /// Work with the problem bank.
+    Problems {
+        #[command(subcommand)]
+        command: ProblemsCommand,
+    },
+    /// Validate a design JSON file against a problem's tiers; exits non-zero when a tier is not reached.
+    Validate {
+        #[arg(long)]
+        problem: String,
+        /// Path to a design JSON file (docs/PROTOCOL.md §3).
+        design: PathBuf,
+        #[arg(long, env = "TIERBOARD_PROBLEMS", default_value = "problems")]
+        problems: PathBuf,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ProblemsCommand {
+    /// Check every problem file against the format and the catalog.
+    Lint {
+        #[arg(long, env = "TIERBOARD_PROBLEMS", default_value = "problems")]
+        problems: PathBuf,
+    },
+    /// Rebuild the seed-derived content of the bank from the seed files.
+    Import {
+        /// Folder that holds the seed files.
+        #[arg(long, default_value = "problems/seeds")]
+        seeds: PathBuf,
+        #[arg(long, env = "TIERBOARD_PROBLEMS", default_value = "problems")]
+        problems: PathBuf,
+    },
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct DatabaseArgs {
+    /// `sqlite://path` (created if missing) or `postgres://...`.
+    #[arg(long, env = "TIERBOARD_DATABASE_URL", default_value = "sqlite://data/tierboard.db")]
+    pub database_url: String,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct ServeConfig {
+    /// Address to listen on.
+    #[arg(long, env = "TIERBOARD_ADDR", default_value = "127.0.0.1:8080")]
+    pub addr: SocketAddr,
+
+    #[command(flatten)]
+    pub db: DatabaseArgs,
+
+    /// Redis URL for fan-out across instances; without it rooms fan out in-process only.
+    #[arg(long, env = "TIERBOARD_REDIS_URL")]
+    pub redis_url: Option<String>,
+
+    /// Folder of problem files.
+    #[arg(long, env = "TIERBOARD_PROBLEMS", default_value = "problems")]
+    pub problems: PathBuf,
+
+    /// Folder of the built client, served at `/` when it exists.
+    #[arg(long, env = "TIERBOARD_STATIC", default_value = "client/dist")]
+    pub static_dir: PathBuf,
+
+    /// Seconds a room with no connections stays loaded (once persisted) before it is unloaded.
+    #[arg(long, env = "TIERBOARD_ROOM_IDLE_SECS", default_value_t = 30)]
+    pub room_idle_secs: u64,
+
+    /// Largest WebSocket message accepted from a client, in bytes.
+    #[arg(long, env = "TIERBOARD_MAX_MESSAGE_BYTES", default_value_t = 32 * 1024 * 1024)]
+    pub max_message_bytes: usize,
+
+    /// Messages a connection's outbox holds before the connection is closed as too slow (4000).
+    #[arg(long, env = "TIERBOARD_OUTBOX", default_value_t = 1024)]
+    pub outbox_capacity: usize,
+
+    /// Longest time an accepted update waits before it is stored, in milliseconds (group commit).
+    #[arg(long, env = "TIERBOARD_PERSIST_MS", default_value_t = 50)]
+    pub persist_interval_ms: u64,
+
+    /// Stored rows per room above which the room's log is compacted into one snapshot.
+    #[arg(long, env = "TIERBOARD_COMPACT_ROWS", default_value_t = 64)]
+    pub compact_rows: u64,
+}
+
+impl ServeConfig {
+    /// A configuration for tests: port 0 on loopback, the given database, no Redis.
+    pub fn for_test(database_url: impl Into<String>, problems: impl Into<PathBuf>) -> ServeConfig {
+        ServeConfig {
+            addr: "127.0.0.1:0".parse().expect("static address"),
+            db: DatabaseArgs { database_url: database_url.into() },
+            redis_url: None,
+            problems: problems.into(),
+            static_dir: PathBuf::from("client/dist"),
+            room_idle_secs: 30,
+            max_message_bytes: 32 * 1024 * 1024,
+            outbox_capacity: 1024,
+            persist_interval_ms: 50,
+            compact_rows: 64,
+        }
+    }
+
+    pub fn room_idle(&self) -> Duration {
+        Duration::from_secs(self.room_idle_secs)
+    }
+
+    pub fn persist_interval(&self) -> Duration {
+        Duration::from_millis(self.persist_interval_ms)
+    }
+}

@@ -1,0 +1,96 @@
+//! One crate error, mapped to HTTP status codes and WebSocket close codes in one place.
+
+use axum::Json;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("{0}")]
+    BadRequest(String),
+    #[error("invalid JSON: {0}")]
+    BadJson(String),
+    #[error("missing or invalid token")]
+    Unauthorized,
+    #[error("{0}")]
+    Forbidden(String),
+    #[error("no problem with id '{0}'")]
+    UnknownProblem(String),
+    #[error("no room with id '{0}'")]
+    UnknownRoom(String),
+    #[error("{0} not found")]
+    NotFound(String),
+    #[error("{0}")]
+    TooLarge(String),
+    #[error("unavailable: {0}")]
+    Unavailable(String),
+    #[error("database error: {0}")]
+    Database(#[from] sqlx::Error),
+    #[error("migration error: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+    #[error("{0}")]
+    Internal(String),
+}
+
+impl Error {
+    pub fn status(&self) -> StatusCode {
+        match self {
+            Error::BadRequest(_) | Error::BadJson(_) => StatusCode::BAD_REQUEST,
+            Error::Unauthorized => StatusCode::UNAUTHORIZED,
+            Error::Forbidden(_) => StatusCode::FORBIDDEN,
+            Error::UnknownProblem(_) | Error::UnknownRoom(_) | Error::NotFound(_) => StatusCode::NOT_FOUND,
+            Error::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
+            Error::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            Error::Database(_) | Error::Migrate(_) | Error::Internal(_) => {
+                StatusCode::INTERNAL_SERVER_ERROR
+            }
+        }
+    }
+
+    pub fn code(&self) -> &'static str {
+        match self {
+            Error::BadRequest(_) => "bad_request",
+            Error::BadJson(_) => "bad_json",
+            Error::Unauthorized => "unauthorized",
+            Error::Forbidden(_) => "forbidden",
+            Error::UnknownProblem(_) => "unknown_problem",
+            Error::UnknownRoom(_) => "unknown_room",
+            Error::NotFound(_) => "not_found",
+            Error::TooLarge(_) => "too_large",
+            Error::Unavailable(_) => "unavailable",
+            Error::Database(_) | Error::Migrate(_) | Error::Internal(_) => "internal",
+        }
+    }
+
+    /// The WebSocket close code for an error that ends a connection (docs/PROTOCOL.md §2).
+    pub fn close_code(&self) -> u16 {
+        match self {
+            Error::Unauthorized | Error::Forbidden(_) => 4401,
+            Error::UnknownRoom(_) => 4404,
+            Error::TooLarge(_) => 4413,
+            Error::BadRequest(_) | Error::BadJson(_) => 4400,
+            Error::Unavailable(_) => 1013,
+            _ => 1011,
+        }
+    }
+}
+
+impl IntoResponse for Error {
+    fn into_response(self) -> Response {
+        let status = self.status();
+        if status.is_server_error() {
+            tracing::error!(error = %self, "request failed");
+        } else {
+            tracing::debug!(error = %self, "request rejected");
+        }
+        // Internal details stay in the log; the client gets a stable sentence.
+        let message = if status.is_server_error() && !matches!(self, Error::Unavailable(_)) {
+            "internal error".to_string()
+        } else {
+            self.to_string()
+        };
+        (status, Json(serde_json::json!({"error": message, "code": self.code()}))).into_response()
+    }
+}

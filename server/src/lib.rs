@@ -1,0 +1,14 @@
+//! tierboard: a multiplayer whiteboard for system-design practice.
+//!
+//! Module map (see `docs/ARCHITECTURE.md` for how one update flows):
+//! - [`config`]: flags and environment.
+//! - [`error`]: the crate [`Error`], mapped to HTTP status and WebSocket close codes.
+//! - [`problems`]: the problem bank and the component catalog.
+//! - [`validation`]: pure tier validation of a design.
+
+pub mod config;
+pub mod error;
+pub mod problems;
+pub mod validation;
+
+pub use error::{Error, Result};
