@@ -7,7 +7,11 @@ use std::time::Duration;
 use clap::{Args, Parser, Subcommand};
 
 #[derive(Debug, Parser)]
-#[command(name = "tierboard", version, about = "Multiplayer whiteboard for system-design practice")]
+#[command(
+    name = "tierboard",
+    version,
+    about = "Multiplayer whiteboard for system-design practice"
+)]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
@@ -55,7 +59,11 @@ pub enum ProblemsCommand {
 #[derive(Debug, Clone, Args)]
 pub struct DatabaseArgs {
     /// `sqlite://path` (created if missing) or `postgres://...`.
-    #[arg(long, env = "TIERBOARD_DATABASE_URL", default_value = "sqlite://data/tierboard.db")]
+    #[arg(
+        long,
+        env = "TIERBOARD_DATABASE_URL",
+        default_value = "sqlite://data/tierboard.db"
+    )]
     pub database_url: String,
 }
 
@@ -106,7 +114,9 @@ impl ServeConfig {
     pub fn for_test(database_url: impl Into<String>, problems: impl Into<PathBuf>) -> ServeConfig {
         ServeConfig {
             addr: "127.0.0.1:0".parse().expect("static address"),
-            db: DatabaseArgs { database_url: database_url.into() },
+            db: DatabaseArgs {
+                database_url: database_url.into(),
+            },
             redis_url: None,
             problems: problems.into(),
             static_dir: PathBuf::from("client/dist"),

@@ -40,7 +40,9 @@ impl Error {
             Error::BadRequest(_) | Error::BadJson(_) => StatusCode::BAD_REQUEST,
             Error::Unauthorized => StatusCode::UNAUTHORIZED,
             Error::Forbidden(_) => StatusCode::FORBIDDEN,
-            Error::UnknownProblem(_) | Error::UnknownRoom(_) | Error::NotFound(_) => StatusCode::NOT_FOUND,
+            Error::UnknownProblem(_) | Error::UnknownRoom(_) | Error::NotFound(_) => {
+                StatusCode::NOT_FOUND
+            }
             Error::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             Error::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             Error::Database(_) | Error::Migrate(_) | Error::Internal(_) => {
@@ -91,6 +93,10 @@ impl IntoResponse for Error {
         } else {
             self.to_string()
         };
-        (status, Json(serde_json::json!({"error": message, "code": self.code()}))).into_response()
+        (
+            status,
+            Json(serde_json::json!({"error": message, "code": self.code()})),
+        )
+            .into_response()
     }
 }

@@ -7,7 +7,9 @@
 //! - [`validation`]: pure tier validation of a design.
 
 pub mod config;
+pub mod design;
 pub mod error;
+pub mod ids;
 pub mod problems;
 pub mod validation;
 

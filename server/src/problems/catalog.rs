@@ -44,7 +44,9 @@ pub struct Catalog {
 
 impl Catalog {
     pub fn new(types: Vec<ComponentType>) -> Catalog {
-        Catalog { by_type: types.into_iter().map(|t| (t.ty.clone(), t)).collect() }
+        Catalog {
+            by_type: types.into_iter().map(|t| (t.ty.clone(), t)).collect(),
+        }
     }
 
     pub fn get(&self, ty: &str) -> Option<&ComponentType> {

@@ -27,7 +27,10 @@ impl Bank {
     }
 
     pub fn from_parts(problems: Vec<Problem>, catalog: Catalog) -> Bank {
-        let problems = problems.into_iter().map(|p| (p.id.clone(), Arc::new(p))).collect();
+        let problems = problems
+            .into_iter()
+            .map(|p| (p.id.clone(), Arc::new(p)))
+            .collect();
         Bank { problems, catalog }
     }
 
