@@ -14,6 +14,17 @@ pub struct Problem {
     pub available_components: Vec<String>,
     #[serde(default)]
     pub tiers: Vec<Tier>,
+    /// The availability the problem asks for, in percent (99.9 for "99.9% uptime"), when it states one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub availability: Option<f64>,
+}
+
+impl Problem {
+    /// The availability target in percent, when the problem states one. Validation reports single points
+    /// of failure only at 99.9 % or more.
+    pub fn availability_target(&self) -> Option<f64> {
+        self.availability
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
