@@ -463,11 +463,29 @@ fn value_type_name(value: &DocValue) -> &'static str {
 }
 
 impl DocObject {
-    fn get<T: ReadTxn>(&self, txn: &T, key: &str) -> Option<DocValue> {
+    /// Reads the fields named in `names` in one pass over the entries (cheaper than one lookup per
+    /// field); other entries are skipped without being converted.
+    fn fields<T: ReadTxn, const N: usize>(
+        &self,
+        txn: &T,
+        names: [&str; N],
+    ) -> [Option<DocValue>; N] {
+        let mut out = [const { None }; N];
         match self {
-            DocObject::Shared(map) => map.get(txn, key).map(|out| out_value(txn, out)),
-            DocObject::Plain(map) => map.get(key).map(any_value),
+            DocObject::Shared(map) => {
+                for (key, value) in map.iter(txn) {
+                    if let Some(i) = names.iter().position(|n| *n == key) {
+                        out[i] = Some(out_value(txn, value));
+                    }
+                }
+            }
+            DocObject::Plain(map) => {
+                for (i, name) in names.iter().enumerate() {
+                    out[i] = map.get(*name).map(any_value);
+                }
+            }
         }
+        out
     }
 
     /// Every entry, in no particular order.
@@ -482,16 +500,15 @@ impl DocObject {
     }
 }
 
-/// Reads a string field of a node or edge; another type is a read issue and reads as absent.
-fn doc_string<T: ReadTxn>(
-    txn: &T,
-    object: &DocObject,
+/// A string field of a node or edge; another type is a read issue and reads as absent.
+fn doc_string(
+    value: Option<DocValue>,
     field: &str,
     what: &str,
     id: &str,
     issues: &mut Vec<DesignIssue>,
 ) -> Option<String> {
-    match object.get(txn, field)? {
+    match value? {
         DocValue::Str(s) => Some(s),
         other => {
             let (node, edge) = if what == "node" {
@@ -555,12 +572,11 @@ impl Design {
                     );
                     continue;
                 };
+                let [from, to, label] = object.fields(txn, ["from", "to", "label"]);
                 let mut edge = DesignEdge::new(id, "", "");
-                edge.from =
-                    doc_string(txn, &object, "from", "edge", id, &mut issues).unwrap_or_default();
-                edge.to =
-                    doc_string(txn, &object, "to", "edge", id, &mut issues).unwrap_or_default();
-                edge.label = doc_string(txn, &object, "label", "edge", id, &mut issues);
+                edge.from = doc_string(from, "from", "edge", id, &mut issues).unwrap_or_default();
+                edge.to = doc_string(to, "to", "edge", id, &mut issues).unwrap_or_default();
+                edge.label = doc_string(label, "label", "edge", id, &mut issues);
                 design.edges.push(edge);
             }
         }
@@ -621,11 +637,12 @@ fn node_from_doc<T: ReadTxn>(
     object: &DocObject,
     issues: &mut Vec<DesignIssue>,
 ) -> DesignNode {
+    let [ty, label, x, y, params] = object.fields(txn, ["type", "label", "x", "y", "params"]);
     let mut node = DesignNode::new(id, "", "");
-    node.ty = doc_string(txn, object, "type", "node", id, issues).unwrap_or_default();
-    node.label = doc_string(txn, object, "label", "node", id, issues).unwrap_or_default();
-    for (axis, slot) in [("x", &mut node.x), ("y", &mut node.y)] {
-        match object.get(txn, axis) {
+    node.ty = doc_string(ty, "type", "node", id, issues).unwrap_or_default();
+    node.label = doc_string(label, "label", "node", id, issues).unwrap_or_default();
+    for (axis, value, slot) in [("x", x, &mut node.x), ("y", y, &mut node.y)] {
+        match value {
             None => {}
             Some(DocValue::Num(n)) => *slot = n,
             Some(other) => issue(
@@ -640,7 +657,7 @@ fn node_from_doc<T: ReadTxn>(
             ),
         }
     }
-    match object.get(txn, "params") {
+    match params {
         None => {}
         Some(DocValue::Object(params)) => {
             for (name, value) in params.entries(txn) {

@@ -7,9 +7,11 @@
 //! from a client to storage" is one reachability question and "on every such path" is dominance.
 
 use std::borrow::Cow;
-use std::collections::HashMap;
 use std::collections::hash_map::Entry;
 use std::fmt::Write as _;
+
+// Node and edge ids are user input hashed on every change: a fast hasher, still randomly seeded.
+use foldhash::{HashMap, HashMapExt, HashSet, HashSetExt};
 
 use crate::design::{Design, DesignNode, INSTANCES, ParamValue};
 use crate::problems::{Catalog, ComponentType, Problem, Rule};
@@ -81,6 +83,8 @@ pub fn validate(problem: &Problem, catalog: &Catalog, design: &Design) -> Valida
     let mut issues: Vec<DesignIssue> = design.read_issues.clone();
     let mut members: Vec<Member> = Vec::with_capacity(design.nodes.len());
     let mut slots: HashMap<&str, Slot> = HashMap::with_capacity(design.nodes.len());
+    // A design has a few distinct types over many nodes: ask the catalog once per type.
+    let mut types: HashMap<&str, TypeInfo> = HashMap::new();
 
     for node in &design.nodes {
         if node.id.is_empty() {
@@ -117,13 +121,13 @@ pub fn validate(problem: &Problem, catalog: &Catalog, design: &Design) -> Valida
                 slot.insert(Slot::Member(members.len() as u32));
             }
         }
-        members.push(index_node(catalog, node, &mut issues));
+        members.push(index_node(catalog, &mut types, node, &mut issues));
     }
 
     let n = members.len() as u32;
     let (source, sink) = (n, n + 1);
     let mut arcs: Vec<(u32, u32)> = Vec::with_capacity(design.edges.len() + members.len());
-    let mut edge_ids: HashMap<&str, ()> = HashMap::with_capacity(design.edges.len());
+    let mut edge_ids: HashSet<&str> = HashSet::with_capacity(design.edges.len());
     for edge in &design.edges {
         if edge.id.is_empty() {
             push(
@@ -135,7 +139,7 @@ pub fn validate(problem: &Problem, catalog: &Catalog, design: &Design) -> Valida
             );
             continue;
         }
-        if edge_ids.insert(edge.id.as_str(), ()).is_some() {
+        if !edge_ids.insert(edge.id.as_str()) {
             let message = format!(
                 "two edges have id '{}'; the later one is ignored",
                 q(&edge.id)
@@ -245,14 +249,35 @@ pub fn validate(problem: &Problem, catalog: &Catalog, design: &Design) -> Valida
     }
 }
 
+/// What the catalog says about one node type.
+#[derive(Clone, Copy)]
+struct TypeInfo<'a> {
+    key: KindKey<'a>,
+    def: Option<&'a ComponentType>,
+}
+
+impl<'a> TypeInfo<'a> {
+    fn of(catalog: &'a Catalog, ty: &'a str) -> TypeInfo<'a> {
+        let key = KindKey::of(catalog, ty);
+        // The catalog entry gives the family and the parameter definitions; an alias that is not an
+        // entry of its own borrows its kind's.
+        let def = match key {
+            KindKey::Known(kind) => catalog.get(ty).or_else(|| catalog.get(kind)),
+            KindKey::Unknown(_) => None,
+        };
+        TypeInfo { key, def }
+    }
+}
+
 /// Indexes one node: its kind, its catalog entry, its fleet size; reports what is malformed about it.
 fn index_node<'a>(
     catalog: &'a Catalog,
+    types: &mut HashMap<&'a str, TypeInfo<'a>>,
     node: &'a DesignNode,
     issues: &mut Vec<DesignIssue>,
 ) -> Member<'a> {
     let name = node.display_name();
-    let key = if node.ty.is_empty() {
+    let info = if node.ty.is_empty() {
         push(
             issues,
             IssueCode::MissingField,
@@ -262,19 +287,17 @@ fn index_node<'a>(
         );
         None
     } else {
-        let key = KindKey::of(catalog, &node.ty);
-        if let KindKey::Unknown(ty) = key {
+        let info = *types
+            .entry(node.ty.as_str())
+            .or_insert_with(|| TypeInfo::of(catalog, &node.ty));
+        if let KindKey::Unknown(ty) = info.key {
             let message = format!("node '{}' has unknown type '{}'", q(name), q(ty));
             push(issues, IssueCode::UnknownType, message, &[&node.id], &[]);
         }
-        Some(key)
+        Some(info)
     };
-    // The catalog entry gives the family and the parameter definitions; an alias that is not an entry
-    // of its own borrows its kind's.
-    let def = match key {
-        Some(KindKey::Known(kind)) => catalog.get(&node.ty).or_else(|| catalog.get(kind)),
-        _ => None,
-    };
+    let key = info.map(|i| i.key);
+    let def = info.and_then(|i| i.def);
 
     let instances = match node.params.get(INSTANCES) {
         None => 1,
@@ -803,9 +826,15 @@ fn q(s: &str) -> Cow<'_, str> {
     }
 }
 
-/// A number as people write it: 0.95, 7, 1e21.
+/// A number as people write it: 0.95, 7, 1000000; very large or very small ones in exponent form
+/// (1e300 would otherwise print 301 digits).
 fn num(v: f64) -> String {
-    format!("{v}")
+    let a = v.abs();
+    if a != 0.0 && !(1e-6..1e15).contains(&a) {
+        format!("{v:e}")
+    } else {
+        format!("{v}")
+    }
 }
 
 fn show_value(value: &ParamValue) -> String {
