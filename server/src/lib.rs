@@ -10,6 +10,7 @@ pub mod config;
 pub mod design;
 pub mod error;
 pub mod ids;
+pub mod metrics;
 pub mod problems;
 pub mod validation;
 
