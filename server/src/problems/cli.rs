@@ -1,11 +1,9 @@
 //! `tierboard problems lint | import | author`.
 
-use anyhow::Context;
-
 use crate::config::ProblemsCommand;
 use crate::problems::{Bank, author, import, load};
 
-pub fn run(command: ProblemsCommand) -> anyhow::Result<()> {
+pub fn run(command: ProblemsCommand) -> crate::Result<()> {
     match command {
         ProblemsCommand::Lint { problems } => {
             let started = std::time::Instant::now();
@@ -27,14 +25,17 @@ pub fn run(command: ProblemsCommand) -> anyhow::Result<()> {
                 started.elapsed().as_secs_f64() * 1000.0
             );
             if !errors.is_empty() {
-                anyhow::bail!("lint failed: {} error(s)", errors.len());
+                return Err(crate::Error::Internal(format!(
+                    "lint failed: {} error(s)",
+                    errors.len()
+                )));
             }
             // The same load the server does at start, so the log shows its time too.
             Bank::load(&problems)?;
             Ok(())
         }
         ProblemsCommand::Import { seeds, problems } => {
-            let r = import::run(&seeds, &problems).context("import failed")?;
+            let r = import::run(&seeds, &problems)?;
             for (id, change) in &r.completions {
                 tracing::debug!(problem = %id, %change, "reference design completed");
             }
@@ -52,7 +53,7 @@ pub fn run(command: ProblemsCommand) -> anyhow::Result<()> {
             Ok(())
         }
         ProblemsCommand::Author { problems } => {
-            let n = author::run(&problems).context("authoring failed")?;
+            let n = author::run(&problems)?;
             println!("authored tiers and reference designs for {n} problems");
             Ok(())
         }
