@@ -37,6 +37,7 @@ import {
 import { participants, readPresence, type Participant } from '../presence'
 import { addEdge, addNode, deleteElements, moveNodes, NOTE_TYPE } from '../schema'
 import { nodeTypes } from './nodes'
+import { familyColor } from '../icons'
 import type { Catalog } from '../catalog'
 import { useTheme } from '../theme'
 
@@ -292,7 +293,13 @@ export function Canvas(props: CanvasProps) {
       >
         <Background variant={BackgroundVariant.Dots} gap={16} size={1.2} />
         <Controls showInteractive={false} aria-label="Zoom controls" />
-        <MiniMap pannable zoomable ariaLabel="Minimap" nodeStrokeWidth={2} />
+        <MiniMap
+          pannable
+          zoomable
+          ariaLabel="Minimap"
+          nodeBorderRadius={6}
+          nodeColor={(n: DesignFlowNode) => (n.type === 'note' ? familyColor('note') : familyColor(catalog.get(n.data.node.type)?.family))}
+        />
         <RemoteCursors awareness={awareness} />
       </ReactFlow>
     </div>

@@ -327,7 +327,12 @@ function RoomView(props: {
           <div className="tabs" role="tablist">
             {(['tiers', 'inspect', 'problem', 'notes'] as Tab[]).map((t) => (
               <button key={t} type="button" role="tab" aria-selected={tab === t} className={tab === t ? 'on' : ''} onClick={() => setTab(t)} id={`tab-${t}`}>
-                {t === 'tiers' ? `Tiers${state.validation ? ` ${state.validation.reached}/${state.validation.tiers.length}` : ''}` : t[0].toUpperCase() + t.slice(1)}
+                {t[0].toUpperCase() + t.slice(1)}
+                {t === 'tiers' && state.validation && (
+                  <span className={`badge ${state.validation.reached === state.validation.tiers.length ? 'ok' : ''}`}>
+                    {state.validation.reached}/{state.validation.tiers.length}
+                  </span>
+                )}
               </button>
             ))}
           </div>

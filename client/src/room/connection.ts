@@ -73,9 +73,11 @@ export function useRoomConnection(room: string, token: string | null, name: stri
 
     idb.whenSynced.then(() => patch({ restored: true, saved: tracker.saved() }))
 
+    let role: Role | null = null
     const off = registerTierboardHandler(provider, (m: ServerMessage) => {
       switch (m.type) {
         case 'session':
+          role = m.role
           patch({ role: m.role, problem: m.problem || null })
           break
         case 'validation':
@@ -87,6 +89,8 @@ export function useRoomConnection(room: string, token: string | null, name: stri
           break
         }
         case 'error':
+          // A viewer's handshake (its sync step 2) is refused as read_only by design: nothing to tell.
+          if (m.code === 'read_only' && role === 'view') break
           patch({ notice: m.code === 'read_only' ? 'This is a view link: changes are not sent.' : m.message || m.code })
           break
       }
