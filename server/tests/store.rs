@@ -8,6 +8,7 @@ use std::time::Duration;
 use sqlx::Connection;
 use tierboard::ids::{InstanceId, Role, RoomId, Token};
 use tierboard::metrics::Metrics;
+use tierboard::store::scratch::ScratchSchema;
 use tierboard::store::{CompactOutcome, NewRoom, Persister, Store, Transition, now_ms};
 use yrs::updates::decoder::Decode;
 use yrs::{Doc, GetString, Map, ReadTxn, StateVector, Text, Transact, Update};
@@ -25,7 +26,7 @@ enum Kind {
 /// One database for one test: a SQLite file or a private PostgreSQL schema.
 struct Db {
     url: String,
-    schema: Option<String>,
+    schema: Option<ScratchSchema>,
     _dir: Option<tempfile::TempDir>,
 }
 
@@ -43,19 +44,11 @@ impl Db {
                 }
             }
             Kind::Postgres => {
-                sqlx::any::install_default_drivers();
-                let schema = format!("tb_test_{}", InstanceId::random());
-                let mut conn = sqlx::AnyConnection::connect(PG_BASE)
+                let schema = ScratchSchema::create(PG_BASE)
                     .await
                     .unwrap_or_else(|e| panic!("cannot reach {PG_BASE} ({e}); {PG_HINT}"));
-                sqlx::query(sqlx::AssertSqlSafe(format!("CREATE SCHEMA {schema}")))
-                    .execute(&mut conn)
-                    .await
-                    .expect("create schema");
-                conn.close().await.ok();
-                let url = format!("{PG_BASE}?options=-c%20search_path%3D{schema}");
                 Db {
-                    url,
+                    url: schema.url().to_string(),
                     schema: Some(schema),
                     _dir: None,
                 }
@@ -72,14 +65,8 @@ impl Db {
     }
 
     async fn drop_schema(self) {
-        if let Some(schema) = &self.schema {
-            let mut conn = sqlx::AnyConnection::connect(PG_BASE)
-                .await
-                .expect("connect");
-            sqlx::query(sqlx::AssertSqlSafe(format!("DROP SCHEMA {schema} CASCADE")))
-                .execute(&mut conn)
-                .await
-                .expect("drop schema");
+        if let Some(schema) = self.schema {
+            schema.drop_now().await.expect("drop schema");
         }
     }
 }
