@@ -14,6 +14,7 @@ async fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Migrate(db) => migrate(&db.database_url).await,
+        Command::Problems { command } => tierboard::problems::cli::run(command),
         _ => Err(tierboard::Error::Internal("not implemented yet".into())),
     };
     match result {
