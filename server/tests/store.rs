@@ -8,6 +8,7 @@ use std::time::Duration;
 use sqlx::Connection;
 use tierboard::ids::{InstanceId, Role, RoomId, Token};
 use tierboard::metrics::Metrics;
+use tierboard::store::scratch::ScratchSchema;
 use tierboard::store::{CompactOutcome, NewRoom, Persister, Store, Transition, now_ms};
 use yrs::updates::decoder::Decode;
 use yrs::{Doc, GetString, Map, ReadTxn, StateVector, Text, Transact, Update};
@@ -25,7 +26,7 @@ enum Kind {
 /// One database for one test: a SQLite file or a private PostgreSQL schema.
 struct Db {
     url: String,
-    schema: Option<String>,
+    schema: Option<ScratchSchema>,
     _dir: Option<tempfile::TempDir>,
 }
 
@@ -43,19 +44,11 @@ impl Db {
                 }
             }
             Kind::Postgres => {
-                sqlx::any::install_default_drivers();
-                let schema = format!("tb_test_{}", InstanceId::random());
-                let mut conn = sqlx::AnyConnection::connect(PG_BASE)
+                let schema = ScratchSchema::create(PG_BASE)
                     .await
                     .unwrap_or_else(|e| panic!("cannot reach {PG_BASE} ({e}); {PG_HINT}"));
-                sqlx::query(sqlx::AssertSqlSafe(format!("CREATE SCHEMA {schema}")))
-                    .execute(&mut conn)
-                    .await
-                    .expect("create schema");
-                conn.close().await.ok();
-                let url = format!("{PG_BASE}?options=-c%20search_path%3D{schema}");
                 Db {
-                    url,
+                    url: schema.url().to_string(),
                     schema: Some(schema),
                     _dir: None,
                 }
@@ -72,14 +65,8 @@ impl Db {
     }
 
     async fn drop_schema(self) {
-        if let Some(schema) = &self.schema {
-            let mut conn = sqlx::AnyConnection::connect(PG_BASE)
-                .await
-                .expect("connect");
-            sqlx::query(sqlx::AssertSqlSafe(format!("DROP SCHEMA {schema} CASCADE")))
-                .execute(&mut conn)
-                .await
-                .expect("drop schema");
+        if let Some(schema) = self.schema {
+            schema.drop_now().await.expect("drop schema");
         }
     }
 }
@@ -396,6 +383,78 @@ async fn full_queue_hands_updates_back(kind: Kind) {
     db.drop_schema().await;
 }
 
+/// Runs one statement on the test database through a connection of its own.
+async fn exec(db: &Db, sql: &'static str) {
+    let mut conn = sqlx::AnyConnection::connect(&db.url)
+        .await
+        .expect("connect");
+    sqlx::query(sql).execute(&mut conn).await.expect(sql);
+    conn.close().await.ok();
+}
+
+/// A commit that fails is reported to the submitters, and its data is kept and stored once the
+/// database accepts writes again. Inserts are blocked for real: a trigger (SQLite) or a CHECK
+/// constraint (PostgreSQL) makes every insert into `doc_updates` fail.
+async fn failed_commit_keeps_data_and_retries(kind: Kind) {
+    let db = Db::new(kind).await;
+    let store = db.store("a").await;
+    let room = new_room(&store).await;
+    let metrics = Arc::new(Metrics::default());
+    let (persister, task) = Persister::spawn(
+        store.clone(),
+        Duration::from_millis(10),
+        1000,
+        metrics.clone(),
+    );
+    let (block, unblock) = match kind {
+        Kind::Sqlite => (
+            "CREATE TRIGGER block_inserts BEFORE INSERT ON doc_updates \
+             BEGIN SELECT RAISE(ABORT, 'blocked by the test'); END",
+            "DROP TRIGGER block_inserts",
+        ),
+        Kind::Postgres => (
+            "ALTER TABLE doc_updates ADD CONSTRAINT block_inserts CHECK (seq < 0) NOT VALID",
+            "ALTER TABLE doc_updates DROP CONSTRAINT block_inserts",
+        ),
+    };
+    let (doc, updates) = edits(9, 10);
+    exec(&db, block).await;
+    let first: Vec<_> = updates[..5]
+        .iter()
+        .map(|u| persister.try_submit(room.clone(), u.clone()).unwrap())
+        .collect();
+    for rx in first {
+        let err = rx.await.expect("answered").expect_err("insert is blocked");
+        assert!(err.to_string().contains("not saved yet"), "{err}");
+    }
+    assert!(metrics.errors.load(ordering()) >= 1);
+    assert_eq!(store.row_count(&room).await.unwrap(), 0);
+    // Submissions during the outage are accepted (the queue has room) and wait for the retry.
+    let second: Vec<_> = updates[5..]
+        .iter()
+        .map(|u| persister.try_submit(room.clone(), u.clone()).unwrap())
+        .collect();
+    exec(&db, unblock).await;
+    let mut flushed = persister.flush().await;
+    for _ in 0..10 {
+        if flushed.is_ok() {
+            break;
+        }
+        flushed = persister.flush().await;
+    }
+    flushed.expect("stored once the database accepts writes");
+    for rx in second {
+        // Each resolves: Err if its first attempt still hit the block, Ok after; either way it is
+        // stored now (checked below), because failed data is kept and retried.
+        rx.await.expect("answered").ok();
+    }
+    assert_doc(&store, &room, &doc, "after the outage").await;
+    persister.shutdown().await.unwrap();
+    task.await.unwrap();
+    store.close().await;
+    db.drop_schema().await;
+}
+
 /// The stated bound (store module docs): `compact_rows + 1 + c` rows, `c` the rows committed while a
 /// compaction is queued or running. The test commits back to back (no persist interval between
 /// commits), the worst case for `c`; it asserts `c <= compact_rows`.
@@ -657,6 +716,7 @@ on_both!(
     rooms_tokens_roles_revocation,
     append_load_round_trip,
     group_commit_batches,
+    failed_commit_keeps_data_and_retries,
     ten_thousand_updates_stay_bounded,
     concurrent_compaction_two_stores,
     interleaved_compaction,
