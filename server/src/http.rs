@@ -60,7 +60,10 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
 }
 
 pub fn now_ms() -> i64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis() as i64).unwrap_or(0)
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0)
 }
 
 /// The API routes and the WebSocket endpoint; the static client is added by [`crate::app`].
@@ -77,7 +80,9 @@ pub fn routes() -> Router<AppState> {
 /// Serves the built client with `index.html` for client-side routes, when it has been built.
 pub fn static_client(dir: &Path) -> Option<ServeDir<ServeFile>> {
     let index = dir.join("index.html");
-    index.is_file().then(|| ServeDir::new(dir).fallback(ServeFile::new(index)))
+    index
+        .is_file()
+        .then(|| ServeDir::new(dir).fallback(ServeFile::new(index)))
 }
 
 async fn healthz(State(state): State<AppState>) -> Json<Value> {
@@ -93,7 +98,10 @@ async fn healthz(State(state): State<AppState>) -> Json<Value> {
 
 async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
     (
-        [(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")],
+        [(
+            header::CONTENT_TYPE,
+            "text/plain; version=0.0.4; charset=utf-8",
+        )],
         state.metrics.render(),
     )
 }
@@ -103,7 +111,10 @@ struct CreateRoom {
     problem: String,
 }
 
-async fn create_room(State(state): State<AppState>, ApiJson(body): ApiJson<CreateRoom>) -> Result<impl IntoResponse> {
+async fn create_room(
+    State(state): State<AppState>,
+    ApiJson(body): ApiJson<CreateRoom>,
+) -> Result<impl IntoResponse> {
     if state.bank.get(&body.problem).is_none() {
         return Err(Error::UnknownProblem(body.problem));
     }
@@ -120,7 +131,10 @@ async fn create_room(State(state): State<AppState>, ApiJson(body): ApiJson<Creat
         })
         .await?;
     // The document starts with `meta.problem`, stored before anyone can connect.
-    state.store.append(&[(room.clone(), Room::initial_update(&body.problem))]).await?;
+    state
+        .store
+        .append(&[(room.clone(), Room::initial_update(&body.problem))])
+        .await?;
     tracing::info!(room = %room, problem = %body.problem, "room created");
     Ok((
         StatusCode::CREATED,
@@ -134,16 +148,25 @@ fn token_from(query: &TokenQuery, headers: &HeaderMap) -> Option<Token> {
         return Some(Token::from_user(t));
     }
     let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
-    value.strip_prefix("Bearer ").map(|t| Token::from_user(t.trim()))
+    value
+        .strip_prefix("Bearer ")
+        .map(|t| Token::from_user(t.trim()))
 }
 
 /// Checks a room id and token; the role the token grants.
-pub async fn authorize(state: &AppState, room: &str, query: &TokenQuery, headers: &HeaderMap) -> Result<(RoomId, Role)> {
+pub async fn authorize(
+    state: &AppState,
+    room: &str,
+    query: &TokenQuery,
+    headers: &HeaderMap,
+) -> Result<(RoomId, Role)> {
     let room_id = RoomId::parse(room).ok_or_else(|| Error::UnknownRoom(room.to_string()))?;
     let token = token_from(query, headers).ok_or(Error::Unauthorized)?;
     match state.store.role_for(&room_id, &token.hash()).await? {
         Some(role) => Ok((room_id, role)),
-        None if state.store.room(&room_id).await?.is_none() => Err(Error::UnknownRoom(room.to_string())),
+        None if state.store.room(&room_id).await?.is_none() => {
+            Err(Error::UnknownRoom(room.to_string()))
+        }
         None => Err(Error::Unauthorized),
     }
 }
@@ -155,7 +178,11 @@ async fn room_info(
     headers: HeaderMap,
 ) -> Result<Json<Value>> {
     let (room_id, role) = authorize(&state, &room, &query, &headers).await?;
-    let record = state.store.room(&room_id).await?.ok_or_else(|| Error::UnknownRoom(room.clone()))?;
+    let record = state
+        .store
+        .room(&room_id)
+        .await?
+        .ok_or_else(|| Error::UnknownRoom(room.clone()))?;
     let status = state.rooms.status(&room_id).await;
     Ok(Json(json!({
         "room": room_id,

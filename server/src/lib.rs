@@ -9,7 +9,8 @@
 //! - [`sync`]: the y-websocket protocol and the awareness table, without I/O.
 //! - [`room`]: one actor task per loaded room: document, connections, awareness, persistence hand-off.
 //! - [`rooms`]: the registry: get-or-load, idle unload, shutdown.
-//! - [`store`]: SQLite / PostgreSQL through sqlx; group commit and compaction.
+//! - [`store`]: SQLite / PostgreSQL through sqlx: rooms, tokens, the update log and compaction, and
+//!   the group-commit [`store::Persister`].
 //! - [`problems`]: the problem bank and the component catalog.
 //! - [`design`]: the canvas schema (design JSON and reading it out of a document).
 //! - [`validation`]: pure tier validation of a design.
@@ -42,7 +43,9 @@ use tower_http::trace::TraceLayer;
 /// The whole HTTP surface: API, WebSocket and (when built) the client.
 pub fn app(state: AppState) -> Router {
     let static_dir = state.config.static_dir.clone();
-    let mut router = http::routes().with_state(state).layer(TraceLayer::new_for_http());
+    let mut router = http::routes()
+        .with_state(state)
+        .layer(TraceLayer::new_for_http());
     if let Some(client) = http::static_client(&static_dir) {
         router = router.fallback_service(client);
     }

@@ -2,13 +2,16 @@
 
 use clap::Parser;
 use tierboard::config::{Cli, Command};
+use tierboard::ids::InstanceId;
+use tierboard::store::Store;
 
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
     tracing_subscriber::fmt()
         .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,tower_http=warn,sqlx=warn")),
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| {
+                tracing_subscriber::EnvFilter::new("info,tower_http=warn,sqlx=warn")
+            }),
         )
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stdout()))
         .init();
@@ -16,27 +19,29 @@ async fn main() -> std::process::ExitCode {
     let result = match cli.command {
         Command::Serve(config) => serve(config).await,
         Command::Migrate(db) => migrate(&db.database_url).await,
-        Command::Problems { .. } | Command::Validate { .. } => {
-            Err(tierboard::Error::Internal("not available in this build yet".into()))
-        }
+        Command::Problems { command } => tierboard::problems::cli::run(command),
+        Command::Validate { .. } => Err(tierboard::Error::Internal("not implemented yet".into())),
     };
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(e) => {
-            tracing::error!("{e}");
+            tracing::error!(error = %e, "tierboard failed");
             eprintln!("tierboard: {e}");
             std::process::ExitCode::FAILURE
         }
     }
 }
 
-async fn migrate(url: &str) -> tierboard::Result<()> {
-    let store = tierboard::store::Store::connect(url, tierboard::ids::InstanceId::random()).await?;
+/// `tierboard migrate`: apply the embedded migrations and exit.
+async fn migrate(database_url: &str) -> tierboard::Result<()> {
+    let store = Store::connect(database_url, InstanceId::random()).await?;
     store.migrate().await?;
-    tracing::info!("migrations applied");
+    store.close().await;
+    tracing::info!(database = %database_url.split('@').next_back().unwrap_or_default(), "migrations applied");
     Ok(())
 }
 
+/// `tierboard serve`: run until SIGTERM or ctrl-c, then shut down gracefully.
 async fn serve(config: tierboard::config::ServeConfig) -> tierboard::Result<()> {
     let server = tierboard::Server::bind(config).await?;
     let token = server.shutdown_token();

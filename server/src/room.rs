@@ -59,7 +59,9 @@ pub struct ConnControl {
 impl ConnControl {
     pub fn close(&self, code: u16) {
         // First writer wins: a later reason never overwrites the first one.
-        let _ = self.code.compare_exchange(0, code, Ordering::Relaxed, Ordering::Relaxed);
+        let _ = self
+            .code
+            .compare_exchange(0, code, Ordering::Relaxed, Ordering::Relaxed);
         self.cancel.cancel();
     }
 
@@ -93,13 +95,30 @@ pub enum Inbound {
 }
 
 pub enum RoomCommand {
-    Join { conn: ConnHandle, reply: oneshot::Sender<crate::Result<()>> },
-    Inbound { conn: ConnId, messages: Vec<Inbound> },
-    Leave { conn: ConnId },
-    Persisted { result: crate::Result<()>, saved_sv: Bytes },
-    Status { reply: oneshot::Sender<RoomStatus> },
-    Shutdown { reply: oneshot::Sender<()> },
-    CloseAll { code: u16 },
+    Join {
+        conn: ConnHandle,
+        reply: oneshot::Sender<crate::Result<()>>,
+    },
+    Inbound {
+        conn: ConnId,
+        messages: Vec<Inbound>,
+    },
+    Leave {
+        conn: ConnId,
+    },
+    Persisted {
+        result: crate::Result<()>,
+        saved_sv: Bytes,
+    },
+    Status {
+        reply: oneshot::Sender<RoomStatus>,
+    },
+    Shutdown {
+        reply: oneshot::Sender<()>,
+    },
+    CloseAll {
+        code: u16,
+    },
 }
 
 /// A point-in-time view for the HTTP API.
@@ -283,7 +302,9 @@ impl Room {
                 self.broadcast(&protocol::encode_awareness(&removal), None);
             }
         }
-        let idle = self.idle_since.is_some_and(|since| now >= since + self.deps.idle);
+        let idle = self
+            .idle_since
+            .is_some_and(|since| now >= since + self.deps.idle);
         idle && self.conns.is_empty() && self.pending.is_empty() && self.in_flight == 0
     }
 
@@ -302,18 +323,24 @@ impl Room {
             "role": conn.role.as_str(),
             "problem": self.problem(),
         });
-        let _ = conn.outbox.try_send(protocol::encode_tierboard(&session.to_string()));
+        let _ = conn
+            .outbox
+            .try_send(protocol::encode_tierboard(&session.to_string()));
         if let Some(saved) = &self.last_saved {
             let _ = conn.outbox.try_send(saved.clone());
         }
         self.conns.insert(id, conn);
-        self.shared.connections.store(self.conns.len(), Ordering::Relaxed);
+        self.shared
+            .connections
+            .store(self.conns.len(), Ordering::Relaxed);
         self.idle_since = None;
     }
 
     fn leave(&mut self, conn: ConnId) {
         if self.conns.remove(&conn).is_some() {
-            self.shared.connections.store(self.conns.len(), Ordering::Relaxed);
+            self.shared
+                .connections
+                .store(self.conns.len(), Ordering::Relaxed);
         }
         if let Some(removal) = self.awareness.remove_owner(conn) {
             self.broadcast(&protocol::encode_awareness(&removal), None);
@@ -325,7 +352,9 @@ impl Room {
 
     fn inbound(&mut self, from: ConnId, messages: Vec<Inbound>) {
         // A message from a connection the room already dropped (slow consumer) is ignored.
-        let Some(role) = self.conns.get(&from).map(|c| c.role) else { return };
+        let Some(role) = self.conns.get(&from).map(|c| c.role) else {
+            return;
+        };
         for message in messages {
             match message {
                 Inbound::SyncStep1(sv) => {
@@ -343,16 +372,20 @@ impl Room {
                     inc(&self.deps.metrics.bytes_in, size as u64);
                     self.apply(from, update);
                 }
-                Inbound::Awareness(update) => match self.awareness.apply(from, &update, Instant::now()) {
-                    Ok(true) => self.broadcast(&protocol::encode_awareness(&update), Some(from)),
-                    Ok(false) => {}
-                    Err(e) => {
-                        tracing::warn!(room = %self.id, conn = from.0, error = %e, "bad awareness update");
-                        inc(&self.deps.metrics.rejected_messages, 1);
-                        self.close(from, 4400);
-                        return;
+                Inbound::Awareness(update) => {
+                    match self.awareness.apply(from, &update, Instant::now()) {
+                        Ok(true) => {
+                            self.broadcast(&protocol::encode_awareness(&update), Some(from))
+                        }
+                        Ok(false) => {}
+                        Err(e) => {
+                            tracing::warn!(room = %self.id, conn = from.0, error = %e, "bad awareness update");
+                            inc(&self.deps.metrics.rejected_messages, 1);
+                            self.close(from, 4400);
+                            return;
+                        }
                     }
-                },
+                }
                 Inbound::QueryAwareness => {
                     if let Some(all) = self.awareness.encode_all() {
                         self.send_to(from, protocol::encode_awareness(&all));
@@ -494,7 +527,9 @@ impl Room {
     }
 
     fn send_to(&mut self, to: ConnId, message: Bytes) {
-        let Some(conn) = self.conns.get(&to) else { return };
+        let Some(conn) = self.conns.get(&to) else {
+            return;
+        };
         let len = message.len() as u64;
         if conn.outbox.try_send(message).is_err() {
             self.slow(to);

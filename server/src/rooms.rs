@@ -52,7 +52,11 @@ impl Rooms {
         let (tx, rx) = mpsc::channel(MAILBOX);
         let generation = self.generation.fetch_add(1, Ordering::Relaxed);
         let shared = Arc::new(RoomShared::default());
-        let handle = RoomHandle { tx: tx.clone(), shared: shared.clone(), generation };
+        let handle = RoomHandle {
+            tx: tx.clone(),
+            shared: shared.clone(),
+            generation,
+        };
         map.insert(id.clone(), handle.clone());
         drop(map);
 
@@ -89,7 +93,15 @@ impl Rooms {
         for _ in 0..3 {
             let handle = self.get_or_start(id);
             let (reply, rx) = oneshot::channel();
-            if handle.tx.send(RoomCommand::Join { conn: conn.clone(), reply }).await.is_err() {
+            if handle
+                .tx
+                .send(RoomCommand::Join {
+                    conn: conn.clone(),
+                    reply,
+                })
+                .await
+                .is_err()
+            {
                 continue;
             }
             match rx.await {
@@ -97,7 +109,9 @@ impl Rooms {
                 Err(_) => continue,
             }
         }
-        Err(crate::Error::Unavailable(format!("room {id} could not be loaded")))
+        Err(crate::Error::Unavailable(format!(
+            "room {id} could not be loaded"
+        )))
     }
 
     /// Live figures of a loaded room; `None` when it is not loaded here.
@@ -118,7 +132,12 @@ impl Rooms {
         let handles: Vec<RoomHandle> = self.lock().values().cloned().collect();
         for handle in handles {
             let (reply, rx) = oneshot::channel();
-            if handle.tx.send(RoomCommand::Shutdown { reply }).await.is_ok() {
+            if handle
+                .tx
+                .send(RoomCommand::Shutdown { reply })
+                .await
+                .is_ok()
+            {
                 let _ = rx.await;
             }
         }
@@ -134,7 +153,11 @@ impl Rooms {
     }
 }
 
-fn remove_if_current(map: &Mutex<HashMap<RoomId, RoomHandle>>, id: &RoomId, generation: u64) -> bool {
+fn remove_if_current(
+    map: &Mutex<HashMap<RoomId, RoomHandle>>,
+    id: &RoomId,
+    generation: u64,
+) -> bool {
     let mut map = map.lock().unwrap_or_else(|e| e.into_inner());
     match map.get(id) {
         Some(handle) if handle.generation == generation => {

@@ -30,7 +30,11 @@ impl Server {
     pub async fn bind(config: ServeConfig) -> crate::Result<Server> {
         let started = Instant::now();
         let bank = Bank::load(&config.problems)?;
-        tracing::info!(problems = bank.len(), elapsed_ms = started.elapsed().as_millis() as u64, "problem bank loaded");
+        tracing::info!(
+            problems = bank.len(),
+            elapsed_ms = started.elapsed().as_millis() as u64,
+            "problem bank loaded"
+        );
         Server::bind_with(config, Arc::new(bank)).await
     }
 
@@ -40,17 +44,21 @@ impl Server {
         let metrics = Arc::new(Metrics::default());
         let store = Arc::new(Store::connect(&config.db.database_url, instance.clone()).await?);
         store.migrate().await?;
-        let (persister, persister_task) =
-            Persister::spawn(store.clone(), config.persist_interval(), config.compact_rows, metrics.clone());
+        let (persister, persister_task) = Persister::spawn(
+            store.clone(),
+            config.persist_interval(),
+            config.compact_rows,
+            metrics.clone(),
+        );
         let rooms = Arc::new(Rooms::new(RoomDeps {
             store: store.clone(),
             persister: persister.clone(),
             metrics: metrics.clone(),
             idle: config.room_idle(),
         }));
-        let listener = TcpListener::bind(config.addr)
-            .await
-            .map_err(|e| crate::Error::Internal(format!("cannot listen on {}: {e}", config.addr)))?;
+        let listener = TcpListener::bind(config.addr).await.map_err(|e| {
+            crate::Error::Internal(format!("cannot listen on {}: {e}", config.addr))
+        })?;
         let state = AppState {
             config: Arc::new(config),
             store,
@@ -61,11 +69,19 @@ impl Server {
             started: Instant::now(),
             connections: tokio_util::task::TaskTracker::new(),
         };
-        Ok(Server { state, listener, persister, persister_task, shutdown: CancellationToken::new() })
+        Ok(Server {
+            state,
+            listener,
+            persister,
+            persister_task,
+            shutdown: CancellationToken::new(),
+        })
     }
 
     pub fn local_addr(&self) -> std::net::SocketAddr {
-        self.listener.local_addr().expect("bound listener has an address")
+        self.listener
+            .local_addr()
+            .expect("bound listener has an address")
     }
 
     /// Cancel it to shut the server down gracefully.
@@ -80,11 +96,18 @@ impl Server {
     /// Serves until the shutdown token is cancelled; then stops accepting, flushes every room and the
     /// persister, and closes every socket with 1001.
     pub async fn run(self) -> crate::Result<()> {
-        let Server { state, listener, persister, persister_task, shutdown } = self;
+        let Server {
+            state,
+            listener,
+            persister,
+            persister_task,
+            shutdown,
+        } = self;
         tracing::info!(addr = %listener.local_addr().map(|a| a.to_string()).unwrap_or_default(), instance = %state.instance, "tierboard listening");
         let app = crate::app(state.clone());
         let stop = shutdown.clone();
-        let serve = axum::serve(listener, app).with_graceful_shutdown(async move { stop.cancelled().await });
+        let serve = axum::serve(listener, app)
+            .with_graceful_shutdown(async move { stop.cancelled().await });
         // Upgraded WebSockets outlive axum's graceful shutdown, so the rooms close them below.
         let serve = tokio::spawn(async move { serve.await });
         shutdown.cancelled().await;
@@ -96,7 +119,10 @@ impl Server {
         state.rooms.close_all(1001).await;
         // Let the writers send their close frames before the process goes away.
         state.connections.close();
-        if tokio::time::timeout(Duration::from_secs(5), state.connections.wait()).await.is_err() {
+        if tokio::time::timeout(Duration::from_secs(5), state.connections.wait())
+            .await
+            .is_err()
+        {
             tracing::warn!("some connections did not close within 5 s");
         }
         if let Err(e) = persister.shutdown().await {

@@ -83,22 +83,34 @@ pub async fn handler(
     // stops reconnecting on 44xx, while a refused upgrade makes it retry forever.
     let verdict = authorize(&state, &room, query.token.as_deref()).await;
     let tracker = state.connections.clone();
-    ws.on_upgrade(move |socket| tracker.track_future(async move {
-        match verdict {
-            Ok((room_id, role)) => serve(socket, state, room_id, role).await,
-            Err(reason) => {
-                tracing::info!(room = %room, reason = %reason.text(), "websocket refused");
-                inc(&state.metrics.rejected_messages, 1);
-                close_now(socket, reason).await;
+    ws.on_upgrade(move |socket| {
+        tracker.track_future(async move {
+            match verdict {
+                Ok((room_id, role)) => serve(socket, state, room_id, role).await,
+                Err(reason) => {
+                    tracing::info!(room = %room, reason = %reason.text(), "websocket refused");
+                    inc(&state.metrics.rejected_messages, 1);
+                    close_now(socket, reason).await;
+                }
             }
-        }
-    }))
+        })
+    })
 }
 
-async fn authorize(state: &AppState, room: &str, token: Option<&str>) -> Result<(RoomId, Role), CloseReason> {
+async fn authorize(
+    state: &AppState,
+    room: &str,
+    token: Option<&str>,
+) -> Result<(RoomId, Role), CloseReason> {
     let room_id = RoomId::parse(room).ok_or(CloseReason::UnknownRoom)?;
-    let token = token.filter(|t| !t.is_empty()).ok_or(CloseReason::Unauthorized)?;
-    match state.store.role_for(&room_id, &Token::from_user(token).hash()).await {
+    let token = token
+        .filter(|t| !t.is_empty())
+        .ok_or(CloseReason::Unauthorized)?;
+    match state
+        .store
+        .role_for(&room_id, &Token::from_user(token).hash())
+        .await
+    {
         Ok(Some(role)) => Ok((room_id, role)),
         Ok(None) => match state.store.room(&room_id).await {
             Ok(Some(_)) => Err(CloseReason::Unauthorized),
@@ -113,7 +125,10 @@ async fn authorize(state: &AppState, room: &str, token: Option<&str>) -> Result<
 }
 
 async fn close_now(mut socket: WebSocket, reason: CloseReason) {
-    let frame = CloseFrame { code: reason.code(), reason: Utf8Bytes::from(reason.text()) };
+    let frame = CloseFrame {
+        code: reason.code(),
+        reason: Utf8Bytes::from(reason.text()),
+    };
     let _ = socket.send(Message::Close(Some(frame))).await;
     // Give the client a moment to see the close frame before the TCP connection goes.
     let _ = timeout(Duration::from_secs(2), socket.next()).await;
@@ -123,7 +138,12 @@ async fn serve(socket: WebSocket, state: AppState, room_id: RoomId, role: Role) 
     let conn_id = ConnId::next();
     let (outbox_tx, outbox_rx) = mpsc::channel(state.config.outbox_capacity);
     let control = Arc::new(ConnControl::default());
-    let conn = ConnHandle { id: conn_id, role, outbox: outbox_tx.clone(), control: control.clone() };
+    let conn = ConnHandle {
+        id: conn_id,
+        role,
+        outbox: outbox_tx.clone(),
+        control: control.clone(),
+    };
 
     let (sink, stream) = socket.split();
     let room = match state.rooms.join(&room_id, conn).await {
@@ -131,7 +151,10 @@ async fn serve(socket: WebSocket, state: AppState, room_id: RoomId, role: Role) 
         Err(e) => {
             tracing::error!(room = %room_id, error = %e, "join failed");
             let mut sink = sink;
-            let frame = CloseFrame { code: e.close_code(), reason: Utf8Bytes::from(e.to_string()) };
+            let frame = CloseFrame {
+                code: e.close_code(),
+                reason: Utf8Bytes::from(e.to_string()),
+            };
             let _ = sink.send(Message::Close(Some(frame))).await;
             return;
         }
@@ -141,7 +164,8 @@ async fn serve(socket: WebSocket, state: AppState, room_id: RoomId, role: Role) 
     tracing::debug!(room = %room_id, conn = conn_id.0, role = role.as_str(), "connected");
 
     let writer = tokio::spawn(write_loop(sink, outbox_rx, control.clone()));
-    if let Err(reason) = read_loop(stream, &state, &room, conn_id, role, &outbox_tx, &control).await {
+    if let Err(reason) = read_loop(stream, &state, &room, conn_id, role, &outbox_tx, &control).await
+    {
         tracing::warn!(room = %room_id, conn = conn_id.0, code = reason.code(), reason = %reason.text(), "closing connection");
         inc(&state.metrics.rejected_messages, 1);
         control.close(reason.code());
@@ -177,7 +201,9 @@ async fn read_loop(
             Ok(None) => return Ok(()),
             Ok(Some(Err(e))) => {
                 return match e.into_inner().downcast::<tungstenite::Error>() {
-                    Ok(err) if matches!(*err, tungstenite::Error::Capacity(_)) => Err(CloseReason::TooLarge),
+                    Ok(err) if matches!(*err, tungstenite::Error::Capacity(_)) => {
+                        Err(CloseReason::TooLarge)
+                    }
                     Ok(err) => {
                         tracing::debug!(conn = conn.0, error = %err, "websocket read error");
                         Ok(())
@@ -192,7 +218,11 @@ async fn read_loop(
         };
         let frame = match message {
             Message::Binary(frame) => frame,
-            Message::Text(_) => return Err(CloseReason::Malformed("text frames are not part of the protocol".into())),
+            Message::Text(_) => {
+                return Err(CloseReason::Malformed(
+                    "text frames are not part of the protocol".into(),
+                ));
+            }
             Message::Close(_) => return Ok(()),
             Message::Ping(_) | Message::Pong(_) => continue,
         };
@@ -210,7 +240,9 @@ async fn read_loop(
                         if update.len() > 2 {
                             inc(&state.metrics.rejected_messages, 1);
                             let now = Instant::now();
-                            if last_notice.is_none_or(|at| now.duration_since(at) >= READ_ONLY_NOTICE) {
+                            if last_notice
+                                .is_none_or(|at| now.duration_since(at) >= READ_ONLY_NOTICE)
+                            {
                                 last_notice = Some(now);
                                 let json = r#"{"type":"error","code":"read_only","message":"this link is view-only: edits are not applied"}"#;
                                 let _ = outbox.try_send(protocol::encode_tierboard(json));
@@ -231,7 +263,15 @@ async fn read_loop(
             continue;
         }
         // Awaiting a mailbox slot slows a flooding client down instead of growing memory.
-        if room.tx.send(RoomCommand::Inbound { conn, messages: inbound }).await.is_err() {
+        if room
+            .tx
+            .send(RoomCommand::Inbound {
+                conn,
+                messages: inbound,
+            })
+            .await
+            .is_err()
+        {
             return Err(CloseReason::Unavailable);
         }
     }
@@ -245,7 +285,9 @@ fn decode_guarded<T, E: std::fmt::Display>(
     match std::panic::catch_unwind(decode) {
         Ok(Ok(value)) => Ok(value),
         Ok(Err(e)) => Err(CloseReason::Malformed(format!("bad {what}: {e}"))),
-        Err(_) => Err(CloseReason::Malformed(format!("bad {what}: decoder panicked"))),
+        Err(_) => Err(CloseReason::Malformed(format!(
+            "bad {what}: decoder panicked"
+        ))),
     }
 }
 
@@ -301,6 +343,13 @@ async fn write_loop(
         4413 => "message too large",
         _ => "",
     };
-    let frame = CloseFrame { code, reason: Utf8Bytes::from_static(reason) };
-    let _ = timeout(Duration::from_secs(2), sink.send(Message::Close(Some(frame)))).await;
+    let frame = CloseFrame {
+        code,
+        reason: Utf8Bytes::from_static(reason),
+    };
+    let _ = timeout(
+        Duration::from_secs(2),
+        sink.send(Message::Close(Some(frame))),
+    )
+    .await;
 }

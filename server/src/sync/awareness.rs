@@ -44,7 +44,9 @@ pub struct AwarenessTable<C> {
 
 impl<C> Default for AwarenessTable<C> {
     fn default() -> Self {
-        AwarenessTable { entries: HashMap::new() }
+        AwarenessTable {
+            entries: HashMap::new(),
+        }
     }
 }
 
@@ -60,7 +62,12 @@ fn decode(update: &Bytes) -> Result<Vec<Incoming>, AwarenessError> {
     let count = reader.read_var()?;
     // Each entry needs at least three bytes, so a count beyond that is a lie: refuse before allocating.
     if count > update.len() as u64 {
-        return Err(ProtocolError::LengthOverflow { declared: count, left: update.len(), at: 0 }.into());
+        return Err(ProtocolError::LengthOverflow {
+            declared: count,
+            left: update.len(),
+            at: 0,
+        }
+        .into());
     }
     let mut out = Vec::with_capacity(count as usize);
     for _ in 0..count {
@@ -73,12 +80,26 @@ fn decode(update: &Bytes) -> Result<Vec<Incoming>, AwarenessError> {
         }
         let text = std::str::from_utf8(raw).map_err(|_| AwarenessError::NotUtf8)?;
         // Other clients JSON.parse this text: relaying invalid JSON would break their handlers.
-        let value: serde_json::Value = serde_json::from_str(text).map_err(|_| AwarenessError::BadJson)?;
-        let state = if value.is_null() { None } else { Some(update.slice(range)) };
-        out.push(Incoming { client, clock, state });
+        let value: serde_json::Value =
+            serde_json::from_str(text).map_err(|_| AwarenessError::BadJson)?;
+        let state = if value.is_null() {
+            None
+        } else {
+            Some(update.slice(range))
+        };
+        out.push(Incoming {
+            client,
+            clock,
+            state,
+        });
     }
     if !reader.is_empty() {
-        return Err(ProtocolError::LengthOverflow { declared: 0, left: 0, at: reader.position() }.into());
+        return Err(ProtocolError::LengthOverflow {
+            declared: 0,
+            left: 0,
+            at: reader.position(),
+        }
+        .into());
     }
     Ok(out)
 }
@@ -99,16 +120,37 @@ fn encode<'a>(entries: impl ExactSizeIterator<Item = (u64, u64, Option<&'a Bytes
 
 impl<C: Copy + PartialEq> AwarenessTable<C> {
     /// Applies a connection's awareness update. Returns true when anything changed (then relay it).
-    pub fn apply(&mut self, owner: C, update: &Bytes, now: Instant) -> Result<bool, AwarenessError> {
+    pub fn apply(
+        &mut self,
+        owner: C,
+        update: &Bytes,
+        now: Instant,
+    ) -> Result<bool, AwarenessError> {
         let mut changed = false;
-        for Incoming { client, clock, state } in decode(update)? {
+        for Incoming {
+            client,
+            clock,
+            state,
+        } in decode(update)?
+        {
             let accept = match self.entries.get(&client) {
                 None => true,
-                Some(known) => known.clock < clock || (known.clock == clock && state.is_none() && known.state.is_some()),
+                Some(known) => {
+                    known.clock < clock
+                        || (known.clock == clock && state.is_none() && known.state.is_some())
+                }
             };
             if accept {
                 changed = true;
-                self.entries.insert(client, Entry { clock, state, owner, renewed: now });
+                self.entries.insert(
+                    client,
+                    Entry {
+                        clock,
+                        state,
+                        owner,
+                        renewed: now,
+                    },
+                );
             } else if let Some(known) = self.entries.get_mut(&client)
                 && known.clock == clock
             {
@@ -166,23 +208,54 @@ mod tests {
     fn update(entries: &[(u64, u64, &str)]) -> Bytes {
         let owned: Vec<(u64, u64, Option<Bytes>)> = entries
             .iter()
-            .map(|(c, k, s)| (*c, *k, (*s != "null").then(|| Bytes::copy_from_slice(s.as_bytes()))))
+            .map(|(c, k, s)| {
+                (
+                    *c,
+                    *k,
+                    (*s != "null").then(|| Bytes::copy_from_slice(s.as_bytes())),
+                )
+            })
             .collect();
-        encode(owned.iter().map(|(c, k, s)| (*c, *k, s.as_ref())).collect::<Vec<_>>().into_iter())
+        encode(
+            owned
+                .iter()
+                .map(|(c, k, s)| (*c, *k, s.as_ref()))
+                .collect::<Vec<_>>()
+                .into_iter(),
+        )
     }
 
     #[test]
     fn newer_clock_wins_and_removal_is_broadcast() {
         let now = Instant::now();
         let mut table = AwarenessTable::default();
-        assert!(table.apply(1u32, &update(&[(10, 1, r#"{"user":{"name":"a"}}"#)]), now).unwrap());
-        assert!(!table.apply(1u32, &update(&[(10, 1, r#"{"user":{"name":"b"}}"#)]), now).unwrap());
-        assert!(table.apply(1u32, &update(&[(10, 2, r#"{"user":{"name":"b"}}"#)]), now).unwrap());
+        assert!(
+            table
+                .apply(1u32, &update(&[(10, 1, r#"{"user":{"name":"a"}}"#)]), now)
+                .unwrap()
+        );
+        assert!(
+            !table
+                .apply(1u32, &update(&[(10, 1, r#"{"user":{"name":"b"}}"#)]), now)
+                .unwrap()
+        );
+        assert!(
+            table
+                .apply(1u32, &update(&[(10, 2, r#"{"user":{"name":"b"}}"#)]), now)
+                .unwrap()
+        );
         assert_eq!(table.present(), 1);
         let removal = table.remove_owner(1).expect("a removal");
         let decoded = decode(&removal).unwrap();
         assert_eq!(decoded.len(), 1);
-        assert_eq!((decoded[0].client, decoded[0].clock, decoded[0].state.is_none()), (10, 3, true));
+        assert_eq!(
+            (
+                decoded[0].client,
+                decoded[0].clock,
+                decoded[0].state.is_none()
+            ),
+            (10, 3, true)
+        );
         assert_eq!(table.present(), 0);
         assert!(table.encode_all().is_none());
     }
@@ -191,9 +264,19 @@ mod tests {
     fn silent_states_expire() {
         let start = Instant::now();
         let mut table = AwarenessTable::default();
-        table.apply(1u32, &update(&[(10, 1, "{}"), (11, 1, "{}")]), start).unwrap();
-        table.apply(2u32, &update(&[(11, 1, "{}")]), start + Duration::from_secs(20)).unwrap();
-        let removal = table.expire(start + Duration::from_secs(31), Duration::from_secs(30)).unwrap();
+        table
+            .apply(1u32, &update(&[(10, 1, "{}"), (11, 1, "{}")]), start)
+            .unwrap();
+        table
+            .apply(
+                2u32,
+                &update(&[(11, 1, "{}")]),
+                start + Duration::from_secs(20),
+            )
+            .unwrap();
+        let removal = table
+            .expire(start + Duration::from_secs(31), Duration::from_secs(30))
+            .unwrap();
         assert_eq!(decode(&removal).unwrap().len(), 1);
         assert_eq!(table.present(), 1);
     }
@@ -202,8 +285,15 @@ mod tests {
     fn refuses_invalid_json_and_lying_counts() {
         let now = Instant::now();
         let mut table = AwarenessTable::<u32>::default();
-        assert_eq!(table.apply(1, &update(&[(1, 1, "{not json")]), now), Err(AwarenessError::BadJson));
-        assert!(table.apply(1, &Bytes::from_static(&[0xff, 0xff, 0x03]), now).is_err());
+        assert_eq!(
+            table.apply(1, &update(&[(1, 1, "{not json")]), now),
+            Err(AwarenessError::BadJson)
+        );
+        assert!(
+            table
+                .apply(1, &Bytes::from_static(&[0xff, 0xff, 0x03]), now)
+                .is_err()
+        );
         assert!(table.apply(1, &Bytes::from_static(&[1, 1]), now).is_err());
     }
 }

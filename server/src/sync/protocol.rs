@@ -28,7 +28,11 @@ pub enum ProtocolError {
     #[error("varint overflows 64 bits at byte {0}")]
     VarintOverflow(usize),
     #[error("declared length {declared} exceeds the {left} bytes left at byte {at}")]
-    LengthOverflow { declared: u64, left: usize, at: usize },
+    LengthOverflow {
+        declared: u64,
+        left: usize,
+        at: usize,
+    },
     #[error("unknown message type {0}")]
     UnknownType(u64),
     #[error("unknown sync message type {0}")]
@@ -244,16 +248,34 @@ mod tests {
         assert_eq!(parse_frame(&frame(&[])), Err(ProtocolError::Empty));
         // `[0, 0, 0]` is a valid empty step 1; `[0, 0]` is truncated.
         assert!(parse_frame(&frame(&[0, 0, 0])).is_ok());
-        assert_eq!(parse_frame(&frame(&[0, 0])), Err(ProtocolError::TruncatedVarint(2)));
-        assert_eq!(parse_frame(&frame(&[0x80])), Err(ProtocolError::TruncatedVarint(0)));
+        assert_eq!(
+            parse_frame(&frame(&[0, 0])),
+            Err(ProtocolError::TruncatedVarint(2))
+        );
+        assert_eq!(
+            parse_frame(&frame(&[0x80])),
+            Err(ProtocolError::TruncatedVarint(0))
+        );
         assert!(matches!(
             parse_frame(&frame(&[0, 2, 0xff, 0xff, 0xff, 0x7f, 1])),
             Err(ProtocolError::LengthOverflow { .. })
         ));
-        assert!(matches!(parse_frame(&frame(&[0xff; 12])), Err(ProtocolError::VarintOverflow(0))));
-        assert_eq!(parse_frame(&frame(&[9])), Err(ProtocolError::UnknownType(9)));
-        assert_eq!(parse_frame(&frame(&[0, 7, 0])), Err(ProtocolError::UnknownSyncType(7)));
-        assert_eq!(parse_frame(&frame(&[100, 0])), Err(ProtocolError::NotFromClient(100)));
+        assert!(matches!(
+            parse_frame(&frame(&[0xff; 12])),
+            Err(ProtocolError::VarintOverflow(0))
+        ));
+        assert_eq!(
+            parse_frame(&frame(&[9])),
+            Err(ProtocolError::UnknownType(9))
+        );
+        assert_eq!(
+            parse_frame(&frame(&[0, 7, 0])),
+            Err(ProtocolError::UnknownSyncType(7))
+        );
+        assert_eq!(
+            parse_frame(&frame(&[100, 0])),
+            Err(ProtocolError::NotFromClient(100))
+        );
     }
 
     #[test]
