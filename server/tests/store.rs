@@ -642,6 +642,43 @@ async fn interleaved_compaction(kind: Kind) {
     db.drop_schema().await;
 }
 
+/// Upgrading a database created by migration 1 keeps its rows; after migration 2 a row for a room
+/// missing from `rooms` no longer fails a group commit (and with it every other room of the batch).
+async fn upgrade_keeps_rows_and_drops_the_batch_poisoning_key(kind: Kind) {
+    let db = Db::new(kind).await;
+    let store = Store::connect(&db.url, InstanceId("a".into()))
+        .await
+        .unwrap_or_else(|e| panic!("connect: {e}; {PG_HINT}"));
+    store.migrate_to(1).await.unwrap();
+    let room = new_room(&store).await;
+    let (doc, updates) = edits(4, 20);
+    let batch: Vec<_> = updates.iter().map(|u| (room.clone(), u.clone())).collect();
+    store.append(&batch).await.unwrap();
+    let unknown = RoomId::random();
+    assert!(
+        store
+            .append(&[(unknown.clone(), updates[0].clone())])
+            .await
+            .is_err(),
+        "migration 1 has the foreign key"
+    );
+
+    store.migrate().await.unwrap();
+    store.migrate().await.unwrap(); // idempotent
+    assert_eq!(store.row_count(&room).await.unwrap(), 20);
+    assert_doc(&store, &room, &doc, "after the upgrade").await;
+    store
+        .append(&[
+            (unknown.clone(), updates[0].clone()),
+            (room.clone(), updates[0].clone()),
+        ])
+        .await
+        .expect("a batch with an unknown room commits");
+    assert_eq!(store.row_count(&unknown).await.unwrap(), 1);
+    store.close().await;
+    db.drop_schema().await;
+}
+
 async fn transitions(kind: Kind) {
     let db = Db::new(kind).await;
     let store = db.store("a").await;
@@ -721,6 +758,7 @@ on_both!(
     concurrent_compaction_two_stores,
     interleaved_compaction,
     transitions,
+    upgrade_keeps_rows_and_drops_the_batch_poisoning_key,
 );
 
 /// Needs a single-threaded runtime (the persister must not run while the queue is filled).
@@ -733,4 +771,57 @@ mod queue {
     async fn postgres_full_queue_hands_updates_back() {
         super::full_queue_hands_updates_back(super::Kind::Postgres).await
     }
+}
+
+/// `tierboard migrate` from an unrelated working directory: the migrations are embedded, the SQLite
+/// file and its folders are created, and a second run is a no-op.
+#[test]
+fn migrate_command_creates_and_migrates_sqlite() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}/a/b/tb.db", dir.path().display());
+    for _ in 0..2 {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_tierboard"))
+            .args(["migrate", "--database-url", &url])
+            .current_dir(dir.path())
+            .env_remove("TIERBOARD_DATABASE_URL")
+            .output()
+            .expect("run tierboard migrate");
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    rt.block_on(async {
+        let store = Store::connect(&url, InstanceId::random()).await.unwrap();
+        assert_eq!(store.row_count(&RoomId::random()).await.unwrap(), 0);
+        assert!(new_room(&store).await.as_str().len() >= 16);
+    });
+}
+
+#[test]
+fn migrate_command_reports_a_bad_url() {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_tierboard"))
+        .args(["migrate", "--database-url", "mysql://nowhere"])
+        .output()
+        .expect("run tierboard migrate");
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("unsupported database URL"), "{stderr}");
+}
+
+/// `sqlite::memory:` works (one connection that the pool keeps).
+#[tokio::test]
+async fn in_memory_sqlite() {
+    let store = Store::connect("sqlite::memory:", InstanceId::random())
+        .await
+        .unwrap();
+    store.migrate().await.unwrap();
+    let room = new_room(&store).await;
+    let (doc, updates) = edits(5, 30);
+    let batch: Vec<_> = updates.iter().map(|u| (room.clone(), u.clone())).collect();
+    store.append(&batch).await.unwrap();
+    store.compact(&room).await.unwrap();
+    assert_doc(&store, &room, &doc, "in memory").await;
 }
