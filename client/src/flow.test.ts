@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import * as Y from 'yjs'
-import { allEdges, allNodes, observeDesign, patchEdges, patchNodes, redecorate, type Dirty } from './flow'
+import { allEdges, allNodes, freeSpot, observeDesign, patchEdges, patchNodes, redecorate, type Dirty } from './flow'
 import { addEdge, addNode, deleteElements, moveNodes, root, setParam, updateNode } from './schema'
 
 const none = () => ({})
@@ -107,5 +107,18 @@ describe('patching React Flow arrays', () => {
     expect(hl[0]).toBe(nodes[0])
     expect(hl[2]).toBe(nodes[2])
     expect(hl[1].data.decor).toEqual({ highlight: true, remote: ['#f00'] })
+  })
+})
+
+describe('freeSpot', () => {
+  it('returns the start when it is free and a non-overlapping spot otherwise', () => {
+    expect(freeSpot([], { x: 0, y: 0 })).toEqual({ x: 0, y: 0 })
+    const taken = [{ x: 0, y: 0 }]
+    const p = freeSpot(taken, { x: 10, y: 10 })
+    expect(Math.abs(p.x) >= 248 || Math.abs(p.y) >= 96).toBe(true)
+    // filling spots one after another never overlaps
+    const placed: { x: number; y: number }[] = []
+    for (let i = 0; i < 20; i++) placed.push(freeSpot(placed, { x: 0, y: 0 }))
+    for (const a of placed) for (const b of placed) if (a !== b) expect(Math.abs(a.x - b.x) >= 248 || Math.abs(a.y - b.y) >= 96).toBe(true)
   })
 })

@@ -69,7 +69,7 @@ export function observeDesign(doc: Y.Doc, onChange: (d: Dirty, origin: unknown) 
   }
 }
 
-export const NODE_WIDTH = 184
+export const NODE_WIDTH = 208
 
 export function toFlowNode(n: DesignNode, decor: NodeDecor, prev?: DesignFlowNode): DesignFlowNode {
   return {
@@ -173,4 +173,26 @@ export function sameDecor(a: NodeDecor, b: NodeDecor): boolean {
   const ra = a.remote ?? []
   const rb = b.remote ?? []
   return ra.length === rb.length && ra.every((c, i) => c === rb[i])
+}
+
+/**
+ * The first spot near `start` (on a spiral of grid cells) where a node of the standard size does
+ * not overlap an existing one: what "click to add" uses so new nodes never pile up.
+ */
+export function freeSpot(existing: Iterable<{ x: number; y: number }>, start: { x: number; y: number }): { x: number; y: number } {
+  const taken = [...existing]
+  const w = NODE_WIDTH + 40
+  const h = 96
+  const free = (p: { x: number; y: number }) => taken.every((n) => Math.abs(n.x - p.x) >= w || Math.abs(n.y - p.y) >= h)
+  if (free(start)) return start
+  for (let ring = 1; ring < 12; ring++) {
+    for (let dy = -ring; dy <= ring; dy++) {
+      for (let dx = -ring; dx <= ring; dx++) {
+        if (Math.max(Math.abs(dx), Math.abs(dy)) !== ring) continue
+        const p = { x: start.x + dx * w, y: start.y + dy * h }
+        if (free(p)) return p
+      }
+    }
+  }
+  return { x: start.x + 24, y: start.y + 24 }
 }

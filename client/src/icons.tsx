@@ -83,3 +83,21 @@ export const ComponentIcon = memo(function ComponentIcon(props: { icon?: string;
     </svg>
   )
 })
+
+const FAMILY_COLORS: Record<string, string> = {
+  compute: '#2563eb',
+  storage: '#16a34a',
+  cache: '#dc2626',
+  messaging: '#9333ea',
+  network: '#0891b2',
+  edge: '#0e7490',
+  observability: '#d97706',
+  security: '#be123c',
+  client: '#475569',
+  note: '#ca8a04',
+}
+
+/** The colour of a component family (icon tiles, minimap). */
+export function familyColor(family: string | undefined): string {
+  return FAMILY_COLORS[(family ?? '').toLowerCase()] ?? '#64748b'
+}

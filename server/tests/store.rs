@@ -8,6 +8,7 @@ use std::time::Duration;
 use sqlx::Connection;
 use tierboard::ids::{InstanceId, Role, RoomId, Token};
 use tierboard::metrics::Metrics;
+use tierboard::store::scratch::ScratchSchema;
 use tierboard::store::{CompactOutcome, NewRoom, Persister, Store, Transition, now_ms};
 use yrs::updates::decoder::Decode;
 use yrs::{Doc, GetString, Map, ReadTxn, StateVector, Text, Transact, Update};
@@ -25,7 +26,7 @@ enum Kind {
 /// One database for one test: a SQLite file or a private PostgreSQL schema.
 struct Db {
     url: String,
-    schema: Option<String>,
+    schema: Option<ScratchSchema>,
     _dir: Option<tempfile::TempDir>,
 }
 
@@ -43,19 +44,11 @@ impl Db {
                 }
             }
             Kind::Postgres => {
-                sqlx::any::install_default_drivers();
-                let schema = format!("tb_test_{}", InstanceId::random());
-                let mut conn = sqlx::AnyConnection::connect(PG_BASE)
+                let schema = ScratchSchema::create(PG_BASE)
                     .await
                     .unwrap_or_else(|e| panic!("cannot reach {PG_BASE} ({e}); {PG_HINT}"));
-                sqlx::query(sqlx::AssertSqlSafe(format!("CREATE SCHEMA {schema}")))
-                    .execute(&mut conn)
-                    .await
-                    .expect("create schema");
-                conn.close().await.ok();
-                let url = format!("{PG_BASE}?options=-c%20search_path%3D{schema}");
                 Db {
-                    url,
+                    url: schema.url().to_string(),
                     schema: Some(schema),
                     _dir: None,
                 }
@@ -72,14 +65,8 @@ impl Db {
     }
 
     async fn drop_schema(self) {
-        if let Some(schema) = &self.schema {
-            let mut conn = sqlx::AnyConnection::connect(PG_BASE)
-                .await
-                .expect("connect");
-            sqlx::query(sqlx::AssertSqlSafe(format!("DROP SCHEMA {schema} CASCADE")))
-                .execute(&mut conn)
-                .await
-                .expect("drop schema");
+        if let Some(schema) = self.schema {
+            schema.drop_now().await.expect("drop schema");
         }
     }
 }
@@ -396,6 +383,78 @@ async fn full_queue_hands_updates_back(kind: Kind) {
     db.drop_schema().await;
 }
 
+/// Runs one statement on the test database through a connection of its own.
+async fn exec(db: &Db, sql: &'static str) {
+    let mut conn = sqlx::AnyConnection::connect(&db.url)
+        .await
+        .expect("connect");
+    sqlx::query(sql).execute(&mut conn).await.expect(sql);
+    conn.close().await.ok();
+}
+
+/// A commit that fails is reported to the submitters, and its data is kept and stored once the
+/// database accepts writes again. Inserts are blocked for real: a trigger (SQLite) or a CHECK
+/// constraint (PostgreSQL) makes every insert into `doc_updates` fail.
+async fn failed_commit_keeps_data_and_retries(kind: Kind) {
+    let db = Db::new(kind).await;
+    let store = db.store("a").await;
+    let room = new_room(&store).await;
+    let metrics = Arc::new(Metrics::default());
+    let (persister, task) = Persister::spawn(
+        store.clone(),
+        Duration::from_millis(10),
+        1000,
+        metrics.clone(),
+    );
+    let (block, unblock) = match kind {
+        Kind::Sqlite => (
+            "CREATE TRIGGER block_inserts BEFORE INSERT ON doc_updates \
+             BEGIN SELECT RAISE(ABORT, 'blocked by the test'); END",
+            "DROP TRIGGER block_inserts",
+        ),
+        Kind::Postgres => (
+            "ALTER TABLE doc_updates ADD CONSTRAINT block_inserts CHECK (seq < 0) NOT VALID",
+            "ALTER TABLE doc_updates DROP CONSTRAINT block_inserts",
+        ),
+    };
+    let (doc, updates) = edits(9, 10);
+    exec(&db, block).await;
+    let first: Vec<_> = updates[..5]
+        .iter()
+        .map(|u| persister.try_submit(room.clone(), u.clone()).unwrap())
+        .collect();
+    for rx in first {
+        let err = rx.await.expect("answered").expect_err("insert is blocked");
+        assert!(err.to_string().contains("not saved yet"), "{err}");
+    }
+    assert!(metrics.errors.load(ordering()) >= 1);
+    assert_eq!(store.row_count(&room).await.unwrap(), 0);
+    // Submissions during the outage are accepted (the queue has room) and wait for the retry.
+    let second: Vec<_> = updates[5..]
+        .iter()
+        .map(|u| persister.try_submit(room.clone(), u.clone()).unwrap())
+        .collect();
+    exec(&db, unblock).await;
+    let mut flushed = persister.flush().await;
+    for _ in 0..10 {
+        if flushed.is_ok() {
+            break;
+        }
+        flushed = persister.flush().await;
+    }
+    flushed.expect("stored once the database accepts writes");
+    for rx in second {
+        // Each resolves: Err if its first attempt still hit the block, Ok after; either way it is
+        // stored now (checked below), because failed data is kept and retried.
+        rx.await.expect("answered").ok();
+    }
+    assert_doc(&store, &room, &doc, "after the outage").await;
+    persister.shutdown().await.unwrap();
+    task.await.unwrap();
+    store.close().await;
+    db.drop_schema().await;
+}
+
 /// The stated bound (store module docs): `compact_rows + 1 + c` rows, `c` the rows committed while a
 /// compaction is queued or running. The test commits back to back (no persist interval between
 /// commits), the worst case for `c`; it asserts `c <= compact_rows`.
@@ -583,6 +642,43 @@ async fn interleaved_compaction(kind: Kind) {
     db.drop_schema().await;
 }
 
+/// Upgrading a database created by migration 1 keeps its rows; after migration 2 a row for a room
+/// missing from `rooms` no longer fails a group commit (and with it every other room of the batch).
+async fn upgrade_keeps_rows_and_drops_the_batch_poisoning_key(kind: Kind) {
+    let db = Db::new(kind).await;
+    let store = Store::connect(&db.url, InstanceId("a".into()))
+        .await
+        .unwrap_or_else(|e| panic!("connect: {e}; {PG_HINT}"));
+    store.migrate_to(1).await.unwrap();
+    let room = new_room(&store).await;
+    let (doc, updates) = edits(4, 20);
+    let batch: Vec<_> = updates.iter().map(|u| (room.clone(), u.clone())).collect();
+    store.append(&batch).await.unwrap();
+    let unknown = RoomId::random();
+    assert!(
+        store
+            .append(&[(unknown.clone(), updates[0].clone())])
+            .await
+            .is_err(),
+        "migration 1 has the foreign key"
+    );
+
+    store.migrate().await.unwrap();
+    store.migrate().await.unwrap(); // idempotent
+    assert_eq!(store.row_count(&room).await.unwrap(), 20);
+    assert_doc(&store, &room, &doc, "after the upgrade").await;
+    store
+        .append(&[
+            (unknown.clone(), updates[0].clone()),
+            (room.clone(), updates[0].clone()),
+        ])
+        .await
+        .expect("a batch with an unknown room commits");
+    assert_eq!(store.row_count(&unknown).await.unwrap(), 1);
+    store.close().await;
+    db.drop_schema().await;
+}
+
 async fn transitions(kind: Kind) {
     let db = Db::new(kind).await;
     let store = db.store("a").await;
@@ -657,10 +753,12 @@ on_both!(
     rooms_tokens_roles_revocation,
     append_load_round_trip,
     group_commit_batches,
+    failed_commit_keeps_data_and_retries,
     ten_thousand_updates_stay_bounded,
     concurrent_compaction_two_stores,
     interleaved_compaction,
     transitions,
+    upgrade_keeps_rows_and_drops_the_batch_poisoning_key,
 );
 
 /// Needs a single-threaded runtime (the persister must not run while the queue is filled).
@@ -673,4 +771,57 @@ mod queue {
     async fn postgres_full_queue_hands_updates_back() {
         super::full_queue_hands_updates_back(super::Kind::Postgres).await
     }
+}
+
+/// `tierboard migrate` from an unrelated working directory: the migrations are embedded, the SQLite
+/// file and its folders are created, and a second run is a no-op.
+#[test]
+fn migrate_command_creates_and_migrates_sqlite() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}/a/b/tb.db", dir.path().display());
+    for _ in 0..2 {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_tierboard"))
+            .args(["migrate", "--database-url", &url])
+            .current_dir(dir.path())
+            .env_remove("TIERBOARD_DATABASE_URL")
+            .output()
+            .expect("run tierboard migrate");
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    rt.block_on(async {
+        let store = Store::connect(&url, InstanceId::random()).await.unwrap();
+        assert_eq!(store.row_count(&RoomId::random()).await.unwrap(), 0);
+        assert!(new_room(&store).await.as_str().len() >= 16);
+    });
+}
+
+#[test]
+fn migrate_command_reports_a_bad_url() {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_tierboard"))
+        .args(["migrate", "--database-url", "mysql://nowhere"])
+        .output()
+        .expect("run tierboard migrate");
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("unsupported database URL"), "{stderr}");
+}
+
+/// `sqlite::memory:` works (one connection that the pool keeps).
+#[tokio::test]
+async fn in_memory_sqlite() {
+    let store = Store::connect("sqlite::memory:", InstanceId::random())
+        .await
+        .unwrap();
+    store.migrate().await.unwrap();
+    let room = new_room(&store).await;
+    let (doc, updates) = edits(5, 30);
+    let batch: Vec<_> = updates.iter().map(|u| (room.clone(), u.clone())).collect();
+    store.append(&batch).await.unwrap();
+    store.compact(&room).await.unwrap();
+    assert_doc(&store, &room, &doc, "in memory").await;
 }

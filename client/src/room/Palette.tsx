@@ -3,8 +3,9 @@ import { memo } from 'react'
 import { useReactFlow } from '@xyflow/react'
 import type * as Y from 'yjs'
 import type { Catalog } from '../catalog'
-import { ComponentIcon } from '../icons'
-import { addNode, NOTE_TYPE } from '../schema'
+import { ComponentIcon, familyColor } from '../icons'
+import { freeSpot, NODE_WIDTH } from '../flow'
+import { addNode, exportDesign, NOTE_TYPE } from '../schema'
 import { DRAG_MIME } from './Canvas'
 
 export const Palette = memo(function Palette(props: { doc: Y.Doc; types: string[]; catalog: Catalog }) {
@@ -16,13 +17,9 @@ export const Palette = memo(function Palette(props: { doc: Y.Doc; types: string[
     const el = document.querySelector('.react-flow')
     const r = el?.getBoundingClientRect()
     const p = rf.screenToFlowPosition({ x: (r?.left ?? 0) + (r?.width ?? 800) / 2, y: (r?.top ?? 0) + (r?.height ?? 600) / 2 })
-    const jitter = (doc.getMap('nodes').size % 6) * 24
-    addNode(doc, {
-      type,
-      label: type === NOTE_TYPE ? '' : catalog.name(type),
-      x: Math.round(p.x - 90 + jitter),
-      y: Math.round(p.y - 28 + jitter),
-    })
+    const existing = exportDesign(doc).nodes
+    const at = freeSpot(existing, { x: Math.round((p.x - NODE_WIDTH / 2) / 16) * 16, y: Math.round((p.y - 28) / 16) * 16 })
+    addNode(doc, { type, label: type === NOTE_TYPE ? '' : catalog.name(type), x: at.x, y: at.y })
   }
 
   return (
@@ -47,7 +44,7 @@ export const Palette = memo(function Palette(props: { doc: Y.Doc; types: string[
                 aria-label={`Add ${catalog.name(t)}`}
                 title={def ? `${def.name} (${t}) · ${def.family}` : t}
               >
-                <span className="palette-icon" data-family={def?.family ?? (t === NOTE_TYPE ? 'note' : 'unknown')}>
+                <span className="palette-icon" style={{ background: familyColor(def?.family ?? (t === NOTE_TYPE ? 'note' : undefined)) }}>
                   <ComponentIcon icon={def?.icon ?? (t === NOTE_TYPE ? 'note' : undefined)} type={t} family={def?.family} size={18} />
                 </span>
                 <span className="palette-name">{catalog.name(t)}</span>

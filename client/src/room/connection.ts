@@ -68,14 +68,18 @@ export function useRoomConnection(room: string, token: string | null, name: stri
       disableBc: true,
     })
     const tracker = new SavedTracker(doc)
-    const patch = (p: Partial<RoomState>) => setState((s) => ({ ...s, ...p }))
+    // Only re-render when something actually changed ('saved' messages arrive after every commit).
+    const patch = (p: Partial<RoomState>) =>
+      setState((s) => ((Object.keys(p) as (keyof RoomState)[]).every((k) => s[k] === p[k]) ? s : { ...s, ...p }))
     setState(INITIAL)
 
     idb.whenSynced.then(() => patch({ restored: true, saved: tracker.saved() }))
 
+    let role: Role | null = null
     const off = registerTierboardHandler(provider, (m: ServerMessage) => {
       switch (m.type) {
         case 'session':
+          role = m.role
           patch({ role: m.role, problem: m.problem || null })
           break
         case 'validation':
@@ -87,6 +91,8 @@ export function useRoomConnection(room: string, token: string | null, name: stri
           break
         }
         case 'error':
+          // A viewer's handshake (its sync step 2) is refused as read_only by design: nothing to tell.
+          if (m.code === 'read_only' && role === 'view') break
           patch({ notice: m.code === 'read_only' ? 'This is a view link: changes are not sent.' : m.message || m.code })
           break
       }

@@ -6,7 +6,7 @@ import { memo, useContext, type CSSProperties } from 'react'
 import { Handle, Position, type NodeProps } from '@xyflow/react'
 import { keyParams } from '../catalog'
 import type { DesignFlowNode } from '../flow'
-import { ComponentIcon } from '../icons'
+import { ComponentIcon, familyColor } from '../icons'
 import { instancesOf } from '../schema'
 import { CatalogContext } from './context'
 
@@ -27,13 +27,14 @@ export const ComponentNode = memo(function ComponentNode({ data, selected }: Nod
   return (
     <div className={cls} style={decorStyle(data.decor)} data-testid="tb-node" data-type={n.type} aria-label={`${n.label || catalog.name(n.type)} (${n.type})`}>
       <Handle type="target" position={Position.Left} aria-label="incoming connection" />
-      <div className="tb-node-icon" data-family={def?.family ?? 'unknown'}>
+      <div className="tb-node-icon" style={{ background: familyColor(def?.family) }}>
         <ComponentIcon icon={def?.icon} type={n.type} family={def?.family} size={22} />
       </div>
       <div className="tb-node-body">
         <div className="tb-node-label">{n.label || catalog.name(n.type)}</div>
         <div className="tb-node-type">
-          {catalog.name(n.type)}
+          {n.label && n.label !== catalog.name(n.type) ? `${catalog.name(n.type)} · ` : ''}
+          <span className="mono">{n.type}</span>
           {!def && catalog.components.length > 0 && <span className="warn"> · unknown type</span>}
         </div>
         {extra.length > 0 && <div className="tb-node-params">{extra.join(' · ')}</div>}

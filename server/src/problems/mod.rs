@@ -5,7 +5,9 @@
 //! - [`load`]: reading and checking every file ([`Bank::load`], `tierboard problems lint`).
 //! - [`seed`], [`import`], [`ranges`], [`reference`]: rebuilding the files from the seed documents.
 //! - [`author`]: the one-off authoring step for problems whose seed has no tiers.
+//! - [`search`], [`api`]: ranked full-text search and the HTTP routes (`router`).
 
+pub mod api;
 pub mod author;
 pub mod catalog;
 pub mod cli;
@@ -14,6 +16,7 @@ pub mod load;
 pub mod model;
 pub mod ranges;
 pub mod reference;
+pub mod search;
 pub mod seed;
 
 use std::collections::HashMap;
@@ -21,6 +24,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Instant;
 
+pub use api::router;
 pub use catalog::{Catalog, ComponentType, ParamDef};
 pub use load::{LintError, problem_files};
 pub use model::{Problem, Rule, Tier, TierSource};
@@ -37,6 +41,7 @@ pub struct Bank {
     /// Ids in a stable order (category, then id).
     order: Vec<String>,
     catalog: Catalog,
+    index: search::Index,
 }
 
 impl Bank {
@@ -71,6 +76,7 @@ impl Bank {
             .map(|p| (p.category.clone(), p.id.clone()))
             .collect();
         order.sort();
+        let index = search::Index::build(&problems);
         let problems = problems
             .into_iter()
             .map(|p| (p.id.clone(), Arc::new(p)))
@@ -79,6 +85,7 @@ impl Bank {
             problems,
             order: order.into_iter().map(|(_, id)| id).collect(),
             catalog,
+            index,
         }
     }
 
@@ -97,6 +104,11 @@ impl Bank {
 
     pub fn is_empty(&self) -> bool {
         self.problems.is_empty()
+    }
+
+    /// Ranked, filtered, paginated search (see [`search`]).
+    pub fn search(&self, q: &search::Query) -> search::Results {
+        self.index.search(q)
     }
 
     pub fn catalog(&self) -> &Catalog {

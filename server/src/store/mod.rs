@@ -43,7 +43,9 @@
 //! default) across all rooms, FULL costs at most ~20 fsyncs a second and we take it.
 
 pub mod persister;
+pub mod scratch;
 
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -63,6 +65,10 @@ static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../migrations");
 
 /// How long a SQLite connection waits for another writer's lock before failing with "database is locked".
 const SQLITE_BUSY_TIMEOUT_MS: u64 = 5_000;
+
+/// Rows inserted (or rooms counted) by one statement: 5 parameters a row, far under the parameter
+/// limits of both databases (SQLite 32766, PostgreSQL 65535).
+const INSERT_CHUNK: usize = 200;
 
 /// Largest number of `(writer, seq)` pairs deleted by one statement (two parameters each, well under the
 /// parameter limits of both databases).
@@ -204,8 +210,13 @@ impl Store {
             sqlx::Connection::close(conn).await?;
         }
 
+        let memory = backend == Backend::Sqlite && max_connections == 1;
         let pool = AnyPoolOptions::new()
             .max_connections(max_connections)
+            // An in-memory database lives as long as its one connection: never let the pool recycle it.
+            .min_connections(if memory { 1 } else { 0 })
+            .idle_timeout((!memory).then_some(Duration::from_secs(600)))
+            .max_lifetime((!memory).then_some(Duration::from_secs(1800)))
             .acquire_timeout(Duration::from_secs(10))
             .after_connect(move |conn, _meta| {
                 Box::pin(async move {
@@ -235,6 +246,12 @@ impl Store {
     /// advisory lock).
     pub async fn migrate(&self) -> Result<()> {
         MIGRATOR.run(&self.pool).await?;
+        Ok(())
+    }
+
+    /// Applies the migrations up to and including `version` only: for tests of schema upgrades.
+    pub async fn migrate_to(&self, version: i64) -> Result<()> {
+        MIGRATOR.run_to(version, &self.pool).await?;
         Ok(())
     }
 
@@ -360,33 +377,74 @@ impl Store {
         }
         let created = now_ms();
         let mut tx = self.begin_write().await?;
-        for (room, data) in batch {
-            self.insert_row(&mut tx, room, data, created).await?;
-        }
+        let rows: Vec<(&RoomId, &[u8])> = batch.iter().map(|(r, d)| (r, d.as_slice())).collect();
+        self.insert_rows(&mut tx, &rows, created).await?;
         tx.commit().await?;
         Ok(())
     }
 
-    /// Inserts one row of this instance's log, under the next `seq`.
-    async fn insert_row(
+    /// Inserts rows of this instance's log, each under the next `seq`, with multi-row `INSERT`s (one
+    /// round trip per [`INSERT_CHUNK`] rows rather than per row).
+    async fn insert_rows(
         &self,
         tx: &mut Transaction<'static, Any>,
-        room: &RoomId,
-        data: &[u8],
+        rows: &[(&RoomId, &[u8])],
         created_ms: i64,
     ) -> Result<()> {
-        sqlx::query(
-            "INSERT INTO doc_updates (room_id, writer, seq, data, created_ms) \
-             VALUES ($1, $2, $3, $4, $5)",
-        )
-        .bind(room.as_str())
-        .bind(&self.instance.0)
-        .bind(self.next_seq())
-        .bind(data)
-        .bind(created_ms)
-        .execute(&mut **tx)
-        .await?;
+        for chunk in rows.chunks(INSERT_CHUNK) {
+            let mut sql = String::from(
+                "INSERT INTO doc_updates (room_id, writer, seq, data, created_ms) VALUES ",
+            );
+            for i in 0..chunk.len() {
+                let p = 5 * i;
+                if i > 0 {
+                    sql.push_str(", ");
+                }
+                sql.push_str(&format!(
+                    "(${}, ${}, ${}, ${}, ${})",
+                    p + 1,
+                    p + 2,
+                    p + 3,
+                    p + 4,
+                    p + 5
+                ));
+            }
+            let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
+            for (room, data) in chunk {
+                query = query
+                    .bind(room.as_str())
+                    .bind(self.instance.0.as_str())
+                    .bind(self.next_seq())
+                    .bind(*data)
+                    .bind(created_ms);
+            }
+            query.execute(&mut **tx).await?;
+        }
         Ok(())
+    }
+
+    /// Stored rows of several rooms in one query (rooms without rows are absent from the map).
+    pub async fn row_counts(&self, ids: &[RoomId]) -> Result<HashMap<RoomId, u64>> {
+        let mut counts = HashMap::with_capacity(ids.len());
+        for chunk in ids.chunks(INSERT_CHUNK) {
+            let placeholders: Vec<String> = (1..=chunk.len()).map(|i| format!("${i}")).collect();
+            let sql = format!(
+                "SELECT room_id, COUNT(*) AS n FROM doc_updates WHERE room_id IN ({}) GROUP BY room_id",
+                placeholders.join(", ")
+            );
+            let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
+            for id in chunk {
+                query = query.bind(id.as_str());
+            }
+            for row in query.fetch_all(&self.pool).await? {
+                let room: String = row.try_get("room_id")?;
+                let n: i64 = row.try_get("n")?;
+                if let Some(id) = RoomId::parse(&room) {
+                    counts.insert(id, n as u64);
+                }
+            }
+        }
+        Ok(counts)
     }
 
     /// Number of stored rows of a room.
@@ -467,7 +525,7 @@ impl Store {
         keys: &[(String, i64)],
         snapshot: Vec<u8>,
     ) -> Result<bool> {
-        self.insert_row(tx, id, &snapshot, now_ms()).await?;
+        self.insert_rows(tx, &[(id, &snapshot)], now_ms()).await?;
         let mut deleted = 0u64;
         for chunk in keys.chunks(DELETE_CHUNK) {
             let mut sql = String::from("DELETE FROM doc_updates WHERE room_id = $1 AND (");

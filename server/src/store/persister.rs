@@ -155,6 +155,8 @@ impl Persister {
 struct Counter {
     rows: u64,
     touched: Instant,
+    /// `rows` when the room's latest compaction was queued.
+    at_dispatch: u64,
 }
 
 struct Worker {
@@ -371,26 +373,42 @@ impl Worker {
     /// Counts one new row for each room just written and queues compaction where it is due.
     async fn count_rows(&mut self, rooms: Vec<RoomId>) {
         let now = Instant::now();
+        // Rooms written for the first time: one grouped query for all of them, not one per room.
+        let unknown: Vec<RoomId> = rooms
+            .iter()
+            .filter(|r| !self.counters.contains_key(*r))
+            .cloned()
+            .collect();
+        let mut first = if unknown.is_empty() {
+            HashMap::new()
+        } else {
+            match self.store.row_counts(&unknown).await {
+                Ok(counts) => counts,
+                Err(e) => {
+                    tracing::warn!(error = %e, rooms = unknown.len(), "cannot count stored rows");
+                    HashMap::new()
+                }
+            }
+        };
         for room in rooms {
-            let rows = match self.counters.get_mut(&room) {
+            let counter = match self.counters.get_mut(&room) {
                 Some(c) => {
                     c.rows += 1;
-                    c.touched = now;
-                    c.rows
+                    c
                 }
-                None => match self.store.row_count(&room).await {
-                    Ok(rows) => {
-                        self.counters
-                            .insert(room.clone(), Counter { rows, touched: now });
-                        rows
-                    }
-                    Err(e) => {
-                        tracing::warn!(room = %room, error = %e, "cannot count stored rows");
-                        continue;
-                    }
+                // A room whose count failed stays unknown and is counted on its next commit.
+                None => match first.remove(&room) {
+                    Some(rows) => self.counters.entry(room.clone()).or_insert(Counter {
+                        rows,
+                        touched: now,
+                        at_dispatch: 0,
+                    }),
+                    None => continue,
                 },
             };
-            if rows > self.compact_rows && !self.compacting.contains(&room) {
+            counter.touched = now;
+            if counter.rows > self.compact_rows && !self.compacting.contains(&room) {
+                counter.at_dispatch = counter.rows;
                 self.compacting.insert(room.clone());
                 self.compact_queue.push_back(room);
             }
@@ -455,14 +473,16 @@ impl Worker {
                 inc(&self.metrics.errors, 1);
             }
         }
-        let rows = match (&result, self.store.row_count(&room).await) {
-            (Ok(_), Ok(rows)) => rows,
-            // A failing compaction is retried only after another `compact_rows` appends, which keeps a
-            // broken room from being compacted (and failing) on every commit.
-            _ => 0,
-        };
         if let Some(c) = self.counters.get_mut(&room) {
-            c.rows = rows;
+            c.rows = match result {
+                // The room now holds one snapshot (ours or another writer's) plus what this process
+                // appended since the compaction was queued. Some of those may be inside the snapshot,
+                // so this overcounts a little, which only makes the next compaction come earlier.
+                Ok(_) => 1 + c.rows.saturating_sub(c.at_dispatch),
+                // A failing compaction is retried only after another `compact_rows` appends, which
+                // keeps a broken room from being compacted (and failing) on every commit.
+                Err(_) => 0,
+            };
         }
         self.start_compactions();
     }
