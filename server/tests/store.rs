@@ -455,6 +455,111 @@ async fn failed_commit_keeps_data_and_retries(kind: Kind) {
     db.drop_schema().await;
 }
 
+const CRASH_URL: &str = "TB_CRASH_CHILD_URL";
+const CRASH_ROOM: &str = "TB_CRASH_CHILD_ROOM";
+const CRASH_UPDATES: usize = 3000;
+
+/// `kill -9` of a process in the middle of a stream of edits loses nothing it had acknowledged: every
+/// update whose `try_submit` receiver said `Ok` is in the database after the crash.
+///
+/// One test, two roles: run normally it is the parent, which starts this same test binary filtered to
+/// this test with `TB_CRASH_CHILD_URL` set; with that variable it is the child, which persists edits and
+/// prints `saved <i>` for each acknowledged one until the parent kills it with SIGKILL.
+async fn kill_9_keeps_every_acknowledged_update(kind: Kind) {
+    let (_, updates) = edits(77, CRASH_UPDATES);
+    if let Ok(url) = std::env::var(CRASH_URL) {
+        return crash_child(&url, &updates).await;
+    }
+    let db = Db::new(kind).await;
+    let store = db.store("parent").await;
+    let room = new_room(&store).await;
+    let name = match kind {
+        Kind::Sqlite => "sqlite::kill_9_keeps_every_acknowledged_update",
+        Kind::Postgres => "postgres::kill_9_keeps_every_acknowledged_update",
+    };
+    let mut child = tokio::process::Command::new(std::env::current_exe().unwrap())
+        .args(["--exact", name, "--nocapture", "--test-threads=1"])
+        .env(CRASH_URL, &db.url)
+        .env(CRASH_ROOM, room.as_str())
+        .stdout(std::process::Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("start the child");
+    use tokio::io::AsyncBufReadExt;
+    let mut lines = tokio::io::BufReader::new(child.stdout.take().unwrap()).lines();
+    let mut saved = 0usize;
+    let mut last = 0usize;
+    while let Some(line) = tokio::time::timeout(Duration::from_secs(30), lines.next_line())
+        .await
+        .expect("child went silent")
+        .unwrap()
+    {
+        if let Some(i) = line.strip_prefix("saved ") {
+            saved += 1;
+            last = last.max(i.parse().unwrap());
+            if saved >= 300 {
+                break;
+            }
+        }
+    }
+    child.start_kill().expect("SIGKILL");
+    child.wait().await.unwrap();
+    assert!(
+        saved >= 300,
+        "the child stopped early ({saved} acknowledged)"
+    );
+    assert!(
+        last + 1 < CRASH_UPDATES,
+        "killed after the last edit: the test did not crash mid-stream"
+    );
+
+    // An `Ok` for update `last` means updates 0..=last are all stored (commits go in order).
+    let prefix = doc_from(&updates[..=last]);
+    let stored = doc_from(&store.load_doc(&room).await.unwrap());
+    let before = state(&stored);
+    {
+        let mut txn = stored.transact_mut();
+        txn.apply_update(Update::decode_v1(&state(&prefix)).unwrap())
+            .unwrap();
+    }
+    assert_eq!(
+        state(&stored),
+        before,
+        "acknowledged updates up to #{last} missing after kill -9"
+    );
+    println!(
+        "{kind:?}: killed after {saved} acknowledgements (last #{last}); all of them were stored"
+    );
+    store.close().await;
+    db.drop_schema().await;
+}
+
+async fn crash_child(url: &str, updates: &[Vec<u8>]) {
+    let room = RoomId::parse(&std::env::var(CRASH_ROOM).unwrap()).unwrap();
+    let store = Arc::new(
+        Store::connect(url, InstanceId("child".into()))
+            .await
+            .unwrap(),
+    );
+    let (persister, _task) = Persister::spawn(
+        store,
+        Duration::from_millis(50),
+        64,
+        Arc::new(Metrics::default()),
+    );
+    for (i, u) in updates.iter().enumerate() {
+        let rx = persister.try_submit(room.clone(), u.clone()).unwrap();
+        tokio::spawn(async move {
+            if let Ok(Ok(())) = rx.await {
+                println!("saved {i}");
+            }
+        });
+        tokio::time::sleep(Duration::from_millis(1)).await;
+    }
+    // The parent kills this process long before; exit by ourselves if it never does.
+    tokio::time::sleep(Duration::from_secs(30)).await;
+}
+
 /// The stated bound (store module docs): `compact_rows + 1 + c` rows, `c` the rows committed while a
 /// compaction is queued or running. The test commits back to back (no persist interval between
 /// commits), the worst case for `c`; it asserts `c <= compact_rows`.
@@ -642,6 +747,43 @@ async fn interleaved_compaction(kind: Kind) {
     db.drop_schema().await;
 }
 
+/// Upgrading a database created by migration 1 keeps its rows; after migration 2 a row for a room
+/// missing from `rooms` no longer fails a group commit (and with it every other room of the batch).
+async fn upgrade_keeps_rows_and_drops_the_batch_poisoning_key(kind: Kind) {
+    let db = Db::new(kind).await;
+    let store = Store::connect(&db.url, InstanceId("a".into()))
+        .await
+        .unwrap_or_else(|e| panic!("connect: {e}; {PG_HINT}"));
+    store.migrate_to(1).await.unwrap();
+    let room = new_room(&store).await;
+    let (doc, updates) = edits(4, 20);
+    let batch: Vec<_> = updates.iter().map(|u| (room.clone(), u.clone())).collect();
+    store.append(&batch).await.unwrap();
+    let unknown = RoomId::random();
+    assert!(
+        store
+            .append(&[(unknown.clone(), updates[0].clone())])
+            .await
+            .is_err(),
+        "migration 1 has the foreign key"
+    );
+
+    store.migrate().await.unwrap();
+    store.migrate().await.unwrap(); // idempotent
+    assert_eq!(store.row_count(&room).await.unwrap(), 20);
+    assert_doc(&store, &room, &doc, "after the upgrade").await;
+    store
+        .append(&[
+            (unknown.clone(), updates[0].clone()),
+            (room.clone(), updates[0].clone()),
+        ])
+        .await
+        .expect("a batch with an unknown room commits");
+    assert_eq!(store.row_count(&unknown).await.unwrap(), 1);
+    store.close().await;
+    db.drop_schema().await;
+}
+
 async fn transitions(kind: Kind) {
     let db = Db::new(kind).await;
     let store = db.store("a").await;
@@ -721,6 +863,8 @@ on_both!(
     concurrent_compaction_two_stores,
     interleaved_compaction,
     transitions,
+    kill_9_keeps_every_acknowledged_update,
+    upgrade_keeps_rows_and_drops_the_batch_poisoning_key,
 );
 
 /// Needs a single-threaded runtime (the persister must not run while the queue is filled).
@@ -733,4 +877,57 @@ mod queue {
     async fn postgres_full_queue_hands_updates_back() {
         super::full_queue_hands_updates_back(super::Kind::Postgres).await
     }
+}
+
+/// `tierboard migrate` from an unrelated working directory: the migrations are embedded, the SQLite
+/// file and its folders are created, and a second run is a no-op.
+#[test]
+fn migrate_command_creates_and_migrates_sqlite() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}/a/b/tb.db", dir.path().display());
+    for _ in 0..2 {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_tierboard"))
+            .args(["migrate", "--database-url", &url])
+            .current_dir(dir.path())
+            .env_remove("TIERBOARD_DATABASE_URL")
+            .output()
+            .expect("run tierboard migrate");
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    rt.block_on(async {
+        let store = Store::connect(&url, InstanceId::random()).await.unwrap();
+        assert_eq!(store.row_count(&RoomId::random()).await.unwrap(), 0);
+        assert!(new_room(&store).await.as_str().len() >= 16);
+    });
+}
+
+#[test]
+fn migrate_command_reports_a_bad_url() {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_tierboard"))
+        .args(["migrate", "--database-url", "mysql://nowhere"])
+        .output()
+        .expect("run tierboard migrate");
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("unsupported database URL"), "{stderr}");
+}
+
+/// `sqlite::memory:` works (one connection that the pool keeps).
+#[tokio::test]
+async fn in_memory_sqlite() {
+    let store = Store::connect("sqlite::memory:", InstanceId::random())
+        .await
+        .unwrap();
+    store.migrate().await.unwrap();
+    let room = new_room(&store).await;
+    let (doc, updates) = edits(5, 30);
+    let batch: Vec<_> = updates.iter().map(|u| (room.clone(), u.clone())).collect();
+    store.append(&batch).await.unwrap();
+    store.compact(&room).await.unwrap();
+    assert_doc(&store, &room, &doc, "in memory").await;
 }

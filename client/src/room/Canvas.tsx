@@ -2,7 +2,7 @@
  * The design canvas: React Flow bound to the room's Yjs document through the accessors of
  * ../schema.ts, with presence (pointer, selection, viewport) published to awareness.
  */
-import { useCallback, useEffect, useMemo, useRef, useState, type DragEvent } from 'react'
+import { memo, useCallback, useEffect, useMemo, useRef, useState, type DragEvent } from 'react'
 import {
   Background,
   BackgroundVariant,
@@ -35,13 +35,18 @@ import {
   type NodeDecor,
 } from '../flow'
 import { participants, readPresence, type Participant } from '../presence'
-import { addEdge, addNode, deleteElements, moveNodes, NOTE_TYPE } from '../schema'
+import { addEdge, addNode, deleteElements, LOCAL_ORIGIN, moveNodes, NOTE_TYPE, root } from '../schema'
 import { nodeTypes } from './nodes'
 import { familyColor } from '../icons'
 import type { Catalog } from '../catalog'
 import { useTheme } from '../theme'
 
 export const DRAG_MIME = 'application/x-tierboard-type'
+const SNAP_GRID: [number, number] = [16, 16]
+const FIT_OPTIONS = { maxZoom: 1.2, padding: 0.2 }
+const PRO_OPTIONS = { hideAttribution: true }
+const DELETE_KEYS = ['Delete', 'Backspace']
+const MULTI_KEYS = ['Shift', 'Meta', 'Control']
 
 export interface CanvasProps {
   doc: Y.Doc
@@ -91,7 +96,7 @@ function remoteSelections(awareness: Awareness): Map<string, string[]> {
   return out
 }
 
-export function Canvas(props: CanvasProps) {
+export const Canvas = memo(function Canvas(props: CanvasProps) {
   const { doc, awareness, readOnly, highlight } = props
   const rf = useReactFlow()
   const [theme] = useTheme()
@@ -105,15 +110,21 @@ export function Canvas(props: CanvasProps) {
   const [nodes, setNodes] = useState<DesignFlowNode[]>(() => allNodes(doc, decorOf))
   const [edges, setEdges] = useState<Edge[]>(() => allEdges(doc))
 
-  // Yjs → React Flow, touching only the changed entries.
+  // Yjs → React Flow, touching only the changed entries. The design usually arrives after the
+  // first render (from IndexedDB or the server): fit it in view the first time it does.
   useEffect(() => {
     setNodes(allNodes(doc, decorOf))
     setEdges(allEdges(doc))
-    return observeDesign(doc, (d) => {
+    let fitted = root(doc).nodes.size > 0
+    return observeDesign(doc, (d, origin) => {
       if (d.nodes.size) setNodes((prev) => patchNodes(doc, prev, d.nodes, decorOf))
       if (d.edges.size) setEdges((prev) => patchEdges(doc, prev, d.edges))
+      if (!fitted && origin !== LOCAL_ORIGIN && root(doc).nodes.size > 0) {
+        fitted = true
+        setTimeout(() => void rf.fitView({ maxZoom: 1, padding: 0.2 }), 50)
+      }
     })
-  }, [doc, decorOf])
+  }, [doc, decorOf, rf])
 
   useEffect(() => {
     highlightRef.current = highlight
@@ -252,11 +263,29 @@ export function Canvas(props: CanvasProps) {
     return () => awareness.off('change', apply)
   }, [follow, awareness, rf, onStopFollow])
 
+  const nodeColor = useCallback(
+    (n: DesignFlowNode) => (n.type === 'note' ? familyColor('note') : familyColor(catalog.get(n.data.node.type)?.family)),
+    [catalog],
+  )
+  const onMove = useCallback((_e: unknown, v: Viewport) => publishViewport(v), [publishViewport])
+  const onInit = useCallback((inst: { getViewport: () => Viewport }) => publishViewport(inst.getViewport()), [publishViewport])
+  const onMoveStart = useCallback(
+    (e: unknown) => {
+      if (e && follow !== null) onStopFollow()
+    },
+    [follow, onStopFollow],
+  )
+  const onPointerMove = useCallback(
+    (e: React.PointerEvent) => publishCursor(rf.screenToFlowPosition({ x: e.clientX, y: e.clientY })),
+    [publishCursor, rf],
+  )
+  const onPointerLeave = useCallback(() => publishCursor(null), [publishCursor])
+
   return (
     <div
       className="canvas"
-      onPointerMove={(e) => publishCursor(rf.screenToFlowPosition({ x: e.clientX, y: e.clientY }))}
-      onPointerLeave={() => publishCursor(null)}
+      onPointerMove={onPointerMove}
+      onPointerLeave={onPointerLeave}
     >
       <ReactFlow<DesignFlowNode, Edge>
         nodes={nodes}
@@ -268,27 +297,25 @@ export function Canvas(props: CanvasProps) {
         onSelectionChange={onSelectionChange}
         onDragOver={onDragOver}
         onDrop={onDrop}
-        onMove={(_e, v) => publishViewport(v)}
-        onInit={(inst) => publishViewport(inst.getViewport())}
-        onMoveStart={(e) => {
-          if (e && follow !== null) onStopFollow()
-        }}
+        onMove={onMove}
+        onInit={onInit}
+        onMoveStart={onMoveStart}
         nodesDraggable={!readOnly}
         nodesConnectable={!readOnly}
         edgesReconnectable={false}
-        deleteKeyCode={readOnly ? null : ['Delete', 'Backspace']}
-        multiSelectionKeyCode={['Shift', 'Meta', 'Control']}
+        deleteKeyCode={readOnly ? null : DELETE_KEYS}
+        multiSelectionKeyCode={MULTI_KEYS}
         selectionKeyCode="Shift"
         connectionMode={ConnectionMode.Strict}
         snapToGrid={props.snap}
-        snapGrid={[16, 16]}
+        snapGrid={SNAP_GRID}
         colorMode={theme}
         fitView
-        fitViewOptions={{ maxZoom: 1.2, padding: 0.2 }}
+        fitViewOptions={FIT_OPTIONS}
         minZoom={0.1}
         maxZoom={2.5}
         onlyRenderVisibleElements={nodes.length > 150}
-        proOptions={{ hideAttribution: true }}
+        proOptions={PRO_OPTIONS}
         aria-label="Design canvas"
       >
         <Background variant={BackgroundVariant.Dots} gap={16} size={1.2} />
@@ -298,13 +325,13 @@ export function Canvas(props: CanvasProps) {
           zoomable
           ariaLabel="Minimap"
           nodeBorderRadius={6}
-          nodeColor={(n: DesignFlowNode) => (n.type === 'note' ? familyColor('note') : familyColor(catalog.get(n.data.node.type)?.family))}
+          nodeColor={nodeColor}
         />
         <RemoteCursors awareness={awareness} />
       </ReactFlow>
     </div>
   )
-}
+})
 
 /** Other participants' pointers with their names, drawn in flow coordinates at a constant size. */
 function RemoteCursors({ awareness }: { awareness: Awareness }) {

@@ -19,6 +19,7 @@ import { useRoomConnection, type RoomState } from './connection'
 import { CatalogContext } from './context'
 import { exportImage, exportJson, importFile } from './exporting'
 import { Inspector } from './Inspector'
+import { Menu } from './Menu'
 import { NotesPad } from './NotesPad'
 import { Palette } from './Palette'
 import { NameDialog, ParticipantList, useParticipants } from './Presence'
@@ -264,9 +265,7 @@ function RoomView(props: {
           <input type="checkbox" checked={snap} onChange={(e) => setSnap(e.target.checked)} /> Snap
         </label>
         <ShareMenu room={props.room} tokens={props.tokens} onCopied={setToast} />
-        <details className="menu">
-          <summary aria-label="Export or import">Export</summary>
-          <div className="menu-body">
+        <Menu label="Export" ariaLabel="Export or import" closeOnClick>
             <button type="button" onClick={() => exportJson(doc, base)}>
               Design JSON
             </button>
@@ -303,8 +302,7 @@ function RoomView(props: {
                 />
               </>
             )}
-          </div>
-        </details>
+        </Menu>
         <button type="button" className="icon-btn" onClick={() => setHelp((h) => !h)} aria-label="Keyboard shortcuts" title="Keyboard shortcuts (?)">
           ⌨
         </button>
@@ -403,9 +401,7 @@ function ShareMenu({ room, tokens, onCopied }: { room: string; tokens: RoomToken
     )
   }
   return (
-    <details className="menu share">
-      <summary aria-label="Share this room">Share</summary>
-      <div className="menu-body wide">
+    <Menu label="Share" ariaLabel="Share this room" className="share" wide>
         {edit && (
           <label className="field">
             <span>Edit link: anyone with it can change the design</span>
@@ -428,8 +424,7 @@ function ShareMenu({ room, tokens, onCopied }: { room: string; tokens: RoomToken
             </div>
           </label>
         )}
-      </div>
-    </details>
+    </Menu>
   )
 }
 

@@ -68,7 +68,9 @@ export function useRoomConnection(room: string, token: string | null, name: stri
       disableBc: true,
     })
     const tracker = new SavedTracker(doc)
-    const patch = (p: Partial<RoomState>) => setState((s) => ({ ...s, ...p }))
+    // Only re-render when something actually changed ('saved' messages arrive after every commit).
+    const patch = (p: Partial<RoomState>) =>
+      setState((s) => ((Object.keys(p) as (keyof RoomState)[]).every((k) => s[k] === p[k]) ? s : { ...s, ...p }))
     setState(INITIAL)
 
     idb.whenSynced.then(() => patch({ restored: true, saved: tracker.saved() }))

@@ -210,8 +210,13 @@ impl Store {
             sqlx::Connection::close(conn).await?;
         }
 
+        let memory = backend == Backend::Sqlite && max_connections == 1;
         let pool = AnyPoolOptions::new()
             .max_connections(max_connections)
+            // An in-memory database lives as long as its one connection: never let the pool recycle it.
+            .min_connections(if memory { 1 } else { 0 })
+            .idle_timeout((!memory).then_some(Duration::from_secs(600)))
+            .max_lifetime((!memory).then_some(Duration::from_secs(1800)))
             .acquire_timeout(Duration::from_secs(10))
             .after_connect(move |conn, _meta| {
                 Box::pin(async move {
@@ -241,6 +246,12 @@ impl Store {
     /// advisory lock).
     pub async fn migrate(&self) -> Result<()> {
         MIGRATOR.run(&self.pool).await?;
+        Ok(())
+    }
+
+    /// Applies the migrations up to and including `version` only: for tests of schema upgrades.
+    pub async fn migrate_to(&self, version: i64) -> Result<()> {
+        MIGRATOR.run_to(version, &self.pool).await?;
         Ok(())
     }
 
