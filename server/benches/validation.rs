@@ -13,7 +13,10 @@ use std::time::{Duration, Instant};
 
 use serde_json::json;
 use tierboard::design::{Design, DesignEdge, DesignNode, ParamValue};
-use tierboard::problems::{Bank, Catalog, ComponentType, Problem, Rule, Tier, TierSource};
+use tierboard::problems::{Bank, Catalog, Problem, Rule};
+
+#[path = "../tests/validation_fixture/mod.rs"]
+mod fixture;
 use tierboard::validation::validate;
 
 const NODES: usize = 500;
@@ -28,10 +31,10 @@ fn main() {
     });
     let (mut problem, catalog, source) = match pick_problem(&bank) {
         Some(problem) => (problem, bank.catalog().clone(), "bank"),
-        None => (constructed_problem(), constructed_catalog(), "constructed"),
+        None => (constructed_problem(), fixture::catalog(), "constructed"),
     };
     // Turn the path analysis fully on, whatever the problem asks.
-    problem.availability = Some(99.99);
+    problem.targets.availability_percent = Some(99.99);
     let design = build_design(&problem, &catalog);
     let edges = design.edges.len();
 
@@ -126,12 +129,7 @@ fn pick_problem(bank: &Bank) -> Option<Problem> {
 /// load balancers, which feed the rest in a chain with cross links, so every rule kind has work to do.
 fn build_design(problem: &Problem, catalog: &Catalog) -> Design {
     let mut types: Vec<String> = Vec::new();
-    let rule_type = |r: &Rule| match r {
-        Rule::Include { ty, .. }
-        | Rule::MinCount { ty, .. }
-        | Rule::ConnectionFrom { ty, .. }
-        | Rule::ParamRange { ty, .. } => ty.clone(),
-    };
+    let rule_type = |r: &Rule| r.ty().to_string();
     for ty in problem
         .tiers
         .iter()
@@ -190,110 +188,20 @@ fn build_design(problem: &Problem, catalog: &Catalog) -> Design {
     design
 }
 
-fn constructed_catalog() -> Catalog {
-    let entry = |ty: &str, kind: &str, family: &str| ComponentType {
-        ty: ty.into(),
-        name: ty.into(),
-        kind: kind.into(),
-        family: family.into(),
-        icon: ty.into(),
-        aliases: Vec::new(),
-        params: Vec::new(),
-    };
-    Catalog::new(vec![
-        entry("client", "client", "edge"),
-        entry("redirect_client", "client", "edge"),
-        entry("lb", "lb", "network"),
-        entry("app", "app", "compute"),
-        entry("cache", "cache", "cache"),
-        entry("stream", "stream", "messaging"),
-        entry("db_primary", "db_primary", "storage"),
-        entry("db_replica", "db_replica", "storage"),
-        entry("s3", "object_store", "storage"),
-    ])
-}
-
+/// tutorial-simple-blog as the validation tests write it by hand, with a tier of range checks added so
+/// that every rule kind has work to do.
 fn constructed_problem() -> Problem {
-    let text = |s: &str| s.to_string();
-    let include = |ty: &str| Rule::Include {
-        ty: ty.into(),
-        text: format!("Must include: {ty}"),
-    };
-    let tier = |id: &str, rules: Vec<Rule>| Tier {
-        id: id.into(),
-        title: id.into(),
-        source: TierSource::Authored,
-        rules,
-    };
-    Problem {
-        id: text("bench-constructed"),
-        title: text("Constructed benchmark problem"),
-        category: text("bench"),
-        difficulty: None,
-        summary: String::new(),
-        available_components: [
-            "client",
-            "lb",
-            "app",
-            "cache",
-            "stream",
-            "db_primary",
-            "db_replica",
-            "s3",
-        ]
-        .map(String::from)
-        .to_vec(),
-        tiers: vec![
-            tier(
-                "T0",
-                vec![
-                    include("app"),
-                    include("db_primary"),
-                    Rule::ConnectionFrom {
-                        ty: text("app"),
-                        text: text("Must have connection from: app"),
-                    },
-                ],
-            ),
-            tier(
-                "T1",
-                vec![
-                    include("lb"),
-                    Rule::MinCount {
-                        ty: text("app"),
-                        count: 2,
-                        text: text("Minimum 2 of type: app"),
-                    },
-                ],
-            ),
-            tier(
-                "T2",
-                vec![
-                    Rule::MinCount {
-                        ty: text("app"),
-                        count: 7,
-                        text: text("Minimum 7 of type: app"),
-                    },
-                    include("db_replica"),
-                    Rule::ParamRange {
-                        ty: text("cache"),
-                        param: text("hit_rate"),
-                        min: 0.9,
-                        max: 1.0,
-                        text: text("Parameter range check: cache.hit_rate"),
-                        derived_from: None,
-                    },
-                    Rule::ParamRange {
-                        ty: text("stream"),
-                        param: text("partitions"),
-                        min: 12.0,
-                        max: 1e6,
-                        text: text("Parameter range check: stream.partitions"),
-                        derived_from: None,
-                    },
-                ],
-            ),
+    let mut p = fixture::blog();
+    p.id = "bench-constructed".into();
+    p.tiers.push(fixture::tier(
+        "T3",
+        "Ranges",
+        vec![
+            fixture::param_range("cache", "hit_rate", 0.9, 1.0),
+            fixture::param_range("stream", "partitions", 12.0, 1e6),
         ],
-        availability: Some(99.99),
-    }
+    ));
+    p.available_components
+        .extend(["cache", "stream", "s3"].map(String::from));
+    p
 }

@@ -18,7 +18,7 @@ use yrs::{Any, Doc, Map, MapPrelim, MapRef, Out, ReadTxn, Transact, TransactionM
 use crate::validation::{DesignIssue, IssueCode};
 
 /// The special node type of a free-text sticky note; validation ignores notes.
-pub const NOTE_TYPE: &str = "note";
+pub const NOTE_TYPE: &str = crate::problems::catalog::NOTE;
 /// The parameter that holds a node's fleet size (integer ≥ 1, default 1).
 pub const INSTANCES: &str = "instances";
 
@@ -222,42 +222,35 @@ impl Design {
     }
 }
 
-/// The entry's id: its `id` field, else the key it is stored under.
-fn json_id<'a>(
+/// A node or edge entry: its fields and its id (its `id` field, else the key it is stored under).
+/// An entry that is not an object, or has no usable id, is a read issue and is skipped.
+fn json_entry<'a>(
     what: &str,
     position: usize,
     key_id: Option<&'a str>,
-    fields: &'a serde_json::Map<String, serde_json::Value>,
+    entry: &'a serde_json::Value,
     issues: &mut Vec<DesignIssue>,
-) -> Option<&'a str> {
-    match (fields.get("id"), key_id) {
-        (Some(serde_json::Value::String(id)), _) if !id.is_empty() => Some(id),
-        (None, Some(key)) => Some(key),
-        (Some(other), _) => {
-            issue(
-                issues,
-                IssueCode::MissingField,
-                format!(
-                    "{what} #{} has id {}, expected a non-empty string; ignored",
-                    position + 1,
-                    json_type_name(other)
-                ),
-                None,
-                None,
-            );
-            None
-        }
-        (None, None) => {
-            issue(
-                issues,
-                IssueCode::MissingField,
-                format!("{what} #{} has no id; ignored", position + 1),
-                None,
-                None,
-            );
-            None
-        }
-    }
+) -> Option<(&'a serde_json::Map<String, serde_json::Value>, &'a str)> {
+    let n = position + 1;
+    let problem = match (entry, key_id) {
+        (serde_json::Value::Object(fields), key_id) => match (fields.get("id"), key_id) {
+            (Some(serde_json::Value::String(id)), _) if !id.is_empty() => {
+                return Some((fields, id));
+            }
+            (None, Some(key)) => return Some((fields, key)),
+            (Some(other), _) => format!(
+                "{what} #{n} has id {}, expected a non-empty string; ignored",
+                json_type_name(other)
+            ),
+            (None, None) => format!("{what} #{n} has no id; ignored"),
+        },
+        (other, _) => format!(
+            "{what} #{n} is {}, expected an object; ignored",
+            json_type_name(other)
+        ),
+    };
+    issue(issues, IssueCode::MissingField, problem, None, None);
+    None
 }
 
 /// A string field; a value of another type is a read issue and reads as empty.
@@ -299,21 +292,7 @@ fn node_from_json(
     entry: &serde_json::Value,
     issues: &mut Vec<DesignIssue>,
 ) -> Option<DesignNode> {
-    let serde_json::Value::Object(fields) = entry else {
-        issue(
-            issues,
-            IssueCode::MissingField,
-            format!(
-                "node #{} is {}, expected an object; ignored",
-                position + 1,
-                json_type_name(entry)
-            ),
-            None,
-            None,
-        );
-        return None;
-    };
-    let id = json_id("node", position, key_id, fields, issues)?;
+    let (fields, id) = json_entry("node", position, key_id, entry, issues)?;
     let mut node = DesignNode::new(id, "", "");
     node.ty = json_string(fields, "node", id, "type", issues, true).unwrap_or_default();
     node.label = json_string(fields, "node", id, "label", issues, true).unwrap_or_default();
@@ -381,21 +360,7 @@ fn edge_from_json(
     entry: &serde_json::Value,
     issues: &mut Vec<DesignIssue>,
 ) -> Option<DesignEdge> {
-    let serde_json::Value::Object(fields) = entry else {
-        issue(
-            issues,
-            IssueCode::MissingField,
-            format!(
-                "edge #{} is {}, expected an object; ignored",
-                position + 1,
-                json_type_name(entry)
-            ),
-            None,
-            None,
-        );
-        return None;
-    };
-    let id = json_id("edge", position, key_id, fields, issues)?;
+    let (fields, id) = json_entry("edge", position, key_id, entry, issues)?;
     let mut edge = DesignEdge::new(id, "", "");
     edge.from = json_string(fields, "edge", id, "from", issues, false).unwrap_or_default();
     edge.to = json_string(fields, "edge", id, "to", issues, false).unwrap_or_default();

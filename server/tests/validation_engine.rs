@@ -80,10 +80,10 @@ fn the_reference_design_reaches_every_tier() {
 #[test]
 fn single_points_of_failure_only_at_high_availability() {
     let mut problem = blog();
-    problem.availability = Some(99.5);
+    problem.targets.availability_percent = Some(99.5);
     let result = validate(&problem, &catalog(), &blog_reference());
     assert!(result.advisories.is_empty(), "{:#?}", result.advisories);
-    problem.availability = None;
+    problem.targets.availability_percent = None;
     assert!(
         validate(&problem, &catalog(), &blog_reference())
             .advisories
@@ -91,7 +91,7 @@ fn single_points_of_failure_only_at_high_availability() {
     );
 
     // A second load balancer in parallel removes it; a lone replica-less database becomes one.
-    problem.availability = Some(99.99);
+    problem.targets.availability_percent = Some(99.99);
     let mut design = blog_reference();
     design
         .nodes
@@ -223,8 +223,10 @@ fn kinds_come_from_the_catalog_and_aliases_count() {
             DesignNode::new("u", "redirect_client", "Users"),
             DesignNode::new("r", "redis", "Redis").with_instances(2),
             DesignNode::new("c", "cache", "Memcached"),
-            // An unknown type named like a kind never stands in for it.
+            // `s3` and `object_store` are one kind, whichever the rule names.
             DesignNode::new("o", "object_store", "Bucket"),
+            // An unknown type stands in for nothing.
+            DesignNode::new("x", "s4", "Not S3"),
         ],
         edges: vec![],
         read_issues: Vec::new(),
@@ -238,8 +240,12 @@ fn kinds_come_from_the_catalog_and_aliases_count() {
         rules[2].explanation,
         "found 3 cache instances = 2 in 'Redis' + 1 in 'Memcached' (needs ≥ 3)"
     );
-    assert!(!rules[3].passed);
-    assert_eq!(rules[3].explanation, "no node of kind object_store");
+    assert!(rules[3].passed);
+    assert_eq!(
+        rules[3].explanation,
+        "found 1 node of kind object_store: 'Bucket'"
+    );
+    assert_eq!(rules[3].nodes, ["o"]);
     assert_eq!(codes(&result.design_issues), [IssueCode::UnknownType]);
 }
 
@@ -623,7 +629,7 @@ fn five_thousand_nodes_of_garbage_validate() {
             min_count("app", u64::MAX),
         ],
     ));
-    problem.availability = Some(99.99);
+    problem.targets.availability_percent = Some(99.99);
     let result = validate(&problem, &catalog(), &design);
     assert_eq!(result.tiers.len(), 4);
     assert!(!result.design_issues.is_empty());

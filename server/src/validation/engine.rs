@@ -316,6 +316,18 @@ fn index_node<'a>(
             1
         }
     };
+    if let Some(max) = def
+        .and_then(|d| d.params.iter().find(|p| p.name == INSTANCES))
+        .and_then(|p| p.max)
+        .filter(|&max| instances as f64 > max)
+    {
+        let message = format!(
+            "node '{}': instances is {instances}, above the allowed maximum {}",
+            q(name),
+            num(max)
+        );
+        push(issues, IssueCode::BadParam, message, &[&node.id], &[]);
+    }
     if let Some(def) = def {
         for (param, value) in &node.params {
             if param == INSTANCES {
@@ -382,7 +394,7 @@ impl<'a> Groups<'a> {
     fn new(problem: &'a Problem, catalog: &'a Catalog, members: &[Member<'a>]) -> Groups<'a> {
         let mut keys: Vec<KindKey<'a>> = Vec::new();
         for rule in problem.tiers.iter().flat_map(|t| &t.rules) {
-            let key = KindKey::of(catalog, rule_type(rule));
+            let key = KindKey::of(catalog, rule.ty());
             if !keys.contains(&key) {
                 keys.push(key);
             }
@@ -405,15 +417,6 @@ impl<'a> Groups<'a> {
             .position(|&k| k == key)
             .map(|g| self.members[g].as_slice())
             .unwrap_or(&[])
-    }
-}
-
-fn rule_type(rule: &Rule) -> &str {
-    match rule {
-        Rule::Include { ty, .. }
-        | Rule::MinCount { ty, .. }
-        | Rule::ConnectionFrom { ty, .. }
-        | Rule::ParamRange { ty, .. } => ty,
     }
 }
 
@@ -456,7 +459,7 @@ impl Context<'_, '_> {
     }
 
     fn rule(&self, rule: &Rule) -> RuleResult {
-        let key = KindKey::of(self.catalog, rule_type(rule));
+        let key = KindKey::of(self.catalog, rule.ty());
         let group = self.groups.of(key);
         let kind = q(key.name());
         let (kind_code, passed, explanation, nodes) = match rule {
@@ -675,21 +678,12 @@ impl Context<'_, '_> {
             }
         };
         RuleResult {
-            text: rule_text(rule).to_string(),
+            text: rule.text().to_string(),
             kind: kind_code,
             passed,
             explanation,
             nodes,
         }
-    }
-}
-
-fn rule_text(rule: &Rule) -> &str {
-    match rule {
-        Rule::Include { text, .. }
-        | Rule::MinCount { text, .. }
-        | Rule::ConnectionFrom { text, .. }
-        | Rule::ParamRange { text, .. } => text,
     }
 }
 
