@@ -204,6 +204,11 @@ describe('room', () => {
     const before = await notes(bob.page).count()
     await ada.page.locator('.palette-item[data-type="note"]').dragTo(ada.page.locator('.react-flow__pane'), { targetPosition: { x: 300, y: 420 } })
     await waitFor(async () => (await notes(bob.page).count()) === before + 1, 'the dropped note at Bob')
+    // write in it in place
+    await notes(ada.page).last().dblclick()
+    await ada.page.getByLabel('Note text').fill('CDN later?')
+    await ada.page.keyboard.press('Escape')
+    await waitFor(async () => (await notes(bob.page).last().textContent()) === 'CDN later?', 'the note text at Bob')
 
     // Ctrl+D duplicates the selection, Delete removes it
     await notes(ada.page).last().click()

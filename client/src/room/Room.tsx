@@ -16,7 +16,7 @@ import { canvasUndoManager, deleteElements, duplicateNodes, isEmpty, problemOf, 
 import { linkClick } from '../router'
 import { Canvas } from './Canvas'
 import { useRoomConnection, type RoomState } from './connection'
-import { CatalogContext } from './context'
+import { CatalogContext, RoomContext } from './context'
 import { exportImage, exportJson, importFile } from './exporting'
 import { Inspector } from './Inspector'
 import { Menu } from './Menu'
@@ -62,28 +62,33 @@ export function Room({ room }: { room: string }) {
     document.title = problem ? `${problem.title} · room · tierboard` : 'room · tierboard'
   }, [problem])
 
+  const role = state.role ?? info?.role ?? roleOf(tokens)
+  const doc = conn?.doc ?? null
+  const roomContext = useMemo(() => ({ doc, readOnly: role !== 'edit' }), [doc, role])
+
   if (!token) {
     return <Fatal message="This link has no access token. Ask for the room's edit or view link." />
   }
   const fatal = state.fatal ?? infoError
   if (fatal) return <Fatal message={`Cannot open this room: ${fatal}.`} />
 
-  const role = state.role ?? info?.role ?? roleOf(tokens)
   return (
     <CatalogContext.Provider value={catalog}>
       <ReactFlowProvider>
         {conn ? (
-          <RoomView
-            room={room}
-            doc={conn.doc}
-            awareness={conn.awareness}
-            state={state}
-            readOnly={role !== 'edit'}
-            tokens={tokens}
-            problem={problem}
-            catalog={catalog}
-            dismissNotice={dismissNotice}
-          />
+          <RoomContext.Provider value={roomContext}>
+            <RoomView
+              room={room}
+              doc={conn.doc}
+              awareness={conn.awareness}
+              state={state}
+              readOnly={role !== 'edit'}
+              tokens={tokens}
+              problem={problem}
+              catalog={catalog}
+              dismissNotice={dismissNotice}
+            />
+          </RoomContext.Provider>
         ) : (
           <p className="muted pad">Opening the room…</p>
         )}
