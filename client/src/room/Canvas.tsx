@@ -332,6 +332,11 @@ export const Canvas = memo(function Canvas(props: CanvasProps) {
         />
         <RemoteCursors awareness={awareness} />
       </ReactFlow>
+      {nodes.length === 0 && (
+        <div className="canvas-empty" aria-hidden="true">
+          {readOnly ? 'Nothing drawn yet.' : 'Drag a component from the palette (or click it) to start. Connect two components by dragging from the dot on the right of one to the dot on the left of the other.'}
+        </div>
+      )}
     </div>
   )
 })

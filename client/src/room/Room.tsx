@@ -32,6 +32,14 @@ export function Room({ room }: { room: string }) {
   // Tokens are read once from the fragment; the fragment stays so that reload and bookmarks work.
   const [tokens] = useState<RoomTokens>(() => parseFragment(location.hash))
   const token = tokenFor(tokens)
+  // Pasting another link of the same room only changes the fragment: start over with its tokens.
+  useEffect(() => {
+    const onHash = () => {
+      if (tokenFor(parseFragment(location.hash)) !== token) location.reload()
+    }
+    window.addEventListener('hashchange', onHash)
+    return () => window.removeEventListener('hashchange', onHash)
+  }, [token])
   const [name, setName] = useState<string | null>(() => loadName())
   const { conn, state, dismissNotice } = useRoomConnection(room, token, name)
   const [info, setInfo] = useState<RoomInfo | null>(null)
