@@ -133,7 +133,15 @@ describe('room', () => {
   })
 
   it('a view link shows the design read-only', async () => {
-    const viewer = await join('Vera', roomUrl(server.base, created, 'view'))
+    // the view link as the Share menu gives it: the view token only, in the fragment
+    await ada.page.locator('summary', { hasText: 'Share' }).click()
+    const viewUrl = await ada.page.getByLabel('View link').inputValue()
+    const editUrl = await ada.page.getByLabel('Edit link').inputValue()
+    await ada.page.keyboard.press('Escape')
+    assert.equal(viewUrl, roomUrl(server.base, created, 'view'))
+    assert.equal(editUrl, roomUrl(server.base, created, 'edit'))
+    assert.doesNotMatch(viewUrl, /edit=/)
+    const viewer = await join('Vera', viewUrl)
     const { page } = viewer
     await waitFor(async () => (await nodeCount(page)) === 3, 'three nodes at the viewer')
     await page.getByTestId('read-only').waitFor()

@@ -238,14 +238,15 @@ function RoomView(props: {
   const base = `tierboard-${problem?.id ?? 'design'}`
   const notice = state.notice ?? toast
 
+  const { dismissNotice } = props
   useEffect(() => {
     if (!notice) return
     const t = setTimeout(() => {
       setToast(null)
-      props.dismissNotice()
+      dismissNotice()
     }, 4000)
     return () => clearTimeout(t)
-  }, [notice, props])
+  }, [notice, dismissNotice])
 
   return (
     <div className={`room ${readOnly ? 'read-only' : 'editable'}`}>
@@ -408,10 +409,9 @@ function ShareMenu({ room, tokens, onCopied }: { room: string; tokens: RoomToken
   const edit = editLink(location.origin, room, tokens)
   const view = viewLink(location.origin, room, tokens)
   const copy = (text: string, what: string) => {
-    navigator.clipboard?.writeText(text).then(
-      () => onCopied(`${what} copied`),
-      () => onCopied(`Copy the ${what.toLowerCase()} from the box`),
-    )
+    const fallback = () => onCopied(`Select the ${what.toLowerCase()} in the box and copy it`)
+    if (!navigator.clipboard) return fallback()
+    navigator.clipboard.writeText(text).then(() => onCopied(`${what} copied`), fallback)
   }
   return (
     <Menu label="Share" ariaLabel="Share this room" className="share" wide>
