@@ -51,6 +51,17 @@ describe('problem browser', () => {
     const { page } = p
     await page.goto(`${server.base}/`)
     await page.locator('.card').first().waitFor()
+    // pagination
+    await page.getByRole('button', { name: /Next/ }).click()
+    await page.getByText(/^Page 2 of \d+$/).waitFor()
+    assert.match(page.url(), /page=2/)
+    // a category facet filters to exactly its count
+    const tutorial = page.locator('.facet-item', { hasText: /^tutorial\d+$/ })
+    const count = Number(await tutorial.locator('.count').textContent())
+    await tutorial.click()
+    await page.locator('.result-count', { hasText: `${count} problem` }).waitFor()
+    assert.equal(await page.locator('.card').count(), Math.min(count, 24))
+    await page.locator('.facet-item', { hasText: /^All$/ }).last().click()
     await page.getByLabel('Search problems').fill('personal blog')
     const card = page.locator('.card', { hasText: 'Personal Blog' }).first()
     await card.waitFor()
