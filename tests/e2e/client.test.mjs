@@ -51,6 +51,17 @@ describe('problem browser', () => {
     const { page } = p
     await page.goto(`${server.base}/`)
     await page.locator('.card').first().waitFor()
+    // pagination
+    await page.getByRole('button', { name: /Next/ }).click()
+    await page.getByText(/^Page 2 of \d+$/).waitFor()
+    assert.match(page.url(), /page=2/)
+    // a category facet filters to exactly its count
+    const tutorial = page.locator('.facet-item', { hasText: /^tutorial\d+$/ })
+    const count = Number(await tutorial.locator('.count').textContent())
+    await tutorial.click()
+    await page.locator('.result-count', { hasText: `${count} problem` }).waitFor()
+    assert.equal(await page.locator('.card').count(), Math.min(count, 24))
+    await page.locator('.facet-item', { hasText: /^All$/ }).last().click()
     await page.getByLabel('Search problems').fill('personal blog')
     const card = page.locator('.card', { hasText: 'Personal Blog' }).first()
     await card.waitFor()
@@ -133,7 +144,15 @@ describe('room', () => {
   })
 
   it('a view link shows the design read-only', async () => {
-    const viewer = await join('Vera', roomUrl(server.base, created, 'view'))
+    // the view link as the Share menu gives it: the view token only, in the fragment
+    await ada.page.locator('summary', { hasText: 'Share' }).click()
+    const viewUrl = await ada.page.getByLabel('View link').inputValue()
+    const editUrl = await ada.page.getByLabel('Edit link').inputValue()
+    await ada.page.keyboard.press('Escape')
+    assert.equal(viewUrl, roomUrl(server.base, created, 'view'))
+    assert.equal(editUrl, roomUrl(server.base, created, 'edit'))
+    assert.doesNotMatch(viewUrl, /edit=/)
+    const viewer = await join('Vera', viewUrl)
     const { page } = viewer
     await waitFor(async () => (await nodeCount(page)) === 3, 'three nodes at the viewer')
     await page.getByTestId('read-only').waitFor()
@@ -204,6 +223,11 @@ describe('room', () => {
     const before = await notes(bob.page).count()
     await ada.page.locator('.palette-item[data-type="note"]').dragTo(ada.page.locator('.react-flow__pane'), { targetPosition: { x: 300, y: 420 } })
     await waitFor(async () => (await notes(bob.page).count()) === before + 1, 'the dropped note at Bob')
+    // write in it in place
+    await notes(ada.page).last().dblclick()
+    await ada.page.getByLabel('Note text').fill('CDN later?')
+    await ada.page.keyboard.press('Escape')
+    await waitFor(async () => (await notes(bob.page).last().textContent()) === 'CDN later?', 'the note text at Bob')
 
     // Ctrl+D duplicates the selection, Delete removes it
     await notes(ada.page).last().click()
