@@ -16,7 +16,7 @@ import { canvasUndoManager, deleteElements, duplicateNodes, isEmpty, problemOf, 
 import { linkClick } from '../router'
 import { Canvas } from './Canvas'
 import { useRoomConnection, type RoomState } from './connection'
-import { CatalogContext } from './context'
+import { CatalogContext, RoomContext } from './context'
 import { exportImage, exportJson, importFile } from './exporting'
 import { Inspector } from './Inspector'
 import { Menu } from './Menu'
@@ -32,6 +32,14 @@ export function Room({ room }: { room: string }) {
   // Tokens are read once from the fragment; the fragment stays so that reload and bookmarks work.
   const [tokens] = useState<RoomTokens>(() => parseFragment(location.hash))
   const token = tokenFor(tokens)
+  // Pasting another link of the same room only changes the fragment: start over with its tokens.
+  useEffect(() => {
+    const onHash = () => {
+      if (tokenFor(parseFragment(location.hash)) !== token) location.reload()
+    }
+    window.addEventListener('hashchange', onHash)
+    return () => window.removeEventListener('hashchange', onHash)
+  }, [token])
   const [name, setName] = useState<string | null>(() => loadName())
   const { conn, state, dismissNotice } = useRoomConnection(room, token, name)
   const [info, setInfo] = useState<RoomInfo | null>(null)
@@ -62,28 +70,33 @@ export function Room({ room }: { room: string }) {
     document.title = problem ? `${problem.title} · room · tierboard` : 'room · tierboard'
   }, [problem])
 
+  const role = state.role ?? info?.role ?? roleOf(tokens)
+  const doc = conn?.doc ?? null
+  const roomContext = useMemo(() => ({ doc, readOnly: role !== 'edit' }), [doc, role])
+
   if (!token) {
     return <Fatal message="This link has no access token. Ask for the room's edit or view link." />
   }
   const fatal = state.fatal ?? infoError
   if (fatal) return <Fatal message={`Cannot open this room: ${fatal}.`} />
 
-  const role = state.role ?? info?.role ?? roleOf(tokens)
   return (
     <CatalogContext.Provider value={catalog}>
       <ReactFlowProvider>
         {conn ? (
-          <RoomView
-            room={room}
-            doc={conn.doc}
-            awareness={conn.awareness}
-            state={state}
-            readOnly={role !== 'edit'}
-            tokens={tokens}
-            problem={problem}
-            catalog={catalog}
-            dismissNotice={dismissNotice}
-          />
+          <RoomContext.Provider value={roomContext}>
+            <RoomView
+              room={room}
+              doc={conn.doc}
+              awareness={conn.awareness}
+              state={state}
+              readOnly={role !== 'edit'}
+              tokens={tokens}
+              problem={problem}
+              catalog={catalog}
+              dismissNotice={dismissNotice}
+            />
+          </RoomContext.Provider>
         ) : (
           <p className="muted pad">Opening the room…</p>
         )}
@@ -225,14 +238,15 @@ function RoomView(props: {
   const base = `tierboard-${problem?.id ?? 'design'}`
   const notice = state.notice ?? toast
 
+  const { dismissNotice } = props
   useEffect(() => {
     if (!notice) return
     const t = setTimeout(() => {
       setToast(null)
-      props.dismissNotice()
+      dismissNotice()
     }, 4000)
     return () => clearTimeout(t)
-  }, [notice, props])
+  }, [notice, dismissNotice])
 
   return (
     <div className={`room ${readOnly ? 'read-only' : 'editable'}`}>
@@ -395,10 +409,9 @@ function ShareMenu({ room, tokens, onCopied }: { room: string; tokens: RoomToken
   const edit = editLink(location.origin, room, tokens)
   const view = viewLink(location.origin, room, tokens)
   const copy = (text: string, what: string) => {
-    navigator.clipboard?.writeText(text).then(
-      () => onCopied(`${what} copied`),
-      () => onCopied(`Copy the ${what.toLowerCase()} from the box`),
-    )
+    const fallback = () => onCopied(`Select the ${what.toLowerCase()} in the box and copy it`)
+    if (!navigator.clipboard) return fallback()
+    navigator.clipboard.writeText(text).then(() => onCopied(`${what} copied`), fallback)
   }
   return (
     <Menu label="Share" ariaLabel="Share this room" className="share" wide>
