@@ -7,6 +7,7 @@ import {
   createRoom,
   hoverCanvas,
   launchBrowser,
+  newPage,
   nodeSel,
   person,
   roomUrl,
@@ -204,6 +205,20 @@ describe('room', () => {
     await waitFor(async () => (await ada.page.locator(nodeSel('lb')).count()) === 1, 'Bob’s lb at Ada', 15_000)
     await waitFor(async () => (await ada.page.locator(nodeSel('db_replica')).count()) === 1, 'Bob’s replica at Ada')
     await waitFor(async () => (await bob.page.getByTestId('save-status').textContent()).includes('Saved'), 'Bob saved')
+
+    // edits made offline survive closing the tab: IndexedDB keeps them until the next visit
+    const url = bob.page.url()
+    await bob.context.setOffline(true)
+    await waitFor(async () => (await bob.page.getByTestId('link-status').textContent()) === 'Offline', 'Bob offline again')
+    await addFromPalette(bob.page, 'client')
+    await bob.page.waitForTimeout(500) // y-indexeddb writes asynchronously
+    await bob.page.close()
+    await bob.context.setOffline(false)
+    assert.equal(await ada.page.locator(nodeSel('client')).count(), 1, 'only Ada’s client so far')
+    await newPage(bob)
+    await bob.page.goto(url)
+    await waitFor(async () => (await ada.page.locator(nodeSel('client')).count()) === 2, 'Bob’s stored client at Ada', 15_000)
+    await bob.page.getByTestId('link-status').filter({ hasText: 'Connected' }).waitFor()
     assert.deepEqual([...ada.errors, ...bob.errors], [])
   })
 
