@@ -13,6 +13,7 @@ import {
   roomUrl,
   shot,
   startServer,
+  unlabelled,
   waitFor,
 } from './harness.mjs'
 
@@ -75,6 +76,7 @@ describe('problem browser', () => {
     await page.waitForURL(`**/problems/${PROBLEM}`)
     await page.getByRole('button', { name: 'Start a room' }).waitFor()
     await shot(page, 'problem.png')
+    assert.deepEqual(await unlabelled(page), [], 'every control on the problem page has an accessible name')
     await page.getByRole('button', { name: 'Start a room' }).click()
     await page.waitForURL(/\/r\/[A-Za-z0-9_-]+#edit=/)
     await page.locator('.palette-item').first().waitFor()
@@ -140,6 +142,7 @@ describe('room', () => {
     await bob.page.getByTestId('tier-T0').getByRole('button', { name: /Must include: app/ }).click()
     await waitFor(async () => (await bob.page.locator(`${nodeSel('app')} .tb-node.highlight`).count()) === 1, 'highlight at Bob')
     await shot(bob.page, 'room.png')
+    assert.deepEqual(await unlabelled(bob.page), [], 'every control in the room has an accessible name')
     await bob.page.getByTestId('tier-T0').getByRole('button', { name: /Must include: app/ }).click()
     assert.deepEqual([...ada.errors, ...bob.errors], [])
   })

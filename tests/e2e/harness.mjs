@@ -177,3 +177,19 @@ export async function waitFor(fn, what, ms = 10_000) {
   }
   throw new Error(`timed out after ${ms} ms waiting for ${what}`)
 }
+
+/** Buttons, links and form fields on the page that have no accessible name (should be none). */
+export async function unlabelled(page) {
+  return page.evaluate(() => {
+    const named = (el) => {
+      if (el.getAttribute('aria-label') || el.getAttribute('aria-labelledby') || el.getAttribute('title')) return true
+      if (el.id && document.querySelector(`label[for="${CSS.escape(el.id)}"]`)) return true
+      if (el.closest('label')) return true
+      return (el.textContent ?? '').trim().length > 0
+    }
+    const visible = (el) => el.getClientRects().length > 0 && getComputedStyle(el).visibility !== 'hidden'
+    return [...document.querySelectorAll('button, a[href], input:not([type=hidden]), textarea, select, summary')]
+      .filter((el) => visible(el) && !named(el))
+      .map((el) => el.outerHTML.slice(0, 120))
+  })
+}
