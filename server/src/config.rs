@@ -54,6 +54,12 @@ pub enum ProblemsCommand {
         #[arg(long, env = "TIERBOARD_PROBLEMS", default_value = "problems")]
         problems: PathBuf,
     },
+    /// Author tiers and reference designs for problems that have none (run once; the output is committed
+    /// and kept by `import`).
+    Author {
+        #[arg(long, env = "TIERBOARD_PROBLEMS", default_value = "problems")]
+        problems: PathBuf,
+    },
 }
 
 #[derive(Debug, Clone, Args)]

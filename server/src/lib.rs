@@ -1,17 +1,56 @@
 //! tierboard: a multiplayer whiteboard for system-design practice.
 //!
-//! Module map (see `docs/ARCHITECTURE.md` for how one update flows):
-//! - [`config`]: flags and environment.
-//! - [`error`]: the crate [`Error`], mapped to HTTP status and WebSocket close codes.
+//! A room's canvas is a Yjs document; this server is where its participants meet. Module map (see
+//! `docs/ARCHITECTURE.md` for how one update flows through them):
+//!
+//! - [`config`]: flags with environment fallbacks.
+//! - [`error`]: the crate [`Error`], mapped to HTTP status and WebSocket close codes in one place.
+//! - [`ids`]: newtypes for room ids, tokens (only their hashes are stored), roles, instance ids.
+//! - [`sync`]: the y-websocket protocol and the awareness table, without I/O.
+//! - [`room`]: one actor task per loaded room: document, connections, awareness, persistence hand-off.
+//! - [`rooms`]: the registry: get-or-load, idle unload, shutdown.
+//! - [`store`]: SQLite / PostgreSQL through sqlx: rooms, tokens, the update log and compaction, and
+//!   the group-commit [`store::Persister`].
 //! - [`problems`]: the problem bank and the component catalog.
+//! - [`design`]: the canvas schema (design JSON and reading it out of a document).
 //! - [`validation`]: pure tier validation of a design.
+//! - [`http`], [`ws`]: the routes and the WebSocket adapter.
+//! - [`metrics`]: Prometheus counters.
+//! - [`server`]: start-up and graceful shutdown.
 
 pub mod config;
 pub mod design;
 pub mod error;
+pub mod http;
 pub mod ids;
 pub mod metrics;
 pub mod problems;
+pub mod room;
+pub mod rooms;
+pub mod server;
+pub mod store;
+pub mod sync;
 pub mod validation;
+pub mod ws;
 
 pub use error::{Error, Result};
+pub use http::AppState;
+pub use server::Server;
+
+use axum::Router;
+use tower_http::trace::TraceLayer;
+
+/// The whole HTTP surface: API, WebSocket and (when built) the client.
+pub fn app(state: AppState) -> Router {
+    let static_dir = state.config.static_dir.clone();
+    let bank = state.bank.clone();
+    let mut router = http::routes()
+        .with_state(state)
+        .merge(problems::api::router(bank.clone()))
+        .merge(validation::api::router(bank))
+        .layer(TraceLayer::new_for_http());
+    if let Some(client) = http::static_client(&static_dir) {
+        router = router.fallback_service(client);
+    }
+    router
+}

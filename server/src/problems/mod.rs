@@ -1,41 +1,101 @@
 //! The problem bank: problem files under `problems/`, the component catalog, loading, lint and search.
 //!
-//! Owned by the problem-bank work (issue 3). This is the minimal contract the rest of the server
-//! builds against: [`Bank::load`], [`Bank::get`], the tier model in [`model`] and the [`Catalog`].
+//! - [`model`]: the file format (one TOML file per problem, `problems/README.md`).
+//! - [`catalog`]: component types, kinds and parameters (`problems/catalog.toml`).
+//! - [`load`]: reading and checking every file ([`Bank::load`], `tierboard problems lint`).
+//! - [`seed`], [`import`], [`ranges`], [`reference`]: rebuilding the files from the seed documents.
+//! - [`author`]: the one-off authoring step for problems whose seed has no tiers.
+//! - [`search`], [`api`]: ranked full-text search and the HTTP routes (`router`).
 
+pub mod api;
+pub mod author;
 pub mod catalog;
+pub mod cli;
+pub mod import;
+pub mod load;
 pub mod model;
+pub mod ranges;
+pub mod reference;
+pub mod search;
+pub mod seed;
 
 use std::collections::HashMap;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::time::Instant;
 
+pub use api::router;
 pub use catalog::{Catalog, ComponentType, ParamDef};
+pub use load::{LintError, problem_files};
 pub use model::{Problem, Rule, Tier, TierSource};
+
+/// Where a problem's file lives: `problems/<category>/<id>.toml`.
+pub fn file_path(dir: &Path, p: &Problem) -> PathBuf {
+    dir.join(&p.category).join(format!("{}.toml", p.id))
+}
 
 /// Every problem, loaded once at start and shared read-only.
 #[derive(Debug, Default)]
 pub struct Bank {
     problems: HashMap<String, Arc<Problem>>,
+    /// Ids in a stable order (category, then id).
+    order: Vec<String>,
     catalog: Catalog,
+    index: search::Index,
 }
 
 impl Bank {
-    /// Loads and checks every problem file under `dir`.
-    pub fn load(_dir: &Path) -> crate::Result<Bank> {
-        Ok(Bank::default())
+    /// Loads and checks every problem file under `dir`; fails on the first broken file with a message
+    /// naming the file and the field (all errors are logged).
+    pub fn load(dir: &Path) -> crate::Result<Bank> {
+        let started = Instant::now();
+        let (problems, catalog, errors) = load::load_all(dir)?;
+        if let Some(first) = errors.first() {
+            for e in &errors {
+                tracing::error!(%e, "broken problem file");
+            }
+            return Err(crate::Error::Internal(format!(
+                "problem bank {} has {} error(s); first: {first}",
+                dir.display(),
+                errors.len()
+            )));
+        }
+        let bank = Bank::from_parts(problems, catalog);
+        tracing::info!(
+            problems = bank.len(),
+            components = bank.catalog.len(),
+            elapsed_ms = started.elapsed().as_secs_f64() * 1000.0,
+            "problem bank loaded"
+        );
+        Ok(bank)
     }
 
     pub fn from_parts(problems: Vec<Problem>, catalog: Catalog) -> Bank {
+        let mut order: Vec<(String, String)> = problems
+            .iter()
+            .map(|p| (p.category.clone(), p.id.clone()))
+            .collect();
+        order.sort();
+        let index = search::Index::build(&problems);
         let problems = problems
             .into_iter()
             .map(|p| (p.id.clone(), Arc::new(p)))
             .collect();
-        Bank { problems, catalog }
+        Bank {
+            problems,
+            order: order.into_iter().map(|(_, id)| id).collect(),
+            catalog,
+            index,
+        }
     }
 
     pub fn get(&self, id: &str) -> Option<Arc<Problem>> {
         self.problems.get(id).cloned()
+    }
+
+    /// Every problem, by category then id.
+    pub fn iter(&self) -> impl Iterator<Item = &Arc<Problem>> {
+        self.order.iter().map(|id| &self.problems[id])
     }
 
     pub fn len(&self) -> usize {
@@ -44,6 +104,11 @@ impl Bank {
 
     pub fn is_empty(&self) -> bool {
         self.problems.is_empty()
+    }
+
+    /// Ranked, filtered, paginated search (see [`search`]).
+    pub fn search(&self, q: &search::Query) -> search::Results {
+        self.index.search(q)
     }
 
     pub fn catalog(&self) -> &Catalog {

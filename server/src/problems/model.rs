@@ -1,19 +1,251 @@
-//! The problem model as stored in `problems/<category>/<id>.toml` (see `problems/README.md`).
+//! The problem model as stored in `problems/<category>/<id>.toml` (field by field in `problems/README.md`).
+//!
+//! One struct per file section. Field order is the order the importer writes, so that files read top to
+//! bottom like the seed: what the candidate sees first, then tiers, then the interviewer-only parts
+//! (reference solution, analysis).
+
+use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+use crate::design::{Design, DesignEdge, DesignNode, ParamValue};
+
+fn is_false(b: &bool) -> bool {
+    !*b
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Problem {
     pub id: String,
     pub title: String,
     pub category: String,
+    /// `Easy`, `Foundation`, `Intermediate`, `Advanced`, `L5-Staff`, `L6-Principal`; absent when the seed gives none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub difficulty: Option<String>,
-    #[serde(default)]
+    /// Which seed file the problem comes from and its position there.
+    pub origin: Origin,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
     pub summary: String,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub goal: String,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub description: String,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub functional_requirements: Vec<String>,
+    /// Component type ids offered in the palette for this problem.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub available_components: Vec<String>,
+    /// Set when `available_components` was chosen by the authoring step (the seed lists none).
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub available_components_authored: bool,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub hints: Vec<String>,
+    /// Machine-readable figures taken from the non-functional requirements.
+    #[serde(default, skip_serializing_if = "Targets::is_empty")]
+    pub targets: Targets,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub non_functional_requirements: Vec<Requirement>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub constants: Vec<Constant>,
+    /// Seed text that has no dedicated field (the classic questions' schemas, APIs, deliverables ...), verbatim.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub sections: Vec<Section>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tutorial: Option<Tutorial>,
     #[serde(default)]
     pub tiers: Vec<Tier>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reference_solution: Option<ReferenceSolution>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub analysis: Option<Analysis>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub staff: Option<Staff>,
+}
+
+impl Problem {
+    /// A problem with only its identity set; the seed parsers fill in the rest.
+    pub fn new(id: String, title: String, category: String, origin: Origin) -> Problem {
+        Problem {
+            id,
+            title,
+            category,
+            difficulty: None,
+            origin,
+            summary: String::new(),
+            goal: String::new(),
+            description: String::new(),
+            functional_requirements: vec![],
+            available_components: vec![],
+            available_components_authored: false,
+            hints: vec![],
+            targets: Targets::default(),
+            non_functional_requirements: vec![],
+            constants: vec![],
+            sections: vec![],
+            tutorial: None,
+            tiers: vec![],
+            reference_solution: None,
+            analysis: None,
+            staff: None,
+        }
+    }
+
+    /// The availability target in percent (99.9 for "99.9% uptime"), from the non-functional requirements.
+    pub fn availability_target(&self) -> Option<f64> {
+        self.targets.availability_percent
+    }
+
+    /// The constant called `name`, as a number when it is one.
+    pub fn constant_f64(&self, name: &str) -> Option<f64> {
+        self.constants
+            .iter()
+            .find(|c| c.name == name)
+            .and_then(|c| c.value.as_f64())
+    }
+
+    /// The reference solution as the design JSON of docs/PROTOCOL.md §3.
+    pub fn reference_design(&self) -> Option<Design> {
+        self.reference_solution
+            .as_ref()
+            .map(ReferenceSolution::design)
+    }
+
+    /// Where the tiers come from: `seed`, `authored`, or `none`.
+    pub fn tier_source(&self) -> &'static str {
+        match self.tiers.first().map(|t| t.source) {
+            Some(TierSource::Seed) => "seed",
+            Some(TierSource::Authored) => "authored",
+            None => "none",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Origin {
+    /// Seed file name, e.g. `004_8b9a9769bbf4307b.txt`.
+    pub file: String,
+    /// 1-based position of the problem in that file.
+    pub number: u32,
+}
+
+/// Structured figures from the non-functional requirements (each one optional).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Targets {
+    /// "99.99% uptime" → 99.99.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub availability_percent: Option<f64>,
+    /// Latency bounds in milliseconds by percentile (`p50`, `p95`, `p99`, `p999`).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub latency_ms: BTreeMap<String, f64>,
+    /// The largest per-second rate the request-rate requirement names (peak), in units per second.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub peak_rate_per_sec: Option<f64>,
+}
+
+impl Targets {
+    pub fn is_empty(&self) -> bool {
+        self.availability_percent.is_none()
+            && self.latency_ms.is_empty()
+            && self.peak_rate_per_sec.is_none()
+    }
+}
+
+/// One non-functional requirement, e.g. `name = "Latency"`, `text = "P99 < 200ms"`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Requirement {
+    pub name: String,
+    pub text: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Constant {
+    pub name: String,
+    /// `integer`, `float`, `boolean` or `string`.
+    #[serde(rename = "type")]
+    pub ty: String,
+    pub value: ConstValue,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum ConstValue {
+    Bool(bool),
+    Integer(i64),
+    Float(f64),
+    Text(String),
+}
+
+impl ConstValue {
+    /// Reads a seed value: `900` → integer, `0.95` → float, `true` → boolean, anything else text.
+    pub fn parse(raw: &str) -> ConstValue {
+        let raw = raw.trim();
+        if let Ok(i) = raw.parse::<i64>() {
+            ConstValue::Integer(i)
+        } else if let Ok(f) = raw.parse::<f64>() {
+            ConstValue::Float(f)
+        } else if raw == "true" || raw == "false" {
+            ConstValue::Bool(raw == "true")
+        } else {
+            ConstValue::Text(raw.to_string())
+        }
+    }
+
+    pub fn type_name(&self) -> &'static str {
+        match self {
+            ConstValue::Bool(_) => "boolean",
+            ConstValue::Integer(_) => "integer",
+            ConstValue::Float(_) => "float",
+            ConstValue::Text(_) => "string",
+        }
+    }
+
+    pub fn as_f64(&self) -> Option<f64> {
+        match self {
+            ConstValue::Integer(i) => Some(*i as f64),
+            ConstValue::Float(f) => Some(*f),
+            _ => None,
+        }
+    }
+}
+
+/// A block of seed text kept verbatim under its heading.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Section {
+    pub heading: String,
+    pub text: String,
+}
+
+/// The tutorial narrative: the full text, plus its calculations and checkpoint questions pulled out.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Tutorial {
+    pub text: String,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub calculations: Vec<Calculation>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub checkpoints: Vec<Checkpoint>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Calculation {
+    pub title: String,
+    pub steps: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Checkpoint {
+    pub question: String,
+    pub answer: String,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub hint: String,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -23,7 +255,8 @@ pub enum TierSource {
     Authored,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Tier {
     pub id: String,
     pub title: String,
@@ -32,24 +265,32 @@ pub struct Tier {
 }
 
 /// One tier rule (docs/PROTOCOL.md §5). `text` is the seed's wording, kept verbatim.
+///
+/// Authored rules carry `because`: the phrase of the problem's own text the rule comes from.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "kind", rename_all = "snake_case")]
+#[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
 pub enum Rule {
     Include {
         #[serde(rename = "type")]
         ty: String,
         text: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        because: Option<String>,
     },
     MinCount {
         #[serde(rename = "type")]
         ty: String,
         count: u64,
         text: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        because: Option<String>,
     },
     ConnectionFrom {
         #[serde(rename = "type")]
         ty: String,
         text: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        because: Option<String>,
     },
     ParamRange {
         #[serde(rename = "type")]
@@ -60,5 +301,221 @@ pub enum Rule {
         text: String,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         derived_from: Option<String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        because: Option<String>,
     },
+}
+
+impl Rule {
+    /// The component type the rule names.
+    pub fn ty(&self) -> &str {
+        match self {
+            Rule::Include { ty, .. }
+            | Rule::MinCount { ty, .. }
+            | Rule::ConnectionFrom { ty, .. }
+            | Rule::ParamRange { ty, .. } => ty,
+        }
+    }
+
+    pub fn text(&self) -> &str {
+        match self {
+            Rule::Include { text, .. }
+            | Rule::MinCount { text, .. }
+            | Rule::ConnectionFrom { text, .. }
+            | Rule::ParamRange { text, .. } => text,
+        }
+    }
+
+    pub fn because(&self) -> Option<&str> {
+        match self {
+            Rule::Include { because, .. }
+            | Rule::MinCount { because, .. }
+            | Rule::ConnectionFrom { because, .. }
+            | Rule::ParamRange { because, .. } => because.as_deref(),
+        }
+    }
+
+    /// The `kind` tag as it appears in JSON: `include`, `min_count`, `connection_from`, `param_range`.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Rule::Include { .. } => "include",
+            Rule::MinCount { .. } => "min_count",
+            Rule::ConnectionFrom { .. } => "connection_from",
+            Rule::ParamRange { .. } => "param_range",
+        }
+    }
+}
+
+/// A reference design: the seed's `**Components:**` / `**Connections:**` lists as a graph, or an authored one.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReferenceSolution {
+    pub source: TierSource,
+    /// The seed's prose about the solution (verbatim), or the authoring note.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub text: String,
+    pub nodes: Vec<RefNode>,
+    #[serde(default)]
+    pub edges: Vec<RefEdge>,
+}
+
+impl ReferenceSolution {
+    pub fn design(&self) -> Design {
+        Design {
+            nodes: self
+                .nodes
+                .iter()
+                .map(|n| DesignNode {
+                    id: n.id.clone(),
+                    ty: n.ty.clone(),
+                    label: n.label.clone(),
+                    x: n.x,
+                    y: n.y,
+                    params: n.params.clone(),
+                })
+                .collect(),
+            edges: self
+                .edges
+                .iter()
+                .map(|e| DesignEdge {
+                    id: e.id.clone(),
+                    from: e.from.clone(),
+                    to: e.to.clone(),
+                    label: None,
+                })
+                .collect(),
+            read_issues: Vec::new(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RefNode {
+    pub id: String,
+    #[serde(rename = "type")]
+    pub ty: String,
+    pub label: String,
+    pub x: f64,
+    pub y: f64,
+    /// `instances` always; `hit_rate`, `partitions` ... where a tier checks them.
+    pub params: BTreeMap<String, ParamValue>,
+    /// True when the seed's solution lacks this component and the importer added it for its own tiers.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub added: bool,
+    /// Params whose value the seed text does not state (set to the least value the tiers require).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub filled_in: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RefEdge {
+    pub id: String,
+    pub from: String,
+    pub to: String,
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub added: bool,
+}
+
+/// `### Solution Analysis`: architecture overview, phases with figures, trade-offs and cost.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Analysis {
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub overview: String,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub phases: Vec<Phase>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub trade_offs: Vec<TradeOff>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cost: Option<Cost>,
+    /// Lines of the section no structured field holds, verbatim (kept so that nothing is dropped).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub other: Vec<String>,
+}
+
+/// `*Normal Operation:*`, `*Peak Load:*`, `*Failure Scenarios:*`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Phase {
+    /// `normal`, `peak` or `failure` (other names kept as written).
+    pub name: String,
+    pub title: String,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub summary: String,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub figures: Vec<Fact>,
+}
+
+/// `- Name: value` as written.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Fact {
+    pub name: String,
+    pub value: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TradeOff {
+    pub title: String,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub pros: Vec<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub cons: Vec<String>,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub best_for: String,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub cost: String,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Cost {
+    /// `Monthly Total`, `Yearly Total`, `Cost per Request`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub totals: Vec<Fact>,
+    /// `Compute`, `Storage`, `Network` ... with the amount and its working as written.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub breakdown: Vec<Fact>,
+}
+
+/// The staff / principal-level considerations that end the L5 and L6 problems.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Staff {
+    /// `L5 Staff-Level Considerations` or `L6 Principal-Level Innovations`.
+    pub heading: String,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub migration_phases: Vec<MigrationPhase>,
+    /// Blocks as written (`Organizational Impact`, `Research Foundations`, `Novel Algorithms`, `Industry Vision` ...).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub blocks: Vec<Block>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MigrationPhase {
+    pub phase: String,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub teams: String,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub rollback: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Block {
+    pub title: String,
+    pub items: Vec<Item>,
+}
+
+/// A list item with its indented sub-items.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Item {
+    pub text: String,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub details: Vec<String>,
 }

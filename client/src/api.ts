@@ -1,0 +1,193 @@
+/**
+ * The HTTP API (docs/PROTOCOL.md §1): typed fetchers. Every error answer is
+ * `{"error": "<sentence>", "code": "<snake_case>"}`; it becomes an {@link ApiError}.
+ */
+import type { Role } from './protocol'
+import type { Design } from './schema'
+
+export class ApiError extends Error {
+  constructor(
+    message: string,
+    readonly status: number,
+    readonly code: string,
+  ) {
+    super(message)
+    this.name = 'ApiError'
+  }
+}
+
+async function request<T>(path: string, init?: RequestInit): Promise<T> {
+  let res: Response
+  try {
+    res = await fetch(path, { ...init, headers: { Accept: 'application/json', ...init?.headers }, referrerPolicy: 'no-referrer' })
+  } catch {
+    throw new ApiError('the server cannot be reached', 0, 'network')
+  }
+  const text = await res.text()
+  let body: unknown
+  try {
+    body = text ? JSON.parse(text) : null
+  } catch {
+    body = null
+  }
+  if (!res.ok) {
+    const b = (body ?? {}) as { error?: string; code?: string }
+    throw new ApiError(b.error ?? `${res.status} ${res.statusText}`, res.status, b.code ?? 'http_error')
+  }
+  if (body === null) throw new ApiError('the server sent an answer that is not JSON', res.status, 'bad_answer')
+  return body as T
+}
+
+// ---- problems ----
+
+export interface ProblemSummary {
+  id: string
+  title: string
+  category: string
+  difficulty: string | null
+  summary: string
+  tier_count: number
+  tier_source: string
+}
+
+export interface ProblemList {
+  total: number
+  page: number
+  per_page: number
+  items: ProblemSummary[]
+  facets: { category: Record<string, number>; difficulty: Record<string, number> }
+}
+
+export interface ProblemQuery {
+  q?: string
+  category?: string
+  difficulty?: string
+  page?: number
+  per_page?: number
+}
+
+export function problemQueryString(q: ProblemQuery): string {
+  const p = new URLSearchParams()
+  if (q.q) p.set('q', q.q)
+  if (q.category) p.set('category', q.category)
+  if (q.difficulty) p.set('difficulty', q.difficulty)
+  if (q.page && q.page > 1) p.set('page', String(q.page))
+  if (q.per_page) p.set('per_page', String(q.per_page))
+  const s = p.toString()
+  return s ? `?${s}` : ''
+}
+
+export function listProblems(q: ProblemQuery, signal?: AbortSignal): Promise<ProblemList> {
+  return request<ProblemList>(`/api/problems${problemQueryString(q)}`, { signal })
+}
+
+export interface TierRule {
+  kind: string
+  type: string
+  text: string
+  count?: number
+  param?: string
+  min?: number
+  max?: number
+  derived_from?: string
+  /** Where an authored rule comes from in the problem's own text (PROTOCOL §5). */
+  because?: string
+}
+
+export interface Tier {
+  id: string
+  title: string
+  source?: string
+  rules: TierRule[]
+}
+
+/**
+ * A problem as `GET /api/problems/{id}` gives it (problems/README.md). Only the fields the client
+ * relies on are typed strictly; the rest is rendered generically (text, lists, key/value tables).
+ */
+export interface Problem {
+  id: string
+  title: string
+  category: string
+  difficulty?: string | null
+  summary?: string
+  goal?: string
+  description?: string
+  available_components: string[]
+  tiers: Tier[]
+  hints?: unknown
+  constants?: unknown
+  functional_requirements?: unknown
+  non_functional_requirements?: unknown
+  [k: string]: unknown
+}
+
+export function getProblem(id: string, signal?: AbortSignal): Promise<Problem> {
+  return request<Problem>(`/api/problems/${encodeURIComponent(id)}`, { signal })
+}
+
+// ---- component catalog ----
+
+export interface ParamDef {
+  name: string
+  type: 'integer' | 'number' | 'string' | 'boolean' | string
+  unit?: string | null
+  default?: unknown
+  min?: number | null
+  max?: number | null
+  description?: string
+}
+
+export interface ComponentDef {
+  type: string
+  name: string
+  kind: string
+  family: string
+  icon: string
+  aliases: string[]
+  params: ParamDef[]
+}
+
+export async function getComponents(signal?: AbortSignal): Promise<ComponentDef[]> {
+  const b = await request<{ components: ComponentDef[] }>('/api/components', { signal })
+  return b.components
+}
+
+// ---- rooms ----
+
+export interface CreatedRoom {
+  room: string
+  tokens: { edit: string; view: string }
+}
+
+export function createRoom(problem: string): Promise<CreatedRoom> {
+  return request<CreatedRoom>('/api/rooms', {
+    method: 'POST',
+    headers: { 'Content-Type': 'application/json' },
+    body: JSON.stringify({ problem }),
+  })
+}
+
+export interface RoomInfo {
+  room: string
+  problem: string
+  created: number
+  role: Role
+  participants: number
+}
+
+function auth(token: string): RequestInit {
+  return { headers: { Authorization: `Bearer ${token}` } }
+}
+
+export function getRoom(room: string, token: string, signal?: AbortSignal): Promise<RoomInfo> {
+  return request<RoomInfo>(`/api/rooms/${encodeURIComponent(room)}`, { ...auth(token), signal })
+}
+
+export function validateDesign(problem: string, design: Design): Promise<unknown> {
+  return request<unknown>('/api/validate', {
+    method: 'POST',
+    headers: { 'Content-Type': 'application/json' },
+    body: JSON.stringify({ problem, design }),
+  })
+}

@@ -1,0 +1,128 @@
+/**
+ * Presence over Yjs awareness (docs/PROTOCOL.md §2, "Awareness convention"):
+ * `{user: {name, color}, cursor: {x, y} | null, selection: string[], viewport: {x, y, zoom},
+ *   notesCursor: {anchor, head} | null}`.
+ *
+ * `cursor` is the pointer on the canvas in flow coordinates. The notes pad's caret lives under
+ * `notesCursor`: y-codemirror.next hard-codes the field name `cursor`, so the notes editor gets
+ * {@link NotesAwareness}, a view of the real awareness that maps its `cursor` to `notesCursor`.
+ */
+import type { Awareness } from 'y-protocols/awareness'
+
+export interface XY {
+  x: number
+  y: number
+}
+
+export interface Viewport {
+  x: number
+  y: number
+  zoom: number
+}
+
+export interface PresenceState {
+  user: { name: string; color: string }
+  cursor: XY | null
+  selection: string[]
+  viewport: Viewport | null
+  notesCursor?: unknown
+}
+
+export interface Participant extends PresenceState {
+  clientID: number
+  self: boolean
+}
+
+const PALETTE = ['#e11d48', '#2563eb', '#16a34a', '#d97706', '#9333ea', '#0891b2', '#db2777', '#4f46e5', '#65a30d', '#ea580c']
+
+/** A stable colour for a client id, from a palette that reads on light and dark backgrounds. */
+export function colorFor(clientID: number): string {
+  return PALETTE[Math.abs(clientID) % PALETTE.length]
+}
+
+const NAME_KEY = 'tierboard.name'
+
+export function loadName(storage: Pick<Storage, 'getItem'> = localStorage): string | null {
+  const n = storage.getItem(NAME_KEY)?.trim()
+  return n ? n.slice(0, 40) : null
+}
+
+export function saveName(name: string, storage: Pick<Storage, 'setItem'> = localStorage): string {
+  const n = name.trim().slice(0, 40)
+  storage.setItem(NAME_KEY, n)
+  return n
+}
+
+function isXY(v: unknown): v is XY {
+  const o = v as XY
+  return typeof o === 'object' && o !== null && Number.isFinite(o.x) && Number.isFinite(o.y)
+}
+
+/** Reads one peer's awareness state; states that do not follow the convention give null. */
+export function readPresence(state: Record<string, unknown> | undefined): PresenceState | null {
+  if (!state) return null
+  const user = state.user as { name?: unknown; color?: unknown } | undefined
+  if (!user || typeof user.name !== 'string') return null
+  const vp = state.viewport as Viewport | undefined
+  return {
+    user: { name: user.name.slice(0, 40), color: typeof user.color === 'string' ? user.color : '#888' },
+    cursor: isXY(state.cursor) ? state.cursor : null,
+    selection: Array.isArray(state.selection) ? state.selection.filter((s): s is string => typeof s === 'string') : [],
+    viewport: vp && isXY(vp) && Number.isFinite(vp.zoom) && vp.zoom > 0 ? vp : null,
+  }
+}
+
+/** Everyone present, the local participant first, then by name. */
+export function participants(awareness: Pick<Awareness, 'getStates' | 'clientID'>): Participant[] {
+  const out: Participant[] = []
+  awareness.getStates().forEach((s, id) => {
+    const p = readPresence(s)
+    if (p) out.push({ ...p, clientID: id, self: id === awareness.clientID })
+  })
+  return out.sort((a, b) => (a.self !== b.self ? (a.self ? -1 : 1) : a.user.name.localeCompare(b.user.name) || a.clientID - b.clientID))
+}
+
+type ChangeListener = (...args: unknown[]) => void
+
+/**
+ * The awareness as y-codemirror.next sees it: identical, except that its `cursor` field is stored as
+ * `notesCursor`, so the canvas pointer (`cursor`) and the notes caret never overwrite each other.
+ */
+export class NotesAwareness {
+  constructor(private readonly inner: Awareness) {}
+
+  get doc() {
+    return this.inner.doc
+  }
+
+  get clientID() {
+    return this.inner.clientID
+  }
+
+  private static view(s: Record<string, unknown>): Record<string, unknown> {
+    return { ...s, cursor: s.notesCursor ?? null }
+  }
+
+  getLocalState(): Record<string, unknown> | null {
+    const s = this.inner.getLocalState()
+    return s ? NotesAwareness.view(s) : null
+  }
+
+  setLocalStateField(field: string, value: unknown): void {
+    this.inner.setLocalStateField(field === 'cursor' ? 'notesCursor' : field, value)
+  }
+
+  getStates(): Map<number, Record<string, unknown>> {
+    const out = new Map<number, Record<string, unknown>>()
+    this.inner.getStates().forEach((s, id) => out.set(id, NotesAwareness.view(s)))
+    return out
+  }
+
+  on(event: string, f: ChangeListener): void {
+    this.inner.on(event as 'change', f)
+  }
+
+  off(event: string, f: ChangeListener): void {
+    this.inner.off(event as 'change', f)
+  }
+}

@@ -1,0 +1,373 @@
+/**
+ * The design canvas: React Flow bound to the room's Yjs document through the accessors of
+ * ../schema.ts, with presence (pointer, selection, viewport) published to awareness.
+ */
+import { memo, useCallback, useEffect, useMemo, useRef, useState, type DragEvent } from 'react'
+import {
+  Background,
+  BackgroundVariant,
+  ConnectionMode,
+  Controls,
+  MiniMap,
+  ReactFlow,
+  ViewportPortal,
+  applyEdgeChanges,
+  applyNodeChanges,
+  useReactFlow,
+  useStore,
+  type Connection,
+  type Edge,
+  type EdgeChange,
+  type NodeChange,
+  type OnSelectionChangeParams,
+  type Viewport,
+} from '@xyflow/react'
+import type * as Y from 'yjs'
+import type { Awareness } from 'y-protocols/awareness'
+import {
+  allEdges,
+  allNodes,
+  observeDesign,
+  patchEdges,
+  patchNodes,
+  redecorate,
+  type DesignFlowNode,
+  type NodeDecor,
+} from '../flow'
+import { participants, readPresence, type Participant } from '../presence'
+import { addEdge, addNode, deleteElements, LOCAL_ORIGIN, moveNodes, NOTE_TYPE, root } from '../schema'
+import { nodeTypes } from './nodes'
+import { familyColor } from '../icons'
+import type { Catalog } from '../catalog'
+import { useTheme } from '../theme'
+
+export const DRAG_MIME = 'application/x-tierboard-type'
+const SNAP_GRID: [number, number] = [16, 16]
+const FIT_OPTIONS = { maxZoom: 1.2, padding: 0.2 }
+const PRO_OPTIONS = { hideAttribution: true }
+const DELETE_KEYS = ['Delete', 'Backspace']
+const MULTI_KEYS = ['Shift', 'Meta', 'Control']
+
+export interface CanvasProps {
+  doc: Y.Doc
+  awareness: Awareness
+  catalog: Catalog
+  readOnly: boolean
+  snap: boolean
+  highlight: ReadonlySet<string>
+  follow: number | null
+  onStopFollow: () => void
+  onSelection: (nodes: string[], edges: string[]) => void
+}
+
+/** Calls f at most once per `ms`, always with the latest arguments (trailing call kept). */
+function throttle<A extends unknown[]>(ms: number, f: (...a: A) => void): (...a: A) => void {
+  let last = 0
+  let timer: ReturnType<typeof setTimeout> | null = null
+  let args: A | null = null
+  return (...a: A) => {
+    args = a
+    const now = Date.now()
+    if (now - last >= ms) {
+      last = now
+      f(...a)
+    } else if (!timer) {
+      timer = setTimeout(() => {
+        timer = null
+        last = Date.now()
+        if (args) f(...args)
+      }, ms - (now - last))
+    }
+  }
+}
+
+function remoteSelections(awareness: Awareness): Map<string, string[]> {
+  const out = new Map<string, string[]>()
+  awareness.getStates().forEach((s, id) => {
+    if (id === awareness.clientID) return
+    const p = readPresence(s)
+    if (!p) return
+    for (const n of p.selection) {
+      const list = out.get(n) ?? []
+      list.push(p.user.color)
+      out.set(n, list)
+    }
+  })
+  return out
+}
+
+export const Canvas = memo(function Canvas(props: CanvasProps) {
+  const { doc, awareness, readOnly, highlight } = props
+  const rf = useReactFlow()
+  const [theme] = useTheme()
+  const remoteRef = useRef<Map<string, string[]>>(new Map())
+  const highlightRef = useRef(highlight)
+  const decorOf = useCallback((id: string): NodeDecor => {
+    const remote = remoteRef.current.get(id)
+    const hl = highlightRef.current.has(id)
+    return hl || remote ? { highlight: hl || undefined, remote } : {}
+  }, [])
+  const [nodes, setNodes] = useState<DesignFlowNode[]>(() => allNodes(doc, decorOf))
+  const [edges, setEdges] = useState<Edge[]>(() => allEdges(doc))
+
+  // Yjs → React Flow, touching only the changed entries. The design usually arrives after the
+  // first render (from IndexedDB or the server): fit it in view the first time it does.
+  useEffect(() => {
+    setNodes(allNodes(doc, decorOf))
+    setEdges(allEdges(doc))
+    let fitted = root(doc).nodes.size > 0
+    return observeDesign(doc, (d, origin) => {
+      if (d.nodes.size) setNodes((prev) => patchNodes(doc, prev, d.nodes, decorOf))
+      if (d.edges.size) setEdges((prev) => patchEdges(doc, prev, d.edges))
+      if (!fitted && origin !== LOCAL_ORIGIN && root(doc).nodes.size > 0) {
+        fitted = true
+        setTimeout(() => void rf.fitView({ maxZoom: 1, padding: 0.2 }), 50)
+      }
+    })
+  }, [doc, decorOf, rf])
+
+  useEffect(() => {
+    highlightRef.current = highlight
+    setNodes((prev) => redecorate(prev, decorOf))
+  }, [highlight, decorOf])
+
+  // Other people's selections, outlined in their colour.
+  useEffect(() => {
+    const update = () => {
+      const next = remoteSelections(awareness)
+      const key = (m: Map<string, string[]>) => JSON.stringify([...m].sort())
+      if (key(next) === key(remoteRef.current)) return
+      remoteRef.current = next
+      setNodes((prev) => redecorate(prev, decorOf))
+    }
+    update()
+    awareness.on('change', update)
+    return () => awareness.off('change', update)
+  }, [awareness, decorOf])
+
+  // Dragging moves the node locally every frame but writes positions to the document at most every
+  // 40 ms (and at the end of the drag): each write is a Yjs update, an IndexedDB write and a message
+  // to everyone, so a per-frame write would cost every participant on a large design.
+  const pendingMoves = useRef(new Map<string, { x: number; y: number }>())
+  const frame = useRef<ReturnType<typeof setTimeout> | null>(null)
+  const flushMoves = useCallback(() => {
+    if (frame.current !== null) clearTimeout(frame.current)
+    frame.current = null
+    if (pendingMoves.current.size === 0) return
+    const moves = [...pendingMoves.current]
+    pendingMoves.current.clear()
+    moveNodes(doc, moves)
+  }, [doc])
+
+  const onNodesChange = useCallback(
+    (changes: NodeChange<DesignFlowNode>[]) => {
+      const local: NodeChange<DesignFlowNode>[] = []
+      const removed: string[] = []
+      let dragEnded = false
+      for (const c of changes) {
+        if (c.type === 'remove') {
+          removed.push(c.id)
+          continue
+        }
+        if (c.type === 'position' && c.position && !readOnly) {
+          pendingMoves.current.set(c.id, { x: Math.round(c.position.x), y: Math.round(c.position.y) })
+          if (c.dragging === false) dragEnded = true
+        }
+        local.push(c)
+      }
+      if (local.length) setNodes((prev) => applyNodeChanges(local, prev))
+      if (removed.length && !readOnly) deleteElements(doc, removed)
+      if (dragEnded) flushMoves()
+      else if (pendingMoves.current.size && frame.current === null) frame.current = setTimeout(flushMoves, 40)
+    },
+    [doc, readOnly, flushMoves],
+  )
+
+  const onEdgesChange = useCallback(
+    (changes: EdgeChange[]) => {
+      const removed = changes.filter((c) => c.type === 'remove').map((c) => c.id)
+      const local = changes.filter((c) => c.type !== 'remove')
+      if (local.length) setEdges((prev) => applyEdgeChanges(local, prev))
+      if (removed.length && !readOnly) deleteElements(doc, [], removed)
+    },
+    [doc, readOnly],
+  )
+
+  const onConnect = useCallback(
+    (c: Connection) => {
+      if (!readOnly && c.source && c.target) addEdge(doc, c.source, c.target)
+    },
+    [doc, readOnly],
+  )
+
+  const { onSelection } = props
+  const onSelectionChange = useCallback(
+    ({ nodes: ns, edges: es }: OnSelectionChangeParams) => {
+      const ids = ns.map((n) => n.id)
+      awareness.setLocalStateField('selection', ids)
+      onSelection(ids, es.map((e) => e.id))
+    },
+    [awareness, onSelection],
+  )
+
+  const onDragOver = useCallback((e: DragEvent) => {
+    if (e.dataTransfer.types.includes(DRAG_MIME)) {
+      e.preventDefault()
+      e.dataTransfer.dropEffect = 'copy'
+    }
+  }, [])
+
+  const { catalog } = props
+  const onDrop = useCallback(
+    (e: DragEvent) => {
+      const type = e.dataTransfer.getData(DRAG_MIME)
+      if (!type || readOnly) return
+      e.preventDefault()
+      const p = rf.screenToFlowPosition({ x: e.clientX, y: e.clientY })
+      addNode(doc, {
+        type,
+        label: type === NOTE_TYPE ? '' : catalog.name(type),
+        x: Math.round(p.x - 90),
+        y: Math.round(p.y - 28),
+      })
+    },
+    [doc, rf, readOnly, catalog],
+  )
+
+  // Presence: pointer in flow coordinates and the viewport, throttled.
+  const publishCursor = useMemo(
+    () => throttle(50, (c: { x: number; y: number } | null) => awareness.setLocalStateField('cursor', c)),
+    [awareness],
+  )
+  const publishViewport = useMemo(() => throttle(100, (v: Viewport) => awareness.setLocalStateField('viewport', v)), [awareness])
+  useEffect(() => {
+    awareness.setLocalStateField('selection', [])
+    awareness.setLocalStateField('cursor', null)
+  }, [awareness])
+
+  const { follow, onStopFollow } = props
+  useEffect(() => {
+    if (follow === null) return
+    let last = ''
+    const apply = () => {
+      const p = readPresence(awareness.getStates().get(follow))
+      if (!p) {
+        onStopFollow()
+        return
+      }
+      if (!p.viewport) return
+      const key = JSON.stringify(p.viewport)
+      if (key === last) return
+      last = key
+      void rf.setViewport(p.viewport, { duration: 150 })
+    }
+    apply()
+    awareness.on('change', apply)
+    return () => awareness.off('change', apply)
+  }, [follow, awareness, rf, onStopFollow])
+
+  const nodeColor = useCallback(
+    (n: DesignFlowNode) => (n.type === 'note' ? familyColor('note') : familyColor(catalog.get(n.data.node.type)?.family)),
+    [catalog],
+  )
+  const onMove = useCallback((_e: unknown, v: Viewport) => publishViewport(v), [publishViewport])
+  const onInit = useCallback((inst: { getViewport: () => Viewport }) => publishViewport(inst.getViewport()), [publishViewport])
+  const onMoveStart = useCallback(
+    (e: unknown) => {
+      if (e && follow !== null) onStopFollow()
+    },
+    [follow, onStopFollow],
+  )
+  const onPointerMove = useCallback(
+    (e: React.PointerEvent) => publishCursor(rf.screenToFlowPosition({ x: e.clientX, y: e.clientY })),
+    [publishCursor, rf],
+  )
+  const onPointerLeave = useCallback(() => publishCursor(null), [publishCursor])
+
+  return (
+    <div
+      className="canvas"
+      onPointerMove={onPointerMove}
+      onPointerLeave={onPointerLeave}
+    >
+      <ReactFlow<DesignFlowNode, Edge>
+        nodes={nodes}
+        edges={edges}
+        nodeTypes={nodeTypes}
+        onNodesChange={onNodesChange}
+        onEdgesChange={onEdgesChange}
+        onConnect={onConnect}
+        onSelectionChange={onSelectionChange}
+        onDragOver={onDragOver}
+        onDrop={onDrop}
+        onMove={onMove}
+        onInit={onInit}
+        onMoveStart={onMoveStart}
+        nodesDraggable={!readOnly}
+        nodesConnectable={!readOnly}
+        edgesReconnectable={false}
+        deleteKeyCode={readOnly ? null : DELETE_KEYS}
+        multiSelectionKeyCode={MULTI_KEYS}
+        selectionKeyCode="Shift"
+        connectionMode={ConnectionMode.Strict}
+        snapToGrid={props.snap}
+        snapGrid={SNAP_GRID}
+        colorMode={theme}
+        fitView
+        fitViewOptions={FIT_OPTIONS}
+        minZoom={0.1}
+        maxZoom={2.5}
+        onlyRenderVisibleElements={nodes.length > 150}
+        proOptions={PRO_OPTIONS}
+        aria-label="Design canvas"
+      >
+        <Background variant={BackgroundVariant.Dots} gap={16} size={1.2} />
+        <Controls showInteractive={false} aria-label="Zoom controls" />
+        <MiniMap
+          pannable
+          zoomable
+          ariaLabel="Minimap"
+          nodeBorderRadius={6}
+          nodeColor={nodeColor}
+        />
+        <RemoteCursors awareness={awareness} />
+      </ReactFlow>
+      {nodes.length === 0 && (
+        <div className="canvas-empty" aria-hidden="true">
+          {readOnly ? 'Nothing drawn yet.' : 'Drag a component from the palette (or click it) to start. Connect two components by dragging from the dot on the right of one to the dot on the left of the other.'}
+        </div>
+      )}
+    </div>
+  )
+})
+
+/** Other participants' pointers with their names, drawn in flow coordinates at a constant size. */
+function RemoteCursors({ awareness }: { awareness: Awareness }) {
+  const zoom = useStore((s) => s.transform[2])
+  const [people, setPeople] = useState<Participant[]>([])
+  useEffect(() => {
+    const update = () => setPeople(participants(awareness).filter((p) => !p.self && p.cursor))
+    update()
+    awareness.on('change', update)
+    return () => awareness.off('change', update)
+  }, [awareness])
+  return (
+    <ViewportPortal>
+      {people.map((p) => (
+        <div
+          key={p.clientID}
+          className="remote-cursor"
+          data-testid="remote-cursor"
+          style={{ transform: `translate(${p.cursor!.x}px, ${p.cursor!.y}px) scale(${1 / zoom})`, color: p.user.color }}
+        >
+          <svg width="18" height="18" viewBox="0 0 18 18" aria-hidden="true">
+            <path d="M1 1l6 15 2-6 6-2z" fill="currentColor" stroke="white" strokeWidth="1.2" />
+          </svg>
+          <span className="remote-name" style={{ background: p.user.color }}>
+            {p.user.name}
+          </span>
+        </div>
+      ))}
+    </ViewportPortal>
+  )
+}

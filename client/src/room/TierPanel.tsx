@@ -1,0 +1,101 @@
+/**
+ * The server's live validation result (docs/PROTOCOL.md §4): a checkmark per tier and per rule, the
+ * explanation of each rule, advisories and design issues apart. Clicking a rule highlights its nodes.
+ */
+import { memo } from 'react'
+import type { Finding, ValidationResult } from '../protocol'
+
+function Mark({ ok, label }: { ok: boolean; label: string }) {
+  return (
+    <span className={`mark ${ok ? 'ok' : 'no'}`} role="img" aria-label={label}>
+      {ok ? '✓' : '✗'}
+    </span>
+  )
+}
+
+export const TierPanel = memo(function TierPanel(props: {
+  result: ValidationResult | null
+  connected: boolean
+  active: string | null
+  onHighlight: (key: string | null, nodes: string[]) => void
+}) {
+  const { result, active, onHighlight } = props
+  if (!result) {
+    return (
+      <div className="tier-panel">
+        <p className="muted">{props.connected ? 'Waiting for the first validation…' : 'Tier checks appear once connected.'}</p>
+      </div>
+    )
+  }
+  const total = result.tiers.length
+  const toggle = (key: string, nodes: string[]) => onHighlight(active === key ? null : key, active === key ? [] : nodes)
+  return (
+    <div className="tier-panel" aria-live="polite">
+      <div className="tier-summary">
+        <div className="progress" aria-hidden="true">
+          <div style={{ width: `${total ? (100 * result.reached) / total : 0}%` }} />
+        </div>
+        <span data-testid="tiers-reached">
+          {result.reached} of {total} tiers reached
+        </span>
+      </div>
+      <ol className="tiers">
+        {result.tiers.map((t) => (
+          <li key={t.id} className={`tier ${t.reached ? 'reached' : t.passed ? 'passed' : 'failed'}`} data-testid={`tier-${t.id}`} data-reached={t.reached}>
+            <div className="tier-head">
+              <Mark ok={t.reached} label={t.reached ? 'reached' : 'not reached'} />
+              <span className="tier-id">{t.id}</span>
+              <span className="tier-title">{t.title}</span>
+              {t.passed && !t.reached && <span className="chip small" title="its rules pass, but an earlier tier does not">passes</span>}
+            </div>
+            <ul className="rules">
+              {t.rules.map((r, i) => {
+                const key = `${t.id}/${i}`
+                return (
+                  <li key={key}>
+                    <button
+                      type="button"
+                      className={`rule ${r.passed ? 'ok' : 'no'} ${active === key ? 'active' : ''}`}
+                      aria-pressed={active === key}
+                      onClick={() => toggle(key, r.nodes)}
+                      title={r.nodes.length ? 'Highlight the nodes this rule concerns' : undefined}
+                    >
+                      <Mark ok={r.passed} label={r.passed ? 'passed' : 'failed'} />
+                      <span>
+                        <span className="rule-text">{r.text}</span>
+                        {r.explanation && <span className="rule-why">{r.explanation}</span>}
+                      </span>
+                    </button>
+                  </li>
+                )
+              })}
+            </ul>
+          </li>
+        ))}
+      </ol>
+      <Findings title="Design issues" items={result.design_issues} kind="issue" active={active} toggle={toggle} />
+      <Findings title="Advisories" items={result.advisories} kind="advice" active={active} toggle={toggle} />
+    </div>
+  )
+})
+
+function Findings(props: { title: string; items: Finding[]; kind: string; active: string | null; toggle: (key: string, nodes: string[]) => void }) {
+  if (props.items.length === 0) return null
+  return (
+    <section className={`findings ${props.kind}`}>
+      <h3 className="sub">{props.title}</h3>
+      <ul>
+        {props.items.map((f, i) => {
+          const key = `${props.kind}/${i}`
+          return (
+            <li key={key}>
+              <button type="button" className={`finding ${props.active === key ? 'active' : ''}`} onClick={() => props.toggle(key, f.nodes)} aria-pressed={props.active === key}>
+                <span className="finding-code">{f.code.replace(/_/g, ' ')}</span> {f.message}
+              </button>
+            </li>
+          )
+        })}
+      </ul>
+    </section>
+  )
+}

@@ -1,0 +1,143 @@
+/**
+ * One room's live connection: the Yjs document, the stock y-websocket provider (with the tierboard
+ * type-100 handler), IndexedDB persistence for offline edits, and the status the UI shows.
+ */
+import { useCallback, useEffect, useState } from 'react'
+import * as Y from 'yjs'
+import { WebsocketProvider } from 'y-websocket'
+import { IndexeddbPersistence } from 'y-indexeddb'
+import type { Awareness } from 'y-protocols/awareness'
+import {
+  SavedTracker,
+  describeClose,
+  isTerminalClose,
+  registerTierboardHandler,
+  wsServerUrl,
+  type Role,
+  type ServerMessage,
+  type ValidationResult,
+} from '../protocol'
+import { colorFor } from '../presence'
+
+export type LinkStatus = 'connecting' | 'connected' | 'offline'
+
+export interface RoomConnection {
+  doc: Y.Doc
+  provider: WebsocketProvider
+  awareness: Awareness
+}
+
+export interface RoomState {
+  status: LinkStatus
+  /** True once the server has stored every edit this tab made. */
+  saved: boolean
+  /** The role the server confirmed in its `session` message (null before it). */
+  role: Role | null
+  problem: string | null
+  validation: ValidationResult | null
+  /** Set when the server closed for good (bad token, no such room): the provider stops retrying. */
+  fatal: string | null
+  /** The last non-fatal error message from the server, e.g. read_only. */
+  notice: string | null
+  /** True once the local IndexedDB copy has been loaded. */
+  restored: boolean
+}
+
+const INITIAL: RoomState = {
+  status: 'connecting',
+  saved: true,
+  role: null,
+  problem: null,
+  validation: null,
+  fatal: null,
+  notice: null,
+  restored: false,
+}
+
+export function useRoomConnection(room: string, token: string | null, name: string | null) {
+  const [conn, setConn] = useState<RoomConnection | null>(null)
+  const [state, setState] = useState<RoomState>(INITIAL)
+
+  useEffect(() => {
+    if (!token) return
+    const doc = new Y.Doc()
+    const idb = new IndexeddbPersistence(`tierboard:${room}`, doc)
+    const provider = new WebsocketProvider(wsServerUrl(location), room, doc, {
+      params: { token },
+      // y-websocket's own cross-tab channel would bypass the server's role checks: keep it off.
+      disableBc: true,
+    })
+    const tracker = new SavedTracker(doc)
+    // Only re-render when something actually changed ('saved' messages arrive after every commit).
+    const patch = (p: Partial<RoomState>) =>
+      setState((s) => ((Object.keys(p) as (keyof RoomState)[]).every((k) => s[k] === p[k]) ? s : { ...s, ...p }))
+    setState(INITIAL)
+
+    idb.whenSynced.then(() => patch({ restored: true, saved: tracker.saved() }))
+
+    let role: Role | null = null
+    const off = registerTierboardHandler(provider, (m: ServerMessage) => {
+      switch (m.type) {
+        case 'session':
+          role = m.role
+          patch({ role: m.role, problem: m.problem || null })
+          break
+        case 'validation':
+          patch({ validation: m.result })
+          break
+        case 'saved': {
+          const s = tracker.onSaved(m.sv)
+          if (s !== null) patch({ saved: s })
+          break
+        }
+        case 'error':
+          // A viewer's handshake (its sync step 2) is refused as read_only by design: nothing to tell.
+          if (m.code === 'read_only' && role === 'view') break
+          patch({ notice: m.code === 'read_only' ? 'This is a view link: changes are not sent.' : m.message || m.code })
+          break
+      }
+    })
+    provider.on('status', ({ status }: { status: string }) => {
+      patch({ status: status === 'connected' ? 'connected' : status === 'connecting' ? 'connecting' : 'offline' })
+    })
+    provider.on('connection-close', (ev: CloseEvent | null) => {
+      if (ev && isTerminalClose(ev.code)) patch({ fatal: ev.reason || describeClose(ev.code), status: 'offline' })
+    })
+    const onUpdate = (_u: Uint8Array, origin: unknown) => {
+      // Only this tab's own edits change whether its edits are saved.
+      if (origin !== provider && origin !== idb) patch({ saved: tracker.saved() })
+    }
+    doc.on('update', onUpdate)
+
+    // The browser knows it is offline before the socket times out: say so, and reconnect when back.
+    const offline = () => {
+      provider.disconnect()
+      patch({ status: 'offline' })
+    }
+    const online = () => provider.connect()
+    window.addEventListener('offline', offline)
+    window.addEventListener('online', online)
+    if (!navigator.onLine) offline()
+
+    setConn({ doc, provider, awareness: provider.awareness })
+    return () => {
+      window.removeEventListener('offline', offline)
+      window.removeEventListener('online', online)
+      doc.off('update', onUpdate)
+      off()
+      provider.destroy()
+      void idb.destroy()
+      doc.destroy()
+      setConn(null)
+    }
+  }, [room, token])
+
+  // The user part of the awareness state; the canvas sets cursor, selection and viewport.
+  useEffect(() => {
+    if (!conn || !name) return
+    conn.awareness.setLocalStateField('user', { name, color: colorFor(conn.awareness.clientID) })
+  }, [conn, name])
+
+  const dismissNotice = useCallback(() => setState((s) => (s.notice === null ? s : { ...s, notice: null })), [])
+  return { conn, state, dismissNotice }
+}

@@ -1,0 +1,84 @@
+/**
+ * The canvas node components. Memoised: React Flow re-renders a node only when its object changes,
+ * and the flow store (../flow.ts) gives new objects only to the nodes an edit touched.
+ */
+import { memo, useContext, useState, type CSSProperties } from 'react'
+import { Handle, Position, type NodeProps } from '@xyflow/react'
+import { keyParams } from '../catalog'
+import type { DesignFlowNode } from '../flow'
+import { ComponentIcon, familyColor } from '../icons'
+import { instancesOf, updateNode } from '../schema'
+import { CatalogContext, RoomContext } from './context'
+
+function decorStyle(d: DesignFlowNode['data']['decor']): CSSProperties | undefined {
+  const remote = d.remote ?? []
+  if (remote.length === 0) return undefined
+  // One ring per remote selector, stacked outside the node.
+  return { boxShadow: remote.map((c, i) => `0 0 0 ${2 + i * 3}px ${c}`).join(', ') }
+}
+
+export const ComponentNode = memo(function ComponentNode({ data, selected }: NodeProps<DesignFlowNode>) {
+  const catalog = useContext(CatalogContext)
+  const n = data.node
+  const def = catalog.get(n.type)
+  const count = instancesOf(n)
+  const extra = keyParams(def, n.params)
+  const cls = ['tb-node', selected ? 'selected' : '', data.decor.highlight ? 'highlight' : '', def ? '' : 'unknown'].join(' ')
+  return (
+    <div className={cls} style={decorStyle(data.decor)} data-testid="tb-node" data-type={n.type} aria-label={`${n.label || catalog.name(n.type)} (${n.type})`}>
+      <Handle type="target" position={Position.Left} aria-label="incoming connection" />
+      <div className="tb-node-icon" style={{ background: familyColor(def?.family) }}>
+        <ComponentIcon icon={def?.icon} type={n.type} family={def?.family} size={22} />
+      </div>
+      <div className="tb-node-body">
+        <div className="tb-node-label">{n.label || catalog.name(n.type)}</div>
+        <div className="tb-node-type">
+          {n.label && n.label !== catalog.name(n.type) ? `${catalog.name(n.type)} · ` : ''}
+          <span className="mono">{n.type}</span>
+          {!def && catalog.components.length > 0 && <span className="warn"> · unknown type</span>}
+        </div>
+        {extra.length > 0 && <div className="tb-node-params">{extra.join(' · ')}</div>}
+      </div>
+      {count > 1 && (
+        <div className="tb-node-count" title={`fleet of ${count}`}>
+          × {count}
+        </div>
+      )}
+      <Handle type="source" position={Position.Right} aria-label="outgoing connection" />
+    </div>
+  )
+})
+
+export const NoteNode = memo(function NoteNode({ id, data, selected }: NodeProps<DesignFlowNode>) {
+  const { doc, readOnly } = useContext(RoomContext)
+  const [editing, setEditing] = useState(false)
+  const cls = ['tb-note', selected ? 'selected' : '', data.decor.highlight ? 'highlight' : ''].join(' ')
+  return (
+    <div
+      className={cls}
+      style={decorStyle(data.decor)}
+      data-testid="tb-note"
+      aria-label="note"
+      onDoubleClick={() => !readOnly && doc && setEditing(true)}
+      title={readOnly ? undefined : 'Double-click to edit'}
+    >
+      {editing && doc ? (
+        <textarea
+          className="nodrag nowheel tb-note-edit"
+          autoFocus
+          aria-label="Note text"
+          value={data.node.label}
+          onChange={(e) => updateNode(doc, id, { label: e.target.value })}
+          onBlur={() => setEditing(false)}
+          onKeyDown={(e) => {
+            if (e.key === 'Escape') setEditing(false)
+          }}
+        />
+      ) : (
+        data.node.label || <span className="muted">{readOnly ? 'Empty note' : 'Double-click to write'}</span>
+      )}
+    </div>
+  )
+})
+
+export const nodeTypes = { component: ComponentNode, note: NoteNode }

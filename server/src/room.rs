@@ -1,0 +1,574 @@
+//! One room: its document, its connections and its awareness, owned by a single task.
+//!
+//! Every change to a room goes through its mailbox, so no two paths ever race on the document: the
+//! actor applies an update, fans the encoded bytes out to every other connection (encoded once, the
+//! same `Bytes` for everyone), hands them to the persister and schedules validation. Fan-out never
+//! waits for the disk: persistence is a `try_submit` whose acknowledgement comes back as a message.
+//!
+//! Because the actor is the document's only user, `transact_mut` never waits for a lock, so yrs
+//! transactions never block the executor on contention; the CPU work of one update is bounded by the
+//! message size limit.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU16, AtomicU64, AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
+use bytes::Bytes;
+use tokio::sync::{mpsc, oneshot};
+use tokio::time::sleep_until;
+use tokio_util::sync::CancellationToken;
+use yrs::updates::decoder::Decode;
+use yrs::updates::encoder::Encode;
+use yrs::{Doc, Map, ReadTxn, StateVector, Transact, Update};
+
+use crate::ids::{Role, RoomId};
+use crate::metrics::{Metrics, dec, inc};
+use crate::store::{Persister, Store};
+use crate::sync::{AwarenessTable, protocol};
+
+/// How long a silent awareness state is kept (y-protocols' own timeout).
+pub const AWARENESS_TIMEOUT: Duration = Duration::from_secs(30);
+/// How often a room looks for expired awareness states.
+const HOUSEKEEPING: Duration = Duration::from_secs(5);
+/// Coalesces a burst of updates into one persistence job; the persister adds at most its own interval.
+const PERSIST_COALESCE: Duration = Duration::from_millis(10);
+/// A persistence job refused because the persister's queue was full is retried after this delay.
+const PERSIST_RETRY: Duration = Duration::from_millis(20);
+
+/// A connection id, unique within the process.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct ConnId(pub u64);
+
+impl ConnId {
+    pub fn next() -> ConnId {
+        static NEXT: AtomicU64 = AtomicU64::new(1);
+        ConnId(NEXT.fetch_add(1, Ordering::Relaxed))
+    }
+}
+
+/// How the room tells a connection's writer to close: a code, then the cancellation.
+#[derive(Debug, Default)]
+pub struct ConnControl {
+    pub cancel: CancellationToken,
+    code: AtomicU16,
+}
+
+impl ConnControl {
+    pub fn close(&self, code: u16) {
+        // First writer wins: a later reason never overwrites the first one.
+        let _ = self
+            .code
+            .compare_exchange(0, code, Ordering::Relaxed, Ordering::Relaxed);
+        self.cancel.cancel();
+    }
+
+    pub fn code(&self) -> u16 {
+        match self.code.load(Ordering::Relaxed) {
+            0 => 1000,
+            code => code,
+        }
+    }
+}
+
+/// What the room keeps of a connection.
+#[derive(Debug, Clone)]
+pub struct ConnHandle {
+    pub id: ConnId,
+    pub role: Role,
+    /// Bounded outbox. When it is full the client is too slow: it is closed with 4000 and will resync
+    /// on reconnect, rather than silently missing an update.
+    pub outbox: mpsc::Sender<Bytes>,
+    pub control: Arc<ConnControl>,
+}
+
+/// A message the WebSocket reader has already parsed and checked.
+#[derive(Debug)]
+pub enum Inbound {
+    SyncStep1(StateVector),
+    /// A decoded update (from sync step 2 or an update message) and its encoded size.
+    Update(Update, usize),
+    Awareness(Bytes),
+    QueryAwareness,
+}
+
+pub enum RoomCommand {
+    Join {
+        conn: ConnHandle,
+        reply: oneshot::Sender<crate::Result<()>>,
+    },
+    Inbound {
+        conn: ConnId,
+        messages: Vec<Inbound>,
+    },
+    Leave {
+        conn: ConnId,
+    },
+    Persisted {
+        result: crate::Result<()>,
+        saved_sv: Bytes,
+    },
+    Status {
+        reply: oneshot::Sender<RoomStatus>,
+    },
+    Shutdown {
+        reply: oneshot::Sender<()>,
+    },
+    CloseAll {
+        code: u16,
+    },
+}
+
+/// A point-in-time view for the HTTP API.
+#[derive(Debug, Clone)]
+pub struct RoomStatus {
+    pub participants: usize,
+    pub connections: usize,
+}
+
+/// Fields the registry and HTTP handlers read without a round trip through the mailbox.
+#[derive(Debug, Default)]
+pub struct RoomShared {
+    pub connections: AtomicUsize,
+}
+
+/// Everything a room needs from the rest of the server.
+#[derive(Clone)]
+pub struct RoomDeps {
+    pub store: Arc<Store>,
+    pub persister: Persister,
+    pub metrics: Arc<Metrics>,
+    pub idle: Duration,
+}
+
+/// A handle to a running room.
+#[derive(Clone)]
+pub struct RoomHandle {
+    pub tx: mpsc::Sender<RoomCommand>,
+    pub shared: Arc<RoomShared>,
+    /// Distinguishes this actor from a later one for the same room id in the registry.
+    pub generation: u64,
+}
+
+pub struct Room {
+    id: RoomId,
+    doc: Doc,
+    conns: HashMap<ConnId, ConnHandle>,
+    awareness: AwarenessTable<ConnId>,
+    deps: RoomDeps,
+    shared: Arc<RoomShared>,
+    /// Bumped on every document change; keys the encoding caches below.
+    version: u64,
+    cached_sv: Option<(u64, Bytes)>,
+    cached_full: Option<(u64, Bytes)>,
+    /// Accepted updates not yet handed to the persister.
+    pending: Vec<Vec<u8>>,
+    persist_at: Option<Instant>,
+    in_flight: usize,
+    last_saved: Option<Bytes>,
+    idle_since: Option<Instant>,
+    next_housekeeping: Instant,
+}
+
+impl Room {
+    /// Loads the room's document from the store. A stored row that fails to decode is logged and
+    /// skipped, never fatal: the rest of the room stays usable.
+    pub async fn load(id: RoomId, deps: RoomDeps, shared: Arc<RoomShared>) -> crate::Result<Room> {
+        let rows = deps.store.load_doc(&id).await?;
+        let doc = Doc::new();
+        let room_id = id.clone();
+        let doc = tokio::task::spawn_blocking(move || {
+            {
+                let mut txn = doc.transact_mut();
+                for (i, row) in rows.iter().enumerate() {
+                    match Update::decode_v1(row) {
+                        Ok(update) => {
+                            if let Err(e) = txn.apply_update(update) {
+                                tracing::error!(room = %room_id, row = i, error = %e, "stored update failed to apply");
+                            }
+                        }
+                        Err(e) => tracing::error!(room = %room_id, row = i, error = %e, "stored update failed to decode"),
+                    }
+                }
+            }
+            doc
+        })
+        .await
+        .map_err(|e| crate::Error::Internal(format!("loading room: {e}")))?;
+        inc(&deps.metrics.rooms_loaded, 1);
+        Ok(Room {
+            id,
+            doc,
+            conns: HashMap::new(),
+            awareness: AwarenessTable::default(),
+            deps,
+            shared,
+            version: 0,
+            cached_sv: None,
+            cached_full: None,
+            pending: Vec::new(),
+            persist_at: None,
+            in_flight: 0,
+            last_saved: None,
+            idle_since: Some(Instant::now()),
+            next_housekeeping: Instant::now() + HOUSEKEEPING,
+        })
+    }
+
+    /// The initial document of a new room: `meta.problem` set.
+    pub fn initial_update(problem: &str) -> Vec<u8> {
+        let doc = Doc::new();
+        let meta = doc.get_or_insert_map("meta");
+        let mut txn = doc.transact_mut();
+        meta.insert(&mut txn, "problem", problem.to_string());
+        txn.encode_update_v1()
+    }
+
+    /// Runs the actor until the room is idle and persisted, or shut down.
+    /// `on_exit` is called when the room decides to unload and must return false if new work
+    /// arrived meanwhile (the registry checks under its lock).
+    pub async fn run(
+        mut self,
+        mut rx: mpsc::Receiver<RoomCommand>,
+        try_unload: impl Fn() -> bool + Send,
+        tx_self: mpsc::WeakSender<RoomCommand>,
+    ) {
+        loop {
+            let deadline = self.next_deadline();
+            let cmd = tokio::select! {
+                cmd = rx.recv() => cmd,
+                _ = sleep_until(deadline.into()) => {
+                    if self.on_timer(&tx_self) && rx.is_empty() && try_unload() {
+                        break;
+                    }
+                    continue;
+                }
+            };
+            let Some(cmd) = cmd else { break };
+            match cmd {
+                RoomCommand::Join { conn, reply } => {
+                    self.join(conn);
+                    let _ = reply.send(Ok(()));
+                }
+                RoomCommand::Inbound { conn, messages } => self.inbound(conn, messages),
+                RoomCommand::Leave { conn } => self.leave(conn),
+                RoomCommand::Persisted { result, saved_sv } => self.persisted(result, saved_sv),
+                RoomCommand::Status { reply } => {
+                    let _ = reply.send(RoomStatus {
+                        participants: self.awareness.present(),
+                        connections: self.conns.len(),
+                    });
+                }
+                RoomCommand::Shutdown { reply } => {
+                    self.flush_for_shutdown(&tx_self).await;
+                    let _ = reply.send(());
+                }
+                RoomCommand::CloseAll { code } => {
+                    for conn in self.conns.values() {
+                        conn.control.close(code);
+                    }
+                    self.conns.clear();
+                    self.shared.connections.store(0, Ordering::Relaxed);
+                    break;
+                }
+            }
+        }
+        dec(&self.deps.metrics.rooms_loaded);
+        tracing::debug!(room = %self.id, "room unloaded");
+    }
+
+    fn next_deadline(&self) -> Instant {
+        let mut deadline = self.next_housekeeping;
+        if let Some(at) = self.persist_at {
+            deadline = deadline.min(at);
+        }
+        if let Some(since) = self.idle_since {
+            deadline = deadline.min(since + self.deps.idle);
+        }
+        deadline
+    }
+
+    /// Handles whatever is due. Returns true when the room may unload.
+    fn on_timer(&mut self, tx_self: &mpsc::WeakSender<RoomCommand>) -> bool {
+        let now = Instant::now();
+        if self.persist_at.is_some_and(|at| at <= now) {
+            self.submit_pending(tx_self);
+        }
+        if self.next_housekeeping <= now {
+            self.next_housekeeping = now + HOUSEKEEPING;
+            if let Some(removal) = self.awareness.expire(now, AWARENESS_TIMEOUT) {
+                self.broadcast(&protocol::encode_awareness(&removal), None);
+            }
+        }
+        let idle = self
+            .idle_since
+            .is_some_and(|since| now >= since + self.deps.idle);
+        idle && self.conns.is_empty() && self.pending.is_empty() && self.in_flight == 0
+    }
+
+    fn join(&mut self, conn: ConnHandle) {
+        let id = conn.id;
+        // The greeting: our state vector (so the client sends what we lack), who is present, and
+        // the session facts. Queued in order on the fresh outbox, which has room for them.
+        let sv = self.state_vector();
+        let _ = conn.outbox.try_send(protocol::encode_step1(&sv));
+        if let Some(all) = self.awareness.encode_all() {
+            let _ = conn.outbox.try_send(protocol::encode_awareness(&all));
+        }
+        let session = serde_json::json!({
+            "type": "session",
+            "room": self.id.as_str(),
+            "role": conn.role.as_str(),
+            "problem": self.problem(),
+        });
+        let _ = conn
+            .outbox
+            .try_send(protocol::encode_tierboard(&session.to_string()));
+        if let Some(saved) = &self.last_saved {
+            let _ = conn.outbox.try_send(saved.clone());
+        }
+        self.conns.insert(id, conn);
+        self.shared
+            .connections
+            .store(self.conns.len(), Ordering::Relaxed);
+        self.idle_since = None;
+    }
+
+    fn leave(&mut self, conn: ConnId) {
+        if self.conns.remove(&conn).is_some() {
+            self.shared
+                .connections
+                .store(self.conns.len(), Ordering::Relaxed);
+        }
+        if let Some(removal) = self.awareness.remove_owner(conn) {
+            self.broadcast(&protocol::encode_awareness(&removal), None);
+        }
+        if self.conns.is_empty() {
+            self.idle_since = Some(Instant::now());
+        }
+    }
+
+    fn inbound(&mut self, from: ConnId, messages: Vec<Inbound>) {
+        // A message from a connection the room already dropped (slow consumer) is ignored.
+        let Some(role) = self.conns.get(&from).map(|c| c.role) else {
+            return;
+        };
+        for message in messages {
+            match message {
+                Inbound::SyncStep1(sv) => {
+                    let step2 = self.diff_for(&sv);
+                    self.send_to(from, step2);
+                }
+                Inbound::Update(update, size) => {
+                    // The WebSocket reader refuses updates from view connections before they get
+                    // here; this is the second lock on that door.
+                    if !role.can_edit() {
+                        inc(&self.deps.metrics.rejected_messages, 1);
+                        continue;
+                    }
+                    inc(&self.deps.metrics.updates_in, 1);
+                    inc(&self.deps.metrics.bytes_in, size as u64);
+                    self.apply(from, update);
+                }
+                Inbound::Awareness(update) => {
+                    match self.awareness.apply(from, &update, Instant::now()) {
+                        Ok(true) => {
+                            self.broadcast(&protocol::encode_awareness(&update), Some(from))
+                        }
+                        Ok(false) => {}
+                        Err(e) => {
+                            tracing::warn!(room = %self.id, conn = from.0, error = %e, "bad awareness update");
+                            inc(&self.deps.metrics.rejected_messages, 1);
+                            self.close(from, 4400);
+                            return;
+                        }
+                    }
+                }
+                Inbound::QueryAwareness => {
+                    if let Some(all) = self.awareness.encode_all() {
+                        self.send_to(from, protocol::encode_awareness(&all));
+                    }
+                }
+            }
+        }
+    }
+
+    /// Applies an update and fans out exactly what it changed.
+    fn apply(&mut self, from: ConnId, update: Update) {
+        let delta = {
+            let mut txn = self.doc.transact_mut();
+            if let Err(e) = txn.apply_update(update) {
+                drop(txn);
+                tracing::warn!(room = %self.id, conn = from.0, error = %e, "update failed to apply");
+                inc(&self.deps.metrics.rejected_messages, 1);
+                self.close(from, 4400);
+                return;
+            }
+            txn.encode_update_v1()
+        };
+        // `[0, 0]`: no new blocks and no deletions (a duplicate, or only stashed as pending).
+        if delta.len() <= 2 {
+            return;
+        }
+        self.version += 1;
+        let message = protocol::encode_update(&delta);
+        self.broadcast(&message, Some(from));
+        self.pending.push(delta);
+        if self.persist_at.is_none() {
+            self.persist_at = Some(Instant::now() + PERSIST_COALESCE);
+        }
+    }
+
+    fn submit_pending(&mut self, tx_self: &mpsc::WeakSender<RoomCommand>) {
+        self.persist_at = None;
+        if self.pending.is_empty() {
+            return;
+        }
+        let update = if self.pending.len() == 1 {
+            self.pending.pop().expect("one pending update")
+        } else {
+            match yrs::merge_updates_v1(self.pending.iter()) {
+                Ok(merged) => merged,
+                Err(e) => {
+                    // Cannot happen for updates the document accepted; keep them and store them
+                    // one by one rather than lose anything.
+                    tracing::error!(room = %self.id, error = %e, "merging pending updates failed");
+                    self.pending.remove(0)
+                }
+            }
+        };
+        let saved_sv = self.state_vector();
+        match self.deps.persister.try_submit(self.id.clone(), update) {
+            Ok(ack) => {
+                self.pending.clear();
+                self.in_flight += 1;
+                let tx = tx_self.clone();
+                tokio::spawn(async move {
+                    let result = match ack.await {
+                        Ok(result) => result,
+                        Err(_) => Err(crate::Error::Internal("persister stopped".into())),
+                    };
+                    if let Some(tx) = tx.upgrade() {
+                        let _ = tx.send(RoomCommand::Persisted { result, saved_sv }).await;
+                    }
+                });
+            }
+            Err(update) => {
+                // The persister's queue is full: keep the merged update and retry shortly.
+                self.pending.clear();
+                self.pending.push(update);
+                self.persist_at = Some(Instant::now() + PERSIST_RETRY);
+            }
+        }
+    }
+
+    fn persisted(&mut self, result: crate::Result<()>, saved_sv: Bytes) {
+        self.in_flight = self.in_flight.saturating_sub(1);
+        match result {
+            Ok(()) => {
+                let json = serde_json::json!({"type": "saved", "sv": STANDARD.encode(&saved_sv)});
+                let message = protocol::encode_tierboard(&json.to_string());
+                self.broadcast(&message, None);
+                self.last_saved = Some(message);
+            }
+            Err(e) => {
+                // The persister keeps and retries failed batches itself; nothing is dropped here.
+                tracing::error!(room = %self.id, error = %e, "persisting failed");
+                inc(&self.deps.metrics.errors, 1);
+            }
+        }
+        if self.conns.is_empty() && self.idle_since.is_none() {
+            self.idle_since = Some(Instant::now());
+        }
+    }
+
+    async fn flush_for_shutdown(&mut self, tx_self: &mpsc::WeakSender<RoomCommand>) {
+        while !self.pending.is_empty() {
+            self.submit_pending(tx_self);
+            if !self.pending.is_empty() {
+                tokio::time::sleep(PERSIST_RETRY).await;
+            }
+        }
+    }
+
+    fn problem(&self) -> Option<String> {
+        let meta = self.doc.get_or_insert_map("meta");
+        let txn = self.doc.transact();
+        meta.get(&txn, "problem").map(|v| v.to_string(&txn))
+    }
+
+    fn state_vector(&mut self) -> Bytes {
+        if let Some((version, sv)) = &self.cached_sv
+            && *version == self.version
+        {
+            return sv.clone();
+        }
+        let sv = Bytes::from(self.doc.transact().state_vector().encode_v1());
+        self.cached_sv = Some((self.version, sv.clone()));
+        sv
+    }
+
+    /// The step 2 answering a client's state vector. A client with nothing (a joiner) gets the
+    /// full state, encoded once per document version and shared by every joiner.
+    fn diff_for(&mut self, sv: &StateVector) -> Bytes {
+        if sv.is_empty() {
+            if let Some((version, full)) = &self.cached_full
+                && *version == self.version
+            {
+                return full.clone();
+            }
+            let full = protocol::encode_step2(&self.doc.transact().encode_state_as_update_v1(sv));
+            self.cached_full = Some((self.version, full.clone()));
+            return full;
+        }
+        protocol::encode_step2(&self.doc.transact().encode_state_as_update_v1(sv))
+    }
+
+    fn send_to(&mut self, to: ConnId, message: Bytes) {
+        let Some(conn) = self.conns.get(&to) else {
+            return;
+        };
+        let len = message.len() as u64;
+        if conn.outbox.try_send(message).is_err() {
+            self.slow(to);
+        } else {
+            inc(&self.deps.metrics.bytes_out, len);
+        }
+    }
+
+    /// Sends the same bytes to every connection but `except`. A full outbox closes that connection.
+    fn broadcast(&mut self, message: &Bytes, except: Option<ConnId>) {
+        let mut slow = Vec::new();
+        let mut sent = 0u64;
+        for (id, conn) in &self.conns {
+            if Some(*id) == except {
+                continue;
+            }
+            if conn.outbox.try_send(message.clone()).is_err() {
+                slow.push(*id);
+            } else {
+                sent += 1;
+            }
+        }
+        inc(&self.deps.metrics.updates_out, sent);
+        inc(&self.deps.metrics.bytes_out, sent * message.len() as u64);
+        for id in slow {
+            self.slow(id);
+        }
+    }
+
+    fn slow(&mut self, id: ConnId) {
+        tracing::warn!(room = %self.id, conn = id.0, "outbox full: closing slow consumer");
+        inc(&self.deps.metrics.slow_consumers, 1);
+        self.close(id, 4000);
+    }
+
+    fn close(&mut self, id: ConnId, code: u16) {
+        if let Some(conn) = self.conns.get(&id) {
+            conn.control.close(code);
+        }
+        self.leave(id);
+    }
+}

@@ -1,0 +1,170 @@
+//! The registry of loaded rooms: get-or-load, idle unload, shutdown.
+//!
+//! A std `Mutex` guards the map: it is held only for a lookup or an insert, never across an `.await`,
+//! so it cannot stall the executor. A room's actor loads its own document after it is registered, so
+//! the lock is never held while the store is read; joins queue in the mailbox meanwhile.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+
+use tokio::sync::{mpsc, oneshot};
+use tokio_util::task::TaskTracker;
+
+use crate::ids::RoomId;
+use crate::room::{ConnHandle, Room, RoomCommand, RoomDeps, RoomHandle, RoomShared, RoomStatus};
+
+/// Commands a room's mailbox holds before senders wait. WebSocket readers await a free slot, which
+/// slows a flooding client down instead of growing memory.
+const MAILBOX: usize = 1024;
+
+pub struct Rooms {
+    map: Arc<Mutex<HashMap<RoomId, RoomHandle>>>,
+    deps: RoomDeps,
+    tracker: TaskTracker,
+    generation: AtomicU64,
+}
+
+impl Rooms {
+    pub fn new(deps: RoomDeps) -> Rooms {
+        Rooms {
+            map: Arc::new(Mutex::new(HashMap::new())),
+            deps,
+            tracker: TaskTracker::new(),
+            generation: AtomicU64::new(0),
+        }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<RoomId, RoomHandle>> {
+        // A panic while holding this lock cannot leave the map half-updated (single inserts and
+        // removes), so a poisoned lock is safe to keep using.
+        self.map.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// The running actor for `id`, started if needed. The caller has checked that the room exists.
+    pub fn get_or_start(&self, id: &RoomId) -> RoomHandle {
+        let mut map = self.lock();
+        if let Some(handle) = map.get(id)
+            && !handle.tx.is_closed()
+        {
+            return handle.clone();
+        }
+        let (tx, rx) = mpsc::channel(MAILBOX);
+        let generation = self.generation.fetch_add(1, Ordering::Relaxed);
+        let shared = Arc::new(RoomShared::default());
+        let handle = RoomHandle {
+            tx: tx.clone(),
+            shared: shared.clone(),
+            generation,
+        };
+        map.insert(id.clone(), handle.clone());
+        drop(map);
+
+        let deps = self.deps.clone();
+        let map = self.map.clone();
+        let room_id = id.clone();
+        let weak = tx.downgrade();
+        drop(tx);
+        self.tracker.spawn(async move {
+            let room = match Room::load(room_id.clone(), deps, shared).await {
+                Ok(room) => room,
+                Err(e) => {
+                    tracing::error!(room = %room_id, error = %e, "loading room failed");
+                    remove_if_current(&map, &room_id, generation);
+                    // Dropping the receiver fails every queued join; their sockets close with 1011.
+                    return;
+                }
+            };
+            let unload_map = map.clone();
+            let unload_id = room_id.clone();
+            // Unload only if nobody took a new handle to this actor: a sender that cloned the
+            // handle before we removed it sees a closed mailbox and starts a fresh actor.
+            let try_unload = move || remove_if_current(&unload_map, &unload_id, generation);
+            room.run(rx, try_unload, weak).await;
+            remove_if_current(&map, &room_id, generation);
+        });
+        handle
+    }
+
+    /// Adds a connection to a room, starting the room if needed.
+    pub async fn join(&self, id: &RoomId, conn: ConnHandle) -> crate::Result<RoomHandle> {
+        // A few attempts: the room may be unloading itself just as we join (its mailbox closes or
+        // drops our request), in which case a fresh actor is started.
+        for _ in 0..3 {
+            let handle = self.get_or_start(id);
+            let (reply, rx) = oneshot::channel();
+            if handle
+                .tx
+                .send(RoomCommand::Join {
+                    conn: conn.clone(),
+                    reply,
+                })
+                .await
+                .is_err()
+            {
+                continue;
+            }
+            match rx.await {
+                Ok(result) => return result.map(|()| handle),
+                Err(_) => continue,
+            }
+        }
+        Err(crate::Error::Unavailable(format!(
+            "room {id} could not be loaded"
+        )))
+    }
+
+    /// Live figures of a loaded room; `None` when it is not loaded here.
+    pub async fn status(&self, id: &RoomId) -> Option<RoomStatus> {
+        let handle = self.lock().get(id).cloned()?;
+        let (reply, rx) = oneshot::channel();
+        handle.tx.send(RoomCommand::Status { reply }).await.ok()?;
+        rx.await.ok()
+    }
+
+    pub fn loaded(&self) -> usize {
+        self.lock().len()
+    }
+
+    /// Flushes every room's pending updates to the persister, then closes every socket with `code`
+    /// and stops the actors. The caller flushes the persister between the two steps.
+    pub async fn flush_all(&self) {
+        let handles: Vec<RoomHandle> = self.lock().values().cloned().collect();
+        for handle in handles {
+            let (reply, rx) = oneshot::channel();
+            if handle
+                .tx
+                .send(RoomCommand::Shutdown { reply })
+                .await
+                .is_ok()
+            {
+                let _ = rx.await;
+            }
+        }
+    }
+
+    pub async fn close_all(&self, code: u16) {
+        let handles: Vec<RoomHandle> = self.lock().drain().map(|(_, h)| h).collect();
+        for handle in handles {
+            let _ = handle.tx.send(RoomCommand::CloseAll { code }).await;
+        }
+        self.tracker.close();
+        self.tracker.wait().await;
+    }
+}
+
+fn remove_if_current(
+    map: &Mutex<HashMap<RoomId, RoomHandle>>,
+    id: &RoomId,
+    generation: u64,
+) -> bool {
+    let mut map = map.lock().unwrap_or_else(|e| e.into_inner());
+    match map.get(id) {
+        Some(handle) if handle.generation == generation => {
+            map.remove(id);
+            true
+        }
+        // Already replaced by a newer actor, or already removed: this actor may stop.
+        Some(_) | None => true,
+    }
+}

@@ -1,0 +1,629 @@
+//! Storage: rooms, token hashes, each room's Yjs update log and its tier timeline, in SQLite or PostgreSQL.
+//!
+//! One [`Store`] wraps a sqlx `Any` pool so the same SQL runs on both databases (the schema in
+//! `migrations/` is written to the portable subset: BIGINT epoch milliseconds, BYTEA, TEXT, keys the
+//! application assigns). Every statement uses `$n` placeholders, which both drivers accept.
+//!
+//! ## The update log
+//! A room's document is stored as rows of `doc_updates`, each a Yjs v1 update (or a snapshot, which is
+//! just a larger update). Rows are keyed `(room_id, writer, seq)`: `writer` is the [`InstanceId`] of the
+//! server that wrote it and `seq` a per-process counter, so several instances append to one room
+//! without coordinating. Rows are never updated, only inserted and deleted; Yjs updates commute and are
+//! idempotent, so the document is the merge of whatever rows exist, in any order.
+//!
+//! ## Compaction
+//! [`Store::compact`] replaces a room's rows with one snapshot in a single transaction: read the rows,
+//! merge them (in `spawn_blocking`, through a temporary `yrs::Doc`, so deleted content is garbage
+//! collected), insert the snapshot, delete *exactly* the rows it read, by key, and roll back if the
+//! delete removed fewer rows than were read. Because rows are immutable, "all the rows I read still
+//! exist" means the snapshot is exactly their merge, so committing cannot lose or duplicate content:
+//! - rows appended meanwhile (by any instance) are not in the delete set, so they survive next to the
+//!   snapshot;
+//! - if another instance compacted the same rows first, some are gone, the delete count falls short and
+//!   this compaction rolls back ([`CompactOutcome::Conflict`]); on PostgreSQL the second delete waits on
+//!   the first transaction's row locks and then sees the rows gone. On SQLite the transaction starts with
+//!   `BEGIN IMMEDIATE`, which takes the single write lock before reading, so two compactions simply run
+//!   one after the other.
+//!
+//! Nothing ever overwrites a row, so no write can replace a newer state with an older one.
+//!
+//! ## Bound on stored rows per room
+//! The [`persister::Persister`] counts the rows it appends per room and compacts a room once it holds more
+//! than `compact_rows` rows. With one instance writing a room, the room holds at most
+//! `compact_rows + 1 + c` rows, where `c` is the number of rows that instance commits for the room
+//! while its compaction is queued or running (at most one row per room per persist interval, so `c` is
+//! 1–2 in practice; `server/tests/store.rs` commits back to back and checks `c <= compact_rows`). With `W`
+//! instances writing the same room each counts only its own rows, so the bound is
+//! `W × (compact_rows + c) + 1`.
+//!
+//! ## SQLite durability
+//! WAL journal with `synchronous = FULL`: every commit fsyncs the WAL, so a commit survives a power loss,
+//! not only a process crash (`kill -9`). `NORMAL` would be enough against a process crash (the WAL write
+//! is in the OS page cache once `COMMIT` returns) but loses the last commits on power loss; since the
+//! [`persister::Persister`] group-commits at most one transaction per persist interval (50 ms by
+//! default) across all rooms, FULL costs at most ~20 fsyncs a second and we take it.
+
+pub mod persister;
+pub mod scratch;
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use sqlx::any::{AnyPoolOptions, install_default_drivers};
+use sqlx::{Any, AnyPool, Executor, Row, Transaction};
+use yrs::updates::decoder::Decode;
+use yrs::{Doc, ReadTxn, StateVector, Transact, Update};
+
+use crate::error::{Error, Result};
+use crate::ids::{InstanceId, Role, RoomId, TokenHash};
+
+pub use persister::Persister;
+
+/// The migrations in the top-level `migrations/` folder, embedded so the binary runs from any directory.
+static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../migrations");
+
+/// How long a SQLite connection waits for another writer's lock before failing with "database is locked".
+const SQLITE_BUSY_TIMEOUT_MS: u64 = 5_000;
+
+/// Rows inserted (or rooms counted) by one statement: 5 parameters a row, far under the parameter
+/// limits of both databases (SQLite 32766, PostgreSQL 65535).
+const INSERT_CHUNK: usize = 200;
+
+/// Largest number of `(writer, seq)` pairs deleted by one statement (two parameters each, well under the
+/// parameter limits of both databases).
+const DELETE_CHUNK: usize = 200;
+
+/// Which database a [`Store`] talks to; the few places where SQL or locking differ branch on it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// A room to create, with the hashes of the tokens that give access to it.
+#[derive(Debug, Clone)]
+pub struct NewRoom {
+    pub id: RoomId,
+    pub problem: String,
+    pub created_ms: i64,
+    pub tokens: Vec<(TokenHash, Role)>,
+}
+
+/// A stored room's metadata.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RoomRecord {
+    pub id: RoomId,
+    pub problem: String,
+    pub created_ms: i64,
+}
+
+/// A tier of the room's problem was reached or lost at `at_ms`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Transition {
+    pub at_ms: i64,
+    pub tier: String,
+    /// `reached` or `lost`.
+    pub event: String,
+}
+
+/// What one [`Store::compact`] call did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CompactOutcome {
+    /// `rows` rows were replaced by one snapshot of `bytes` bytes.
+    Compacted { rows: u64, bytes: usize },
+    /// The room had at most one row: nothing to merge.
+    NothingToDo,
+    /// Another writer compacted some of the same rows concurrently; this attempt rolled back and the
+    /// stored rows are as the other writer left them.
+    Conflict,
+}
+
+/// The database handle shared by the whole server.
+#[derive(Debug)]
+pub struct Store {
+    pool: AnyPool,
+    backend: Backend,
+    instance: InstanceId,
+    /// Next `seq` for rows this process writes. Starts at the current time in microseconds so that a
+    /// restarted process reusing an instance id still never repeats a key.
+    seq: AtomicI64,
+}
+
+/// Current wall-clock time in epoch milliseconds.
+pub fn now_ms() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0)
+}
+
+fn now_micros() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_micros() as i64)
+        .unwrap_or(0)
+}
+
+/// The file a `sqlite:` URL names, or `None` for an in-memory database.
+fn sqlite_path(url: &str) -> Option<PathBuf> {
+    let rest = url
+        .strip_prefix("sqlite://")
+        .or_else(|| url.strip_prefix("sqlite:"))?;
+    let path = rest.split('?').next().unwrap_or_default();
+    if path.is_empty() || path == ":memory:" || rest.contains("mode=memory") {
+        return None;
+    }
+    Some(PathBuf::from(path))
+}
+
+/// Percent-encodes the characters that would end the path part of a `sqlite:` URL.
+fn encode_sqlite_path(path: &Path) -> String {
+    let mut out = String::new();
+    for c in path.to_string_lossy().chars() {
+        match c {
+            '%' => out.push_str("%25"),
+            '?' => out.push_str("%3F"),
+            '#' => out.push_str("%23"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+impl Store {
+    /// Opens a pool on `sqlite://path` (the file and its folder are created if missing) or
+    /// `postgres://...`. Does not migrate: call [`Store::migrate`].
+    pub async fn connect(url: &str, instance: InstanceId) -> Result<Store> {
+        install_default_drivers();
+        let (backend, url, max_connections) = if url.starts_with("sqlite:") {
+            match sqlite_path(url) {
+                Some(path) => {
+                    if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+                        std::fs::create_dir_all(parent).map_err(|e| {
+                            Error::Internal(format!(
+                                "cannot create database folder {}: {e}",
+                                parent.display()
+                            ))
+                        })?;
+                    }
+                    let url = format!("sqlite://{}?mode=rwc", encode_sqlite_path(&path));
+                    // Several readers run in parallel under WAL; writers queue on SQLite's lock.
+                    (Backend::Sqlite, url, 4)
+                }
+                // Each connection to `:memory:` would be a separate database: use exactly one.
+                None => (Backend::Sqlite, url.to_string(), 1),
+            }
+        } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
+            (Backend::Postgres, url.to_string(), 8)
+        } else {
+            return Err(Error::BadRequest(format!(
+                "unsupported database URL '{url}': use sqlite://path or postgres://..."
+            )));
+        };
+
+        if backend == Backend::Sqlite {
+            // WAL is a property of the database file and switching to it needs an exclusive lock that
+            // the busy timeout does not cover, so do it once, before the pool opens other connections.
+            let mut conn = <sqlx::AnyConnection as sqlx::Connection>::connect(&url).await?;
+            conn.execute("PRAGMA journal_mode = WAL").await?;
+            sqlx::Connection::close(conn).await?;
+        }
+
+        let memory = backend == Backend::Sqlite && max_connections == 1;
+        let pool = AnyPoolOptions::new()
+            .max_connections(max_connections)
+            // An in-memory database lives as long as its one connection: never let the pool recycle it.
+            .min_connections(if memory { 1 } else { 0 })
+            .idle_timeout((!memory).then_some(Duration::from_secs(600)))
+            .max_lifetime((!memory).then_some(Duration::from_secs(1800)))
+            .acquire_timeout(Duration::from_secs(10))
+            .after_connect(move |conn, _meta| {
+                Box::pin(async move {
+                    if backend == Backend::Sqlite {
+                        // See the module docs for why FULL.
+                        conn.execute("PRAGMA synchronous = FULL").await?;
+                        conn.execute(sqlx::AssertSqlSafe(format!(
+                            "PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}"
+                        )))
+                        .await?;
+                        conn.execute("PRAGMA foreign_keys = ON").await?;
+                    }
+                    Ok(())
+                })
+            })
+            .connect(&url)
+            .await?;
+        Ok(Store {
+            pool,
+            backend,
+            instance,
+            seq: AtomicI64::new(now_micros()),
+        })
+    }
+
+    /// Applies the embedded migrations (idempotent; concurrent callers on PostgreSQL serialise on an
+    /// advisory lock).
+    pub async fn migrate(&self) -> Result<()> {
+        MIGRATOR.run(&self.pool).await?;
+        Ok(())
+    }
+
+    /// Applies the migrations up to and including `version` only: for tests of schema upgrades.
+    pub async fn migrate_to(&self, version: i64) -> Result<()> {
+        MIGRATOR.run_to(version, &self.pool).await?;
+        Ok(())
+    }
+
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    pub fn instance(&self) -> &InstanceId {
+        &self.instance
+    }
+
+    /// Closes the pool, waiting for connections in use to be returned.
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+
+    fn next_seq(&self) -> i64 {
+        self.seq.fetch_add(1, Ordering::Relaxed)
+    }
+
+    /// Starts a write transaction. On SQLite it takes the write lock at once (`BEGIN IMMEDIATE`): a
+    /// deferred transaction that reads and then writes fails with SQLITE_BUSY without waiting if another
+    /// connection wrote in between, while an immediate one waits up to the busy timeout.
+    async fn begin_write(&self) -> Result<Transaction<'static, Any>> {
+        Ok(match self.backend {
+            Backend::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await?,
+            Backend::Postgres => self.pool.begin().await?,
+        })
+    }
+
+    /// Creates a room and its tokens in one transaction.
+    pub async fn create_room(&self, room: &NewRoom) -> Result<()> {
+        let mut tx = self.begin_write().await?;
+        sqlx::query("INSERT INTO rooms (id, problem, created_ms) VALUES ($1, $2, $3)")
+            .bind(room.id.as_str())
+            .bind(&room.problem)
+            .bind(room.created_ms)
+            .execute(&mut *tx)
+            .await?;
+        for (hash, role) in &room.tokens {
+            sqlx::query(
+                "INSERT INTO room_tokens (token_hash, room_id, role, created_ms, revoked_ms) \
+                 VALUES ($1, $2, $3, $4, NULL)",
+            )
+            .bind(&hash.0)
+            .bind(room.id.as_str())
+            .bind(role.as_str())
+            .bind(room.created_ms)
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    pub async fn room(&self, id: &RoomId) -> Result<Option<RoomRecord>> {
+        let row = sqlx::query("SELECT problem, created_ms FROM rooms WHERE id = $1")
+            .bind(id.as_str())
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(match row {
+            Some(row) => Some(RoomRecord {
+                id: id.clone(),
+                problem: row.try_get("problem")?,
+                created_ms: row.try_get("created_ms")?,
+            }),
+            None => None,
+        })
+    }
+
+    /// The role a token grants in a room; `None` if the token is unknown, belongs to another room or
+    /// was revoked.
+    pub async fn role_for(&self, id: &RoomId, token: &TokenHash) -> Result<Option<Role>> {
+        let role: Option<String> = sqlx::query_scalar(
+            "SELECT role FROM room_tokens \
+             WHERE token_hash = $1 AND room_id = $2 AND revoked_ms IS NULL",
+        )
+        .bind(&token.0)
+        .bind(id.as_str())
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(role.and_then(|r| {
+            let parsed = Role::parse(&r);
+            if parsed.is_none() {
+                // Written by a newer server that knows more roles: deny rather than guess.
+                tracing::warn!(room = %id, role = %r, "token with a role this server does not know");
+            }
+            parsed
+        }))
+    }
+
+    /// Revokes a token of a room; `false` if there was no such live token.
+    pub async fn revoke_token(&self, id: &RoomId, token: &TokenHash) -> Result<bool> {
+        let done = sqlx::query(
+            "UPDATE room_tokens SET revoked_ms = $1 \
+             WHERE token_hash = $2 AND room_id = $3 AND revoked_ms IS NULL",
+        )
+        .bind(now_ms())
+        .bind(&token.0)
+        .bind(id.as_str())
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected() > 0)
+    }
+
+    /// Every stored update and snapshot of a room (v1 encoding). Apply them all, in any order.
+    pub async fn load_doc(&self, id: &RoomId) -> Result<Vec<Vec<u8>>> {
+        let rows = sqlx::query(
+            "SELECT data FROM doc_updates WHERE room_id = $1 ORDER BY created_ms, writer, seq",
+        )
+        .bind(id.as_str())
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|row| row.try_get::<Vec<u8>, _>("data").map_err(Error::from))
+            .collect()
+    }
+
+    /// Appends one row per entry, all in one transaction (the group commit of the [`Persister`]).
+    pub async fn append(&self, batch: &[(RoomId, Vec<u8>)]) -> Result<()> {
+        if batch.is_empty() {
+            return Ok(());
+        }
+        let created = now_ms();
+        let mut tx = self.begin_write().await?;
+        let rows: Vec<(&RoomId, &[u8])> = batch.iter().map(|(r, d)| (r, d.as_slice())).collect();
+        self.insert_rows(&mut tx, &rows, created).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Inserts rows of this instance's log, each under the next `seq`, with multi-row `INSERT`s (one
+    /// round trip per [`INSERT_CHUNK`] rows rather than per row).
+    async fn insert_rows(
+        &self,
+        tx: &mut Transaction<'static, Any>,
+        rows: &[(&RoomId, &[u8])],
+        created_ms: i64,
+    ) -> Result<()> {
+        for chunk in rows.chunks(INSERT_CHUNK) {
+            let mut sql = String::from(
+                "INSERT INTO doc_updates (room_id, writer, seq, data, created_ms) VALUES ",
+            );
+            for i in 0..chunk.len() {
+                let p = 5 * i;
+                if i > 0 {
+                    sql.push_str(", ");
+                }
+                sql.push_str(&format!(
+                    "(${}, ${}, ${}, ${}, ${})",
+                    p + 1,
+                    p + 2,
+                    p + 3,
+                    p + 4,
+                    p + 5
+                ));
+            }
+            let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
+            for (room, data) in chunk {
+                query = query
+                    .bind(room.as_str())
+                    .bind(self.instance.0.as_str())
+                    .bind(self.next_seq())
+                    .bind(*data)
+                    .bind(created_ms);
+            }
+            query.execute(&mut **tx).await?;
+        }
+        Ok(())
+    }
+
+    /// Stored rows of several rooms in one query (rooms without rows are absent from the map).
+    pub async fn row_counts(&self, ids: &[RoomId]) -> Result<HashMap<RoomId, u64>> {
+        let mut counts = HashMap::with_capacity(ids.len());
+        for chunk in ids.chunks(INSERT_CHUNK) {
+            let placeholders: Vec<String> = (1..=chunk.len()).map(|i| format!("${i}")).collect();
+            let sql = format!(
+                "SELECT room_id, COUNT(*) AS n FROM doc_updates WHERE room_id IN ({}) GROUP BY room_id",
+                placeholders.join(", ")
+            );
+            let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
+            for id in chunk {
+                query = query.bind(id.as_str());
+            }
+            for row in query.fetch_all(&self.pool).await? {
+                let room: String = row.try_get("room_id")?;
+                let n: i64 = row.try_get("n")?;
+                if let Some(id) = RoomId::parse(&room) {
+                    counts.insert(id, n as u64);
+                }
+            }
+        }
+        Ok(counts)
+    }
+
+    /// Number of stored rows of a room.
+    pub async fn row_count(&self, id: &RoomId) -> Result<u64> {
+        let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM doc_updates WHERE room_id = $1")
+            .bind(id.as_str())
+            .fetch_one(&self.pool)
+            .await?;
+        Ok(n as u64)
+    }
+
+    /// Merges a room's rows into one snapshot row, safely against concurrent appends and compactions
+    /// (see the module docs).
+    pub async fn compact(&self, id: &RoomId) -> Result<CompactOutcome> {
+        self.compact_with(id, async {}).await
+    }
+
+    /// [`Store::compact`] that awaits `between` after the rows are read and merged and before the
+    /// snapshot is written. Lets tests interleave another writer at the one point where it matters.
+    pub async fn compact_with(
+        &self,
+        id: &RoomId,
+        between: impl Future<Output = ()>,
+    ) -> Result<CompactOutcome> {
+        let mut tx = self.begin_write().await?;
+        let rows = sqlx::query("SELECT writer, seq, data FROM doc_updates WHERE room_id = $1")
+            .bind(id.as_str())
+            .fetch_all(&mut *tx)
+            .await?;
+        if rows.len() <= 1 {
+            return Ok(CompactOutcome::NothingToDo);
+        }
+        let mut keys = Vec::with_capacity(rows.len());
+        let mut updates = Vec::with_capacity(rows.len());
+        for row in &rows {
+            keys.push((
+                row.try_get::<String, _>("writer")?,
+                row.try_get::<i64, _>("seq")?,
+            ));
+            updates.push(row.try_get::<Vec<u8>, _>("data")?);
+        }
+        drop(rows);
+        let room = id.clone();
+        let snapshot = tokio::task::spawn_blocking(move || snapshot_of(&room, &updates))
+            .await
+            .map_err(|e| Error::Internal(format!("compaction task failed: {e}")))??;
+
+        between.await;
+
+        let bytes = snapshot.len();
+        match self.replace_rows(&mut tx, id, &keys, snapshot).await {
+            Ok(true) => {
+                tx.commit().await?;
+                Ok(CompactOutcome::Compacted {
+                    rows: keys.len() as u64,
+                    bytes,
+                })
+            }
+            Ok(false) => {
+                tx.rollback().await?;
+                Ok(CompactOutcome::Conflict)
+            }
+            // PostgreSQL may pick this transaction as a deadlock victim when two compactions delete
+            // overlapping rows in different orders: the other one wins, as with a short delete.
+            Err(Error::Database(e)) if is_conflict(&e) => {
+                let _ = tx.rollback().await;
+                Ok(CompactOutcome::Conflict)
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Inserts `snapshot` and deletes exactly the rows `keys`; `false` if some of them were already gone.
+    async fn replace_rows(
+        &self,
+        tx: &mut Transaction<'static, Any>,
+        id: &RoomId,
+        keys: &[(String, i64)],
+        snapshot: Vec<u8>,
+    ) -> Result<bool> {
+        self.insert_rows(tx, &[(id, &snapshot)], now_ms()).await?;
+        let mut deleted = 0u64;
+        for chunk in keys.chunks(DELETE_CHUNK) {
+            let mut sql = String::from("DELETE FROM doc_updates WHERE room_id = $1 AND (");
+            for i in 0..chunk.len() {
+                if i > 0 {
+                    sql.push_str(" OR ");
+                }
+                sql.push_str(&format!(
+                    "(writer = ${} AND seq = ${})",
+                    2 * i + 2,
+                    2 * i + 3
+                ));
+            }
+            sql.push(')');
+            let mut query = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(id.as_str());
+            for (writer, seq) in chunk {
+                query = query.bind(writer.as_str()).bind(*seq);
+            }
+            deleted += query.execute(&mut **tx).await?.rows_affected();
+        }
+        Ok(deleted == keys.len() as u64)
+    }
+
+    /// Records tier transitions of a room.
+    pub async fn record_transitions(&self, id: &RoomId, events: &[Transition]) -> Result<()> {
+        if events.is_empty() {
+            return Ok(());
+        }
+        let mut tx = self.begin_write().await?;
+        for t in events {
+            sqlx::query(
+                "INSERT INTO tier_transitions (room_id, writer, seq, at_ms, tier, event) \
+                 VALUES ($1, $2, $3, $4, $5, $6)",
+            )
+            .bind(id.as_str())
+            .bind(&self.instance.0)
+            .bind(self.next_seq())
+            .bind(t.at_ms)
+            .bind(&t.tier)
+            .bind(&t.event)
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// A room's tier transitions, oldest first.
+    pub async fn timeline(&self, id: &RoomId) -> Result<Vec<Transition>> {
+        let rows = sqlx::query(
+            "SELECT at_ms, tier, event FROM tier_transitions WHERE room_id = $1 \
+             ORDER BY at_ms, writer, seq",
+        )
+        .bind(id.as_str())
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|row| {
+                Ok(Transition {
+                    at_ms: row.try_get("at_ms")?,
+                    tier: row.try_get("tier")?,
+                    event: row.try_get("event")?,
+                })
+            })
+            .collect()
+    }
+}
+
+/// Whether a database error means "another transaction won" (deadlock victim or serialization failure)
+/// rather than a fault.
+fn is_conflict(e: &sqlx::Error) -> bool {
+    match e {
+        sqlx::Error::Database(db) => matches!(db.code().as_deref(), Some("40P01" | "40001")),
+        _ => false,
+    }
+}
+
+/// Merges a room's rows into one v1 update holding the full state. Loading them into a temporary
+/// document (rather than `merge_updates_v1`) garbage-collects deleted content; updates whose
+/// dependencies are missing stay pending in the document and are still part of the encoded state.
+/// Blocking: call from `spawn_blocking`.
+pub fn snapshot_of(room: &RoomId, updates: &[Vec<u8>]) -> Result<Vec<u8>> {
+    let doc = Doc::new();
+    {
+        let mut txn = doc.transact_mut();
+        for (i, data) in updates.iter().enumerate() {
+            let update = Update::decode_v1(data).map_err(|e| {
+                Error::Internal(format!(
+                    "room {room}: stored row {i} is not a v1 update: {e}"
+                ))
+            })?;
+            txn.apply_update(update).map_err(|e| {
+                Error::Internal(format!("room {room}: stored row {i} does not apply: {e}"))
+            })?;
+        }
+        // Dropping the transaction commits it, which is when deleted content is collected.
+    }
+    let txn = doc.transact();
+    Ok(txn.encode_state_as_update_v1(&StateVector::default()))
+}

@@ -1,0 +1,535 @@
+//! Group commit: one task writes the accepted updates of every room, one transaction per batch.
+//!
+//! Rooms hand each accepted update to [`Persister::try_submit`], which never waits: the room's fan-out
+//! path must not depend on the disk. The persister task collects submissions for at most `interval`
+//! after the first one of a batch (or until [`MAX_BATCH_UPDATES`] / [`MAX_BATCH_BYTES`], or a flush),
+//! merges each room's updates into one row with `yrs::merge_updates_v1`, writes all rooms' rows in one
+//! transaction ([`Store::append`]) and then resolves every submission's receiver. With the default 50 ms
+//! interval an accepted update is durable well within 100 ms unless the database itself is slower.
+//!
+//! ## Queue policy
+//! The queue is bounded ([`QUEUE_CAPACITY`]). When it is full, `try_submit` hands the update back and the
+//! room keeps it and offers it again on its next tick; nothing is dropped.
+//!
+//! ## Failures
+//! A failed commit resolves the receivers of that batch with an error (the update is *not yet* saved),
+//! logs it, and keeps the batch's data: it is retried, merged with later submissions, after a backoff
+//! (100 ms doubling to 5 s). During the backoff the task stops reading the queue, so it fills and rooms
+//! keep their updates themselves (the policy above) instead of this task buffering without bound.
+//! Callers must not resubmit after an error. Commits happen in submission order and retained data is
+//! part of every later attempt, so a later `Ok` for a room means its earlier updates are stored too.
+//!
+//! ## Compaction
+//! The task counts the rows it appends per room (starting from [`Store::row_counts`] the first time it
+//! writes a room) and, once a room holds more than `compact_rows`, compacts it in a background task
+//! ([`MAX_COMPACTIONS`] at a time), never on the commit path. See the `store` module docs for the bound on
+//! stored rows this gives.
+
+use std::collections::{HashMap, HashSet, VecDeque};
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::{mpsc, oneshot};
+use tokio::task::JoinSet;
+use tokio::time::Instant;
+
+use super::{CompactOutcome, Store};
+use crate::error::{Error, Result};
+use crate::ids::RoomId;
+use crate::metrics::{Metrics, inc};
+
+/// Submissions the queue holds before `try_submit` hands updates back.
+pub const QUEUE_CAPACITY: usize = 8192;
+/// A batch is committed early once it holds this many updates...
+pub const MAX_BATCH_UPDATES: usize = 4096;
+/// ...or this many bytes.
+pub const MAX_BATCH_BYTES: usize = 8 * 1024 * 1024;
+/// Compactions that run at once (SQLite has one writer anyway).
+pub const MAX_COMPACTIONS: usize = 2;
+/// Commit attempts at shutdown before giving up (and logging what is lost).
+const SHUTDOWN_ATTEMPTS: u32 = 5;
+const BACKOFF_START: Duration = Duration::from_millis(100);
+const BACKOFF_MAX: Duration = Duration::from_secs(5);
+/// Per-room row counters not touched for this long are forgotten (re-read from the store on next use),
+/// so the map does not grow with every room ever written.
+const COUNTER_IDLE: Duration = Duration::from_secs(600);
+
+/// The receiver side of one submission: `Ok(())` once the update is committed.
+pub type Saved = oneshot::Receiver<Result<()>>;
+
+enum Command {
+    Update {
+        room: RoomId,
+        update: Vec<u8>,
+        at: Instant,
+        done: oneshot::Sender<Result<()>>,
+    },
+    Flush(oneshot::Sender<Result<()>>),
+    Shutdown(oneshot::Sender<Result<()>>),
+}
+
+/// Handle to the persister task. Cheap to clone; every room holds one.
+#[derive(Debug, Clone)]
+pub struct Persister {
+    tx: mpsc::Sender<Command>,
+}
+
+impl Persister {
+    /// Starts the persister task. `compact_rows` is the row count above which a room is compacted.
+    pub fn spawn(
+        store: Arc<Store>,
+        interval: Duration,
+        compact_rows: u64,
+        metrics: Arc<Metrics>,
+    ) -> (Persister, tokio::task::JoinHandle<()>) {
+        let (tx, rx) = mpsc::channel(QUEUE_CAPACITY);
+        let worker = Worker {
+            store,
+            metrics,
+            interval,
+            compact_rows: compact_rows.max(1),
+            rx,
+            pending: HashMap::new(),
+            pending_updates: 0,
+            pending_bytes: 0,
+            batch_started: None,
+            waiters: Vec::new(),
+            flushers: Vec::new(),
+            backoff: None,
+            counters: HashMap::new(),
+            compacting: HashSet::new(),
+            compact_queue: VecDeque::new(),
+            compactions: JoinSet::new(),
+            compaction_rooms: HashMap::new(),
+            commits: 0,
+        };
+        let handle = tokio::spawn(worker.run());
+        (Persister { tx }, handle)
+    }
+
+    /// Queues an update of `room` for storage. Never blocks: when the queue is full (or the persister
+    /// has stopped) the update is handed back and the caller keeps it and retries later.
+    pub fn try_submit(&self, room: RoomId, update: Vec<u8>) -> Result<Saved, Vec<u8>> {
+        let (done, saved) = oneshot::channel();
+        let cmd = Command::Update {
+            room,
+            update,
+            at: Instant::now(),
+            done,
+        };
+        match self.tx.try_send(cmd) {
+            Ok(()) => Ok(saved),
+            Err(mpsc::error::TrySendError::Full(cmd) | mpsc::error::TrySendError::Closed(cmd)) => {
+                match cmd {
+                    Command::Update { update, .. } => Err(update),
+                    _ => unreachable!("try_submit only sends updates"),
+                }
+            }
+        }
+    }
+
+    /// Resolves once everything submitted before this call is committed (or with the error of the
+    /// attempt that failed to commit it).
+    pub async fn flush(&self) -> Result<()> {
+        self.request(Command::Flush).await
+    }
+
+    /// Commits what is queued (retrying a few times), waits for running compactions and stops the task.
+    pub async fn shutdown(self) -> Result<()> {
+        self.request(Command::Shutdown).await
+    }
+
+    async fn request(&self, make: fn(oneshot::Sender<Result<()>>) -> Command) -> Result<()> {
+        let (done, result) = oneshot::channel();
+        self.tx
+            .send(make(done))
+            .await
+            .map_err(|_| Error::Unavailable("the persister has stopped".into()))?;
+        result
+            .await
+            .map_err(|_| Error::Internal("the persister stopped before answering".into()))?
+    }
+}
+
+/// Row counter of one room, as this process knows it.
+struct Counter {
+    rows: u64,
+    touched: Instant,
+    /// `rows` when the room's latest compaction was queued.
+    at_dispatch: u64,
+}
+
+struct Worker {
+    store: Arc<Store>,
+    metrics: Arc<Metrics>,
+    interval: Duration,
+    compact_rows: u64,
+    rx: mpsc::Receiver<Command>,
+    /// Updates not yet committed, per room. After a failed commit each room's entry is its merged data.
+    pending: HashMap<RoomId, Vec<Vec<u8>>>,
+    pending_updates: usize,
+    pending_bytes: usize,
+    /// Submission time of the oldest update of the current batch.
+    batch_started: Option<Instant>,
+    waiters: Vec<(Instant, oneshot::Sender<Result<()>>)>,
+    flushers: Vec<oneshot::Sender<Result<()>>>,
+    /// Set after a failed commit: the time of the next attempt and the current delay.
+    backoff: Option<(Instant, Duration)>,
+    counters: HashMap<RoomId, Counter>,
+    compacting: HashSet<RoomId>,
+    compact_queue: VecDeque<RoomId>,
+    compactions: JoinSet<(RoomId, Result<CompactOutcome>)>,
+    /// Which room each compaction task works on, to clear its mark even if the task panics.
+    compaction_rooms: HashMap<tokio::task::Id, RoomId>,
+    commits: u64,
+}
+
+/// What the loop should do after taking one command.
+enum Next {
+    Continue,
+    CommitNow,
+    Shutdown(oneshot::Sender<Result<()>>),
+}
+
+impl Worker {
+    async fn run(mut self) {
+        loop {
+            let due = self.next_commit_at();
+            let reading = self.backoff.is_none();
+            let next = tokio::select! {
+                cmd = self.rx.recv(), if reading => match cmd {
+                    Some(cmd) => self.take(cmd),
+                    // Every handle is gone: store what is left and stop.
+                    None => {
+                        let (done, _) = oneshot::channel();
+                        Next::Shutdown(done)
+                    }
+                },
+                _ = tokio::time::sleep_until(due.unwrap_or_else(Instant::now)), if due.is_some() => {
+                    Next::CommitNow
+                }
+                Some(joined) = self.compactions.join_next_with_id(), if !self.compactions.is_empty() => {
+                    self.compaction_done(joined).await;
+                    Next::Continue
+                }
+            };
+            match next {
+                Next::Continue => {}
+                Next::CommitNow => {
+                    self.drain_ready();
+                    // A failure is logged, reported to the waiters and retried inside `commit`.
+                    let _ = self.commit().await;
+                }
+                Next::Shutdown(done) => {
+                    let result = self.shutdown().await;
+                    let _ = done.send(result);
+                    return;
+                }
+            }
+        }
+    }
+
+    /// When the current batch must be committed: its deadline, the end of a backoff, or never (empty).
+    fn next_commit_at(&self) -> Option<Instant> {
+        if let Some((retry_at, _)) = self.backoff {
+            return Some(retry_at);
+        }
+        if !self.flushers.is_empty() {
+            return Some(Instant::now());
+        }
+        self.batch_started.map(|t| t + self.interval)
+    }
+
+    fn take(&mut self, cmd: Command) -> Next {
+        match cmd {
+            Command::Update {
+                room,
+                update,
+                at,
+                done,
+            } => {
+                self.pending_updates += 1;
+                self.pending_bytes += update.len();
+                self.pending.entry(room).or_default().push(update);
+                self.waiters.push((at, done));
+                self.batch_started.get_or_insert(at);
+                if self.pending_updates >= MAX_BATCH_UPDATES
+                    || self.pending_bytes >= MAX_BATCH_BYTES
+                {
+                    Next::CommitNow
+                } else {
+                    Next::Continue
+                }
+            }
+            Command::Flush(done) => {
+                self.flushers.push(done);
+                if self.backoff.is_some() {
+                    Next::Continue
+                } else {
+                    Next::CommitNow
+                }
+            }
+            Command::Shutdown(done) => Next::Shutdown(done),
+        }
+    }
+
+    /// Takes what is already queued without waiting, so a commit carries everything submitted so far.
+    fn drain_ready(&mut self) {
+        while self.pending_updates < MAX_BATCH_UPDATES {
+            let Ok(cmd) = self.rx.try_recv() else { break };
+            match self.take(cmd) {
+                Next::Continue | Next::CommitNow => {}
+                // Rare: re-queueing is impossible, so remember it as a flush and stop at once after.
+                Next::Shutdown(done) => {
+                    self.flushers.push(done);
+                    self.rx.close();
+                    break;
+                }
+            }
+        }
+    }
+
+    /// One commit attempt of everything pending. `Ok` means it is all stored.
+    async fn commit(&mut self) -> Result<()> {
+        if self.pending.is_empty() {
+            self.batch_started = None;
+            for f in self.flushers.drain(..) {
+                let _ = f.send(Ok(()));
+            }
+            return Ok(());
+        }
+        let pending = std::mem::take(&mut self.pending);
+        let updates = self.pending_updates;
+        // Merging decodes every update: CPU work that stays off the async executor.
+        let batch = tokio::task::spawn_blocking(move || merge_batch(pending))
+            .await
+            .map_err(|e| Error::Internal(format!("merge task failed: {e}")));
+        let batch = match batch {
+            Ok(batch) => batch,
+            Err(e) => {
+                // The pending data went with the panicked task: nothing can be kept. Never seen;
+                // merge_batch catches decode errors.
+                tracing::error!(error = %e, updates, "persist batch lost");
+                inc(&self.metrics.errors, 1);
+                self.fail_waiters(&e);
+                self.reset_batch();
+                return Err(e);
+            }
+        };
+        match self.store.append(&batch).await {
+            Ok(()) => {
+                let now = Instant::now();
+                for (at, done) in self.waiters.drain(..) {
+                    self.metrics.persist_latency.observe(now - at);
+                    let _ = done.send(Ok(()));
+                }
+                for f in self.flushers.drain(..) {
+                    let _ = f.send(Ok(()));
+                }
+                inc(&self.metrics.persisted_updates, updates as u64);
+                self.reset_batch();
+                self.backoff = None;
+                self.count_rows(batch.iter().map(|(room, _)| room.clone()).collect())
+                    .await;
+                Ok(())
+            }
+            Err(e) => {
+                let delay = self
+                    .backoff
+                    .map(|(_, d)| (d * 2).min(BACKOFF_MAX))
+                    .unwrap_or(BACKOFF_START);
+                tracing::error!(error = %e, updates, rooms = batch.len(), retry_in_ms = delay.as_millis() as u64,
+                    "persist commit failed; keeping the data and retrying");
+                inc(&self.metrics.errors, 1);
+                self.fail_waiters(&e);
+                // Keep the (already merged) data; later submissions join it on the next attempt.
+                self.pending_updates = batch.len();
+                self.pending_bytes = batch.iter().map(|(_, d)| d.len()).sum();
+                for (room, data) in batch {
+                    self.pending.entry(room).or_default().push(data);
+                }
+                self.backoff = Some((Instant::now() + delay, delay));
+                Err(e)
+            }
+        }
+    }
+
+    fn fail_waiters(&mut self, e: &Error) {
+        let msg = format!("not saved yet (the server keeps it and retries): {e}");
+        for (_, done) in self.waiters.drain(..) {
+            let _ = done.send(Err(Error::Unavailable(msg.clone())));
+        }
+        for f in self.flushers.drain(..) {
+            let _ = f.send(Err(Error::Unavailable(msg.clone())));
+        }
+    }
+
+    fn reset_batch(&mut self) {
+        self.pending_updates = 0;
+        self.pending_bytes = 0;
+        self.batch_started = None;
+    }
+
+    /// Counts one new row for each room just written and queues compaction where it is due.
+    async fn count_rows(&mut self, rooms: Vec<RoomId>) {
+        let now = Instant::now();
+        // Rooms written for the first time: one grouped query for all of them, not one per room.
+        let unknown: Vec<RoomId> = rooms
+            .iter()
+            .filter(|r| !self.counters.contains_key(*r))
+            .cloned()
+            .collect();
+        let mut first = if unknown.is_empty() {
+            HashMap::new()
+        } else {
+            match self.store.row_counts(&unknown).await {
+                Ok(counts) => counts,
+                Err(e) => {
+                    tracing::warn!(error = %e, rooms = unknown.len(), "cannot count stored rows");
+                    HashMap::new()
+                }
+            }
+        };
+        for room in rooms {
+            let counter = match self.counters.get_mut(&room) {
+                Some(c) => {
+                    c.rows += 1;
+                    c
+                }
+                // A room whose count failed stays unknown and is counted on its next commit.
+                None => match first.remove(&room) {
+                    Some(rows) => self.counters.entry(room.clone()).or_insert(Counter {
+                        rows,
+                        touched: now,
+                        at_dispatch: 0,
+                    }),
+                    None => continue,
+                },
+            };
+            counter.touched = now;
+            if counter.rows > self.compact_rows && !self.compacting.contains(&room) {
+                counter.at_dispatch = counter.rows;
+                self.compacting.insert(room.clone());
+                self.compact_queue.push_back(room);
+            }
+        }
+        self.start_compactions();
+        self.commits += 1;
+        if self.commits.is_multiple_of(1024) {
+            self.counters
+                .retain(|room, c| now - c.touched < COUNTER_IDLE || self.compacting.contains(room));
+        }
+    }
+
+    fn start_compactions(&mut self) {
+        while self.compactions.len() < MAX_COMPACTIONS {
+            let Some(room) = self.compact_queue.pop_front() else {
+                break;
+            };
+            let store = self.store.clone();
+            let task_room = room.clone();
+            let handle = self.compactions.spawn(async move {
+                let result = store.compact(&task_room).await;
+                (task_room, result)
+            });
+            self.compaction_rooms.insert(handle.id(), room);
+        }
+    }
+
+    async fn compaction_done(
+        &mut self,
+        joined: std::result::Result<
+            (tokio::task::Id, (RoomId, Result<CompactOutcome>)),
+            tokio::task::JoinError,
+        >,
+    ) {
+        let (room, result) = match joined {
+            Ok((id, done)) => {
+                self.compaction_rooms.remove(&id);
+                done
+            }
+            Err(e) => {
+                let Some(room) = self.compaction_rooms.remove(&e.id()) else {
+                    return;
+                };
+                (
+                    room,
+                    Err(Error::Internal(format!("compaction task failed: {e}"))),
+                )
+            }
+        };
+        self.compacting.remove(&room);
+        match &result {
+            Ok(CompactOutcome::Compacted { rows, bytes }) => {
+                inc(&self.metrics.compactions, 1);
+                tracing::debug!(room = %room, rows, bytes, "room compacted");
+            }
+            Ok(CompactOutcome::Conflict) => {
+                tracing::debug!(room = %room, "another writer compacted the room first");
+            }
+            Ok(CompactOutcome::NothingToDo) => {}
+            Err(e) => {
+                tracing::error!(room = %room, error = %e, "compaction failed");
+                inc(&self.metrics.errors, 1);
+            }
+        }
+        if let Some(c) = self.counters.get_mut(&room) {
+            c.rows = match result {
+                // The room now holds one snapshot (ours or another writer's) plus what this process
+                // appended since the compaction was queued. Some of those may be inside the snapshot,
+                // so this overcounts a little, which only makes the next compaction come earlier.
+                Ok(_) => 1 + c.rows.saturating_sub(c.at_dispatch),
+                // A failing compaction is retried only after another `compact_rows` appends, which
+                // keeps a broken room from being compacted (and failing) on every commit.
+                Err(_) => 0,
+            };
+        }
+        self.start_compactions();
+    }
+
+    async fn shutdown(&mut self) -> Result<()> {
+        self.drain_ready();
+        self.backoff = None;
+        let mut result = Ok(());
+        for attempt in 1..=SHUTDOWN_ATTEMPTS {
+            result = self.commit().await;
+            if result.is_ok() {
+                break;
+            }
+            if attempt < SHUTDOWN_ATTEMPTS {
+                let delay = self.backoff.map(|(_, d)| d).unwrap_or(BACKOFF_START);
+                tokio::time::sleep(delay).await;
+            }
+        }
+        if let Err(e) = &result {
+            tracing::error!(error = %e, updates = self.pending_updates, "shutdown: updates could not be stored");
+        }
+        while let Some(joined) = self.compactions.join_next().await {
+            if let Ok((room, Err(e))) = joined {
+                tracing::error!(room = %room, error = %e, "compaction failed at shutdown");
+            }
+        }
+        result
+    }
+}
+
+/// One row per room: the room's updates merged with `merge_updates_v1` (a pure byte-level merge that
+/// keeps everything). If a room's updates do not decode, which rooms prevent by applying them first,
+/// they are stored one row each rather than lost.
+fn merge_batch(pending: HashMap<RoomId, Vec<Vec<u8>>>) -> Vec<(RoomId, Vec<u8>)> {
+    let mut batch = Vec::with_capacity(pending.len());
+    for (room, mut updates) in pending {
+        if updates.len() == 1 {
+            batch.push((room, updates.pop().expect("one update")));
+            continue;
+        }
+        match yrs::merge_updates_v1(&updates) {
+            Ok(merged) => batch.push((room, merged)),
+            Err(e) => {
+                tracing::warn!(room = %room, error = %e, "cannot merge updates; storing them one by one");
+                batch.extend(updates.into_iter().map(|u| (room.clone(), u)));
+            }
+        }
+    }
+    batch
+}

@@ -1,0 +1,11 @@
+//! The y-websocket protocol without I/O: framing of sync, awareness and tierboard messages, and the
+//! server's awareness table.
+//!
+//! Everything here works on byte slices and plain data so it can be tested (and fuzzed) without a socket.
+//! The WebSocket glue in [`crate::ws`] and the room actor in [`crate::room`] are adapters around it.
+
+pub mod awareness;
+pub mod protocol;
+
+pub use awareness::AwarenessTable;
+pub use protocol::{ClientMessage, ProtocolError, parse_frame};

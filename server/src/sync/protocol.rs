@@ -1,0 +1,297 @@
+//! y-websocket framing (as `y-protocols` 1.0 speaks it) and tierboard's own message type.
+//!
+//! A WebSocket binary message carries one or more protocol messages. Parsing is strict: every byte of
+//! a frame must belong to a well-formed message, lengths may not exceed what is left, and varints may
+//! not overflow. (yrs' own `MessageReader` treats a truncated frame as "no more messages", which would
+//! let garbage through silently.)
+
+use bytes::{BufMut, Bytes, BytesMut};
+
+pub const MSG_SYNC: u64 = 0;
+pub const MSG_AWARENESS: u64 = 1;
+pub const MSG_AUTH: u64 = 2;
+pub const MSG_QUERY_AWARENESS: u64 = 3;
+/// tierboard's JSON messages (docs/PROTOCOL.md §2): session, validation, saved, error.
+pub const MSG_TIERBOARD: u64 = 100;
+
+pub const SYNC_STEP1: u64 = 0;
+pub const SYNC_STEP2: u64 = 1;
+pub const SYNC_UPDATE: u64 = 2;
+
+/// Why a frame was refused. Every variant closes the connection with 4400.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ProtocolError {
+    #[error("empty frame")]
+    Empty,
+    #[error("truncated varint at byte {0}")]
+    TruncatedVarint(usize),
+    #[error("varint overflows 64 bits at byte {0}")]
+    VarintOverflow(usize),
+    #[error("declared length {declared} exceeds the {left} bytes left at byte {at}")]
+    LengthOverflow {
+        declared: u64,
+        left: usize,
+        at: usize,
+    },
+    #[error("unknown message type {0}")]
+    UnknownType(u64),
+    #[error("unknown sync message type {0}")]
+    UnknownSyncType(u64),
+    #[error("a client may not send message type {0}")]
+    NotFromClient(u64),
+}
+
+/// One message from a client. Payloads are zero-copy slices of the frame.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ClientMessage {
+    /// Sync step 1: the client's state vector (v1).
+    SyncStep1(Bytes),
+    /// Sync step 2: the part of the document the server lacks (update v1).
+    SyncStep2(Bytes),
+    /// An incremental update (v1).
+    Update(Bytes),
+    /// An awareness update: `[count, (clientID, clock, state JSON)*]`.
+    Awareness(Bytes),
+    /// Asks for every known awareness state.
+    QueryAwareness,
+    /// Auth messages are only sent by servers; a client's is ignored.
+    Auth,
+}
+
+/// A cursor over a frame that never reads past the end.
+pub struct Reader<'a> {
+    buf: &'a [u8],
+    pos: usize,
+}
+
+impl<'a> Reader<'a> {
+    pub fn new(buf: &'a [u8]) -> Reader<'a> {
+        Reader { buf, pos: 0 }
+    }
+
+    pub fn position(&self) -> usize {
+        self.pos
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.pos >= self.buf.len()
+    }
+
+    pub fn read_var(&mut self) -> Result<u64, ProtocolError> {
+        let start = self.pos;
+        let mut value: u64 = 0;
+        let mut shift = 0u32;
+        loop {
+            let Some(&byte) = self.buf.get(self.pos) else {
+                return Err(ProtocolError::TruncatedVarint(start));
+            };
+            self.pos += 1;
+            if shift == 63 && byte > 1 {
+                return Err(ProtocolError::VarintOverflow(start));
+            }
+            value |= u64::from(byte & 0x7f) << shift;
+            if byte & 0x80 == 0 {
+                return Ok(value);
+            }
+            shift += 7;
+            if shift > 63 {
+                return Err(ProtocolError::VarintOverflow(start));
+            }
+        }
+    }
+
+    /// A length-prefixed byte string, as a range of the frame.
+    pub fn read_buf_range(&mut self) -> Result<std::ops::Range<usize>, ProtocolError> {
+        let at = self.pos;
+        let declared = self.read_var()?;
+        let left = self.buf.len() - self.pos;
+        if declared > left as u64 {
+            return Err(ProtocolError::LengthOverflow { declared, left, at });
+        }
+        let start = self.pos;
+        self.pos += declared as usize;
+        Ok(start..self.pos)
+    }
+
+    pub fn read_buf(&mut self) -> Result<&'a [u8], ProtocolError> {
+        let range = self.read_buf_range()?;
+        Ok(&self.buf[range])
+    }
+}
+
+/// Splits a client's binary frame into messages, refusing anything malformed or left over.
+pub fn parse_frame(frame: &Bytes) -> Result<Vec<ClientMessage>, ProtocolError> {
+    if frame.is_empty() {
+        return Err(ProtocolError::Empty);
+    }
+    let mut reader = Reader::new(frame);
+    let mut out = Vec::with_capacity(1);
+    while !reader.is_empty() {
+        let msg = match reader.read_var()? {
+            MSG_SYNC => {
+                let sub = reader.read_var()?;
+                let range = reader.read_buf_range()?;
+                let payload = frame.slice(range);
+                match sub {
+                    SYNC_STEP1 => ClientMessage::SyncStep1(payload),
+                    SYNC_STEP2 => ClientMessage::SyncStep2(payload),
+                    SYNC_UPDATE => ClientMessage::Update(payload),
+                    other => return Err(ProtocolError::UnknownSyncType(other)),
+                }
+            }
+            MSG_AWARENESS => ClientMessage::Awareness(frame.slice(reader.read_buf_range()?)),
+            MSG_AUTH => {
+                // `[2, 0, reason]`: permission denied. Harmless from a client; consume and ignore it.
+                reader.read_var()?;
+                reader.read_buf()?;
+                ClientMessage::Auth
+            }
+            MSG_QUERY_AWARENESS => ClientMessage::QueryAwareness,
+            MSG_TIERBOARD => return Err(ProtocolError::NotFromClient(MSG_TIERBOARD)),
+            other => return Err(ProtocolError::UnknownType(other)),
+        };
+        out.push(msg);
+    }
+    Ok(out)
+}
+
+pub fn write_var(buf: &mut BytesMut, mut value: u64) {
+    while value >= 0x80 {
+        buf.put_u8((value as u8 & 0x7f) | 0x80);
+        value >>= 7;
+    }
+    buf.put_u8(value as u8);
+}
+
+pub fn write_buf(buf: &mut BytesMut, data: &[u8]) {
+    write_var(buf, data.len() as u64);
+    buf.put_slice(data);
+}
+
+fn sync_message(sub: u64, payload: &[u8]) -> Bytes {
+    let mut buf = BytesMut::with_capacity(payload.len() + 12);
+    write_var(&mut buf, MSG_SYNC);
+    write_var(&mut buf, sub);
+    write_buf(&mut buf, payload);
+    buf.freeze()
+}
+
+/// `[0, 0, sv]`: the server's sync step 1.
+pub fn encode_step1(state_vector: &[u8]) -> Bytes {
+    sync_message(SYNC_STEP1, state_vector)
+}
+
+/// `[0, 1, update]`: the answer to a client's step 1.
+pub fn encode_step2(update: &[u8]) -> Bytes {
+    sync_message(SYNC_STEP2, update)
+}
+
+/// `[0, 2, update]`: an incremental update to fan out.
+pub fn encode_update(update: &[u8]) -> Bytes {
+    sync_message(SYNC_UPDATE, update)
+}
+
+/// `[1, awareness update]`.
+pub fn encode_awareness(update: &[u8]) -> Bytes {
+    let mut buf = BytesMut::with_capacity(update.len() + 6);
+    write_var(&mut buf, MSG_AWARENESS);
+    write_buf(&mut buf, update);
+    buf.freeze()
+}
+
+/// `[100, JSON]`: a tierboard message.
+pub fn encode_tierboard(json: &str) -> Bytes {
+    let mut buf = BytesMut::with_capacity(json.len() + 6);
+    write_var(&mut buf, MSG_TIERBOARD);
+    write_buf(&mut buf, json.as_bytes());
+    buf.freeze()
+}
+
+/// An awareness update with no entries: resets the stock client's 30 s silence timer without side effects.
+pub fn keepalive() -> Bytes {
+    encode_awareness(&[0])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn frame(bytes: &[u8]) -> Bytes {
+        Bytes::copy_from_slice(bytes)
+    }
+
+    #[test]
+    fn parses_each_message_kind() {
+        let msgs = parse_frame(&frame(&[0, 0, 1, 0, 0, 2, 2, 0, 0, 1, 1, 0, 3])).unwrap();
+        assert_eq!(
+            msgs,
+            vec![
+                ClientMessage::SyncStep1(frame(&[0])),
+                ClientMessage::Update(frame(&[0, 0])),
+                ClientMessage::Awareness(frame(&[0])),
+                ClientMessage::QueryAwareness,
+            ]
+        );
+    }
+
+    #[test]
+    fn round_trips_encoders() {
+        let update = vec![7u8; 300];
+        let msgs = parse_frame(&encode_update(&update)).unwrap();
+        assert_eq!(msgs, vec![ClientMessage::Update(Bytes::from(update))]);
+        let msgs = parse_frame(&encode_step2(&[1, 2])).unwrap();
+        assert_eq!(msgs, vec![ClientMessage::SyncStep2(frame(&[1, 2]))]);
+    }
+
+    #[test]
+    fn refuses_truncated_and_overlong_input() {
+        assert_eq!(parse_frame(&frame(&[])), Err(ProtocolError::Empty));
+        // `[0, 0, 0]` is a valid empty step 1; `[0, 0]` is truncated.
+        assert!(parse_frame(&frame(&[0, 0, 0])).is_ok());
+        assert_eq!(
+            parse_frame(&frame(&[0, 0])),
+            Err(ProtocolError::TruncatedVarint(2))
+        );
+        assert_eq!(
+            parse_frame(&frame(&[0x80])),
+            Err(ProtocolError::TruncatedVarint(0))
+        );
+        assert!(matches!(
+            parse_frame(&frame(&[0, 2, 0xff, 0xff, 0xff, 0x7f, 1])),
+            Err(ProtocolError::LengthOverflow { .. })
+        ));
+        assert!(matches!(
+            parse_frame(&frame(&[0xff; 12])),
+            Err(ProtocolError::VarintOverflow(0))
+        ));
+        assert_eq!(
+            parse_frame(&frame(&[9])),
+            Err(ProtocolError::UnknownType(9))
+        );
+        assert_eq!(
+            parse_frame(&frame(&[0, 7, 0])),
+            Err(ProtocolError::UnknownSyncType(7))
+        );
+        assert_eq!(
+            parse_frame(&frame(&[100, 0])),
+            Err(ProtocolError::NotFromClient(100))
+        );
+    }
+
+    #[test]
+    fn never_panics_on_random_bytes() {
+        // A small deterministic generator: the point is coverage of odd shapes, not randomness quality.
+        let mut state = 0x2545_f491_4f6c_dd1du64;
+        for len in 0..2000usize {
+            let bytes: Vec<u8> = (0..len % 64)
+                .map(|_| {
+                    state ^= state << 13;
+                    state ^= state >> 7;
+                    state ^= state << 17;
+                    (state >> 24) as u8
+                })
+                .collect();
+            let _ = parse_frame(&Bytes::from(bytes));
+        }
+    }
+}

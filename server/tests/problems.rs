@@ -1,0 +1,946 @@
+//! Acceptance tests of the problem bank (issue 3), over the committed files in `problems/`.
+
+use std::collections::{BTreeMap, HashSet};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, OnceLock};
+
+use axum::body::Body;
+use axum::http::{Request, StatusCode};
+use http_body_util::BodyExt;
+use tierboard::design::ParamValue;
+use tierboard::problems::model::{ConstValue, Problem, Rule, TierSource};
+use tierboard::problems::search::Query;
+use tierboard::problems::{Bank, Catalog, import, load, router};
+use tower::ServiceExt;
+
+fn problems_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../problems")
+}
+
+fn bank() -> &'static Bank {
+    static BANK: OnceLock<Bank> = OnceLock::new();
+    BANK.get_or_init(|| Bank::load(&problems_dir()).expect("the committed bank loads"))
+}
+
+fn problem(id: &str) -> Arc<Problem> {
+    bank()
+        .get(id)
+        .unwrap_or_else(|| panic!("problem '{id}' is missing"))
+}
+
+fn constant(p: &Problem, name: &str) -> ConstValue {
+    p.constants
+        .iter()
+        .find(|c| c.name == name)
+        .unwrap_or_else(|| panic!("{}: no constant {name}", p.id))
+        .value
+        .clone()
+}
+
+#[test]
+fn lint_passes_over_the_committed_bank() {
+    let (problems, catalog, errors) = load::load_all(&problems_dir()).unwrap();
+    let shown: Vec<String> = errors.iter().take(10).map(|e| e.to_string()).collect();
+    assert!(
+        errors.is_empty(),
+        "{} lint errors, first: {shown:#?}",
+        errors.len()
+    );
+    assert_eq!(problems.len(), 639);
+    assert!(catalog.len() >= 330, "catalog has {} types", catalog.len());
+}
+
+#[test]
+fn ids_are_unique_and_every_seed_problem_is_there() {
+    let ids: HashSet<&str> = bank().iter().map(|p| p.id.as_str()).collect();
+    assert_eq!(ids.len(), 639);
+    let by_file = |prefix: &str| {
+        bank()
+            .iter()
+            .filter(|p| p.origin.file.starts_with(prefix))
+            .count()
+    };
+    assert_eq!(by_file("004_"), 618);
+    assert_eq!(by_file("003_"), 15);
+    assert_eq!(by_file("000_"), 3);
+    assert_eq!(by_file("001_"), 3);
+}
+
+#[test]
+fn seed_004_keeps_its_categories_and_difficulties() {
+    let mut categories: BTreeMap<&str, usize> = BTreeMap::new();
+    let mut difficulties: BTreeMap<&str, usize> = BTreeMap::new();
+    for p in bank().iter().filter(|p| p.origin.file.starts_with("004_")) {
+        *categories.entry(p.category.as_str()).or_default() += 1;
+        *difficulties
+            .entry(p.difficulty.as_deref().unwrap_or("none"))
+            .or_default() += 1;
+    }
+    let expected_categories = [
+        ("ai-infrastructure", 21),
+        ("api-platform", 19),
+        ("bio-digital", 19),
+        ("caching", 36),
+        ("compliance-security", 18),
+        ("cross-regional", 18),
+        ("data-platform", 18),
+        ("developer-productivity", 18),
+        ("distributed-consensus", 19),
+        ("economic-systems", 19),
+        ("energy-sustainability", 19),
+        ("existential-infrastructure", 21),
+        ("gateway", 36),
+        ("infrastructure", 18),
+        ("ml-platform", 18),
+        ("multi-tenant", 18),
+        ("multiregion", 35),
+        ("new-computing", 19),
+        ("next-gen-protocols", 22),
+        ("novel-databases", 22),
+        ("observability", 18),
+        ("platform-migration", 37),
+        ("privacy-innovation", 19),
+        ("search", 35),
+        ("storage", 35),
+        ("streaming", 37),
+        ("tutorial", 4),
+    ];
+    assert_eq!(categories, expected_categories.into_iter().collect());
+    let expected_difficulties = [
+        ("Advanced", 79),
+        ("Easy", 44),
+        ("Foundation", 14),
+        ("Intermediate", 80),
+        ("L5-Staff", 200),
+        ("L6-Principal", 200),
+        ("none", 1),
+    ];
+    assert_eq!(difficulties, expected_difficulties.into_iter().collect());
+    assert_eq!(problem("boe-walkthrough-chat").difficulty, None);
+}
+
+#[test]
+fn every_rule_is_known_to_the_catalog_and_every_range_is_sane() {
+    let catalog = bank().catalog();
+    let mut ranges = 0;
+    for p in bank().iter() {
+        for t in &p.tiers {
+            for r in &t.rules {
+                assert!(
+                    catalog.kind_of(r.ty()).is_some(),
+                    "{} {}: unknown type {}",
+                    p.id,
+                    t.id,
+                    r.ty()
+                );
+                if let Rule::ParamRange {
+                    min,
+                    max,
+                    ty,
+                    param,
+                    derived_from,
+                    ..
+                } = r
+                {
+                    ranges += 1;
+                    assert!(
+                        min.is_finite() && max.is_finite() && min <= max,
+                        "{}: [{min}, {max}]",
+                        p.id
+                    );
+                    assert!(catalog.param(ty, param).is_some(), "{}: {ty}.{param}", p.id);
+                    assert!(
+                        derived_from.as_deref().is_some_and(|d| !d.is_empty()),
+                        "{}: no derived_from",
+                        p.id
+                    );
+                }
+            }
+        }
+    }
+    // The seed README counts 27 across 004 and 002; two of them are 002's copies of 004 problems.
+    assert_eq!(ranges, 25, "004 has 25 parameter range checks");
+}
+
+#[test]
+fn tiers_seed_sets_verbatim_and_authored_sets_progressive() {
+    let seeds = tierboard::problems::seed::read(&problems_dir().join("seeds")).unwrap();
+    let mut seed_sets = 0;
+    for s in &seeds.problems {
+        let p = problem(&s.problem.id);
+        assert!(!p.tiers.is_empty(), "{} has no tiers", p.id);
+        if s.tiers.is_empty() {
+            assert!(
+                p.tiers.len() >= 3,
+                "{}: authored set of {}",
+                p.id,
+                p.tiers.len()
+            );
+            assert!(p.tiers.iter().all(|t| t.source == TierSource::Authored));
+            continue;
+        }
+        seed_sets += 1;
+        assert_eq!(p.tiers.len(), s.tiers.len(), "{}", p.id);
+        for (mine, seed) in p.tiers.iter().zip(&s.tiers) {
+            assert_eq!(mine.source, TierSource::Seed);
+            assert_eq!((&mine.id, &mine.title), (&seed.id, &seed.title), "{}", p.id);
+            let texts: Vec<&str> = mine.rules.iter().map(Rule::text).collect();
+            assert_eq!(
+                texts,
+                seed.rules.iter().map(String::as_str).collect::<Vec<_>>(),
+                "{}",
+                p.id
+            );
+        }
+    }
+    assert_eq!(seed_sets, 217);
+}
+
+/// The text of a problem field, as an authored `because` cites it.
+fn field_text(p: &Problem, field: &str) -> String {
+    match field {
+        "summary" => p.summary.clone(),
+        "goal" => p.goal.clone(),
+        "description" => p.description.clone(),
+        "functional_requirements" => p.functional_requirements.join("\n"),
+        "hints" => p.hints.join("\n"),
+        "available_components" => p.available_components.join("\n"),
+        "non_functional_requirements" => p
+            .non_functional_requirements
+            .iter()
+            .map(|r| format!("{}: {}", r.name, r.text))
+            .collect::<Vec<_>>()
+            .join("\n"),
+        "constants" => p
+            .constants
+            .iter()
+            .map(|c| {
+                format!(
+                    "{} = {}",
+                    c.name,
+                    c.value
+                        .as_f64()
+                        .map_or_else(|| format!("{:?}", c.value), |v| v.to_string())
+                )
+            })
+            .collect::<Vec<_>>()
+            .join("\n"),
+        "sections" => p
+            .sections
+            .iter()
+            .map(|s| s.text.as_str())
+            .collect::<Vec<_>>()
+            .join("\n"),
+        "tutorial" => p
+            .tutorial
+            .as_ref()
+            .map(|t| t.text.clone())
+            .unwrap_or_default(),
+        "analysis" => p
+            .analysis
+            .iter()
+            .flat_map(|a| &a.phases)
+            .flat_map(|ph| &ph.figures)
+            .map(|f| format!("{}: {}", f.name, f.value))
+            .collect::<Vec<_>>()
+            .join("\n"),
+        other => panic!("{}: unknown cited field '{other}'", p.id),
+    }
+}
+
+#[test]
+fn every_authored_rule_quotes_its_own_problem() {
+    let mut checked = 0;
+    for p in bank().iter() {
+        for t in p.tiers.iter().filter(|t| t.source == TierSource::Authored) {
+            for r in &t.rules {
+                let because = r
+                    .because()
+                    .unwrap_or_else(|| panic!("{} {}: '{}' without because", p.id, t.id, r.text()));
+                let (field, rest) = because
+                    .split_once(": \"")
+                    .unwrap_or_else(|| panic!("{}: malformed because {because:?}", p.id));
+                let quote = &rest[..rest
+                    .find('"')
+                    .unwrap_or_else(|| panic!("{}: unterminated quote {because:?}", p.id))];
+                assert!(!quote.trim().is_empty(), "{}: empty quote", p.id);
+                assert!(
+                    field_text(p, field).contains(quote),
+                    "{} {}: '{quote}' is not in its {field}",
+                    p.id,
+                    t.id
+                );
+                checked += 1;
+            }
+        }
+    }
+    assert!(checked > 422 * 5, "only {checked} authored rules");
+}
+
+/// A small independent evaluator of the four rule kinds (the validation engine is issue 4's).
+fn reaches(p: &Problem, catalog: &Catalog) -> Result<(), String> {
+    let design = p.reference_design().ok_or("no reference design")?;
+    let of_kind = |ty: &str| -> Vec<&tierboard::design::DesignNode> {
+        design
+            .nodes
+            .iter()
+            .filter(|n| catalog.same_kind(&n.ty, ty))
+            .collect()
+    };
+    let num = |n: &tierboard::design::DesignNode, k: &str| match n.params.get(k) {
+        Some(ParamValue::Number(v)) => Some(*v),
+        _ => None,
+    };
+    for t in &p.tiers {
+        for r in &t.rules {
+            let ok = match r {
+                Rule::Include { ty, .. } => !of_kind(ty).is_empty(),
+                Rule::MinCount { ty, count, .. } => {
+                    of_kind(ty)
+                        .iter()
+                        .map(|n| num(n, "instances").unwrap_or(1.0))
+                        .sum::<f64>()
+                        >= *count as f64
+                }
+                Rule::ConnectionFrom { ty, .. } => {
+                    let ids: HashSet<&str> = of_kind(ty).iter().map(|n| n.id.as_str()).collect();
+                    design.edges.iter().any(|e| ids.contains(e.from.as_str()))
+                }
+                Rule::ParamRange {
+                    ty,
+                    param,
+                    min,
+                    max,
+                    ..
+                } => {
+                    let nodes = of_kind(ty);
+                    !nodes.is_empty()
+                        && nodes
+                            .iter()
+                            .all(|n| num(n, param).is_some_and(|v| v >= *min && v <= *max))
+                }
+            };
+            if !ok {
+                return Err(format!("{} fails '{}'", t.id, r.text()));
+            }
+        }
+    }
+    Ok(())
+}
+
+#[test]
+fn every_reference_design_is_well_formed_and_reaches_its_own_tiers() {
+    let catalog = bank().catalog();
+    for p in bank().iter() {
+        let sol = p
+            .reference_solution
+            .as_ref()
+            .unwrap_or_else(|| panic!("{}: no reference solution", p.id));
+        let ids: HashSet<&str> = sol.nodes.iter().map(|n| n.id.as_str()).collect();
+        assert_eq!(ids.len(), sol.nodes.len(), "{}: duplicate node ids", p.id);
+        for e in &sol.edges {
+            assert!(
+                ids.contains(e.from.as_str()) && ids.contains(e.to.as_str()),
+                "{}: edge {} dangles",
+                p.id,
+                e.id
+            );
+        }
+        if let Err(e) = reaches(p, catalog) {
+            panic!("{}: reference design {e}", p.id);
+        }
+        assert_eq!(
+            sol.source == TierSource::Authored,
+            p.tiers[0].source == TierSource::Authored,
+            "{}",
+            p.id
+        );
+    }
+}
+
+#[test]
+fn spot_checks_against_the_seed_text() {
+    // Tutorial: text, constants, tiers, reference counts, narrative checkpoints.
+    let p = problem("tutorial-simple-blog");
+    assert_eq!(p.title, "📚 Tutorial 1: Personal Blog Platform");
+    assert_eq!(
+        (p.category.as_str(), p.difficulty.as_deref()),
+        ("tutorial", Some("Easy"))
+    );
+    assert_eq!(p.summary, "Learn the basics of system design");
+    assert_eq!(
+        constant(&p, "app_capacity_per_instance"),
+        ConstValue::Integer(150)
+    );
+    assert_eq!(p.availability_target(), Some(99.9));
+    assert_eq!(p.targets.peak_rate_per_sec, Some(1000.0));
+    assert_eq!(p.tiers[2].rules[0].text(), "Minimum 7 of type: app");
+    let design = p.reference_design().unwrap();
+    let app = design
+        .nodes
+        .iter()
+        .find(|n| n.label == "App Servers")
+        .unwrap();
+    assert_eq!(app.params.get("instances"), Some(&ParamValue::Number(8.0)));
+    let tutorial = p.tutorial.as_ref().unwrap();
+    assert_eq!(tutorial.checkpoints[0].answer, "5");
+    assert_eq!(
+        tutorial.checkpoints[0].hint,
+        "Divide total requests by per-server capacity: 1,000 ÷ 200"
+    );
+    assert_eq!(
+        tutorial.calculations[0].steps.last().unwrap(),
+        "**Result:** We need **at least 7 app servers** to handle the load"
+    );
+
+    // Caching: the analysis with its phases, trade-offs and cost.
+    let p = problem("tinyurl");
+    assert_eq!(p.summary, "CDN + cache for read-heavy redirects");
+    assert_eq!(p.targets.latency_ms.get("p95"), Some(&50.0));
+    let a = p.analysis.as_ref().unwrap();
+    assert_eq!(
+        a.phases
+            .iter()
+            .map(|ph| ph.name.as_str())
+            .collect::<Vec<_>>(),
+        ["normal", "peak", "failure"]
+    );
+    assert_eq!(
+        a.phases[0].figures[0].value,
+        "P50: 25ms, P95: 75ms, P99: 150ms"
+    );
+    assert_eq!(
+        (
+            a.trade_offs[0].title.as_str(),
+            a.trade_offs[0].pros.len(),
+            a.trade_offs[0].cons.len()
+        ),
+        ("Multi-tier Caching", 3, 2)
+    );
+    assert_eq!(a.cost.as_ref().unwrap().totals[0].value, "$4,600,000");
+    assert!(a.other.is_empty(), "unparsed analysis lines: {:?}", a.other);
+    let cdn = p
+        .reference_design()
+        .unwrap()
+        .nodes
+        .into_iter()
+        .find(|n| n.ty == "cdn")
+        .unwrap();
+    assert_eq!(
+        cdn.params.get("hit_rate"),
+        Some(&ParamValue::Number(0.85)),
+        "stated in the text: offload 85%"
+    );
+    let app = p
+        .reference_design()
+        .unwrap()
+        .nodes
+        .into_iter()
+        .find(|n| n.ty == "app")
+        .unwrap();
+    assert_eq!(
+        app.params.get("instances"),
+        Some(&ParamValue::Number(200.0)),
+        "stated: 200 app servers"
+    );
+
+    // Gateway: a seed with no functional requirements; its smoke tier names redirect_client.
+    let p = problem("rate-limiter");
+    assert_eq!(
+        (p.category.as_str(), p.difficulty.as_deref()),
+        ("gateway", Some("Intermediate"))
+    );
+    assert!(p.functional_requirements.is_empty());
+    assert_eq!(
+        p.tiers[0].rules[0].text(),
+        "Must have connection from: redirect_client"
+    );
+    assert_eq!(constant(&p, "global_limit"), ConstValue::Integer(50000));
+
+    // Streaming: partition ranges derived from constants and requirements.
+    let range = |id: &str| {
+        problem(id)
+            .tiers
+            .iter()
+            .flat_map(|t| t.rules.clone())
+            .find_map(|r| match r {
+                Rule::ParamRange {
+                    min,
+                    max,
+                    derived_from,
+                    ..
+                } => Some((min, max, derived_from.unwrap())),
+                _ => None,
+            })
+            .unwrap()
+    };
+    assert_eq!(
+        range("ingestion").0,
+        14.0,
+        "ceil(20k peak ÷ 1500 per partition)"
+    );
+    assert_eq!(range("kafka-streaming-pipeline").0, 100.0);
+    assert!(
+        range("kafka-streaming-pipeline")
+            .2
+            .contains("partition_count")
+    );
+    assert_eq!(
+        range("global-cdc-pipeline").0,
+        100.0,
+        "ceil(500000 ÷ default 5000)"
+    );
+    assert_eq!(range("chat").0, 0.75);
+    assert_eq!(
+        range("tutorial-intermediate-images").0,
+        0.9,
+        "cdn_hit_target"
+    );
+    assert_eq!(range("tinyurl").1, 1.0);
+
+    // Other categories, seed and authored.
+    let p = problem("analytics-warehouse");
+    assert_eq!(
+        (p.category.as_str(), p.summary.as_str()),
+        ("storage", "Columnar storage for analytics")
+    );
+    assert_eq!(
+        constant(&p, "events_per_sec"),
+        ConstValue::Integer(1_000_000)
+    );
+    let p = problem("academic-paper-search");
+    assert_eq!(p.title, "Academic Paper Search (Google Scholar)");
+    assert_eq!(p.tiers.len(), 2);
+    let p = problem("active-active-regions");
+    assert_eq!(
+        (p.category.as_str(), p.difficulty.as_deref()),
+        ("multiregion", Some("Easy"))
+    );
+    assert_eq!(constant(&p, "conflict_rate"), ConstValue::Float(0.01));
+    let p = problem("audit-log-streaming");
+    assert_eq!(
+        (p.summary.as_str(), p.availability_target()),
+        ("Compliance audit trail", Some(99.99))
+    );
+
+    let p = problem("l5-migration-netflix-microservices");
+    assert_eq!(
+        (p.category.as_str(), p.difficulty.as_deref()),
+        ("platform-migration", Some("L5-Staff"))
+    );
+    let staff = p.staff.as_ref().unwrap();
+    assert_eq!(staff.heading, "L5 Staff-Level Considerations");
+    assert_eq!(staff.migration_phases.len(), 4);
+    assert_eq!(
+        staff.migration_phases[0].phase,
+        "Phase 1: Assessment (2 months)"
+    );
+    assert_eq!(
+        staff.migration_phases[0].teams,
+        "Architecture, DevOps, Security"
+    );
+    assert_eq!(
+        staff.migration_phases[3].rollback,
+        "Maintain legacy system for 6 months"
+    );
+    assert_eq!(staff.blocks[0].title, "Organizational Impact");
+    assert_eq!(staff.blocks[0].items[0].text, "Teams Affected: 50");
+    assert_eq!(p.availability_target(), Some(99.99));
+    assert_eq!(
+        p.tiers[1].rules[0].text(),
+        "Minimum 3 of type: app",
+        "99.99% → N+2"
+    );
+
+    let p = problem("l6-protocol-interplanetary");
+    assert_eq!(
+        (p.category.as_str(), p.difficulty.as_deref()),
+        ("next-gen-protocols", Some("L6-Principal"))
+    );
+    assert_eq!(constant(&p, "mars_distance_au_max"), ConstValue::Float(2.5));
+    assert_eq!(p.availability_target(), Some(95.0));
+    let staff = p.staff.as_ref().unwrap();
+    assert_eq!(staff.heading, "L6 Principal-Level Innovations");
+    assert_eq!(
+        staff
+            .blocks
+            .iter()
+            .map(|b| b.title.as_str())
+            .collect::<Vec<_>>(),
+        [
+            "Research Foundations",
+            "Novel Algorithms",
+            "Industry Vision"
+        ]
+    );
+
+    let p = problem("l5-observability-1");
+    assert_eq!(p.title, "Datadog Distributed Tracing Platform");
+    assert_eq!(constant(&p, "teams_affected"), ConstValue::Integer(100));
+    let p = problem("l6-bio-digital-1");
+    assert_eq!(
+        (p.title.as_str(), p.availability_target()),
+        ("Brain Uploads Infrastructure", Some(99.9999))
+    );
+    let p = problem("l6-economic-cbdc");
+    assert_eq!(p.summary, "Design digital dollar infrastructure");
+    let p = problem("l5-api-gateway-facebook");
+    assert_eq!(
+        p.summary,
+        "Design API gateway for Facebook's 10,000+ services"
+    );
+    let p = problem("l6-db-cap-theorem-breaker");
+    assert_eq!(
+        (p.category.as_str(), p.availability_target()),
+        ("novel-databases", Some(100.0))
+    );
+    let p = problem("l5-ml-platform-1");
+    assert_eq!(p.title, "OpenAI Model Training Platform");
+    let p = problem("l5-data-platform-1");
+    assert_eq!(p.summary, "Data Lake for Databricks scale infrastructure");
+    let p = problem("l5-compliance-security-1");
+    assert_eq!(p.title, "CrowdStrike Gdpr Compliance Platform");
+
+    // The walkthrough: no difficulty, a narrative with its own headings, authored tiers.
+    let p = problem("boe-walkthrough-chat");
+    assert!(
+        p.tutorial
+            .as_ref()
+            .unwrap()
+            .text
+            .contains("## Extract Measurable NFRs from Product Requirements")
+    );
+    assert_eq!(p.tier_source(), "authored");
+    assert!(p.available_components_authored);
+
+    // The classic questions, design tests and practice scenarios.
+    let p = problem("classic-twitter-x");
+    assert_eq!(
+        (p.title.as_str(), p.category.as_str()),
+        ("Design Twitter/X", "classic")
+    );
+    assert!(
+        p.description
+            .starts_with("Design a social media platform like Twitter where users can:")
+    );
+    assert_eq!(
+        p.functional_requirements[0],
+        "Post tweets (text, images, videos)"
+    );
+    assert!(
+        p.sections.iter().any(|s| s.heading == "Scale Requirements"
+            && s.text.contains("50 million daily active users"))
+    );
+    assert_eq!(problem("classic-rate-limiter").title, "Design Rate Limiter");
+    let p = problem("design-test-podcast-database");
+    assert_eq!(
+        (p.category.as_str(), p.availability_target()),
+        ("design-test", Some(99.99))
+    );
+    assert!(
+        p.non_functional_requirements
+            .iter()
+            .any(|r| r.text == "50 million users")
+    );
+    assert_eq!(
+        p.goal,
+        "Design a database architecture for a podcast platform with social features"
+    );
+    let p = problem("practice-event-management");
+    assert_eq!(
+        (p.title.as_str(), p.availability_target()),
+        ("Event Management System", Some(99.9))
+    );
+    assert_eq!(
+        p.functional_requirements[0],
+        "Users can create and manage events"
+    );
+    for heading in [
+        "Technical Constraints",
+        "Expected Deliverables",
+        "Evaluation Criteria",
+    ] {
+        assert!(p.sections.iter().any(|s| s.heading == heading), "{heading}");
+    }
+}
+
+#[test]
+fn streaming_seed_002_matches_its_copies_in_004() {
+    let seeds = tierboard::problems::seed::read(&problems_dir().join("seeds")).unwrap();
+    assert_eq!(seeds.streaming.len(), 35);
+    for s in &seeds.streaming {
+        let p = problem(&s.problem.id);
+        assert_eq!(
+            (p.title.as_str(), p.description.as_str()),
+            (s.problem.title.as_str(), s.problem.description.as_str())
+        );
+    }
+}
+
+#[test]
+fn search_ranks_rate_limiters_first() {
+    let r = bank().search(&Query {
+        q: "rate limiter".into(),
+        page: 1,
+        per_page: 5,
+        ..Default::default()
+    });
+    let titles: Vec<String> = r
+        .hits
+        .iter()
+        .map(|h| problem(&h.id).title.clone())
+        .collect();
+    for t in &titles[..3] {
+        assert!(
+            t.to_lowercase().contains("rate limit"),
+            "top results: {titles:?}"
+        );
+    }
+    assert!(r.hits.windows(2).all(|w| w[0].score >= w[1].score));
+}
+
+#[test]
+fn category_filter_returns_the_category_size_and_pages_are_stable() {
+    let mut sizes: BTreeMap<String, usize> = BTreeMap::new();
+    for p in bank().iter() {
+        *sizes.entry(p.category.clone()).or_default() += 1;
+    }
+    let all = bank().search(&Query {
+        page: 1,
+        per_page: 20,
+        ..Default::default()
+    });
+    assert_eq!(all.total, 639);
+    assert_eq!(all.facets.category, sizes);
+    for (category, size) in &sizes {
+        let r = bank().search(&Query {
+            category: Some(category.clone()),
+            page: 1,
+            per_page: 100,
+            ..Default::default()
+        });
+        assert_eq!(r.total, *size, "{category}");
+        assert!(r.hits.iter().all(|h| &problem(&h.id).category == category));
+    }
+    // Pages tile the result without overlap, in id order when scores tie.
+    let mut seen = Vec::new();
+    for page in 1..=32 {
+        let r = bank().search(&Query {
+            page,
+            per_page: 20,
+            ..Default::default()
+        });
+        seen.extend(r.hits.into_iter().map(|h| h.id));
+    }
+    let mut sorted = seen.clone();
+    sorted.sort();
+    assert_eq!(seen, sorted);
+    assert_eq!(seen.len(), 639);
+}
+
+fn copy_tree(from: &Path, to: &Path) {
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        let target = to.join(entry.file_name());
+        if entry.path().is_dir() {
+            if entry.file_name() == "seeds" {
+                continue;
+            }
+            std::fs::create_dir_all(&target).unwrap();
+            copy_tree(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), target).unwrap();
+        }
+    }
+}
+
+fn tree_bytes(dir: &Path) -> BTreeMap<PathBuf, Vec<u8>> {
+    let mut out = BTreeMap::new();
+    for f in load::problem_files(dir).unwrap() {
+        out.insert(
+            f.strip_prefix(dir).unwrap().to_path_buf(),
+            std::fs::read(&f).unwrap(),
+        );
+    }
+    out.insert(
+        "catalog.toml".into(),
+        std::fs::read(dir.join("catalog.toml")).unwrap(),
+    );
+    out
+}
+
+#[test]
+fn importer_is_deterministic_and_keeps_authored_content() {
+    let seeds = problems_dir().join("seeds");
+    // Over a copy of the committed bank: nothing changes, authored tiers and designs included.
+    let copy = tempfile::tempdir().unwrap();
+    copy_tree(&problems_dir(), copy.path());
+    let report = import::run(&seeds, copy.path()).unwrap();
+    assert_eq!(
+        (report.problems, report.written, report.kept_authored),
+        (639, 0, 422)
+    );
+    assert_eq!(tree_bytes(copy.path()), tree_bytes(&problems_dir()));
+
+    // From nothing, twice: identical bytes, and the seed-derived files equal the committed ones.
+    let fresh = tempfile::tempdir().unwrap();
+    let first = import::run(&seeds, fresh.path()).unwrap();
+    assert_eq!(first.written, 639);
+    let once = tree_bytes(fresh.path());
+    let second = import::run(&seeds, fresh.path()).unwrap();
+    assert_eq!(second.written, 0);
+    assert_eq!(tree_bytes(fresh.path()), once);
+    let committed = tree_bytes(&problems_dir());
+    let seed_tiered = bank().iter().filter(|p| p.tier_source() == "seed").count();
+    // The catalog is authored content (drafted once, editable): only problem files are compared.
+    let same = once
+        .iter()
+        .filter(|(k, v)| k.as_path() != Path::new("catalog.toml") && committed.get(*k) == Some(v))
+        .count();
+    assert_eq!(
+        same, seed_tiered,
+        "every seed-tiered file is byte-identical to the committed one"
+    );
+}
+
+#[test]
+fn a_broken_file_is_refused_with_its_file_and_field() {
+    let dir = tempfile::tempdir().unwrap();
+    copy_tree(&problems_dir(), dir.path());
+    let path = dir.path().join("tutorial/tutorial-simple-blog.toml");
+    let text = std::fs::read_to_string(&path).unwrap();
+    std::fs::write(
+        &path,
+        text.replacen("type = \"app\"", "type = \"teleporter\"", 1),
+    )
+    .unwrap();
+    let err = Bank::load(dir.path()).unwrap_err().to_string();
+    assert!(
+        err.contains("tutorial-simple-blog.toml")
+            && err.contains("tiers[0].rules[0].type")
+            && err.contains("teleporter"),
+        "{err}"
+    );
+
+    std::fs::write(
+        &path,
+        text.replacen("difficulty = \"Easy\"", "difficulty = 5", 1),
+    )
+    .unwrap();
+    let err = Bank::load(dir.path()).unwrap_err().to_string();
+    assert!(
+        err.contains("tutorial-simple-blog.toml") && err.contains("difficulty"),
+        "{err}"
+    );
+
+    std::fs::write(
+        &path,
+        text.replacen("to = \"load-balancer\"", "to = \"nowhere\"", 1),
+    )
+    .unwrap();
+    let err = Bank::load(dir.path()).unwrap_err().to_string();
+    assert!(
+        err.contains("reference_solution.edges[0].to") && err.contains("nowhere"),
+        "{err}"
+    );
+
+    std::fs::write(
+        &path,
+        text.replacen("id = \"tutorial-simple-blog\"", "id = \"tinyurl\"", 1),
+    )
+    .unwrap();
+    let err = Bank::load(dir.path()).unwrap_err().to_string();
+    assert!(
+        err.contains("differs from the file name") || err.contains("duplicate id"),
+        "{err}"
+    );
+}
+
+async fn get(uri: &str) -> (StatusCode, serde_json::Value) {
+    let app = router(Arc::new(Bank::from_parts(
+        bank().iter().map(|p| (**p).clone()).collect(),
+        bank().catalog().clone(),
+    )));
+    let res = app
+        .oneshot(Request::get(uri).body(Body::empty()).unwrap())
+        .await
+        .unwrap();
+    let status = res.status();
+    let body = res.into_body().collect().await.unwrap().to_bytes();
+    (status, serde_json::from_slice(&body).unwrap())
+}
+
+#[tokio::test]
+async fn http_api() {
+    let (s, v) = get("/api/problems?q=rate%20limiter&per_page=3").await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(v["items"].as_array().unwrap().len(), 3);
+    assert!(
+        v["items"][0]["title"]
+            .as_str()
+            .unwrap()
+            .to_lowercase()
+            .contains("rate limit")
+    );
+    assert!(v["facets"]["category"]["gateway"].as_u64().unwrap() >= 1);
+
+    let (s, v) = get("/api/problems?category=tutorial&difficulty=Easy").await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(v["total"], 1);
+    assert_eq!(v["items"][0]["id"], "tutorial-simple-blog");
+    assert_eq!(v["items"][0]["tier_source"], "seed");
+
+    let (s, v) = get("/api/problems?page=zero").await;
+    assert_eq!(
+        (s, v["code"].as_str()),
+        (StatusCode::BAD_REQUEST, Some("bad_request"))
+    );
+
+    let (s, v) = get("/api/problems/tinyurl").await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(v["summary"], "CDN + cache for read-heavy redirects");
+    assert!(v.get("reference_solution").is_none() && v.get("analysis").is_none());
+    assert_eq!(v["tiers"][3]["rules"][1]["kind"], "param_range");
+
+    let (s, v) = get("/api/problems/tinyurl/solution").await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(
+        v["reference_solution"]["nodes"][0]["type"],
+        "redirect_client"
+    );
+    assert_eq!(v["analysis"]["phases"][0]["name"], "normal");
+
+    let (s, v) = get("/api/problems/no-such-problem").await;
+    assert_eq!(
+        (s, v["code"].as_str()),
+        (StatusCode::NOT_FOUND, Some("unknown_problem"))
+    );
+    let (s, _) = get("/api/problems/no-such-problem/solution").await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+
+    let (s, v) = get("/api/components").await;
+    assert_eq!(s, StatusCode::OK);
+    let list = v["components"].as_array().unwrap();
+    let find = |t: &str| {
+        list.iter()
+            .find(|c| c["type"] == t)
+            .unwrap_or_else(|| panic!("{t} missing"))
+    };
+    assert_eq!(find("redirect_client")["kind"], "client");
+    assert_eq!(find("s3")["kind"], "object_store");
+    assert!(
+        find("client")["aliases"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|a| a == "redirect_client")
+    );
+    assert!(
+        find("cache")["params"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|p| p["name"] == "hit_rate")
+    );
+    assert_eq!(find("note")["family"], "annotation");
+}

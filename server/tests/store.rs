@@ -1,0 +1,977 @@
+//! Storage tests, each run against a SQLite file in a temporary folder and against the real PostgreSQL
+//! at `postgres://postgres@127.0.0.1:5432/test` (in a fresh schema per test, dropped at the end, so
+//! concurrent runs never see each other's tables).
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use sqlx::Connection;
+use tierboard::ids::{InstanceId, Role, RoomId, Token};
+use tierboard::metrics::Metrics;
+use tierboard::store::scratch::ScratchSchema;
+use tierboard::store::{CompactOutcome, NewRoom, Persister, Store, Transition, now_ms};
+use yrs::updates::decoder::Decode;
+use yrs::{Doc, GetString, Map, ReadTxn, StateVector, Text, Transact, Update};
+
+const PG_BASE: &str = "postgres://postgres@127.0.0.1:5432/test";
+const PG_HINT: &str =
+    "start PostgreSQL: pg_ctlcluster --skip-systemctl-redirect $(ls /etc/postgresql) main start";
+
+#[derive(Clone, Copy, Debug)]
+enum Kind {
+    Sqlite,
+    Postgres,
+}
+
+/// One database for one test: a SQLite file or a private PostgreSQL schema.
+struct Db {
+    url: String,
+    schema: Option<ScratchSchema>,
+    _dir: Option<tempfile::TempDir>,
+}
+
+impl Db {
+    async fn new(kind: Kind) -> Db {
+        match kind {
+            Kind::Sqlite => {
+                let dir = tempfile::tempdir().expect("temp dir");
+                // A folder that does not exist yet: connect must create it.
+                let url = format!("sqlite://{}/nested/tierboard.db", dir.path().display());
+                Db {
+                    url,
+                    schema: None,
+                    _dir: Some(dir),
+                }
+            }
+            Kind::Postgres => {
+                let schema = ScratchSchema::create(PG_BASE)
+                    .await
+                    .unwrap_or_else(|e| panic!("cannot reach {PG_BASE} ({e}); {PG_HINT}"));
+                Db {
+                    url: schema.url().to_string(),
+                    schema: Some(schema),
+                    _dir: None,
+                }
+            }
+        }
+    }
+
+    async fn store(&self, instance: &str) -> Arc<Store> {
+        let store = Store::connect(&self.url, InstanceId(instance.to_string()))
+            .await
+            .unwrap_or_else(|e| panic!("connect {}: {e}; {PG_HINT}", self.url));
+        store.migrate().await.expect("migrate");
+        Arc::new(store)
+    }
+
+    async fn drop_schema(self) {
+        if let Some(schema) = self.schema {
+            schema.drop_now().await.expect("drop schema");
+        }
+    }
+}
+
+async fn new_room(store: &Store) -> RoomId {
+    let id = RoomId::random();
+    store
+        .create_room(&NewRoom {
+            id: id.clone(),
+            problem: "url-shortener".into(),
+            created_ms: now_ms(),
+            tokens: vec![],
+        })
+        .await
+        .expect("create room");
+    id
+}
+
+/// A document edited `n` times by one client, and the v1 update of every edit.
+/// Mixes text inserts, text deletes (so compaction has something to collect) and map writes.
+fn edits(client: u64, n: usize) -> (Doc, Vec<Vec<u8>>) {
+    let doc = Doc::with_client_id(client);
+    let updates = Arc::new(Mutex::new(Vec::with_capacity(n)));
+    let sink = updates.clone();
+    doc.observe_update_v1("collect", move |_, e| {
+        sink.lock().unwrap().push(e.update.clone());
+    })
+    .expect("observe");
+    let text = doc.get_or_insert_text("text");
+    let map = doc.get_or_insert_map("nodes");
+    let mut rng = client.wrapping_mul(6364136223846793005).wrapping_add(1);
+    for i in 0..n {
+        rng = rng
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        let r = (rng >> 33) as u32;
+        let mut txn = doc.transact_mut();
+        let len = text.len(&txn);
+        if i % 7 == 3 {
+            map.insert(&mut txn, format!("n{}", r % 50), format!("v{i}"));
+        } else if i % 4 == 1 && len > 0 {
+            text.remove_range(&mut txn, r % len, 1);
+        } else {
+            let c = char::from(b'a' + (r % 26) as u8).to_string();
+            text.insert(&mut txn, r % (len + 1), &c);
+        }
+    }
+    let updates = std::mem::take(&mut *updates.lock().unwrap());
+    assert_eq!(updates.len(), n, "one update per edit");
+    (doc, updates)
+}
+
+fn doc_from(rows: &[Vec<u8>]) -> Doc {
+    let doc = Doc::new();
+    {
+        let mut txn = doc.transact_mut();
+        for row in rows {
+            txn.apply_update(Update::decode_v1(row).expect("stored row decodes"))
+                .expect("stored row applies");
+        }
+    }
+    doc
+}
+
+fn state(doc: &Doc) -> Vec<u8> {
+    doc.transact()
+        .encode_state_as_update_v1(&StateVector::default())
+}
+
+fn text_of(doc: &Doc) -> String {
+    let text = doc.get_or_insert_text("text");
+    text.get_string(&doc.transact())
+}
+
+/// The stored document of `room` equals `expected`: same content, same state vector, same encoded state.
+async fn assert_doc(store: &Store, room: &RoomId, expected: &Doc, what: &str) {
+    let rows = store.load_doc(room).await.expect("load");
+    let loaded = doc_from(&rows);
+    assert_eq!(text_of(&loaded), text_of(expected), "{what}: text differs");
+    assert_eq!(
+        loaded.transact().state_vector(),
+        expected.transact().state_vector(),
+        "{what}: state vectors differ"
+    );
+    assert_eq!(
+        state(&loaded),
+        state(expected),
+        "{what}: encoded states differ"
+    );
+}
+
+async fn rooms_tokens_roles_revocation(kind: Kind) {
+    let db = Db::new(kind).await;
+    let store = db.store("a").await;
+    let id = RoomId::random();
+    let (edit, view, other) = (Token::random(), Token::random(), Token::random());
+    store
+        .create_room(&NewRoom {
+            id: id.clone(),
+            problem: "chat".into(),
+            created_ms: 1_700_000_000_123,
+            tokens: vec![(edit.hash(), Role::Edit), (view.hash(), Role::View)],
+        })
+        .await
+        .unwrap();
+    let room = store.room(&id).await.unwrap().expect("room exists");
+    assert_eq!(room.id, id);
+    assert_eq!(room.problem, "chat");
+    assert_eq!(room.created_ms, 1_700_000_000_123);
+    assert_eq!(store.room(&RoomId::random()).await.unwrap(), None);
+
+    assert_eq!(
+        store.role_for(&id, &edit.hash()).await.unwrap(),
+        Some(Role::Edit)
+    );
+    assert_eq!(
+        store.role_for(&id, &view.hash()).await.unwrap(),
+        Some(Role::View)
+    );
+    assert_eq!(store.role_for(&id, &other.hash()).await.unwrap(), None);
+    // A token of this room does not open another room.
+    let second = new_room(&store).await;
+    assert_eq!(store.role_for(&second, &edit.hash()).await.unwrap(), None);
+
+    assert!(store.revoke_token(&id, &view.hash()).await.unwrap());
+    assert_eq!(store.role_for(&id, &view.hash()).await.unwrap(), None);
+    assert!(!store.revoke_token(&id, &view.hash()).await.unwrap());
+    assert!(!store.revoke_token(&second, &edit.hash()).await.unwrap());
+    assert_eq!(
+        store.role_for(&id, &edit.hash()).await.unwrap(),
+        Some(Role::Edit)
+    );
+
+    // Creating the same room twice is an error, and leaves the first untouched.
+    let again = store
+        .create_room(&NewRoom {
+            id: id.clone(),
+            problem: "other".into(),
+            created_ms: 1,
+            tokens: vec![],
+        })
+        .await;
+    assert!(again.is_err(), "duplicate room id accepted");
+    assert_eq!(store.room(&id).await.unwrap().unwrap().problem, "chat");
+    store.close().await;
+    db.drop_schema().await;
+}
+
+async fn append_load_round_trip(kind: Kind) {
+    let db = Db::new(kind).await;
+    let store = db.store("a").await;
+    let room = new_room(&store).await;
+    let other = new_room(&store).await;
+    let (expected, updates) = edits(1, 300);
+    let (_, noise) = edits(2, 10);
+
+    let first: Vec<_> = updates[..100]
+        .iter()
+        .map(|u| (room.clone(), u.clone()))
+        .collect();
+    let mut second: Vec<_> = updates[100..]
+        .iter()
+        .map(|u| (room.clone(), u.clone()))
+        .collect();
+    second.extend(noise.iter().map(|u| (other.clone(), u.clone())));
+    store.append(&first).await.unwrap();
+    store.append(&second).await.unwrap();
+    store.append(&[]).await.unwrap();
+
+    assert_eq!(store.row_count(&room).await.unwrap(), 300);
+    assert_eq!(store.row_count(&other).await.unwrap(), 10);
+    assert_eq!(store.load_doc(&room).await.unwrap().len(), 300);
+    assert_doc(&store, &room, &expected, "after append").await;
+
+    // Compaction folds the log into one smaller row with the same document.
+    let stored: usize = updates.iter().map(Vec::len).sum();
+    match store.compact(&room).await.unwrap() {
+        CompactOutcome::Compacted { rows, bytes } => {
+            assert_eq!(rows, 300);
+            assert!(
+                bytes < stored,
+                "snapshot {bytes} B not smaller than log {stored} B"
+            );
+        }
+        other => panic!("expected a compaction, got {other:?}"),
+    }
+    assert_eq!(store.row_count(&room).await.unwrap(), 1);
+    assert_eq!(
+        store.compact(&room).await.unwrap(),
+        CompactOutcome::NothingToDo
+    );
+    assert_doc(&store, &room, &expected, "after compaction").await;
+    assert_eq!(
+        store.row_count(&other).await.unwrap(),
+        10,
+        "other room untouched"
+    );
+
+    // A reconnecting store (new process, new instance id) reads the same document.
+    store.close().await;
+    let reopened = db.store("b").await;
+    assert_doc(&reopened, &room, &expected, "after reopen").await;
+    reopened.close().await;
+    db.drop_schema().await;
+}
+
+async fn group_commit_batches(kind: Kind) {
+    let db = Db::new(kind).await;
+    let store = db.store("a").await;
+    let rooms = [
+        new_room(&store).await,
+        new_room(&store).await,
+        new_room(&store).await,
+    ];
+    let metrics = Arc::new(Metrics::default());
+    // A long interval, so every submission below lands in the same batch.
+    let (persister, task) =
+        Persister::spawn(store.clone(), Duration::from_secs(1), 1000, metrics.clone());
+    let mut expected = Vec::new();
+    let mut receivers = Vec::new();
+    for (i, room) in rooms.iter().enumerate() {
+        let (doc, updates) = edits(10 + i as u64, 40);
+        for u in updates {
+            receivers.push(
+                persister
+                    .try_submit(room.clone(), u)
+                    .expect("queue has room"),
+            );
+        }
+        expected.push(doc);
+    }
+    for rx in receivers {
+        rx.await.expect("answered").expect("saved");
+    }
+    for (room, doc) in rooms.iter().zip(&expected) {
+        assert_eq!(
+            store.row_count(room).await.unwrap(),
+            1,
+            "a room's 40 updates of one batch are merged into one row"
+        );
+        assert_doc(&store, room, doc, "group commit").await;
+    }
+    assert_eq!(metrics.persisted_updates.load(ordering()), 120);
+    let rendered = metrics.render();
+    assert!(
+        rendered.contains("tierboard_persist_latency_seconds_count 120"),
+        "{rendered}"
+    );
+
+    // flush: resolves only once what was submitted before it is stored.
+    let (doc, updates) = edits(20, 5);
+    for u in updates {
+        // Not awaited: `flush` below is what this checks.
+        drop(persister.try_submit(rooms[0].clone(), u).unwrap());
+    }
+    persister.flush().await.unwrap();
+    let rows = store.load_doc(&rooms[0]).await.unwrap();
+    assert_eq!(rows.len(), 2);
+    assert_eq!(text_of(&doc_from(&rows[1..])), text_of(&doc));
+
+    persister.shutdown().await.unwrap();
+    task.await.unwrap();
+    store.close().await;
+    db.drop_schema().await;
+}
+
+fn ordering() -> std::sync::atomic::Ordering {
+    std::sync::atomic::Ordering::Relaxed
+}
+
+/// The queue is bounded: with the persister task unable to run (single-threaded runtime, no await),
+/// exactly `QUEUE_CAPACITY` submissions are taken and the rest are handed back intact.
+async fn full_queue_hands_updates_back(kind: Kind) {
+    let db = Db::new(kind).await;
+    let store = db.store("a").await;
+    let room = new_room(&store).await;
+    let (persister, task) = Persister::spawn(
+        store.clone(),
+        Duration::from_millis(20),
+        1000,
+        Arc::new(Metrics::default()),
+    );
+    let (doc, updates) = edits(3, tierboard::store::persister::QUEUE_CAPACITY + 50);
+    let mut accepted = Vec::new();
+    let mut refused = Vec::new();
+    for u in &updates {
+        match persister.try_submit(room.clone(), u.clone()) {
+            Ok(rx) => accepted.push(rx),
+            Err(back) => refused.push(back),
+        }
+    }
+    assert_eq!(accepted.len(), tierboard::store::persister::QUEUE_CAPACITY);
+    assert_eq!(refused.len(), 50);
+    assert_eq!(
+        refused,
+        updates[tierboard::store::persister::QUEUE_CAPACITY..],
+        "refused updates are handed back unchanged"
+    );
+    for rx in accepted {
+        rx.await.unwrap().unwrap();
+    }
+    // The caller retries what was handed back; nothing is lost.
+    for u in refused {
+        drop(
+            persister
+                .try_submit(room.clone(), u)
+                .expect("queue drained"),
+        );
+    }
+    persister.shutdown().await.unwrap();
+    task.await.unwrap();
+    assert_doc(&store, &room, &doc, "after retrying refused updates").await;
+    store.close().await;
+    db.drop_schema().await;
+}
+
+/// Runs one statement on the test database through a connection of its own.
+async fn exec(db: &Db, sql: &'static str) {
+    let mut conn = sqlx::AnyConnection::connect(&db.url)
+        .await
+        .expect("connect");
+    sqlx::query(sql).execute(&mut conn).await.expect(sql);
+    conn.close().await.ok();
+}
+
+/// A commit that fails is reported to the submitters, and its data is kept and stored once the
+/// database accepts writes again. Inserts are blocked for real: a trigger (SQLite) or a CHECK
+/// constraint (PostgreSQL) makes every insert into `doc_updates` fail.
+async fn failed_commit_keeps_data_and_retries(kind: Kind) {
+    let db = Db::new(kind).await;
+    let store = db.store("a").await;
+    let room = new_room(&store).await;
+    let metrics = Arc::new(Metrics::default());
+    let (persister, task) = Persister::spawn(
+        store.clone(),
+        Duration::from_millis(10),
+        1000,
+        metrics.clone(),
+    );
+    let (block, unblock) = match kind {
+        Kind::Sqlite => (
+            "CREATE TRIGGER block_inserts BEFORE INSERT ON doc_updates \
+             BEGIN SELECT RAISE(ABORT, 'blocked by the test'); END",
+            "DROP TRIGGER block_inserts",
+        ),
+        Kind::Postgres => (
+            "ALTER TABLE doc_updates ADD CONSTRAINT block_inserts CHECK (seq < 0) NOT VALID",
+            "ALTER TABLE doc_updates DROP CONSTRAINT block_inserts",
+        ),
+    };
+    let (doc, updates) = edits(9, 10);
+    exec(&db, block).await;
+    let first: Vec<_> = updates[..5]
+        .iter()
+        .map(|u| persister.try_submit(room.clone(), u.clone()).unwrap())
+        .collect();
+    for rx in first {
+        let err = rx.await.expect("answered").expect_err("insert is blocked");
+        assert!(err.to_string().contains("not saved yet"), "{err}");
+    }
+    assert!(metrics.errors.load(ordering()) >= 1);
+    assert_eq!(store.row_count(&room).await.unwrap(), 0);
+    // Submissions during the outage are accepted (the queue has room) and wait for the retry.
+    let second: Vec<_> = updates[5..]
+        .iter()
+        .map(|u| persister.try_submit(room.clone(), u.clone()).unwrap())
+        .collect();
+    exec(&db, unblock).await;
+    let mut flushed = persister.flush().await;
+    for _ in 0..10 {
+        if flushed.is_ok() {
+            break;
+        }
+        flushed = persister.flush().await;
+    }
+    flushed.expect("stored once the database accepts writes");
+    for rx in second {
+        // Each resolves: Err if its first attempt still hit the block, Ok after; either way it is
+        // stored now (checked below), because failed data is kept and retried.
+        rx.await.expect("answered").ok();
+    }
+    assert_doc(&store, &room, &doc, "after the outage").await;
+    persister.shutdown().await.unwrap();
+    task.await.unwrap();
+    store.close().await;
+    db.drop_schema().await;
+}
+
+const CRASH_URL: &str = "TB_CRASH_CHILD_URL";
+const CRASH_ROOM: &str = "TB_CRASH_CHILD_ROOM";
+const CRASH_UPDATES: usize = 3000;
+
+/// `kill -9` of a process in the middle of a stream of edits loses nothing it had acknowledged: every
+/// update whose `try_submit` receiver said `Ok` is in the database after the crash.
+///
+/// One test, two roles: run normally it is the parent, which starts this same test binary filtered to
+/// this test with `TB_CRASH_CHILD_URL` set; with that variable it is the child, which persists edits and
+/// prints `saved <i>` for each acknowledged one until the parent kills it with SIGKILL.
+async fn kill_9_keeps_every_acknowledged_update(kind: Kind) {
+    let (_, updates) = edits(77, CRASH_UPDATES);
+    if let Ok(url) = std::env::var(CRASH_URL) {
+        return crash_child(&url, &updates).await;
+    }
+    let db = Db::new(kind).await;
+    let store = db.store("parent").await;
+    let room = new_room(&store).await;
+    let name = match kind {
+        Kind::Sqlite => "sqlite::kill_9_keeps_every_acknowledged_update",
+        Kind::Postgres => "postgres::kill_9_keeps_every_acknowledged_update",
+    };
+    let mut child = tokio::process::Command::new(std::env::current_exe().unwrap())
+        .args(["--exact", name, "--nocapture", "--test-threads=1"])
+        .env(CRASH_URL, &db.url)
+        .env(CRASH_ROOM, room.as_str())
+        .stdout(std::process::Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("start the child");
+    use tokio::io::AsyncBufReadExt;
+    let mut lines = tokio::io::BufReader::new(child.stdout.take().unwrap()).lines();
+    let mut saved = 0usize;
+    let mut last = 0usize;
+    while let Some(line) = tokio::time::timeout(Duration::from_secs(30), lines.next_line())
+        .await
+        .expect("child went silent")
+        .unwrap()
+    {
+        if let Some(i) = line.strip_prefix("saved ") {
+            saved += 1;
+            last = last.max(i.parse().unwrap());
+            if saved >= 300 {
+                break;
+            }
+        }
+    }
+    child.start_kill().expect("SIGKILL");
+    child.wait().await.unwrap();
+    assert!(
+        saved >= 300,
+        "the child stopped early ({saved} acknowledged)"
+    );
+    assert!(
+        last + 1 < CRASH_UPDATES,
+        "killed after the last edit: the test did not crash mid-stream"
+    );
+
+    // An `Ok` for update `last` means updates 0..=last are all stored (commits go in order).
+    let prefix = doc_from(&updates[..=last]);
+    let stored = doc_from(&store.load_doc(&room).await.unwrap());
+    let before = state(&stored);
+    {
+        let mut txn = stored.transact_mut();
+        txn.apply_update(Update::decode_v1(&state(&prefix)).unwrap())
+            .unwrap();
+    }
+    assert_eq!(
+        state(&stored),
+        before,
+        "acknowledged updates up to #{last} missing after kill -9"
+    );
+    println!(
+        "{kind:?}: killed after {saved} acknowledgements (last #{last}); all of them were stored"
+    );
+    store.close().await;
+    db.drop_schema().await;
+}
+
+async fn crash_child(url: &str, updates: &[Vec<u8>]) {
+    let room = RoomId::parse(&std::env::var(CRASH_ROOM).unwrap()).unwrap();
+    let store = Arc::new(
+        Store::connect(url, InstanceId("child".into()))
+            .await
+            .unwrap(),
+    );
+    let (persister, _task) = Persister::spawn(
+        store,
+        Duration::from_millis(50),
+        64,
+        Arc::new(Metrics::default()),
+    );
+    for (i, u) in updates.iter().enumerate() {
+        let rx = persister.try_submit(room.clone(), u.clone()).unwrap();
+        tokio::spawn(async move {
+            if let Ok(Ok(())) = rx.await {
+                println!("saved {i}");
+            }
+        });
+        tokio::time::sleep(Duration::from_millis(1)).await;
+    }
+    // The parent kills this process long before; exit by ourselves if it never does.
+    tokio::time::sleep(Duration::from_secs(30)).await;
+}
+
+/// The stated bound (store module docs): `compact_rows + 1 + c` rows, `c` the rows committed while a
+/// compaction is queued or running. The test commits back to back (no persist interval between
+/// commits), the worst case for `c`; it asserts `c <= compact_rows`.
+async fn ten_thousand_updates_stay_bounded(kind: Kind) {
+    const COMPACT_ROWS: u64 = 16;
+    const BOUND: u64 = 2 * COMPACT_ROWS + 1;
+    let db = Db::new(kind).await;
+    let store = db.store("a").await;
+    let room = new_room(&store).await;
+    let metrics = Arc::new(Metrics::default());
+    let (persister, task) = Persister::spawn(
+        store.clone(),
+        Duration::from_millis(5),
+        COMPACT_ROWS,
+        metrics.clone(),
+    );
+    let (expected, updates) = edits(7, 10_000);
+    let mut max_rows = 0;
+    for (i, chunk) in updates.chunks(10).enumerate() {
+        let receivers: Vec<_> = chunk
+            .iter()
+            .map(|u| persister.try_submit(room.clone(), u.clone()).unwrap())
+            .collect();
+        for rx in receivers {
+            rx.await.unwrap().unwrap();
+        }
+        if i % 5 == 0 {
+            let rows = store.row_count(&room).await.unwrap();
+            max_rows = max_rows.max(rows);
+            assert!(
+                rows <= BOUND,
+                "{rows} rows after {} updates, bound {BOUND}",
+                (i + 1) * 10
+            );
+        }
+    }
+    persister.shutdown().await.unwrap();
+    task.await.unwrap();
+    let rows = store.row_count(&room).await.unwrap();
+    assert!(rows <= BOUND, "{rows} rows at the end, bound {BOUND}");
+    let compactions = metrics.compactions.load(ordering());
+    assert!(
+        compactions >= 20,
+        "only {compactions} compactions for ~1000 commits"
+    );
+    assert_eq!(metrics.persisted_updates.load(ordering()), 10_000);
+    println!(
+        "{kind:?}: 10,000 updates, {compactions} compactions, max {max_rows} rows sampled, {rows} at the end"
+    );
+    assert_doc(&store, &room, &expected, "after 10,000 updates").await;
+    store.close().await;
+    db.drop_schema().await;
+}
+
+/// Two stores (two server instances) append to and compact one room at the same time.
+async fn concurrent_compaction_two_stores(kind: Kind) {
+    let db = Db::new(kind).await;
+    let a = db.store("instance-a").await;
+    let b = db.store("instance-b").await;
+    let room = new_room(&a).await;
+    let (doc_a, updates_a) = edits(100, 1500);
+    let (doc_b, updates_b) = edits(200, 1500);
+
+    async fn writer(store: Arc<Store>, room: RoomId, updates: Vec<Vec<u8>>) -> Vec<CompactOutcome> {
+        let mut outcomes = Vec::new();
+        for (i, chunk) in updates.chunks(5).enumerate() {
+            let batch: Vec<_> = chunk.iter().map(|u| (room.clone(), u.clone())).collect();
+            store.append(&batch).await.expect("append");
+            if i % 4 == 3 {
+                outcomes.push(store.compact(&room).await.expect("compact"));
+            }
+        }
+        outcomes
+    }
+    async fn compactor(store: Arc<Store>, room: RoomId, rounds: usize) -> Vec<CompactOutcome> {
+        let mut outcomes = Vec::new();
+        for _ in 0..rounds {
+            outcomes.push(store.compact(&room).await.expect("compact"));
+            tokio::task::yield_now().await;
+        }
+        outcomes
+    }
+    let tasks = [
+        tokio::spawn(writer(a.clone(), room.clone(), updates_a)),
+        tokio::spawn(writer(b.clone(), room.clone(), updates_b)),
+        tokio::spawn(compactor(a.clone(), room.clone(), 60)),
+        tokio::spawn(compactor(b.clone(), room.clone(), 60)),
+    ];
+    let mut outcomes = Vec::new();
+    for t in tasks {
+        outcomes.extend(t.await.expect("task"));
+    }
+    let compacted = outcomes
+        .iter()
+        .filter(|o| matches!(o, CompactOutcome::Compacted { .. }))
+        .count();
+    let conflicts = outcomes
+        .iter()
+        .filter(|o| **o == CompactOutcome::Conflict)
+        .count();
+    println!(
+        "{kind:?}: {} compaction calls, {compacted} compacted, {conflicts} conflicts",
+        outcomes.len()
+    );
+    assert!(compacted > 0, "no compaction happened");
+
+    // Expected: both clients' edits, each exactly once.
+    let expected = Doc::new();
+    {
+        let mut txn = expected.transact_mut();
+        for d in [&doc_a, &doc_b] {
+            let u = d
+                .transact()
+                .encode_state_as_update_v1(&StateVector::default());
+            txn.apply_update(Update::decode_v1(&u).unwrap()).unwrap();
+        }
+    }
+    assert_doc(&a, &room, &expected, "seen from instance a").await;
+    assert_doc(&b, &room, &expected, "seen from instance b").await;
+    assert!(matches!(
+        a.compact(&room).await.unwrap(),
+        CompactOutcome::Compacted { .. } | CompactOutcome::NothingToDo
+    ));
+    assert_eq!(a.row_count(&room).await.unwrap(), 1);
+    assert_doc(&b, &room, &expected, "after the final compaction").await;
+    a.close().await;
+    b.close().await;
+    db.drop_schema().await;
+}
+
+/// The interleaving that matters, forced: instance a has read the rows when instance b compacts them
+/// and appends a new update. On PostgreSQL a's delete then comes up short and a rolls back; on SQLite
+/// a holds the write lock from its read, so b waits and runs after it. Either way one compaction wins,
+/// nothing is lost and nothing is duplicated.
+async fn interleaved_compaction(kind: Kind) {
+    let db = Db::new(kind).await;
+    let a = db.store("instance-a").await;
+    let b = db.store("instance-b").await;
+    let room = new_room(&a).await;
+    let (doc, updates) = edits(300, 41);
+    let batch: Vec<_> = updates[..40]
+        .iter()
+        .map(|u| (room.clone(), u.clone()))
+        .collect();
+    a.append(&batch).await.unwrap();
+
+    let (b2, room2, last) = (b.clone(), room.clone(), updates[40].clone());
+    let mut other = None;
+    let outcome_a = a
+        .compact_with(&room, async {
+            other = Some(tokio::spawn(async move {
+                let compacted = b2.compact(&room2).await.expect("b compacts");
+                b2.append(&[(room2.clone(), last)])
+                    .await
+                    .expect("b appends");
+                compacted
+            }));
+            tokio::time::sleep(Duration::from_millis(300)).await;
+        })
+        .await
+        .unwrap();
+    let outcome_b = other.unwrap().await.unwrap();
+    println!("{kind:?}: a {outcome_a:?}, b {outcome_b:?}");
+    match kind {
+        Kind::Postgres => {
+            assert!(matches!(
+                outcome_b,
+                CompactOutcome::Compacted { rows: 40, .. }
+            ));
+            assert_eq!(outcome_a, CompactOutcome::Conflict);
+        }
+        Kind::Sqlite => {
+            assert!(matches!(
+                outcome_a,
+                CompactOutcome::Compacted { rows: 40, .. }
+            ));
+            assert_eq!(outcome_b, CompactOutcome::NothingToDo);
+        }
+    }
+    // One snapshot plus b's appended update.
+    assert_eq!(a.row_count(&room).await.unwrap(), 2);
+    assert_doc(&a, &room, &doc, "after interleaved compaction").await;
+    a.close().await;
+    b.close().await;
+    db.drop_schema().await;
+}
+
+/// Upgrading a database created by migration 1 keeps its rows; after migration 2 a row for a room
+/// missing from `rooms` no longer fails a group commit (and with it every other room of the batch).
+async fn upgrade_keeps_rows_and_drops_the_batch_poisoning_key(kind: Kind) {
+    let db = Db::new(kind).await;
+    let store = Store::connect(&db.url, InstanceId("a".into()))
+        .await
+        .unwrap_or_else(|e| panic!("connect: {e}; {PG_HINT}"));
+    store.migrate_to(1).await.unwrap();
+    let room = new_room(&store).await;
+    let (doc, updates) = edits(4, 20);
+    let batch: Vec<_> = updates.iter().map(|u| (room.clone(), u.clone())).collect();
+    store.append(&batch).await.unwrap();
+    let unknown = RoomId::random();
+    assert!(
+        store
+            .append(&[(unknown.clone(), updates[0].clone())])
+            .await
+            .is_err(),
+        "migration 1 has the foreign key"
+    );
+
+    store.migrate().await.unwrap();
+    store.migrate().await.unwrap(); // idempotent
+    assert_eq!(store.row_count(&room).await.unwrap(), 20);
+    assert_doc(&store, &room, &doc, "after the upgrade").await;
+    store
+        .append(&[
+            (unknown.clone(), updates[0].clone()),
+            (room.clone(), updates[0].clone()),
+        ])
+        .await
+        .expect("a batch with an unknown room commits");
+    assert_eq!(store.row_count(&unknown).await.unwrap(), 1);
+    store.close().await;
+    db.drop_schema().await;
+}
+
+/// Compaction keeps updates whose dependencies are not stored yet (with several writers, instance b
+/// may store an edit built on one that instance a has not committed): they stay pending in the
+/// temporary document and are part of the snapshot, and the document is whole once the missing
+/// update arrives.
+async fn compaction_keeps_updates_with_missing_dependencies(kind: Kind) {
+    let db = Db::new(kind).await;
+    let store = db.store("a").await;
+    let room = new_room(&store).await;
+    let (doc, updates) = edits(8, 60);
+    // Everything but the first 10 updates, which every later one builds on.
+    let later: Vec<_> = updates[10..]
+        .iter()
+        .map(|u| (room.clone(), u.clone()))
+        .collect();
+    store.append(&later).await.unwrap();
+    let partial = doc_from(&updates[10..]);
+    assert!(
+        partial.transact().has_missing_updates(),
+        "the later updates should depend on the first ten"
+    );
+    assert!(matches!(
+        store.compact(&room).await.unwrap(),
+        CompactOutcome::Compacted { rows: 50, .. }
+    ));
+    let early: Vec<_> = updates[..10]
+        .iter()
+        .map(|u| (room.clone(), u.clone()))
+        .collect();
+    store.append(&early).await.unwrap();
+    assert_doc(
+        &store,
+        &room,
+        &doc,
+        "missing dependencies arrived after compaction",
+    )
+    .await;
+    store.compact(&room).await.unwrap();
+    assert_eq!(store.row_count(&room).await.unwrap(), 1);
+    assert_doc(&store, &room, &doc, "compacted again").await;
+    store.close().await;
+    db.drop_schema().await;
+}
+
+async fn transitions(kind: Kind) {
+    let db = Db::new(kind).await;
+    let store = db.store("a").await;
+    let room = new_room(&store).await;
+    let other = new_room(&store).await;
+    let t = |at_ms, tier: &str, event: &str| Transition {
+        at_ms,
+        tier: tier.into(),
+        event: event.into(),
+    };
+    store
+        .record_transitions(&room, &[t(10, "mvp", "reached"), t(20, "scale", "reached")])
+        .await
+        .unwrap();
+    store
+        .record_transitions(&room, &[t(30, "scale", "lost")])
+        .await
+        .unwrap();
+    store.record_transitions(&room, &[]).await.unwrap();
+    // Same millisecond: kept in the order recorded.
+    store
+        .record_transitions(&room, &[t(30, "scale", "reached")])
+        .await
+        .unwrap();
+    assert_eq!(
+        store.timeline(&room).await.unwrap(),
+        vec![
+            t(10, "mvp", "reached"),
+            t(20, "scale", "reached"),
+            t(30, "scale", "lost"),
+            t(30, "scale", "reached"),
+        ]
+    );
+    assert_eq!(store.timeline(&other).await.unwrap(), vec![]);
+    store.close().await;
+    db.drop_schema().await;
+}
+
+#[tokio::test]
+async fn bad_url_is_a_clear_error() {
+    let err = Store::connect("mysql://x", InstanceId::random())
+        .await
+        .unwrap_err();
+    assert!(
+        err.to_string().contains("unsupported database URL"),
+        "{err}"
+    );
+}
+
+macro_rules! on_both {
+    ($($name:ident),* $(,)?) => {
+        mod sqlite {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    super::$name(super::Kind::Sqlite).await
+                }
+            )*
+        }
+        mod postgres {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    super::$name(super::Kind::Postgres).await
+                }
+            )*
+        }
+    };
+}
+
+on_both!(
+    rooms_tokens_roles_revocation,
+    append_load_round_trip,
+    group_commit_batches,
+    failed_commit_keeps_data_and_retries,
+    ten_thousand_updates_stay_bounded,
+    concurrent_compaction_two_stores,
+    interleaved_compaction,
+    transitions,
+    compaction_keeps_updates_with_missing_dependencies,
+    kill_9_keeps_every_acknowledged_update,
+    upgrade_keeps_rows_and_drops_the_batch_poisoning_key,
+);
+
+/// Needs a single-threaded runtime (the persister must not run while the queue is filled).
+mod queue {
+    #[tokio::test(flavor = "current_thread")]
+    async fn sqlite_full_queue_hands_updates_back() {
+        super::full_queue_hands_updates_back(super::Kind::Sqlite).await
+    }
+    #[tokio::test(flavor = "current_thread")]
+    async fn postgres_full_queue_hands_updates_back() {
+        super::full_queue_hands_updates_back(super::Kind::Postgres).await
+    }
+}
+
+/// `tierboard migrate` from an unrelated working directory: the migrations are embedded, the SQLite
+/// file and its folders are created, and a second run is a no-op.
+#[test]
+fn migrate_command_creates_and_migrates_sqlite() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}/a/b/tb.db", dir.path().display());
+    for _ in 0..2 {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_tierboard"))
+            .args(["migrate", "--database-url", &url])
+            .current_dir(dir.path())
+            .env_remove("TIERBOARD_DATABASE_URL")
+            .output()
+            .expect("run tierboard migrate");
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    rt.block_on(async {
+        let store = Store::connect(&url, InstanceId::random()).await.unwrap();
+        assert_eq!(store.row_count(&RoomId::random()).await.unwrap(), 0);
+        assert!(new_room(&store).await.as_str().len() >= 16);
+    });
+}
+
+#[test]
+fn migrate_command_reports_a_bad_url() {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_tierboard"))
+        .args(["migrate", "--database-url", "mysql://nowhere"])
+        .output()
+        .expect("run tierboard migrate");
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("unsupported database URL"), "{stderr}");
+}
+
+/// `sqlite::memory:` works (one connection that the pool keeps).
+#[tokio::test]
+async fn in_memory_sqlite() {
+    let store = Store::connect("sqlite::memory:", InstanceId::random())
+        .await
+        .unwrap();
+    store.migrate().await.unwrap();
+    let room = new_room(&store).await;
+    let (doc, updates) = edits(5, 30);
+    let batch: Vec<_> = updates.iter().map(|u| (room.clone(), u.clone())).collect();
+    store.append(&batch).await.unwrap();
+    store.compact(&room).await.unwrap();
+    assert_doc(&store, &room, &doc, "in memory").await;
+}

@@ -1,0 +1,195 @@
+// Shared harness for the browser end-to-end tests: a real `tierboard serve` on a free loopback port
+// with a fresh SQLite file, and the system Chromium driven by playwright-core (never a downloaded
+// browser). Every page's console errors are collected so that a test can assert there were none.
+import { spawn } from 'node:child_process'
+import { mkdtempSync, mkdirSync, rmSync, existsSync } from 'node:fs'
+import { createServer } from 'node:net'
+import { tmpdir } from 'node:os'
+import path from 'node:path'
+import { createRequire } from 'node:module'
+import { fileURLToPath } from 'node:url'
+
+const here = path.dirname(fileURLToPath(import.meta.url))
+export const repo = path.resolve(here, '../..')
+// playwright-core is a dev dependency of client/ (one install: `npm --prefix client ci`).
+const require = createRequire(path.join(repo, 'client/package.json'))
+const { chromium } = require('playwright-core')
+
+export const screenshots = path.join(here, 'screenshots')
+mkdirSync(screenshots, { recursive: true })
+
+const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium'
+const ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-quic', '--no-first-run', '--disable-component-update', '--disable-sync']
+
+function freePort() {
+  return new Promise((resolve, reject) => {
+    const s = createServer()
+    s.once('error', reject)
+    s.listen(0, '127.0.0.1', () => {
+      const { port } = s.address()
+      s.close(() => resolve(port))
+    })
+  })
+}
+
+async function waitHealthy(base, proc, log) {
+  const deadline = Date.now() + 60_000
+  while (Date.now() < deadline) {
+    if (proc.exitCode !== null) throw new Error(`tierboard serve exited with ${proc.exitCode}:\n${log()}`)
+    try {
+      const r = await fetch(`${base}/healthz`)
+      if (r.ok) return
+    } catch {
+      // not listening yet
+    }
+    await new Promise((r) => setTimeout(r, 200))
+  }
+  throw new Error(`tierboard serve did not answer /healthz within 60 s:\n${log()}`)
+}
+
+/**
+ * Starts the server (TIERBOARD_BIN, default target/debug/tierboard) unless TIERBOARD_E2E_URL names
+ * one that is already running (for working on the tests themselves).
+ */
+export async function startServer() {
+  if (process.env.TIERBOARD_E2E_URL) return { base: process.env.TIERBOARD_E2E_URL.replace(/\/$/, ''), stop: async () => {} }
+  const bin = path.resolve(repo, process.env.TIERBOARD_BIN ?? 'target/debug/tierboard')
+  if (!existsSync(bin)) throw new Error(`no server binary at ${bin}: run \`cargo build\` first or set TIERBOARD_BIN`)
+  const dist = path.join(repo, 'client/dist')
+  if (!existsSync(path.join(dist, 'index.html'))) throw new Error('client/dist is missing: run `npm --prefix client run build`')
+  const dir = mkdtempSync(path.join(tmpdir(), 'tierboard-e2e-'))
+  const port = await freePort()
+  const base = `http://127.0.0.1:${port}`
+  let output = ''
+  const proc = spawn(
+    bin,
+    ['serve', '--addr', `127.0.0.1:${port}`, '--database-url', `sqlite://${dir}/t.db`, '--static-dir', dist, '--problems', path.join(repo, 'problems')],
+    { cwd: repo, env: { ...process.env, RUST_LOG: process.env.RUST_LOG ?? 'info' }, stdio: ['ignore', 'pipe', 'pipe'] },
+  )
+  const keep = (b) => {
+    output = (output + b.toString()).slice(-20_000)
+  }
+  proc.stdout.on('data', keep)
+  proc.stderr.on('data', keep)
+  try {
+    await waitHealthy(base, proc, () => output)
+  } catch (e) {
+    proc.kill('SIGKILL')
+    throw e
+  }
+  return {
+    base,
+    log: () => output,
+    stop: async () => {
+      if (proc.exitCode === null) {
+        const done = new Promise((r) => proc.once('exit', r))
+        proc.kill('SIGTERM')
+        const t = setTimeout(() => proc.kill('SIGKILL'), 10_000)
+        await done
+        clearTimeout(t)
+      }
+      rmSync(dir, { recursive: true, force: true })
+    },
+  }
+}
+
+export async function launchBrowser() {
+  if (!existsSync(CHROMIUM)) throw new Error(`no Chromium at ${CHROMIUM}: install it with \`apt-get update && apt-get install -y chromium\``)
+  return chromium.launch({ executablePath: CHROMIUM, args: ARGS })
+}
+
+/**
+ * A browser context as one person: a remembered display name, a 1280×720 window, and a list of
+ * console errors and page errors.
+ */
+export async function person(browser, name, opts = {}) {
+  const context = await browser.newContext({ viewport: { width: 1280, height: 720 }, colorScheme: opts.dark ? 'dark' : 'light' })
+  if (name) await context.addInitScript((n) => localStorage.setItem('tierboard.name', n), name)
+  const p = { context, page: null, errors: [], name }
+  await newPage(p)
+  return p
+}
+
+/** Opens a new page (tab) for a person, in the same context (same IndexedDB), watching its console. */
+export async function newPage(p) {
+  const page = await p.context.newPage()
+  page.on('console', (m) => {
+    if (m.type() === 'error') p.errors.push(`${p.name}: ${m.text()}`)
+  })
+  page.on('pageerror', (e) => p.errors.push(`${p.name}: ${e.message}`))
+  p.page = page
+  return page
+}
+
+export async function shot(page, file) {
+  await page.screenshot({ path: path.join(screenshots, file) })
+}
+
+/** Creates a room through the API, as the problem page's button does. */
+export async function createRoom(base, problem) {
+  const r = await fetch(`${base}/api/rooms`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ problem }) })
+  if (r.status !== 201) throw new Error(`POST /api/rooms answered ${r.status}: ${await r.text()}`)
+  return r.json()
+}
+
+export function roomUrl(base, created, role) {
+  const t = created.tokens
+  return role === 'view' ? `${base}/r/${created.room}#view=${t.view}` : `${base}/r/${created.room}#edit=${t.edit}&view=${t.view}`
+}
+
+// ---- canvas helpers ----
+
+export const nodeSel = (type) => `.react-flow__node:has([data-type="${type}"])`
+
+export async function addFromPalette(page, type) {
+  const before = await page.locator(nodeSel(type)).count()
+  await page.click(`.palette-item[data-type="${type}"]`)
+  await page.locator(nodeSel(type)).nth(before).waitFor()
+}
+
+/** Connects two nodes by dragging from the source's right handle to the target's left handle. */
+export async function connect(page, fromType, toType) {
+  const src = page.locator(`${nodeSel(fromType)} .react-flow__handle.source`).first()
+  const dst = page.locator(`${nodeSel(toType)} .react-flow__handle.target`).first()
+  const a = await src.boundingBox()
+  const b = await dst.boundingBox()
+  await page.mouse.move(a.x + a.width / 2, a.y + a.height / 2)
+  await page.mouse.down()
+  for (let i = 1; i <= 10; i++) {
+    await page.mouse.move(a.x + ((b.x - a.x) * i) / 10 + a.width / 2, a.y + ((b.y - a.y) * i) / 10 + a.height / 2)
+  }
+  await page.mouse.up()
+}
+
+/** Moves the pointer over an empty part of the canvas so that the others see a cursor. */
+export async function hoverCanvas(page, x = 420, y = 600) {
+  await page.mouse.move(x, y)
+  await page.mouse.move(x + 15, y + 10, { steps: 3 })
+}
+
+export async function waitFor(fn, what, ms = 10_000) {
+  const deadline = Date.now() + ms
+  let last
+  while (Date.now() < deadline) {
+    last = await fn()
+    if (last) return last
+    await new Promise((r) => setTimeout(r, 100))
+  }
+  throw new Error(`timed out after ${ms} ms waiting for ${what}`)
+}
+
+/** Buttons, links and form fields on the page that have no accessible name (should be none). */
+export async function unlabelled(page) {
+  return page.evaluate(() => {
+    const named = (el) => {
+      if (el.getAttribute('aria-label') || el.getAttribute('aria-labelledby') || el.getAttribute('title')) return true
+      if (el.id && document.querySelector(`label[for="${CSS.escape(el.id)}"]`)) return true
+      if (el.closest('label')) return true
+      return (el.textContent ?? '').trim().length > 0
+    }
+    const visible = (el) => el.getClientRects().length > 0 && getComputedStyle(el).visibility !== 'hidden'
+    return [...document.querySelectorAll('button, a[href], input:not([type=hidden]), textarea, select, summary')]
+      .filter((el) => visible(el) && !named(el))
+      .map((el) => el.outerHTML.slice(0, 120))
+  })
+}

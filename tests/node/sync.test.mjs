@@ -1,0 +1,227 @@
+// Protocol, access and bad-input tests with the stock npm yjs + y-websocket client (issue 2).
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { TestServer, connect, waitFor, rawSocket, sleep, Y } from './harness.mjs';
+
+let server;
+before(async () => { server = await TestServer.start(); });
+after(async () => { await server?.stop(); });
+
+test('two clients converge on concurrent edits to a Y.Map and a Y.Text', async () => {
+  const { room, tokens } = await server.createRoom();
+  const a = await connect(server.ws, room, tokens.edit);
+  const b = await connect(server.ws, room, tokens.edit);
+  try {
+    // Concurrent: both edit before either has seen the other's change.
+    a.doc.getMap('nodes').set('a1', 'from a');
+    b.doc.getMap('nodes').set('b1', 'from b');
+    a.doc.getText('notes').insert(0, 'hello ');
+    b.doc.getText('notes').insert(0, 'world ');
+    for (let i = 0; i < 50; i++) {
+      a.doc.getMap('nodes').set(`k${i}`, i);
+      b.doc.getMap('nodes').set(`k${i}`, -i - 1);
+    }
+    const sv = (d) => Buffer.from(Y.encodeStateVector(d)).toString('hex');
+    await waitFor(() => sv(a.doc) === sv(b.doc) && a.doc.getMap('nodes').size === 52, 5000, 'documents to converge');
+    assert.deepEqual(a.doc.getMap('nodes').toJSON(), b.doc.getMap('nodes').toJSON());
+    assert.equal(a.doc.getText('notes').toString(), b.doc.getText('notes').toString());
+    assert.deepEqual(Y.encodeStateVector(a.doc), Y.encodeStateVector(b.doc));
+    // The server wrote meta.problem when it created the room.
+    assert.equal(a.doc.getMap('meta').get('problem'), 'tutorial-simple-blog');
+  } finally { a.close(); b.close(); }
+});
+
+test('a client that joins later receives the full state', async () => {
+  const { room, tokens } = await server.createRoom();
+  const a = await connect(server.ws, room, tokens.edit);
+  const text = a.doc.getText('notes');
+  for (let i = 0; i < 200; i++) text.insert(text.length, `line ${i}\n`);
+  a.doc.getMap('nodes').set('n1', new Y.Map([['type', 'app']]));
+  await sleep(50);
+  const late = await connect(server.ws, room, tokens.edit);
+  try {
+    assert.equal(late.doc.getText('notes').toString(), text.toString());
+    assert.equal(late.doc.getMap('nodes').get('n1').get('type'), 'app');
+  } finally { a.close(); late.close(); }
+});
+
+test('awareness appears at the other client and disappears when it disconnects', async () => {
+  const { room, tokens } = await server.createRoom();
+  const a = await connect(server.ws, room, tokens.edit, { name: 'Ada' });
+  const b = await connect(server.ws, room, tokens.view, { name: 'Bob' });
+  try {
+    const names = (c) => [...c.provider.awareness.getStates().values()].map((s) => s.user?.name).filter(Boolean).sort();
+    await waitFor(() => names(a).includes('Bob') && names(b).includes('Ada'), 5000, 'awareness both ways');
+    const bId = b.doc.clientID;
+    b.close();
+    await waitFor(() => !a.provider.awareness.getStates().has(bId), 3000, "Bob's awareness to be removed");
+    assert.deepEqual(names(a), ['Ada']);
+  } finally { a.close(); }
+});
+
+test('the server says when edits are saved', async () => {
+  const { room, tokens } = await server.createRoom();
+  const a = await connect(server.ws, room, tokens.edit);
+  try {
+    a.doc.getMap('nodes').set('x', 1);
+    const mine = Y.decodeStateVector(Y.encodeStateVector(a.doc)).get(a.doc.clientID);
+    const saved = await waitFor(() => a.provider.tierboard.find((m) => m.type === 'saved'
+      && (Y.decodeStateVector(Buffer.from(m.sv, 'base64')).get(a.doc.clientID) ?? 0) >= mine), 2000, 'saved message');
+    assert.ok(saved);
+    const session = a.provider.tierboard.find((m) => m.type === 'session');
+    assert.equal(session.role, 'edit');
+    assert.equal(session.room, room);
+  } finally { a.close(); }
+});
+
+test('missing or wrong token: no document bytes, close 4401; unknown room: 4404', async () => {
+  const { room, tokens } = await server.createRoom();
+  const writer = await connect(server.ws, room, tokens.edit);
+  writer.doc.getText('notes').insert(0, 'secret');
+  await sleep(50);
+  try {
+    for (const query of ['', '?token=', '?token=wrong-token-value-123456']) {
+      const s = rawSocket(`${server.ws}/${room}${query}`);
+      const { code } = await s.closed;
+      assert.equal(code, 4401, `query '${query}'`);
+      assert.equal(s.received.length, 0, 'no message may arrive before the close');
+    }
+    const s = rawSocket(`${server.ws}/AAAAAAAAAAAAAAAAAAAAAA?token=${tokens.edit}`);
+    assert.equal((await s.closed).code, 4404);
+    assert.equal(s.received.length, 0);
+    // The stock client stops reconnecting on 44xx.
+    const doc = new Y.Doc();
+    const { WebsocketProvider } = await import('y-websocket');
+    const WebSocket = (await import('ws')).default;
+    const p = new WebsocketProvider(server.ws, room, doc, { WebSocketPolyfill: WebSocket, params: { token: 'nope' }, disableBc: true });
+    const codes = [];
+    p.on('connection-close', (e) => e && codes.push(e.code));
+    await sleep(1500);
+    assert.deepEqual(codes, [4401]);
+    assert.equal(doc.getText('notes').length, 0);
+    p.destroy();
+    doc.destroy();
+  } finally { writer.close(); }
+});
+
+test('HTTP room metadata needs a valid token', async () => {
+  const { room, tokens } = await server.createRoom();
+  let res = await fetch(`${server.http}/api/rooms/${room}?token=${tokens.view}`);
+  assert.equal(res.status, 200);
+  const body = await res.json();
+  assert.equal(body.problem, 'tutorial-simple-blog');
+  assert.equal(body.role, 'view');
+  assert.equal(typeof body.created, 'number');
+  res = await fetch(`${server.http}/api/rooms/${room}?token=bad`);
+  assert.equal(res.status, 401);
+  assert.deepEqual(await res.json(), { error: 'missing or invalid token', code: 'unauthorized' });
+  res = await fetch(`${server.http}/api/rooms`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"problem": 12' });
+  assert.equal(res.status, 400);
+  assert.equal((await res.json()).code, 'bad_json');
+  res = await fetch(`${server.http}/api/rooms`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"problem": "no-such-problem"}' });
+  assert.equal(res.status, 404);
+  assert.equal((await res.json()).code, 'unknown_problem');
+});
+
+test('a view-token client is present but its edits are never seen nor stored', async () => {
+  const { room, tokens } = await server.createRoom();
+  const editor = await connect(server.ws, room, tokens.edit, { name: 'Ed' });
+  const viewer = await connect(server.ws, room, tokens.view, { name: 'Vi' });
+  try {
+    editor.doc.getMap('nodes').set('real', 1);
+    await waitFor(() => viewer.doc.getMap('nodes').get('real') === 1, 3000, 'viewer to receive edits');
+    viewer.doc.getMap('nodes').set('forbidden', 1);
+    viewer.doc.getText('notes').insert(0, 'viewer text');
+    await waitFor(() => viewer.provider.tierboard.some((m) => m.type === 'error' && m.code === 'read_only'), 3000, 'read_only notice');
+    editor.doc.getMap('nodes').set('after', 2);
+    await waitFor(() => viewer.doc.getMap('nodes').get('after') === 2, 3000, 'a later edit');
+    assert.equal(editor.doc.getMap('nodes').get('forbidden'), undefined);
+    assert.equal(editor.doc.getText('notes').toString(), '');
+    const names = [...editor.provider.awareness.getStates().values()].map((s) => s.user?.name);
+    assert.ok(names.includes('Vi'), 'viewers show as present');
+  } finally { editor.close(); viewer.close(); }
+  await server.restart();
+  const fresh = await connect(server.ws, room, tokens.edit);
+  try {
+    assert.equal(fresh.doc.getMap('nodes').get('real'), 1);
+    assert.equal(fresh.doc.getMap('nodes').get('forbidden'), undefined);
+    assert.equal(fresh.doc.getText('notes').toString(), '');
+  } finally { fresh.close(); }
+});
+
+test('bad input closes only the offending connection with an error code', async () => {
+  const { room, tokens } = await server.createRoom();
+  const good = await connect(server.ws, room, tokens.edit);
+  const cases = {
+    'random bytes': Buffer.from([0xde, 0xad, 0xbe, 0xef, 0x99, 0x13, 0x37]),
+    'truncated varint': Buffer.from([0x00, 0x02, 0x85]),
+    'absurd declared length': Buffer.from([0x00, 0x02, 0xff, 0xff, 0xff, 0xff, 0x0f, 0x01]),
+    'unknown message type': Buffer.from([0x07, 0x00]),
+    'malformed update in a valid frame': Buffer.from([0x00, 0x02, 0x05, 0xff, 0xff, 0xff, 0xff, 0x0f]),
+    'awareness with invalid JSON': Buffer.from([0x01, 0x06, 0x01, 0x01, 0x01, 0x02, 0x7b, 0x7b]),
+    'empty frame': Buffer.alloc(0),
+  };
+  try {
+    for (const [name, bytes] of Object.entries(cases)) {
+      const s = rawSocket(`${server.ws}/${room}?token=${tokens.edit}`);
+      await s.opened;
+      s.ws.send(bytes);
+      const { code } = await s.closed;
+      assert.equal(code, 4400, name);
+    }
+    const t = rawSocket(`${server.ws}/${room}?token=${tokens.edit}`);
+    await t.opened;
+    t.ws.send('a text frame');
+    assert.equal((await t.closed).code, 4400, 'text frame');
+    // The good client keeps working and the process is alive.
+    good.doc.getMap('nodes').set('still', 'here');
+    const other = await connect(server.ws, room, tokens.edit);
+    await waitFor(() => other.doc.getMap('nodes').get('still') === 'here', 3000, 'good client edits');
+    other.close();
+    assert.ok(server.alive());
+    assert.match(server.logs, /malformed message/);
+    const metrics = await (await fetch(`${server.http}/metrics`)).text();
+    const rejected = Number(/tierboard_rejected_messages_total (\d+)/.exec(metrics)[1]);
+    assert.ok(rejected >= Object.keys(cases).length, `rejected ${rejected}`);
+  } finally { good.close(); }
+});
+
+test('a message over the size limit closes with 4413', async () => {
+  const small = await TestServer.start({ extraArgs: ['--max-message-bytes', '65536'] });
+  try {
+    const { room, tokens } = await small.createRoom();
+    const big = await connect(small.ws, room, tokens.edit);
+    big.doc.getText('notes').insert(0, 'x'.repeat(200000));
+    await waitFor(() => big.provider.closeEvents.includes(4413), 5000, 'close 4413');
+    big.close();
+    assert.ok(small.alive());
+  } finally { await small.stop(); }
+});
+
+test('a client that cannot keep up is closed with 4000, never fed a stream with holes', async () => {
+  const tight = await TestServer.start({ extraArgs: ['--outbox-capacity', '4'] });
+  try {
+    const { room, tokens } = await tight.createRoom();
+    const writer = await connect(tight.ws, room, tokens.edit);
+    const slow = rawSocket(`${tight.ws}/${room}?token=${tokens.edit}`);
+    await slow.opened;
+    // Stop reading: the kernel buffers fill, then the server-side outbox, then the server gives up.
+    slow.ws._socket.pause();
+    const blobs = writer.doc.getMap('blobs');
+    const chunk = 'x'.repeat(128 * 1024);
+    for (let i = 0; i < 200; i++) {
+      blobs.set(`b${i % 50}`, chunk + i);
+      if (i % 20 === 0) await sleep(5);
+    }
+    await waitFor(async () => {
+      const m = await (await fetch(`${tight.http}/metrics`)).text();
+      return Number(/tierboard_slow_consumers_total (\d+)/.exec(m)[1]) >= 1;
+    }, 20000, 'the server to close the slow consumer');
+    slow.ws._socket.resume();
+    const { code } = await slow.closed;
+    assert.equal(code, 4000);
+    // The writer was never slowed down or disconnected by the slow reader.
+    assert.deepEqual(writer.provider.closeEvents, []);
+    writer.close();
+  } finally { await tight.stop(); }
+});
