@@ -885,6 +885,54 @@ async fn compaction_keeps_updates_with_missing_dependencies(kind: Kind) {
     db.drop_schema().await;
 }
 
+/// Bytes that are not a Yjs update (rooms never submit such, but a store must survive them): the
+/// persister cannot merge that room's batch, so it stores each update as its own row rather than lose
+/// any; compaction leaves the bad row where it is and compacts the rest.
+async fn undecodable_rows_are_kept_and_do_not_block_compaction(kind: Kind) {
+    let db = Db::new(kind).await;
+    let store = db.store("a").await;
+    let room = new_room(&store).await;
+    let (persister, task) = Persister::spawn(
+        store.clone(),
+        Duration::from_millis(50),
+        1000,
+        Arc::new(Metrics::default()),
+    );
+    let (doc, updates) = edits(11, 20);
+    let garbage = vec![0xff_u8; 12];
+    assert!(Update::decode_v1(&garbage).is_err());
+    let mut receivers = Vec::new();
+    for u in updates[..10]
+        .iter()
+        .chain([&garbage])
+        .chain(updates[10..].iter())
+    {
+        receivers.push(persister.try_submit(room.clone(), u.clone()).unwrap());
+    }
+    for rx in receivers {
+        rx.await.unwrap().expect("stored");
+    }
+    assert_eq!(
+        store.row_count(&room).await.unwrap(),
+        21,
+        "one row per update"
+    );
+    match store.compact(&room).await.unwrap() {
+        CompactOutcome::Compacted { rows, .. } => assert_eq!(rows, 20),
+        other => panic!("expected a compaction, got {other:?}"),
+    }
+    let rows = store.load_doc(&room).await.unwrap();
+    assert_eq!(rows.len(), 2, "the snapshot and the bad row");
+    assert!(rows.contains(&garbage));
+    let good: Vec<_> = rows.into_iter().filter(|r| *r != garbage).collect();
+    assert_eq!(text_of(&doc_from(&good)), text_of(&doc));
+    assert_eq!(state(&doc_from(&good)), state(&doc));
+    persister.shutdown().await.unwrap();
+    task.await.unwrap();
+    store.close().await;
+    db.drop_schema().await;
+}
+
 async fn transitions(kind: Kind) {
     let db = Db::new(kind).await;
     let store = db.store("a").await;
@@ -965,6 +1013,7 @@ on_both!(
     two_persisters_one_room,
     interleaved_compaction,
     transitions,
+    undecodable_rows_are_kept_and_do_not_block_compaction,
     compaction_keeps_updates_with_missing_dependencies,
     kill_9_keeps_every_acknowledged_update,
     upgrade_keeps_rows_and_drops_the_batch_poisoning_key,
