@@ -46,7 +46,8 @@ pub fn app(state: AppState) -> Router {
     let bank = state.bank.clone();
     let mut router = http::routes()
         .with_state(state)
-        .merge(problems::api::router(bank))
+        .merge(problems::api::router(bank.clone()))
+        .merge(validation::api::router(bank))
         .layer(TraceLayer::new_for_http());
     if let Some(client) = http::static_client(&static_dir) {
         router = router.fallback_service(client);

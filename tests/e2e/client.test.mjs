@@ -7,11 +7,13 @@ import {
   createRoom,
   hoverCanvas,
   launchBrowser,
+  newPage,
   nodeSel,
   person,
   roomUrl,
   shot,
   startServer,
+  unlabelled,
   waitFor,
 } from './harness.mjs'
 
@@ -74,6 +76,7 @@ describe('problem browser', () => {
     await page.waitForURL(`**/problems/${PROBLEM}`)
     await page.getByRole('button', { name: 'Start a room' }).waitFor()
     await shot(page, 'problem.png')
+    assert.deepEqual(await unlabelled(page), [], 'every control on the problem page has an accessible name')
     await page.getByRole('button', { name: 'Start a room' }).click()
     await page.waitForURL(/\/r\/[A-Za-z0-9_-]+#edit=/)
     await page.locator('.palette-item').first().waitFor()
@@ -139,6 +142,7 @@ describe('room', () => {
     await bob.page.getByTestId('tier-T0').getByRole('button', { name: /Must include: app/ }).click()
     await waitFor(async () => (await bob.page.locator(`${nodeSel('app')} .tb-node.highlight`).count()) === 1, 'highlight at Bob')
     await shot(bob.page, 'room.png')
+    assert.deepEqual(await unlabelled(bob.page), [], 'every control in the room has an accessible name')
     await bob.page.getByTestId('tier-T0').getByRole('button', { name: /Must include: app/ }).click()
     assert.deepEqual([...ada.errors, ...bob.errors], [])
   })
@@ -204,6 +208,20 @@ describe('room', () => {
     await waitFor(async () => (await ada.page.locator(nodeSel('lb')).count()) === 1, 'Bob’s lb at Ada', 15_000)
     await waitFor(async () => (await ada.page.locator(nodeSel('db_replica')).count()) === 1, 'Bob’s replica at Ada')
     await waitFor(async () => (await bob.page.getByTestId('save-status').textContent()).includes('Saved'), 'Bob saved')
+
+    // edits made offline survive closing the tab: IndexedDB keeps them until the next visit
+    const url = bob.page.url()
+    await bob.context.setOffline(true)
+    await waitFor(async () => (await bob.page.getByTestId('link-status').textContent()) === 'Offline', 'Bob offline again')
+    await addFromPalette(bob.page, 'client')
+    await bob.page.waitForTimeout(500) // y-indexeddb writes asynchronously
+    await bob.page.close()
+    await bob.context.setOffline(false)
+    assert.equal(await ada.page.locator(nodeSel('client')).count(), 1, 'only Ada’s client so far')
+    await newPage(bob)
+    await bob.page.goto(url)
+    await waitFor(async () => (await ada.page.locator(nodeSel('client')).count()) === 2, 'Bob’s stored client at Ada', 15_000)
+    await bob.page.getByTestId('link-status').filter({ hasText: 'Connected' }).waitFor()
     assert.deepEqual([...ada.errors, ...bob.errors], [])
   })
 

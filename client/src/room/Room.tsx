@@ -164,15 +164,22 @@ function RoomView(props: {
   const people = useParticipants(awareness)
   const empty = useEmpty(doc)
 
-  const undo = useMemo(() => canvasUndoManager(doc), [doc])
+  // Created in the effect (not in a memo) so that StrictMode's mount-unmount-mount in development
+  // does not leave a destroyed manager behind.
+  const [undo, setUndo] = useState<Y.UndoManager | null>(null)
   const [stack, setStack] = useState({ undo: 0, redo: 0 })
   useEffect(() => {
-    const update = () => setStack({ undo: undo.undoStack.length, redo: undo.redoStack.length })
-    undo.on('stack-item-added', update)
-    undo.on('stack-item-popped', update)
-    undo.on('stack-cleared', update)
-    return () => undo.destroy()
-  }, [undo])
+    const um = canvasUndoManager(doc)
+    const update = () => setStack({ undo: um.undoStack.length, redo: um.redoStack.length })
+    um.on('stack-item-added', update)
+    um.on('stack-item-popped', update)
+    um.on('stack-cleared', update)
+    setUndo(um)
+    return () => {
+      um.destroy()
+      setUndo(null)
+    }
+  }, [doc])
 
   const onSelection = useCallback((nodes: string[], edges: string[]) => {
     setSelection((prev) => {
@@ -210,11 +217,11 @@ function RoomView(props: {
       const { readOnly: ro, undo: um, duplicate: dup } = keys.current
       if (mod && k === 'z' && !ro) {
         e.preventDefault()
-        if (e.shiftKey) um.redo()
-        else um.undo()
+        if (e.shiftKey) um?.redo()
+        else um?.undo()
       } else if (mod && k === 'y' && !ro) {
         e.preventDefault()
-        um.redo()
+        um?.redo()
       } else if (mod && k === 'd' && !ro) {
         e.preventDefault()
         dup()
@@ -267,10 +274,10 @@ function RoomView(props: {
         <ParticipantList people={people} follow={follow} onFollow={setFollow} />
         {!readOnly && (
           <div className="btn-group" role="group" aria-label="History">
-            <button type="button" className="icon-btn" onClick={() => undo.undo()} disabled={stack.undo === 0} aria-label="Undo" title="Undo (Ctrl+Z)">
+            <button type="button" className="icon-btn" onClick={() => undo?.undo()} disabled={stack.undo === 0} aria-label="Undo" title="Undo (Ctrl+Z)">
               ↶
             </button>
-            <button type="button" className="icon-btn" onClick={() => undo.redo()} disabled={stack.redo === 0} aria-label="Redo" title="Redo (Ctrl+Shift+Z)">
+            <button type="button" className="icon-btn" onClick={() => undo?.redo()} disabled={stack.redo === 0} aria-label="Redo" title="Redo (Ctrl+Shift+Z)">
               ↷
             </button>
           </div>

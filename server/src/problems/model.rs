@@ -384,6 +384,7 @@ impl ReferenceSolution {
                     label: None,
                 })
                 .collect(),
+            read_issues: Vec::new(),
         }
     }
 }
