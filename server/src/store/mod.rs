@@ -489,9 +489,13 @@ impl Store {
         }
         drop(rows);
         let room = id.clone();
-        let snapshot = tokio::task::spawn_blocking(move || snapshot_of(&room, &updates))
+        let (snapshot, used) = tokio::task::spawn_blocking(move || snapshot_of(&room, &updates))
             .await
             .map_err(|e| Error::Internal(format!("compaction task failed: {e}")))??;
+        if used.len() <= 1 {
+            return Ok(CompactOutcome::NothingToDo);
+        }
+        let keys: Vec<(String, i64)> = used.into_iter().map(|i| keys[i].clone()).collect();
 
         between.await;
 
@@ -604,26 +608,31 @@ fn is_conflict(e: &sqlx::Error) -> bool {
     }
 }
 
-/// Merges a room's rows into one v1 update holding the full state. Loading them into a temporary
-/// document (rather than `merge_updates_v1`) garbage-collects deleted content; updates whose
-/// dependencies are missing stay pending in the document and are still part of the encoded state.
-/// Blocking: call from `spawn_blocking`.
-pub fn snapshot_of(room: &RoomId, updates: &[Vec<u8>]) -> Result<Vec<u8>> {
+/// Merges a room's rows into one v1 update holding the full state, and says which rows it used.
+/// Loading them into a temporary document (rather than `merge_updates_v1`) garbage-collects deleted
+/// content; updates whose dependencies are missing stay pending in the document and are still part of
+/// the encoded state. A row that does not decode is left out (and so stays stored, untouched) and logged:
+/// one bad row must not stop a room's log from being compacted. Blocking: call from `spawn_blocking`.
+pub fn snapshot_of(room: &RoomId, updates: &[Vec<u8>]) -> Result<(Vec<u8>, Vec<usize>)> {
     let doc = Doc::new();
+    let mut used = Vec::with_capacity(updates.len());
     {
         let mut txn = doc.transact_mut();
         for (i, data) in updates.iter().enumerate() {
-            let update = Update::decode_v1(data).map_err(|e| {
-                Error::Internal(format!(
-                    "room {room}: stored row {i} is not a v1 update: {e}"
-                ))
-            })?;
+            let update = match Update::decode_v1(data) {
+                Ok(update) => update,
+                Err(e) => {
+                    tracing::warn!(%room, row = i, error = %e, "stored row is not a v1 update; left as is");
+                    continue;
+                }
+            };
             txn.apply_update(update).map_err(|e| {
                 Error::Internal(format!("room {room}: stored row {i} does not apply: {e}"))
             })?;
+            used.push(i);
         }
         // Dropping the transaction commits it, which is when deleted content is collected.
     }
     let txn = doc.transact();
-    Ok(txn.encode_state_as_update_v1(&StateVector::default()))
+    Ok((txn.encode_state_as_update_v1(&StateVector::default()), used))
 }
