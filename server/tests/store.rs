@@ -971,6 +971,64 @@ async fn transitions(kind: Kind) {
     db.drop_schema().await;
 }
 
+/// A tier's events alternate: a repeated report of the latest state (a reloaded room, or a second
+/// instance validating the same room) is dropped, also when two instances record it at the same moment.
+async fn transitions_are_deduplicated_across_instances(kind: Kind) {
+    let db = Db::new(kind).await;
+    let a = db.store("instance-a").await;
+    let b = db.store("instance-b").await;
+    let room = new_room(&a).await;
+    let t = |at_ms, tier: &str, event: &str| Transition {
+        at_ms,
+        tier: tier.into(),
+        event: event.into(),
+    };
+    a.record_transitions(&room, &[t(10, "mvp", "reached")])
+        .await
+        .unwrap();
+    b.record_transitions(&room, &[t(11, "mvp", "reached")])
+        .await
+        .unwrap();
+    a.record_transitions(&room, &[t(12, "mvp", "reached"), t(12, "scale", "reached")])
+        .await
+        .unwrap();
+    assert_eq!(
+        a.timeline(&room).await.unwrap(),
+        vec![t(10, "mvp", "reached"), t(12, "scale", "reached")]
+    );
+    // Both instances see the same change and record it at once, many times over.
+    for round in 0..20 {
+        let event = if round % 2 == 0 { "lost" } else { "reached" };
+        let at = 100 + 10 * round;
+        let (ra, rb) = (room.clone(), room.clone());
+        let (sa, sb) = (a.clone(), b.clone());
+        let ta =
+            tokio::spawn(async move { sa.record_transitions(&ra, &[t(at, "mvp", event)]).await });
+        let tb =
+            tokio::spawn(
+                async move { sb.record_transitions(&rb, &[t(at + 1, "mvp", event)]).await },
+            );
+        ta.await.unwrap().unwrap();
+        tb.await.unwrap().unwrap();
+    }
+    let mvp: Vec<String> = b
+        .timeline(&room)
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|e| e.tier == "mvp")
+        .map(|e| e.event)
+        .collect();
+    assert_eq!(mvp.len(), 21, "{mvp:?}");
+    assert!(
+        mvp.windows(2).all(|w| w[0] != w[1]),
+        "events must alternate: {mvp:?}"
+    );
+    a.close().await;
+    b.close().await;
+    db.drop_schema().await;
+}
+
 #[tokio::test]
 async fn bad_url_is_a_clear_error() {
     let err = Store::connect("mysql://x", InstanceId::random())
@@ -1013,6 +1071,7 @@ on_both!(
     two_persisters_one_room,
     interleaved_compaction,
     transitions,
+    transitions_are_deduplicated_across_instances,
     undecodable_rows_are_kept_and_do_not_block_compaction,
     compaction_keeps_updates_with_missing_dependencies,
     kill_9_keeps_every_acknowledged_update,

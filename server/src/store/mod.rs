@@ -554,16 +554,36 @@ impl Store {
         Ok(deleted == keys.len() as u64)
     }
 
-    /// Records tier transitions of a room.
+    /// Records tier transitions of a room. A transition equal to the tier's latest stored event is
+    /// dropped: several instances validating one room report the same change, and a reloaded room may
+    /// report again what is already stored. Two instances recording the same change at once both
+    /// compute the same per-tier number `n`; the unique index on `(room_id, tier, n)` keeps one.
     pub async fn record_transitions(&self, id: &RoomId, events: &[Transition]) -> Result<()> {
         if events.is_empty() {
             return Ok(());
         }
         let mut tx = self.begin_write().await?;
         for t in events {
+            let latest = sqlx::query(
+                "SELECT event, n FROM tier_transitions \
+                 WHERE room_id = $1 AND tier = $2 AND n IS NOT NULL ORDER BY n DESC LIMIT 1",
+            )
+            .bind(id.as_str())
+            .bind(&t.tier)
+            .fetch_optional(&mut *tx)
+            .await?;
+            let n = match latest {
+                Some(row) => {
+                    if row.try_get::<String, _>("event")? == t.event {
+                        continue;
+                    }
+                    row.try_get::<i64, _>("n")? + 1
+                }
+                None => 0,
+            };
             sqlx::query(
-                "INSERT INTO tier_transitions (room_id, writer, seq, at_ms, tier, event) \
-                 VALUES ($1, $2, $3, $4, $5, $6)",
+                "INSERT INTO tier_transitions (room_id, writer, seq, at_ms, tier, event, n) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (room_id, tier, n) DO NOTHING",
             )
             .bind(id.as_str())
             .bind(&self.instance.0)
@@ -571,6 +591,7 @@ impl Store {
             .bind(t.at_ms)
             .bind(&t.tier)
             .bind(&t.event)
+            .bind(n)
             .execute(&mut *tx)
             .await?;
         }
