@@ -872,7 +872,7 @@ mod tests {
                     txn.get_or_insert_map(NODES_KEY),
                     txn.get_or_insert_map(EDGES_KEY),
                 ];
-                for i in 0..200 {
+                for i in 0..200u32 {
                     let r = next();
                     let root = &roots[(r % 2) as usize];
                     let key = format!("k{}", r % 150);
@@ -880,25 +880,25 @@ mod tests {
                         |txn: &mut TransactionMut, map: &MapRef, field: &str, r: u64| match r % 8 {
                             0 => drop(map.insert(txn, field, "n1")),
                             1 => drop(map.insert(txn, field, (r % 100) as f64 / 3.0)),
-                            2 => drop(map.insert(txn, field, r % 2 == 0)),
+                            2 => drop(map.insert(txn, field, r.is_multiple_of(2))),
                             3 => drop(map.insert(txn, field, Any::Null)),
                             4 => drop(map.insert(txn, field, MapPrelim::default())),
                             5 => drop(map.insert(txn, field, yrs::ArrayPrelim::default())),
                             6 => drop(map.insert(txn, field, yrs::TextPrelim::new("text"))),
                             _ => drop(map.insert(txn, field, f64::NAN)),
                         };
-                    if r % 5 == 0 {
+                    if r.is_multiple_of(5) {
                         value(&mut txn, root, &key, r >> 3);
                         continue;
                     }
                     let entry = root.insert(&mut txn, key.as_str(), MapPrelim::default());
                     for field in ["type", "label", "x", "y", "params", "from", "to"] {
                         let r = next();
-                        if r % 3 == 0 {
+                        if r.is_multiple_of(3) {
                             value(&mut txn, &entry, field, r >> 2);
                         }
                     }
-                    if i % 3 == 0 {
+                    if i.is_multiple_of(3) {
                         let params = entry.insert(&mut txn, "params", MapPrelim::default());
                         value(&mut txn, &params, "instances", next());
                     }

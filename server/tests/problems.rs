@@ -812,6 +812,25 @@ fn importer_is_deterministic_and_keeps_authored_content() {
 }
 
 #[test]
+fn authoring_is_deterministic_and_keeps_what_exists() {
+    let seeds = problems_dir().join("seeds");
+    let catalog = std::fs::read(problems_dir().join("catalog.toml")).unwrap();
+    let run = || {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("catalog.toml"), &catalog).unwrap();
+        import::run(&seeds, dir.path()).unwrap();
+        assert_eq!(tierboard::problems::author::run(dir.path()).unwrap(), 422);
+        // A second run finds every problem with tiers and writes nothing.
+        assert_eq!(tierboard::problems::author::run(dir.path()).unwrap(), 0);
+        let bytes = tree_bytes(dir.path());
+        (dir, bytes)
+    };
+    let (_a, first) = run();
+    let (_b, second) = run();
+    assert_eq!(first, second);
+}
+
+#[test]
 fn a_broken_file_is_refused_with_its_file_and_field() {
     let dir = tempfile::tempdir().unwrap();
     copy_tree(&problems_dir(), dir.path());
