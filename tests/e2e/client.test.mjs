@@ -118,6 +118,8 @@ describe('room', () => {
     await waitFor(async () => (await bob.page.locator('.react-flow__edge').count()) === 2, 'two edges at Bob')
     await waitFor(async () => (await t0(bob.page).getAttribute('data-reached')) === 'true', 'T0 reached at Bob')
     await waitFor(async () => (await t0(ada.page).getAttribute('data-reached')) === 'true', 'T0 reached at Ada')
+    // the session timeline records it
+    await waitFor(async () => (await bob.page.locator('.timeline li', { hasText: 'T0 reached' }).count()) === 1, 'T0 in Bob’s timeline')
 
     // each sees the other's cursor and name
     await hoverCanvas(ada.page, 430, 560)

@@ -24,7 +24,7 @@ import { NotesPad } from './NotesPad'
 import { Palette } from './Palette'
 import { NameDialog, ParticipantList, useParticipants } from './Presence'
 import { ProblemPanel } from './ProblemPanel'
-import { TierPanel } from './TierPanel'
+import { TierPanel, Timeline } from './TierPanel'
 
 type Tab = 'tiers' | 'inspect' | 'problem' | 'notes'
 
@@ -153,6 +153,7 @@ function RoomView(props: {
   dismissNotice: () => void
 }) {
   const { doc, awareness, state, readOnly, problem, catalog } = props
+  const token = tokenFor(props.tokens)
   const rf = useReactFlow()
   const store = useStoreApi()
   const [tab, setTab] = useState<Tab>('tiers')
@@ -356,7 +357,12 @@ function RoomView(props: {
             ))}
           </div>
           <div className="tab-body" role="tabpanel" aria-labelledby={`tab-${tab}`}>
-            {tab === 'tiers' && <TierPanel result={state.validation} connected={state.status === 'connected'} active={highlight.key} onHighlight={onHighlight} />}
+            {tab === 'tiers' && (
+              <>
+                <TierPanel result={state.validation} connected={state.status === 'connected'} active={highlight.key} onHighlight={onHighlight} />
+                {token && <Timeline room={props.room} token={token} reached={state.validation?.reached ?? null} connected={state.status === 'connected'} />}
+              </>
+            )}
             {tab === 'inspect' && <Inspector doc={doc} catalog={catalog} nodes={selection.nodes} edges={selection.edges} readOnly={readOnly} />}
             {tab === 'problem' && <ProblemPanel problem={problem} />}
             {tab === 'notes' && <NotesPad doc={doc} awareness={awareness} readOnly={readOnly} />}

@@ -64,7 +64,13 @@ use crate::ids::{InstanceId, Role, RoomId, TokenHash};
 pub use persister::Persister;
 
 /// The migrations in the top-level `migrations/` folder, embedded so the binary runs from any directory.
-static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../migrations");
+/// `ignore_missing`: a database migrated by a newer build (a rolling deploy, or another branch's tests
+/// on a shared database) still serves an older build whose migrations are a prefix of the applied ones.
+static MIGRATOR: sqlx::migrate::Migrator = {
+    let mut migrator = sqlx::migrate!("../migrations");
+    migrator.ignore_missing = true;
+    migrator
+};
 
 /// How long a SQLite connection waits for another writer's lock before failing with "database is locked".
 const SQLITE_BUSY_TIMEOUT_MS: u64 = 5_000;
