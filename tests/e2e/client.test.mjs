@@ -100,7 +100,7 @@ describe('room', () => {
 
   it('two people build T0 together: nodes, the green tier and each other’s cursor appear', async () => {
     created = await createRoom(server.base, PROBLEM)
-    ada = await join('Ada', roomUrl(server.base, created, 'edit'))
+    ada = await join('Ada', roomUrl(server.base, created, 'edit'), { dark: true })
     bob = await join('Bob', roomUrl(server.base, created, 'edit'))
 
     const t0 = (page) => page.getByTestId('tier-T0')
@@ -144,6 +144,8 @@ describe('room', () => {
     await bob.page.getByTestId('tier-T0').getByRole('button', { name: /Must include: app/ }).click()
     await waitFor(async () => (await bob.page.locator(`${nodeSel('app')} .tb-node.highlight`).count()) === 1, 'highlight at Bob')
     await shot(bob.page, 'room.png')
+    await shot(ada.page, 'room-dark.png')
+    assert.equal(await ada.page.evaluate(() => document.documentElement.dataset.theme), 'dark')
     assert.deepEqual(await unlabelled(bob.page), [], 'every control in the room has an accessible name')
     await bob.page.getByTestId('tier-T0').getByRole('button', { name: /Must include: app/ }).click()
     assert.deepEqual([...ada.errors, ...bob.errors], [])
