@@ -254,6 +254,16 @@ describe('room', () => {
     await hoverCanvas(ada.page, 430, 560)
     await waitFor(async () => (await bob.page.getByTestId('remote-cursor').filter({ hasText: 'Ada' }).count()) === 1, 'Ada’s canvas cursor')
 
+    // the problem panel reveals hints one at a time
+    await bob.page.getByRole('tab', { name: 'Problem' }).click()
+    const hints = bob.page.locator('.hints li')
+    assert.equal(await hints.count(), 0)
+    await bob.page.getByRole('button', { name: /^Show hint 1 of \d+$/ }).click()
+    assert.equal(await hints.count(), 1)
+    await bob.page.getByRole('button', { name: /^Show hint 2 of \d+$/ }).click()
+    assert.equal(await hints.count(), 2)
+    assert.match(await hints.first().textContent(), /Tier 0/)
+
     // Bob follows Ada: Ada's zoom and pan become Bob's
     await bob.page.getByRole('button', { name: 'Follow Ada' }).click()
     await ada.page.getByRole('button', { name: /zoom in/i }).click()
