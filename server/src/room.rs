@@ -24,10 +24,13 @@ use yrs::updates::decoder::Decode;
 use yrs::updates::encoder::Encode;
 use yrs::{Doc, Map, ReadTxn, StateVector, Transact, Update};
 
+use crate::design::Design;
 use crate::ids::{Role, RoomId};
 use crate::metrics::{Metrics, dec, inc};
-use crate::store::{Persister, Store};
+use crate::problems::{Bank, Problem};
+use crate::store::{Persister, Store, Transition};
 use crate::sync::{AwarenessTable, protocol};
+use crate::validation::{self, ValidationResult};
 
 /// How long a silent awareness state is kept (y-protocols' own timeout).
 pub const AWARENESS_TIMEOUT: Duration = Duration::from_secs(30);
@@ -37,6 +40,8 @@ const HOUSEKEEPING: Duration = Duration::from_secs(5);
 const PERSIST_COALESCE: Duration = Duration::from_millis(10);
 /// A persistence job refused because the persister's queue was full is retried after this delay.
 const PERSIST_RETRY: Duration = Duration::from_millis(20);
+/// At most one validation run per room in this window: a burst of edits is judged once.
+pub const VALIDATION_INTERVAL: Duration = Duration::from_millis(50);
 
 /// A connection id, unique within the process.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -113,6 +118,10 @@ pub enum RoomCommand {
     Status {
         reply: oneshot::Sender<RoomStatus>,
     },
+    /// The current validation result (after a pending run, so it reflects every accepted edit).
+    Validation {
+        reply: oneshot::Sender<Option<Arc<ValidationResult>>>,
+    },
     Shutdown {
         reply: oneshot::Sender<()>,
     },
@@ -138,6 +147,7 @@ pub struct RoomShared {
 #[derive(Clone)]
 pub struct RoomDeps {
     pub store: Arc<Store>,
+    pub bank: Arc<Bank>,
     pub persister: Persister,
     pub metrics: Arc<Metrics>,
     pub idle: Duration,
@@ -170,12 +180,25 @@ pub struct Room {
     last_saved: Option<Bytes>,
     idle_since: Option<Instant>,
     next_housekeeping: Instant,
+    /// The problem this room practises; `None` if the bank no longer has it (then nothing is judged).
+    problem: Option<Arc<Problem>>,
+    validation: Option<Arc<ValidationResult>>,
+    /// The last result encoded as a `validation` message, sent to joiners.
+    validation_message: Option<Bytes>,
+    /// Set when the document changed since the last run; the run happens at this instant.
+    validate_at: Option<Instant>,
+    last_validation: Instant,
 }
 
 impl Room {
     /// Loads the room's document from the store. A stored row that fails to decode is logged and
     /// skipped, never fatal: the rest of the room stays usable.
     pub async fn load(id: RoomId, deps: RoomDeps, shared: Arc<RoomShared>) -> crate::Result<Room> {
+        let problem_id = deps.store.room(&id).await?.map(|r| r.problem);
+        let problem = problem_id.as_deref().and_then(|p| deps.bank.get(p));
+        if problem.is_none() {
+            tracing::warn!(room = %id, problem = ?problem_id, "room's problem is not in the bank: no validation");
+        }
         let rows = deps.store.load_doc(&id).await?;
         let doc = Doc::new();
         let room_id = id.clone();
@@ -198,7 +221,7 @@ impl Room {
         .await
         .map_err(|e| crate::Error::Internal(format!("loading room: {e}")))?;
         inc(&deps.metrics.rooms_loaded, 1);
-        Ok(Room {
+        let mut room = Room {
             id,
             doc,
             conns: HashMap::new(),
@@ -214,7 +237,15 @@ impl Room {
             last_saved: None,
             idle_since: Some(Instant::now()),
             next_housekeeping: Instant::now() + HOUSEKEEPING,
-        })
+            problem,
+            validation: None,
+            validation_message: None,
+            validate_at: None,
+            last_validation: Instant::now(),
+        };
+        // The loaded state is the baseline: its tiers are not new transitions.
+        room.validate(false);
+        Ok(room)
     }
 
     /// The initial document of a new room: `meta.problem` set.
@@ -255,6 +286,12 @@ impl Room {
                 RoomCommand::Inbound { conn, messages } => self.inbound(conn, messages),
                 RoomCommand::Leave { conn } => self.leave(conn),
                 RoomCommand::Persisted { result, saved_sv } => self.persisted(result, saved_sv),
+                RoomCommand::Validation { reply } => {
+                    if self.validate_at.is_some() {
+                        self.validate(true);
+                    }
+                    let _ = reply.send(self.validation.clone());
+                }
                 RoomCommand::Status { reply } => {
                     let _ = reply.send(RoomStatus {
                         participants: self.awareness.present(),
@@ -284,6 +321,9 @@ impl Room {
         if let Some(at) = self.persist_at {
             deadline = deadline.min(at);
         }
+        if let Some(at) = self.validate_at {
+            deadline = deadline.min(at);
+        }
         if let Some(since) = self.idle_since {
             deadline = deadline.min(since + self.deps.idle);
         }
@@ -295,6 +335,9 @@ impl Room {
         let now = Instant::now();
         if self.persist_at.is_some_and(|at| at <= now) {
             self.submit_pending(tx_self);
+        }
+        if self.validate_at.is_some_and(|at| at <= now) {
+            self.validate(true);
         }
         if self.next_housekeeping <= now {
             self.next_housekeeping = now + HOUSEKEEPING;
@@ -326,6 +369,9 @@ impl Room {
         let _ = conn
             .outbox
             .try_send(protocol::encode_tierboard(&session.to_string()));
+        if let Some(validation) = &self.validation_message {
+            let _ = conn.outbox.try_send(validation.clone());
+        }
         if let Some(saved) = &self.last_saved {
             let _ = conn.outbox.try_send(saved.clone());
         }
@@ -419,6 +465,62 @@ impl Room {
         if self.persist_at.is_none() {
             self.persist_at = Some(Instant::now() + PERSIST_COALESCE);
         }
+        if self.validate_at.is_none() {
+            // Run now if the last run is old enough, else at the end of its window: a burst of edits
+            // costs one run per window, and the first edit after a quiet spell is judged at once.
+            self.validate_at = Some(Instant::now().max(self.last_validation + VALIDATION_INTERVAL));
+        }
+    }
+
+    /// Re-reads the design, validates it and, when the result changed, pushes it to everyone and
+    /// stores the tier transitions (`record` is false for the baseline run after loading).
+    fn validate(&mut self, record: bool) {
+        self.validate_at = None;
+        self.last_validation = Instant::now();
+        let Some(problem) = self.problem.clone() else {
+            return;
+        };
+        let design = Design::from_doc(&self.doc);
+        let result = validation::validate(&problem, self.deps.bank.catalog(), &design);
+        inc(&self.deps.metrics.validations, 1);
+        if self.validation.as_deref() == Some(&result) {
+            return;
+        }
+        let transitions = if record {
+            validation::transitions(self.validation.as_deref(), &result)
+        } else {
+            Vec::new()
+        };
+        let message = serde_json::json!({"type": "validation", "result": &result});
+        let message = protocol::encode_tierboard(&message.to_string());
+        self.broadcast(&message, None);
+        self.validation_message = Some(message);
+        self.validation = Some(Arc::new(result));
+        if !transitions.is_empty() {
+            let at_ms = crate::http::now_ms();
+            let events: Vec<Transition> = transitions
+                .into_iter()
+                .map(|t| Transition {
+                    at_ms,
+                    tier: t.tier,
+                    event: match t.event {
+                        validation::TierEvent::Reached => "reached".into(),
+                        validation::TierEvent::Lost => "lost".into(),
+                    },
+                })
+                .collect();
+            let store = self.deps.store.clone();
+            let room = self.id.clone();
+            // The timeline is history, not state: storing it off the actor keeps fan-out fast; a
+            // failure is logged and counted.
+            let metrics = self.deps.metrics.clone();
+            tokio::spawn(async move {
+                if let Err(e) = store.record_transitions(&room, &events).await {
+                    tracing::error!(room = %room, error = %e, "storing tier transitions failed");
+                    inc(&metrics.errors, 1);
+                }
+            });
+        }
     }
 
     fn submit_pending(&mut self, tx_self: &mpsc::WeakSender<RoomCommand>) {
@@ -474,9 +576,9 @@ impl Room {
                 self.last_saved = Some(message);
             }
             Err(e) => {
-                // The persister keeps and retries failed batches itself; nothing is dropped here.
-                tracing::error!(room = %self.id, error = %e, "persisting failed");
-                inc(&self.deps.metrics.errors, 1);
+                // The persister keeps and retries failed batches itself (and counts the error);
+                // nothing is dropped here, the `saved` message just waits for the retry.
+                tracing::warn!(room = %self.id, error = %e, "not saved yet");
             }
         }
         if self.conns.is_empty() && self.idle_since.is_none() {

@@ -52,6 +52,7 @@ impl Server {
         );
         let rooms = Arc::new(Rooms::new(RoomDeps {
             store: store.clone(),
+            bank: bank.clone(),
             persister: persister.clone(),
             metrics: metrics.clone(),
             idle: config.room_idle(),

@@ -14,7 +14,8 @@
 //! ## Compaction
 //! [`Store::compact`] replaces a room's rows with one snapshot in a single transaction: read the rows,
 //! merge them (in `spawn_blocking`, through a temporary `yrs::Doc`, so deleted content is garbage
-//! collected), insert the snapshot, delete *exactly* the rows it read, by key, and roll back if the
+//! collected; a row that does not decode is logged and left in place), insert the snapshot, delete
+//! *exactly* the rows it merged, by key, and roll back if the
 //! delete removed fewer rows than were read. Because rows are immutable, "all the rows I read still
 //! exist" means the snapshot is exactly their merge, so committing cannot lose or duplicate content:
 //! - rows appended meanwhile (by any instance) are not in the delete set, so they survive next to the
@@ -40,8 +41,9 @@
 //! WAL journal with `synchronous = FULL`: every commit fsyncs the WAL, so a commit survives a power loss,
 //! not only a process crash (`kill -9`). `NORMAL` would be enough against a process crash (the WAL write
 //! is in the OS page cache once `COMMIT` returns) but loses the last commits on power loss; since the
-//! [`persister::Persister`] group-commits at most one transaction per persist interval (50 ms by
-//! default) across all rooms, FULL costs at most ~20 fsyncs a second and we take it.
+//! [`persister::Persister`] group-commits all rooms in about one transaction per persist interval
+//! (50 ms by default; more only on explicit flushes or batches over 4096 updates / 8 MiB), FULL costs
+//! about 20 fsyncs a second and we take it.
 
 pub mod persister;
 pub mod scratch;
@@ -62,7 +64,13 @@ use crate::ids::{InstanceId, Role, RoomId, TokenHash};
 pub use persister::Persister;
 
 /// The migrations in the top-level `migrations/` folder, embedded so the binary runs from any directory.
-static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../migrations");
+/// `ignore_missing`: a database migrated by a newer build (a rolling deploy, or another branch's tests
+/// on a shared database) still serves an older build whose migrations are a prefix of the applied ones.
+static MIGRATOR: sqlx::migrate::Migrator = {
+    let mut migrator = sqlx::migrate!("../migrations");
+    migrator.ignore_missing = true;
+    migrator
+};
 
 /// How long a SQLite connection waits for another writer's lock before failing with "database is locked".
 const SQLITE_BUSY_TIMEOUT_MS: u64 = 5_000;
@@ -489,9 +497,13 @@ impl Store {
         }
         drop(rows);
         let room = id.clone();
-        let snapshot = tokio::task::spawn_blocking(move || snapshot_of(&room, &updates))
+        let (snapshot, used) = tokio::task::spawn_blocking(move || snapshot_of(&room, &updates))
             .await
             .map_err(|e| Error::Internal(format!("compaction task failed: {e}")))??;
+        if used.len() <= 1 {
+            return Ok(CompactOutcome::NothingToDo);
+        }
+        let keys: Vec<(String, i64)> = used.into_iter().map(|i| keys[i].clone()).collect();
 
         between.await;
 
@@ -550,16 +562,36 @@ impl Store {
         Ok(deleted == keys.len() as u64)
     }
 
-    /// Records tier transitions of a room.
+    /// Records tier transitions of a room. A transition equal to the tier's latest stored event is
+    /// dropped: several instances validating one room report the same change, and a reloaded room may
+    /// report again what is already stored. Two instances recording the same change at once both
+    /// compute the same per-tier number `n`; the unique index on `(room_id, tier, n)` keeps one.
     pub async fn record_transitions(&self, id: &RoomId, events: &[Transition]) -> Result<()> {
         if events.is_empty() {
             return Ok(());
         }
         let mut tx = self.begin_write().await?;
         for t in events {
+            let latest = sqlx::query(
+                "SELECT event, n FROM tier_transitions \
+                 WHERE room_id = $1 AND tier = $2 AND n IS NOT NULL ORDER BY n DESC LIMIT 1",
+            )
+            .bind(id.as_str())
+            .bind(&t.tier)
+            .fetch_optional(&mut *tx)
+            .await?;
+            let n = match latest {
+                Some(row) => {
+                    if row.try_get::<String, _>("event")? == t.event {
+                        continue;
+                    }
+                    row.try_get::<i64, _>("n")? + 1
+                }
+                None => 0,
+            };
             sqlx::query(
-                "INSERT INTO tier_transitions (room_id, writer, seq, at_ms, tier, event) \
-                 VALUES ($1, $2, $3, $4, $5, $6)",
+                "INSERT INTO tier_transitions (room_id, writer, seq, at_ms, tier, event, n) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (room_id, tier, n) DO NOTHING",
             )
             .bind(id.as_str())
             .bind(&self.instance.0)
@@ -567,6 +599,7 @@ impl Store {
             .bind(t.at_ms)
             .bind(&t.tier)
             .bind(&t.event)
+            .bind(n)
             .execute(&mut *tx)
             .await?;
         }
@@ -604,26 +637,31 @@ fn is_conflict(e: &sqlx::Error) -> bool {
     }
 }
 
-/// Merges a room's rows into one v1 update holding the full state. Loading them into a temporary
-/// document (rather than `merge_updates_v1`) garbage-collects deleted content; updates whose
-/// dependencies are missing stay pending in the document and are still part of the encoded state.
-/// Blocking: call from `spawn_blocking`.
-pub fn snapshot_of(room: &RoomId, updates: &[Vec<u8>]) -> Result<Vec<u8>> {
+/// Merges a room's rows into one v1 update holding the full state, and says which rows it used.
+/// Loading them into a temporary document (rather than `merge_updates_v1`) garbage-collects deleted
+/// content; updates whose dependencies are missing stay pending in the document and are still part of
+/// the encoded state. A row that does not decode is left out (and so stays stored, untouched) and logged:
+/// one bad row must not stop a room's log from being compacted. Blocking: call from `spawn_blocking`.
+pub fn snapshot_of(room: &RoomId, updates: &[Vec<u8>]) -> Result<(Vec<u8>, Vec<usize>)> {
     let doc = Doc::new();
+    let mut used = Vec::with_capacity(updates.len());
     {
         let mut txn = doc.transact_mut();
         for (i, data) in updates.iter().enumerate() {
-            let update = Update::decode_v1(data).map_err(|e| {
-                Error::Internal(format!(
-                    "room {room}: stored row {i} is not a v1 update: {e}"
-                ))
-            })?;
+            let update = match Update::decode_v1(data) {
+                Ok(update) => update,
+                Err(e) => {
+                    tracing::warn!(%room, row = i, error = %e, "stored row is not a v1 update; left as is");
+                    continue;
+                }
+            };
             txn.apply_update(update).map_err(|e| {
                 Error::Internal(format!("room {room}: stored row {i} does not apply: {e}"))
             })?;
+            used.push(i);
         }
         // Dropping the transaction commits it, which is when deleted content is collected.
     }
     let txn = doc.transact();
-    Ok(txn.encode_state_as_update_v1(&StateVector::default()))
+    Ok((txn.encode_state_as_update_v1(&StateVector::default()), used))
 }
