@@ -363,9 +363,11 @@ pub async fn s3(ctx: &Ctx, kind: Kind) -> Result<Outcome> {
         // Correctness: every client of a room ends with the same document.
         // A server that fell behind is still delivering: give it up to 20 s to catch up.
         let mut differing_rooms = 0;
+        let mut closed = (0, None);
         for attempt in 0..10 {
             tokio::time::sleep(Duration::from_secs(2)).await;
             let reports = fleet::reports(&clients).await?;
+            closed = fleet::lost(&reports);
             differing_rooms = reports
                 .chunks(PER_ROOM as usize)
                 .filter(|room| {
@@ -426,7 +428,10 @@ pub async fn s3(ctx: &Ctx, kind: Kind) -> Result<Outcome> {
         if differing_rooms > 0 {
             out.status = crate::report::Status::Failed;
             out.reason = Some(format!(
-                "{differing_rooms} of {ROOMS} rooms did not converge after the load stopped"
+                "{differing_rooms} of {ROOMS} rooms did not converge within 20 s after the load stopped; \
+                 {} connections had been closed{}",
+                closed.0,
+                closed.1.map(|c| format!(" (first: {c})")).unwrap_or_default()
             ));
         }
         Ok(out)
