@@ -65,8 +65,9 @@ pub enum Cmd {
 pub struct Report {
     /// Edits this client made since it started.
     pub edits: u64,
-    /// Encoded (v1) state vector of the document.
-    pub state_vector: Vec<u8>,
+    /// State vector of the document as sorted (client, clock) pairs: comparable across documents,
+    /// unlike its v1 encoding, whose client order follows a hash map's iteration order.
+    pub state_vector: Vec<(u64, u32)>,
     /// Digest of the document's content (see [`content_digest`]).
     pub digest: u64,
     /// Characters in `notes`.
@@ -381,7 +382,15 @@ impl State {
         let txn = self.doc.transact();
         Report {
             edits: self.edits,
-            state_vector: txn.state_vector().encode_v1(),
+            state_vector: {
+                let mut sv: Vec<(u64, u32)> = txn
+                    .state_vector()
+                    .iter()
+                    .map(|(client, clock)| (client.get(), *clock))
+                    .collect();
+                sv.sort_unstable();
+                sv
+            },
             digest: content_digest(&txn),
             notes_len: self.notes.len(&txn),
             pending: format!(

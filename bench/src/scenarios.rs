@@ -364,10 +364,27 @@ pub async fn s3(ctx: &Ctx, kind: Kind) -> Result<Outcome> {
         // A server that fell behind is still delivering: give it up to 20 s to catch up.
         let mut differing_rooms = 0;
         let mut closed = (0, None);
+        let mut pending = 0;
+        let mut sv_differs = 0;
+        let mut missing_edits = 0u64;
         for attempt in 0..10 {
             tokio::time::sleep(Duration::from_secs(2)).await;
             let reports = fleet::reports(&clients).await?;
             closed = fleet::lost(&reports);
+            pending = reports.iter().filter(|r| r.pending != "None").count();
+            sv_differs = reports
+                .chunks(PER_ROOM as usize)
+                .filter(|room| room.iter().any(|r| r.state_vector != room[0].state_vector))
+                .count();
+            missing_edits = reports
+                .chunks(PER_ROOM as usize)
+                .map(|room| {
+                    let written: u64 = room.iter().map(|r| r.edits).sum();
+                    room.iter()
+                        .map(|r| written.saturating_sub(r.edits_present))
+                        .sum::<u64>()
+                })
+                .sum();
             differing_rooms = reports
                 .chunks(PER_ROOM as usize)
                 .filter(|room| {
@@ -429,7 +446,9 @@ pub async fn s3(ctx: &Ctx, kind: Kind) -> Result<Outcome> {
             out.status = crate::report::Status::Failed;
             out.reason = Some(format!(
                 "{differing_rooms} of {ROOMS} rooms did not converge within 20 s after the load stopped; \
-                 {} connections had been closed{}",
+                 {} connections had been closed{}; {pending} clients hold updates waiting for a missing \
+                 predecessor; {missing_edits} edits missing across all documents; state vectors differ in \
+                 {sv_differs} rooms",
                 closed.0,
                 closed.1.map(|c| format!(" (first: {c})")).unwrap_or_default()
             ));
