@@ -199,7 +199,7 @@ test('a message over the size limit closes with 4413', async () => {
 });
 
 test('a client that cannot keep up is closed with 4000, never fed a stream with holes', async () => {
-  const tight = await TestServer.start({ extraArgs: ['--outbox-capacity', '4'] });
+  const tight = await TestServer.start({ extraArgs: ['--outbox-capacity', '8'] });
   try {
     const { room, tokens } = await tight.createRoom();
     const writer = await connect(tight.ws, room, tokens.edit);
