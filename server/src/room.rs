@@ -576,9 +576,9 @@ impl Room {
                 self.last_saved = Some(message);
             }
             Err(e) => {
-                // The persister keeps and retries failed batches itself; nothing is dropped here.
-                tracing::error!(room = %self.id, error = %e, "persisting failed");
-                inc(&self.deps.metrics.errors, 1);
+                // The persister keeps and retries failed batches itself (and counts the error);
+                // nothing is dropped here, the `saved` message just waits for the retry.
+                tracing::warn!(room = %self.id, error = %e, "not saved yet");
             }
         }
         if self.conns.is_empty() && self.idle_since.is_none() {
