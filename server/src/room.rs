@@ -24,7 +24,6 @@ use yrs::updates::decoder::Decode;
 use yrs::updates::encoder::Encode;
 use yrs::{Doc, Map, ReadTxn, StateVector, Transact, Update};
 
-use crate::design::Design;
 use crate::ids::{Role, RoomId};
 use crate::metrics::{Metrics, dec, inc};
 use crate::problems::{Bank, Problem};
@@ -480,17 +479,21 @@ impl Room {
         let Some(problem) = self.problem.clone() else {
             return;
         };
-        let design = Design::from_doc(&self.doc);
-        let result = validation::validate(&problem, self.deps.bank.catalog(), &design);
+        let run = {
+            let txn = self.doc.transact();
+            validation::revalidate(
+                &problem,
+                self.deps.bank.catalog(),
+                &txn,
+                self.validation.as_deref(),
+            )
+        };
         inc(&self.deps.metrics.validations, 1);
-        if self.validation.as_deref() == Some(&result) {
+        if !run.changed {
             return;
         }
-        let transitions = if record {
-            validation::transitions(self.validation.as_deref(), &result)
-        } else {
-            Vec::new()
-        };
+        let result = run.result;
+        let transitions = if record { run.transitions } else { Vec::new() };
         let message = serde_json::json!({"type": "validation", "result": &result});
         let message = protocol::encode_tierboard(&message.to_string());
         self.broadcast(&message, None);

@@ -243,6 +243,21 @@ describe('room', () => {
     await ada.page.keyboard.press('Delete')
     await waitFor(async () => (await notes(bob.page).count()) === before + 1, 'the deletion at Bob')
 
+    // multi-select: Ctrl+A selects every node; Escape clears
+    await ada.page.locator('.react-flow__pane').click({ position: { x: 30, y: 30 } })
+    await ada.page.keyboard.press('Control+a')
+    const total = await ada.page.locator('.react-flow__node').count()
+    await ada.page.locator('.selection-bar', { hasText: `${total} selected` }).waitFor()
+    await ada.page.keyboard.press('Escape')
+    await ada.page.locator('.selection-bar').waitFor({ state: 'detached' })
+    // shift-click adds to the selection
+    await ada.page.keyboard.press('f')
+    await ada.page.waitForTimeout(400)
+    await ada.page.locator(nodeSel('app')).click()
+    await ada.page.locator(nodeSel('db_primary')).click({ modifiers: ['Shift'] })
+    await ada.page.locator('.selection-bar', { hasText: '2 selected' }).waitFor()
+    await ada.page.keyboard.press('Escape')
+
     // the notes pad is shared, with the other's caret
     await ada.page.getByRole('tab', { name: 'Notes' }).click()
     await bob.page.getByRole('tab', { name: 'Notes' }).click()
