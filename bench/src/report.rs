@@ -272,6 +272,23 @@ pub fn markdown(run: &Run) -> String {
          the same machine and shares its cores with the server under test.\n",
         m.cpu, m.cores, m.memory_gb, m.kernel, m.node, m.reference_server
     );
+    let loads: Vec<f64> = run
+        .scenarios
+        .iter()
+        .flat_map(|r| [&r.tierboard, &r.reference])
+        .filter_map(|o| o.details.get("loadavg_1m_before").and_then(|v| v.as_f64()))
+        .filter(|x| x.is_finite())
+        .collect();
+    if let (Some(lo), Some(hi)) = (
+        loads.iter().copied().reduce(f64::min),
+        loads.iter().copied().reduce(f64::max),
+    ) {
+        let _ = writeln!(
+            s,
+            "1-minute load average at the start of the scenarios: {lo:.1}–{hi:.1} (2 cores; anything above \
+             ~1.5 means other work competed with the servers and the generator).\n"
+        );
+    }
     s.push_str("| # | scenario | figure | floor | tierboard | reference | tierboard / reference | floor met | server cost (tierboard · reference) |\n");
     s.push_str("|---|---|---|---|---|---|---|---|---|\n");
     for r in &run.scenarios {

@@ -412,9 +412,12 @@ pub async fn s3(ctx: &Ctx, kind: Kind) -> Result<Outcome> {
             .with("best_sustained_edits_per_s", best * clients_n as f64)
             .with("rooms_differing", differing_rooms)
             .with("steps", &steps);
+        // The cost shown is the best sustained step's, or the first step's when none was sustained.
+        if let Some(step) = steps.iter().rev().find(|s| s.sustained).or(steps.first()) {
+            out = out.cost(step.server);
+        }
         if let Some(best_step) = steps.iter().rev().find(|s| s.sustained) {
             out.latency = Some(best_step.latency);
-            out = out.cost(best_step.server);
         }
         let note = match &last {
             Some(s) if !s.sustained => format!(
