@@ -90,6 +90,8 @@ export interface TierRule {
   min?: number
   max?: number
   derived_from?: string
+  /** Where an authored rule comes from in the problem's own text (PROTOCOL §5). */
+  because?: string
 }
 
 export interface Tier {

@@ -26,6 +26,29 @@ const G: Record<string, Glyph> = {
   note: { paths: ['M5 3h10l4 4v14H5z', 'M15 3v4h4', 'M8 12h8', 'M8 16h6'] },
   gateway: { paths: ['M4 12h16', 'M14 6l6 6-6 6', 'M4 5v14'] },
   ai: { paths: ['M12 3l2 5 5 2-5 2-2 5-2-5-5-2 5-2z', 'M19 16l1 2 2 1-2 1-1 2-1-2-2-1 2-1z'] },
+  network: { paths: ['M12 3a2 2 0 1 0 0 4 2 2 0 0 0 0-4z', 'M5 17a2 2 0 1 0 0 4 2 2 0 0 0 0-4z', 'M19 17a2 2 0 1 0 0 4 2 2 0 0 0 0-4z', 'M12 7v5', 'M12 12l-6 5', 'M12 12l6 5'] },
+}
+
+/** The icon keys of problems/catalog.toml, by the glyph that draws them. */
+const ICON_KEYS: Record<string, string> = {
+  cpu: 'server',
+  server: 'server',
+  sparkles: 'ai',
+  chart: 'chart',
+  activity: 'stream',
+  bolt: 'cache',
+  database: 'database',
+  network: 'network',
+  globe: 'globe',
+  shield: 'shield',
+  door: 'gateway',
+  user: 'client',
+  scale: 'balancer',
+  inbox: 'queue',
+  archive: 'storage',
+  search: 'search',
+  cog: 'gear',
+  note: 'note',
 }
 
 const KEYWORDS: [RegExp, string][] = [
@@ -64,6 +87,8 @@ const FAMILY: Record<string, string> = {
 }
 
 export function glyphName(icon: string | undefined, type: string, family?: string): string {
+  const known = ICON_KEYS[(icon ?? '').toLowerCase()]
+  if (known) return known
   for (const key of [icon ?? '', type]) {
     const k = key.toLowerCase()
     if (G[k]) return k
@@ -94,6 +119,9 @@ const FAMILY_COLORS: Record<string, string> = {
   observability: '#d97706',
   security: '#be123c',
   client: '#475569',
+  specialised: '#7c3aed',
+  specialized: '#7c3aed',
+  annotation: '#ca8a04',
   note: '#ca8a04',
 }
 

@@ -6,7 +6,7 @@ import { Awareness } from 'y-protocols/awareness'
 import { editLink, parseFragment, roleOf, tokenFor, viewLink } from './links'
 import { NotesAwareness, colorFor, loadName, participants, readPresence, saveName } from './presence'
 import { matchRoute } from './router'
-import { difficultyOrder, hintList } from './browser/common'
+import { difficultyOrder, hintList, namedPairs } from './browser/common'
 import { queryFrom } from './browser/Browser'
 import { problemQueryString } from './api'
 import { glyphName } from './icons'
@@ -106,6 +106,16 @@ describe('problem helpers', () => {
     ])
   })
 
+  it('reads name/text and name/value lists as tables', () => {
+    expect(namedPairs([{ name: 'Latency', text: 'P99 < 200ms' }, { name: 'read_qps', type: 'integer', value: 900 }])).toEqual({
+      Latency: 'P99 < 200ms',
+      read_qps: '900',
+    })
+    expect(namedPairs([{ name: 'x', value: 1, unit: 'ms' }])).toEqual({ x: '1 ms' })
+    expect(namedPairs(['plain'])).toBeNull()
+    expect(namedPairs([{ name: 'nested', value: { a: 1 } }])).toBeNull()
+  })
+
   it('reads hints in any of the shapes a problem file may use', () => {
     expect(hintList(['a', 'b'])).toEqual(['a', 'b'])
     expect(hintList('a\n\nb')).toEqual(['a', 'b'])
@@ -115,6 +125,9 @@ describe('problem helpers', () => {
 
   it('maps catalog icon keys and families to glyphs', () => {
     expect(glyphName('database', 'db_primary')).toBe('database')
+    expect(glyphName('scale', 'lb')).toBe('balancer')
+    expect(glyphName('cpu', 'abr_optimizer')).toBe('server')
+    expect(glyphName('inbox', 'sqs')).toBe('queue')
     expect(glyphName(undefined, 'lb')).toBe('balancer')
     expect(glyphName('', 'redirect_client')).toBe('client')
     expect(glyphName('???', 'zzz', 'messaging')).toBe('queue')

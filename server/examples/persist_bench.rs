@@ -90,9 +90,9 @@ async fn main() -> anyhow::Result<()> {
             let text = doc.get_or_insert_text("text");
             let mut latencies = Vec::new();
             let mut refused = 0u64;
-            let mut tick = tokio::time::interval(period);
             // Spread the rooms over the period instead of firing them all at once.
-            tokio::time::sleep(period.mul_f64(i as f64 / 997.0 % 1.0)).await;
+            tokio::time::sleep(period.mul_f64((i as f64 * 0.618_034) % 1.0)).await;
+            let mut tick = tokio::time::interval(period);
             while Instant::now() < deadline {
                 tick.tick().await;
                 let update = {

@@ -45,8 +45,11 @@ use tower_http::trace::TraceLayer;
 /// The whole HTTP surface: API, WebSocket and (when built) the client.
 pub fn app(state: AppState) -> Router {
     let static_dir = state.config.static_dir.clone();
+    let bank = state.bank.clone();
     let mut router = http::routes()
         .with_state(state)
+        .merge(problems::api::router(bank.clone()))
+        .merge(validation::api::router(bank))
         .layer(TraceLayer::new_for_http());
     if let Some(client) = http::static_client(&static_dir) {
         router = router.fallback_service(client);

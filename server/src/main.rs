@@ -21,7 +21,15 @@ async fn main() -> std::process::ExitCode {
         Command::Serve(config) => serve(config).await,
         Command::Migrate(db) => migrate(&db.database_url).await,
         Command::Problems { command } => tierboard::problems::cli::run(command),
-        Command::Validate { .. } => Err(tierboard::Error::Internal("not implemented yet".into())),
+        Command::Validate {
+            problem,
+            design,
+            problems,
+        } => {
+            // Its own exit statuses: 0 every tier reached, 1 not, 2 unreadable input.
+            let status = tierboard::validation::cli::run(&problem, &design, &problems);
+            return std::process::ExitCode::from(status as u8);
+        }
     };
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,

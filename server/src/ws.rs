@@ -29,6 +29,8 @@ use crate::sync::{ClientMessage, parse_frame, protocol};
 const KEEPALIVE: Duration = Duration::from_secs(10);
 /// A connection that sends nothing (not even a pong) for this long is closed.
 const READ_TIMEOUT: Duration = Duration::from_secs(30);
+/// How long the writer tries to deliver a close frame.
+const CLOSE_GRACE: Duration = Duration::from_secs(5);
 /// A read-only client that keeps sending updates is told so at most this often.
 const READ_ONLY_NOTICE: Duration = Duration::from_secs(1);
 
@@ -347,9 +349,7 @@ async fn write_loop(
         code,
         reason: Utf8Bytes::from_static(reason),
     };
-    let _ = timeout(
-        Duration::from_secs(2),
-        sink.send(Message::Close(Some(frame))),
-    )
-    .await;
+    // A slow consumer must read what is already buffered before it sees the close frame: give it
+    // time, but not forever (a dead peer must not hold the task).
+    let _ = timeout(CLOSE_GRACE, sink.send(Message::Close(Some(frame)))).await;
 }

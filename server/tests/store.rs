@@ -784,6 +784,49 @@ async fn upgrade_keeps_rows_and_drops_the_batch_poisoning_key(kind: Kind) {
     db.drop_schema().await;
 }
 
+/// Compaction keeps updates whose dependencies are not stored yet (with several writers, instance b
+/// may store an edit built on one that instance a has not committed): they stay pending in the
+/// temporary document and are part of the snapshot, and the document is whole once the missing
+/// update arrives.
+async fn compaction_keeps_updates_with_missing_dependencies(kind: Kind) {
+    let db = Db::new(kind).await;
+    let store = db.store("a").await;
+    let room = new_room(&store).await;
+    let (doc, updates) = edits(8, 60);
+    // Everything but the first 10 updates, which every later one builds on.
+    let later: Vec<_> = updates[10..]
+        .iter()
+        .map(|u| (room.clone(), u.clone()))
+        .collect();
+    store.append(&later).await.unwrap();
+    let partial = doc_from(&updates[10..]);
+    assert!(
+        partial.transact().has_missing_updates(),
+        "the later updates should depend on the first ten"
+    );
+    assert!(matches!(
+        store.compact(&room).await.unwrap(),
+        CompactOutcome::Compacted { rows: 50, .. }
+    ));
+    let early: Vec<_> = updates[..10]
+        .iter()
+        .map(|u| (room.clone(), u.clone()))
+        .collect();
+    store.append(&early).await.unwrap();
+    assert_doc(
+        &store,
+        &room,
+        &doc,
+        "missing dependencies arrived after compaction",
+    )
+    .await;
+    store.compact(&room).await.unwrap();
+    assert_eq!(store.row_count(&room).await.unwrap(), 1);
+    assert_doc(&store, &room, &doc, "compacted again").await;
+    store.close().await;
+    db.drop_schema().await;
+}
+
 async fn transitions(kind: Kind) {
     let db = Db::new(kind).await;
     let store = db.store("a").await;
@@ -863,6 +906,7 @@ on_both!(
     concurrent_compaction_two_stores,
     interleaved_compaction,
     transitions,
+    compaction_keeps_updates_with_missing_dependencies,
     kill_9_keeps_every_acknowledged_update,
     upgrade_keeps_rows_and_drops_the_batch_poisoning_key,
 );

@@ -7,11 +7,13 @@ import {
   createRoom,
   hoverCanvas,
   launchBrowser,
+  newPage,
   nodeSel,
   person,
   roomUrl,
   shot,
   startServer,
+  unlabelled,
   waitFor,
 } from './harness.mjs'
 
@@ -51,6 +53,17 @@ describe('problem browser', () => {
     const { page } = p
     await page.goto(`${server.base}/`)
     await page.locator('.card').first().waitFor()
+    // pagination
+    await page.getByRole('button', { name: /Next/ }).click()
+    await page.getByText(/^Page 2 of \d+$/).waitFor()
+    assert.match(page.url(), /page=2/)
+    // a category facet filters to exactly its count
+    const tutorial = page.locator('.facet-item', { hasText: /^tutorial\d+$/ })
+    const count = Number(await tutorial.locator('.count').textContent())
+    await tutorial.click()
+    await page.locator('.result-count', { hasText: `${count} problem` }).waitFor()
+    assert.equal(await page.locator('.card').count(), Math.min(count, 24))
+    await page.locator('.facet-item', { hasText: /^All$/ }).last().click()
     await page.getByLabel('Search problems').fill('personal blog')
     const card = page.locator('.card', { hasText: 'Personal Blog' }).first()
     await card.waitFor()
@@ -63,6 +76,7 @@ describe('problem browser', () => {
     await page.waitForURL(`**/problems/${PROBLEM}`)
     await page.getByRole('button', { name: 'Start a room' }).waitFor()
     await shot(page, 'problem.png')
+    assert.deepEqual(await unlabelled(page), [], 'every control on the problem page has an accessible name')
     await page.getByRole('button', { name: 'Start a room' }).click()
     await page.waitForURL(/\/r\/[A-Za-z0-9_-]+#edit=/)
     await page.locator('.palette-item').first().waitFor()
@@ -128,12 +142,21 @@ describe('room', () => {
     await bob.page.getByTestId('tier-T0').getByRole('button', { name: /Must include: app/ }).click()
     await waitFor(async () => (await bob.page.locator(`${nodeSel('app')} .tb-node.highlight`).count()) === 1, 'highlight at Bob')
     await shot(bob.page, 'room.png')
+    assert.deepEqual(await unlabelled(bob.page), [], 'every control in the room has an accessible name')
     await bob.page.getByTestId('tier-T0').getByRole('button', { name: /Must include: app/ }).click()
     assert.deepEqual([...ada.errors, ...bob.errors], [])
   })
 
   it('a view link shows the design read-only', async () => {
-    const viewer = await join('Vera', roomUrl(server.base, created, 'view'))
+    // the view link as the Share menu gives it: the view token only, in the fragment
+    await ada.page.locator('summary', { hasText: 'Share' }).click()
+    const viewUrl = await ada.page.getByLabel('View link').inputValue()
+    const editUrl = await ada.page.getByLabel('Edit link').inputValue()
+    await ada.page.keyboard.press('Escape')
+    assert.equal(viewUrl, roomUrl(server.base, created, 'view'))
+    assert.equal(editUrl, roomUrl(server.base, created, 'edit'))
+    assert.doesNotMatch(viewUrl, /edit=/)
+    const viewer = await join('Vera', viewUrl)
     const { page } = viewer
     await waitFor(async () => (await nodeCount(page)) === 3, 'three nodes at the viewer')
     await page.getByTestId('read-only').waitFor()
@@ -185,6 +208,20 @@ describe('room', () => {
     await waitFor(async () => (await ada.page.locator(nodeSel('lb')).count()) === 1, 'Bob’s lb at Ada', 15_000)
     await waitFor(async () => (await ada.page.locator(nodeSel('db_replica')).count()) === 1, 'Bob’s replica at Ada')
     await waitFor(async () => (await bob.page.getByTestId('save-status').textContent()).includes('Saved'), 'Bob saved')
+
+    // edits made offline survive closing the tab: IndexedDB keeps them until the next visit
+    const url = bob.page.url()
+    await bob.context.setOffline(true)
+    await waitFor(async () => (await bob.page.getByTestId('link-status').textContent()) === 'Offline', 'Bob offline again')
+    await addFromPalette(bob.page, 'client')
+    await bob.page.waitForTimeout(500) // y-indexeddb writes asynchronously
+    await bob.page.close()
+    await bob.context.setOffline(false)
+    assert.equal(await ada.page.locator(nodeSel('client')).count(), 1, 'only Ada’s client so far')
+    await newPage(bob)
+    await bob.page.goto(url)
+    await waitFor(async () => (await ada.page.locator(nodeSel('client')).count()) === 2, 'Bob’s stored client at Ada', 15_000)
+    await bob.page.getByTestId('link-status').filter({ hasText: 'Connected' }).waitFor()
     assert.deepEqual([...ada.errors, ...bob.errors], [])
   })
 
@@ -196,5 +233,56 @@ describe('room', () => {
     await waitFor(async () => (await bob.page.locator(nodeSel('db_replica')).count()) === 1, 'Ada’s replica undone at Bob')
     // Bob's own replica (added offline) is still there
     assert.equal(await ada.page.locator(nodeSel('lb')).count(), 1)
+  })
+
+  it('drag from the palette, duplicate and delete by keyboard, shared notes, following a participant', async () => {
+    // drag a note from the palette onto the canvas
+    const notes = (page) => page.locator('.react-flow__node-note')
+    const before = await notes(bob.page).count()
+    await ada.page.locator('.palette-item[data-type="note"]').dragTo(ada.page.locator('.react-flow__pane'), { targetPosition: { x: 300, y: 420 } })
+    await waitFor(async () => (await notes(bob.page).count()) === before + 1, 'the dropped note at Bob')
+    // write in it in place
+    await notes(ada.page).last().dblclick()
+    await ada.page.getByLabel('Note text').fill('CDN later?')
+    await ada.page.keyboard.press('Escape')
+    await waitFor(async () => (await notes(bob.page).last().textContent()) === 'CDN later?', 'the note text at Bob')
+
+    // Ctrl+D duplicates the selection, Delete removes it
+    await notes(ada.page).last().click()
+    await ada.page.keyboard.press('Control+d')
+    await waitFor(async () => (await notes(bob.page).count()) === before + 2, 'the duplicate at Bob')
+    await ada.page.keyboard.press('Delete')
+    await waitFor(async () => (await notes(bob.page).count()) === before + 1, 'the deletion at Bob')
+
+    // the notes pad is shared, with the other's caret
+    await ada.page.getByRole('tab', { name: 'Notes' }).click()
+    await bob.page.getByRole('tab', { name: 'Notes' }).click()
+    await ada.page.getByLabel('Shared notes').click()
+    await ada.page.keyboard.type('Reads 900 qps, writes 100 qps')
+    await waitFor(async () => (await bob.page.getByLabel('Shared notes').textContent()).includes('Reads 900 qps, writes 100 qps'), 'the notes at Bob')
+    await waitFor(async () => (await bob.page.locator('.cm-ySelectionInfo', { hasText: 'Ada' }).count()) === 1, 'Ada’s caret in Bob’s notes')
+    // the canvas cursor field is not clobbered by the notes caret
+    await hoverCanvas(ada.page, 430, 560)
+    await waitFor(async () => (await bob.page.getByTestId('remote-cursor').filter({ hasText: 'Ada' }).count()) === 1, 'Ada’s canvas cursor')
+
+    // Bob follows Ada: Ada's zoom and pan become Bob's
+    await bob.page.getByRole('button', { name: 'Follow Ada' }).click()
+    await ada.page.getByRole('button', { name: /zoom in/i }).click()
+    await ada.page.getByRole('button', { name: /zoom in/i }).click()
+    const vp = (page) => page.locator('.react-flow__viewport').evaluate((el) => el.style.transform)
+    await waitFor(async () => (await vp(bob.page)) === (await vp(ada.page)), 'Bob’s view to follow Ada’s', 10_000)
+    await bob.page.getByRole('button', { name: 'Stop following Ada' }).click()
+    await shot(bob.page, 'room-notes.png')
+    assert.deepEqual([...ada.errors, ...bob.errors], [])
+  })
+
+  it('a link with a wrong token says so and shows nothing of the room', async () => {
+    const p = await person(browser, 'Mallory')
+    people.push(p)
+    await p.page.goto(`${server.base}/r/${created.room}#edit=AAAAAAAAAAAAAAAAAAAAAA`)
+    await p.page.getByRole('alert').filter({ hasText: 'Cannot open this room' }).waitFor()
+    assert.equal(await p.page.locator('.react-flow__node').count(), 0)
+    await p.page.goto(`${server.base}/r/${created.room}`)
+    await p.page.getByRole('alert').filter({ hasText: 'no access token' }).waitFor()
   })
 })

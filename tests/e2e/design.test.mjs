@@ -3,6 +3,7 @@
 import { after, before, describe, it } from 'node:test'
 import assert from 'node:assert/strict'
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs'
+import { loadavg, cpus } from 'node:os'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { addFromPalette, connect, createRoom, launchBrowser, person, roomUrl, shot, startServer, waitFor } from './harness.mjs'
@@ -171,7 +172,7 @@ describe('300-node design', () => {
     const joinMs = Date.now() - t1
     await shot(a.page, 'room-300.png')
 
-    const figures = { nodes: 300, edges: 299, import_ms: importMs, join_ms: joinMs, pan, drag, viewport: '1280x720', browser: 'system chromium, headless, --disable-gpu' }
+    const figures = { nodes: 300, edges: 299, import_ms: importMs, join_ms: joinMs, pan, drag, viewport: '1280x720', browser: 'system chromium, headless, --disable-gpu', cpus: cpus().length, loadavg_1m: Math.round(loadavg()[0] * 10) / 10 }
     console.log('canvas-300', JSON.stringify(figures))
     mkdirSync(results, { recursive: true })
     writeFileSync(path.join(results, 'canvas-300.json'), JSON.stringify(figures, null, 2) + '\n')

@@ -105,13 +105,20 @@ export async function launchBrowser() {
 export async function person(browser, name, opts = {}) {
   const context = await browser.newContext({ viewport: { width: 1280, height: 720 }, colorScheme: opts.dark ? 'dark' : 'light' })
   if (name) await context.addInitScript((n) => localStorage.setItem('tierboard.name', n), name)
-  const page = await context.newPage()
-  const errors = []
+  const p = { context, page: null, errors: [], name }
+  await newPage(p)
+  return p
+}
+
+/** Opens a new page (tab) for a person, in the same context (same IndexedDB), watching its console. */
+export async function newPage(p) {
+  const page = await p.context.newPage()
   page.on('console', (m) => {
-    if (m.type() === 'error') errors.push(`${name}: ${m.text()}`)
+    if (m.type() === 'error') p.errors.push(`${p.name}: ${m.text()}`)
   })
-  page.on('pageerror', (e) => errors.push(`${name}: ${e.message}`))
-  return { context, page, errors, name }
+  page.on('pageerror', (e) => p.errors.push(`${p.name}: ${e.message}`))
+  p.page = page
+  return page
 }
 
 export async function shot(page, file) {
@@ -169,4 +176,20 @@ export async function waitFor(fn, what, ms = 10_000) {
     await new Promise((r) => setTimeout(r, 100))
   }
   throw new Error(`timed out after ${ms} ms waiting for ${what}`)
+}
+
+/** Buttons, links and form fields on the page that have no accessible name (should be none). */
+export async function unlabelled(page) {
+  return page.evaluate(() => {
+    const named = (el) => {
+      if (el.getAttribute('aria-label') || el.getAttribute('aria-labelledby') || el.getAttribute('title')) return true
+      if (el.id && document.querySelector(`label[for="${CSS.escape(el.id)}"]`)) return true
+      if (el.closest('label')) return true
+      return (el.textContent ?? '').trim().length > 0
+    }
+    const visible = (el) => el.getClientRects().length > 0 && getComputedStyle(el).visibility !== 'hidden'
+    return [...document.querySelectorAll('button, a[href], input:not([type=hidden]), textarea, select, summary')]
+      .filter((el) => visible(el) && !named(el))
+      .map((el) => el.outerHTML.slice(0, 120))
+  })
 }

@@ -197,3 +197,31 @@ test('a message over the size limit closes with 4413', async () => {
     assert.ok(small.alive());
   } finally { await small.stop(); }
 });
+
+test('a client that cannot keep up is closed with 4000, never fed a stream with holes', async () => {
+  const tight = await TestServer.start({ extraArgs: ['--outbox-capacity', '4'] });
+  try {
+    const { room, tokens } = await tight.createRoom();
+    const writer = await connect(tight.ws, room, tokens.edit);
+    const slow = rawSocket(`${tight.ws}/${room}?token=${tokens.edit}`);
+    await slow.opened;
+    // Stop reading: the kernel buffers fill, then the server-side outbox, then the server gives up.
+    slow.ws._socket.pause();
+    const blobs = writer.doc.getMap('blobs');
+    const chunk = 'x'.repeat(128 * 1024);
+    for (let i = 0; i < 200; i++) {
+      blobs.set(`b${i % 50}`, chunk + i);
+      if (i % 20 === 0) await sleep(5);
+    }
+    await waitFor(async () => {
+      const m = await (await fetch(`${tight.http}/metrics`)).text();
+      return Number(/tierboard_slow_consumers_total (\d+)/.exec(m)[1]) >= 1;
+    }, 20000, 'the server to close the slow consumer');
+    slow.ws._socket.resume();
+    const { code } = await slow.closed;
+    assert.equal(code, 4000);
+    // The writer was never slowed down or disconnected by the slow reader.
+    assert.deepEqual(writer.provider.closeEvents, []);
+    writer.close();
+  } finally { await tight.stop(); }
+});

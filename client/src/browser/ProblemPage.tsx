@@ -110,7 +110,10 @@ export function ProblemPage({ id }: { id: string }) {
                     </h3>
                     <ul className="plain-list">
                       {t.rules.map((r, i) => (
-                        <li key={i}>{r.text}</li>
+                        <li key={i}>
+                          {r.text}
+                          {r.because && <span className="rule-because"> · from {r.because}</span>}
+                        </li>
                       ))}
                     </ul>
                   </li>

@@ -145,10 +145,13 @@ export const Canvas = memo(function Canvas(props: CanvasProps) {
     return () => awareness.off('change', update)
   }, [awareness, decorOf])
 
-  // Dragging writes positions to the document at most once per animation frame.
+  // Dragging moves the node locally every frame but writes positions to the document at most every
+  // 40 ms (and at the end of the drag): each write is a Yjs update, an IndexedDB write and a message
+  // to everyone, so a per-frame write would cost every participant on a large design.
   const pendingMoves = useRef(new Map<string, { x: number; y: number }>())
-  const frame = useRef<number | null>(null)
+  const frame = useRef<ReturnType<typeof setTimeout> | null>(null)
   const flushMoves = useCallback(() => {
+    if (frame.current !== null) clearTimeout(frame.current)
     frame.current = null
     if (pendingMoves.current.size === 0) return
     const moves = [...pendingMoves.current]
@@ -175,7 +178,7 @@ export const Canvas = memo(function Canvas(props: CanvasProps) {
       if (local.length) setNodes((prev) => applyNodeChanges(local, prev))
       if (removed.length && !readOnly) deleteElements(doc, removed)
       if (dragEnded) flushMoves()
-      else if (pendingMoves.current.size && frame.current === null) frame.current = requestAnimationFrame(flushMoves)
+      else if (pendingMoves.current.size && frame.current === null) frame.current = setTimeout(flushMoves, 40)
     },
     [doc, readOnly, flushMoves],
   )
@@ -329,6 +332,11 @@ export const Canvas = memo(function Canvas(props: CanvasProps) {
         />
         <RemoteCursors awareness={awareness} />
       </ReactFlow>
+      {nodes.length === 0 && (
+        <div className="canvas-empty" aria-hidden="true">
+          {readOnly ? 'Nothing drawn yet.' : 'Drag a component from the palette (or click it) to start. Connect two components by dragging from the dot on the right of one to the dot on the left of the other.'}
+        </div>
+      )}
     </div>
   )
 })

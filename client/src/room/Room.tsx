@@ -16,7 +16,7 @@ import { canvasUndoManager, deleteElements, duplicateNodes, isEmpty, problemOf, 
 import { linkClick } from '../router'
 import { Canvas } from './Canvas'
 import { useRoomConnection, type RoomState } from './connection'
-import { CatalogContext } from './context'
+import { CatalogContext, RoomContext } from './context'
 import { exportImage, exportJson, importFile } from './exporting'
 import { Inspector } from './Inspector'
 import { Menu } from './Menu'
@@ -32,6 +32,14 @@ export function Room({ room }: { room: string }) {
   // Tokens are read once from the fragment; the fragment stays so that reload and bookmarks work.
   const [tokens] = useState<RoomTokens>(() => parseFragment(location.hash))
   const token = tokenFor(tokens)
+  // Pasting another link of the same room only changes the fragment: start over with its tokens.
+  useEffect(() => {
+    const onHash = () => {
+      if (tokenFor(parseFragment(location.hash)) !== token) location.reload()
+    }
+    window.addEventListener('hashchange', onHash)
+    return () => window.removeEventListener('hashchange', onHash)
+  }, [token])
   const [name, setName] = useState<string | null>(() => loadName())
   const { conn, state, dismissNotice } = useRoomConnection(room, token, name)
   const [info, setInfo] = useState<RoomInfo | null>(null)
@@ -62,28 +70,33 @@ export function Room({ room }: { room: string }) {
     document.title = problem ? `${problem.title} · room · tierboard` : 'room · tierboard'
   }, [problem])
 
+  const role = state.role ?? info?.role ?? roleOf(tokens)
+  const doc = conn?.doc ?? null
+  const roomContext = useMemo(() => ({ doc, readOnly: role !== 'edit' }), [doc, role])
+
   if (!token) {
     return <Fatal message="This link has no access token. Ask for the room's edit or view link." />
   }
   const fatal = state.fatal ?? infoError
   if (fatal) return <Fatal message={`Cannot open this room: ${fatal}.`} />
 
-  const role = state.role ?? info?.role ?? roleOf(tokens)
   return (
     <CatalogContext.Provider value={catalog}>
       <ReactFlowProvider>
         {conn ? (
-          <RoomView
-            room={room}
-            doc={conn.doc}
-            awareness={conn.awareness}
-            state={state}
-            readOnly={role !== 'edit'}
-            tokens={tokens}
-            problem={problem}
-            catalog={catalog}
-            dismissNotice={dismissNotice}
-          />
+          <RoomContext.Provider value={roomContext}>
+            <RoomView
+              room={room}
+              doc={conn.doc}
+              awareness={conn.awareness}
+              state={state}
+              readOnly={role !== 'edit'}
+              tokens={tokens}
+              problem={problem}
+              catalog={catalog}
+              dismissNotice={dismissNotice}
+            />
+          </RoomContext.Provider>
         ) : (
           <p className="muted pad">Opening the room…</p>
         )}
@@ -151,15 +164,22 @@ function RoomView(props: {
   const people = useParticipants(awareness)
   const empty = useEmpty(doc)
 
-  const undo = useMemo(() => canvasUndoManager(doc), [doc])
+  // Created in the effect (not in a memo) so that StrictMode's mount-unmount-mount in development
+  // does not leave a destroyed manager behind.
+  const [undo, setUndo] = useState<Y.UndoManager | null>(null)
   const [stack, setStack] = useState({ undo: 0, redo: 0 })
   useEffect(() => {
-    const update = () => setStack({ undo: undo.undoStack.length, redo: undo.redoStack.length })
-    undo.on('stack-item-added', update)
-    undo.on('stack-item-popped', update)
-    undo.on('stack-cleared', update)
-    return () => undo.destroy()
-  }, [undo])
+    const um = canvasUndoManager(doc)
+    const update = () => setStack({ undo: um.undoStack.length, redo: um.redoStack.length })
+    um.on('stack-item-added', update)
+    um.on('stack-item-popped', update)
+    um.on('stack-cleared', update)
+    setUndo(um)
+    return () => {
+      um.destroy()
+      setUndo(null)
+    }
+  }, [doc])
 
   const onSelection = useCallback((nodes: string[], edges: string[]) => {
     setSelection((prev) => {
@@ -197,11 +217,11 @@ function RoomView(props: {
       const { readOnly: ro, undo: um, duplicate: dup } = keys.current
       if (mod && k === 'z' && !ro) {
         e.preventDefault()
-        if (e.shiftKey) um.redo()
-        else um.undo()
+        if (e.shiftKey) um?.redo()
+        else um?.undo()
       } else if (mod && k === 'y' && !ro) {
         e.preventDefault()
-        um.redo()
+        um?.redo()
       } else if (mod && k === 'd' && !ro) {
         e.preventDefault()
         dup()
@@ -225,14 +245,15 @@ function RoomView(props: {
   const base = `tierboard-${problem?.id ?? 'design'}`
   const notice = state.notice ?? toast
 
+  const { dismissNotice } = props
   useEffect(() => {
     if (!notice) return
     const t = setTimeout(() => {
       setToast(null)
-      props.dismissNotice()
+      dismissNotice()
     }, 4000)
     return () => clearTimeout(t)
-  }, [notice, props])
+  }, [notice, dismissNotice])
 
   return (
     <div className={`room ${readOnly ? 'read-only' : 'editable'}`}>
@@ -253,10 +274,10 @@ function RoomView(props: {
         <ParticipantList people={people} follow={follow} onFollow={setFollow} />
         {!readOnly && (
           <div className="btn-group" role="group" aria-label="History">
-            <button type="button" className="icon-btn" onClick={() => undo.undo()} disabled={stack.undo === 0} aria-label="Undo" title="Undo (Ctrl+Z)">
+            <button type="button" className="icon-btn" onClick={() => undo?.undo()} disabled={stack.undo === 0} aria-label="Undo" title="Undo (Ctrl+Z)">
               ↶
             </button>
-            <button type="button" className="icon-btn" onClick={() => undo.redo()} disabled={stack.redo === 0} aria-label="Redo" title="Redo (Ctrl+Shift+Z)">
+            <button type="button" className="icon-btn" onClick={() => undo?.redo()} disabled={stack.redo === 0} aria-label="Redo" title="Redo (Ctrl+Shift+Z)">
               ↷
             </button>
           </div>
@@ -395,10 +416,9 @@ function ShareMenu({ room, tokens, onCopied }: { room: string; tokens: RoomToken
   const edit = editLink(location.origin, room, tokens)
   const view = viewLink(location.origin, room, tokens)
   const copy = (text: string, what: string) => {
-    navigator.clipboard?.writeText(text).then(
-      () => onCopied(`${what} copied`),
-      () => onCopied(`Copy the ${what.toLowerCase()} from the box`),
-    )
+    const fallback = () => onCopied(`Select the ${what.toLowerCase()} in the box and copy it`)
+    if (!navigator.clipboard) return fallback()
+    navigator.clipboard.writeText(text).then(() => onCopied(`${what} copied`), fallback)
   }
   return (
     <Menu label="Share" ariaLabel="Share this room" className="share" wide>

@@ -2,7 +2,7 @@
  * One room's live connection: the Yjs document, the stock y-websocket provider (with the tierboard
  * type-100 handler), IndexedDB persistence for offline edits, and the status the UI shows.
  */
-import { useEffect, useState } from 'react'
+import { useCallback, useEffect, useState } from 'react'
 import * as Y from 'yjs'
 import { WebsocketProvider } from 'y-websocket'
 import { IndexeddbPersistence } from 'y-indexeddb'
@@ -138,5 +138,6 @@ export function useRoomConnection(room: string, token: string | null, name: stri
     conn.awareness.setLocalStateField('user', { name, color: colorFor(conn.awareness.clientID) })
   }, [conn, name])
 
-  return { conn, state, dismissNotice: () => setState((s) => ({ ...s, notice: null })) }
+  const dismissNotice = useCallback(() => setState((s) => (s.notice === null ? s : { ...s, notice: null })), [])
+  return { conn, state, dismissNotice }
 }

@@ -2,13 +2,13 @@
  * The canvas node components. Memoised: React Flow re-renders a node only when its object changes,
  * and the flow store (../flow.ts) gives new objects only to the nodes an edit touched.
  */
-import { memo, useContext, type CSSProperties } from 'react'
+import { memo, useContext, useState, type CSSProperties } from 'react'
 import { Handle, Position, type NodeProps } from '@xyflow/react'
 import { keyParams } from '../catalog'
 import type { DesignFlowNode } from '../flow'
 import { ComponentIcon, familyColor } from '../icons'
-import { instancesOf } from '../schema'
-import { CatalogContext } from './context'
+import { instancesOf, updateNode } from '../schema'
+import { CatalogContext, RoomContext } from './context'
 
 function decorStyle(d: DesignFlowNode['data']['decor']): CSSProperties | undefined {
   const remote = d.remote ?? []
@@ -49,11 +49,34 @@ export const ComponentNode = memo(function ComponentNode({ data, selected }: Nod
   )
 })
 
-export const NoteNode = memo(function NoteNode({ data, selected }: NodeProps<DesignFlowNode>) {
+export const NoteNode = memo(function NoteNode({ id, data, selected }: NodeProps<DesignFlowNode>) {
+  const { doc, readOnly } = useContext(RoomContext)
+  const [editing, setEditing] = useState(false)
   const cls = ['tb-note', selected ? 'selected' : '', data.decor.highlight ? 'highlight' : ''].join(' ')
   return (
-    <div className={cls} style={decorStyle(data.decor)} data-testid="tb-note" aria-label="note">
-      {data.node.label || <span className="muted">Empty note</span>}
+    <div
+      className={cls}
+      style={decorStyle(data.decor)}
+      data-testid="tb-note"
+      aria-label="note"
+      onDoubleClick={() => !readOnly && doc && setEditing(true)}
+      title={readOnly ? undefined : 'Double-click to edit'}
+    >
+      {editing && doc ? (
+        <textarea
+          className="nodrag nowheel tb-note-edit"
+          autoFocus
+          aria-label="Note text"
+          value={data.node.label}
+          onChange={(e) => updateNode(doc, id, { label: e.target.value })}
+          onBlur={() => setEditing(false)}
+          onKeyDown={(e) => {
+            if (e.key === 'Escape') setEditing(false)
+          }}
+        />
+      ) : (
+        data.node.label || <span className="muted">{readOnly ? 'Empty note' : 'Double-click to write'}</span>
+      )}
     </div>
   )
 })

@@ -64,6 +64,33 @@ pub struct Problem {
 }
 
 impl Problem {
+    /// A problem with only its identity set; the seed parsers fill in the rest.
+    pub fn new(id: String, title: String, category: String, origin: Origin) -> Problem {
+        Problem {
+            id,
+            title,
+            category,
+            difficulty: None,
+            origin,
+            summary: String::new(),
+            goal: String::new(),
+            description: String::new(),
+            functional_requirements: vec![],
+            available_components: vec![],
+            available_components_authored: false,
+            hints: vec![],
+            targets: Targets::default(),
+            non_functional_requirements: vec![],
+            constants: vec![],
+            sections: vec![],
+            tutorial: None,
+            tiers: vec![],
+            reference_solution: None,
+            analysis: None,
+            staff: None,
+        }
+    }
+
     /// The availability target in percent (99.9 for "99.9% uptime"), from the non-functional requirements.
     pub fn availability_target(&self) -> Option<f64> {
         self.targets.availability_percent
@@ -357,6 +384,7 @@ impl ReferenceSolution {
                     label: None,
                 })
                 .collect(),
+            read_issues: Vec::new(),
         }
     }
 }

@@ -30,8 +30,9 @@
 //! ## Bound on stored rows per room
 //! The [`persister::Persister`] counts the rows it appends per room and compacts a room once it holds more
 //! than `compact_rows` rows. With one instance writing a room, the room holds at most
-//! `compact_rows + 1 + c` rows, where `c` is the number of rows that instance commits while one
-//! compaction runs (at most one row per room per persist interval, so `c` is 1–2 in practice). With `W`
+//! `compact_rows + 1 + c` rows, where `c` is the number of rows that instance commits for the room
+//! while its compaction is queued or running (at most one row per room per persist interval, so `c` is
+//! 1–2 in practice; `server/tests/store.rs` commits back to back and checks `c <= compact_rows`). With `W`
 //! instances writing the same room each counts only its own rows, so the bound is
 //! `W × (compact_rows + c) + 1`.
 //!

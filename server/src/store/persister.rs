@@ -20,7 +20,7 @@
 //! part of every later attempt, so a later `Ok` for a room means its earlier updates are stored too.
 //!
 //! ## Compaction
-//! The task counts the rows it appends per room (starting from [`Store::row_count`] the first time it
+//! The task counts the rows it appends per room (starting from [`Store::row_counts`] the first time it
 //! writes a room) and, once a room holds more than `compact_rows`, compacts it in a background task
 //! ([`MAX_COMPACTIONS`] at a time), never on the commit path. See the `store` module docs for the bound on
 //! stored rows this gives.

@@ -75,7 +75,7 @@ const ACRONYMS: &[&str] = &[
 /// Families by keyword, first match wins (checked against the whole id and its words).
 const FAMILY_RULES: &[(&str, &[&str])] = &[
     ("client", &["client"]),
-    ("edge", &["cdn", "cloudfront", "edge"]),
+    ("edge", &["cdn", "cloudfront", "edge_"]),
     (
         "cache",
         &[
@@ -227,9 +227,27 @@ const FAMILY_RULES: &[(&str, &[&str])] = &[
     ),
 ];
 
+/// Types the keyword rules would misfile.
+const FAMILY_OVERRIDES: &[(&str, &str)] = &[
+    ("ci_pipeline", "compute"),
+    ("ml_platform", "compute"),
+    ("presto", "compute"),
+    ("control_plane", "compute"),
+    ("zookeeper", "compute"),
+    ("webrtc_sfu", "network"),
+    ("srt_ingest", "edge"),
+    ("traffic_ingestion", "messaging"),
+    ("data_sync", "messaging"),
+    ("cbdc_ledger", "storage"),
+    ("delay_tolerant_ledger", "storage"),
+];
+
 fn family_of(ty: &str) -> &'static str {
     if ty == NOTE {
         return "annotation";
+    }
+    if let Some((_, f)) = FAMILY_OVERRIDES.iter().find(|(t, _)| *t == ty) {
+        return f;
     }
     for (family, words) in FAMILY_RULES {
         if words.iter().any(|w| ty == *w || ty.contains(w)) {

@@ -86,7 +86,7 @@ fn err(file: &str, line: usize, id: &str, message: impl Into<String>) -> SeedErr
 }
 
 /// Trims blank lines and trailing `---` separators from a block and joins it.
-fn block_text(lines: &[&str]) -> String {
+pub(super) fn block_text(lines: &[&str]) -> String {
     let mut v: Vec<&str> = lines.to_vec();
     while v
         .last()
@@ -168,32 +168,16 @@ fn parse_problem(lines: &[&str], file: &str, first_line: usize) -> Result<SeedPr
         i += 1;
     }
 
-    let mut p = Problem {
-        id: id.clone(),
-        title: title.to_string(),
+    let mut p = Problem::new(
+        id.clone(),
+        title.to_string(),
         category,
-        difficulty,
-        origin: Origin {
+        Origin {
             file: file.to_string(),
             number,
         },
-        summary: String::new(),
-        goal: String::new(),
-        description: String::new(),
-        functional_requirements: vec![],
-        available_components: vec![],
-        available_components_authored: false,
-        hints: vec![],
-        targets: Default::default(),
-        non_functional_requirements: vec![],
-        constants: vec![],
-        sections: vec![],
-        tutorial: None,
-        tiers: vec![],
-        reference_solution: None,
-        analysis: None,
-        staff: None,
-    };
+    );
+    p.difficulty = difficulty;
     let mut tiers = Vec::new();
     let mut reference = None;
     for (name, at, body) in sections {

@@ -5,35 +5,15 @@
 
 use crate::problems::model::{Origin, Problem, Requirement, Section};
 
+use super::bank_file::block_text as text;
 use super::{SeedError, numbers};
 
 fn empty_problem(id: String, title: String, category: &str, file: &str, number: u32) -> Problem {
-    Problem {
-        id,
-        title,
-        category: category.to_string(),
-        difficulty: None,
-        origin: Origin {
-            file: file.to_string(),
-            number,
-        },
-        summary: String::new(),
-        goal: String::new(),
-        description: String::new(),
-        functional_requirements: vec![],
-        available_components: vec![],
-        available_components_authored: false,
-        hints: vec![],
-        targets: Default::default(),
-        non_functional_requirements: vec![],
-        constants: vec![],
-        sections: vec![],
-        tutorial: None,
-        tiers: vec![],
-        reference_solution: None,
-        analysis: None,
-        staff: None,
-    }
+    let origin = Origin {
+        file: file.to_string(),
+        number,
+    };
+    Problem::new(id, title, category.to_string(), origin)
 }
 
 /// Lowercase ASCII words joined by `-`: "TinyURL (URL Shortener)" → "tinyurl-url-shortener".
@@ -72,20 +52,6 @@ fn split_headings<'a>(
         }
     }
     (pre, parts)
-}
-
-fn text(lines: &[&str]) -> String {
-    let mut v = lines.to_vec();
-    while v
-        .last()
-        .is_some_and(|l| l.trim().is_empty() || l.trim() == "---")
-    {
-        v.pop();
-    }
-    while v.first().is_some_and(|l| l.trim().is_empty()) {
-        v.remove(0);
-    }
-    v.join("\n")
 }
 
 /// `- item`, `* item` or `1. item` → the item.

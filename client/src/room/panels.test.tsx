@@ -1,0 +1,136 @@
+// @vitest-environment jsdom
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
+import { act } from 'react'
+import { createRoot, type Root } from 'react-dom/client'
+import * as Y from 'yjs'
+import { Catalog } from '../catalog'
+import type { ValidationResult } from '../protocol'
+import { addNode, getNode } from '../schema'
+import { Inspector } from './Inspector'
+import { TierPanel } from './TierPanel'
+
+;(globalThis as { IS_REACT_ACT_ENVIRONMENT?: boolean }).IS_REACT_ACT_ENVIRONMENT = true
+
+let host: HTMLDivElement
+let root: Root
+beforeEach(() => {
+  host = document.createElement('div')
+  document.body.appendChild(host)
+  root = createRoot(host)
+})
+afterEach(() => {
+  act(() => root.unmount())
+  host.remove()
+})
+
+const result: ValidationResult = {
+  problem: 'tutorial-simple-blog',
+  reached: 1,
+  tiers: [
+    {
+      id: 'T0',
+      title: 'Basic Setup',
+      passed: true,
+      reached: true,
+      source: 'seed',
+      rules: [{ text: 'Must include: app', kind: 'include', passed: true, explanation: "found 1 node of kind app: 'App'", nodes: ['n1'] }],
+    },
+    {
+      id: 'T1',
+      title: 'High Availability',
+      passed: false,
+      reached: false,
+      source: 'seed',
+      rules: [{ text: 'Minimum 2 of type: app', kind: 'min_count', passed: false, explanation: 'needs ≥ 2 app instances; found 1', nodes: ['n1'] }],
+    },
+  ],
+  design_issues: [{ code: 'unknown_type', message: "node 'X' has unknown type 'foo'", nodes: ['n7'], edges: [] }],
+  advisories: [{ code: 'isolated_node', message: "'Cache' has no edges", nodes: ['n4'], edges: [] }],
+}
+
+describe('TierPanel', () => {
+  it('shows tiers, rules with explanations, issues and advisories apart', () => {
+    act(() => root.render(<TierPanel result={result} connected active={null} onHighlight={() => {}} />))
+    expect(host.textContent).toContain('1 of 2 tiers reached')
+    expect(host.querySelector('[data-testid="tier-T0"]')!.getAttribute('data-reached')).toBe('true')
+    expect(host.querySelector('[data-testid="tier-T1"]')!.getAttribute('data-reached')).toBe('false')
+    expect(host.textContent).toContain('needs ≥ 2 app instances; found 1')
+    expect(host.querySelector('.findings.issue')!.textContent).toContain("unknown type 'foo'")
+    expect(host.querySelector('.findings.advice')!.textContent).toContain("'Cache' has no edges")
+    expect(host.querySelectorAll('[aria-label="failed"]').length).toBe(1)
+  })
+
+  it('clicking a rule asks to highlight its nodes, clicking again clears', () => {
+    const onHighlight = vi.fn()
+    act(() => root.render(<TierPanel result={result} connected active={null} onHighlight={onHighlight} />))
+    const rule = [...host.querySelectorAll('button.rule')].find((b) => b.textContent!.includes('Minimum 2'))!
+    act(() => (rule as HTMLButtonElement).click())
+    expect(onHighlight).toHaveBeenLastCalledWith('T1/0', ['n1'])
+    act(() => root.render(<TierPanel result={result} connected active="T1/0" onHighlight={onHighlight} />))
+    act(() => (rule as HTMLButtonElement).click())
+    expect(onHighlight).toHaveBeenLastCalledWith(null, [])
+  })
+
+  it('says it is waiting when there is no result yet', () => {
+    act(() => root.render(<TierPanel result={null} connected={false} active={null} onHighlight={() => {}} />))
+    expect(host.textContent).toContain('once connected')
+  })
+})
+
+const catalog = new Catalog([
+  {
+    type: 'cache',
+    name: 'Cache',
+    kind: 'cache',
+    family: 'cache',
+    icon: 'bolt',
+    aliases: [],
+    params: [
+      { name: 'instances', type: 'integer', default: 1, min: 1, max: 100000, description: 'fleet size' },
+      { name: 'hit_rate', type: 'number', default: 0.8, min: 0, max: 1, description: 'share of reads served' },
+    ],
+  },
+])
+
+function type(input: HTMLInputElement, value: string) {
+  const setter = Object.getOwnPropertyDescriptor(HTMLInputElement.prototype, 'value')!.set!
+  act(() => {
+    setter.call(input, value)
+    input.dispatchEvent(new Event('input', { bubbles: true }))
+  })
+}
+
+describe('Inspector', () => {
+  it('edits label and parameters; invalid input shows an error and is not stored', () => {
+    const doc = new Y.Doc()
+    const id = addNode(doc, { type: 'cache', label: 'Redis' })
+    act(() => root.render(<Inspector doc={doc} catalog={catalog} nodes={[id]} edges={[]} readOnly={false} />))
+    expect(host.textContent).toContain('range 0 – 1')
+    const hit = host.querySelector<HTMLInputElement>('#param-hit_rate')!
+    type(hit, '0.97')
+    expect(getNode(doc, id)!.params.hit_rate).toBe(0.97)
+    type(hit, '1.5')
+    expect(host.textContent).toContain('hit_rate must be at most 1')
+    expect(hit.getAttribute('aria-invalid')).toBe('true')
+    expect(getNode(doc, id)!.params.hit_rate).toBe(0.97)
+    const label = host.querySelector<HTMLInputElement>('input[type="text"]')!
+    type(label, 'Sessions')
+    expect(getNode(doc, id)!.label).toBe('Sessions')
+  })
+
+  it('follows remote changes of the node', () => {
+    const doc = new Y.Doc()
+    const id = addNode(doc, { type: 'cache', params: { instances: 2 } })
+    act(() => root.render(<Inspector doc={doc} catalog={catalog} nodes={[id]} edges={[]} readOnly />))
+    const inst = host.querySelector<HTMLInputElement>('#param-instances')!
+    expect(inst.value).toBe('2')
+    expect(inst.readOnly).toBe(true)
+    const remote = new Y.Doc()
+    Y.applyUpdate(remote, Y.encodeStateAsUpdate(doc))
+    ;(remote.getMap('nodes').get(id) as Y.Map<Y.Map<number>>).get('params')!.set('instances', 6)
+    act(() => Y.applyUpdate(doc, Y.encodeStateAsUpdate(remote)))
+    expect(host.querySelector<HTMLInputElement>('#param-instances')!.value).toBe('6')
+    // no editing controls for a viewer
+    expect([...host.querySelectorAll('button')].map((b) => b.textContent)).not.toContain('Delete')
+  })
+})

@@ -1,0 +1,207 @@
+//! Validation benchmark: a 500-node design for a real problem of the bank, validated many times.
+//!
+//! Prints the median and p99 time per run of `validate` (with the single-point-of-failure analysis on,
+//! the most expensive path) and of `Design::from_doc` on the same design written into a yrs document
+//! (the other half of what a room does per change), and writes them to `bench/results/validation.json`.
+//!
+//! Run: `cargo bench -p tierboard --bench validation` (release profile). Falls back to a problem
+//! constructed here when the bank in `problems/` is empty.
+
+use std::hint::black_box;
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use serde_json::json;
+use tierboard::design::{Design, DesignEdge, DesignNode, ParamValue};
+use tierboard::problems::{Bank, Catalog, Problem, Rule};
+
+#[path = "../tests/validation_fixture/mod.rs"]
+mod fixture;
+use tierboard::validation::validate;
+
+const NODES: usize = 500;
+const WARMUP: usize = 200;
+const RUNS: usize = 5_000;
+
+fn main() {
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
+    let bank = Bank::load(&root.join("problems")).unwrap_or_else(|e| {
+        eprintln!("cannot load the bank ({e}); using a constructed problem");
+        Bank::default()
+    });
+    let (mut problem, catalog, source) = match pick_problem(&bank) {
+        Some(problem) => (problem, bank.catalog().clone(), "bank"),
+        None => (constructed_problem(), fixture::catalog(), "constructed"),
+    };
+    // Turn the path analysis fully on, whatever the problem asks.
+    problem.targets.availability_percent = Some(99.99);
+    let design = build_design(&problem, &catalog);
+    let edges = design.edges.len();
+
+    let result = validate(&problem, &catalog, &design);
+    println!(
+        "problem {} ({source}): {} tiers, {} rules; design {} nodes, {} edges; reached {}, {} design issues, {} advisories",
+        problem.id,
+        problem.tiers.len(),
+        problem.tiers.iter().map(|t| t.rules.len()).sum::<usize>(),
+        design.nodes.len(),
+        edges,
+        result.reached,
+        result.design_issues.len(),
+        result.advisories.len()
+    );
+
+    let validate_times = measure(|| {
+        black_box(validate(
+            black_box(&problem),
+            black_box(&catalog),
+            black_box(&design),
+        ));
+    });
+    let doc = yrs::Doc::new();
+    design.write_to_doc(&doc);
+    let read_times = measure(|| {
+        black_box(Design::from_doc(black_box(&doc)));
+    });
+
+    let v = stats(validate_times);
+    let r = stats(read_times);
+    println!(
+        "validate:        median {:.1} µs, p99 {:.1} µs ({RUNS} runs)",
+        v.0, v.1
+    );
+    println!(
+        "Design::from_doc: median {:.1} µs, p99 {:.1} µs ({RUNS} runs)",
+        r.0, r.1
+    );
+
+    let out = json!({
+        "benchmark": "validation",
+        "problem": problem.id,
+        "problem_source": source,
+        "nodes": design.nodes.len(),
+        "edges": edges,
+        "runs": RUNS,
+        "validate_us": {"median": round(v.0), "p99": round(v.1)},
+        "from_doc_us": {"median": round(r.0), "p99": round(r.1)},
+        "target_us": 200,
+        "profile": if cfg!(debug_assertions) { "debug" } else { "release" },
+    });
+    let dir = root.join("bench/results");
+    std::fs::create_dir_all(&dir).expect("create bench/results");
+    let path = dir.join("validation.json");
+    std::fs::write(&path, serde_json::to_string_pretty(&out).unwrap() + "\n")
+        .expect("write bench/results/validation.json");
+    println!("wrote {}", path.display());
+}
+
+fn measure(mut f: impl FnMut()) -> Vec<Duration> {
+    for _ in 0..WARMUP {
+        f();
+    }
+    (0..RUNS)
+        .map(|_| {
+            let start = Instant::now();
+            f();
+            start.elapsed()
+        })
+        .collect()
+}
+
+/// (median, p99) in microseconds.
+fn stats(mut times: Vec<Duration>) -> (f64, f64) {
+    times.sort_unstable();
+    let at = |q: f64| times[((times.len() - 1) as f64 * q).round() as usize].as_secs_f64() * 1e6;
+    (at(0.5), at(0.99))
+}
+
+fn round(us: f64) -> f64 {
+    (us * 10.0).round() / 10.0
+}
+
+/// The problem the benchmark uses from the bank: tutorial-simple-blog, the one the live acceptance test
+/// drives too.
+fn pick_problem(bank: &Bank) -> Option<Problem> {
+    bank.get("tutorial-simple-blog").map(|p| (*p).clone())
+}
+
+/// A layered system of `NODES` nodes over the problem's rule types and components: clients feed
+/// load balancers, which feed the rest in a chain with cross links, so every rule kind has work to do.
+fn build_design(problem: &Problem, catalog: &Catalog) -> Design {
+    let mut types: Vec<String> = Vec::new();
+    let rule_type = |r: &Rule| r.ty().to_string();
+    for ty in problem
+        .tiers
+        .iter()
+        .flat_map(|t| t.rules.iter().map(rule_type))
+        .chain(problem.available_components.iter().cloned())
+    {
+        if !types.contains(&ty) && catalog.get(&ty).is_some() {
+            types.push(ty);
+        }
+    }
+    for fallback in ["client", "lb", "app", "db_primary"] {
+        if !types.iter().any(|t| t == fallback) && catalog.get(fallback).is_some() {
+            types.push(fallback.to_string());
+        }
+    }
+    let mut design = Design::default();
+    for i in 0..NODES {
+        let ty = &types[i % types.len()];
+        let mut node = DesignNode::new(format!("node-{i:04}"), ty.as_str(), format!("{ty} #{i}"))
+            .with_instances((i % 9 + 1) as u64);
+        node.x = (i % 25) as f64 * 120.0;
+        node.y = (i / 25) as f64 * 80.0;
+        for rule in problem.tiers.iter().flat_map(|t| &t.rules) {
+            if let Rule::ParamRange {
+                ty: rt,
+                param,
+                min,
+                max,
+                ..
+            } = rule
+                && rt == ty
+            {
+                node = node.with_param(
+                    param.clone(),
+                    ParamValue::Number((min + max.min(min * 2.0 + 1.0)) / 2.0),
+                );
+            }
+        }
+        design.nodes.push(node);
+    }
+    // A chain through every node plus a forward cross link every third node: ~1.3 edges per node.
+    for i in 0..NODES - 1 {
+        design.edges.push(DesignEdge::new(
+            format!("edge-{i:04}"),
+            format!("node-{i:04}"),
+            format!("node-{:04}", i + 1),
+        ));
+        if i % 3 == 0 && i + 7 < NODES {
+            design.edges.push(DesignEdge::new(
+                format!("cross-{i:04}"),
+                format!("node-{i:04}"),
+                format!("node-{:04}", i + 7),
+            ));
+        }
+    }
+    design
+}
+
+/// tutorial-simple-blog as the validation tests write it by hand, with a tier of range checks added so
+/// that every rule kind has work to do.
+fn constructed_problem() -> Problem {
+    let mut p = fixture::blog();
+    p.id = "bench-constructed".into();
+    p.tiers.push(fixture::tier(
+        "T3",
+        "Ranges",
+        vec![
+            fixture::param_range("cache", "hit_rate", 0.9, 1.0),
+            fixture::param_range("stream", "partitions", 12.0, 1e6),
+        ],
+    ));
+    p.available_components
+        .extend(["cache", "stream", "s3"].map(String::from));
+    p
+}

@@ -1,0 +1,59 @@
+//! `POST /api/validate`: validate a design JSON against a problem's tiers, without a room.
+
+use std::sync::Arc;
+
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::extract::rejection::BytesRejection;
+use axum::http::StatusCode;
+use axum::routing::post;
+use axum::{Json, Router};
+use serde::Deserialize;
+
+use crate::design::Design;
+use crate::problems::Bank;
+use crate::{Error, Result};
+
+use super::{ValidationResult, validate};
+
+/// The request body: `{"problem": "<id>", "design": <design JSON, docs/PROTOCOL.md §3>}`.
+#[derive(Debug, Deserialize)]
+pub struct ValidateRequest {
+    pub problem: String,
+    pub design: Design,
+}
+
+/// The stateless validation route. Merge it into the application router.
+pub fn router(bank: Arc<Bank>) -> Router {
+    Router::new()
+        .route("/api/validate", post(validate_design))
+        .with_state(bank)
+}
+
+async fn validate_design(
+    State(bank): State<Arc<Bank>>,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Json<ValidationResult>> {
+    let body = body.map_err(|rejection| {
+        if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            Error::TooLarge(format!("request body: {}", rejection.body_text()))
+        } else {
+            Error::BadRequest(rejection.body_text())
+        }
+    })?;
+    // A design is read leniently (malformed parts become design issues); only JSON that does not
+    // parse, or a request without `problem` / `design`, is refused.
+    let request: ValidateRequest =
+        serde_json::from_slice(&body).map_err(|e| Error::BadJson(e.to_string()))?;
+    let problem = bank
+        .get(&request.problem)
+        .ok_or_else(|| Error::UnknownProblem(request.problem.clone()))?;
+    let result = validate(&problem, bank.catalog(), &request.design);
+    tracing::debug!(
+        problem = %request.problem,
+        nodes = request.design.nodes.len(),
+        reached = result.reached,
+        "validated a design"
+    );
+    Ok(Json(result))
+}
