@@ -609,7 +609,14 @@ fn node_from_doc<T: ReadTxn>(
     for (axis, value, slot) in [("x", x, &mut node.x), ("y", y, &mut node.y)] {
         match value {
             None => {}
-            Some(DocValue::Num(n)) => *slot = n,
+            Some(DocValue::Num(n)) if n.is_finite() => *slot = n,
+            Some(DocValue::Num(_)) => issue(
+                issues,
+                IssueCode::MissingField,
+                format!("node '{id}': `{axis}` is not a finite number"),
+                Some(id),
+                None,
+            ),
             Some(other) => issue(
                 issues,
                 IssueCode::MissingField,
@@ -833,6 +840,80 @@ mod tests {
 
         for not_a_design in [json!(5), json!("x"), json!([1, 2]), json!(null)] {
             assert!(serde_json::from_value::<Design>(not_a_design).is_err());
+        }
+    }
+
+    /// Random documents of every value type in every position read without panicking, and
+    /// validate (against an empty problem) without panicking either.
+    #[test]
+    fn random_documents_read_and_validate() {
+        let mut seed = 0x2545_f491_4f6c_dd1du64;
+        let mut next = move || {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed
+        };
+        let problem = crate::problems::Problem::new(
+            "p".into(),
+            "P".into(),
+            "c".into(),
+            crate::problems::model::Origin {
+                file: "f".into(),
+                number: 1,
+            },
+        );
+        let catalog = crate::problems::Catalog::default();
+        for _ in 0..50 {
+            let doc = Doc::new();
+            {
+                let mut txn = doc.transact_mut();
+                let roots = [
+                    txn.get_or_insert_map(NODES_KEY),
+                    txn.get_or_insert_map(EDGES_KEY),
+                ];
+                for i in 0..200 {
+                    let r = next();
+                    let root = &roots[(r % 2) as usize];
+                    let key = format!("k{}", r % 150);
+                    let value =
+                        |txn: &mut TransactionMut, map: &MapRef, field: &str, r: u64| match r % 8 {
+                            0 => drop(map.insert(txn, field, "n1")),
+                            1 => drop(map.insert(txn, field, (r % 100) as f64 / 3.0)),
+                            2 => drop(map.insert(txn, field, r % 2 == 0)),
+                            3 => drop(map.insert(txn, field, Any::Null)),
+                            4 => drop(map.insert(txn, field, MapPrelim::default())),
+                            5 => drop(map.insert(txn, field, yrs::ArrayPrelim::default())),
+                            6 => drop(map.insert(txn, field, yrs::TextPrelim::new("text"))),
+                            _ => drop(map.insert(txn, field, f64::NAN)),
+                        };
+                    if r % 5 == 0 {
+                        value(&mut txn, root, &key, r >> 3);
+                        continue;
+                    }
+                    let entry = root.insert(&mut txn, key.as_str(), MapPrelim::default());
+                    for field in ["type", "label", "x", "y", "params", "from", "to"] {
+                        let r = next();
+                        if r % 3 == 0 {
+                            value(&mut txn, &entry, field, r >> 2);
+                        }
+                    }
+                    if i % 3 == 0 {
+                        let params = entry.insert(&mut txn, "params", MapPrelim::default());
+                        value(&mut txn, &params, "instances", next());
+                    }
+                }
+            }
+            let design = Design::from_doc(&doc);
+            let result = crate::validation::validate(&problem, &catalog, &design);
+            // Debug text, not ==: a NaN parameter is kept as read (validation reports it) and NaN != NaN.
+            let again = Design::from_doc(&doc);
+            assert!(
+                format!("{design:?}") == format!("{again:?}"),
+                "reading is deterministic"
+            );
+            let result_again = crate::validation::validate(&problem, &catalog, &again);
+            assert!(result == result_again, "validation is deterministic");
         }
     }
 }

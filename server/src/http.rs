@@ -74,6 +74,7 @@ pub fn routes() -> Router<AppState> {
         .route("/api/rooms", post(create_room))
         .route("/api/rooms/{room}", get(room_info))
         .route("/api/rooms/{room}/timeline", get(timeline))
+        .route("/api/rooms/{room}/validation", get(room_validation))
         .route("/ws/{room}", get(crate::ws::handler))
 }
 
@@ -207,4 +208,21 @@ async fn timeline(
         .map(|t| json!({"at": t.at_ms, "tier": t.tier, "event": t.event}))
         .collect();
     Ok(Json(json!({"events": events})))
+}
+
+async fn room_validation(
+    State(state): State<AppState>,
+    UrlPath(room): UrlPath<String>,
+    Query(query): Query<TokenQuery>,
+    headers: HeaderMap,
+) -> Result<Json<Value>> {
+    let (room_id, _) = authorize(&state, &room, &query, &headers).await?;
+    match state.rooms.validation(&room_id).await? {
+        Some(result) => Ok(Json(
+            serde_json::to_value(&*result).map_err(|e| Error::Internal(e.to_string()))?,
+        )),
+        None => Err(Error::NotFound(format!(
+            "a validation result for room {room} (its problem is not in the bank)"
+        ))),
+    }
 }

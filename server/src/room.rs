@@ -36,10 +36,13 @@ use crate::bus::{
     Bus, BusEvent, BusMessage, Dropped, Envelope, RECONCILE_JITTER, RECONCILE_PERIOD, Subscription,
     SyncState,
 };
+use crate::design::Design;
 use crate::ids::{Role, RoomId};
 use crate::metrics::{Metrics, dec, inc};
-use crate::store::{Persister, Store};
+use crate::problems::{Bank, Problem};
+use crate::store::{Persister, Store, Transition};
 use crate::sync::{AwarenessTable, protocol};
+use crate::validation::{self, ValidationResult};
 
 /// How long a silent awareness state is kept (y-protocols' own timeout).
 pub const AWARENESS_TIMEOUT: Duration = Duration::from_secs(30);
@@ -52,6 +55,8 @@ const PERSIST_RETRY: Duration = Duration::from_millis(20);
 /// After a bus message was dropped (our inbox or the publish queue was full), the room announces its
 /// state this soon, so peers re-send what it missed and it re-sends what they missed.
 const ANNOUNCE_SOON: Duration = Duration::from_millis(200);
+/// At most one validation run per room in this window: a burst of edits is judged once.
+pub const VALIDATION_INTERVAL: Duration = Duration::from_millis(50);
 
 /// Who announced an awareness state: one of this instance's connections, or another instance (whose
 /// states are removed when it publishes their removal, or expire when it stops renewing them).
@@ -142,6 +147,10 @@ pub enum RoomCommand {
     Status {
         reply: oneshot::Sender<RoomStatus>,
     },
+    /// The current validation result (after a pending run, so it reflects every accepted edit).
+    Validation {
+        reply: oneshot::Sender<Option<Arc<ValidationResult>>>,
+    },
     Shutdown {
         reply: oneshot::Sender<()>,
     },
@@ -167,6 +176,7 @@ pub struct RoomShared {
 #[derive(Clone)]
 pub struct RoomDeps {
     pub store: Arc<Store>,
+    pub bank: Arc<Bank>,
     pub persister: Persister,
     pub metrics: Arc<Metrics>,
     pub bus: Arc<dyn Bus>,
@@ -208,6 +218,14 @@ pub struct Room {
     last_saved: Option<Bytes>,
     idle_since: Option<Instant>,
     next_housekeeping: Instant,
+    /// The problem this room practises; `None` if the bank no longer has it (then nothing is judged).
+    problem: Option<Arc<Problem>>,
+    validation: Option<Arc<ValidationResult>>,
+    /// The last result encoded as a `validation` message, sent to joiners.
+    validation_message: Option<Bytes>,
+    /// Set when the document changed since the last run; the run happens at this instant.
+    validate_at: Option<Instant>,
+    last_validation: Instant,
 }
 
 impl Room {
@@ -218,6 +236,11 @@ impl Room {
         // what they published before is fetched by the announcement `run` starts with.
         let mut bus = deps.bus.subscribe(&id).await;
         let bus_events = bus.events.take();
+        let problem_id = deps.store.room(&id).await?.map(|r| r.problem);
+        let problem = problem_id.as_deref().and_then(|p| deps.bank.get(p));
+        if problem.is_none() {
+            tracing::warn!(room = %id, problem = ?problem_id, "room's problem is not in the bank: no validation");
+        }
         let rows = deps.store.load_doc(&id).await?;
         let doc = Doc::new();
         let room_id = id.clone();
@@ -240,7 +263,7 @@ impl Room {
         .await
         .map_err(|e| crate::Error::Internal(format!("loading room: {e}")))?;
         inc(&deps.metrics.rooms_loaded, 1);
-        Ok(Room {
+        let mut room = Room {
             id,
             doc,
             conns: HashMap::new(),
@@ -261,7 +284,15 @@ impl Room {
             last_saved: None,
             idle_since: Some(Instant::now()),
             next_housekeeping: Instant::now() + HOUSEKEEPING,
-        })
+            problem,
+            validation: None,
+            validation_message: None,
+            validate_at: None,
+            last_validation: Instant::now(),
+        };
+        // The loaded state is the baseline: its tiers are not new transitions.
+        room.validate(false);
+        Ok(room)
     }
 
     /// The initial document of a new room: `meta.problem` set.
@@ -310,6 +341,12 @@ impl Room {
                 RoomCommand::Inbound { conn, messages } => self.inbound(conn, messages),
                 RoomCommand::Leave { conn } => self.leave(conn),
                 RoomCommand::Persisted { result, saved_sv } => self.persisted(result, saved_sv),
+                RoomCommand::Validation { reply } => {
+                    if self.validate_at.is_some() {
+                        self.validate(true);
+                    }
+                    let _ = reply.send(self.validation.clone());
+                }
                 RoomCommand::Status { reply } => {
                     let _ = reply.send(RoomStatus {
                         participants: self.awareness.present(),
@@ -339,6 +376,9 @@ impl Room {
         if let Some(at) = self.persist_at {
             deadline = deadline.min(at);
         }
+        if let Some(at) = self.validate_at {
+            deadline = deadline.min(at);
+        }
         if let Some(since) = self.idle_since {
             deadline = deadline.min(since + self.deps.idle);
         }
@@ -353,6 +393,9 @@ impl Room {
         let now = Instant::now();
         if self.persist_at.is_some_and(|at| at <= now) {
             self.submit_pending(tx_self);
+        }
+        if self.validate_at.is_some_and(|at| at <= now) {
+            self.validate(true);
         }
         if self.next_housekeeping <= now {
             self.next_housekeeping = now + HOUSEKEEPING;
@@ -396,6 +439,9 @@ impl Room {
         let _ = conn
             .outbox
             .try_send(protocol::encode_tierboard(&session.to_string()));
+        if let Some(validation) = &self.validation_message {
+            let _ = conn.outbox.try_send(validation.clone());
+        }
         if let Some(saved) = &self.last_saved {
             let _ = conn.outbox.try_send(saved.clone());
         }
@@ -505,6 +551,11 @@ impl Room {
         self.pending.push(delta.clone());
         if self.persist_at.is_none() {
             self.persist_at = Some(Instant::now() + PERSIST_COALESCE);
+        }
+        if self.validate_at.is_none() {
+            // Run now if the last run is old enough, else at the end of its window: a burst of edits
+            // costs one run per window, and the first edit after a quiet spell is judged at once.
+            self.validate_at = Some(Instant::now().max(self.last_validation + VALIDATION_INTERVAL));
         }
         Ok(Some(delta))
     }
@@ -636,6 +687,57 @@ impl Room {
         let state = DocState::of(&self.doc.transact());
         self.cached_state = Some((self.version, state.clone()));
         state
+    }
+
+    /// Re-reads the design, validates it and, when the result changed, pushes it to everyone and
+    /// stores the tier transitions (`record` is false for the baseline run after loading).
+    fn validate(&mut self, record: bool) {
+        self.validate_at = None;
+        self.last_validation = Instant::now();
+        let Some(problem) = self.problem.clone() else {
+            return;
+        };
+        let design = Design::from_doc(&self.doc);
+        let result = validation::validate(&problem, self.deps.bank.catalog(), &design);
+        inc(&self.deps.metrics.validations, 1);
+        if self.validation.as_deref() == Some(&result) {
+            return;
+        }
+        let transitions = if record {
+            validation::transitions(self.validation.as_deref(), &result)
+        } else {
+            Vec::new()
+        };
+        let message = serde_json::json!({"type": "validation", "result": &result});
+        let message = protocol::encode_tierboard(&message.to_string());
+        self.broadcast(&message, None);
+        self.validation_message = Some(message);
+        self.validation = Some(Arc::new(result));
+        if !transitions.is_empty() {
+            let at_ms = crate::http::now_ms();
+            let events: Vec<Transition> = transitions
+                .into_iter()
+                .map(|t| Transition {
+                    at_ms,
+                    tier: t.tier,
+                    event: match t.event {
+                        validation::TierEvent::Reached => "reached".into(),
+                        validation::TierEvent::Lost => "lost".into(),
+                    },
+                })
+                .collect();
+            let store = self.deps.store.clone();
+            let room = self.id.clone();
+            // The timeline is history, not state: storing it off the actor keeps fan-out fast; a
+            // failure is logged and counted.
+            let metrics = self.deps.metrics.clone();
+            tokio::spawn(async move {
+                if let Err(e) = store.record_transitions(&room, &events).await {
+                    tracing::error!(room = %room, error = %e, "storing tier transitions failed");
+                    inc(&metrics.errors, 1);
+                }
+            });
+        }
     }
 
     fn submit_pending(&mut self, tx_self: &mpsc::WeakSender<RoomCommand>) {

@@ -114,6 +114,31 @@ impl Rooms {
         )))
     }
 
+    /// The room's current validation result, loading the room if needed.
+    pub async fn validation(
+        &self,
+        id: &RoomId,
+    ) -> crate::Result<Option<Arc<crate::validation::ValidationResult>>> {
+        for _ in 0..3 {
+            let handle = self.get_or_start(id);
+            let (reply, rx) = oneshot::channel();
+            if handle
+                .tx
+                .send(RoomCommand::Validation { reply })
+                .await
+                .is_err()
+            {
+                continue;
+            }
+            if let Ok(result) = rx.await {
+                return Ok(result);
+            }
+        }
+        Err(crate::Error::Unavailable(format!(
+            "room {id} could not be loaded"
+        )))
+    }
+
     /// Live figures of a loaded room; `None` when it is not loaded here.
     pub async fn status(&self, id: &RoomId) -> Option<RoomStatus> {
         let handle = self.lock().get(id).cloned()?;

@@ -59,6 +59,7 @@ impl Server {
         )?;
         let rooms = Arc::new(Rooms::new(RoomDeps {
             store: store.clone(),
+            bank: bank.clone(),
             persister: persister.clone(),
             metrics: metrics.clone(),
             bus: bus.clone(),

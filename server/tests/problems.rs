@@ -697,6 +697,14 @@ fn search_ranks_rate_limiters_first() {
         );
     }
     assert!(r.hits.windows(2).all(|w| w[0].score >= w[1].score));
+    assert!(
+        titles.contains(&"GitHub/Stripe API Rate Limiter".to_string()),
+        "{titles:?}"
+    );
+    assert!(
+        titles.contains(&"Design Rate Limiter".to_string()),
+        "{titles:?}"
+    );
 }
 
 #[test]

@@ -690,6 +690,64 @@ async fn concurrent_compaction_two_stores(kind: Kind) {
     db.drop_schema().await;
 }
 
+/// Two instances, each with its own persister (group commit and background compaction), write one
+/// room at once. Every edit of both is stored, and the rows stay under the several-writer bound
+/// `W × (compact_rows + c) + 1` with `W = 2` and `c <= compact_rows`.
+async fn two_persisters_one_room(kind: Kind) {
+    const COMPACT_ROWS: u64 = 8;
+    const BOUND: u64 = 2 * (2 * COMPACT_ROWS) + 1;
+    let db = Db::new(kind).await;
+    let a = db.store("instance-a").await;
+    let b = db.store("instance-b").await;
+    let room = new_room(&a).await;
+    let metrics = Arc::new(Metrics::default());
+    let mut expected_updates = Vec::new();
+    let mut writers = Vec::new();
+    for (client, store) in [(500u64, a.clone()), (600, b.clone())] {
+        let (_, updates) = edits(client, 2000);
+        expected_updates.extend(updates.iter().cloned());
+        let (persister, task) = Persister::spawn(
+            store.clone(),
+            Duration::from_millis(2),
+            COMPACT_ROWS,
+            metrics.clone(),
+        );
+        let (room, probe) = (room.clone(), store.clone());
+        writers.push(tokio::spawn(async move {
+            let mut max_rows = 0;
+            for chunk in updates.chunks(5) {
+                let receivers: Vec<_> = chunk
+                    .iter()
+                    .map(|u| persister.try_submit(room.clone(), u.clone()).unwrap())
+                    .collect();
+                for rx in receivers {
+                    rx.await.unwrap().unwrap();
+                }
+                max_rows = max_rows.max(probe.row_count(&room).await.unwrap());
+            }
+            persister.shutdown().await.unwrap();
+            task.await.unwrap();
+            max_rows
+        }));
+    }
+    let mut max_rows = 0;
+    for w in writers {
+        max_rows = max_rows.max(w.await.unwrap());
+    }
+    println!(
+        "{kind:?}: two persisters, {} compactions, max {max_rows} rows",
+        metrics.compactions.load(ordering())
+    );
+    assert!(max_rows <= BOUND, "{max_rows} rows, bound {BOUND}");
+    assert!(metrics.compactions.load(ordering()) > 0);
+    let expected = doc_from(&expected_updates);
+    assert_doc(&a, &room, &expected, "two persisters, seen from a").await;
+    assert_doc(&b, &room, &expected, "two persisters, seen from b").await;
+    a.close().await;
+    b.close().await;
+    db.drop_schema().await;
+}
+
 /// The interleaving that matters, forced: instance a has read the rows when instance b compacts them
 /// and appends a new update. On PostgreSQL a's delete then comes up short and a rolls back; on SQLite
 /// a holds the write lock from its read, so b waits and runs after it. Either way one compaction wins,
@@ -827,6 +885,54 @@ async fn compaction_keeps_updates_with_missing_dependencies(kind: Kind) {
     db.drop_schema().await;
 }
 
+/// Bytes that are not a Yjs update (rooms never submit such, but a store must survive them): the
+/// persister cannot merge that room's batch, so it stores each update as its own row rather than lose
+/// any; compaction leaves the bad row where it is and compacts the rest.
+async fn undecodable_rows_are_kept_and_do_not_block_compaction(kind: Kind) {
+    let db = Db::new(kind).await;
+    let store = db.store("a").await;
+    let room = new_room(&store).await;
+    let (persister, task) = Persister::spawn(
+        store.clone(),
+        Duration::from_millis(50),
+        1000,
+        Arc::new(Metrics::default()),
+    );
+    let (doc, updates) = edits(11, 20);
+    let garbage = vec![0xff_u8; 12];
+    assert!(Update::decode_v1(&garbage).is_err());
+    let mut receivers = Vec::new();
+    for u in updates[..10]
+        .iter()
+        .chain([&garbage])
+        .chain(updates[10..].iter())
+    {
+        receivers.push(persister.try_submit(room.clone(), u.clone()).unwrap());
+    }
+    for rx in receivers {
+        rx.await.unwrap().expect("stored");
+    }
+    assert_eq!(
+        store.row_count(&room).await.unwrap(),
+        21,
+        "one row per update"
+    );
+    match store.compact(&room).await.unwrap() {
+        CompactOutcome::Compacted { rows, .. } => assert_eq!(rows, 20),
+        other => panic!("expected a compaction, got {other:?}"),
+    }
+    let rows = store.load_doc(&room).await.unwrap();
+    assert_eq!(rows.len(), 2, "the snapshot and the bad row");
+    assert!(rows.contains(&garbage));
+    let good: Vec<_> = rows.into_iter().filter(|r| *r != garbage).collect();
+    assert_eq!(text_of(&doc_from(&good)), text_of(&doc));
+    assert_eq!(state(&doc_from(&good)), state(&doc));
+    persister.shutdown().await.unwrap();
+    task.await.unwrap();
+    store.close().await;
+    db.drop_schema().await;
+}
+
 async fn transitions(kind: Kind) {
     let db = Db::new(kind).await;
     let store = db.store("a").await;
@@ -862,6 +968,64 @@ async fn transitions(kind: Kind) {
     );
     assert_eq!(store.timeline(&other).await.unwrap(), vec![]);
     store.close().await;
+    db.drop_schema().await;
+}
+
+/// A tier's events alternate: a repeated report of the latest state (a reloaded room, or a second
+/// instance validating the same room) is dropped, also when two instances record it at the same moment.
+async fn transitions_are_deduplicated_across_instances(kind: Kind) {
+    let db = Db::new(kind).await;
+    let a = db.store("instance-a").await;
+    let b = db.store("instance-b").await;
+    let room = new_room(&a).await;
+    let t = |at_ms, tier: &str, event: &str| Transition {
+        at_ms,
+        tier: tier.into(),
+        event: event.into(),
+    };
+    a.record_transitions(&room, &[t(10, "mvp", "reached")])
+        .await
+        .unwrap();
+    b.record_transitions(&room, &[t(11, "mvp", "reached")])
+        .await
+        .unwrap();
+    a.record_transitions(&room, &[t(12, "mvp", "reached"), t(12, "scale", "reached")])
+        .await
+        .unwrap();
+    assert_eq!(
+        a.timeline(&room).await.unwrap(),
+        vec![t(10, "mvp", "reached"), t(12, "scale", "reached")]
+    );
+    // Both instances see the same change and record it at once, many times over.
+    for round in 0..20 {
+        let event = if round % 2 == 0 { "lost" } else { "reached" };
+        let at = 100 + 10 * round;
+        let (ra, rb) = (room.clone(), room.clone());
+        let (sa, sb) = (a.clone(), b.clone());
+        let ta =
+            tokio::spawn(async move { sa.record_transitions(&ra, &[t(at, "mvp", event)]).await });
+        let tb =
+            tokio::spawn(
+                async move { sb.record_transitions(&rb, &[t(at + 1, "mvp", event)]).await },
+            );
+        ta.await.unwrap().unwrap();
+        tb.await.unwrap().unwrap();
+    }
+    let mvp: Vec<String> = b
+        .timeline(&room)
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|e| e.tier == "mvp")
+        .map(|e| e.event)
+        .collect();
+    assert_eq!(mvp.len(), 21, "{mvp:?}");
+    assert!(
+        mvp.windows(2).all(|w| w[0] != w[1]),
+        "events must alternate: {mvp:?}"
+    );
+    a.close().await;
+    b.close().await;
     db.drop_schema().await;
 }
 
@@ -904,8 +1068,11 @@ on_both!(
     failed_commit_keeps_data_and_retries,
     ten_thousand_updates_stay_bounded,
     concurrent_compaction_two_stores,
+    two_persisters_one_room,
     interleaved_compaction,
     transitions,
+    transitions_are_deduplicated_across_instances,
+    undecodable_rows_are_kept_and_do_not_block_compaction,
     compaction_keeps_updates_with_missing_dependencies,
     kill_9_keeps_every_acknowledged_update,
     upgrade_keeps_rows_and_drops_the_batch_poisoning_key,

@@ -1,13 +1,13 @@
 //! `POST /api/validate` over a real socket on 127.0.0.1, and the `tierboard validate` binary.
 
+mod common;
 mod validation_fixture;
 
 use std::sync::Arc;
 
 use serde_json::{Value, json};
 use tierboard::problems::Bank;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::{TcpListener, TcpStream};
+use tokio::net::TcpListener;
 use validation_fixture::*;
 
 /// Serves the validation router on an ephemeral loopback port.
@@ -23,22 +23,8 @@ async fn serve() -> std::net::SocketAddr {
     addr
 }
 
-/// A minimal HTTP/1.1 client: one request per connection, body read to EOF.
 async fn post(addr: std::net::SocketAddr, path: &str, body: &[u8]) -> (u16, Value) {
-    let mut stream = TcpStream::connect(addr).await.unwrap();
-    let head = format!(
-        "POST {path} HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
-        body.len()
-    );
-    stream.write_all(head.as_bytes()).await.unwrap();
-    stream.write_all(body).await.unwrap();
-    let mut response = Vec::new();
-    stream.read_to_end(&mut response).await.unwrap();
-    let text = String::from_utf8(response).unwrap();
-    let status: u16 = text[9..12].parse().unwrap();
-    let (_, body) = text.split_once("\r\n\r\n").unwrap();
-    let json = serde_json::from_str(body).unwrap_or_else(|e| panic!("{e}: {body:?}"));
-    (status, json)
+    common::http(addr, "POST", path, Some(std::str::from_utf8(body).unwrap())).await
 }
 
 #[tokio::test]
@@ -111,6 +97,22 @@ async fn refuses_bad_requests_with_the_error_shape() {
     assert_eq!(status, 404);
     assert_eq!(body["code"], "unknown_problem");
     assert_eq!(body["error"], "no problem with id 'no-such-problem'");
+}
+
+/// Through the whole application, on the committed bank: the route is wired and the tutorial's
+/// reference design reaches every tier.
+#[tokio::test]
+async fn the_app_serves_validation_on_the_real_bank() {
+    let (_dir, url) = common::sqlite_url();
+    let server = common::TestServer::start(&url).await;
+    let problem = common::bank().get("tutorial-simple-blog").unwrap();
+    let body = json!({"problem": problem.id, "design": problem.reference_design().unwrap()});
+    let (status, result) = post(server.addr, "/api/validate", body.to_string().as_bytes()).await;
+    assert_eq!(status, 200, "{result}");
+    assert_eq!(result["reached"], problem.tiers.len());
+    let (status, body) = post(server.addr, "/api/validate", b"[").await;
+    assert_eq!((status, body["code"].as_str()), (400, Some("bad_json")));
+    server.stop().await;
 }
 
 #[test]

@@ -657,3 +657,66 @@ fn five_thousand_nodes_of_garbage_validate() {
     assert_eq!(validate(&problem, &catalog(), &design), result);
     serde_json::to_string(&result).unwrap();
 }
+
+/// The live path on a real yrs document: the design is read out of the doc as a client writes it,
+/// a result is reported as changed only when it is, and deleting `db_primary` loses T0.
+#[test]
+fn revalidating_a_document_reports_changes_and_transitions() {
+    use tierboard::validation::revalidate;
+    use yrs::{Map, Transact, WriteTxn};
+
+    let (problem, catalog) = (blog(), catalog());
+    let doc = yrs::Doc::new();
+    let empty = revalidate(&problem, &catalog, &doc.transact(), None);
+    assert!(empty.changed && empty.transitions.is_empty());
+    assert_eq!(empty.result.reached, 0);
+
+    blog_reference().write_to_doc(&doc);
+    let full = revalidate(&problem, &catalog, &doc.transact(), Some(&empty.result));
+    assert!(full.changed);
+    assert_eq!(full.result.reached, 3);
+    let reached: Vec<(&str, TierEvent)> = full
+        .transitions
+        .iter()
+        .map(|t| (t.tier.as_str(), t.event))
+        .collect();
+    assert_eq!(
+        reached,
+        [
+            ("T0", TierEvent::Reached),
+            ("T1", TierEvent::Reached),
+            ("T2", TierEvent::Reached)
+        ]
+    );
+
+    // A change that does not change the verdict (moving a node) is not pushed.
+    {
+        let mut txn = doc.transact_mut();
+        let nodes = txn.get_or_insert_map("nodes");
+        let Some(yrs::Out::YMap(app)) = nodes.get(&txn, "app") else {
+            panic!("app node is a map")
+        };
+        app.insert(&mut txn, "x", 300.0);
+    }
+    let moved = revalidate(&problem, &catalog, &doc.transact(), Some(&full.result));
+    assert!(!moved.changed && moved.transitions.is_empty());
+
+    // Delete the primary database: T0 is lost, and with it every later tier.
+    {
+        let mut txn = doc.transact_mut();
+        txn.get_or_insert_map("nodes").remove(&mut txn, "primary");
+    }
+    let lost = revalidate(&problem, &catalog, &doc.transact(), Some(&moved.result));
+    assert!(lost.changed);
+    assert_eq!(lost.result.reached, 0);
+    assert_eq!(lost.transitions[0].tier, "T0");
+    assert_eq!(lost.transitions[0].event, TierEvent::Lost);
+    let t0 = &lost.result.tiers[0];
+    assert_eq!(t0.rules[1].explanation, "no node of kind db_primary");
+    // The edge to the deleted node is still in the document: a dangling edge now.
+    assert_eq!(lost.result.design_issues[0].code, IssueCode::DanglingEdge);
+    assert_eq!(
+        lost.result.design_issues[0].message,
+        "edge 'e3' goes to missing node 'primary'"
+    );
+}

@@ -190,6 +190,8 @@ describe('room', () => {
     await page.waitForTimeout(300)
     assert.equal(await nodeCount(ada.page), 3)
     assert.equal(await adaPos(), adaBefore)
+    await page.keyboard.press('f')
+    await page.waitForTimeout(400)
     await shot(page, 'room-view.png')
     assert.deepEqual(viewer.errors, [])
   })

@@ -119,9 +119,10 @@ export const Canvas = memo(function Canvas(props: CanvasProps) {
     return observeDesign(doc, (d, origin) => {
       if (d.nodes.size) setNodes((prev) => patchNodes(doc, prev, d.nodes, decorOf))
       if (d.edges.size) setEdges((prev) => patchEdges(doc, prev, d.edges))
-      if (!fitted && origin !== LOCAL_ORIGIN && root(doc).nodes.size > 0) {
+      // Only the design's first arrival: once there are nodes (even one's own) the view is the user's.
+      if (!fitted && root(doc).nodes.size > 0) {
         fitted = true
-        setTimeout(() => void rf.fitView({ maxZoom: 1, padding: 0.2 }), 50)
+        if (origin !== LOCAL_ORIGIN) setTimeout(() => void rf.fitView({ maxZoom: 1, padding: 0.2 }), 50)
       }
     })
   }, [doc, decorOf, rf])

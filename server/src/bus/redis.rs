@@ -96,7 +96,7 @@ impl RedisBus {
             inboxes: Inboxes::new(metrics.clone(), on_change),
             metrics,
             up: AtomicBool::new(false),
-            down_since: Mutex::new(Some(Instant::now())),
+            down_since: Mutex::new(None),
             wake,
             waiters: Mutex::new(Vec::new()),
         });
@@ -241,8 +241,8 @@ impl Shared {
         self.metrics.bus_up.store(1, Ordering::Relaxed);
         match since {
             Some(since) => tracing::info!(
-                after_ms = since.elapsed().as_millis() as u64,
-                "Redis bus connected; rooms reconcile now"
+                outage_ms = since.elapsed().as_millis() as u64,
+                "Redis bus reconnected; rooms reconcile now"
             ),
             None => tracing::info!("Redis bus connected"),
         }

@@ -32,7 +32,7 @@ pub fn from_seed(r: &SeedReference, catalog: &Catalog) -> Result<ReferenceSoluti
         let mut params = BTreeMap::new();
         // Without a stated count a node is one instance (the catalog default); `complete` raises it and
         // marks it filled in when a tier asks for more.
-        let count = stated_count(&r.text, label).unwrap_or(1.0);
+        let count = stated_count(&r.text, label, ty).unwrap_or(1.0);
         params.insert("instances".to_string(), ParamValue::Number(count));
         if let Some(kind) = catalog.kind_of(ty) {
             for def in &catalog
@@ -96,21 +96,31 @@ fn find_words(hay: &str, needle: &str) -> Vec<usize> {
         .collect()
 }
 
-/// The fleet size the prose states for `label`: "App Servers (8x)", "200 app servers", "8× App Servers".
-pub fn stated_count(text: &str, label: &str) -> Option<f64> {
+/// The fleet size the prose states for a node: "App Servers (8x)", "200 app servers", "8× App Servers",
+/// "WebSocket servers: 12 × 10K connections" (the type's name plus "servers" counts as a name too).
+pub fn stated_count(text: &str, label: &str, ty: &str) -> Option<f64> {
     let hay = text.to_lowercase();
     let label = label.to_lowercase();
     let mut forms = vec![label.clone()];
     if let Some(s) = label.strip_suffix('s') {
         forms.push(s.to_string());
     }
+    forms.push(format!("{} servers", ty.replace('_', " ")));
     for form in &forms {
         for i in find_words(&hay, form) {
-            // "Label (8x)"
             let after = &hay[i + form.len()..];
+            // "Label (8x)"
             if let Some(rest) = after.strip_prefix(" (")
                 && let Some(end) = rest.find("x)")
                 && let Ok(n) = rest[..end].trim().parse::<f64>()
+            {
+                return Some(n);
+            }
+            // "Label: 12 × 10K connections"
+            if let Some(rest) = after.strip_prefix(": ")
+                && let Some((n, len)) = number_at(rest, 0)
+                && (rest[len..].starts_with(" ×") || rest[len..].starts_with(" x "))
+                && n >= 1.0
             {
                 return Some(n);
             }
@@ -401,25 +411,40 @@ mod tests {
 
     #[test]
     fn reads_counts_from_prose() {
-        let t = "Load Balancer → App Servers (8x): LB distributes. 200 app servers handle it. 5 read replicas.";
-        assert_eq!(stated_count(t, "App Servers"), Some(8.0));
-        assert_eq!(
-            stated_count("We run 200 app servers", "App Servers"),
-            Some(200.0)
-        );
-        assert_eq!(
-            stated_count("with 5 read replicas", "Read Replicas"),
-            Some(5.0)
-        );
-        assert_eq!(
-            stated_count("uses 10 gateway instances", "Gateway"),
-            Some(10.0)
-        );
-        assert_eq!(
-            stated_count("12 × WebSocket Servers", "WebSocket Servers"),
-            Some(12.0)
-        );
-        assert_eq!(stated_count("a Redis cache", "Redis Cache"), None);
+        let t = "Load Balancer → App Servers (8x): LB distributes. 200 app servers handle it.";
+        let cases = [
+            (t, "App Servers", "app", Some(8.0)),
+            ("We run 200 app servers", "App Servers", "app", Some(200.0)),
+            (
+                "with 5 read replicas",
+                "Read Replicas",
+                "db_replica",
+                Some(5.0),
+            ),
+            ("uses 10 gateway instances", "Gateway", "app", Some(10.0)),
+            (
+                "12 × WebSocket Servers",
+                "WebSocket Servers",
+                "websocket",
+                Some(12.0),
+            ),
+            (
+                "- WebSocket servers: 12 × 10K connections",
+                "WS Servers",
+                "websocket",
+                Some(12.0),
+            ),
+            (
+                "- API servers: 25 × 500 msg/sec",
+                "API Servers",
+                "app",
+                Some(25.0),
+            ),
+            ("a Redis cache", "Redis Cache", "cache", None),
+        ];
+        for (text, label, ty, want) in cases {
+            assert_eq!(stated_count(text, label, ty), want, "{text}");
+        }
     }
 
     #[test]

@@ -489,9 +489,13 @@ impl Store {
         }
         drop(rows);
         let room = id.clone();
-        let snapshot = tokio::task::spawn_blocking(move || snapshot_of(&room, &updates))
+        let (snapshot, used) = tokio::task::spawn_blocking(move || snapshot_of(&room, &updates))
             .await
             .map_err(|e| Error::Internal(format!("compaction task failed: {e}")))??;
+        if used.len() <= 1 {
+            return Ok(CompactOutcome::NothingToDo);
+        }
+        let keys: Vec<(String, i64)> = used.into_iter().map(|i| keys[i].clone()).collect();
 
         between.await;
 
@@ -550,16 +554,36 @@ impl Store {
         Ok(deleted == keys.len() as u64)
     }
 
-    /// Records tier transitions of a room.
+    /// Records tier transitions of a room. A transition equal to the tier's latest stored event is
+    /// dropped: several instances validating one room report the same change, and a reloaded room may
+    /// report again what is already stored. Two instances recording the same change at once both
+    /// compute the same per-tier number `n`; the unique index on `(room_id, tier, n)` keeps one.
     pub async fn record_transitions(&self, id: &RoomId, events: &[Transition]) -> Result<()> {
         if events.is_empty() {
             return Ok(());
         }
         let mut tx = self.begin_write().await?;
         for t in events {
+            let latest = sqlx::query(
+                "SELECT event, n FROM tier_transitions \
+                 WHERE room_id = $1 AND tier = $2 AND n IS NOT NULL ORDER BY n DESC LIMIT 1",
+            )
+            .bind(id.as_str())
+            .bind(&t.tier)
+            .fetch_optional(&mut *tx)
+            .await?;
+            let n = match latest {
+                Some(row) => {
+                    if row.try_get::<String, _>("event")? == t.event {
+                        continue;
+                    }
+                    row.try_get::<i64, _>("n")? + 1
+                }
+                None => 0,
+            };
             sqlx::query(
-                "INSERT INTO tier_transitions (room_id, writer, seq, at_ms, tier, event) \
-                 VALUES ($1, $2, $3, $4, $5, $6)",
+                "INSERT INTO tier_transitions (room_id, writer, seq, at_ms, tier, event, n) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (room_id, tier, n) DO NOTHING",
             )
             .bind(id.as_str())
             .bind(&self.instance.0)
@@ -567,6 +591,7 @@ impl Store {
             .bind(t.at_ms)
             .bind(&t.tier)
             .bind(&t.event)
+            .bind(n)
             .execute(&mut *tx)
             .await?;
         }
@@ -604,26 +629,31 @@ fn is_conflict(e: &sqlx::Error) -> bool {
     }
 }
 
-/// Merges a room's rows into one v1 update holding the full state. Loading them into a temporary
-/// document (rather than `merge_updates_v1`) garbage-collects deleted content; updates whose
-/// dependencies are missing stay pending in the document and are still part of the encoded state.
-/// Blocking: call from `spawn_blocking`.
-pub fn snapshot_of(room: &RoomId, updates: &[Vec<u8>]) -> Result<Vec<u8>> {
+/// Merges a room's rows into one v1 update holding the full state, and says which rows it used.
+/// Loading them into a temporary document (rather than `merge_updates_v1`) garbage-collects deleted
+/// content; updates whose dependencies are missing stay pending in the document and are still part of
+/// the encoded state. A row that does not decode is left out (and so stays stored, untouched) and logged:
+/// one bad row must not stop a room's log from being compacted. Blocking: call from `spawn_blocking`.
+pub fn snapshot_of(room: &RoomId, updates: &[Vec<u8>]) -> Result<(Vec<u8>, Vec<usize>)> {
     let doc = Doc::new();
+    let mut used = Vec::with_capacity(updates.len());
     {
         let mut txn = doc.transact_mut();
         for (i, data) in updates.iter().enumerate() {
-            let update = Update::decode_v1(data).map_err(|e| {
-                Error::Internal(format!(
-                    "room {room}: stored row {i} is not a v1 update: {e}"
-                ))
-            })?;
+            let update = match Update::decode_v1(data) {
+                Ok(update) => update,
+                Err(e) => {
+                    tracing::warn!(%room, row = i, error = %e, "stored row is not a v1 update; left as is");
+                    continue;
+                }
+            };
             txn.apply_update(update).map_err(|e| {
                 Error::Internal(format!("room {room}: stored row {i} does not apply: {e}"))
             })?;
+            used.push(i);
         }
         // Dropping the transaction commits it, which is when deleted content is collected.
     }
     let txn = doc.transact();
-    Ok(txn.encode_state_as_update_v1(&StateVector::default()))
+    Ok((txn.encode_state_as_update_v1(&StateVector::default()), used))
 }

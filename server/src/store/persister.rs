@@ -307,8 +307,7 @@ impl Worker {
         let batch = match batch {
             Ok(batch) => batch,
             Err(e) => {
-                // The pending data went with the panicked task: nothing can be kept. Never seen;
-                // merge_batch catches decode errors.
+                // Only if the runtime is shutting down: merge_batch catches decode errors and panics.
                 tracing::error!(error = %e, updates, "persist batch lost");
                 inc(&self.metrics.errors, 1);
                 self.fail_waiters(&e);
@@ -514,8 +513,8 @@ impl Worker {
 }
 
 /// One row per room: the room's updates merged with `merge_updates_v1` (a pure byte-level merge that
-/// keeps everything). If a room's updates do not decode, which rooms prevent by applying them first,
-/// they are stored one row each rather than lost.
+/// keeps everything). If a room's updates do not decode (rooms prevent that by applying them first) or
+/// the merge panics, they are stored one row each rather than lost.
 fn merge_batch(pending: HashMap<RoomId, Vec<Vec<u8>>>) -> Vec<(RoomId, Vec<u8>)> {
     let mut batch = Vec::with_capacity(pending.len());
     for (room, mut updates) in pending {
@@ -523,10 +522,15 @@ fn merge_batch(pending: HashMap<RoomId, Vec<Vec<u8>>>) -> Vec<(RoomId, Vec<u8>)>
             batch.push((room, updates.pop().expect("one update")));
             continue;
         }
-        match yrs::merge_updates_v1(&updates) {
-            Ok(merged) => batch.push((room, merged)),
-            Err(e) => {
-                tracing::warn!(room = %room, error = %e, "cannot merge updates; storing them one by one");
+        // A panic inside yrs must not take the batch with it: fall back to one row per update.
+        match std::panic::catch_unwind(|| yrs::merge_updates_v1(&updates)) {
+            Ok(Ok(merged)) => batch.push((room, merged)),
+            failed => {
+                let error = match failed {
+                    Ok(Err(e)) => e.to_string(),
+                    _ => "merge panicked".to_string(),
+                };
+                tracing::warn!(room = %room, error, "cannot merge updates; storing them one by one");
                 batch.extend(updates.into_iter().map(|u| (room.clone(), u)));
             }
         }

@@ -4,20 +4,22 @@
 //! - [`result`]: the result types (serialised exactly as PROTOCOL.md §4) and [`transitions`], which
 //!   diffs two results into tier reached / lost events for a room's timeline.
 //! - [`graph`]: the compressed graph behind the path advisories.
+//! - [`live`]: [`revalidate`], what a room runs per change: read the document, validate, diff.
 //! - [`api`]: the stateless `POST /api/validate`.
 //! - [`cli`]: `tierboard validate --problem <id> design.json`.
 //!
-//! The live part (re-validating a room's document on change and pushing results) lives with the room;
-//! it calls [`crate::design::Design::from_txn`] and [`validate`], pushes when the result differs from
-//! the last one (`ValidationResult: PartialEq`) and stores [`transitions`].
+//! The live part (when to re-validate a room's document, pushing results) lives with the room; it calls
+//! [`revalidate`], pushes the result when it changed and stores the transitions.
 
 pub mod api;
 pub mod cli;
 pub mod engine;
 pub mod graph;
+pub mod live;
 pub mod result;
 
 pub use engine::{CLIENT_KIND, SPOF_AVAILABILITY, STORAGE_FAMILY, validate};
+pub use live::{Revalidation, revalidate};
 pub use result::{
     Advisory, AdvisoryCode, DesignIssue, Finding, IssueCode, RuleKind, RuleResult, TierEvent,
     TierResult, TierTransition, ValidationResult, transitions,
