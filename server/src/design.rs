@@ -880,7 +880,7 @@ mod tests {
                         |txn: &mut TransactionMut, map: &MapRef, field: &str, r: u64| match r % 8 {
                             0 => drop(map.insert(txn, field, "n1")),
                             1 => drop(map.insert(txn, field, (r % 100) as f64 / 3.0)),
-                            2 => drop(map.insert(txn, field, r % 2 == 0)),
+                            2 => drop(map.insert(txn, field, r.is_multiple_of(2))),
                             3 => drop(map.insert(txn, field, Any::Null)),
                             4 => drop(map.insert(txn, field, MapPrelim::default())),
                             5 => drop(map.insert(txn, field, yrs::ArrayPrelim::default())),
