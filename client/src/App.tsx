@@ -1,7 +1,6 @@
-import type { ReactNode } from 'react'
+import { lazy, Suspense, type ReactNode } from 'react'
 import { Browser } from './browser/Browser'
 import { ProblemPage } from './browser/ProblemPage'
-import { Room } from './room/Room'
 import { linkClick, useRoute } from './router'
 import { useTheme } from './theme'
 
@@ -26,6 +25,9 @@ export function Brand() {
   )
 }
 
+// The room (React Flow, Yjs, IndexedDB) loads only when a room is opened.
+const Room = lazy(() => import('./room/Room').then((m) => ({ default: m.Room })))
+
 /** The page header: brand, whatever the page adds, the theme toggle. */
 export function TopBar({ children }: { children?: ReactNode }) {
   return (
@@ -46,7 +48,11 @@ export function App() {
     case 'problem':
       return <ProblemPage id={route.id} />
     case 'room':
-      return <Room key={route.room} room={route.room} />
+      return (
+        <Suspense fallback={<p className="muted pad">Opening the room…</p>}>
+          <Room key={route.room} room={route.room} />
+        </Suspense>
+      )
     default:
       return (
         <div className="page">

@@ -191,3 +191,14 @@ export function validateDesign(problem: string, design: Design): Promise<unknown
     body: JSON.stringify({ problem, design }),
   })
 }
+
+export interface TierEvent {
+  at: number
+  tier: string
+  event: 'reached' | 'lost' | string
+}
+
+export async function getTimeline(room: string, token: string, signal?: AbortSignal): Promise<TierEvent[]> {
+  const b = await request<{ events: TierEvent[] }>(`/api/rooms/${encodeURIComponent(room)}/timeline`, { ...auth(token), signal })
+  return Array.isArray(b.events) ? b.events : []
+}

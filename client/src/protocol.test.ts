@@ -17,24 +17,9 @@ import {
   type ServerMessage,
 } from './protocol'
 import { addNode } from './schema'
+import { VALIDATION } from './testing/fixtures'
 
-const RESULT = {
-  problem: 'tutorial-simple-blog',
-  reached: 1,
-  tiers: [
-    {
-      id: 'T0',
-      title: 'Basic Setup',
-      passed: true,
-      reached: true,
-      source: 'seed',
-      rules: [{ text: 'Must include: app', kind: 'include', passed: true, explanation: "found 1 node of kind app: 'App'", nodes: ['n1'] }],
-    },
-    { id: 'T1', title: 'High Availability', passed: false, reached: false, source: 'seed', rules: [] },
-  ],
-  design_issues: [],
-  advisories: [{ code: 'isolated_node', message: "'Cache' has no edges", nodes: ['n4'], edges: [] }],
-}
+const RESULT = VALIDATION
 
 describe('type-100 messages', () => {
   it('parses each documented message', () => {

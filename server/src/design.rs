@@ -872,7 +872,7 @@ mod tests {
                     txn.get_or_insert_map(NODES_KEY),
                     txn.get_or_insert_map(EDGES_KEY),
                 ];
-                for i in 0..200 {
+                for i in 0..200u32 {
                     let r = next();
                     let root = &roots[(r % 2) as usize];
                     let key = format!("k{}", r % 150);
@@ -887,18 +887,18 @@ mod tests {
                             6 => drop(map.insert(txn, field, yrs::TextPrelim::new("text"))),
                             _ => drop(map.insert(txn, field, f64::NAN)),
                         };
-                    if r % 5 == 0 {
+                    if r.is_multiple_of(5) {
                         value(&mut txn, root, &key, r >> 3);
                         continue;
                     }
                     let entry = root.insert(&mut txn, key.as_str(), MapPrelim::default());
                     for field in ["type", "label", "x", "y", "params", "from", "to"] {
                         let r = next();
-                        if r % 3 == 0 {
+                        if r.is_multiple_of(3) {
                             value(&mut txn, &entry, field, r >> 2);
                         }
                     }
-                    if i % 3 == 0 {
+                    if i.is_multiple_of(3) {
                         let params = entry.insert(&mut txn, "params", MapPrelim::default());
                         value(&mut txn, &params, "instances", next());
                     }

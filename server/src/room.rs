@@ -36,7 +36,6 @@ use crate::bus::{
     Bus, BusEvent, BusMessage, Dropped, Envelope, RECONCILE_JITTER, RECONCILE_PERIOD, Subscription,
     SyncState,
 };
-use crate::design::Design;
 use crate::ids::{Role, RoomId};
 use crate::metrics::{Metrics, dec, inc};
 use crate::problems::{Bank, Problem};
@@ -697,17 +696,21 @@ impl Room {
         let Some(problem) = self.problem.clone() else {
             return;
         };
-        let design = Design::from_doc(&self.doc);
-        let result = validation::validate(&problem, self.deps.bank.catalog(), &design);
+        let run = {
+            let txn = self.doc.transact();
+            validation::revalidate(
+                &problem,
+                self.deps.bank.catalog(),
+                &txn,
+                self.validation.as_deref(),
+            )
+        };
         inc(&self.deps.metrics.validations, 1);
-        if self.validation.as_deref() == Some(&result) {
+        if !run.changed {
             return;
         }
-        let transitions = if record {
-            validation::transitions(self.validation.as_deref(), &result)
-        } else {
-            Vec::new()
-        };
+        let result = run.result;
+        let transitions = if record { run.transitions } else { Vec::new() };
         let message = serde_json::json!({"type": "validation", "result": &result});
         let message = protocol::encode_tierboard(&message.to_string());
         self.broadcast(&message, None);
@@ -793,9 +796,9 @@ impl Room {
                 self.last_saved = Some(message);
             }
             Err(e) => {
-                // The persister keeps and retries failed batches itself; nothing is dropped here.
-                tracing::error!(room = %self.id, error = %e, "persisting failed");
-                inc(&self.deps.metrics.errors, 1);
+                // The persister keeps and retries failed batches itself (and counts the error);
+                // nothing is dropped here, the `saved` message just waits for the retry.
+                tracing::warn!(room = %self.id, error = %e, "not saved yet");
             }
         }
         if self.conns.is_empty() && self.idle_since.is_none() {

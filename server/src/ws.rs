@@ -29,6 +29,8 @@ use crate::sync::{ClientMessage, parse_frame, protocol};
 const KEEPALIVE: Duration = Duration::from_secs(10);
 /// A connection that sends nothing (not even a pong) for this long is closed.
 const READ_TIMEOUT: Duration = Duration::from_secs(30);
+/// The smallest outbox a connection gets, whatever the configuration says.
+const MIN_OUTBOX: usize = 8;
 /// How long the writer tries to deliver a close frame.
 const CLOSE_GRACE: Duration = Duration::from_secs(5);
 /// A read-only client that keeps sending updates is told so at most this often.
@@ -138,7 +140,9 @@ async fn close_now(mut socket: WebSocket, reason: CloseReason) {
 
 async fn serve(socket: WebSocket, state: AppState, room_id: RoomId, role: Role) {
     let conn_id = ConnId::next();
-    let (outbox_tx, outbox_rx) = mpsc::channel(state.config.outbox_capacity);
+    // The greeting alone is up to five messages (step 1, awareness, session, validation, saved): a
+    // smaller outbox would drop part of it.
+    let (outbox_tx, outbox_rx) = mpsc::channel(state.config.outbox_capacity.max(MIN_OUTBOX));
     let control = Arc::new(ConnControl::default());
     let conn = ConnHandle {
         id: conn_id,

@@ -664,6 +664,78 @@ fn spot_checks_against_the_seed_text() {
     }
 }
 
+/// Counts of 004's `### ` sections (618 problems): each present section gives a non-empty field.
+#[test]
+fn no_field_is_empty_where_seed_004_has_text() {
+    let from_004: Vec<_> = bank()
+        .iter()
+        .filter(|p| p.origin.file.starts_with("004_"))
+        .collect();
+    let count = |f: &dyn Fn(&Problem) -> bool| from_004.iter().filter(|p| f(p)).count();
+    assert_eq!(count(&|p| !p.summary.is_empty()), 617);
+    assert_eq!(count(&|p| !p.goal.is_empty()), 617);
+    assert_eq!(count(&|p| !p.description.is_empty()), 618);
+    assert_eq!(count(&|p| !p.functional_requirements.is_empty()), 616);
+    assert_eq!(count(&|p| !p.non_functional_requirements.is_empty()), 616);
+    assert_eq!(count(&|p| !p.constants.is_empty()), 617);
+    assert_eq!(
+        count(&|p| !p.available_components.is_empty() && !p.available_components_authored),
+        617
+    );
+    assert_eq!(count(&|p| !p.hints.is_empty()), 617);
+    assert_eq!(
+        count(&|p| p
+            .reference_solution
+            .as_ref()
+            .is_some_and(|r| r.source == TierSource::Seed)),
+        217
+    );
+    assert_eq!(
+        count(&|p| p.tutorial.as_ref().is_some_and(|t| !t.text.is_empty())),
+        2
+    );
+    let analyses = count(&|p| {
+        p.analysis.as_ref().is_some_and(|a| {
+            !a.overview.is_empty()
+                && a.phases.len() == 3
+                && !a.trade_offs.is_empty()
+                && a.cost.is_some()
+                && a.other.is_empty()
+        })
+    });
+    assert_eq!(analyses, 616);
+    assert_eq!(
+        count(&|p| p
+            .staff
+            .as_ref()
+            .is_some_and(|s| !s.blocks.is_empty() || !s.migration_phases.is_empty())),
+        400
+    );
+    for p in &from_004 {
+        for ph in p.analysis.iter().flat_map(|a| &a.phases) {
+            assert!(
+                !ph.figures.is_empty(),
+                "{}: phase {} without figures",
+                p.id,
+                ph.name
+            );
+        }
+        if let Some(r) = &p.reference_solution {
+            assert!(!r.text.is_empty(), "{}: reference prose lost", p.id);
+        }
+    }
+    // The classic questions, tests and scenarios keep their statement and sections.
+    for p in bank().iter().filter(|p| !p.origin.file.starts_with("004_")) {
+        assert!(
+            !p.description.is_empty() && !p.summary.is_empty(),
+            "{}",
+            p.id
+        );
+        assert!(!p.functional_requirements.is_empty(), "{}", p.id);
+        assert!(!p.sections.is_empty(), "{}", p.id);
+    }
+}
+
 #[test]
 fn streaming_seed_002_matches_its_copies_in_004() {
     let seeds = tierboard::problems::seed::read(&problems_dir().join("seeds")).unwrap();
@@ -705,6 +777,54 @@ fn search_ranks_rate_limiters_first() {
         titles.contains(&"Design Rate Limiter".to_string()),
         "{titles:?}"
     );
+}
+
+#[test]
+fn search_finds_by_title_words_and_filters_by_difficulty() {
+    let top = |q: &str| {
+        let r = bank().search(&Query {
+            q: q.into(),
+            page: 1,
+            per_page: 3,
+            ..Default::default()
+        });
+        r.hits
+            .iter()
+            .map(|h| problem(&h.id).title.clone())
+            .collect::<Vec<_>>()
+    };
+    let titles = top("url shortener");
+    assert!(
+        titles
+            .iter()
+            .take(2)
+            .all(|t| t.contains("URL") || t.contains("Url")),
+        "{titles:?}"
+    );
+    let titles = top("interplanetary internet");
+    assert!(
+        titles
+            .iter()
+            .take(2)
+            .all(|t| t.starts_with("Interplanetary Internet")),
+        "{titles:?}"
+    );
+    let r = bank().search(&Query {
+        q: "cache".into(),
+        difficulty: Some("Easy".into()),
+        page: 1,
+        per_page: 100,
+        ..Default::default()
+    });
+    assert!(
+        r.total > 0
+            && r.hits
+                .iter()
+                .all(|h| problem(&h.id).difficulty.as_deref() == Some("Easy"))
+    );
+    // The difficulty facet counts with the category filter kept, and the category facet without it.
+    assert_eq!(r.facets.difficulty["Easy"], r.total);
+    assert!(r.facets.difficulty.len() > 1);
 }
 
 #[test]
@@ -809,6 +929,25 @@ fn importer_is_deterministic_and_keeps_authored_content() {
         same, seed_tiered,
         "every seed-tiered file is byte-identical to the committed one"
     );
+}
+
+#[test]
+fn authoring_is_deterministic_and_keeps_what_exists() {
+    let seeds = problems_dir().join("seeds");
+    let catalog = std::fs::read(problems_dir().join("catalog.toml")).unwrap();
+    let run = || {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("catalog.toml"), &catalog).unwrap();
+        import::run(&seeds, dir.path()).unwrap();
+        assert_eq!(tierboard::problems::author::run(dir.path()).unwrap(), 422);
+        // A second run finds every problem with tiers and writes nothing.
+        assert_eq!(tierboard::problems::author::run(dir.path()).unwrap(), 0);
+        let bytes = tree_bytes(dir.path());
+        (dir, bytes)
+    };
+    let (_a, first) = run();
+    let (_b, second) = run();
+    assert_eq!(first, second);
 }
 
 #[test]

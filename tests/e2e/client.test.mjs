@@ -1,30 +1,25 @@
 // Browser end-to-end tests of the client against a real `tierboard serve` (issue 6, Acceptance).
-import { after, before, describe, it } from 'node:test'
+import { describe, it } from 'node:test'
 import assert from 'node:assert/strict'
 import {
   addFromPalette,
   connect,
   createRoom,
   hoverCanvas,
-  launchBrowser,
   newPage,
   nodeSel,
-  person,
   roomUrl,
+  setup,
   shot,
-  startServer,
   unlabelled,
   waitFor,
 } from './harness.mjs'
 
 const PROBLEM = 'tutorial-simple-blog'
-let server
-let browser
-const people = []
+const env = setup()
 
 async function join(name, url, opts) {
-  const p = await person(browser, name, opts)
-  people.push(p)
+  const p = await env.person(name, opts)
   await p.page.goto(url)
   await p.page.waitForSelector('.react-flow__renderer')
   await p.page.getByTestId('link-status').filter({ hasText: 'Connected' }).waitFor({ timeout: 15_000 })
@@ -35,23 +30,11 @@ async function nodeCount(page) {
   return page.locator('.react-flow__node').count()
 }
 
-before(async () => {
-  server = await startServer()
-  browser = await launchBrowser()
-})
-
-after(async () => {
-  for (const p of people) await p.context.close().catch(() => {})
-  await browser?.close()
-  await server?.stop()
-})
-
 describe('problem browser', () => {
   it('search, open a problem, start a room: the palette shows exactly its available components', async () => {
-    const p = await person(browser, 'Searcher')
-    people.push(p)
+    const p = await env.person('Searcher')
     const { page } = p
-    await page.goto(`${server.base}/`)
+    await page.goto(`${env.server.base}/`)
     await page.locator('.card').first().waitFor()
     // pagination
     await page.getByRole('button', { name: /Next/ }).click()
@@ -84,7 +67,7 @@ describe('problem browser', () => {
     const url = new URL(page.url())
     assert.match(url.hash, /^#edit=[A-Za-z0-9_-]+&view=[A-Za-z0-9_-]+$/)
 
-    const problem = await (await fetch(`${server.base}/api/problems/${PROBLEM}`)).json()
+    const problem = await (await fetch(`${env.server.base}/api/problems/${PROBLEM}`)).json()
     await waitFor(async () => (await page.locator('.palette-item').count()) === problem.available_components.length + 1, 'the palette to fill')
     const types = await page.locator('.palette-item').evaluateAll((els) => els.map((e) => e.getAttribute('data-type')))
     assert.deepEqual(types.filter((t) => t !== 'note'), problem.available_components)
@@ -99,9 +82,9 @@ describe('room', () => {
   let bob
 
   it('two people build T0 together: nodes, the green tier and each other’s cursor appear', async () => {
-    created = await createRoom(server.base, PROBLEM)
-    ada = await join('Ada', roomUrl(server.base, created, 'edit'))
-    bob = await join('Bob', roomUrl(server.base, created, 'edit'))
+    created = await createRoom(env.server.base, PROBLEM)
+    ada = await join('Ada', roomUrl(env.server.base, created, 'edit'), { dark: true })
+    bob = await join('Bob', roomUrl(env.server.base, created, 'edit'))
 
     const t0 = (page) => page.getByTestId('tier-T0')
     assert.equal(await t0(bob.page).getAttribute('data-reached'), 'false')
@@ -118,6 +101,8 @@ describe('room', () => {
     await waitFor(async () => (await bob.page.locator('.react-flow__edge').count()) === 2, 'two edges at Bob')
     await waitFor(async () => (await t0(bob.page).getAttribute('data-reached')) === 'true', 'T0 reached at Bob')
     await waitFor(async () => (await t0(ada.page).getAttribute('data-reached')) === 'true', 'T0 reached at Ada')
+    // the session timeline records it
+    await waitFor(async () => (await bob.page.locator('.timeline li', { hasText: 'T0 reached' }).count()) === 1, 'T0 in Bob’s timeline')
 
     // each sees the other's cursor and name
     await hoverCanvas(ada.page, 430, 560)
@@ -142,6 +127,8 @@ describe('room', () => {
     await bob.page.getByTestId('tier-T0').getByRole('button', { name: /Must include: app/ }).click()
     await waitFor(async () => (await bob.page.locator(`${nodeSel('app')} .tb-node.highlight`).count()) === 1, 'highlight at Bob')
     await shot(bob.page, 'room.png')
+    await shot(ada.page, 'room-dark.png')
+    assert.equal(await ada.page.evaluate(() => document.documentElement.dataset.theme), 'dark')
     assert.deepEqual(await unlabelled(bob.page), [], 'every control in the room has an accessible name')
     await bob.page.getByTestId('tier-T0').getByRole('button', { name: /Must include: app/ }).click()
     assert.deepEqual([...ada.errors, ...bob.errors], [])
@@ -153,8 +140,8 @@ describe('room', () => {
     const viewUrl = await ada.page.getByLabel('View link').inputValue()
     const editUrl = await ada.page.getByLabel('Edit link').inputValue()
     await ada.page.keyboard.press('Escape')
-    assert.equal(viewUrl, roomUrl(server.base, created, 'view'))
-    assert.equal(editUrl, roomUrl(server.base, created, 'edit'))
+    assert.equal(viewUrl, roomUrl(env.server.base, created, 'view'))
+    assert.equal(editUrl, roomUrl(env.server.base, created, 'edit'))
     assert.doesNotMatch(viewUrl, /edit=/)
     const viewer = await join('Vera', viewUrl)
     const { page } = viewer
@@ -256,6 +243,21 @@ describe('room', () => {
     await ada.page.keyboard.press('Delete')
     await waitFor(async () => (await notes(bob.page).count()) === before + 1, 'the deletion at Bob')
 
+    // multi-select: Ctrl+A selects every node; Escape clears
+    await ada.page.locator('.react-flow__pane').click({ position: { x: 30, y: 30 } })
+    await ada.page.keyboard.press('Control+a')
+    const total = await ada.page.locator('.react-flow__node').count()
+    await ada.page.locator('.selection-bar', { hasText: `${total} selected` }).waitFor()
+    await ada.page.keyboard.press('Escape')
+    await ada.page.locator('.selection-bar').waitFor({ state: 'detached' })
+    // shift-click adds to the selection
+    await ada.page.keyboard.press('f')
+    await ada.page.waitForTimeout(400)
+    await ada.page.locator(nodeSel('app')).click()
+    await ada.page.locator(nodeSel('db_primary')).click({ modifiers: ['Shift'] })
+    await ada.page.locator('.selection-bar', { hasText: '2 selected' }).waitFor()
+    await ada.page.keyboard.press('Escape')
+
     // the notes pad is shared, with the other's caret
     await ada.page.getByRole('tab', { name: 'Notes' }).click()
     await bob.page.getByRole('tab', { name: 'Notes' }).click()
@@ -266,6 +268,16 @@ describe('room', () => {
     // the canvas cursor field is not clobbered by the notes caret
     await hoverCanvas(ada.page, 430, 560)
     await waitFor(async () => (await bob.page.getByTestId('remote-cursor').filter({ hasText: 'Ada' }).count()) === 1, 'Ada’s canvas cursor')
+
+    // the problem panel reveals hints one at a time
+    await bob.page.getByRole('tab', { name: 'Problem' }).click()
+    const hints = bob.page.locator('.hints li')
+    assert.equal(await hints.count(), 0)
+    await bob.page.getByRole('button', { name: /^Show hint 1 of \d+$/ }).click()
+    assert.equal(await hints.count(), 1)
+    await bob.page.getByRole('button', { name: /^Show hint 2 of \d+$/ }).click()
+    assert.equal(await hints.count(), 2)
+    assert.match(await hints.first().textContent(), /Tier 0/)
 
     // Bob follows Ada: Ada's zoom and pan become Bob's
     await bob.page.getByRole('button', { name: 'Follow Ada' }).click()
@@ -279,12 +291,11 @@ describe('room', () => {
   })
 
   it('a link with a wrong token says so and shows nothing of the room', async () => {
-    const p = await person(browser, 'Mallory')
-    people.push(p)
-    await p.page.goto(`${server.base}/r/${created.room}#edit=AAAAAAAAAAAAAAAAAAAAAA`)
+    const p = await env.person('Mallory')
+    await p.page.goto(`${env.server.base}/r/${created.room}#edit=AAAAAAAAAAAAAAAAAAAAAA`)
     await p.page.getByRole('alert').filter({ hasText: 'Cannot open this room' }).waitFor()
     assert.equal(await p.page.locator('.react-flow__node').count(), 0)
-    await p.page.goto(`${server.base}/r/${created.room}`)
+    await p.page.goto(`${env.server.base}/r/${created.room}`)
     await p.page.getByRole('alert').filter({ hasText: 'no access token' }).waitFor()
   })
 })

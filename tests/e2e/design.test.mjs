@@ -1,33 +1,19 @@
 // Export / import of designs, and a 300-node design in the browser (figures printed and written to
 // tests/e2e/results/canvas-300.json; no timing is asserted).
-import { after, before, describe, it } from 'node:test'
+import { describe, it } from 'node:test'
 import assert from 'node:assert/strict'
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { loadavg, cpus } from 'node:os'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { addFromPalette, connect, createRoom, launchBrowser, person, roomUrl, shot, startServer, waitFor } from './harness.mjs'
+import { addFromPalette, connect, createRoom, roomUrl, setup, shot, waitFor } from './harness.mjs'
 
 const PROBLEM = 'tutorial-simple-blog'
 const results = path.join(path.dirname(fileURLToPath(import.meta.url)), 'results')
-let server
-let browser
-const people = []
-
-before(async () => {
-  server = await startServer()
-  browser = await launchBrowser()
-})
-
-after(async () => {
-  for (const p of people) await p.context.close().catch(() => {})
-  await browser?.close()
-  await server?.stop()
-})
+const env = setup()
 
 async function open(name, url) {
-  const p = await person(browser, name)
-  people.push(p)
+  const p = await env.person(name)
   await p.page.goto(url)
   await p.page.getByTestId('link-status').filter({ hasText: 'Connected' }).waitFor({ timeout: 15_000 })
   await p.page.locator('.palette-item').first().waitFor()
@@ -53,7 +39,7 @@ async function download(page, label) {
 
 describe('export and import', () => {
   it('exports JSON, PNG and SVG; the JSON imports into an empty room unchanged', async () => {
-    const a = await open('Ada', roomUrl(server.base, await createRoom(server.base, PROBLEM), 'edit'))
+    const a = await open('Ada', roomUrl(env.server.base, await createRoom(env.server.base, PROBLEM), 'edit'))
     await addFromPalette(a.page, 'client')
     await addFromPalette(a.page, 'app')
     await connect(a.page, 'client', 'app')
@@ -73,7 +59,7 @@ describe('export and import', () => {
     assert.match(svg.bytes.toString(), /<svg[\s\S]*App Server/)
 
     // import into a fresh room
-    const b = await open('Bea', roomUrl(server.base, await createRoom(server.base, PROBLEM), 'edit'))
+    const b = await open('Bea', roomUrl(env.server.base, await createRoom(env.server.base, PROBLEM), 'edit'))
     await importDesign(b.page, design)
     await waitFor(async () => (await b.page.locator('.react-flow__node').count()) === 2, 'imported nodes')
     const again = await download(b.page, 'Design JSON')
@@ -86,7 +72,7 @@ describe('export and import', () => {
   })
 
   it('a malformed design JSON is refused with the reason', async () => {
-    const a = await open('Cy', roomUrl(server.base, await createRoom(server.base, PROBLEM), 'edit'))
+    const a = await open('Cy', roomUrl(env.server.base, await createRoom(env.server.base, PROBLEM), 'edit'))
     await importDesign(a.page, { nodes: [{ id: 'a', type: 'app' }], edges: [{ id: 'e', from: 'a', to: 'ghost' }] })
     await a.page.getByRole('status').filter({ hasText: 'edges[0].to "ghost" is not a node of this design' }).waitFor()
     assert.equal(await a.page.locator('.react-flow__node').count(), 0)
@@ -132,8 +118,8 @@ async function measure(page, action) {
 
 describe('300-node design', () => {
   it('imports, pans and drags a 300-node design (figures printed)', async () => {
-    const created = await createRoom(server.base, PROBLEM)
-    const a = await open('Perf', roomUrl(server.base, created, 'edit'))
+    const created = await createRoom(env.server.base, PROBLEM)
+    const a = await open('Perf', roomUrl(env.server.base, created, 'edit'))
     const design = bigDesign(300)
     const t0 = Date.now()
     await importDesign(a.page, design)
@@ -167,7 +153,7 @@ describe('300-node design', () => {
     })
     // a second participant joins the 300-node room
     const t1 = Date.now()
-    const b = await open('Perf2', roomUrl(server.base, created, 'edit'))
+    const b = await open('Perf2', roomUrl(env.server.base, created, 'edit'))
     await waitFor(async () => (await b.page.getByTestId('tier-T0').getAttribute('data-reached')) === 'true', 'T0 at the joiner', 15_000)
     const joinMs = Date.now() - t1
     await shot(a.page, 'room-300.png')

@@ -2,6 +2,7 @@
 // with a fresh SQLite file, and the system Chromium driven by playwright-core (never a downloaded
 // browser). Every page's console errors are collected so that a test can assert there were none.
 import { spawn } from 'node:child_process'
+import { after, before } from 'node:test'
 import { mkdtempSync, mkdirSync, rmSync, existsSync } from 'node:fs'
 import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
@@ -192,4 +193,31 @@ export async function unlabelled(page) {
       .filter((el) => visible(el) && !named(el))
       .map((el) => el.outerHTML.slice(0, 120))
   })
+}
+
+/**
+ * One server and one browser for a test file: started before its tests, stopped after them, with
+ * every person's context closed. `env.person(name)` opens a context that is cleaned up with it.
+ */
+export function setup() {
+  const env = {
+    server: null,
+    browser: null,
+    people: [],
+    async person(name, opts) {
+      const p = await person(env.browser, name, opts)
+      env.people.push(p)
+      return p
+    },
+  }
+  before(async () => {
+    env.server = await startServer()
+    env.browser = await launchBrowser()
+  })
+  after(async () => {
+    for (const p of env.people) await p.context.close().catch(() => {})
+    await env.browser?.close()
+    await env.server?.stop()
+  })
+  return env
 }

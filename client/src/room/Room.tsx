@@ -3,7 +3,7 @@
  * undo/redo of one's own edits, share links, status, export/import. Editing controls exist only
  * for the edit role; a view link gets the same room read-only.
  */
-import { useCallback, useEffect, useMemo, useRef, useState } from 'react'
+import { lazy, Suspense, useCallback, useEffect, useMemo, useRef, useState } from 'react'
 import { ReactFlowProvider, useReactFlow, useStoreApi } from '@xyflow/react'
 import type * as Y from 'yjs'
 import { getComponents, getProblem, getRoom, type Problem, type RoomInfo } from '../api'
@@ -20,13 +20,15 @@ import { CatalogContext, RoomContext } from './context'
 import { exportImage, exportJson, importFile } from './exporting'
 import { Inspector } from './Inspector'
 import { Menu } from './Menu'
-import { NotesPad } from './NotesPad'
 import { Palette } from './Palette'
 import { NameDialog, ParticipantList, useParticipants } from './Presence'
 import { ProblemPanel } from './ProblemPanel'
-import { TierPanel } from './TierPanel'
+import { TierPanel, Timeline } from './TierPanel'
 
 type Tab = 'tiers' | 'inspect' | 'problem' | 'notes'
+
+// CodeMirror is most of the notes pad's weight: load it when the Notes tab is first opened.
+const NotesPad = lazy(() => import('./NotesPad').then((m) => ({ default: m.NotesPad })))
 
 export function Room({ room }: { room: string }) {
   // Tokens are read once from the fragment; the fragment stays so that reload and bookmarks work.
@@ -153,6 +155,7 @@ function RoomView(props: {
   dismissNotice: () => void
 }) {
   const { doc, awareness, state, readOnly, problem, catalog } = props
+  const token = tokenFor(props.tokens)
   const rf = useReactFlow()
   const store = useStoreApi()
   const [tab, setTab] = useState<Tab>('tiers')
@@ -356,10 +359,19 @@ function RoomView(props: {
             ))}
           </div>
           <div className="tab-body" role="tabpanel" aria-labelledby={`tab-${tab}`}>
-            {tab === 'tiers' && <TierPanel result={state.validation} connected={state.status === 'connected'} active={highlight.key} onHighlight={onHighlight} />}
+            {tab === 'tiers' && (
+              <>
+                <TierPanel result={state.validation} connected={state.status === 'connected'} active={highlight.key} onHighlight={onHighlight} />
+                {token && <Timeline room={props.room} token={token} reached={state.validation?.reached ?? null} connected={state.status === 'connected'} />}
+              </>
+            )}
             {tab === 'inspect' && <Inspector doc={doc} catalog={catalog} nodes={selection.nodes} edges={selection.edges} readOnly={readOnly} />}
             {tab === 'problem' && <ProblemPanel problem={problem} />}
-            {tab === 'notes' && <NotesPad doc={doc} awareness={awareness} readOnly={readOnly} />}
+            {tab === 'notes' && (
+              <Suspense fallback={<p className="muted">Loading the notes…</p>}>
+                <NotesPad doc={doc} awareness={awareness} readOnly={readOnly} />
+              </Suspense>
+            )}
           </div>
           {follow !== null && (
             <div className="following-bar">

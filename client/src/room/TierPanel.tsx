@@ -2,7 +2,8 @@
  * The server's live validation result (docs/PROTOCOL.md §4): a checkmark per tier and per rule, the
  * explanation of each rule, advisories and design issues apart. Clicking a rule highlights its nodes.
  */
-import { memo } from 'react'
+import { memo, useEffect, useState } from 'react'
+import { getTimeline, type TierEvent } from '../api'
 import type { Finding, ValidationResult } from '../protocol'
 
 function Mark({ ok, label }: { ok: boolean; label: string }) {
@@ -99,3 +100,37 @@ function Findings(props: { title: string; items: Finding[]; kind: string; active
     </section>
   )
 }
+
+/**
+ * The session's timeline (`GET /api/rooms/{room}/timeline`): when each tier was reached or lost.
+ * Re-read whenever the number of reached tiers changes, and on reconnecting.
+ */
+export const Timeline = memo(function Timeline(props: { room: string; token: string; reached: number | null; connected: boolean }) {
+  const [events, setEvents] = useState<TierEvent[]>([])
+  const { room, token, reached, connected } = props
+  useEffect(() => {
+    // offline, a request would only fail (and the browser logs it): ask again once reconnected
+    if (reached === null || !connected) return
+    const ctl = new AbortController()
+    // the server stores the transition right after it pushes the result: ask a moment later
+    const t = setTimeout(() => getTimeline(room, token, ctl.signal).then(setEvents, () => undefined), 300)
+    return () => {
+      clearTimeout(t)
+      ctl.abort()
+    }
+  }, [room, token, reached, connected])
+  if (events.length === 0) return null
+  const time = (ms: number) => new Date(ms).toLocaleTimeString([], { hour: '2-digit', minute: '2-digit', second: '2-digit' })
+  return (
+    <section className="timeline">
+      <h3 className="sub">Timeline</h3>
+      <ol>
+        {events.slice(-12).map((e, i) => (
+          <li key={i} className={e.event === 'reached' ? 'ok' : 'no'}>
+            <time dateTime={new Date(e.at).toISOString()}>{time(e.at)}</time> {e.tier} {e.event}
+          </li>
+        ))}
+      </ol>
+    </section>
+  )
+})

@@ -4,8 +4,8 @@ import { act } from 'react'
 import { createRoot, type Root } from 'react-dom/client'
 import * as Y from 'yjs'
 import { Catalog } from '../catalog'
-import type { ValidationResult } from '../protocol'
 import { addNode, getNode } from '../schema'
+import { VALIDATION } from '../testing/fixtures'
 import { Inspector } from './Inspector'
 import { TierPanel } from './TierPanel'
 
@@ -23,30 +23,7 @@ afterEach(() => {
   host.remove()
 })
 
-const result: ValidationResult = {
-  problem: 'tutorial-simple-blog',
-  reached: 1,
-  tiers: [
-    {
-      id: 'T0',
-      title: 'Basic Setup',
-      passed: true,
-      reached: true,
-      source: 'seed',
-      rules: [{ text: 'Must include: app', kind: 'include', passed: true, explanation: "found 1 node of kind app: 'App'", nodes: ['n1'] }],
-    },
-    {
-      id: 'T1',
-      title: 'High Availability',
-      passed: false,
-      reached: false,
-      source: 'seed',
-      rules: [{ text: 'Minimum 2 of type: app', kind: 'min_count', passed: false, explanation: 'needs ≥ 2 app instances; found 1', nodes: ['n1'] }],
-    },
-  ],
-  design_issues: [{ code: 'unknown_type', message: "node 'X' has unknown type 'foo'", nodes: ['n7'], edges: [] }],
-  advisories: [{ code: 'isolated_node', message: "'Cache' has no edges", nodes: ['n4'], edges: [] }],
-}
+const result = VALIDATION
 
 describe('TierPanel', () => {
   it('shows tiers, rules with explanations, issues and advisories apart', () => {

@@ -40,7 +40,7 @@ pub fn run(command: ProblemsCommand) -> crate::Result<()> {
                 tracing::debug!(problem = %id, %change, "reference design completed");
             }
             println!(
-                "{} problems: {} written, {} unchanged; {} with seed tiers, {} authored tier sets kept; catalog {} types ({} drafted); {} reference completions",
+                "{} problems: {} written, {} unchanged; {} with seed tiers, {} authored tier sets kept; catalog {} types ({} drafted); {} reference completions; {} files not from the seeds",
                 r.problems,
                 r.written,
                 r.unchanged,
@@ -48,7 +48,8 @@ pub fn run(command: ProblemsCommand) -> crate::Result<()> {
                 r.kept_authored,
                 r.catalog_types,
                 r.catalog_added,
-                r.completions.len()
+                r.completions.len(),
+                r.not_in_seeds.len()
             );
             Ok(())
         }

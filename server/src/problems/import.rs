@@ -27,6 +27,9 @@ pub struct ImportReport {
     pub catalog_added: usize,
     /// Reference designs completed for their own tiers: (problem id, what changed).
     pub completions: Vec<(String, String)>,
+    /// Problem files whose id no seed has (hand-added problems, or left over from an older seed). They
+    /// are kept, not deleted: the importer never removes content it did not make.
+    pub not_in_seeds: Vec<PathBuf>,
 }
 
 /// Parses one seed rule line: `Must include: app`, `Minimum 7 of type: app`,
@@ -276,6 +279,17 @@ pub fn run(seeds_dir: &Path, problems_dir: &Path) -> Result<ImportReport> {
     let mut report = ImportReport::default();
     let (problems, _) = build(seeds_dir, problems_dir, &mut report)?;
     report.problems = problems.len();
+    let ids: BTreeSet<&str> = problems.iter().map(|p| p.id.as_str()).collect();
+    for path in crate::problems::problem_files(problems_dir)? {
+        let stem = path
+            .file_stem()
+            .and_then(|s| s.to_str())
+            .unwrap_or_default();
+        if !ids.contains(stem) {
+            tracing::warn!(file = %path.display(), "problem file not produced by any seed; kept as it is");
+            report.not_in_seeds.push(path);
+        }
+    }
     for p in &problems {
         let path: PathBuf = file_path(problems_dir, p);
         if write_if_changed(&path, &to_toml(p)?)? {

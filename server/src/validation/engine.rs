@@ -154,6 +154,7 @@ pub fn validate(problem: &Problem, catalog: &Catalog, design: &Design) -> Valida
             continue;
         }
         let mut missing = Vec::new();
+        let mut no_endpoint = false;
         let mut ends = [None, None];
         let mut touches_note = false;
         for (end, (field, target)) in [("from", &edge.from), ("to", &edge.to)]
@@ -162,6 +163,7 @@ pub fn validate(problem: &Problem, catalog: &Catalog, design: &Design) -> Valida
         {
             if target.is_empty() {
                 missing.push(format!("has no `{field}`"));
+                no_endpoint = true;
                 continue;
             }
             match slots.get(target.as_str()) {
@@ -175,7 +177,7 @@ pub fn validate(problem: &Problem, catalog: &Catalog, design: &Design) -> Valida
             }
         }
         if !missing.is_empty() {
-            let code = if missing.iter().any(|m| m.starts_with("has no")) {
+            let code = if no_endpoint {
                 IssueCode::MissingField
             } else {
                 IssueCode::DanglingEdge

@@ -82,27 +82,21 @@ pub fn read(dir: &Path) -> crate::Result<Seeds> {
         tiers: vec![],
         reference: None,
     };
-    let (name, text) = find(dir, "003_")?;
-    problems.extend(
-        classic::parse_questions(&text, &name)
-            .map_err(seed_err)?
-            .into_iter()
-            .map(no_extra),
-    );
-    let (name, text) = find(dir, "000_")?;
-    problems.extend(
-        classic::parse_tests(&text, &name)
-            .map_err(seed_err)?
-            .into_iter()
-            .map(no_extra),
-    );
-    let (name, text) = find(dir, "001_")?;
-    problems.extend(
-        classic::parse_scenarios(&text, &name)
-            .map_err(seed_err)?
-            .into_iter()
-            .map(no_extra),
-    );
+    type Parser = fn(&str, &str) -> Result<Vec<crate::problems::Problem>, SeedError>;
+    let others: [(&str, Parser); 3] = [
+        ("003_", classic::parse_questions),
+        ("000_", classic::parse_tests),
+        ("001_", classic::parse_scenarios),
+    ];
+    for (prefix, parse) in others {
+        let (name, text) = find(dir, prefix)?;
+        problems.extend(
+            parse(&text, &name)
+                .map_err(seed_err)?
+                .into_iter()
+                .map(no_extra),
+        );
+    }
     Ok(Seeds {
         problems,
         streaming,

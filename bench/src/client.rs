@@ -1,0 +1,769 @@
+//! One simulated participant: a WebSocket connection that speaks y-websocket with a real yrs document.
+//!
+//! A client is a task that owns its socket and its `Doc` (one owner, so no lock is ever held across an
+//! `.await`). It answers the server's sync step 1, applies every step 2 / update it receives, and, when
+//! it is a writer, makes edits that look like dragging a node on the canvas (`nodes/<id>.x`, `.y`) and
+//! that carry their own send time: edit number `n` sets key `n` of the writer's own root map
+//! `lat/<writer>` to the writer's clock reading (nanoseconds since the process-wide [`START`]). After
+//! each received update has committed, i.e. the moment the observer's document holds it, an observer
+//! looks up the next edit numbers it has not seen yet (a hash lookup each, no event diffing) and turns
+//! each value found into a latency sample. Edits merged into one update by a server still yield one
+//! sample each. All clients live in one process, so writer and observer read the same clock.
+
+use std::net::{IpAddr, SocketAddr};
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result, anyhow, bail};
+use futures::{SinkExt, StreamExt};
+use tokio::net::{TcpSocket, TcpStream};
+use tokio::sync::{mpsc, oneshot, watch};
+use tokio::task::JoinHandle;
+use tokio_tungstenite::WebSocketStream;
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
+use yrs::types::ToJson;
+use yrs::updates::decoder::Decode;
+use yrs::updates::encoder::Encode;
+use yrs::{
+    Any, Doc, GetString, In, Map, MapPrelim, MapRef, Number, Out, ReadTxn, StateVector, Text,
+    Transact, Update,
+};
+
+use crate::wire::{self, Incoming};
+
+/// The one clock every client reads.
+static START: OnceLock<Instant> = OnceLock::new();
+
+/// Nanoseconds since the process-wide start instant.
+pub fn now_nanos() -> u64 {
+    START.get_or_init(Instant::now).elapsed().as_nanos() as u64
+}
+
+/// Largest WebSocket message the generator accepts (the 20 MB document arrives as one step 2).
+const MAX_MESSAGE: usize = 256 * 1024 * 1024;
+
+/// Commands a scenario gives a running client. The channel is small and scenarios await `send`, so a
+/// client that falls behind slows its driver instead of queueing without bound.
+pub enum Cmd {
+    /// Make one edit now.
+    Edit,
+    /// Edit steadily at this many edits per second until told otherwise (0 stops).
+    Rate(f64),
+    /// Insert `bytes` characters of text at the end of `notes` (document building).
+    AppendNotes(usize),
+    /// A summary of the document (applies a deferred step 2 first).
+    Report(oneshot::Sender<Report>),
+    /// Take the latency samples gathered so far and the edit count (cheap: no document summary).
+    Drain(oneshot::Sender<Drained>),
+    /// Close the connection and end the task.
+    Close,
+}
+
+/// What a client hands back on [`Cmd::Report`].
+#[derive(Debug, Clone, Default)]
+pub struct Report {
+    /// Edits this client made since it started.
+    pub edits: u64,
+    /// State vector of the document as sorted (client, clock) pairs: comparable across documents,
+    /// unlike its v1 encoding, whose client order follows a hash map's iteration order.
+    pub state_vector: Vec<(u64, u32)>,
+    /// Digest of the document's content (see [`content_digest`]).
+    pub digest: u64,
+    /// Characters in `notes`.
+    pub notes_len: u32,
+    /// Edits present in the document: entries of every writer's `lat/<writer>` map.
+    pub edits_present: u64,
+    /// Received updates that wait for missing predecessors (should be none).
+    pub pending: String,
+    /// Time from connect start to the first step 2, once synced.
+    pub synced_after: Option<Duration>,
+    /// Time from connect start until the document first had `Spec::expect_digest`.
+    pub complete_after: Option<Duration>,
+    /// Why the connection ended, if it did.
+    pub closed: Option<String>,
+}
+
+/// What a client hands back on [`Cmd::Drain`].
+#[derive(Debug, Clone, Default)]
+pub struct Drained {
+    pub samples: Vec<u64>,
+    pub edits: u64,
+    pub finished: bool,
+}
+
+/// A `ws://127.0.0.1:port/path?query` address, loopback only.
+#[derive(Debug, Clone)]
+pub struct WsUrl {
+    pub addr: SocketAddr,
+    pub path: String,
+}
+
+impl WsUrl {
+    pub fn parse(url: &str) -> Result<WsUrl> {
+        let rest = url
+            .strip_prefix("ws://")
+            .ok_or_else(|| anyhow!("{url}: only ws:// URLs are supported"))?;
+        let (host, path) = match rest.find('/') {
+            Some(i) => (&rest[..i], &rest[i..]),
+            None => (rest, "/"),
+        };
+        let addr: SocketAddr = host
+            .parse()
+            .with_context(|| format!("{url}: host must be an IP:port"))?;
+        if !addr.ip().is_loopback() {
+            bail!("{url}: load is only ever generated against loopback addresses");
+        }
+        Ok(WsUrl {
+            addr,
+            path: path.to_string(),
+        })
+    }
+
+    pub fn to_url(&self) -> String {
+        format!("ws://{}{}", self.addr, self.path)
+    }
+}
+
+/// How a client behaves.
+#[derive(Debug, Clone)]
+pub struct Spec {
+    pub url: WsUrl,
+    /// Local address to connect from (spreading clients over 127.0.0.x multiplies the ephemeral ports).
+    pub source_ip: IpAddr,
+    /// This client's writer index, when it writes.
+    pub writer: Option<u32>,
+    /// Writer indices whose edits this client measures.
+    pub observe: Vec<u32>,
+    /// Announce an awareness state on connect, as the stock client does.
+    pub awareness: bool,
+    /// A stable number for spreading edit phases.
+    pub seq: u64,
+    /// Count as synced when the step 2 has arrived, and apply it only when a report asks for the
+    /// document: with a 20 MB document, 150 joiners integrating it at once would measure the
+    /// generator's CPU rather than the server's delivery.
+    pub defer_apply: bool,
+    /// The content digest this client waits for: the moment its document first has it is reported as
+    /// `complete_after` (a server may answer step 1 before it has loaded the document).
+    pub expect_digest: Option<u64>,
+}
+
+/// A running client.
+pub struct Handle {
+    tx: mpsc::Sender<Cmd>,
+    synced: watch::Receiver<bool>,
+    task: JoinHandle<()>,
+}
+
+impl Handle {
+    pub async fn cmd(&self, cmd: Cmd) -> Result<()> {
+        self.tx
+            .send(cmd)
+            .await
+            .map_err(|_| anyhow!("client task has ended"))
+    }
+
+    /// Waits until the first step 2 arrived (or the connection ended).
+    pub async fn wait_synced(&mut self) -> Result<()> {
+        self.synced
+            .wait_for(|s| *s)
+            .await
+            .map_err(|_| anyhow!("connection ended before it synced"))?;
+        Ok(())
+    }
+
+    pub async fn report(&self) -> Result<Report> {
+        let (tx, rx) = oneshot::channel();
+        self.cmd(Cmd::Report(tx)).await?;
+        rx.await.map_err(|_| anyhow!("client task ended"))
+    }
+
+    pub async fn drain(&self) -> Result<Drained> {
+        let (tx, rx) = oneshot::channel();
+        self.cmd(Cmd::Drain(tx)).await?;
+        rx.await.map_err(|_| anyhow!("client task ended"))
+    }
+
+    pub async fn close(self) {
+        if self.tx.send(Cmd::Close).await.is_ok() {
+            let _ = tokio::time::timeout(Duration::from_secs(2), self.task).await;
+        } else {
+            self.task.abort();
+        }
+    }
+
+    pub fn is_finished(&self) -> bool {
+        self.task.is_finished()
+    }
+}
+
+/// Opens the TCP connection from `source_ip` and does the WebSocket handshake.
+async fn open(spec: &Spec) -> Result<WebSocketStream<TcpStream>> {
+    let socket = match spec.url.addr {
+        SocketAddr::V4(_) => TcpSocket::new_v4()?,
+        SocketAddr::V6(_) => TcpSocket::new_v6()?,
+    };
+    // A port left in TIME_WAIT by an earlier scenario may be reused for a different peer.
+    socket.set_reuseaddr(true)?;
+    if spec.url.addr.is_ipv4() == spec.source_ip.is_ipv4() {
+        socket
+            .bind(SocketAddr::new(spec.source_ip, 0))
+            .with_context(|| format!("binding {}", spec.source_ip))?;
+    }
+    let stream = socket
+        .connect(spec.url.addr)
+        .await
+        .with_context(|| format!("connecting to {}", spec.url.addr))?;
+    stream.set_nodelay(true)?;
+    // Small read buffers: ten thousand idle connections should cost the generator little memory.
+    let config = WebSocketConfig::default()
+        .read_buffer_size(4 * 1024)
+        .max_message_size(Some(MAX_MESSAGE))
+        .max_frame_size(Some(MAX_MESSAGE));
+    let (ws, _response) =
+        tokio_tungstenite::client_async_with_config(spec.url.to_url(), stream, Some(config))
+            .await
+            .with_context(|| format!("WebSocket handshake with {}", spec.url.to_url()))?;
+    Ok(ws)
+}
+
+/// Connects and starts the client task. Returns once the handshake is done.
+pub async fn connect(spec: Spec) -> Result<Handle> {
+    let started = Instant::now();
+    let ws = open(&spec).await?;
+    let (tx, rx) = mpsc::channel(16);
+    let (synced_tx, synced) = watch::channel(false);
+    let state = State::new(&spec, started);
+    let task = tokio::spawn(run(spec, ws, rx, synced_tx, state));
+    Ok(Handle { tx, synced, task })
+}
+
+/// The document side of a client.
+struct State {
+    doc: Doc,
+    nodes: MapRef,
+    notes: yrs::TextRef,
+    /// The writer's own latency map and node id.
+    own: Option<(MapRef, String)>,
+    /// The observed writers' latency maps, with the next edit number expected from each.
+    watched: Vec<(MapRef, u64)>,
+    samples: Vec<u64>,
+    edits: u64,
+    started: Instant,
+    synced_after: Option<Duration>,
+    complete_after: Option<Duration>,
+    expect_digest: Option<u64>,
+    closed: Option<String>,
+    defer_apply: bool,
+    /// A step 2 not yet applied (with `defer_apply`).
+    deferred: Option<Vec<u8>>,
+}
+
+fn lat_name(writer: u32) -> String {
+    format!("lat/w{writer}")
+}
+
+impl State {
+    fn new(spec: &Spec, started: Instant) -> State {
+        let doc = Doc::new();
+        let nodes = doc.get_or_insert_map("nodes");
+        let notes = doc.get_or_insert_text("notes");
+        let watched = spec
+            .observe
+            .iter()
+            .filter(|&&w| Some(w) != spec.writer)
+            .map(|&w| (doc.get_or_insert_map(lat_name(w)), 1))
+            .collect();
+        let own = spec
+            .writer
+            .map(|w| (doc.get_or_insert_map(lat_name(w)), format!("w{w}")));
+        State {
+            doc,
+            nodes,
+            notes,
+            own,
+            watched,
+            samples: Vec::new(),
+            edits: 0,
+            started,
+            synced_after: None,
+            complete_after: None,
+            expect_digest: spec.expect_digest,
+            closed: None,
+            defer_apply: spec.defer_apply,
+            deferred: None,
+        }
+    }
+
+    /// One canvas edit: move this writer's node and record the send time. Returns the frame to send.
+    fn edit(&mut self) -> Option<Vec<u8>> {
+        let (lat, node_id) = self.own.as_ref()?;
+        self.edits += 1;
+        let n = self.edits as f64;
+        let mut txn = self.doc.transact_mut();
+        let node = match self.nodes.get(&txn, node_id.as_str()) {
+            Some(Out::YMap(node)) => node,
+            _ => self.nodes.insert(
+                &mut txn,
+                node_id.as_str(),
+                MapPrelim::from([
+                    ("type", In::from("app")),
+                    ("label", In::from(format!("App {node_id}"))),
+                    ("x", In::from(0.0)),
+                    ("y", In::from(0.0)),
+                    ("params", In::Map(MapPrelim::from([("instances", 1.0)]))),
+                ]),
+            ),
+        };
+        node.insert(&mut txn, "x", (n * 7.0) % 1000.0);
+        node.insert(&mut txn, "y", (n * 3.0) % 800.0);
+        // Taken last so that the sample starts when the edit is complete in the writer's document.
+        lat.insert(&mut txn, self.edits.to_string(), now_nanos() as f64);
+        let update = txn.encode_update_v1();
+        Some(wire::update(&update))
+    }
+
+    fn append_notes(&mut self, bytes: usize) -> Vec<u8> {
+        // Printable, incompressible enough, cheap to make.
+        let chunk: String = (0..bytes)
+            .map(|i| (b'a' + ((i * 31 + self.edits as usize) % 26) as u8) as char)
+            .collect();
+        self.edits += 1;
+        let mut txn = self.doc.transact_mut();
+        let len = self.notes.len(&txn);
+        self.notes.insert(&mut txn, len, &chunk);
+        wire::update(&txn.encode_update_v1())
+    }
+
+    fn apply(&mut self, update: &[u8]) -> Result<()> {
+        let update = Update::decode_v1(update).context("decoding a received update")?;
+        {
+            let mut txn = self.doc.transact_mut();
+            txn.apply_update(update)
+                .context("applying a received update")?;
+        }
+        // The transaction has committed: the document holds the edit now.
+        let now = now_nanos();
+        let txn = self.doc.transact();
+        for (map, next) in &mut self.watched {
+            while let Some(Out::Any(Any::Number(sent))) = map.get(&txn, &next.to_string()) {
+                self.samples.push(now.saturating_sub(number(sent) as u64));
+                *next += 1;
+            }
+        }
+        drop(txn);
+        if let Some(want) = self.expect_digest
+            && self.complete_after.is_none()
+            && {
+                type_roots(&self.doc);
+                content_digest(&self.doc.transact()) == want
+            }
+        {
+            self.complete_after = Some(self.started.elapsed());
+        }
+        Ok(())
+    }
+
+    fn drain(&mut self, finished: bool) -> Drained {
+        Drained {
+            samples: std::mem::take(&mut self.samples),
+            edits: self.edits,
+            finished,
+        }
+    }
+
+    fn report(&mut self) -> Report {
+        if let Some(update) = self.deferred.take()
+            && let Err(e) = self.apply(&update)
+        {
+            self.closed.get_or_insert_with(|| format!("{e:#}"));
+        }
+        type_roots(&self.doc);
+        let txn = self.doc.transact();
+        Report {
+            edits: self.edits,
+            state_vector: {
+                let mut sv: Vec<(u64, u32)> = txn
+                    .state_vector()
+                    .iter()
+                    .map(|(client, clock)| (client.get(), *clock))
+                    .collect();
+                sv.sort_unstable();
+                sv
+            },
+            digest: content_digest(&txn),
+            notes_len: self.notes.len(&txn),
+            pending: format!(
+                "{:?}",
+                txn.store().pending_update().map(|p| p.missing.clone())
+            ),
+            edits_present: txn
+                .root_refs()
+                .filter(|(name, _)| name.starts_with("lat/"))
+                .map(|(_, v)| match v {
+                    Out::YMap(m) => u64::from(m.len(&txn)),
+                    _ => 0,
+                })
+                .sum(),
+            synced_after: self.synced_after,
+            complete_after: self.complete_after,
+            closed: self.closed.clone(),
+        }
+    }
+}
+
+/// Gives every root its type. A root that only arrived in remote updates stays untyped until it is
+/// first read as a type (yrs and yjs alike), and an untyped root shows no content; the canvas schema's
+/// roots (docs/PROTOCOL.md §3) and the generator's own are maps, except the `notes` text.
+fn type_roots(doc: &Doc) {
+    let names: Vec<String> = doc
+        .transact()
+        .root_refs()
+        .filter(|(_, v)| matches!(v, Out::UndefinedRef(_)))
+        .map(|(n, _)| n.to_string())
+        .collect();
+    for name in names {
+        if name == "notes" {
+            doc.get_or_insert_text(name);
+        } else {
+            doc.get_or_insert_map(name);
+        }
+    }
+}
+
+/// A digest of the document's content that does not depend on map iteration order or on how blocks
+/// happen to be split: two documents with the same content have the same digest.
+pub fn content_digest<T: ReadTxn>(txn: &T) -> u64 {
+    let mut roots: Vec<(String, Any)> = txn
+        .root_refs()
+        .map(|(name, value)| {
+            let any = match value {
+                Out::YText(text) => Any::from(text.get_string(txn)),
+                Out::YArray(array) => array.to_json(txn),
+                Out::YMap(map) => map.to_json(txn),
+                other => Any::from(format!("{other:?}")),
+            };
+            (name.to_string(), any)
+        })
+        .collect();
+    roots.sort_by(|a, b| a.0.cmp(&b.0));
+    let mut h = Fnv::default();
+    for (name, any) in &roots {
+        h.write(name.as_bytes());
+        hash_any(&mut h, any);
+    }
+    h.0
+}
+
+fn number(n: Number) -> f64 {
+    match n {
+        Number::Int(i) => i as f64,
+        Number::Float(f) => f,
+    }
+}
+
+#[derive(Clone, Copy)]
+struct Fnv(u64);
+
+impl Default for Fnv {
+    fn default() -> Self {
+        Fnv(0xcbf2_9ce4_8422_2325)
+    }
+}
+
+impl Fnv {
+    fn write(&mut self, bytes: &[u8]) {
+        for b in bytes {
+            self.0 ^= u64::from(*b);
+            self.0 = self.0.wrapping_mul(0x0100_0000_01b3);
+        }
+    }
+}
+
+fn hash_any(h: &mut Fnv, any: &Any) {
+    match any {
+        Any::Map(map) => {
+            let mut keys: Vec<&String> = map.keys().collect();
+            keys.sort();
+            h.write(b"{");
+            for k in keys {
+                h.write(k.as_bytes());
+                hash_any(h, &map[k]);
+            }
+            h.write(b"}");
+        }
+        Any::Array(items) => {
+            h.write(b"[");
+            for item in items.iter() {
+                hash_any(h, item);
+            }
+            h.write(b"]");
+        }
+        Any::String(s) => h.write(s.as_bytes()),
+        // Integral floats may come back from the wire as integers: hash the value, not the form.
+        Any::Number(n) => h.write(&number(*n).to_bits().to_le_bytes()),
+        Any::Bool(b) => h.write(&[*b as u8]),
+        Any::Buffer(b) => h.write(b),
+        Any::Null => h.write(b"null"),
+        Any::Undefined => h.write(b"undefined"),
+    }
+}
+
+async fn run(
+    spec: Spec,
+    mut ws: WebSocketStream<TcpStream>,
+    mut rx: mpsc::Receiver<Cmd>,
+    synced_tx: watch::Sender<bool>,
+    mut state: State,
+) {
+    match drive(&spec, &mut ws, &mut rx, &synced_tx, &mut state).await {
+        Ok(Ended::ByUs) => return,
+        Ok(Ended::ByServer) => {}
+        Err(e) => {
+            state.closed.get_or_insert_with(|| format!("{e:#}"));
+        }
+    }
+    // Let a pending reporter still read the document after the socket is gone.
+    let _ = synced_tx.send(state.synced_after.is_some());
+    drop(synced_tx);
+    while let Ok(Some(cmd)) = tokio::time::timeout(Duration::from_secs(600), rx.recv()).await {
+        match cmd {
+            Cmd::Report(tx) => {
+                let _ = tx.send(state.report());
+            }
+            Cmd::Drain(tx) => {
+                let _ = tx.send(state.drain(true));
+            }
+            Cmd::Close => break,
+            _ => {}
+        }
+    }
+}
+
+/// How a connection ended without an error.
+enum Ended {
+    /// The scenario closed it (or dropped its handle): the task ends.
+    ByUs,
+    /// The server closed it: the task stays to answer reports until it is told to close.
+    ByServer,
+}
+
+async fn drive(
+    spec: &Spec,
+    ws: &mut WebSocketStream<TcpStream>,
+    rx: &mut mpsc::Receiver<Cmd>,
+    synced_tx: &watch::Sender<bool>,
+    state: &mut State,
+) -> Result<Ended> {
+    let sv = state.doc.transact().state_vector().encode_v1();
+    // Two frames, as the stock client sends them: the reference server reads one message per frame.
+    ws.send(Message::binary(wire::step1(&sv))).await?;
+    if spec.awareness {
+        let json = format!(r#"{{"user":{{"name":"bench-{}"}}}}"#, spec.seq);
+        let frame = wire::awareness(state.doc.client_id().get(), 1, &json);
+        ws.send(Message::binary(frame)).await?;
+    }
+
+    // A far-future deadline stands for "not editing"; a changed rate restarts the schedule with a
+    // per-client phase so that thousands of writers do not edit in lockstep.
+    let mut period: Option<Duration> = None;
+    let never = Instant::now() + Duration::from_secs(86_400);
+    let mut next_edit = tokio::time::Instant::from_std(never);
+    loop {
+        tokio::select! {
+            msg = ws.next() => {
+                let Some(msg) = msg else {
+                    state.closed = Some("connection closed by server".into());
+                    return Ok(Ended::ByServer);
+                };
+                match msg? {
+                    Message::Binary(frame) => {
+                        if let Some(reply) = handle_frame(state, &frame, synced_tx)? {
+                            ws.send(Message::binary(reply)).await?;
+                        }
+                    }
+                    Message::Close(frame) => {
+                        state.closed = Some(match frame {
+                            Some(f) => format!("closed by server: {} {}", u16::from(f.code), f.reason),
+                            None => "closed by server".into(),
+                        });
+                        return Ok(Ended::ByServer);
+                    }
+                    Message::Text(t) => bail!("server sent a text frame: {t}"),
+                    _ => {}
+                }
+            }
+            cmd = rx.recv() => {
+                let Some(cmd) = cmd else { return Ok(Ended::ByUs) };
+                match cmd {
+                    Cmd::Edit => {
+                        if let Some(frame) = state.edit() {
+                            ws.send(Message::binary(frame)).await?;
+                        }
+                    }
+                    Cmd::Rate(per_sec) => {
+                        if per_sec > 0.0 {
+                            let p = Duration::from_secs_f64(1.0 / per_sec);
+                            // Golden-ratio phase spread over the period.
+                            let phase = (spec.seq as f64 * 0.618_033_988_75).fract();
+                            next_edit = tokio::time::Instant::now() + p.mul_f64(phase);
+                            period = Some(p);
+                        } else {
+                            period = None;
+                            next_edit = tokio::time::Instant::from_std(never);
+                        }
+                    }
+                    Cmd::AppendNotes(bytes) => {
+                        let frame = state.append_notes(bytes);
+                        ws.send(Message::binary(frame)).await?;
+                    }
+                    Cmd::Report(tx) => {
+                        let _ = tx.send(state.report());
+                    }
+                    Cmd::Drain(tx) => {
+                        let _ = tx.send(state.drain(false));
+                    }
+                    Cmd::Close => {
+                        let _ = tokio::time::timeout(Duration::from_secs(1), ws.close(None)).await;
+                        return Ok(Ended::ByUs);
+                    }
+                }
+            }
+            _ = tokio::time::sleep_until(next_edit), if period.is_some() => {
+                let p = period.expect("guarded");
+                next_edit += p;
+                let now = tokio::time::Instant::now();
+                if next_edit < now {
+                    // Fell behind: skip the missed slots rather than bursting (the achieved rate shows it).
+                    next_edit = now + p;
+                }
+                if let Some(frame) = state.edit() {
+                    ws.send(Message::binary(frame)).await?;
+                }
+            }
+        }
+    }
+}
+
+fn handle_frame(
+    state: &mut State,
+    frame: &[u8],
+    synced_tx: &watch::Sender<bool>,
+) -> Result<Option<Vec<u8>>> {
+    let mut reader = wire::Reader::new(frame);
+    let mut reply: Option<Vec<u8>> = None;
+    while let Some(msg) = reader.next_message()? {
+        if std::env::var_os("BENCH_DEBUG").is_some() {
+            eprintln!(
+                "recv {:?}",
+                match &msg {
+                    Incoming::Update(u) | Incoming::Step2(u) =>
+                        format!("update/step2 {} bytes", u.len()),
+                    other => format!("{other:?}"),
+                }
+            );
+        }
+        match msg {
+            Incoming::Step1(sv) => {
+                let sv = StateVector::decode_v1(sv).context("decoding the server's step 1")?;
+                let diff = state.doc.transact().encode_diff_v1(&sv);
+                reply
+                    .get_or_insert_with(Vec::new)
+                    .extend(wire::step2(&diff));
+            }
+            Incoming::Step2(update) => {
+                if state.defer_apply && state.deferred.is_none() {
+                    state.deferred = Some(update.to_vec());
+                } else {
+                    state.apply(update)?;
+                }
+                if state.synced_after.is_none() {
+                    state.synced_after = Some(state.started.elapsed());
+                    let _ = synced_tx.send(true);
+                }
+            }
+            Incoming::Update(update) => state.apply(update)?,
+            Incoming::Auth(reason) => {
+                bail!("permission denied: {}", String::from_utf8_lossy(reason))
+            }
+            Incoming::Awareness
+            | Incoming::AwarenessQuery
+            | Incoming::Tierboard(_)
+            | Incoming::Other(_) => {}
+        }
+    }
+    Ok(reply)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn spec(writer: Option<u32>, observe: Vec<u32>) -> Spec {
+        Spec {
+            url: WsUrl::parse("ws://127.0.0.1:1/r").unwrap(),
+            source_ip: "127.0.0.1".parse().unwrap(),
+            writer,
+            observe,
+            awareness: false,
+            seq: 0,
+            defer_apply: false,
+            expect_digest: None,
+        }
+    }
+
+    fn payload(frame: &[u8]) -> Vec<u8> {
+        match wire::Reader::new(frame).next_message().unwrap() {
+            Some(Incoming::Update(u)) => u.to_vec(),
+            other => panic!("expected an update, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn an_observer_turns_each_received_edit_into_one_sample_and_converges() {
+        let mut writer = State::new(&spec(Some(3), vec![]), Instant::now());
+        let mut observer = State::new(&spec(None, vec![3]), Instant::now());
+        for _ in 0..5 {
+            let frame = writer.edit().unwrap();
+            observer.apply(&payload(&frame)).unwrap();
+        }
+        let w = writer.report();
+        let o = observer.report();
+        assert_eq!(observer.drain(false).samples.len(), 5);
+        assert_eq!(w.edits, 5);
+        assert_eq!(w.state_vector, o.state_vector);
+        assert_eq!(w.digest, o.digest);
+    }
+
+    #[test]
+    fn roots_that_arrive_untyped_still_count() {
+        // A joiner that registered nothing receives `lat/w0` as an untyped root.
+        let mut writer = State::new(&spec(Some(0), vec![]), Instant::now());
+        let mut joiner = State::new(&spec(None, vec![]), Instant::now());
+        for _ in 0..3 {
+            let frame = writer.edit().unwrap();
+            joiner.apply(&payload(&frame)).unwrap();
+        }
+        let (w, j) = (writer.report(), joiner.report());
+        assert_eq!(j.edits_present, 3);
+        assert_eq!(w.digest, j.digest);
+    }
+
+    #[test]
+    fn a_missed_edit_shows_in_the_digest() {
+        let mut writer = State::new(&spec(Some(0), vec![]), Instant::now());
+        let mut observer = State::new(&spec(None, vec![0]), Instant::now());
+        let first = writer.edit().unwrap();
+        let _lost = writer.edit().unwrap();
+        observer.apply(&payload(&first)).unwrap();
+        assert_ne!(writer.report().digest, observer.report().digest);
+    }
+
+    #[test]
+    fn only_loopback_urls_are_accepted() {
+        assert!(WsUrl::parse("ws://10.0.0.1:80/x").is_err());
+        assert!(WsUrl::parse("http://127.0.0.1:80/x").is_err());
+        let url = WsUrl::parse("ws://127.0.0.1:9/ws/r?token=t").unwrap();
+        assert_eq!(url.path, "/ws/r?token=t");
+    }
+}

@@ -1,0 +1,364 @@
+//! Results: the JSON written per run and the table in `BENCHMARKS.md`.
+
+use std::fmt::Write as _;
+use std::path::Path;
+
+use anyhow::{Context, Result};
+use serde::Serialize;
+use serde_json::{Map, Value};
+
+use crate::server::Usage;
+use crate::stats::Latency;
+
+/// The result of one scenario on one server.
+#[derive(Debug, Clone, Serialize)]
+pub struct Outcome {
+    pub status: Status,
+    /// Why a figure is missing (not available, failed).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    /// The figure the floor is about, in `Scenario::unit`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub figure: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub latency: Option<Latency>,
+    /// The server process during the measured phase.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub server: Option<ServerCost>,
+    /// Everything else the scenario measured.
+    pub details: Map<String, Value>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Status {
+    Ok,
+    NotAvailable,
+    Failed,
+    Skipped,
+}
+
+/// Memory and CPU of the server process(es) over a measured phase.
+#[derive(Debug, Clone, Copy, Default, Serialize)]
+pub struct ServerCost {
+    pub rss_mb: f64,
+    pub peak_rss_mb: f64,
+    /// CPU seconds (user + system) used during the phase.
+    pub cpu_secs: f64,
+}
+
+impl ServerCost {
+    pub fn between(before: Usage, after: Usage) -> ServerCost {
+        ServerCost {
+            rss_mb: mb(after.rss),
+            peak_rss_mb: mb(after.peak_rss),
+            cpu_secs: (after.cpu_secs - before.cpu_secs).max(0.0),
+        }
+    }
+}
+
+pub fn mb(bytes: u64) -> f64 {
+    bytes as f64 / (1024.0 * 1024.0)
+}
+
+impl Outcome {
+    pub fn ok(figure: f64) -> Outcome {
+        Outcome {
+            status: Status::Ok,
+            reason: None,
+            figure: Some(figure),
+            latency: None,
+            server: None,
+            details: Map::new(),
+        }
+    }
+
+    pub fn latency(latency: Latency) -> Outcome {
+        let mut o = Outcome::ok(latency.p99_ms);
+        o.latency = Some(latency);
+        o
+    }
+
+    pub fn not_available(reason: impl Into<String>) -> Outcome {
+        Outcome {
+            status: Status::NotAvailable,
+            reason: Some(reason.into()),
+            figure: None,
+            latency: None,
+            server: None,
+            details: Map::new(),
+        }
+    }
+
+    pub fn failed(reason: impl Into<String>) -> Outcome {
+        Outcome {
+            status: Status::Failed,
+            ..Outcome::not_available(reason)
+        }
+    }
+
+    pub fn skipped(reason: impl Into<String>) -> Outcome {
+        Outcome {
+            status: Status::Skipped,
+            ..Outcome::not_available(reason)
+        }
+    }
+
+    pub fn with(mut self, key: &str, value: impl Serialize) -> Outcome {
+        self.details.insert(
+            key.to_string(),
+            serde_json::to_value(value).unwrap_or(Value::Null),
+        );
+        self
+    }
+
+    pub fn cost(mut self, cost: ServerCost) -> Outcome {
+        self.server = Some(cost);
+        self
+    }
+}
+
+/// One scenario's figures for both servers and the verdict against its floor.
+#[derive(Debug, Clone, Serialize)]
+pub struct ScenarioResult {
+    pub id: u8,
+    pub title: String,
+    /// What the figure is and its unit, e.g. "p99 latency (ms)".
+    pub figure: String,
+    pub floor: String,
+    /// `true` / `false`; `null` when tierboard has no figure.
+    pub floor_met: Option<bool>,
+    /// tierboard's figure divided by the reference server's.
+    pub ratio: Option<f64>,
+    /// Parameters that differ from the issue's (quick mode), stated in the table.
+    pub notes: Vec<String>,
+    pub tierboard: Outcome,
+    pub reference: Outcome,
+}
+
+/// The whole run.
+#[derive(Debug, Serialize)]
+pub struct Run {
+    pub started_utc: String,
+    pub duration_secs: f64,
+    pub quick: bool,
+    pub command: String,
+    pub machine: Machine,
+    pub scenarios: Vec<ScenarioResult>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct Machine {
+    pub cpu: String,
+    pub cores: usize,
+    pub memory_gb: f64,
+    pub kernel: String,
+    pub node: String,
+    pub reference_server: String,
+    pub tierboard_commit: String,
+}
+
+impl Machine {
+    pub fn describe(reference_version: String, commit: String) -> Machine {
+        let cpuinfo = std::fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
+        let cpu = cpuinfo
+            .lines()
+            .find(|l| l.starts_with("model name"))
+            .and_then(|l| l.split_once(':'))
+            .map(|(_, v)| v.trim().to_string())
+            .unwrap_or_else(|| "unknown".into());
+        let cores = cpuinfo
+            .lines()
+            .filter(|l| l.starts_with("processor"))
+            .count();
+        let meminfo = std::fs::read_to_string("/proc/meminfo").unwrap_or_default();
+        let mem_kb: f64 = meminfo
+            .lines()
+            .find(|l| l.starts_with("MemTotal:"))
+            .and_then(|l| l.split_whitespace().nth(1))
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(0.0);
+        let kernel = std::fs::read_to_string("/proc/sys/kernel/osrelease")
+            .map(|s| s.trim().to_string())
+            .unwrap_or_default();
+        let node = std::process::Command::new("node")
+            .arg("--version")
+            .output()
+            .ok()
+            .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
+            .unwrap_or_else(|| "not found".into());
+        Machine {
+            cpu,
+            cores,
+            memory_gb: mem_kb / (1024.0 * 1024.0),
+            kernel,
+            node,
+            reference_server: reference_version,
+            tierboard_commit: commit,
+        }
+    }
+}
+
+fn fmt_num(x: f64) -> String {
+    if x == 0.0 {
+        "0".into()
+    } else if x.abs() >= 100.0 {
+        format!("{x:.0}")
+    } else if x.abs() >= 10.0 {
+        format!("{x:.1}")
+    } else if x.abs() >= 1.0 {
+        format!("{x:.2}")
+    } else {
+        format!("{x:.3}")
+    }
+}
+
+fn cell(o: &Outcome) -> String {
+    match o.status {
+        Status::Ok => {
+            let mut s = o.figure.map(fmt_num).unwrap_or_else(|| "—".into());
+            if let Some(l) = &o.latency {
+                s = format!(
+                    "**{}** (p50 {} · p90 {} · max {})",
+                    fmt_num(l.p99_ms),
+                    fmt_num(l.p50_ms),
+                    fmt_num(l.p90_ms),
+                    fmt_num(l.max_ms)
+                );
+            } else {
+                s = format!("**{s}**");
+            }
+            if let Some(extra) = o.details.get("table_note").and_then(|v| v.as_str()) {
+                s.push_str(&format!("; {extra}"));
+            }
+            s
+        }
+        Status::NotAvailable => format!(
+            "not available: {}",
+            o.reason.as_deref().unwrap_or("no reason given")
+        ),
+        Status::Failed => format!("failed: {}", o.reason.as_deref().unwrap_or("unknown")),
+        Status::Skipped => format!("skipped: {}", o.reason.as_deref().unwrap_or("")),
+    }
+}
+
+fn cost_cell(o: &Outcome) -> String {
+    match &o.server {
+        Some(c) => format!(
+            "{} MB peak · {} s CPU",
+            fmt_num(c.peak_rss_mb),
+            fmt_num(c.cpu_secs)
+        ),
+        None => "—".into(),
+    }
+}
+
+/// The Markdown table (and its preamble) that goes between the markers in `BENCHMARKS.md`.
+pub fn markdown(run: &Run) -> String {
+    let m = &run.machine;
+    let mut s = String::new();
+    let _ = writeln!(
+        s,
+        "Latest run: {} UTC, {:.0} s{}, tierboard `{}`. Reproduce with `scripts/bench{}`.\n",
+        run.started_utc,
+        run.duration_secs,
+        if run.quick { ", quick mode" } else { "" },
+        m.tierboard_commit,
+        if run.quick { " --quick" } else { "" }
+    );
+    let _ = writeln!(
+        s,
+        "Machine: {} × {} cores, {:.1} GB RAM, Linux {}; Node {} running {}. The load generator runs on \
+         the same machine and shares its cores with the server under test.\n",
+        m.cpu, m.cores, m.memory_gb, m.kernel, m.node, m.reference_server
+    );
+    let loads: Vec<f64> = run
+        .scenarios
+        .iter()
+        .flat_map(|r| [&r.tierboard, &r.reference])
+        .filter_map(|o| o.details.get("loadavg_1m_before").and_then(|v| v.as_f64()))
+        .filter(|x| x.is_finite())
+        .collect();
+    if let (Some(lo), Some(hi)) = (
+        loads.iter().copied().reduce(f64::min),
+        loads.iter().copied().reduce(f64::max),
+    ) {
+        let _ = writeln!(
+            s,
+            "1-minute load average at the start of the scenarios: {lo:.1}–{hi:.1} (2 cores; anything above \
+             ~1.5 means other work competed with the servers and the generator).\n"
+        );
+    }
+    s.push_str("| # | scenario | figure | floor | tierboard | reference | tierboard / reference | floor met | server cost (tierboard · reference) |\n");
+    s.push_str("|---|---|---|---|---|---|---|---|---|\n");
+    for r in &run.scenarios {
+        let ratio = r
+            .ratio
+            .map(|x| format!("{}×", fmt_num(x)))
+            .unwrap_or_else(|| "—".into());
+        let met = match r.floor_met {
+            Some(true) => "yes".to_string(),
+            Some(false) => "**no**".to_string(),
+            None => "—".to_string(),
+        };
+        let mut title = r.title.clone();
+        for n in &r.notes {
+            title.push_str(&format!(" ({n})"));
+        }
+        let _ = writeln!(
+            s,
+            "| {} | {} | {} | {} | {} | {} | {} | {} | {} · {} |",
+            r.id,
+            title,
+            r.figure,
+            r.floor,
+            cell(&r.tierboard),
+            cell(&r.reference),
+            ratio,
+            met,
+            cost_cell(&r.tierboard),
+            cost_cell(&r.reference)
+        );
+    }
+    s
+}
+
+const BEGIN: &str = "<!-- bench:begin (written by scripts/bench; edit outside the markers) -->";
+const END: &str = "<!-- bench:end -->";
+
+/// Rewrites the table between the markers of `BENCHMARKS.md`, keeping everything else.
+pub fn update_markdown(path: &Path, table: &str) -> Result<()> {
+    let old = std::fs::read_to_string(path).unwrap_or_default();
+    let block = format!("{BEGIN}\n{table}{END}");
+    let new = match (old.find(BEGIN), old.find(END)) {
+        (Some(b), Some(e)) if e > b => format!("{}{}{}", &old[..b], block, &old[e + END.len()..]),
+        _ => format!("# Benchmarks\n\n{block}\n\n{old}"),
+    };
+    std::fs::write(path, new).with_context(|| format!("writing {}", path.display()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_table_is_replaced_between_markers_only() {
+        let dir = std::env::temp_dir().join(format!("bench-md-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("B.md");
+        std::fs::write(&path, format!("intro\n{BEGIN}\nold\n{END}\noutro\n")).unwrap();
+        update_markdown(&path, "new\n").unwrap();
+        let text = std::fs::read_to_string(&path).unwrap();
+        assert_eq!(text, format!("intro\n{BEGIN}\nnew\n{END}\noutro\n"));
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn cells_say_why_a_figure_is_missing() {
+        assert_eq!(
+            cell(&Outcome::not_available("no Redis")),
+            "not available: no Redis"
+        );
+        assert!(cell(&Outcome::ok(2.5)).contains("2.50"));
+    }
+}

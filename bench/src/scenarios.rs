@@ -1,0 +1,898 @@
+//! The eight scenarios of issue 7, each run against a fresh server process of each kind.
+//!
+//! Every scenario starts its own server(s), so a figure never carries another scenario's documents,
+//! and stops them at the end (SIGTERM; the process is killed if the scenario is abandoned). Every
+//! loop is bounded in count and in time.
+
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result, anyhow, bail};
+use serde::Serialize;
+use serde_json::Value;
+
+use crate::client::{self, Cmd, Handle, Spec, WsUrl};
+use crate::fleet::{self, Sources};
+use crate::http;
+use crate::report::{Outcome, ServerCost, mb};
+use crate::server::{Kind, Server, Setup, TierboardOpts, Usage, free_port};
+use crate::stats::Latency;
+
+/// The problem every tierboard room is created for.
+const PROBLEM: &str = "tutorial-simple-blog";
+const STOP_GRACE: Duration = Duration::from_secs(15);
+
+/// What every scenario needs.
+pub struct Ctx {
+    pub setup: Setup,
+    pub quick: bool,
+    pub sources: Sources,
+    /// Where `server/benches/validation.rs` writes its figures.
+    pub validation_json: PathBuf,
+    /// Clients announce an awareness state on connect, as the stock client does.
+    pub awareness: bool,
+}
+
+impl Ctx {
+    fn spec(&self, url: &WsUrl, writer: Option<u32>, observe: Vec<u32>, seq: u64) -> Spec {
+        Spec {
+            url: url.clone(),
+            source_ip: self.sources.next(),
+            writer,
+            observe,
+            awareness: self.awareness,
+            seq,
+            defer_apply: false,
+            expect_digest: None,
+        }
+    }
+}
+
+/// Starts a fresh server of `kind` for a scenario.
+async fn start(ctx: &Ctx, kind: Kind, tag: &str) -> Result<Server> {
+    match kind {
+        Kind::Tierboard => {
+            Server::tierboard(&ctx.setup, TierboardOpts::default(), &format!("{tag}-tb")).await
+        }
+        Kind::Reference => Server::reference(&ctx.setup, None, &format!("{tag}-ref")).await,
+    }
+}
+
+/// Creates a room and returns its WebSocket path (with the edit token on tierboard).
+pub async fn new_room(server: &Server, n: usize) -> Result<String> {
+    match server.kind {
+        Kind::Reference => Ok(format!("/bench-room-{n}")),
+        Kind::Tierboard => {
+            let body = format!(r#"{{"problem":"{PROBLEM}"}}"#);
+            let r = http::request(server.addr, "POST", "/api/rooms", Some(&body)).await?;
+            if r.status != 201 && r.status != 200 {
+                bail!("POST /api/rooms answered {}: {}", r.status, r.body);
+            }
+            let v: Value = serde_json::from_str(&r.body)
+                .with_context(|| format!("POST /api/rooms answered {}", r.body))?;
+            let room = v["room"]
+                .as_str()
+                .ok_or_else(|| anyhow!("no room in {}", r.body))?;
+            let token = v["tokens"]["edit"]
+                .as_str()
+                .ok_or_else(|| anyhow!("no edit token in {}", r.body))?;
+            Ok(format!("/ws/{room}?token={token}"))
+        }
+    }
+}
+
+async fn new_rooms(server: &Server, count: usize) -> Result<Vec<String>> {
+    use futures::StreamExt;
+    let rooms = futures::stream::iter((0..count).map(|n| new_room(server, n)))
+        .buffered(16)
+        .collect::<Vec<_>>();
+    tokio::time::timeout(Duration::from_secs(60), rooms)
+        .await
+        .map_err(|_| anyhow!("{count} rooms not created within 60 s"))?
+        .into_iter()
+        .collect()
+}
+
+fn usage_of(servers: &[&Server]) -> Usage {
+    servers.iter().fold(Usage::default(), |acc, s| {
+        let u = s.usage();
+        Usage {
+            rss: acc.rss + u.rss,
+            peak_rss: acc.peak_rss + u.peak_rss,
+            cpu_secs: acc.cpu_secs + u.cpu_secs,
+        }
+    })
+}
+
+/// Stops the server whatever the scenario's outcome, adding the server's log to an error.
+async fn finish(server: Server, out: Result<Outcome>) -> Result<Outcome> {
+    let out = match out {
+        Err(e) => Err(e.context(format!("log tail:\n{}", server.log_tail()))),
+        ok => ok,
+    };
+    let _ = server.stop(STOP_GRACE).await;
+    out
+}
+
+/// Waits until the observers hold `expected` samples each; returns all samples.
+async fn collect_samples(
+    observers: &[Handle],
+    expected: u64,
+    limit: Duration,
+) -> Result<(Vec<u64>, u64)> {
+    let deadline = Instant::now() + limit;
+    let mut per: Vec<Vec<u64>> = vec![Vec::new(); observers.len()];
+    loop {
+        let drained = futures::future::join_all(observers.iter().map(|h| h.drain())).await;
+        for (i, d) in drained.into_iter().enumerate() {
+            per[i].extend(d?.samples);
+        }
+        let missing: u64 = per
+            .iter()
+            .map(|s| expected.saturating_sub(s.len() as u64))
+            .sum();
+        if missing == 0 || Instant::now() > deadline {
+            return Ok((per.into_iter().flatten().collect(), missing));
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// Runs `count` edits on `writer` at `hz`, paced by the scenario.
+async fn paced_edits(writer: &Handle, count: u64, hz: f64) -> Result<Duration> {
+    let started = Instant::now();
+    let mut tick = tokio::time::interval(Duration::from_secs_f64(1.0 / hz));
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    for _ in 0..count {
+        tick.tick().await;
+        writer.cmd(Cmd::Edit).await?;
+    }
+    Ok(started.elapsed())
+}
+
+/// One writer, one observer (possibly on another instance): `edits` edits at `hz`.
+async fn writer_to_observer(
+    ctx: &Ctx,
+    servers: &[&Server],
+    writer_url: &WsUrl,
+    observer_url: &WsUrl,
+    edits: u64,
+    hz: f64,
+) -> Result<Outcome> {
+    let mut observer = client::connect(ctx.spec(observer_url, None, vec![0], 1)).await?;
+    let mut writer = client::connect(ctx.spec(writer_url, Some(0), vec![], 0)).await?;
+    fleet::wait_synced(std::slice::from_mut(&mut observer), Duration::from_secs(10)).await?;
+    fleet::wait_synced(std::slice::from_mut(&mut writer), Duration::from_secs(10)).await?;
+    // Warm-up: the first edit creates the writer's node; it is not measured. A missing warm-up sample
+    // also tells us the edits do not get through at all (e.g. no cross-instance fan-out).
+    let warm = 10;
+    paced_edits(&writer, warm, hz).await?;
+    let (_, missing) = collect_samples(
+        std::slice::from_ref(&observer),
+        warm,
+        Duration::from_secs(3),
+    )
+    .await?;
+    if missing == warm {
+        bail!("NOT_DELIVERED: none of {warm} warm-up edits reached the observer within 3 s");
+    }
+    let before = usage_of(servers);
+    for s in servers {
+        s.reset_peak();
+    }
+    let took = paced_edits(&writer, edits, hz).await?;
+    let (samples, missing) = collect_samples(
+        std::slice::from_ref(&observer),
+        edits,
+        Duration::from_secs(10),
+    )
+    .await?;
+    let after = usage_of(servers);
+    let w = writer.report().await?;
+    let o = observer.report().await?;
+    writer.close().await;
+    observer.close().await;
+    if missing > 0 {
+        bail!("{missing} of {edits} edits never reached the observer");
+    }
+    if w.digest != o.digest || w.state_vector != o.state_vector {
+        bail!("the observer's document differs from the writer's after all edits arrived");
+    }
+    Ok(Outcome::latency(Latency::from_nanos(samples))
+        .cost(ServerCost::between(before, after))
+        .with("edits", edits)
+        .with("rate_hz", hz)
+        .with("edits_per_s", edits as f64 / took.as_secs_f64())
+        .with("converged", true))
+}
+
+/// 1. One writer, one observer, one room, 1,000 edits at 100 Hz.
+pub async fn s1(ctx: &Ctx, kind: Kind) -> Result<Outcome> {
+    let owned = start(ctx, kind, "s1").await?;
+    let server = &owned;
+    let out = async {
+        let url = server.ws(&new_room(server, 0).await?)?;
+        writer_to_observer(ctx, &[server], &url, &url, 1000, 100.0).await
+    }
+    .await;
+    finish(owned, out).await
+}
+
+/// 2. One writer, 1,500 observers in one room, 200 edits.
+pub async fn s2(ctx: &Ctx, kind: Kind) -> Result<Outcome> {
+    const OBSERVERS: usize = 1500;
+    const EDITS: u64 = 200;
+    const HZ: f64 = 20.0;
+    let owned = start(ctx, kind, "s2").await?;
+    let server = &owned;
+    let out = async {
+        let url = server.ws(&new_room(server, 0).await?)?;
+        let join_started = Instant::now();
+        let specs = (0..OBSERVERS)
+            .map(|i| ctx.spec(&url, None, vec![0], i as u64 + 1))
+            .collect();
+        let mut observers = fleet::connect_all(specs, 64, Duration::from_secs(60)).await?;
+        fleet::wait_synced(&mut observers, Duration::from_secs(60)).await?;
+        let join_secs = join_started.elapsed().as_secs_f64();
+        let mut writer = client::connect(ctx.spec(&url, Some(0), vec![], 0)).await?;
+        writer.wait_synced().await?;
+        // Warm-up edits (node creation), then let the join traffic (awareness) settle.
+        let warm = 5;
+        paced_edits(&writer, warm, HZ).await?;
+        let (_, missing) = collect_samples(&observers, warm, Duration::from_secs(20)).await?;
+        if missing > 0 {
+            bail!("{missing} warm-up deliveries missing after 20 s");
+        }
+        let before = server.usage();
+        server.reset_peak();
+        let took = paced_edits(&writer, EDITS, HZ).await?;
+        let (samples, missing) = collect_samples(&observers, EDITS, Duration::from_secs(15)).await?;
+        let after = server.usage();
+        let w = writer.report().await?;
+        let reports = fleet::reports(&observers).await?;
+        let differing = reports
+            .iter()
+            .filter(|r| r.digest != w.digest || r.state_vector != w.state_vector)
+            .count();
+        let (lost, why) = fleet::lost(&reports);
+        writer.close().await;
+        fleet::close_all(observers).await;
+        if missing > 0 || differing > 0 {
+            bail!(
+                "correctness: {missing} deliveries missing, {differing} of {OBSERVERS} observers differ \
+                 from the writer, {lost} connections lost ({})",
+                why.unwrap_or_default()
+            );
+        }
+        let delivered = samples.len() as f64;
+        Ok(Outcome::latency(Latency::from_nanos(samples))
+            .cost(ServerCost::between(before, after))
+            .with("observers", OBSERVERS)
+            .with("edits", EDITS)
+            .with("rate_hz", HZ)
+            .with("deliveries_per_s", delivered / took.as_secs_f64())
+            .with("join_secs", join_secs)
+            .with("observers_converged", OBSERVERS)
+            .with("table_note", "all 1,500 observers converged"))
+    }
+    .await;
+    finish(owned, out).await
+}
+
+/// One rate step of scenario 3.
+#[derive(Debug, Clone, Serialize)]
+pub struct Step {
+    pub rate_per_client: f64,
+    pub secs: f64,
+    pub latency: Latency,
+    pub achieved_per_client: f64,
+    pub edits_per_s: f64,
+    pub deliveries_per_s: f64,
+    pub lost_connections: usize,
+    pub sustained: bool,
+    pub server: ServerCost,
+}
+
+/// 3. 1,000 rooms × 4 clients, 2 edits/s each, then stepping up: the highest rate with p99 < 25 ms.
+pub async fn s3(ctx: &Ctx, kind: Kind) -> Result<Outcome> {
+    const ROOMS: usize = 1000;
+    const PER_ROOM: u32 = 4;
+    const P99_LIMIT_MS: f64 = 25.0;
+    let rates = [2.0, 4.0, 8.0, 16.0, 32.0, 64.0];
+    let (base_secs, step_secs) = if ctx.quick { (10.0, 6.0) } else { (60.0, 10.0) };
+    let warmup = Duration::from_secs(2);
+    let owned = start(ctx, kind, "s3").await?;
+    let server = &owned;
+    let out = async {
+        let rooms = new_rooms(server, ROOMS).await?;
+        let mut specs = Vec::with_capacity(ROOMS * PER_ROOM as usize);
+        for (r, path) in rooms.iter().enumerate() {
+            let url = server.ws(path)?;
+            for w in 0..PER_ROOM {
+                let others = (0..PER_ROOM).filter(|&o| o != w).collect();
+                specs.push(ctx.spec(
+                    &url,
+                    Some(w),
+                    others,
+                    (r * PER_ROOM as usize) as u64 + w as u64,
+                ));
+            }
+        }
+        let clients_n = specs.len();
+        let mut clients = fleet::connect_all(specs, 64, Duration::from_secs(90)).await?;
+        fleet::wait_synced(&mut clients, Duration::from_secs(60)).await?;
+        let mut steps: Vec<Step> = Vec::new();
+        for (i, &rate) in rates.iter().enumerate() {
+            let secs = if i == 0 { base_secs } else { step_secs };
+            for c in &clients {
+                c.cmd(Cmd::Rate(rate)).await?;
+            }
+            tokio::time::sleep(warmup).await;
+            let start = drain_all(&clients).await?;
+            let before = server.usage();
+            server.reset_peak();
+            let t0 = Instant::now();
+            tokio::time::sleep(Duration::from_secs_f64(secs)).await;
+            let end = drain_all(&clients).await?;
+            let elapsed = t0.elapsed().as_secs_f64();
+            let after = server.usage();
+            let edits = end.edits.saturating_sub(start.edits);
+            let delivered = end.samples.len();
+            let latency = Latency::from_nanos(end.samples);
+            let achieved = edits as f64 / elapsed / clients_n as f64;
+            let lost = end.finished;
+            let sustained = latency.p99_ms < P99_LIMIT_MS && achieved >= 0.9 * rate && lost == 0;
+            steps.push(Step {
+                rate_per_client: rate,
+                secs: elapsed,
+                latency,
+                achieved_per_client: achieved,
+                edits_per_s: edits as f64 / elapsed,
+                deliveries_per_s: delivered as f64 / elapsed,
+                lost_connections: lost,
+                sustained,
+                server: ServerCost::between(before, after),
+            });
+            if !sustained {
+                break;
+            }
+        }
+        for c in &clients {
+            c.cmd(Cmd::Rate(0.0)).await?;
+        }
+        // Correctness: every client of a room ends with the same document.
+        // A server that fell behind is still delivering: give it up to 20 s to catch up.
+        let mut differing_rooms = 0;
+        let mut closed = (0, None);
+        let mut pending = 0;
+        let mut sv_differs = 0;
+        let mut missing_edits = 0u64;
+        for attempt in 0..10 {
+            tokio::time::sleep(Duration::from_secs(2)).await;
+            let reports = fleet::reports(&clients).await?;
+            closed = fleet::lost(&reports);
+            pending = reports.iter().filter(|r| r.pending != "None").count();
+            sv_differs = reports
+                .chunks(PER_ROOM as usize)
+                .filter(|room| room.iter().any(|r| r.state_vector != room[0].state_vector))
+                .count();
+            missing_edits = reports
+                .chunks(PER_ROOM as usize)
+                .map(|room| {
+                    let written: u64 = room.iter().map(|r| r.edits).sum();
+                    room.iter()
+                        .map(|r| written.saturating_sub(r.edits_present))
+                        .sum::<u64>()
+                })
+                .sum();
+            differing_rooms = reports
+                .chunks(PER_ROOM as usize)
+                .filter(|room| {
+                    room.iter().any(|r| {
+                        r.digest != room[0].digest || r.state_vector != room[0].state_vector
+                    })
+                })
+                .count();
+            if differing_rooms == 0 || attempt == 9 {
+                break;
+            }
+        }
+        fleet::close_all(clients).await;
+        let best = steps
+            .iter()
+            .filter(|s| s.sustained)
+            .map(|s| s.rate_per_client)
+            .fold(0.0, f64::max);
+        let last = steps.last().cloned();
+        let mut out = Outcome::ok(best)
+            .with("rooms", ROOMS)
+            .with("clients", clients_n)
+            .with("base_step_secs", base_secs)
+            .with("step_secs", step_secs)
+            .with("best_sustained_edits_per_s", best * clients_n as f64)
+            .with("rooms_differing", differing_rooms)
+            .with("steps", &steps);
+        // The cost shown is the best sustained step's, or the first step's when none was sustained.
+        if let Some(step) = steps.iter().rev().find(|s| s.sustained).or(steps.first()) {
+            out = out.cost(step.server);
+        }
+        if let Some(best_step) = steps.iter().rev().find(|s| s.sustained) {
+            out.latency = Some(best_step.latency);
+        }
+        let note = match &last {
+            Some(s) if !s.sustained => format!(
+                "next step {}/s: p99 {:.1} ms, achieved {:.1}/s{}",
+                s.rate_per_client,
+                s.latency.p99_ms,
+                s.achieved_per_client,
+                if s.lost_connections > 0 {
+                    format!(", {} connections lost", s.lost_connections)
+                } else {
+                    String::new()
+                }
+            ),
+            _ => "every step sustained (the generator's top rate)".to_string(),
+        };
+        let mut out = out.with(
+            "table_note",
+            format!(
+                "edits/s per client, {:.0} edits/s in all; {note}; rooms converged: {}",
+                best * clients_n as f64,
+                if differing_rooms == 0 {
+                    "all".to_string()
+                } else {
+                    format!("{} differ", differing_rooms)
+                }
+            ),
+        );
+        if differing_rooms > 0 {
+            out.status = crate::report::Status::Failed;
+            out.reason = Some(format!(
+                "{differing_rooms} of {ROOMS} rooms did not converge within 20 s after the load stopped; \
+                 {} connections had been closed{}; {pending} clients hold updates waiting for a missing \
+                 predecessor; {missing_edits} edits missing across all documents; state vectors differ in \
+                 {sv_differs} rooms",
+                closed.0,
+                closed.1.map(|c| format!(" (first: {c})")).unwrap_or_default()
+            ));
+        }
+        Ok(out)
+    }
+    .await;
+    finish(owned, out).await
+}
+
+struct DrainAll {
+    samples: Vec<u64>,
+    edits: u64,
+    finished: usize,
+}
+
+async fn drain_all(clients: &[Handle]) -> Result<DrainAll> {
+    let drained = futures::future::join_all(clients.iter().map(|c| c.drain())).await;
+    let mut all = DrainAll {
+        samples: Vec::new(),
+        edits: 0,
+        finished: 0,
+    };
+    for d in drained {
+        let d = d?;
+        all.samples.extend(d.samples);
+        all.edits += d.edits;
+        all.finished += usize::from(d.finished);
+    }
+    Ok(all)
+}
+
+/// 4. 10,000 idle connections over 2,500 rooms: server RSS.
+pub async fn s4(ctx: &Ctx, kind: Kind) -> Result<Outcome> {
+    const ROOMS: usize = 2500;
+    const PER_ROOM: usize = 4;
+    let owned = start(ctx, kind, "s4").await?;
+    let server = &owned;
+    let out = async {
+        let rooms = new_rooms(server, ROOMS).await?;
+        let base = server.usage();
+        server.reset_peak();
+        let mut specs = Vec::with_capacity(ROOMS * PER_ROOM);
+        for (r, path) in rooms.iter().enumerate() {
+            let url = server.ws(path)?;
+            for c in 0..PER_ROOM {
+                specs.push(ctx.spec(&url, None, vec![], (r * PER_ROOM + c) as u64));
+            }
+        }
+        let n = specs.len();
+        let t0 = Instant::now();
+        let mut clients = fleet::connect_all(specs, 128, Duration::from_secs(120)).await?;
+        fleet::wait_synced(&mut clients, Duration::from_secs(60)).await?;
+        let join_secs = t0.elapsed().as_secs_f64();
+        // Idle for a while: what the server holds for connections that do nothing.
+        tokio::time::sleep(Duration::from_secs(3)).await;
+        let held = server.usage();
+        let alive = clients.iter().filter(|c| !c.is_finished()).count();
+        fleet::close_all(clients).await;
+        if alive < n {
+            bail!(
+                "{} of {n} idle connections were closed by the server",
+                n - alive
+            );
+        }
+        let added = held.rss.saturating_sub(base.rss);
+        Ok(Outcome::ok(mb(held.rss))
+            .cost(ServerCost::between(base, held))
+            .with("connections", n)
+            .with("rooms", ROOMS)
+            .with("rss_before_mb", mb(base.rss))
+            .with("added_mb", mb(added))
+            .with("kb_per_connection", added as f64 / 1024.0 / n as f64)
+            .with("join_secs", join_secs)
+            .with(
+                "table_note",
+                format!(
+                    "MB RSS, +{:.0} MB for the connections ({:.1} KB each), joined in {:.1} s",
+                    mb(added),
+                    added as f64 / 1024.0 / n as f64,
+                    join_secs
+                ),
+            ))
+    }
+    .await;
+    finish(owned, out).await
+}
+
+/// 5. Two tierboard instances through Redis: writer on one, observer on the other.
+pub async fn s5(ctx: &Ctx, kind: Kind) -> Result<Outcome> {
+    if kind == Kind::Reference {
+        return Ok(Outcome::not_available(
+            "the reference server is a single process with no multi-instance mode",
+        ));
+    }
+    let redis_addr = ctx
+        .setup
+        .redis_url
+        .trim_start_matches("redis://")
+        .trim_end_matches('/')
+        .to_string();
+    if tokio::net::TcpStream::connect(&redis_addr).await.is_err() {
+        return Ok(Outcome::not_available(format!(
+            "Redis is not reachable at {} (start it with `redis-server --port 6379 --daemonize yes`)",
+            ctx.setup.redis_url
+        )));
+    }
+    // Both instances share one database, as instances behind a load balancer do.
+    let db = format!(
+        "sqlite://{}",
+        ctx.setup.work_dir.join("s5-shared.db").display()
+    );
+    let opts = TierboardOpts {
+        database_url: Some(db),
+        redis_url: Some(ctx.setup.redis_url.clone()),
+        port: None,
+    };
+    let a = Server::tierboard(&ctx.setup, opts.clone(), "s5-tb-a").await?;
+    let b = match Server::tierboard(&ctx.setup, opts, "s5-tb-b").await {
+        Ok(b) => b,
+        Err(e) => {
+            let _ = a.stop(STOP_GRACE).await;
+            return Err(e);
+        }
+    };
+    let result = async {
+        let path = new_room(&a, 0).await?;
+        writer_to_observer(ctx, &[&a, &b], &a.ws(&path)?, &b.ws(&path)?, 1000, 100.0).await
+    }
+    .await;
+    let logs = format!("{}\n{}", a.log_tail(), b.log_tail());
+    let _ = a.stop(STOP_GRACE).await;
+    let _ = b.stop(STOP_GRACE).await;
+    match result {
+        Err(e) if format!("{e:#}").contains("NOT_DELIVERED") => Ok(Outcome::not_available(
+            "edits written on instance A never reached an observer on instance B (no cross-instance \
+             fan-out in this build)",
+        )),
+        Err(e) => Err(e.context(format!("logs:\n{logs}"))),
+        ok => ok,
+    }
+}
+
+/// 6. A room with 10,000 updates of history, server restarted: time until a new client is synced.
+pub async fn s6(ctx: &Ctx, kind: Kind) -> Result<Outcome> {
+    const UPDATES: u64 = 10_000;
+    let port = free_port()?;
+    let ldb = ctx.setup.work_dir.join("s6-ref-leveldb");
+    let start_server = || {
+        let ldb = ldb.clone();
+        async move {
+            match kind {
+                Kind::Tierboard => {
+                    Server::tierboard(
+                        &ctx.setup,
+                        TierboardOpts {
+                            port: Some(port),
+                            ..TierboardOpts::default()
+                        },
+                        "s6-tb",
+                    )
+                    .await
+                }
+                Kind::Reference => reference_on_port(ctx, &ldb, port).await,
+            }
+        }
+    };
+    let server = start_server().await?;
+    let path = match new_room(&server, 0).await {
+        Ok(p) => p,
+        Err(e) => {
+            let _ = server.stop(STOP_GRACE).await;
+            return Err(e);
+        }
+    };
+    let url = server.ws(&path)?;
+    let written = async {
+        let mut observer = client::connect(ctx.spec(&url, None, vec![0], 1)).await?;
+        let mut writer = client::connect(ctx.spec(&url, Some(0), vec![], 0)).await?;
+        observer.wait_synced().await?;
+        writer.wait_synced().await?;
+        let t0 = Instant::now();
+        for _ in 0..UPDATES {
+            writer.cmd(Cmd::Edit).await?;
+        }
+        let (_, missing) = collect_samples(
+            std::slice::from_ref(&observer),
+            UPDATES,
+            Duration::from_secs(60),
+        )
+        .await?;
+        let write_secs = t0.elapsed().as_secs_f64();
+        if missing > 0 {
+            bail!("{missing} of {UPDATES} updates never reached the observer");
+        }
+        let expected = writer.report().await?;
+        writer.close().await;
+        observer.close().await;
+        Ok((expected, write_secs))
+    }
+    .await;
+    let (expected, write_secs) = match written {
+        Ok(x) => x,
+        Err(e) => {
+            let _ = server.stop(STOP_GRACE).await;
+            return Err(e);
+        }
+    };
+    // Let the store finish writing (the reference server writes each update to LevelDB on its own
+    // schedule and loses what is unwritten at SIGTERM), then stop the way an operator does.
+    let quiet_secs = wait_files_quiet(&ctx.setup.work_dir, Duration::from_secs(30)).await;
+    let stop_secs = server.stop(STOP_GRACE).await?.as_secs_f64();
+    let t_restart = Instant::now();
+    let owned = start_server().await?;
+    let ready_secs = t_restart.elapsed().as_secs_f64();
+    let server = &owned;
+    let out = async {
+        let url = server.ws(&path)?;
+        let first = join_until_complete(ctx, &url, expected.digest, 2).await?;
+        // A second joiner, with the room now loaded, for comparison.
+        let second = join_until_complete(ctx, &url, expected.digest, 3).await?;
+        let step2_ms = first.synced_after.map(|d| d.as_secs_f64() * 1e3);
+        let (Some(done), Some(warm)) = (first.complete_after, second.complete_after) else {
+            return Ok(Outcome::failed(format!(
+                "after the restart a new client never had the content that was written within {JOIN_LIMIT_SECS} s: {} of {} edits present{}",
+                first.edits_present,
+                expected.edits_present,
+                first.closed.map(|c| format!(" ({c})")).unwrap_or_default()
+            ))
+            .with("first_step2_ms", step2_ms));
+        };
+        let synced_ms = done.as_secs_f64() * 1e3;
+        let warm_ms = warm.as_secs_f64() * 1e3;
+        Ok(Outcome::ok(synced_ms)
+            .with("first_step2_ms", step2_ms)
+            .with("updates", UPDATES)
+            .with("edits_written", expected.edits)
+            .with("write_secs", write_secs)
+            .with("stop_secs", stop_secs)
+            .with("store_settle_secs", quiet_secs)
+            .with("restart_ready_secs", ready_secs)
+            .with("loaded_room_join_ms", warm_ms)
+            .with(
+                "table_note",
+                format!(
+                    "ms from connect to synced with all {UPDATES} updates (first join after restart; {:.1} ms once loaded); restart to ready {:.2} s",
+                    warm_ms,
+                    ready_secs
+                ),
+            ))
+    }
+    .await;
+    finish(owned, out).await
+}
+
+/// Waits until the files under `dir` stop changing in size for a second; returns the seconds waited.
+async fn wait_files_quiet(dir: &std::path::Path, limit: Duration) -> f64 {
+    fn total(dir: &std::path::Path) -> u64 {
+        let Ok(entries) = std::fs::read_dir(dir) else {
+            return 0;
+        };
+        entries
+            .flatten()
+            .map(|e| match e.metadata() {
+                Ok(m) if m.is_dir() => total(&e.path()),
+                Ok(m) => m.len(),
+                Err(_) => 0,
+            })
+            .sum()
+    }
+    let started = Instant::now();
+    let mut last = total(dir);
+    let mut stable_since = Instant::now();
+    while started.elapsed() < limit {
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        let now = total(dir);
+        if now != last {
+            last = now;
+            stable_since = Instant::now();
+        } else if stable_since.elapsed() >= Duration::from_secs(1) {
+            break;
+        }
+    }
+    started.elapsed().as_secs_f64()
+}
+
+const JOIN_LIMIT_SECS: u64 = 30;
+
+/// Connects a client that waits for `digest`; returns its report once it has it (or after a limit).
+async fn join_until_complete(
+    ctx: &Ctx,
+    url: &WsUrl,
+    digest: u64,
+    seq: u64,
+) -> Result<client::Report> {
+    let mut spec = ctx.spec(url, None, vec![], seq);
+    spec.expect_digest = Some(digest);
+    let mut joiner = client::connect(spec).await?;
+    joiner.wait_synced().await?;
+    let deadline = Instant::now() + Duration::from_secs(JOIN_LIMIT_SECS);
+    let report = loop {
+        let r = joiner.report().await?;
+        if r.complete_after.is_some() || Instant::now() > deadline {
+            break r;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
+    joiner.close().await;
+    Ok(report)
+}
+
+async fn reference_on_port(ctx: &Ctx, ldb: &std::path::Path, port: u16) -> Result<Server> {
+    std::fs::create_dir_all(ldb)?;
+    Server::reference_at(&ctx.setup, Some(ldb), port, "s6-ref").await
+}
+
+/// 7. 150 clients join one 20 MB document at once: time until all are synced, peak RSS.
+pub async fn s7(ctx: &Ctx, kind: Kind) -> Result<Outcome> {
+    const JOINERS: usize = 150;
+    const CHUNK: usize = 512 * 1024;
+    const CHUNKS: usize = 40; // 20 MiB
+    let owned = start(ctx, kind, "s7").await?;
+    let server = &owned;
+    let out = async {
+        let url = server.ws(&new_room(server, 0).await?)?;
+        let mut builder = client::connect(ctx.spec(&url, Some(0), vec![], 0)).await?;
+        builder.wait_synced().await?;
+        let t0 = Instant::now();
+        for _ in 0..CHUNKS {
+            builder.cmd(Cmd::AppendNotes(CHUNK)).await?;
+        }
+        let expected_len = (CHUNK * CHUNKS) as u32;
+        // A checker confirms the server holds the whole document before the rush.
+        let mut checker = client::connect(ctx.spec(&url, None, vec![], 1)).await?;
+        checker.wait_synced().await?;
+        let deadline = Instant::now() + Duration::from_secs(60);
+        let expected = loop {
+            let r = checker.report().await?;
+            if r.notes_len == expected_len {
+                break r;
+            }
+            if Instant::now() > deadline {
+                bail!(
+                    "the server held {} of {expected_len} characters after 60 s",
+                    r.notes_len
+                );
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        };
+        let build_secs = t0.elapsed().as_secs_f64();
+        checker.close().await;
+        let before = server.usage();
+        server.reset_peak();
+        let mut specs = Vec::with_capacity(JOINERS);
+        for i in 0..JOINERS {
+            let mut s = ctx.spec(&url, None, vec![], i as u64 + 2);
+            s.defer_apply = true;
+            specs.push(s);
+        }
+        let rush = Instant::now();
+        let mut joiners = fleet::connect_all(specs, JOINERS, Duration::from_secs(60)).await?;
+        fleet::wait_synced(&mut joiners, Duration::from_secs(120)).await?;
+        let all_synced = rush.elapsed().as_secs_f64();
+        // Let the peak include the aftermath (buffers released or not), then read it.
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        let after = server.usage();
+        let reports = fleet::reports(&joiners).await?;
+        let wrong = reports
+            .iter()
+            .filter(|r| r.notes_len != expected_len || r.digest != expected.digest)
+            .count();
+        fleet::close_all(joiners).await;
+        builder.close().await;
+        if wrong > 0 {
+            bail!("{wrong} of {JOINERS} joiners ended with a document other than the 20 MB one");
+        }
+        let cost = ServerCost::between(before, after);
+        Ok(Outcome::ok(all_synced)
+            .cost(cost)
+            .with("joiners", JOINERS)
+            .with("document_bytes", CHUNK * CHUNKS)
+            .with("build_secs", build_secs)
+            .with("rss_before_mb", mb(before.rss))
+            .with("peak_rss_mb", cost.peak_rss_mb)
+            .with(
+                "table_note",
+                format!(
+                    "s until all 150 synced; peak RSS {:.0} MB",
+                    cost.peak_rss_mb
+                ),
+            ))
+    }
+    .await;
+    finish(owned, out).await
+}
+
+/// 8. Validation of a 500-node design: time per run, from `server/benches/validation.rs`.
+pub async fn s8(ctx: &Ctx, kind: Kind) -> Result<Outcome> {
+    if kind == Kind::Reference {
+        return Ok(Outcome::not_available(
+            "the reference server does not validate designs",
+        ));
+    }
+    let path = &ctx.validation_json;
+    let Ok(text) = std::fs::read_to_string(path) else {
+        return Ok(Outcome::not_available(format!(
+            "{} not written (server/benches/validation.rs is not on this branch, or did not run)",
+            path.display()
+        )));
+    };
+    let v: Value =
+        serde_json::from_str(&text).with_context(|| format!("{} is not JSON", path.display()))?;
+    // The format server/benches/validation.rs writes: {"validate_us": {"median", "p99"},
+    // "from_doc_us": {"median", "p99"}, "nodes", "runs", "profile", ...}.
+    let Some(median) = v["validate_us"]["median"].as_f64() else {
+        return Ok(Outcome::not_available(format!(
+            "{} has no validate_us.median",
+            path.display()
+        )));
+    };
+    if v["profile"].as_str() == Some("debug") {
+        return Ok(Outcome::not_available(format!(
+            "{} was written by a debug build",
+            path.display()
+        )));
+    }
+    let p99 = v["validate_us"]["p99"].as_f64();
+    let from_doc = v["from_doc_us"]["median"].as_f64();
+    let mut out = Outcome::ok(median).with("source", path.display().to_string());
+    if let Some(obj) = v.as_object() {
+        for (k, val) in obj {
+            out = out.with(k, val);
+        }
+    }
+    let note = format!(
+        "µs median per run over {} nodes, p99 {}; reading the design out of the document adds {} µs median",
+        v["nodes"].as_u64().unwrap_or(0),
+        p99.map(|x| format!("{x:.1}")).unwrap_or_else(|| "?".into()),
+        from_doc
+            .map(|x| format!("{x:.1}"))
+            .unwrap_or_else(|| "?".into())
+    );
+    Ok(out.with("table_note", note))
+}

@@ -1,0 +1,372 @@
+//! The servers under test as child processes, and what they cost, read from `/proc`.
+//!
+//! Each scenario starts fresh server processes (so one scenario's documents never inflate the next
+//! one's memory figure), waits until they answer, samples their resident memory and CPU time every
+//! 100 ms while the scenario runs, and stops them with SIGTERM (SIGKILL after a grace period). The
+//! kernel's own high-water mark (`VmHWM`) is reset through `/proc/<pid>/clear_refs` at the start of
+//! a measured phase, so the peak it reports belongs to that phase; the 100 ms samples back it up
+//! where `clear_refs` is not permitted.
+
+use std::net::{Ipv4Addr, SocketAddr, TcpListener};
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result, anyhow, bail};
+use serde::Serialize;
+use tokio::process::{Child, Command};
+use tokio::task::JoinHandle;
+
+use crate::client::WsUrl;
+use crate::http;
+
+/// Which server a figure belongs to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Kind {
+    Tierboard,
+    Reference,
+}
+
+impl Kind {
+    pub fn name(self) -> &'static str {
+        match self {
+            Kind::Tierboard => "tierboard",
+            Kind::Reference => "reference",
+        }
+    }
+}
+
+/// Where the servers' programs are and where their data goes.
+#[derive(Debug, Clone)]
+pub struct Setup {
+    /// `target/release/tierboard`.
+    pub tierboard_bin: PathBuf,
+    /// Folder with `node_modules/@y/websocket-server`.
+    pub reference_dir: PathBuf,
+    /// The problem bank tierboard serves (`problems/`).
+    pub problems: PathBuf,
+    /// Scratch folder for databases and logs of this run.
+    pub work_dir: PathBuf,
+    /// Redis for the two-instance scenario.
+    pub redis_url: String,
+}
+
+/// Options for one tierboard process.
+#[derive(Debug, Clone, Default)]
+pub struct TierboardOpts {
+    pub database_url: Option<String>,
+    pub redis_url: Option<String>,
+    pub port: Option<u16>,
+}
+
+/// A running server process.
+pub struct Server {
+    pub kind: Kind,
+    pub addr: SocketAddr,
+    pub pid: u32,
+    child: Child,
+    log: PathBuf,
+    usage: Arc<Mutex<Sampled>>,
+    sampler: JoinHandle<()>,
+}
+
+#[derive(Debug, Clone, Copy, Default)]
+struct Sampled {
+    peak_rss: u64,
+    last_rss: u64,
+    samples: u64,
+}
+
+/// Memory and CPU of a server process at one moment.
+#[derive(Debug, Clone, Copy, Default, Serialize)]
+pub struct Usage {
+    /// Resident memory now, bytes.
+    pub rss: u64,
+    /// Highest resident memory since the last [`Server::reset_peak`]: the kernel's `VmHWM` or the
+    /// highest 100 ms sample, whichever is larger.
+    pub peak_rss: u64,
+    /// User + system CPU time since the process started, seconds.
+    pub cpu_secs: f64,
+}
+
+pub fn free_port() -> Result<u16> {
+    let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0))?;
+    Ok(listener.local_addr()?.port())
+}
+
+impl Server {
+    /// Starts `tierboard serve` and waits until `/healthz` answers.
+    pub async fn tierboard(setup: &Setup, opts: TierboardOpts, tag: &str) -> Result<Server> {
+        let port = match opts.port {
+            Some(p) => p,
+            None => free_port()?,
+        };
+        let database_url = match opts.database_url {
+            Some(url) => url,
+            None => format!(
+                "sqlite://{}",
+                setup.work_dir.join(format!("{tag}.db")).display()
+            ),
+        };
+        let mut cmd = Command::new(&setup.tierboard_bin);
+        cmd.arg("serve")
+            .arg("--addr")
+            .arg(format!("127.0.0.1:{port}"))
+            .arg("--database-url")
+            .arg(&database_url)
+            .arg("--problems")
+            .arg(&setup.problems);
+        if let Some(redis) = &opts.redis_url {
+            cmd.arg("--redis-url").arg(redis);
+        }
+        cmd.env("RUST_LOG", "warn");
+        let server = Server::spawn(Kind::Tierboard, cmd, port, setup, tag)?;
+        server.wait_ready(true).await
+    }
+
+    /// Starts the reference Node server (`@y/websocket-server`), optionally persisting to LevelDB.
+    pub async fn reference(setup: &Setup, persist: Option<&Path>, tag: &str) -> Result<Server> {
+        Server::reference_at(setup, persist, free_port()?, tag).await
+    }
+
+    /// Starts the reference server on a given port (a restart keeps its address).
+    pub async fn reference_at(
+        setup: &Setup,
+        persist: Option<&Path>,
+        port: u16,
+        tag: &str,
+    ) -> Result<Server> {
+        let script = setup
+            .reference_dir
+            .join("node_modules/@y/websocket-server/src/server.js");
+        if !script.exists() {
+            bail!(
+                "{} is missing: install it with `npm install --prefix {} @y/websocket-server@0.1.1 yjs@13`",
+                script.display(),
+                setup.reference_dir.display()
+            );
+        }
+        let mut cmd = Command::new("node");
+        // The default heap limit would end the reference server on the 20 MB document scenario before
+        // it had a chance to finish; give it the room a real deployment would.
+        cmd.arg("--max-old-space-size=8192")
+            .arg(&script)
+            .env("HOST", "127.0.0.1")
+            .env("PORT", port.to_string());
+        if let Some(dir) = persist {
+            cmd.env("YPERSISTENCE", dir);
+        }
+        let server = Server::spawn(Kind::Reference, cmd, port, setup, tag)?;
+        server.wait_ready(false).await
+    }
+
+    fn spawn(kind: Kind, mut cmd: Command, port: u16, setup: &Setup, tag: &str) -> Result<Server> {
+        let log = setup.work_dir.join(format!("{tag}.log"));
+        let out =
+            std::fs::File::create(&log).with_context(|| format!("creating {}", log.display()))?;
+        cmd.stdin(Stdio::null())
+            .stdout(out.try_clone()?)
+            .stderr(out)
+            .kill_on_drop(true);
+        let child = cmd
+            .spawn()
+            .with_context(|| format!("starting {} ({:?})", kind.name(), cmd.as_std()))?;
+        let pid = child.id().ok_or_else(|| anyhow!("child exited at once"))?;
+        let usage = Arc::new(Mutex::new(Sampled::default()));
+        let sampler = tokio::spawn(sample(pid, usage.clone()));
+        Ok(Server {
+            kind,
+            addr: SocketAddr::from((Ipv4Addr::LOCALHOST, port)),
+            pid,
+            child,
+            log,
+            usage,
+            sampler,
+        })
+    }
+
+    async fn wait_ready(mut self, health: bool) -> Result<Server> {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            if let Some(status) = self.child.try_wait()? {
+                bail!(
+                    "{} exited during start-up ({status}); log {}:\n{}",
+                    self.kind.name(),
+                    self.log.display(),
+                    self.log_tail()
+                );
+            }
+            let ready = if health {
+                matches!(http::request(self.addr, "GET", "/healthz", None).await, Ok(r) if r.status == 200)
+            } else {
+                tokio::net::TcpStream::connect(self.addr).await.is_ok()
+            };
+            if ready {
+                return Ok(self);
+            }
+            if Instant::now() > deadline {
+                bail!(
+                    "{} did not answer on {} within 30 s; log:\n{}",
+                    self.kind.name(),
+                    self.addr,
+                    self.log_tail()
+                );
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    /// The last lines of the server's log, for error messages.
+    pub fn log_tail(&self) -> String {
+        let text = std::fs::read_to_string(&self.log).unwrap_or_default();
+        let lines: Vec<&str> = text.lines().collect();
+        lines[lines.len().saturating_sub(15)..].join("\n")
+    }
+
+    /// The WebSocket URL of a room path on this server.
+    pub fn ws(&self, path: &str) -> Result<WsUrl> {
+        WsUrl::parse(&format!("ws://{}{}", self.addr, path))
+    }
+
+    /// Starts a new peak-memory window.
+    pub fn reset_peak(&self) {
+        // "5" resets the peak RSS (VmHWM) to the current RSS (proc(5)); needs root or CAP_SYS_RESOURCE.
+        let _ = std::fs::write(format!("/proc/{}/clear_refs", self.pid), "5");
+        let mut s = self.usage.lock().expect("usage lock");
+        let now = read_rss(self.pid).unwrap_or(s.last_rss);
+        s.peak_rss = now;
+        s.last_rss = now;
+    }
+
+    pub fn usage(&self) -> Usage {
+        let sampled = *self.usage.lock().expect("usage lock");
+        let status = read_status(self.pid).unwrap_or_default();
+        Usage {
+            rss: if status.rss > 0 {
+                status.rss
+            } else {
+                sampled.last_rss
+            },
+            peak_rss: sampled.peak_rss.max(status.hwm).max(status.rss),
+            cpu_secs: read_cpu_secs(self.pid).unwrap_or(0.0),
+        }
+    }
+
+    /// SIGTERM, then SIGKILL after `grace`. Returns how long the process took to exit.
+    pub async fn stop(mut self, grace: Duration) -> Result<Duration> {
+        self.sampler.abort();
+        let started = Instant::now();
+        if self.child.try_wait()?.is_none() {
+            // SAFETY: kill(2) with a pid we spawned and have not reaped yet.
+            unsafe {
+                libc::kill(self.pid as libc::pid_t, libc::SIGTERM);
+            }
+            if tokio::time::timeout(grace, self.child.wait())
+                .await
+                .is_err()
+            {
+                self.child.kill().await?;
+                bail!(
+                    "{} did not exit within {grace:?} of SIGTERM; killed",
+                    self.kind.name()
+                );
+            }
+        }
+        Ok(started.elapsed())
+    }
+}
+
+async fn sample(pid: u32, usage: Arc<Mutex<Sampled>>) {
+    let mut tick = tokio::time::interval(Duration::from_millis(100));
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+    loop {
+        tick.tick().await;
+        let Some(rss) = read_rss(pid) else { return };
+        let mut s = usage.lock().expect("usage lock");
+        s.last_rss = rss;
+        s.peak_rss = s.peak_rss.max(rss);
+        s.samples += 1;
+    }
+}
+
+#[derive(Debug, Default)]
+struct Status {
+    rss: u64,
+    hwm: u64,
+}
+
+fn read_status(pid: u32) -> Option<Status> {
+    let text = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    let field = |name: &str| -> Option<u64> {
+        let line = text.lines().find(|l| l.starts_with(name))?;
+        let kb: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+        Some(kb * 1024)
+    };
+    Some(Status {
+        rss: field("VmRSS:")?,
+        hwm: field("VmHWM:").unwrap_or(0),
+    })
+}
+
+fn read_rss(pid: u32) -> Option<u64> {
+    read_status(pid).map(|s| s.rss)
+}
+
+/// utime + stime from `/proc/<pid>/stat`, in seconds.
+pub fn read_cpu_secs(pid: u32) -> Option<f64> {
+    let text = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // The command name may hold spaces: fields are counted after its closing parenthesis.
+    let rest = &text[text.rfind(')')? + 2..];
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    // After ")": field 3 is state (index 0); utime is field 14 (index 11), stime 15 (index 12).
+    let utime: f64 = fields.get(11)?.parse().ok()?;
+    let stime: f64 = fields.get(12)?.parse().ok()?;
+    // SAFETY: sysconf has no preconditions.
+    let ticks = unsafe { libc::sysconf(libc::_SC_CLK_TCK) } as f64;
+    Some((utime + stime) / ticks.max(1.0))
+}
+
+/// Raises this process's open-file limit (children inherit it): thousands of sockets on each side.
+pub fn raise_fd_limit(want: u64) -> Result<u64> {
+    let mut lim = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: getrlimit/setrlimit with a valid pointer to a local struct.
+    unsafe {
+        if libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) != 0 {
+            bail!("getrlimit: {}", std::io::Error::last_os_error());
+        }
+        let raised = libc::rlimit {
+            rlim_cur: want,
+            rlim_max: lim.rlim_max.max(want),
+        };
+        if libc::setrlimit(libc::RLIMIT_NOFILE, &raised) == 0 {
+            return Ok(want);
+        }
+        // Without the privilege to raise the hard limit, take what the hard limit allows.
+        let capped = libc::rlimit {
+            rlim_cur: lim.rlim_max,
+            rlim_max: lim.rlim_max,
+        };
+        if libc::setrlimit(libc::RLIMIT_NOFILE, &capped) != 0 {
+            bail!("setrlimit: {}", std::io::Error::last_os_error());
+        }
+        Ok(lim.rlim_max)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_this_process_from_proc() {
+        let pid = std::process::id();
+        let status = read_status(pid).unwrap();
+        assert!(status.rss > 0 && status.hwm >= status.rss / 2);
+        assert!(read_cpu_secs(pid).unwrap() >= 0.0);
+    }
+}
