@@ -9,6 +9,7 @@
 //! - [`sync`]: the y-websocket protocol and the awareness table, without I/O.
 //! - [`room`]: one actor task per loaded room: document, connections, awareness, persistence hand-off.
 //! - [`rooms`]: the registry: get-or-load, idle unload, shutdown.
+//! - [`bus`]: fan-out across instances (in-process or Redis pub/sub) and reconciliation by state vectors.
 //! - [`store`]: SQLite / PostgreSQL through sqlx: rooms, tokens, the update log and compaction, and
 //!   the group-commit [`store::Persister`].
 //! - [`problems`]: the problem bank and the component catalog.
@@ -18,6 +19,7 @@
 //! - [`metrics`]: Prometheus counters.
 //! - [`server`]: start-up and graceful shutdown.
 
+pub mod bus;
 pub mod config;
 pub mod design;
 pub mod error;

@@ -76,6 +76,12 @@ pub struct Metrics {
     pub validations: AtomicU64,
     pub bus_published: AtomicU64,
     pub bus_received: AtomicU64,
+    pub bus_errors: AtomicU64,
+    pub bus_dropped: AtomicU64,
+    pub bus_lagged: AtomicU64,
+    pub bus_up: AtomicU64,
+    pub reconciles: AtomicU64,
+    pub reconcile_diffs: AtomicU64,
     pub persist_latency: Histogram,
 }
 
@@ -97,6 +103,12 @@ impl Default for Metrics {
             validations: AtomicU64::new(0),
             bus_published: AtomicU64::new(0),
             bus_received: AtomicU64::new(0),
+            bus_errors: AtomicU64::new(0),
+            bus_dropped: AtomicU64::new(0),
+            bus_lagged: AtomicU64::new(0),
+            bus_up: AtomicU64::new(0),
+            reconciles: AtomicU64::new(0),
+            reconcile_diffs: AtomicU64::new(0),
             persist_latency: Histogram::new(PERSIST_BOUNDS),
         }
     }
@@ -115,7 +127,7 @@ pub fn dec(gauge: &AtomicU64) {
 impl Metrics {
     pub fn render(&self) -> String {
         let mut out = String::with_capacity(4096);
-        let rows: [(&str, &str, &str, &AtomicU64); 15] = [
+        let rows: [(&str, &str, &str, &AtomicU64); 21] = [
             (
                 "tierboard_connections",
                 "gauge",
@@ -205,6 +217,42 @@ impl Metrics {
                 "counter",
                 "Messages received from the fan-out bus",
                 &self.bus_received,
+            ),
+            (
+                "tierboard_bus_errors_total",
+                "counter",
+                "Fan-out bus failures (Redis commands, connection losses, undecodable messages)",
+                &self.bus_errors,
+            ),
+            (
+                "tierboard_bus_dropped_total",
+                "counter",
+                "Messages not published (bus down or publish queue full); healed by reconciliation",
+                &self.bus_dropped,
+            ),
+            (
+                "tierboard_bus_lagged_total",
+                "counter",
+                "Bus messages dropped because a room's bus inbox was full; healed by reconciliation",
+                &self.bus_lagged,
+            ),
+            (
+                "tierboard_bus_up",
+                "gauge",
+                "1 while the Redis bus is connected (0 when down or not configured)",
+                &self.bus_up,
+            ),
+            (
+                "tierboard_reconciles_total",
+                "counter",
+                "Room states published for reconciliation between instances",
+                &self.reconciles,
+            ),
+            (
+                "tierboard_reconcile_diffs_total",
+                "counter",
+                "Diffs published because a peer instance lacked part of a room",
+                &self.reconcile_diffs,
             ),
         ];
         for (name, kind, help, value) in rows {

@@ -5,6 +5,13 @@
 //! same `Bytes` for everyone), hands them to the persister and schedules validation. Fan-out never
 //! waits for the disk: persistence is a `try_submit` whose acknowledgement comes back as a message.
 //!
+//! Across instances (see [`crate::bus`]): a room subscribes to its bus channel before it loads, publishes
+//! the deltas of its own clients and their awareness, applies (and stores) what other instances publish,
+//! and reconciles with them by state vectors when it loads, periodically while it has connections, after
+//! the bus reconnects and after its bus inbox overflowed. Every instance stores every update it
+//! integrates, local or from the bus, so an edit any surviving client has seen is stored by a surviving
+//! instance.
+//!
 //! Because the actor is the document's only user, `transact_mut` never waits for a lock, so yrs
 //! transactions never block the executor on contention; the CPU work of one update is bounded by the
 //! message size limit.
@@ -24,6 +31,11 @@ use yrs::updates::decoder::Decode;
 use yrs::updates::encoder::Encode;
 use yrs::{Doc, Map, ReadTxn, StateVector, Transact, Update};
 
+use crate::bus::reconcile::{self, DocState};
+use crate::bus::{
+    Bus, BusEvent, BusMessage, Dropped, Envelope, RECONCILE_JITTER, RECONCILE_PERIOD, Subscription,
+    SyncState,
+};
 use crate::ids::{Role, RoomId};
 use crate::metrics::{Metrics, dec, inc};
 use crate::problems::{Bank, Problem};
@@ -39,8 +51,25 @@ const HOUSEKEEPING: Duration = Duration::from_secs(5);
 const PERSIST_COALESCE: Duration = Duration::from_millis(10);
 /// A persistence job refused because the persister's queue was full is retried after this delay.
 const PERSIST_RETRY: Duration = Duration::from_millis(20);
+/// After a bus message was dropped (our inbox or the publish queue was full), the room announces its
+/// state this soon, so peers re-send what it missed and it re-sends what they missed.
+const ANNOUNCE_SOON: Duration = Duration::from_millis(200);
 /// At most one validation run per room in this window: a burst of edits is judged once.
 pub const VALIDATION_INTERVAL: Duration = Duration::from_millis(50);
+
+/// Who announced an awareness state: one of this instance's connections, or another instance (whose
+/// states are removed when it publishes their removal, or expire when it stops renewing them).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Owner {
+    Conn(ConnId),
+    Remote,
+}
+
+impl Owner {
+    fn is_local(&self) -> bool {
+        matches!(self, Owner::Conn(_))
+    }
+}
 
 /// A connection id, unique within the process.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -149,6 +178,7 @@ pub struct RoomDeps {
     pub bank: Arc<Bank>,
     pub persister: Persister,
     pub metrics: Arc<Metrics>,
+    pub bus: Arc<dyn Bus>,
     pub idle: Duration,
 }
 
@@ -165,8 +195,16 @@ pub struct Room {
     id: RoomId,
     doc: Doc,
     conns: HashMap<ConnId, ConnHandle>,
-    awareness: AwarenessTable<ConnId>,
+    awareness: AwarenessTable<Owner>,
     deps: RoomDeps,
+    /// Membership of the room's bus channel; dropping the room unsubscribes.
+    bus: Subscription,
+    /// The bus inbox, taken by [`Room::run`].
+    bus_events: Option<mpsc::Receiver<BusEvent>>,
+    /// When the next reconcile message is due, and whether it must be a full announcement.
+    reconcile_at: Option<Instant>,
+    announce_due: bool,
+    cached_state: Option<(u64, DocState)>,
     shared: Arc<RoomShared>,
     /// Bumped on every document change; keys the encoding caches below.
     version: u64,
@@ -193,6 +231,10 @@ impl Room {
     /// Loads the room's document from the store. A stored row that fails to decode is logged and
     /// skipped, never fatal: the rest of the room stays usable.
     pub async fn load(id: RoomId, deps: RoomDeps, shared: Arc<RoomShared>) -> crate::Result<Room> {
+        // Subscribe first: what other instances publish while we read the store waits in the inbox, and
+        // what they published before is fetched by the announcement `run` starts with.
+        let mut bus = deps.bus.subscribe(&id).await;
+        let bus_events = bus.events.take();
         let problem_id = deps.store.room(&id).await?.map(|r| r.problem);
         let problem = problem_id.as_deref().and_then(|p| deps.bank.get(p));
         if problem.is_none() {
@@ -226,6 +268,11 @@ impl Room {
             conns: HashMap::new(),
             awareness: AwarenessTable::default(),
             deps,
+            bus,
+            bus_events,
+            reconcile_at: None,
+            announce_due: true,
+            cached_state: None,
             shared,
             version: 0,
             cached_sv: None,
@@ -265,10 +312,18 @@ impl Room {
         try_unload: impl Fn() -> bool + Send,
         tx_self: mpsc::WeakSender<RoomCommand>,
     ) {
+        let mut bus_events = self.bus_events.take();
+        if self.deps.bus.fans_out() {
+            self.announce();
+        }
         loop {
             let deadline = self.next_deadline();
             let cmd = tokio::select! {
                 cmd = rx.recv() => cmd,
+                Some(event) = recv_bus(&mut bus_events) => {
+                    self.on_bus(event);
+                    continue;
+                }
                 _ = sleep_until(deadline.into()) => {
                     if self.on_timer(&tx_self) && rx.is_empty() && try_unload() {
                         break;
@@ -326,6 +381,9 @@ impl Room {
         if let Some(since) = self.idle_since {
             deadline = deadline.min(since + self.deps.idle);
         }
+        if let Some(at) = self.reconcile_at {
+            deadline = deadline.min(at);
+        }
         deadline
     }
 
@@ -340,10 +398,22 @@ impl Room {
         }
         if self.next_housekeeping <= now {
             self.next_housekeeping = now + HOUSEKEEPING;
+            // Our own clients' silent states: removed here and on the other instances. States relayed
+            // by other instances expire here without a word (also how the states of a dead instance's
+            // clients go away: nobody renews them).
+            if let Some(removal) =
+                self.awareness
+                    .expire_where(now, AWARENESS_TIMEOUT, Owner::is_local)
+            {
+                let message = protocol::encode_awareness(&removal);
+                self.broadcast(&message, None);
+                self.publish(BusMessage::Awareness(removal));
+            }
             if let Some(removal) = self.awareness.expire(now, AWARENESS_TIMEOUT) {
                 self.broadcast(&protocol::encode_awareness(&removal), None);
             }
         }
+        self.reconcile_tick(now);
         let idle = self
             .idle_since
             .is_some_and(|since| now >= since + self.deps.idle);
@@ -379,6 +449,9 @@ impl Room {
             .connections
             .store(self.conns.len(), Ordering::Relaxed);
         self.idle_since = None;
+        if self.reconcile_at.is_none() && self.deps.bus.fans_out() {
+            self.reconcile_at = Some(Instant::now() + jitter());
+        }
     }
 
     fn leave(&mut self, conn: ConnId) {
@@ -387,8 +460,9 @@ impl Room {
                 .connections
                 .store(self.conns.len(), Ordering::Relaxed);
         }
-        if let Some(removal) = self.awareness.remove_owner(conn) {
+        if let Some(removal) = self.awareness.remove_owner(Owner::Conn(conn)) {
             self.broadcast(&protocol::encode_awareness(&removal), None);
+            self.publish(BusMessage::Awareness(removal));
         }
         if self.conns.is_empty() {
             self.idle_since = Some(Instant::now());
@@ -418,9 +492,13 @@ impl Room {
                     self.apply(from, update);
                 }
                 Inbound::Awareness(update) => {
-                    match self.awareness.apply(from, &update, Instant::now()) {
+                    match self
+                        .awareness
+                        .apply(Owner::Conn(from), &update, Instant::now())
+                    {
                         Ok(true) => {
-                            self.broadcast(&protocol::encode_awareness(&update), Some(from))
+                            self.broadcast(&protocol::encode_awareness(&update), Some(from));
+                            self.publish(BusMessage::Awareness(update));
                         }
                         Ok(false) => {}
                         Err(e) => {
@@ -440,27 +518,36 @@ impl Room {
         }
     }
 
-    /// Applies an update and fans out exactly what it changed.
+    /// Applies a client's update, fans out exactly what it changed and publishes it to other instances.
     fn apply(&mut self, from: ConnId, update: Update) {
-        let delta = {
-            let mut txn = self.doc.transact_mut();
-            if let Err(e) = txn.apply_update(update) {
-                drop(txn);
+        match self.integrate(update) {
+            Ok(Some(delta)) => {
+                self.broadcast(&protocol::encode_update(&delta), Some(from));
+                self.publish(BusMessage::Update(Bytes::from(delta)));
+            }
+            Ok(None) => {}
+            Err(e) => {
                 tracing::warn!(room = %self.id, conn = from.0, error = %e, "update failed to apply");
                 inc(&self.deps.metrics.rejected_messages, 1);
                 self.close(from, 4400);
-                return;
             }
+        }
+    }
+
+    /// Applies an update to the document and queues what it changed for storage. Returns that delta,
+    /// or `None` when nothing changed.
+    fn integrate(&mut self, update: Update) -> Result<Option<Vec<u8>>, yrs::error::UpdateError> {
+        let delta = {
+            let mut txn = self.doc.transact_mut();
+            txn.apply_update(update)?;
             txn.encode_update_v1()
         };
         // `[0, 0]`: no new blocks and no deletions (a duplicate, or only stashed as pending).
         if delta.len() <= 2 {
-            return;
+            return Ok(None);
         }
         self.version += 1;
-        let message = protocol::encode_update(&delta);
-        self.broadcast(&message, Some(from));
-        self.pending.push(delta);
+        self.pending.push(delta.clone());
         if self.persist_at.is_none() {
             self.persist_at = Some(Instant::now() + PERSIST_COALESCE);
         }
@@ -469,6 +556,136 @@ impl Room {
             // costs one run per window, and the first edit after a quiet spell is judged at once.
             self.validate_at = Some(Instant::now().max(self.last_validation + VALIDATION_INTERVAL));
         }
+        Ok(Some(delta))
+    }
+
+    /// Something another instance published on the room's channel (or the bus came back).
+    fn on_bus(&mut self, event: BusEvent) {
+        match event {
+            BusEvent::Reconnected => self.announce(),
+            BusEvent::Message(Envelope { from, message }) => match message {
+                BusMessage::Update(raw) => {
+                    let applied = Update::decode_v1(&raw)
+                        .map_err(|e| e.to_string())
+                        .and_then(|update| self.integrate(update).map_err(|e| e.to_string()));
+                    match applied {
+                        // Stored here too, and sent to our clients; never re-published.
+                        Ok(Some(delta)) => self.broadcast(&protocol::encode_update(&delta), None),
+                        Ok(None) => {}
+                        Err(e) => {
+                            tracing::warn!(room = %self.id, from = %from, error = %e, "bus update ignored");
+                            inc(&self.deps.metrics.bus_errors, 1);
+                        }
+                    }
+                }
+                BusMessage::Awareness(update) => {
+                    match self.awareness.apply(Owner::Remote, &update, Instant::now()) {
+                        Ok(true) => self.broadcast(&protocol::encode_awareness(&update), None),
+                        Ok(false) => {}
+                        Err(e) => {
+                            tracing::warn!(room = %self.id, from = %from, error = %e, "bus awareness ignored");
+                            inc(&self.deps.metrics.bus_errors, 1);
+                        }
+                    }
+                }
+                BusMessage::Sync(state) => self.on_peer_state(&from, state),
+            },
+        }
+        if self.bus.lagged.load(Ordering::Relaxed) {
+            self.announce_soon();
+        }
+    }
+
+    /// A peer's reconcile message: send it what it lacks, ask for what we lack (see [`reconcile`]).
+    fn on_peer_state(&mut self, from: &crate::ids::InstanceId, state: SyncState) {
+        let peer_sv = match StateVector::decode_v1(&state.sv) {
+            Ok(sv) => sv,
+            Err(e) => {
+                tracing::warn!(room = %self.id, from = %from, error = %e, "bad state vector on the bus");
+                inc(&self.deps.metrics.bus_errors, 1);
+                return;
+            }
+        };
+        let mine = self.doc_state();
+        let plan = reconcile::plan(&mine, &peer_sv, state.deletes, state.request);
+        if plan.send_diff {
+            let diff = self.doc.transact().encode_state_as_update_v1(&peer_sv);
+            inc(&self.deps.metrics.reconcile_diffs, 1);
+            self.publish(BusMessage::Update(Bytes::from(diff)));
+        }
+        if plan.answer {
+            inc(&self.deps.metrics.reconciles, 1);
+            self.publish(BusMessage::Sync(mine.to_message(false, false)));
+        }
+        if state.hello
+            && let Some(ours) = self.awareness.encode_where(Owner::is_local)
+        {
+            self.publish(BusMessage::Awareness(ours));
+        }
+    }
+
+    /// Publishes our state, asking peers to answer, and our clients' awareness, asking peers for theirs:
+    /// after a load, a reconnect, or a dropped bus message.
+    fn announce(&mut self) {
+        self.announce_due = false;
+        self.bus.lagged.store(false, Ordering::Relaxed);
+        let state = self.doc_state().to_message(true, true);
+        inc(&self.deps.metrics.reconciles, 1);
+        self.publish(BusMessage::Sync(state));
+        if let Some(ours) = self.awareness.encode_where(Owner::is_local) {
+            self.publish(BusMessage::Awareness(ours));
+        }
+    }
+
+    fn announce_soon(&mut self) {
+        self.announce_due = true;
+        let soon = Instant::now() + ANNOUNCE_SOON;
+        self.reconcile_at = Some(self.reconcile_at.map_or(soon, |at| at.min(soon)));
+    }
+
+    /// Due reconcile work: an announcement when something was dropped, else (while we have
+    /// connections) the periodic state, every [`RECONCILE_PERIOD`] plus jitter.
+    fn reconcile_tick(&mut self, now: Instant) {
+        if self.bus.lagged.load(Ordering::Relaxed) && !self.announce_due {
+            self.announce_soon();
+        }
+        if self.reconcile_at.is_none_or(|at| at > now) {
+            return;
+        }
+        self.reconcile_at = None;
+        if self.announce_due {
+            self.announce();
+        } else if !self.conns.is_empty() {
+            let state = self.doc_state().to_message(true, false);
+            inc(&self.deps.metrics.reconciles, 1);
+            self.publish(BusMessage::Sync(state));
+        }
+        if !self.conns.is_empty() {
+            self.reconcile_at = Some(now + RECONCILE_PERIOD + jitter());
+        }
+    }
+
+    /// Publishes to the other instances. Never waits; a message the bus could not take is healed by
+    /// announcing soon (queue full) or after the reconnect (bus down).
+    fn publish(&mut self, message: BusMessage) {
+        if !self.deps.bus.fans_out() {
+            return;
+        }
+        if let Err(Dropped::Full) = self.deps.bus.publish(&self.id, message) {
+            self.announce_soon();
+        }
+    }
+
+    /// The state vector and delete-set digest, computed once per document version.
+    fn doc_state(&mut self) -> DocState {
+        if let Some((version, state)) = &self.cached_state
+            && *version == self.version
+        {
+            return state.clone();
+        }
+        let state = DocState::of(&self.doc.transact());
+        self.cached_state = Some((self.version, state.clone()));
+        state
     }
 
     /// Re-reads the design, validates it and, when the result changed, pushes it to everyone and
@@ -676,4 +893,23 @@ impl Room {
         }
         self.leave(id);
     }
+}
+
+/// The next bus event, or never when there is no (longer an) inbox.
+async fn recv_bus(events: &mut Option<mpsc::Receiver<BusEvent>>) -> Option<BusEvent> {
+    match events {
+        Some(rx) => match rx.recv().await {
+            Some(event) => Some(event),
+            None => {
+                *events = None;
+                std::future::pending().await
+            }
+        },
+        None => std::future::pending().await,
+    }
+}
+
+/// A random delay up to [`RECONCILE_JITTER`], so rooms and instances do not reconcile in step.
+fn jitter() -> Duration {
+    Duration::from_millis(rand::random_range(0..=RECONCILE_JITTER.as_millis() as u64))
 }

@@ -8,6 +8,7 @@ use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
+use crate::bus::Bus;
 use crate::config::ServeConfig;
 use crate::http::AppState;
 use crate::ids::InstanceId;
@@ -22,6 +23,7 @@ pub struct Server {
     listener: TcpListener,
     persister: Persister,
     persister_task: JoinHandle<()>,
+    bus: Arc<dyn Bus>,
     shutdown: CancellationToken,
 }
 
@@ -50,11 +52,17 @@ impl Server {
             config.compact_rows,
             metrics.clone(),
         );
+        let bus = crate::bus::open(
+            config.redis_url.as_deref(),
+            instance.clone(),
+            metrics.clone(),
+        )?;
         let rooms = Arc::new(Rooms::new(RoomDeps {
             store: store.clone(),
             bank: bank.clone(),
             persister: persister.clone(),
             metrics: metrics.clone(),
+            bus: bus.clone(),
             idle: config.room_idle(),
         }));
         let listener = TcpListener::bind(config.addr).await.map_err(|e| {
@@ -75,6 +83,7 @@ impl Server {
             listener,
             persister,
             persister_task,
+            bus,
             shutdown: CancellationToken::new(),
         })
     }
@@ -102,6 +111,7 @@ impl Server {
             listener,
             persister,
             persister_task,
+            bus,
             shutdown,
         } = self;
         tracing::info!(addr = %listener.local_addr().map(|a| a.to_string()).unwrap_or_default(), instance = %state.instance, "tierboard listening");
@@ -118,6 +128,7 @@ impl Server {
             tracing::error!(error = %e, "final flush failed");
         }
         state.rooms.close_all(1001).await;
+        bus.close();
         // Let the writers send their close frames before the process goes away.
         state.connections.close();
         if tokio::time::timeout(Duration::from_secs(5), state.connections.wait())

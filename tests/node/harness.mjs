@@ -19,6 +19,8 @@ if (!existsSync(BIN)) {
   throw new Error(`server binary not found at ${BIN}: run \`cargo build\` first (or set TIERBOARD_BIN)`);
 }
 
+process.setMaxListeners(100); // every stock provider adds a process 'exit' listener
+
 export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 /** Polls `cond` until it returns a truthy value or `ms` pass. */
@@ -163,3 +165,95 @@ export function rawSocket(url) {
 }
 
 export { Y };
+
+/**
+ * A TCP relay on 127.0.0.1 whose target can be switched: clients pointed at it follow the switch when
+ * they reconnect (how a load balancer moves a dead instance's clients elsewhere). Connections open at
+ * the time of a switch stay with their old target until it closes them.
+ */
+export class TcpSwitch {
+  constructor(target) { this.target = target; this.sockets = new Set(); }
+
+  static async start(target) {
+    const sw = new TcpSwitch(target);
+    sw.server = net.createServer((client) => {
+      const upstream = net.connect(sw.target, '127.0.0.1');
+      sw.sockets.add(client); sw.sockets.add(upstream);
+      const end = () => { client.destroy(); upstream.destroy(); sw.sockets.delete(client); sw.sockets.delete(upstream); };
+      client.on('error', end); upstream.on('error', end);
+      client.on('close', end); upstream.on('close', end);
+      client.pipe(upstream); upstream.pipe(client);
+    });
+    await new Promise((res) => sw.server.listen(0, '127.0.0.1', res));
+    sw.port = sw.server.address().port;
+    return sw;
+  }
+
+  get ws() { return `ws://127.0.0.1:${this.port}/ws`; }
+  switchTo(target) { this.target = target; }
+  async close() {
+    for (const s of this.sockets) s.destroy();
+    await new Promise((res) => this.server.close(res));
+  }
+}
+
+/** A private Redis (no persistence) on a spare port, for outage tests. */
+export class TestRedis {
+  constructor(port) { this.port = port; }
+
+  static async start(port) {
+    const r = new TestRedis(port ?? (await freePort()));
+    await r.spawn();
+    return r;
+  }
+
+  get url() { return `redis://127.0.0.1:${this.port}`; }
+
+  async spawn() {
+    this.proc = spawn('redis-server', ['--port', String(this.port), '--bind', '127.0.0.1', '--save', '',
+      '--appendonly', 'no'], { stdio: 'ignore' });
+    this.exited = new Promise((res) => this.proc.on('exit', res));
+    this.proc.on('error', (e) => { throw new Error(`cannot start redis-server (apt-get install redis-server): ${e.message}`); });
+    await waitFor(() => new Promise((res) => {
+      const s = net.connect(this.port, '127.0.0.1');
+      s.on('connect', () => { s.destroy(); res(true); });
+      s.on('error', () => res(false));
+    }), 10000, `redis-server on port ${this.port}`);
+  }
+
+  async stop() {
+    if (this.proc && this.proc.exitCode === null && this.proc.signalCode === null) {
+      this.proc.kill('SIGKILL');
+      await this.exited;
+    }
+  }
+}
+
+/** JSON with object keys sorted at every depth. */
+export function canonicalJson(value) {
+  const sort = (v) => (Array.isArray(v) ? v.map(sort)
+    : v && typeof v === 'object' ? Object.fromEntries(Object.keys(v).sort().map((k) => [k, sort(v[k])])) : v);
+  return JSON.stringify(sort(value));
+}
+
+/**
+ * A document's content as canonical JSON. Key order is not part of the content: replicas insert map keys
+ * in different orders, and an object value that passed through the server (yrs keeps objects as hash
+ * maps) comes back with its keys in another order.
+ */
+export function docJson(doc) {
+  return canonicalJson({ nodes: doc.getMap('nodes').toJSON(), notes: doc.getText('notes').toString() });
+}
+
+/** The `user.name` of every awareness state a client sees (its own included). */
+export function awarenessNames(provider) {
+  return [...provider.awareness.getStates().values()].map((s) => s.user?.name).filter(Boolean).sort();
+}
+
+/** One Prometheus counter from a server's /metrics. */
+export async function metric(server, name) {
+  const text = await (await fetch(`${server.http}/metrics`)).text();
+  const line = text.split('\n').find((l) => l.startsWith(`${name} `));
+  if (!line) throw new Error(`metric ${name} not found`);
+  return Number(line.split(' ')[1]);
+}

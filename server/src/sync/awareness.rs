@@ -154,6 +154,9 @@ impl<C: Copy + PartialEq> AwarenessTable<C> {
             } else if let Some(known) = self.entries.get_mut(&client)
                 && known.clock == clock
             {
+                // The same state again: renewed, but its owner is kept. Stock clients echo every
+                // awareness change they receive, other clients' included, with unchanged clocks; taking
+                // ownership here would remove those clients' states when the echoing connection closes.
                 known.renewed = now;
             }
         }
@@ -162,9 +165,15 @@ impl<C: Copy + PartialEq> AwarenessTable<C> {
 
     /// Every present state, for a newcomer or an awareness query. `None` when nobody is present.
     pub fn encode_all(&self) -> Option<Bytes> {
+        self.encode_where(|_| true)
+    }
+
+    /// The present states whose owner matches, e.g. those of this instance's own connections.
+    pub fn encode_where(&self, owned: impl Fn(&C) -> bool) -> Option<Bytes> {
         let present: Vec<_> = self
             .entries
             .iter()
+            .filter(|(_, e)| owned(&e.owner))
             .filter_map(|(id, e)| e.state.as_ref().map(|s| (*id, e.clock, Some(s))))
             .collect();
         (!present.is_empty()).then(|| encode(present.into_iter()))
@@ -177,7 +186,19 @@ impl<C: Copy + PartialEq> AwarenessTable<C> {
 
     /// Removes states not renewed within `timeout`; returns the removal update to broadcast, if any.
     pub fn expire(&mut self, now: Instant, timeout: Duration) -> Option<Bytes> {
-        self.remove_where(|e| e.state.is_some() && now.duration_since(e.renewed) >= timeout)
+        self.expire_where(now, timeout, |_| true)
+    }
+
+    /// [`AwarenessTable::expire`] restricted to the entries whose owner matches.
+    pub fn expire_where(
+        &mut self,
+        now: Instant,
+        timeout: Duration,
+        owned: impl Fn(&C) -> bool,
+    ) -> Option<Bytes> {
+        self.remove_where(|e| {
+            owned(&e.owner) && e.state.is_some() && now.duration_since(e.renewed) >= timeout
+        })
     }
 
     fn remove_where(&mut self, pred: impl Fn(&Entry<C>) -> bool) -> Option<Bytes> {
@@ -278,6 +299,43 @@ mod tests {
             .expire(start + Duration::from_secs(31), Duration::from_secs(30))
             .unwrap();
         assert_eq!(decode(&removal).unwrap().len(), 1);
+        assert_eq!(table.present(), 1);
+    }
+
+    #[test]
+    fn selections_by_owner_and_echoes_keep_the_owner() {
+        let start = Instant::now();
+        let mut table = AwarenessTable::default();
+        table
+            .apply(
+                1u32,
+                &update(&[(10, 1, "{}"), (11, 4, r#"{"a":1}"#)]),
+                start,
+            )
+            .unwrap();
+        table.apply(2u32, &update(&[(12, 1, "{}")]), start).unwrap();
+        let mine = decode(&table.encode_where(|o| *o == 2).unwrap()).unwrap();
+        assert_eq!(mine.len(), 1);
+        assert_eq!(mine[0].client, 12);
+        assert!(table.encode_where(|o| *o == 3).is_none());
+        // Owner 3 echoes client 11's state with the same clock (stock clients do): when owner 3 goes,
+        // client 11 stays; it goes with owner 1.
+        assert!(
+            !table
+                .apply(3u32, &update(&[(11, 4, r#"{"a":1}"#)]), start)
+                .unwrap()
+        );
+        assert!(table.remove_owner(3).is_none());
+        assert_eq!(table.present(), 3);
+        assert!(table.remove_owner(1).is_some());
+        assert_eq!(table.present(), 1);
+        // Expiry restricted to owner 1 leaves owner 2's silent state alone.
+        table.apply(1u32, &update(&[(13, 1, "{}")]), start).unwrap();
+        let later = start + Duration::from_secs(31);
+        let removal = table
+            .expire_where(later, Duration::from_secs(30), |o| *o == 1)
+            .unwrap();
+        assert_eq!(decode(&removal).unwrap()[0].client, 13);
         assert_eq!(table.present(), 1);
     }
 
