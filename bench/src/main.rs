@@ -77,10 +77,11 @@ struct SuiteArgs {
     validation_json: PathBuf,
     #[arg(long, default_value = "bench/results")]
     results_dir: PathBuf,
-    /// The Markdown file whose table is rewritten (only on a run of every scenario and server).
+    /// The Markdown file whose table is rewritten, with `latest.json` (only on a run of every scenario
+    /// and server).
     #[arg(long, default_value = "BENCHMARKS.md")]
     markdown: PathBuf,
-    /// Rewrite the Markdown table even for a partial run.
+    /// Rewrite the Markdown table and `latest.json` even for a partial run.
     #[arg(long)]
     force_markdown: bool,
     /// Scratch folder for databases and logs (default: a new folder under the system temp dir).
@@ -392,15 +393,16 @@ async fn suite(args: SuiteArgs) -> Result<()> {
     let stamp = started_utc.replace([':', ' '], "-");
     let file = args.results_dir.join(format!("{stamp}.json"));
     std::fs::write(&file, &json).with_context(|| format!("writing {}", file.display()))?;
-    std::fs::write(args.results_dir.join("latest.json"), &json)?;
     let table = report::markdown(&run);
+    // latest.json and the table always describe the same full run.
     let complete = selected.len() == 8 && kinds.len() == 2;
     if complete || args.force_markdown {
+        std::fs::write(args.results_dir.join("latest.json"), &json)?;
         report::update_markdown(&args.markdown, &table)?;
         eprintln!("[bench] table written to {}", args.markdown.display());
     } else {
         eprintln!(
-            "[bench] partial run: {} left as is (use --force-markdown to overwrite)",
+            "[bench] partial run: {} and latest.json left as is (use --force-markdown to overwrite)",
             args.markdown.display()
         );
     }
