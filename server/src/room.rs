@@ -212,6 +212,10 @@ pub struct Room {
     cached_full: Option<(u64, Bytes)>,
     /// Accepted updates not yet handed to the persister.
     pending: Vec<Vec<u8>>,
+    /// Connections found slow during a broadcast, closed after it. Closing one broadcasts its
+    /// awareness removal, which may find more slow connections: they queue here instead of recursing.
+    closing: Vec<ConnId>,
+    draining: bool,
     persist_at: Option<Instant>,
     in_flight: usize,
     last_saved: Option<Bytes>,
@@ -278,6 +282,8 @@ impl Room {
             cached_sv: None,
             cached_full: None,
             pending: Vec::new(),
+            closing: Vec::new(),
+            draining: false,
             persist_at: None,
             in_flight: 0,
             last_saved: None,
@@ -854,7 +860,8 @@ impl Room {
         };
         let len = message.len() as u64;
         if conn.outbox.try_send(message).is_err() {
-            self.slow(to);
+            self.closing.push(to);
+            self.close_slow();
         } else {
             inc(&self.deps.metrics.bytes_out, len);
         }
@@ -862,23 +869,35 @@ impl Room {
 
     /// Sends the same bytes to every connection but `except`. A full outbox closes that connection.
     fn broadcast(&mut self, message: &Bytes, except: Option<ConnId>) {
-        let mut slow = Vec::new();
         let mut sent = 0u64;
         for (id, conn) in &self.conns {
             if Some(*id) == except {
                 continue;
             }
             if conn.outbox.try_send(message.clone()).is_err() {
-                slow.push(*id);
+                self.closing.push(*id);
             } else {
                 sent += 1;
             }
         }
         inc(&self.deps.metrics.updates_out, sent);
         inc(&self.deps.metrics.bytes_out, sent * message.len() as u64);
-        for id in slow {
-            self.slow(id);
+        self.close_slow();
+    }
+
+    /// Closes the queued slow connections. Iterative and idempotent: a mass disconnect (every removal
+    /// broadcast finding more full outboxes) closes each connection once, without deep recursion.
+    fn close_slow(&mut self) {
+        if self.draining {
+            return;
         }
+        self.draining = true;
+        while let Some(id) = self.closing.pop() {
+            if self.conns.contains_key(&id) {
+                self.slow(id);
+            }
+        }
+        self.draining = false;
     }
 
     fn slow(&mut self, id: ConnId) {
