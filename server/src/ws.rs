@@ -193,19 +193,32 @@ async fn read_loop(
     control: &ConnControl,
 ) -> Result<(), CloseReason> {
     let mut last_notice: Option<Instant> = None;
+    // Both created once, not per message: a fresh `cancelled()` future costs a mutex and a fresh
+    // timeout re-arms a timer. Silence is checked on a coarse tick instead.
+    let cancelled = control.cancel.cancelled();
+    tokio::pin!(cancelled);
+    let check = READ_TIMEOUT / 6;
+    let mut idle_check = tokio::time::interval_at(Instant::now() + check, check);
+    idle_check.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut last_received = Instant::now();
     loop {
         let next = tokio::select! {
-            next = timeout(READ_TIMEOUT, stream.next()) => next,
-            _ = control.cancel.cancelled() => return Ok(()),
-        };
-        let message = match next {
-            Err(_) => {
-                tracing::info!(conn = conn.0, "no message for 30 s: closing");
-                control.close(4002);
-                return Ok(());
+            biased;
+            _ = &mut cancelled => return Ok(()),
+            next = stream.next() => next,
+            _ = idle_check.tick() => {
+                if last_received.elapsed() >= READ_TIMEOUT {
+                    tracing::info!(conn = conn.0, "no message for 30 s: closing");
+                    control.close(4002);
+                    return Ok(());
+                }
+                continue;
             }
-            Ok(None) => return Ok(()),
-            Ok(Some(Err(e))) => {
+        };
+        last_received = Instant::now();
+        let message = match next {
+            None => return Ok(()),
+            Some(Err(e)) => {
                 return match e.into_inner().downcast::<tungstenite::Error>() {
                     Ok(err) if matches!(*err, tungstenite::Error::Capacity(_)) => {
                         Err(CloseReason::TooLarge)
@@ -220,7 +233,7 @@ async fn read_loop(
                     }
                 };
             }
-            Ok(Some(Ok(message))) => message,
+            Some(Ok(message)) => message,
         };
         let frame = match message {
             Message::Binary(frame) => frame,
@@ -302,11 +315,19 @@ async fn write_loop(
     mut outbox: mpsc::Receiver<Bytes>,
     control: Arc<ConnControl>,
 ) {
-    let mut keepalive = tokio::time::interval_at(Instant::now() + KEEPALIVE, KEEPALIVE);
+    // Created once: registering a fresh `cancelled()` future per message costs a mutex each time.
+    let cancelled = control.cancel.cancelled();
+    tokio::pin!(cancelled);
+    // The keepalive check ticks at half the keepalive period and sends only after a silence, so the
+    // hot path never re-arms a timer; the longest silence is 1.5 × KEEPALIVE, well under 30 s.
+    let check = KEEPALIVE / 2;
+    let mut keepalive = tokio::time::interval_at(Instant::now() + check, check);
+    keepalive.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut last_sent = Instant::now();
     loop {
         tokio::select! {
             biased;
-            _ = control.cancel.cancelled() => break,
+            _ = &mut cancelled => break,
             message = outbox.recv() => {
                 let Some(first) = message else { break };
                 // Feed everything already queued, then flush once.
@@ -325,9 +346,12 @@ async fn write_loop(
                     control.cancel.cancel();
                     return;
                 }
-                keepalive.reset();
+                last_sent = Instant::now();
             }
             _ = keepalive.tick() => {
+                if last_sent.elapsed() < KEEPALIVE {
+                    continue;
+                }
                 // An empty awareness update resets the stock client's silence timer; the ping
                 // lets us notice a dead peer.
                 let ok = sink.feed(Message::Binary(protocol::keepalive())).await.is_ok()
@@ -337,6 +361,7 @@ async fn write_loop(
                     control.cancel.cancel();
                     return;
                 }
+                last_sent = Instant::now();
             }
         }
     }
