@@ -6,7 +6,8 @@ use std::sync::Arc;
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 use axum::extract::rejection::JsonRejection;
-use axum::extract::{FromRequest, Path as UrlPath, Query, Request, State};
+use axum::extract::{FromRequest, FromRequestParts, Path as UrlPath, Query, Request, State};
+use axum::http::request::Parts;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::IntoResponse;
 use axum::routing::{get, post};
@@ -172,18 +173,39 @@ pub async fn authorize(
     }
 }
 
+/// A room route's caller, checked: the room exists and the token grants `role` in it.
+pub struct RoomAccess {
+    pub room: RoomId,
+    pub role: Role,
+}
+
+impl FromRequestParts<AppState> for RoomAccess {
+    type Rejection = Error;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self> {
+        let UrlPath(room) = UrlPath::<String>::from_request_parts(parts, state)
+            .await
+            .map_err(|e| Error::BadRequest(e.body_text()))?;
+        let Query(query) = Query::<TokenQuery>::from_request_parts(parts, state)
+            .await
+            .map_err(|e| Error::BadRequest(e.body_text()))?;
+        let (room, role) = authorize(state, &room, &query, &parts.headers).await?;
+        Ok(RoomAccess { room, role })
+    }
+}
+
 async fn room_info(
     State(state): State<AppState>,
-    UrlPath(room): UrlPath<String>,
-    Query(query): Query<TokenQuery>,
-    headers: HeaderMap,
+    RoomAccess {
+        room: room_id,
+        role,
+    }: RoomAccess,
 ) -> Result<Json<Value>> {
-    let (room_id, role) = authorize(&state, &room, &query, &headers).await?;
     let record = state
         .store
         .room(&room_id)
         .await?
-        .ok_or_else(|| Error::UnknownRoom(room.clone()))?;
+        .ok_or_else(|| Error::UnknownRoom(room_id.to_string()))?;
     let status = state.rooms.status(&room_id).await;
     Ok(Json(json!({
         "room": room_id,
@@ -197,11 +219,8 @@ async fn room_info(
 
 async fn timeline(
     State(state): State<AppState>,
-    UrlPath(room): UrlPath<String>,
-    Query(query): Query<TokenQuery>,
-    headers: HeaderMap,
+    RoomAccess { room: room_id, .. }: RoomAccess,
 ) -> Result<Json<Value>> {
-    let (room_id, _) = authorize(&state, &room, &query, &headers).await?;
     let events = state.store.timeline(&room_id).await?;
     let events: Vec<Value> = events
         .into_iter()
@@ -212,17 +231,14 @@ async fn timeline(
 
 async fn room_validation(
     State(state): State<AppState>,
-    UrlPath(room): UrlPath<String>,
-    Query(query): Query<TokenQuery>,
-    headers: HeaderMap,
+    RoomAccess { room: room_id, .. }: RoomAccess,
 ) -> Result<Json<Value>> {
-    let (room_id, _) = authorize(&state, &room, &query, &headers).await?;
     match state.rooms.validation(&room_id).await? {
         Some(result) => Ok(Json(
             serde_json::to_value(&*result).map_err(|e| Error::Internal(e.to_string()))?,
         )),
         None => Err(Error::NotFound(format!(
-            "a validation result for room {room} (its problem is not in the bank)"
+            "a validation result for room {room_id} (its problem is not in the bank)"
         ))),
     }
 }

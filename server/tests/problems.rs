@@ -277,52 +277,16 @@ fn every_authored_rule_quotes_its_own_problem() {
     assert!(checked > 422 * 5, "only {checked} authored rules");
 }
 
-/// A small independent evaluator of the four rule kinds (the validation engine is issue 4's).
+/// Whether the problem's reference design reaches every tier, judged by the validation engine.
 fn reaches(p: &Problem, catalog: &Catalog) -> Result<(), String> {
     let design = p.reference_design().ok_or("no reference design")?;
-    let of_kind = |ty: &str| -> Vec<&tierboard::design::DesignNode> {
-        design
-            .nodes
-            .iter()
-            .filter(|n| catalog.same_kind(&n.ty, ty))
-            .collect()
-    };
-    let num = |n: &tierboard::design::DesignNode, k: &str| match n.params.get(k) {
-        Some(ParamValue::Number(v)) => Some(*v),
-        _ => None,
-    };
-    for t in &p.tiers {
-        for r in &t.rules {
-            let ok = match r {
-                Rule::Include { ty, .. } => !of_kind(ty).is_empty(),
-                Rule::MinCount { ty, count, .. } => {
-                    of_kind(ty)
-                        .iter()
-                        .map(|n| num(n, "instances").unwrap_or(1.0))
-                        .sum::<f64>()
-                        >= *count as f64
-                }
-                Rule::ConnectionFrom { ty, .. } => {
-                    let ids: HashSet<&str> = of_kind(ty).iter().map(|n| n.id.as_str()).collect();
-                    design.edges.iter().any(|e| ids.contains(e.from.as_str()))
-                }
-                Rule::ParamRange {
-                    ty,
-                    param,
-                    min,
-                    max,
-                    ..
-                } => {
-                    let nodes = of_kind(ty);
-                    !nodes.is_empty()
-                        && nodes
-                            .iter()
-                            .all(|n| num(n, param).is_some_and(|v| v >= *min && v <= *max))
-                }
-            };
-            if !ok {
-                return Err(format!("{} fails '{}'", t.id, r.text()));
-            }
+    let result = tierboard::validation::validate(p, catalog, &design);
+    for tier in &result.tiers {
+        if let Some(rule) = tier.rules.iter().find(|r| !r.passed) {
+            return Err(format!(
+                "{} fails '{}': {}",
+                tier.id, rule.text, rule.explanation
+            ));
         }
     }
     Ok(())
