@@ -48,6 +48,9 @@ const MAX_MESSAGE: usize = 256 * 1024 * 1024;
 pub enum Cmd {
     /// Make one edit now.
     Edit,
+    /// Make one drag now: move the writer's node and bump its `seq`, without a latency entry, so
+    /// that history grows and the document's state does not (scenario 6).
+    Drag,
     /// Edit steadily at this many edits per second until told otherwise (0 stops).
     Rate(f64),
     /// Insert `bytes` characters of text at the end of `notes` (document building).
@@ -297,6 +300,15 @@ impl State {
 
     /// One canvas edit: move this writer's node and record the send time. Returns the frame to send.
     fn edit(&mut self) -> Option<Vec<u8>> {
+        self.change(true)
+    }
+
+    /// One drag step: move this writer's node and bump its `seq`, leaving no latency entry behind.
+    fn drag(&mut self) -> Option<Vec<u8>> {
+        self.change(false)
+    }
+
+    fn change(&mut self, timed: bool) -> Option<Vec<u8>> {
         let (lat, node_id) = self.own.as_ref()?;
         self.edits += 1;
         let n = self.edits as f64;
@@ -317,8 +329,12 @@ impl State {
         };
         node.insert(&mut txn, "x", (n * 7.0) % 1000.0);
         node.insert(&mut txn, "y", (n * 3.0) % 800.0);
-        // Taken last so that the sample starts when the edit is complete in the writer's document.
-        lat.insert(&mut txn, self.edits.to_string(), now_nanos() as f64);
+        if timed {
+            // Taken last so that the sample starts when the edit is complete in the writer's document.
+            lat.insert(&mut txn, self.edits.to_string(), now_nanos() as f64);
+        } else {
+            node.insert(&mut txn, "seq", n);
+        }
         let update = txn.encode_update_v1();
         Some(wire::update(&update))
     }
@@ -343,6 +359,7 @@ impl State {
                 .context("applying a received update")?;
         }
         // The transaction has committed: the document holds the edit now.
+        let committed = self.started.elapsed();
         let now = now_nanos();
         let txn = self.doc.transact();
         for (map, next) in &mut self.watched {
@@ -359,7 +376,8 @@ impl State {
                 content_digest(&self.doc.transact()) == want
             }
         {
-            self.complete_after = Some(self.started.elapsed());
+            // The moment the document held it; computing the digest is the check, not the sync.
+            self.complete_after = Some(committed);
         }
         Ok(())
     }
@@ -432,18 +450,25 @@ fn type_roots(doc: &Doc) {
 }
 
 /// A digest of the document's content that does not depend on map iteration order or on how blocks
-/// happen to be split: two documents with the same content have the same digest.
+/// happen to be split: two documents with the same content have the same digest. An empty root counts
+/// as absent (a client that registered a map nobody wrote to has the same content as one that did not).
 pub fn content_digest<T: ReadTxn>(txn: &T) -> u64 {
     let mut roots: Vec<(String, Any)> = txn
         .root_refs()
-        .map(|(name, value)| {
+        .filter_map(|(name, value)| {
             let any = match value {
                 Out::YText(text) => Any::from(text.get_string(txn)),
                 Out::YArray(array) => array.to_json(txn),
                 Out::YMap(map) => map.to_json(txn),
                 other => Any::from(format!("{other:?}")),
             };
-            (name.to_string(), any)
+            let empty = match &any {
+                Any::String(s) => s.is_empty(),
+                Any::Array(items) => items.is_empty(),
+                Any::Map(map) => map.is_empty(),
+                _ => false,
+            };
+            (!empty).then(|| (name.to_string(), any))
         })
         .collect();
     roots.sort_by(|a, b| a.0.cmp(&b.0));
@@ -601,6 +626,11 @@ async fn drive(
                             ws.send(Message::binary(frame)).await?;
                         }
                     }
+                    Cmd::Drag => {
+                        if let Some(frame) = state.drag() {
+                            ws.send(Message::binary(frame)).await?;
+                        }
+                    }
                     Cmd::Rate(per_sec) => {
                         if per_sec > 0.0 {
                             let p = Duration::from_secs_f64(1.0 / per_sec);
@@ -645,6 +675,12 @@ async fn drive(
     }
 }
 
+/// `BENCH_DEBUG` set: log every received message. Read once: reading the environment takes a lock.
+fn debug() -> bool {
+    static DEBUG: OnceLock<bool> = OnceLock::new();
+    *DEBUG.get_or_init(|| std::env::var_os("BENCH_DEBUG").is_some())
+}
+
 fn handle_frame(
     state: &mut State,
     frame: &[u8],
@@ -653,7 +689,7 @@ fn handle_frame(
     let mut reader = wire::Reader::new(frame);
     let mut reply: Option<Vec<u8>> = None;
     while let Some(msg) = reader.next_message()? {
-        if std::env::var_os("BENCH_DEBUG").is_some() {
+        if debug() {
             eprintln!(
                 "recv {:?}",
                 match &msg {

@@ -56,6 +56,10 @@ const PERSIST_RETRY: Duration = Duration::from_millis(20);
 const ANNOUNCE_SOON: Duration = Duration::from_millis(200);
 /// At most one validation run per room in this window: a burst of edits is judged once.
 pub const VALIDATION_INTERVAL: Duration = Duration::from_millis(50);
+/// At most one round of `saved` messages per room in this window. The indicator is read by people,
+/// and a busy room commits many times a second: each commit telling every writer would cost as many
+/// messages as the edits themselves.
+const SAVED_INTERVAL: Duration = Duration::from_millis(200);
 
 /// Who announced an awareness state: one of this instance's connections, or another instance (whose
 /// states are removed when it publishes their removal, or expire when it stops renewing them).
@@ -141,7 +145,9 @@ pub enum RoomCommand {
     },
     Persisted {
         result: crate::Result<()>,
+        /// The stored state vector and the document version it belongs to.
         saved_sv: Bytes,
+        version: u64,
     },
     Status {
         reply: oneshot::Sender<RoomStatus>,
@@ -218,7 +224,15 @@ pub struct Room {
     draining: bool,
     persist_at: Option<Instant>,
     in_flight: usize,
+    /// The latest `saved` message (sent to joiners) and the document version it covers.
     last_saved: Option<Bytes>,
+    saved_version: u64,
+    /// Connections with edits not yet confirmed by a `saved` message: the document version after
+    /// their latest edit. Only they are told; a client that made no edits is trivially saved.
+    unsaved: HashMap<ConnId, u64>,
+    /// When the pending `saved` round is due (throttled by [`SAVED_INTERVAL`]), and the last round.
+    saved_at: Option<Instant>,
+    last_saved_round: Instant,
     idle_since: Option<Instant>,
     next_housekeeping: Instant,
     /// The problem this room practises; `None` if the bank no longer has it (then nothing is judged).
@@ -266,7 +280,7 @@ impl Room {
         .await
         .map_err(|e| crate::Error::Internal(format!("loading room: {e}")))?;
         inc(&deps.metrics.rooms_loaded, 1);
-        let mut room = Room {
+        let room = Room {
             id,
             doc,
             conns: HashMap::new(),
@@ -287,16 +301,21 @@ impl Room {
             persist_at: None,
             in_flight: 0,
             last_saved: None,
+            saved_version: 0,
+            unsaved: HashMap::new(),
+            saved_at: None,
+            last_saved_round: Instant::now(),
             idle_since: Some(Instant::now()),
             next_housekeeping: Instant::now() + HOUSEKEEPING,
             problem,
             validation: None,
             validation_message: None,
-            validate_at: None,
+            // The first run is the baseline. It comes one validation window after the load, so the
+            // joiner that loaded the room is greeted and answered first (it gets the result as soon
+            // as the run is done).
+            validate_at: Some(Instant::now() + VALIDATION_INTERVAL),
             last_validation: Instant::now(),
         };
-        // The loaded state is the baseline: its tiers are not new transitions.
-        room.validate(false);
         Ok(room)
     }
 
@@ -345,10 +364,14 @@ impl Room {
                 }
                 RoomCommand::Inbound { conn, messages } => self.inbound(conn, messages),
                 RoomCommand::Leave { conn } => self.leave(conn),
-                RoomCommand::Persisted { result, saved_sv } => self.persisted(result, saved_sv),
+                RoomCommand::Persisted {
+                    result,
+                    saved_sv,
+                    version,
+                } => self.persisted(result, saved_sv, version),
                 RoomCommand::Validation { reply } => {
                     if self.validate_at.is_some() {
-                        self.validate(true);
+                        self.validate();
                     }
                     let _ = reply.send(self.validation.clone());
                 }
@@ -384,6 +407,9 @@ impl Room {
         if let Some(at) = self.validate_at {
             deadline = deadline.min(at);
         }
+        if let Some(at) = self.saved_at {
+            deadline = deadline.min(at);
+        }
         if let Some(since) = self.idle_since {
             deadline = deadline.min(since + self.deps.idle);
         }
@@ -400,7 +426,10 @@ impl Room {
             self.submit_pending(tx_self);
         }
         if self.validate_at.is_some_and(|at| at <= now) {
-            self.validate(true);
+            self.validate();
+        }
+        if self.saved_at.is_some_and(|at| at <= now) {
+            self.send_saved(now);
         }
         if self.next_housekeeping <= now {
             self.next_housekeeping = now + HOUSEKEEPING;
@@ -461,6 +490,7 @@ impl Room {
     }
 
     fn leave(&mut self, conn: ConnId) {
+        self.unsaved.remove(&conn);
         if self.conns.remove(&conn).is_some() {
             self.shared
                 .connections
@@ -528,10 +558,17 @@ impl Room {
     fn apply(&mut self, from: ConnId, update: Update) {
         match self.integrate(update) {
             Ok(Some(delta)) => {
+                self.unsaved.insert(from, self.version);
                 self.broadcast(&protocol::encode_update(&delta), Some(from));
                 self.publish(BusMessage::Update(Bytes::from(delta)));
             }
-            Ok(None) => {}
+            // Nothing new (e.g. a reconnecting client re-sending edits another connection of
+            // its own already delivered): it still hears when they are stored.
+            Ok(None) => {
+                if self.version > self.saved_version {
+                    self.unsaved.insert(from, self.version);
+                }
+            }
             Err(e) => {
                 tracing::warn!(room = %self.id, conn = from.0, error = %e, "update failed to apply");
                 inc(&self.deps.metrics.rejected_messages, 1);
@@ -695,8 +732,10 @@ impl Room {
     }
 
     /// Re-reads the design, validates it and, when the result changed, pushes it to everyone and
-    /// stores the tier transitions (`record` is false for the baseline run after loading).
-    fn validate(&mut self, record: bool) {
+    /// stores the tier transitions. The first run after loading is the baseline: the tiers the stored
+    /// design already met are not new transitions.
+    fn validate(&mut self) {
+        let record = self.validation.is_some();
         self.validate_at = None;
         self.last_validation = Instant::now();
         let Some(problem) = self.problem.clone() else {
@@ -768,6 +807,7 @@ impl Room {
             }
         };
         let saved_sv = self.state_vector();
+        let version = self.version;
         match self.deps.persister.try_submit(self.id.clone(), update) {
             Ok(ack) => {
                 self.pending.clear();
@@ -779,7 +819,13 @@ impl Room {
                         Err(_) => Err(crate::Error::Internal("persister stopped".into())),
                     };
                     if let Some(tx) = tx.upgrade() {
-                        let _ = tx.send(RoomCommand::Persisted { result, saved_sv }).await;
+                        let _ = tx
+                            .send(RoomCommand::Persisted {
+                                result,
+                                saved_sv,
+                                version,
+                            })
+                            .await;
                     }
                 });
             }
@@ -792,15 +838,20 @@ impl Room {
         }
     }
 
-    fn persisted(&mut self, result: crate::Result<()>, saved_sv: Bytes) {
+    fn persisted(&mut self, result: crate::Result<()>, saved_sv: Bytes, version: u64) {
         self.in_flight = self.in_flight.saturating_sub(1);
         match result {
-            Ok(()) => {
+            // Commits are acknowledged in order; the guard only keeps an older one from winning.
+            Ok(()) if version >= self.saved_version => {
                 let json = serde_json::json!({"type": "saved", "sv": STANDARD.encode(&saved_sv)});
-                let message = protocol::encode_tierboard(&json.to_string());
-                self.broadcast(&message, None);
-                self.last_saved = Some(message);
+                self.last_saved = Some(protocol::encode_tierboard(&json.to_string()));
+                self.saved_version = version;
+                if self.saved_at.is_none() {
+                    self.saved_at =
+                        Some(Instant::now().max(self.last_saved_round + SAVED_INTERVAL));
+                }
             }
+            Ok(()) => {}
             Err(e) => {
                 // The persister keeps and retries failed batches itself (and counts the error);
                 // nothing is dropped here, the `saved` message just waits for the retry.
@@ -809,6 +860,27 @@ impl Room {
         }
         if self.conns.is_empty() && self.idle_since.is_none() {
             self.idle_since = Some(Instant::now());
+        }
+    }
+
+    /// Tells each connection whose edits the latest commit covers that they are stored.
+    fn send_saved(&mut self, now: Instant) {
+        self.saved_at = None;
+        self.last_saved_round = now;
+        let Some(message) = self.last_saved.clone() else {
+            return;
+        };
+        let covered = self.saved_version;
+        let mut told = Vec::new();
+        self.unsaved.retain(|conn, edited| {
+            let done = *edited <= covered;
+            if done {
+                told.push(*conn);
+            }
+            !done
+        });
+        for conn in told {
+            self.send_to(conn, message.clone());
         }
     }
 
