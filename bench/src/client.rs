@@ -149,7 +149,12 @@ pub struct Spec {
     /// The content digest this client waits for: the moment its document first has it is reported as
     /// `complete_after` (a server may answer step 1 before it has loaded the document).
     pub expect_digest: Option<u64>,
+    /// The WebSocket read buffer: [`SMALL_READ_BUFFER`] unless the client is to read a lot.
+    pub read_buffer: usize,
 }
+
+/// The default read buffer: ten thousand idle connections should cost the generator little memory.
+pub const SMALL_READ_BUFFER: usize = 4 * 1024;
 
 /// A running client.
 pub struct Handle {
@@ -218,9 +223,8 @@ async fn open(spec: &Spec) -> Result<WebSocketStream<TcpStream>> {
         .await
         .with_context(|| format!("connecting to {}", spec.url.addr))?;
     stream.set_nodelay(true)?;
-    // Small read buffers: ten thousand idle connections should cost the generator little memory.
     let config = WebSocketConfig::default()
-        .read_buffer_size(4 * 1024)
+        .read_buffer_size(spec.read_buffer)
         .max_message_size(Some(MAX_MESSAGE))
         .max_frame_size(Some(MAX_MESSAGE));
     let (ws, _response) =
@@ -745,6 +749,7 @@ mod tests {
             seq: 0,
             defer_apply: false,
             expect_digest: None,
+            read_buffer: SMALL_READ_BUFFER,
         }
     }
 

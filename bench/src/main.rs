@@ -435,6 +435,7 @@ async fn latency(args: LatencyArgs) -> Result<()> {
             seq,
             defer_apply: false,
             expect_digest: None,
+            read_buffer: client::SMALL_READ_BUFFER,
         };
     let specs = (0..args.observers)
         .map(|i| spec(&observer_url, None, vec![0], i as u64 + 1))
@@ -498,6 +499,7 @@ async fn join(url: String, listen_secs: f64) -> Result<()> {
         seq: 0,
         defer_apply: false,
         expect_digest: None,
+        read_buffer: client::SMALL_READ_BUFFER,
     };
     let mut c = client::connect(spec).await?;
     tokio::time::timeout(Duration::from_secs(30), c.wait_synced())

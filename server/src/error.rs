@@ -24,6 +24,9 @@ pub enum Error {
     NotFound(String),
     #[error("{0}")]
     TooLarge(String),
+    /// A plain HTTP request (or another WebSocket version) on the WebSocket endpoint.
+    #[error("{0}")]
+    UpgradeRequired(String),
     #[error("unavailable: {0}")]
     Unavailable(String),
     #[error("database error: {0}")]
@@ -44,6 +47,7 @@ impl Error {
                 StatusCode::NOT_FOUND
             }
             Error::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
+            Error::UpgradeRequired(_) => StatusCode::UPGRADE_REQUIRED,
             Error::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             Error::Database(_) | Error::Migrate(_) | Error::Internal(_) => {
                 StatusCode::INTERNAL_SERVER_ERROR
@@ -61,6 +65,7 @@ impl Error {
             Error::UnknownRoom(_) => "unknown_room",
             Error::NotFound(_) => "not_found",
             Error::TooLarge(_) => "too_large",
+            Error::UpgradeRequired(_) => "upgrade_required",
             Error::Unavailable(_) => "unavailable",
             Error::Database(_) | Error::Migrate(_) | Error::Internal(_) => "internal",
         }

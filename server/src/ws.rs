@@ -8,17 +8,27 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket, WebSocketUpgrade};
-use axum::extract::{Path, Query, State};
-use axum::response::Response;
+use axum::body::Body;
+use axum::extract::{Path, Query, Request, State};
+use axum::http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode, Version, header};
+use axum::response::{IntoResponse, Response};
+use base64::Engine;
 use bytes::Bytes;
 use futures::stream::{SplitSink, SplitStream};
 use futures::{SinkExt, StreamExt};
+use hyper::upgrade::{OnUpgrade, Upgraded};
+use hyper_util::rt::TokioIo;
 use tokio::sync::mpsc;
 use tokio::time::{Instant, timeout};
+use tokio_tungstenite::WebSocketStream;
+use tungstenite::handshake::derive_accept_key;
+use tungstenite::protocol::frame::coding::{Data, OpCode};
+use tungstenite::protocol::frame::{CloseFrame, Frame, Utf8Bytes};
+use tungstenite::protocol::{Message, Role as WsRole, WebSocketConfig};
 use yrs::StateVector;
 use yrs::updates::decoder::Decode;
 
+use crate::Error;
 use crate::http::{AppState, TokenQuery};
 use crate::ids::{Role, RoomId, Token};
 use crate::metrics::{dec, inc};
@@ -35,6 +45,17 @@ const MIN_OUTBOX: usize = 8;
 const CLOSE_GRACE: Duration = Duration::from_secs(5);
 /// A read-only client that keeps sending updates is told so at most this often.
 const READ_ONLY_NOTICE: Duration = Duration::from_secs(1);
+/// Outgoing messages larger than this are sent as a fragmented WebSocket message, in fragments of
+/// this size, each a zero-copy slice of the shared `Bytes`. Why: tungstenite copies every frame it
+/// sends into the connection's own output buffer, which keeps its capacity for the connection's
+/// life. A 20 MB full state sent to 150 joiners as one frame each left 150 × 20 MB of buffers behind;
+/// in fragments, each buffer grows to one fragment at most. 256 KiB keeps the number of frames (and
+/// write calls) per large message small while bounding that leftover at 256 KiB per connection.
+/// Every message below it (nearly all of them) is one frame, as before.
+pub const FRAGMENT_BYTES: usize = 256 * 1024;
+
+/// The upgraded connection.
+type Socket = WebSocketStream<TokioIo<Upgraded>>;
 
 /// Why the server ends a connection, with its close code (docs/PROTOCOL.md §2).
 #[derive(Debug)]
@@ -69,17 +90,22 @@ impl CloseReason {
 }
 
 pub async fn handler(
-    ws: WebSocketUpgrade,
     State(state): State<AppState>,
     Path(room): Path<String>,
     Query(query): Query<TokenQuery>,
+    mut req: Request,
 ) -> Response {
+    let (key, on_upgrade) = match handshake(&mut req) {
+        Ok(accepted) => accepted,
+        Err(refusal) => return refusal.into_response(),
+    };
     let cfg = &state.config;
-    let ws = ws
-        .max_message_size(cfg.max_message_bytes)
-        .max_frame_size(cfg.max_message_bytes)
+    let config = WebSocketConfig::default()
+        .max_message_size(Some(cfg.max_message_bytes))
+        .max_frame_size(Some(cfg.max_message_bytes))
         // Small buffers: most connections are idle most of the time, and 10,000 of them must fit
-        // in a few hundred megabytes. Large messages still work; the buffers grow as needed.
+        // in a few hundred megabytes. Large messages still work; the read buffer grows as needed,
+        // and the writer never hands tungstenite more than one fragment at a time (FRAGMENT_BYTES).
         .read_buffer_size(4 * 1024)
         .write_buffer_size(0);
 
@@ -87,17 +113,128 @@ pub async fn handler(
     // stops reconnecting on 44xx, while a refused upgrade makes it retry forever.
     let verdict = authorize(&state, &room, query.token.as_deref()).await;
     let tracker = state.connections.clone();
-    ws.on_upgrade(move |socket| {
-        tracker.track_future(async move {
-            match verdict {
-                Ok((room_id, role)) => serve(socket, state, room_id, role).await,
-                Err(reason) => {
-                    tracing::info!(room = %room, reason = %reason.text(), "websocket refused");
-                    inc(&state.metrics.rejected_messages, 1);
-                    close_now(socket, reason).await;
-                }
+    tokio::spawn(tracker.track_future(async move {
+        // Resolves once hyper has written the 101 below and handed over the connection.
+        let upgraded = match on_upgrade.await {
+            Ok(upgraded) => upgraded,
+            Err(e) => {
+                tracing::debug!(room = %room, error = %e, "websocket upgrade failed");
+                return;
             }
-        })
+        };
+        let socket =
+            WebSocketStream::from_raw_socket(TokioIo::new(upgraded), WsRole::Server, Some(config))
+                .await;
+        match verdict {
+            Ok((room_id, role)) => serve(socket, state, room_id, role).await,
+            Err(reason) => {
+                tracing::info!(room = %room, reason = %reason.text(), "websocket refused");
+                inc(&state.metrics.rejected_messages, 1);
+                close_now(socket, reason).await;
+            }
+        }
+    }));
+    Response::builder()
+        .status(StatusCode::SWITCHING_PROTOCOLS)
+        .header(header::CONNECTION, HeaderValue::from_static("upgrade"))
+        .header(header::UPGRADE, HeaderValue::from_static("websocket"))
+        .header(
+            header::SEC_WEBSOCKET_ACCEPT,
+            derive_accept_key(key.as_bytes()),
+        )
+        .body(Body::empty())
+        .unwrap_or_else(|e| Error::Internal(format!("101 response: {e}")).into_response())
+}
+
+/// Why a request on the WebSocket endpoint is not upgraded.
+enum Refusal {
+    /// 400: not a well-formed handshake.
+    BadRequest(&'static str),
+    /// 426: a request for another protocol or WebSocket version.
+    UpgradeRequired(&'static str),
+}
+
+impl IntoResponse for Refusal {
+    fn into_response(self) -> Response {
+        match self {
+            Refusal::BadRequest(why) => {
+                Error::BadRequest(format!("not a WebSocket handshake: {why}")).into_response()
+            }
+            Refusal::UpgradeRequired(why) => {
+                // With the headers RFC 7231 §6.5.15 and RFC 6455 §4.4 ask for.
+                let mut response = Error::UpgradeRequired(why.to_string()).into_response();
+                let headers = response.headers_mut();
+                headers.insert(header::UPGRADE, HeaderValue::from_static("websocket"));
+                headers.insert(header::CONNECTION, HeaderValue::from_static("upgrade"));
+                headers.insert(
+                    header::SEC_WEBSOCKET_VERSION,
+                    HeaderValue::from_static("13"),
+                );
+                response
+            }
+        }
+    }
+}
+
+/// Checks an RFC 6455 opening handshake (HTTP/1.1 only) and takes the connection's upgrade handle.
+/// Returns the client's `Sec-WebSocket-Key`.
+fn handshake(req: &mut Request) -> Result<(HeaderValue, OnUpgrade), Refusal> {
+    if req.version() != Version::HTTP_11 {
+        return Err(Refusal::BadRequest("it must be an HTTP/1.1 request"));
+    }
+    if req.method() != Method::GET {
+        return Err(Refusal::BadRequest("it must be a GET request"));
+    }
+    let headers = req.headers();
+    if !has_token(headers, header::CONNECTION, "upgrade")
+        || !has_token(headers, header::UPGRADE, "websocket")
+    {
+        return Err(Refusal::UpgradeRequired(
+            "this endpoint speaks WebSocket only (Connection: upgrade, Upgrade: websocket)",
+        ));
+    }
+    if headers
+        .get(header::SEC_WEBSOCKET_VERSION)
+        .is_none_or(|v| v.as_bytes() != b"13")
+    {
+        return Err(Refusal::UpgradeRequired(
+            "only WebSocket version 13 is supported",
+        ));
+    }
+    // RFC 6455 §4.1: the key is the base64 of 16 random bytes.
+    let key = match headers.get(header::SEC_WEBSOCKET_KEY) {
+        Some(key)
+            if base64::engine::general_purpose::STANDARD
+                .decode(key.as_bytes())
+                .is_ok_and(|k| k.len() == 16) =>
+        {
+            key.clone()
+        }
+        Some(_) => {
+            return Err(Refusal::BadRequest(
+                "Sec-WebSocket-Key is not 16 bytes in base64",
+            ));
+        }
+        None => return Err(Refusal::BadRequest("Sec-WebSocket-Key is missing")),
+    };
+    // axum::serve serves connections with upgrades enabled (that is where this handle comes from),
+    // so it is only missing when something in between cannot hand the connection over.
+    let Some(on_upgrade) = req.extensions_mut().remove::<OnUpgrade>() else {
+        return Err(Refusal::UpgradeRequired(
+            "this connection cannot be upgraded",
+        ));
+    };
+    Ok((key, on_upgrade))
+}
+
+/// Whether any of the header's comma-separated values is `token` (case-insensitive), as in
+/// `Connection: keep-alive, Upgrade`.
+fn has_token(headers: &HeaderMap, name: HeaderName, token: &str) -> bool {
+    headers.get_all(name).iter().any(|value| {
+        value
+            .as_bytes()
+            .split(|&b| b == b',')
+            .any(|part| part.trim_ascii().eq_ignore_ascii_case(token.as_bytes()))
     })
 }
 
@@ -128,9 +265,9 @@ async fn authorize(
     }
 }
 
-async fn close_now(mut socket: WebSocket, reason: CloseReason) {
+async fn close_now(mut socket: Socket, reason: CloseReason) {
     let frame = CloseFrame {
-        code: reason.code(),
+        code: reason.code().into(),
         reason: Utf8Bytes::from(reason.text()),
     };
     let _ = socket.send(Message::Close(Some(frame))).await;
@@ -138,7 +275,7 @@ async fn close_now(mut socket: WebSocket, reason: CloseReason) {
     let _ = timeout(Duration::from_secs(2), socket.next()).await;
 }
 
-async fn serve(socket: WebSocket, state: AppState, room_id: RoomId, role: Role) {
+async fn serve(socket: Socket, state: AppState, room_id: RoomId, role: Role) {
     let conn_id = ConnId::next();
     // The greeting alone is up to five messages (step 1, awareness, session, validation, saved): a
     // smaller outbox would drop part of it.
@@ -158,7 +295,7 @@ async fn serve(socket: WebSocket, state: AppState, room_id: RoomId, role: Role) 
             tracing::error!(room = %room_id, error = %e, "join failed");
             let mut sink = sink;
             let frame = CloseFrame {
-                code: e.close_code(),
+                code: e.close_code().into(),
                 reason: Utf8Bytes::from(e.to_string()),
             };
             let _ = sink.send(Message::Close(Some(frame))).await;
@@ -184,7 +321,7 @@ async fn serve(socket: WebSocket, state: AppState, room_id: RoomId, role: Role) 
 }
 
 async fn read_loop(
-    mut stream: SplitStream<WebSocket>,
+    mut stream: SplitStream<Socket>,
     state: &AppState,
     room: &RoomHandle,
     conn: ConnId,
@@ -218,20 +355,10 @@ async fn read_loop(
         last_received = Instant::now();
         let message = match next {
             None => return Ok(()),
+            Some(Err(tungstenite::Error::Capacity(_))) => return Err(CloseReason::TooLarge),
             Some(Err(e)) => {
-                return match e.into_inner().downcast::<tungstenite::Error>() {
-                    Ok(err) if matches!(*err, tungstenite::Error::Capacity(_)) => {
-                        Err(CloseReason::TooLarge)
-                    }
-                    Ok(err) => {
-                        tracing::debug!(conn = conn.0, error = %err, "websocket read error");
-                        Ok(())
-                    }
-                    Err(other) => {
-                        tracing::debug!(conn = conn.0, error = %other, "websocket read error");
-                        Ok(())
-                    }
-                };
+                tracing::debug!(conn = conn.0, error = %e, "websocket read error");
+                return Ok(());
             }
             Some(Ok(message)) => message,
         };
@@ -243,7 +370,8 @@ async fn read_loop(
                 ));
             }
             Message::Close(_) => return Ok(()),
-            Message::Ping(_) | Message::Pong(_) => continue,
+            // Raw frames are only ever written; tungstenite answers pings itself.
+            Message::Ping(_) | Message::Pong(_) | Message::Frame(_) => continue,
         };
         let messages = parse_frame(&frame).map_err(|e| CloseReason::Malformed(e.to_string()))?;
         let mut inbound = Vec::with_capacity(messages.len());
@@ -311,7 +439,7 @@ fn decode_guarded<T, E: std::fmt::Display>(
 }
 
 async fn write_loop(
-    mut sink: SplitSink<WebSocket, Message>,
+    mut sink: SplitSink<Socket, Message>,
     mut outbox: mpsc::Receiver<Bytes>,
     control: Arc<ConnControl>,
 ) {
@@ -332,12 +460,12 @@ async fn write_loop(
                 let Some(first) = message else { break };
                 // Feed everything already queued, then flush once.
                 let mut batch = 0u64;
-                let mut result = sink.feed(Message::Binary(first)).await;
+                let mut result = feed(&mut sink, first).await;
                 while result.is_ok() && batch < 64 {
                     match outbox.try_recv() {
                         Ok(next) => {
                             batch += 1;
-                            result = sink.feed(Message::Binary(next)).await;
+                            result = feed(&mut sink, next).await;
                         }
                         Err(_) => break,
                     }
@@ -375,10 +503,36 @@ async fn write_loop(
         _ => "",
     };
     let frame = CloseFrame {
-        code,
+        code: code.into(),
         reason: Utf8Bytes::from_static(reason),
     };
     // A slow consumer must read what is already buffered before it sees the close frame: give it
     // time, but not forever (a dead peer must not hold the task).
     let _ = timeout(CLOSE_GRACE, sink.send(Message::Close(Some(frame)))).await;
+}
+
+/// Feeds one outgoing message: one frame, or above [`FRAGMENT_BYTES`] a fragmented message (a
+/// binary frame without FIN, continuation frames, the last with FIN; RFC 6455 §5.4) whose payloads
+/// are slices of the shared `Bytes`, so nothing is copied until tungstenite frames each fragment.
+/// With `write_buffer_size(0)` tungstenite writes each frame to the socket as it is fed, and `feed`
+/// waits for a blocked socket to drain before taking the next, so the connection's output buffer
+/// holds one fragment at most. Pongs may go out between fragments, as RFC 6455 allows.
+async fn feed(sink: &mut SplitSink<Socket, Message>, message: Bytes) -> tungstenite::Result<()> {
+    let len = message.len();
+    if len <= FRAGMENT_BYTES {
+        return sink.feed(Message::Binary(message)).await;
+    }
+    let mut start = 0;
+    while start < len {
+        let end = (start + FRAGMENT_BYTES).min(len);
+        let opcode = if start == 0 {
+            OpCode::Data(Data::Binary)
+        } else {
+            OpCode::Data(Data::Continue)
+        };
+        let frame = Frame::message(message.slice(start..end), opcode, end == len);
+        sink.feed(Message::Frame(frame)).await?;
+        start = end;
+    }
+    Ok(())
 }
