@@ -45,6 +45,24 @@ test('a client that joins later receives the full state', async () => {
   } finally { a.close(); late.close(); }
 });
 
+test('a full state larger than one WebSocket fragment reaches a stock client whole', async () => {
+  // The server sends messages above 256 KiB as a fragmented WebSocket message; the stock `ws`
+  // library reassembles it into the one y-websocket message.
+  const { room, tokens } = await server.createRoom();
+  const a = await connect(server.ws, room, tokens.edit);
+  const text = a.doc.getText('notes');
+  text.insert(0, 'abcdefghij'.repeat(110 * 1024));
+  const mine = Y.decodeStateVector(Y.encodeStateVector(a.doc)).get(a.doc.clientID);
+  await waitFor(() => a.provider.tierboard.some((m) => m.type === 'saved'
+    && (Y.decodeStateVector(Buffer.from(m.sv, 'base64')).get(a.doc.clientID) ?? 0) >= mine), 5000, 'the text stored');
+  const late = await connect(server.ws, room, tokens.view);
+  try {
+    assert.equal(late.doc.getText('notes').length, 1100 * 1024);
+    assert.equal(late.doc.getText('notes').toString(), text.toString());
+    assert.deepEqual(Y.encodeStateVector(late.doc), Y.encodeStateVector(a.doc));
+  } finally { a.close(); late.close(); }
+});
+
 test('awareness appears at the other client and disappears when it disconnects', async () => {
   const { room, tokens } = await server.createRoom();
   const a = await connect(server.ws, room, tokens.edit, { name: 'Ada' });
