@@ -66,14 +66,54 @@ async fn ten_thousand_updates_stay_bounded_and_reload(database_url: &str) {
         "room holds {rows} rows, bound {ROW_BOUND}"
     );
     server.stop().await;
+    assert_eq!(
+        store.row_count(&room_id).await.unwrap(),
+        1,
+        "a graceful stop leaves each room as one snapshot row"
+    );
 
+    // The restarted server answers joiners from that row while it integrates the document; an
+    // edit sent at once, before the joiner is synced, waits for the document and is not lost.
     let server = TestServer::start(database_url).await;
-    let fresh = WsClient::connect(&server.ws_url(&room, &edit)).await;
+    let mut early = WsClient::connect_unsynced(&server.ws_url(&room, &edit)).await;
+    let early_nodes = early.doc.get_or_insert_map("nodes");
+    early
+        .edit(|_, txn| {
+            early_nodes.insert(txn, "late", 1u32);
+        })
+        .await;
+    let mut fresh = WsClient::connect(&server.ws_url(&room, &edit)).await;
     let nodes = fresh.doc.get_or_insert_map("nodes");
-    assert_eq!(nodes.len(&fresh.doc.transact()), 500);
-    assert_eq!(entries(&nodes, &fresh.doc), expected_json);
-    assert_eq!(fresh.doc.transact().state_vector(), expected_sv);
+    assert!(
+        early
+            .pump_until(Duration::from_secs(10), |c| c.synced && c.saved())
+            .await,
+        "the early client synced and its edit was saved"
+    );
+    assert!(
+        fresh
+            .pump_until(Duration::from_secs(10), |c| {
+                c.doc.get_or_insert_map("nodes").len(&c.doc.transact()) == 501
+            })
+            .await,
+        "the early edit reached the fresh client"
+    );
+    let mut want = expected_json.clone();
+    want.insert("late".into(), "1".into());
+    assert_eq!(entries(&nodes, &fresh.doc), want);
+    assert_eq!(entries(&early_nodes, &early.doc), want);
+    assert_eq!(
+        fresh.doc.transact().state_vector(),
+        early.doc.transact().state_vector()
+    );
+    for (client, _) in expected_sv.iter() {
+        assert_eq!(
+            fresh.doc.transact().state_vector().get(client),
+            expected_sv.get(client)
+        );
+    }
     fresh.close().await;
+    early.close().await;
     server.stop().await;
 }
 

@@ -465,6 +465,25 @@ impl Store {
         Ok(n as u64)
     }
 
+    /// Compacts each room in turn until `budget` is spent; returns how many were compacted. Errors
+    /// are logged: a room left uncompacted only loads more slowly.
+    pub async fn compact_all(&self, ids: &[RoomId], budget: Duration) -> usize {
+        let deadline = std::time::Instant::now() + budget;
+        let mut compacted = 0;
+        for (i, id) in ids.iter().enumerate() {
+            if std::time::Instant::now() >= deadline {
+                tracing::warn!(left = ids.len() - i, "compaction budget spent");
+                break;
+            }
+            match self.compact(id).await {
+                Ok(CompactOutcome::Compacted { .. }) => compacted += 1,
+                Ok(_) => {}
+                Err(e) => tracing::warn!(room = %id, error = %e, "compaction failed"),
+            }
+        }
+        compacted
+    }
+
     /// Merges a room's rows into one snapshot row, safely against concurrent appends and compactions
     /// (see the module docs).
     pub async fn compact(&self, id: &RoomId) -> Result<CompactOutcome> {
