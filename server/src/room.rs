@@ -18,7 +18,7 @@
 
 use std::collections::HashMap;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU16, AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU16, AtomicU64, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use base64::Engine;
@@ -241,6 +241,8 @@ pub struct Room {
     next_housekeeping: Instant,
     /// The problem this room practises; `None` if the bank no longer has it (then nothing is judged).
     problem: Option<Arc<Problem>>,
+    /// Raised by the document's observer when a change touched what validation reads.
+    design_changed: Arc<AtomicBool>,
     validation: Option<Arc<ValidationResult>>,
     /// The last result encoded as a `validation` message, sent to joiners.
     validation_message: Option<Bytes>,
@@ -282,6 +284,44 @@ fn doc_from_rows(room: &RoomId, rows: &[Vec<u8>]) -> Doc {
         }
     }
     doc
+}
+
+/// Raises `changed` whenever a transaction changes something validation reads: anything under
+/// `nodes` or `edges` except a node's position set to a number. Dragging nodes is most of what a
+/// session does, and a position changes no tier (a position that is not a number is an issue, so it
+/// counts). Observers run inside the commit; this one only looks at the changed keys.
+fn watch_design(doc: &Doc, changed: &Arc<AtomicBool>) {
+    use yrs::Out;
+    use yrs::types::{EntryChange, Event, PathSegment};
+    use yrs::{DeepObservable, Origin};
+    let flag = changed.clone();
+    doc.get_or_insert_map(crate::design::NODES_KEY)
+        .observe_deep(Origin::from("tierboard-design"), move |txn, events| {
+            let moves_only = events.iter().all(|event| match event {
+                Event::Map(map) => {
+                    let path = map.path();
+                    matches!(path.front(), Some(PathSegment::Key(_)))
+                        && path.len() == 1
+                        && map.keys(txn).iter().all(|(key, change)| {
+                            matches!(key.as_ref(), "x" | "y")
+                                && matches!(
+                                    change,
+                                    EntryChange::Inserted(Out::Any(yrs::Any::Number(_)))
+                                        | EntryChange::Updated(_, Out::Any(yrs::Any::Number(_)))
+                                )
+                        })
+                }
+                _ => false,
+            });
+            if !moves_only {
+                flag.store(true, Ordering::Relaxed);
+            }
+        });
+    let flag = changed.clone();
+    doc.get_or_insert_map(crate::design::EDGES_KEY)
+        .observe_deep(Origin::from("tierboard-design"), move |_, _| {
+            flag.store(true, Ordering::Relaxed)
+        });
 }
 
 /// Whether the actor goes on after a command.
@@ -331,6 +371,10 @@ impl Room {
             ),
         };
         inc(&deps.metrics.rooms_loaded, 1);
+        let design_changed = Arc::new(AtomicBool::new(false));
+        if loading.is_none() {
+            watch_design(&doc, &design_changed);
+        }
         let room = Room {
             id,
             doc,
@@ -361,6 +405,7 @@ impl Room {
             idle_since: Some(Instant::now()),
             next_housekeeping: Instant::now() + HOUSEKEEPING,
             problem,
+            design_changed,
             validation: None,
             validation_message: None,
             // The first run is the baseline. It comes one validation window after the load, so the
@@ -451,6 +496,7 @@ impl Room {
             tokio::select! {
                 doc = &mut loading.doc => match doc {
                     Ok(doc) => {
+                        watch_design(&doc, &self.design_changed);
                         self.doc = doc;
                         break;
                     }
@@ -740,7 +786,7 @@ impl Room {
         if self.persist_at.is_none() {
             self.persist_at = Some(Instant::now() + PERSIST_COALESCE);
         }
-        if self.validate_at.is_none() {
+        if self.design_changed.swap(false, Ordering::Relaxed) && self.validate_at.is_none() {
             // Run now if the last run is old enough, else at the end of its window: a burst of edits
             // costs one run per window, and the first edit after a quiet spell is judged at once.
             self.validate_at = Some(Instant::now().max(self.last_validation + VALIDATION_INTERVAL));
