@@ -218,13 +218,23 @@ fn cell(o: &Outcome) -> String {
         Status::Ok => {
             let mut s = o.figure.map(fmt_num).unwrap_or_else(|| "—".into());
             if let Some(l) = &o.latency {
-                s = format!(
-                    "**{}** (p50 {} · p90 {} · max {})",
-                    fmt_num(l.p99_ms),
-                    fmt_num(l.p50_ms),
-                    fmt_num(l.p90_ms),
-                    fmt_num(l.max_ms)
-                );
+                if o.figure == Some(l.p99_ms) {
+                    s = format!(
+                        "**{}** (p50 {} · p90 {} · max {})",
+                        fmt_num(l.p99_ms),
+                        fmt_num(l.p50_ms),
+                        fmt_num(l.p90_ms),
+                        fmt_num(l.max_ms)
+                    );
+                } else {
+                    // The figure is something else (scenario 3's rate): the latency comes after it.
+                    s = format!(
+                        "**{s}** (p99 {} ms · p50 {} · max {})",
+                        fmt_num(l.p99_ms),
+                        fmt_num(l.p50_ms),
+                        fmt_num(l.max_ms)
+                    );
+                }
             } else {
                 s = format!("**{s}**");
             }

@@ -18,7 +18,7 @@
 
 use std::collections::HashMap;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU16, AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU16, AtomicU64, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use base64::Engine;
@@ -199,7 +199,11 @@ pub struct RoomHandle {
 
 pub struct Room {
     id: RoomId,
+    /// The document; an empty placeholder while `loading` is set.
     doc: Doc,
+    loading: Option<Loading>,
+    /// The problem the room was created for (its stored row says so).
+    problem_id: Option<String>,
     conns: HashMap<ConnId, ConnHandle>,
     awareness: AwarenessTable<Owner>,
     deps: RoomDeps,
@@ -237,12 +241,94 @@ pub struct Room {
     next_housekeeping: Instant,
     /// The problem this room practises; `None` if the bank no longer has it (then nothing is judged).
     problem: Option<Arc<Problem>>,
+    /// Raised by the document's observer when a change touched what validation reads.
+    design_changed: Arc<AtomicBool>,
     validation: Option<Arc<ValidationResult>>,
     /// The last result encoded as a `validation` message, sent to joiners.
     validation_message: Option<Bytes>,
     /// Set when the document changed since the last run; the run happens at this instant.
     validate_at: Option<Instant>,
     last_validation: Instant,
+}
+
+/// The first moments of a room whose store holds one row: the document is integrated on a blocking
+/// thread while joiners with an empty document are answered from that row (see [`Room::load`]).
+/// Everything else that needs the document waits, in arrival order, until it is there.
+struct Loading {
+    doc: tokio::task::JoinHandle<Doc>,
+    /// Commands held back until the document is there; once one waits, every later one does too,
+    /// so a connection's messages keep their order.
+    deferred: Vec<RoomCommand>,
+    /// Connections greeted meanwhile, still owed the greeting's step 1 (it carries the document's
+    /// state vector).
+    owe_step1: Vec<ConnId>,
+}
+
+/// A document made of the stored rows. A row that fails to decode or apply is logged and skipped,
+/// never fatal: the rest of the room stays usable. Blocking: run it off the executor.
+fn doc_from_rows(room: &RoomId, rows: &[Vec<u8>]) -> Doc {
+    let doc = Doc::new();
+    {
+        let mut txn = doc.transact_mut();
+        for (i, row) in rows.iter().enumerate() {
+            match Update::decode_v1(row) {
+                Ok(update) => {
+                    if let Err(e) = txn.apply_update(update) {
+                        tracing::error!(room = %room, row = i, error = %e, "stored update failed to apply");
+                    }
+                }
+                Err(e) => {
+                    tracing::error!(room = %room, row = i, error = %e, "stored update failed to decode")
+                }
+            }
+        }
+    }
+    doc
+}
+
+/// Raises `changed` whenever a transaction changes something validation reads: anything under
+/// `nodes` or `edges` except a node's position set to a number. Dragging nodes is most of what a
+/// session does, and a position changes no tier (a position that is not a number is an issue, so it
+/// counts). Observers run inside the commit; this one only looks at the changed keys.
+fn watch_design(doc: &Doc, changed: &Arc<AtomicBool>) {
+    use yrs::Out;
+    use yrs::types::{EntryChange, Event, PathSegment};
+    use yrs::{DeepObservable, Origin};
+    let flag = changed.clone();
+    doc.get_or_insert_map(crate::design::NODES_KEY)
+        .observe_deep(Origin::from("tierboard-design"), move |txn, events| {
+            let moves_only = events.iter().all(|event| match event {
+                Event::Map(map) => {
+                    let path = map.path();
+                    matches!(path.front(), Some(PathSegment::Key(_)))
+                        && path.len() == 1
+                        && map.keys(txn).iter().all(|(key, change)| {
+                            matches!(key.as_ref(), "x" | "y")
+                                && matches!(
+                                    change,
+                                    EntryChange::Inserted(Out::Any(yrs::Any::Number(_)))
+                                        | EntryChange::Updated(_, Out::Any(yrs::Any::Number(_)))
+                                )
+                        })
+                }
+                _ => false,
+            });
+            if !moves_only {
+                flag.store(true, Ordering::Relaxed);
+            }
+        });
+    let flag = changed.clone();
+    doc.get_or_insert_map(crate::design::EDGES_KEY)
+        .observe_deep(Origin::from("tierboard-design"), move |_, _| {
+            flag.store(true, Ordering::Relaxed)
+        });
+}
+
+/// Whether the actor goes on after a command.
+#[derive(Debug, PartialEq, Eq)]
+enum Flow {
+    Continue,
+    Stop,
 }
 
 impl Room {
@@ -259,30 +345,41 @@ impl Room {
             tracing::warn!(room = %id, problem = ?problem_id, "room's problem is not in the bank: no validation");
         }
         let rows = deps.store.load_doc(&id).await?;
-        let doc = Doc::new();
+        // One stored row is the whole state as one update (a compaction's snapshot, or a room's
+        // only update), exactly the step 2 a client with nothing needs: joiners get it while the
+        // document is integrated, instead of waiting for that.
+        let snapshot = match rows.as_slice() {
+            [only] => Some(protocol::encode_step2(only)),
+            _ => None,
+        };
         let room_id = id.clone();
-        let doc = tokio::task::spawn_blocking(move || {
-            {
-                let mut txn = doc.transact_mut();
-                for (i, row) in rows.iter().enumerate() {
-                    match Update::decode_v1(row) {
-                        Ok(update) => {
-                            if let Err(e) = txn.apply_update(update) {
-                                tracing::error!(room = %room_id, row = i, error = %e, "stored update failed to apply");
-                            }
-                        }
-                        Err(e) => tracing::error!(room = %room_id, row = i, error = %e, "stored update failed to decode"),
-                    }
-                }
-            }
-            doc
-        })
-        .await
-        .map_err(|e| crate::Error::Internal(format!("loading room: {e}")))?;
+        let integrate = tokio::task::spawn_blocking(move || doc_from_rows(&room_id, &rows));
+        let (doc, loading) = match snapshot {
+            Some(_) => (
+                Doc::new(),
+                Some(Loading {
+                    doc: integrate,
+                    deferred: Vec::new(),
+                    owe_step1: Vec::new(),
+                }),
+            ),
+            None => (
+                integrate
+                    .await
+                    .map_err(|e| crate::Error::Internal(format!("loading room: {e}")))?,
+                None,
+            ),
+        };
         inc(&deps.metrics.rooms_loaded, 1);
+        let design_changed = Arc::new(AtomicBool::new(false));
+        if loading.is_none() {
+            watch_design(&doc, &design_changed);
+        }
         let room = Room {
             id,
             doc,
+            loading,
+            problem_id,
             conns: HashMap::new(),
             awareness: AwarenessTable::default(),
             deps,
@@ -294,7 +391,7 @@ impl Room {
             shared,
             version: 0,
             cached_sv: None,
-            cached_full: None,
+            cached_full: snapshot.map(|full| (0, full)),
             pending: Vec::new(),
             closing: Vec::new(),
             draining: false,
@@ -308,6 +405,7 @@ impl Room {
             idle_since: Some(Instant::now()),
             next_housekeeping: Instant::now() + HOUSEKEEPING,
             problem,
+            design_changed,
             validation: None,
             validation_message: None,
             // The first run is the baseline. It comes one validation window after the load, so the
@@ -328,18 +426,37 @@ impl Room {
         txn.encode_update_v1()
     }
 
-    /// Runs the actor until the room is idle and persisted, or shut down.
-    /// `on_exit` is called when the room decides to unload and must return false if new work
+    /// Runs the actor until the room is idle and persisted, or shut down. Returns true when it
+    /// unloaded because it was idle.
+    /// `try_unload` is called when the room decides to unload and must return false if new work
     /// arrived meanwhile (the registry checks under its lock).
     pub async fn run(
         mut self,
         mut rx: mpsc::Receiver<RoomCommand>,
         try_unload: impl Fn() -> bool + Send,
         tx_self: mpsc::WeakSender<RoomCommand>,
-    ) {
+    ) -> bool {
         let mut bus_events = self.bus_events.take();
+        let mut deferred = Vec::new();
+        if let Some(loading) = self.loading.take() {
+            match self.finish_loading(loading, &mut rx).await {
+                Some(held) => deferred = held,
+                None => {
+                    dec(&self.deps.metrics.rooms_loaded);
+                    return false;
+                }
+            }
+        }
         if self.deps.bus.fans_out() {
             self.announce();
+        }
+        let mut idle = false;
+        for cmd in deferred {
+            if self.handle(cmd, &tx_self).await == Flow::Stop {
+                dec(&self.deps.metrics.rooms_loaded);
+                tracing::debug!(room = %self.id, "room unloaded");
+                return false;
+            }
         }
         loop {
             let deadline = self.next_deadline();
@@ -351,52 +468,123 @@ impl Room {
                 }
                 _ = sleep_until(deadline.into()) => {
                     if self.on_timer(&tx_self) && rx.is_empty() && try_unload() {
+                        idle = true;
                         break;
                     }
                     continue;
                 }
             };
             let Some(cmd) = cmd else { break };
-            match cmd {
-                RoomCommand::Join { conn, reply } => {
-                    self.join(conn);
-                    let _ = reply.send(Ok(()));
-                }
-                RoomCommand::Inbound { conn, messages } => self.inbound(conn, messages),
-                RoomCommand::Leave { conn } => self.leave(conn),
-                RoomCommand::Persisted {
-                    result,
-                    saved_sv,
-                    version,
-                } => self.persisted(result, saved_sv, version),
-                RoomCommand::Validation { reply } => {
-                    if self.validate_at.is_some() {
-                        self.validate();
-                    }
-                    let _ = reply.send(self.validation.clone());
-                }
-                RoomCommand::Status { reply } => {
-                    let _ = reply.send(RoomStatus {
-                        participants: self.awareness.present(),
-                        connections: self.conns.len(),
-                    });
-                }
-                RoomCommand::Shutdown { reply } => {
-                    self.flush_for_shutdown(&tx_self).await;
-                    let _ = reply.send(());
-                }
-                RoomCommand::CloseAll { code } => {
-                    for conn in self.conns.values() {
-                        conn.control.close(code);
-                    }
-                    self.conns.clear();
-                    self.shared.connections.store(0, Ordering::Relaxed);
-                    break;
-                }
+            if self.handle(cmd, &tx_self).await == Flow::Stop {
+                break;
             }
         }
         dec(&self.deps.metrics.rooms_loaded);
         tracing::debug!(room = %self.id, "room unloaded");
+        idle
+    }
+
+    /// Serves what can be served while the document is integrated (greetings without step 1, step 2
+    /// answers to empty state vectors, status), holds back the rest, and sends the owed step 1s once
+    /// the document is there. Returns the held-back commands, or `None` when the room must stop.
+    async fn finish_loading(
+        &mut self,
+        mut loading: Loading,
+        rx: &mut mpsc::Receiver<RoomCommand>,
+    ) -> Option<Vec<RoomCommand>> {
+        loop {
+            tokio::select! {
+                doc = &mut loading.doc => match doc {
+                    Ok(doc) => {
+                        watch_design(&doc, &self.design_changed);
+                        self.doc = doc;
+                        break;
+                    }
+                    Err(e) => {
+                        tracing::error!(room = %self.id, error = %e, "loading room failed");
+                        for conn in self.conns.values() {
+                            conn.control.close(1011);
+                        }
+                        return None;
+                    }
+                },
+                cmd = rx.recv() => {
+                    let Some(cmd) = cmd else {
+                        // Nobody can reach the room any more; the stored rows stay as they are.
+                        return None;
+                    };
+                    if !loading.deferred.is_empty() {
+                        loading.deferred.push(cmd);
+                        continue;
+                    }
+                    match cmd {
+                        RoomCommand::Join { conn, reply } => {
+                            loading.owe_step1.push(conn.id);
+                            self.join(conn, false);
+                            let _ = reply.send(Ok(()));
+                        }
+                        RoomCommand::Inbound { conn, messages }
+                            if messages
+                                .iter()
+                                .all(|m| matches!(m, Inbound::SyncStep1(sv) if sv.is_empty())) =>
+                        {
+                            self.inbound(conn, messages)
+                        }
+                        RoomCommand::Status { reply } => self.status(reply),
+                        other => loading.deferred.push(other),
+                    }
+                }
+            }
+        }
+        let sv = self.state_vector();
+        for conn in loading.owe_step1 {
+            self.send_to(conn, protocol::encode_step1(&sv));
+        }
+        Some(loading.deferred)
+    }
+
+    /// Handles one command.
+    async fn handle(&mut self, cmd: RoomCommand, tx_self: &mpsc::WeakSender<RoomCommand>) -> Flow {
+        match cmd {
+            RoomCommand::Join { conn, reply } => {
+                self.join(conn, true);
+                let _ = reply.send(Ok(()));
+            }
+            RoomCommand::Inbound { conn, messages } => self.inbound(conn, messages),
+            RoomCommand::Leave { conn } => self.leave(conn),
+            RoomCommand::Persisted {
+                result,
+                saved_sv,
+                version,
+            } => self.persisted(result, saved_sv, version),
+            RoomCommand::Validation { reply } => {
+                if self.validate_at.is_some() {
+                    self.validate();
+                }
+                let _ = reply.send(self.validation.clone());
+            }
+            RoomCommand::Status { reply } => self.status(reply),
+            RoomCommand::Shutdown { reply } => {
+                self.flush_for_shutdown(tx_self).await;
+                let _ = reply.send(());
+            }
+            RoomCommand::CloseAll { code } => {
+                for conn in self.conns.values() {
+                    conn.control.close(code);
+                }
+                self.conns.clear();
+                self.shared.connections.store(0, Ordering::Relaxed);
+                return Flow::Stop;
+            }
+        }
+        Flow::Continue
+    }
+
+    fn status(&self, reply: oneshot::Sender<RoomStatus>) {
+        let _ = reply.send(RoomStatus {
+            participants: self.awareness.present(),
+            connections: self.conns.len(),
+        });
     }
 
     fn next_deadline(&self) -> Instant {
@@ -455,12 +643,16 @@ impl Room {
         idle && self.conns.is_empty() && self.pending.is_empty() && self.in_flight == 0
     }
 
-    fn join(&mut self, conn: ConnHandle) {
+    /// Greets a connection and adds it. `step1` is false while the document is still loading: the
+    /// step 1 follows once it is there.
+    fn join(&mut self, conn: ConnHandle, step1: bool) {
         let id = conn.id;
         // The greeting: our state vector (so the client sends what we lack), who is present, and
         // the session facts. Queued in order on the fresh outbox, which has room for them.
-        let sv = self.state_vector();
-        let _ = conn.outbox.try_send(protocol::encode_step1(&sv));
+        if step1 {
+            let sv = self.state_vector();
+            let _ = conn.outbox.try_send(protocol::encode_step1(&sv));
+        }
         if let Some(all) = self.awareness.encode_all() {
             let _ = conn.outbox.try_send(protocol::encode_awareness(&all));
         }
@@ -468,7 +660,7 @@ impl Room {
             "type": "session",
             "room": self.id.as_str(),
             "role": conn.role.as_str(),
-            "problem": self.problem(),
+            "problem": self.problem_id,
         });
         let _ = conn
             .outbox
@@ -594,7 +786,7 @@ impl Room {
         if self.persist_at.is_none() {
             self.persist_at = Some(Instant::now() + PERSIST_COALESCE);
         }
-        if self.validate_at.is_none() {
+        if self.design_changed.swap(false, Ordering::Relaxed) && self.validate_at.is_none() {
             // Run now if the last run is old enough, else at the end of its window: a burst of edits
             // costs one run per window, and the first edit after a quiet spell is judged at once.
             self.validate_at = Some(Instant::now().max(self.last_validation + VALIDATION_INTERVAL));
@@ -891,12 +1083,6 @@ impl Room {
                 tokio::time::sleep(PERSIST_RETRY).await;
             }
         }
-    }
-
-    fn problem(&self) -> Option<String> {
-        let meta = self.doc.get_or_insert_map("meta");
-        let txn = self.doc.transact();
-        meta.get(&txn, "problem").map(|v| v.to_string(&txn))
     }
 
     fn state_vector(&mut self) -> Bytes {

@@ -65,6 +65,7 @@ impl Rooms {
         let room_id = id.clone();
         let weak = tx.downgrade();
         drop(tx);
+        let deps_store = deps.store.clone();
         self.tracker.spawn(async move {
             let room = match Room::load(room_id.clone(), deps, shared).await {
                 Ok(room) => room,
@@ -80,8 +81,16 @@ impl Rooms {
             // Unload only if nobody took a new handle to this actor: a sender that cloned the
             // handle before we removed it sees a closed mailbox and starts a fresh actor.
             let try_unload = move || remove_if_current(&unload_map, &unload_id, generation);
-            room.run(rx, try_unload, weak).await;
+            let store = deps_store;
+            let idle = room.run(rx, try_unload, weak).await;
             remove_if_current(&map, &room_id, generation);
+            if idle {
+                // One stored row makes the next load fast (joiners are answered from it while the
+                // document is integrated). A failure only means a slower next load.
+                if let Err(e) = store.compact(&room_id).await {
+                    tracing::warn!(room = %room_id, error = %e, "compacting an unloaded room failed");
+                }
+            }
         });
         handle
     }
@@ -151,11 +160,16 @@ impl Rooms {
         self.lock().len()
     }
 
-    /// Flushes every room's pending updates to the persister, then closes every socket with `code`
-    /// and stops the actors. The caller flushes the persister between the two steps.
-    pub async fn flush_all(&self) {
-        let handles: Vec<RoomHandle> = self.lock().values().cloned().collect();
-        for handle in handles {
+    /// Flushes every room's pending updates to the persister; returns the rooms it flushed. The
+    /// caller flushes the persister, then calls [`Rooms::close_all`].
+    pub async fn flush_all(&self) -> Vec<RoomId> {
+        let rooms: Vec<(RoomId, RoomHandle)> = self
+            .lock()
+            .iter()
+            .map(|(id, h)| (id.clone(), h.clone()))
+            .collect();
+        let mut flushed = Vec::with_capacity(rooms.len());
+        for (id, handle) in rooms {
             let (reply, rx) = oneshot::channel();
             if handle
                 .tx
@@ -165,7 +179,9 @@ impl Rooms {
             {
                 let _ = rx.await;
             }
+            flushed.push(id);
         }
+        flushed
     }
 
     pub async fn close_all(&self, code: u16) {

@@ -66,14 +66,54 @@ async fn ten_thousand_updates_stay_bounded_and_reload(database_url: &str) {
         "room holds {rows} rows, bound {ROW_BOUND}"
     );
     server.stop().await;
+    assert_eq!(
+        store.row_count(&room_id).await.unwrap(),
+        1,
+        "a graceful stop leaves each room as one snapshot row"
+    );
 
+    // The restarted server answers joiners from that row while it integrates the document; an
+    // edit sent at once, before the joiner is synced, waits for the document and is not lost.
     let server = TestServer::start(database_url).await;
-    let fresh = WsClient::connect(&server.ws_url(&room, &edit)).await;
+    let mut early = WsClient::connect_unsynced(&server.ws_url(&room, &edit)).await;
+    let early_nodes = early.doc.get_or_insert_map("nodes");
+    early
+        .edit(|_, txn| {
+            early_nodes.insert(txn, "late", 1u32);
+        })
+        .await;
+    let mut fresh = WsClient::connect(&server.ws_url(&room, &edit)).await;
     let nodes = fresh.doc.get_or_insert_map("nodes");
-    assert_eq!(nodes.len(&fresh.doc.transact()), 500);
-    assert_eq!(entries(&nodes, &fresh.doc), expected_json);
-    assert_eq!(fresh.doc.transact().state_vector(), expected_sv);
+    assert!(
+        early
+            .pump_until(Duration::from_secs(10), |c| c.synced && c.saved())
+            .await,
+        "the early client synced and its edit was saved"
+    );
+    assert!(
+        fresh
+            .pump_until(Duration::from_secs(10), |c| {
+                c.doc.get_or_insert_map("nodes").len(&c.doc.transact()) == 501
+            })
+            .await,
+        "the early edit reached the fresh client"
+    );
+    let mut want = expected_json.clone();
+    want.insert("late".into(), "1".into());
+    assert_eq!(entries(&nodes, &fresh.doc), want);
+    assert_eq!(entries(&early_nodes, &early.doc), want);
+    assert_eq!(
+        fresh.doc.transact().state_vector(),
+        early.doc.transact().state_vector()
+    );
+    for (client, _) in expected_sv.iter() {
+        assert_eq!(
+            fresh.doc.transact().state_vector().get(client),
+            expected_sv.get(client)
+        );
+    }
     fresh.close().await;
+    early.close().await;
     server.stop().await;
 }
 
@@ -87,4 +127,92 @@ async fn compaction_bounds_rows_and_reloads_identically_on_sqlite() {
 async fn compaction_bounds_rows_and_reloads_identically_on_postgres() {
     require_postgres().await;
     ten_thousand_updates_stay_bounded_and_reload(common::PG_URL).await;
+}
+
+/// Runs the room's pending validation, if any (the route does that first), and returns how many
+/// validation runs the server has made so far.
+async fn validations_after_pending(server: &TestServer, room: &str, token: &str) -> u64 {
+    let (status, json) = common::http(
+        server.addr,
+        "GET",
+        &format!("/api/rooms/{room}/validation?token={token}"),
+        None,
+    )
+    .await;
+    assert_eq!(status, 200, "{json}");
+    server
+        .state
+        .metrics
+        .validations
+        .load(std::sync::atomic::Ordering::Relaxed)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dragging_nodes_is_not_revalidated_but_changing_them_is() {
+    let (_dir, url) = sqlite_url();
+    let server = TestServer::start(&url).await;
+    let (room, edit, _) = server.create_room("tutorial-simple-blog").await;
+    let mut client = WsClient::connect(&server.ws_url(&room, &edit)).await;
+    let nodes = client.doc.get_or_insert_map("nodes");
+    let add = nodes.clone();
+    client
+        .edit(move |_, txn| {
+            add.insert(
+                txn,
+                "n1",
+                yrs::MapPrelim::from([
+                    ("type", yrs::In::from("app")),
+                    ("label", yrs::In::from("App")),
+                    ("x", yrs::In::from(0.0)),
+                    ("y", yrs::In::from(0.0)),
+                ]),
+            );
+        })
+        .await;
+    let saved = |c: &WsClient| c.saved();
+    assert!(client.pump_until(Duration::from_secs(10), saved).await);
+    let added = validations_after_pending(&server, &room, &edit).await;
+    assert!(added >= 1, "the new node was validated");
+
+    let node = |client: &WsClient| match nodes.get(&client.doc.transact(), "n1") {
+        Some(yrs::Out::YMap(node)) => node,
+        other => panic!("node n1: {other:?}"),
+    };
+    for i in 0..50 {
+        let n1 = node(&client);
+        client
+            .edit(move |_, txn| {
+                n1.insert(txn, "x", f64::from(i) * 10.0);
+                n1.insert(txn, "y", f64::from(i) * 5.0);
+            })
+            .await;
+    }
+    assert!(client.pump_until(Duration::from_secs(10), saved).await);
+    assert_eq!(
+        validations_after_pending(&server, &room, &edit).await,
+        added,
+        "50 drags ran no validation"
+    );
+
+    let n1 = node(&client);
+    client
+        .edit(move |_, txn| {
+            n1.insert(txn, "type", "cache");
+        })
+        .await;
+    assert!(client.pump_until(Duration::from_secs(10), saved).await);
+    let retyped = validations_after_pending(&server, &room, &edit).await;
+    assert!(retyped > added, "a changed type is validated");
+
+    // A position that is not a number is an issue in the result, so it is validated too.
+    let n1 = node(&client);
+    client
+        .edit(move |_, txn| {
+            n1.insert(txn, "x", "left");
+        })
+        .await;
+    assert!(client.pump_until(Duration::from_secs(10), saved).await);
+    assert!(validations_after_pending(&server, &room, &edit).await > retyped);
+    client.close().await;
+    server.stop().await;
 }

@@ -92,6 +92,34 @@ test('the server says when edits are saved', async () => {
   } finally { a.close(); }
 });
 
+test('saved goes to the clients whose edits were stored, not to onlookers', async () => {
+  const { room, tokens } = await server.createRoom();
+  const writer = await connect(server.ws, room, tokens.edit);
+  const onlooker = await connect(server.ws, room, tokens.edit);
+  try {
+    const savedCount = (c) => c.provider.tierboard.filter((m) => m.type === 'saved').length;
+    const before = savedCount(onlooker);
+    const started = Date.now();
+    for (let i = 0; i < 20; i++) {
+      writer.doc.getMap('nodes').set(`n${i}`, i);
+      await sleep(20);
+    }
+    const mine = Y.decodeStateVector(Y.encodeStateVector(writer.doc)).get(writer.doc.clientID);
+    await waitFor(() => writer.provider.tierboard.find((m) => m.type === 'saved'
+      && (Y.decodeStateVector(Buffer.from(m.sv, 'base64')).get(writer.doc.clientID) ?? 0) >= mine), 3000, 'saved message');
+    await waitFor(() => onlooker.doc.getMap('nodes').size === 20, 3000, 'the edits at the onlooker');
+    // Acknowledged at most once per 200 ms, however often the store commits.
+    const rounds = Math.ceil((Date.now() - started) / 200) + 1;
+    assert.ok(savedCount(writer) <= rounds, `writer got ${savedCount(writer)} saved messages in ${rounds} windows`);
+    assert.equal(savedCount(onlooker), before, 'the onlooker made no edits and is not told');
+    // A client joining later hears the latest stored state in its greeting.
+    const late = await connect(server.ws, room, tokens.view);
+    try {
+      await waitFor(() => late.provider.tierboard.some((m) => m.type === 'saved'), 2000, 'saved in the greeting');
+    } finally { late.close(); }
+  } finally { writer.close(); onlooker.close(); }
+});
+
 test('missing or wrong token: no document bytes, close 4401; unknown room: 4404', async () => {
   const { room, tokens } = await server.createRoom();
   const writer = await connect(server.ws, room, tokens.edit);

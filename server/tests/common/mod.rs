@@ -147,6 +147,15 @@ pub struct WsClient {
 impl WsClient {
     /// Connects and completes the sync handshake.
     pub async fn connect(url: &str) -> WsClient {
+        let mut client = WsClient::connect_unsynced(url).await;
+        client
+            .pump_until(Duration::from_secs(10), |c| c.synced)
+            .await;
+        client
+    }
+
+    /// Connects and sends sync step 1, without waiting for the answer.
+    pub async fn connect_unsynced(url: &str) -> WsClient {
         let (ws, _) = tokio_tungstenite::connect_async(url)
             .await
             .expect("websocket connects");
@@ -159,9 +168,6 @@ impl WsClient {
         };
         let sv = client.doc.transact().state_vector().encode_v1();
         client.send(protocol::encode_step1(&sv)).await;
-        client
-            .pump_until(Duration::from_secs(10), |c| c.synced)
-            .await;
         client
     }
 
