@@ -55,7 +55,7 @@ pub enum Cmd {
     Rate(f64),
     /// Insert `bytes` characters of text at the end of `notes` (document building).
     AppendNotes(usize),
-    /// A summary of the document (applies a deferred step 2 first).
+    /// A summary of the document.
     Report(oneshot::Sender<Report>),
     /// Take the latency samples gathered so far and the edit count (cheap: no document summary).
     Drain(oneshot::Sender<Drained>),
@@ -142,19 +142,14 @@ pub struct Spec {
     pub awareness: bool,
     /// A stable number for spreading edit phases.
     pub seq: u64,
-    /// Count as synced when the step 2 has arrived, and apply it only when a report asks for the
-    /// document: with a 20 MB document, 150 joiners integrating it at once would measure the
-    /// generator's CPU rather than the server's delivery.
-    pub defer_apply: bool,
     /// The content digest this client waits for: the moment its document first has it is reported as
     /// `complete_after` (a server may answer step 1 before it has loaded the document).
     pub expect_digest: Option<u64>,
-    /// The WebSocket read buffer: [`SMALL_READ_BUFFER`] unless the client is to read a lot.
-    pub read_buffer: usize,
 }
 
-/// The default read buffer: ten thousand idle connections should cost the generator little memory.
-pub const SMALL_READ_BUFFER: usize = 4 * 1024;
+/// Small read buffers: ten thousand idle connections should cost the generator little memory (the
+/// joiners of a large document read through [`crate::rawjoin`] instead).
+const READ_BUFFER: usize = 4 * 1024;
 
 /// A running client.
 pub struct Handle {
@@ -224,7 +219,7 @@ async fn open(spec: &Spec) -> Result<WebSocketStream<TcpStream>> {
         .with_context(|| format!("connecting to {}", spec.url.addr))?;
     stream.set_nodelay(true)?;
     let config = WebSocketConfig::default()
-        .read_buffer_size(spec.read_buffer)
+        .read_buffer_size(READ_BUFFER)
         .max_message_size(Some(MAX_MESSAGE))
         .max_frame_size(Some(MAX_MESSAGE));
     let (ws, _response) =
@@ -261,9 +256,6 @@ struct State {
     complete_after: Option<Duration>,
     expect_digest: Option<u64>,
     closed: Option<String>,
-    defer_apply: bool,
-    /// A step 2 not yet applied (with `defer_apply`).
-    deferred: Option<Vec<u8>>,
 }
 
 fn lat_name(writer: u32) -> String {
@@ -297,8 +289,6 @@ impl State {
             complete_after: None,
             expect_digest: spec.expect_digest,
             closed: None,
-            defer_apply: spec.defer_apply,
-            deferred: None,
         }
     }
 
@@ -395,11 +385,6 @@ impl State {
     }
 
     fn report(&mut self) -> Report {
-        if let Some(update) = self.deferred.take()
-            && let Err(e) = self.apply(&update)
-        {
-            self.closed.get_or_insert_with(|| format!("{e:#}"));
-        }
         type_roots(&self.doc);
         let txn = self.doc.transact();
         Report {
@@ -437,7 +422,7 @@ impl State {
 /// Gives every root its type. A root that only arrived in remote updates stays untyped until it is
 /// first read as a type (yrs and yjs alike), and an untyped root shows no content; the canvas schema's
 /// roots (docs/PROTOCOL.md §3) and the generator's own are maps, except the `notes` text.
-fn type_roots(doc: &Doc) {
+pub fn type_roots(doc: &Doc) {
     let names: Vec<String> = doc
         .transact()
         .root_refs()
@@ -712,11 +697,7 @@ fn handle_frame(
                     .extend(wire::step2(&diff));
             }
             Incoming::Step2(update) => {
-                if state.defer_apply && state.deferred.is_none() {
-                    state.deferred = Some(update.to_vec());
-                } else {
-                    state.apply(update)?;
-                }
+                state.apply(update)?;
                 if state.synced_after.is_none() {
                     state.synced_after = Some(state.started.elapsed());
                     let _ = synced_tx.send(true);
@@ -747,9 +728,7 @@ mod tests {
             observe,
             awareness: false,
             seq: 0,
-            defer_apply: false,
             expect_digest: None,
-            read_buffer: SMALL_READ_BUFFER,
         }
     }
 

@@ -12,6 +12,7 @@
 mod client;
 mod fleet;
 mod http;
+mod rawjoin;
 mod report;
 mod scenarios;
 mod server;
@@ -433,9 +434,7 @@ async fn latency(args: LatencyArgs) -> Result<()> {
             observe,
             awareness: !args.no_awareness,
             seq,
-            defer_apply: false,
             expect_digest: None,
-            read_buffer: client::SMALL_READ_BUFFER,
         };
     let specs = (0..args.observers)
         .map(|i| spec(&observer_url, None, vec![0], i as u64 + 1))
@@ -497,9 +496,7 @@ async fn join(url: String, listen_secs: f64) -> Result<()> {
         observe: vec![],
         awareness: true,
         seq: 0,
-        defer_apply: false,
         expect_digest: None,
-        read_buffer: client::SMALL_READ_BUFFER,
     };
     let mut c = client::connect(spec).await?;
     tokio::time::timeout(Duration::from_secs(30), c.wait_synced())

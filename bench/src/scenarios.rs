@@ -5,6 +5,7 @@
 //! loop is bounded in count and in time.
 
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, anyhow, bail};
@@ -14,6 +15,7 @@ use serde_json::Value;
 use crate::client::{self, Cmd, Handle, Spec, WsUrl};
 use crate::fleet::{self, Sources};
 use crate::http;
+use crate::rawjoin::{self, Step2};
 use crate::report::{Outcome, ServerCost, mb};
 use crate::server::{Kind, Server, Setup, TierboardOpts, Usage, free_port};
 use crate::stats::Latency;
@@ -42,9 +44,7 @@ impl Ctx {
             observe,
             awareness: self.awareness,
             seq,
-            defer_apply: false,
             expect_digest: None,
-            read_buffer: client::SMALL_READ_BUFFER,
         }
     }
 }
@@ -800,7 +800,6 @@ pub async fn s7(ctx: &Ctx, kind: Kind) -> Result<Outcome> {
     const JOINERS: usize = 150;
     const CHUNK: usize = 512 * 1024;
     const CHUNKS: usize = 40; // 20 MiB
-    const JOINER_READ_BUFFER: usize = 256 * 1024;
     let owned = start(ctx, kind, "s7").await?;
     let server = &owned;
     let out = async {
@@ -831,34 +830,49 @@ pub async fn s7(ctx: &Ctx, kind: Kind) -> Result<Outcome> {
         };
         let build_secs = t0.elapsed().as_secs_f64();
         checker.close().await;
+        // A verifier receives the step 2 whole and checks that it is the 20 MB document; the
+        // joiners compare what they receive with those bytes as it arrives (see `rawjoin`).
+        let verified = rawjoin::join(&url, 1, Step2::Keep, Duration::from_secs(60)).await?;
+        let step2 = verified
+            .kept
+            .ok_or_else(|| anyhow!("the verifier received no step 2"))?;
+        check_step2(&step2, expected.digest, expected_len)
+            .context("the verifier's step 2 is not the 20 MB document")?;
+        let step2 = Arc::new(step2);
         let before = server.usage();
         server.reset_peak();
-        let mut specs = Vec::with_capacity(JOINERS);
-        for i in 0..JOINERS {
-            let mut s = ctx.spec(&url, None, vec![], i as u64 + 2);
-            s.defer_apply = true;
-            // Each joiner reads 20 MB: in 4 KiB reads that is ~5,000 read calls per joiner, which
-            // measures the generator rather than the server (the read buffer is the client's, not
-            // what is measured).
-            s.read_buffer = JOINER_READ_BUFFER;
-            specs.push(s);
-        }
         let rush = Instant::now();
-        let mut joiners = fleet::connect_all(specs, JOINERS, Duration::from_secs(60)).await?;
-        fleet::wait_synced(&mut joiners, Duration::from_secs(120)).await?;
+        let joins: Vec<_> = (0..JOINERS)
+            .map(|i| {
+                let url = url.clone();
+                let mode = Step2::Compare(step2.clone());
+                tokio::spawn(async move {
+                    rawjoin::join(&url, i as u64 + 2, mode, Duration::from_secs(120)).await
+                })
+            })
+            .collect();
+        let mut joined = Vec::with_capacity(JOINERS);
+        for join in joins {
+            joined.push(join.await.context("joiner task")??);
+        }
         let all_synced = rush.elapsed().as_secs_f64();
         // Let the peak include the aftermath (buffers released or not), then read it.
         tokio::time::sleep(Duration::from_millis(300)).await;
         let after = server.usage();
-        let reports = fleet::reports(&joiners).await?;
-        let wrong = reports
-            .iter()
-            .filter(|r| r.notes_len != expected_len || r.digest != expected.digest)
-            .count();
-        fleet::close_all(joiners).await;
         builder.close().await;
+        // Bytes equal to the verified step 2 are the document; any other bytes are checked alone.
+        let mut differing = 0;
+        let mut wrong = 0;
+        for j in &joined {
+            if let Some(bytes) = &j.kept {
+                differing += 1;
+                if check_step2(bytes, expected.digest, expected_len).is_err() {
+                    wrong += 1;
+                }
+            }
+        }
         if wrong > 0 {
-            bail!("{wrong} of {JOINERS} joiners ended with a document other than the 20 MB one");
+            bail!("{wrong} of {JOINERS} joiners received a document other than the 20 MB one");
         }
         let cost = ServerCost::between(before, after);
         Ok(Outcome::ok(all_synced)
@@ -868,6 +882,19 @@ pub async fn s7(ctx: &Ctx, kind: Kind) -> Result<Outcome> {
             .with("build_secs", build_secs)
             .with("rss_before_mb", mb(before.rss))
             .with("peak_rss_mb", cost.peak_rss_mb)
+            .with("step2_bytes", step2.len())
+            .with("joiners_with_other_bytes", differing)
+            .with(
+                "slowest_joiner_secs",
+                joined
+                    .iter()
+                    .map(|j| j.synced_after.as_secs_f64())
+                    .fold(0.0, f64::max),
+            )
+            .with(
+                "step2_bytes_received",
+                joined.iter().map(|j| j.step2_len).sum::<usize>(),
+            )
             .with(
                 "table_note",
                 format!(
@@ -927,4 +954,29 @@ pub async fn s8(ctx: &Ctx, kind: Kind) -> Result<Outcome> {
             .unwrap_or_else(|| "?".into())
     );
     Ok(out.with("table_note", note))
+}
+
+/// Checks that a received message is a sync step 2 whose document has `digest` and `notes_len`
+/// characters of notes.
+fn check_step2(message: &[u8], digest: u64, notes_len: u32) -> Result<()> {
+    use yrs::updates::decoder::Decode;
+    use yrs::{GetString, Transact};
+    let mut reader = crate::wire::Reader::new(message);
+    let Some(crate::wire::Incoming::Step2(update)) = reader.next_message()? else {
+        bail!("not a sync step 2");
+    };
+    let doc = yrs::Doc::new();
+    doc.transact_mut()
+        .apply_update(yrs::Update::decode_v1(update)?)?;
+    client::type_roots(&doc);
+    let notes = doc.get_or_insert_text("notes");
+    let txn = doc.transact();
+    let len = notes.get_string(&txn).len();
+    if len != notes_len as usize {
+        bail!("{len} characters of notes, not {notes_len}");
+    }
+    if client::content_digest(&txn) != digest {
+        bail!("the content differs");
+    }
+    Ok(())
 }
