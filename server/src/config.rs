@@ -110,8 +110,11 @@ pub struct ServeConfig {
     #[arg(long, env = "TIERBOARD_PERSIST_MS", default_value_t = 50)]
     pub persist_interval_ms: u64,
 
-    /// Stored rows per room above which the room's log is compacted into one snapshot.
-    #[arg(long, env = "TIERBOARD_COMPACT_ROWS", default_value_t = 64)]
+    /// Stored rows per room above which the room's log is compacted into one snapshot. Each
+    /// compaction re-encodes the whole document, so a busy room should not do it too often (at 64,
+    /// a thousand busy rooms spent more CPU compacting than syncing; benchmark scenario 3); the rows
+    /// are small updates, so loading a few hundred costs milliseconds.
+    #[arg(long, env = "TIERBOARD_COMPACT_ROWS", default_value_t = 256)]
     pub compact_rows: u64,
 }
 

@@ -392,6 +392,17 @@ impl Store {
         Ok(())
     }
 
+    /// The `n`-th (1-based) parameter of a statement whose parameters are bound in order. Positional
+    /// on SQLite: sqlx-sqlite looks every numbered parameter up by name, and SQLite finds a name by a
+    /// linear scan, so `$n` costs O(n²) per statement (a few percent of the server's time under load,
+    /// perf, with hundreds of parameters per bulk statement).
+    fn param(&self, n: usize) -> String {
+        match self.backend {
+            Backend::Sqlite => "?".to_string(),
+            Backend::Postgres => format!("${n}"),
+        }
+    }
+
     /// Inserts rows of this instance's log, each under the next `seq`, with multi-row `INSERT`s (one
     /// round trip per [`INSERT_CHUNK`] rows rather than per row).
     async fn insert_rows(
@@ -409,20 +420,14 @@ impl Store {
                 if i > 0 {
                     sql.push_str(", ");
                 }
-                match self.backend {
-                    // Positional: sqlx-sqlite looks every numbered parameter up by name, and SQLite
-                    // finds a name by a linear scan, so `$n` costs O(n²) per statement (a few
-                    // percent of the server's time under load, perf).
-                    Backend::Sqlite => sql.push_str("(?, ?, ?, ?, ?)"),
-                    Backend::Postgres => sql.push_str(&format!(
-                        "(${}, ${}, ${}, ${}, ${})",
-                        p + 1,
-                        p + 2,
-                        p + 3,
-                        p + 4,
-                        p + 5
-                    )),
-                }
+                sql.push_str(&format!(
+                    "({}, {}, {}, {}, {})",
+                    self.param(p + 1),
+                    self.param(p + 2),
+                    self.param(p + 3),
+                    self.param(p + 4),
+                    self.param(p + 5)
+                ));
             }
             let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
             for (room, data) in chunk {
@@ -566,15 +571,18 @@ impl Store {
         self.insert_rows(tx, &[(id, &snapshot)], now_ms()).await?;
         let mut deleted = 0u64;
         for chunk in keys.chunks(DELETE_CHUNK) {
-            let mut sql = String::from("DELETE FROM doc_updates WHERE room_id = $1 AND (");
+            let mut sql = format!(
+                "DELETE FROM doc_updates WHERE room_id = {} AND (",
+                self.param(1)
+            );
             for i in 0..chunk.len() {
                 if i > 0 {
                     sql.push_str(" OR ");
                 }
                 sql.push_str(&format!(
-                    "(writer = ${} AND seq = ${})",
-                    2 * i + 2,
-                    2 * i + 3
+                    "(writer = {} AND seq = {})",
+                    self.param(2 * i + 2),
+                    self.param(2 * i + 3)
                 ));
             }
             sql.push(')');
