@@ -294,8 +294,8 @@ pub struct Step {
     pub server: ServerCost,
 }
 
-/// 3. 1,000 rooms × 4 clients, 2 edits/s each, then stepping up (or down to 1, 0.5, 0.25 when 2/s is not
-/// sustained): the highest rate with p99 < 25 ms.
+/// 3. 1,000 rooms × 4 clients, 2 edits/s each, then stepping up (or down through 1.5, 1, 0.75, 0.5
+/// and 0.25 when 2/s is not sustained): the highest rate with p99 < 25 ms.
 pub async fn s3(ctx: &Ctx, kind: Kind) -> Result<Outcome> {
     const ROOMS: usize = 1000;
     const PER_ROOM: u32 = 4;
@@ -303,7 +303,7 @@ pub async fn s3(ctx: &Ctx, kind: Kind) -> Result<Outcome> {
     // Up from the base rate while steps are sustained; when the base itself is not, down until one
     // is, so that every server gets a figure and the ratio means something.
     let rates_up = [2.0, 4.0, 8.0, 16.0, 32.0, 64.0];
-    let rates_down = [1.0, 0.5, 0.25];
+    let rates_down = [1.5, 1.0, 0.75, 0.5, 0.25];
     let (base_secs, step_secs) = if ctx.quick { (10.0, 6.0) } else { (60.0, 10.0) };
     let warmup = Duration::from_secs(2);
     let owned = start(ctx, kind, "s3").await?;
