@@ -437,28 +437,25 @@ impl Room {
         tx_self: mpsc::WeakSender<RoomCommand>,
     ) -> bool {
         let mut bus_events = self.bus_events.take();
+        let mut idle = false;
+        let mut stopped = false;
         let mut deferred = Vec::new();
         if let Some(loading) = self.loading.take() {
             match self.finish_loading(loading, &mut rx).await {
                 Some(held) => deferred = held,
-                None => {
-                    dec(&self.deps.metrics.rooms_loaded);
-                    return false;
-                }
+                None => stopped = true,
             }
         }
-        if self.deps.bus.fans_out() {
+        if !stopped && self.deps.bus.fans_out() {
             self.announce();
         }
-        let mut idle = false;
         for cmd in deferred {
             if self.handle(cmd, &tx_self).await == Flow::Stop {
-                dec(&self.deps.metrics.rooms_loaded);
-                tracing::debug!(room = %self.id, "room unloaded");
-                return false;
+                stopped = true;
+                break;
             }
         }
-        loop {
+        while !stopped {
             let deadline = self.next_deadline();
             let cmd = tokio::select! {
                 cmd = rx.recv() => cmd,
@@ -475,9 +472,7 @@ impl Room {
                 }
             };
             let Some(cmd) = cmd else { break };
-            if self.handle(cmd, &tx_self).await == Flow::Stop {
-                break;
-            }
+            stopped = self.handle(cmd, &tx_self).await == Flow::Stop;
         }
         dec(&self.deps.metrics.rooms_loaded);
         tracing::debug!(room = %self.id, "room unloaded");
