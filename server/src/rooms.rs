@@ -65,7 +65,7 @@ impl Rooms {
         let room_id = id.clone();
         let weak = tx.downgrade();
         drop(tx);
-        let deps_store = deps.store.clone();
+        let store = deps.store.clone();
         self.tracker.spawn(async move {
             let room = match Room::load(room_id.clone(), deps, shared).await {
                 Ok(room) => room,
@@ -81,7 +81,6 @@ impl Rooms {
             // Unload only if nobody took a new handle to this actor: a sender that cloned the
             // handle before we removed it sees a closed mailbox and starts a fresh actor.
             let try_unload = move || remove_if_current(&unload_map, &unload_id, generation);
-            let store = deps_store;
             let idle = room.run(rx, try_unload, weak).await;
             remove_if_current(&map, &room_id, generation);
             if idle {
