@@ -246,8 +246,11 @@ pub async fn s2(ctx: &Ctx, kind: Kind) -> Result<Outcome> {
         }
         let before = server.usage();
         server.reset_peak();
+        let own = || crate::server::read_cpu_secs(std::process::id()).unwrap_or(0.0);
+        let generator_before = own();
         let took = paced_edits(&writer, EDITS, HZ).await?;
         let (samples, missing) = collect_samples(&observers, EDITS, Duration::from_secs(15)).await?;
+        let generator_cpu = own() - generator_before;
         let after = server.usage();
         let w = writer.report().await?;
         let reports = fleet::reports(&observers).await?;
@@ -266,8 +269,13 @@ pub async fn s2(ctx: &Ctx, kind: Kind) -> Result<Outcome> {
             );
         }
         let delivered = samples.len() as f64;
+        let cost = ServerCost::between(before, after);
+        // CPU per delivery on each side of the socket, over the edits only (not the joins).
+        let us_per = |secs: f64| secs * 1e6 / delivered.max(1.0);
         Ok(Outcome::latency(Latency::from_nanos(samples))
-            .cost(ServerCost::between(before, after))
+            .cost(cost)
+            .with("server_cpu_us_per_delivery", us_per(cost.cpu_secs))
+            .with("generator_cpu_us_per_delivery", us_per(generator_cpu))
             .with("observers", OBSERVERS)
             .with("edits", EDITS)
             .with("rate_hz", HZ)

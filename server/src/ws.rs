@@ -334,9 +334,7 @@ async fn read_loop(
     // timeout re-arms a timer. Silence is checked on a coarse tick instead.
     let cancelled = control.cancel.cancelled();
     tokio::pin!(cancelled);
-    let check = READ_TIMEOUT / 6;
-    let mut idle_check = tokio::time::interval_at(Instant::now() + check, check);
-    idle_check.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut idle_check = coarse_tick(READ_TIMEOUT / 6);
     let mut last_received = Instant::now();
     loop {
         let next = tokio::select! {
@@ -424,6 +422,14 @@ async fn read_loop(
     }
 }
 
+/// A tick every `period`, first one `period` from now, never bursting after a stall: the connection
+/// tasks check silence on it instead of re-arming a timer per message.
+fn coarse_tick(period: Duration) -> tokio::time::Interval {
+    let mut tick = tokio::time::interval_at(Instant::now() + period, period);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    tick
+}
+
 /// Decodes with a panic guard: a hostile update must never take the process down.
 fn decode_guarded<T, E: std::fmt::Display>(
     what: &str,
@@ -448,9 +454,7 @@ async fn write_loop(
     tokio::pin!(cancelled);
     // The keepalive check ticks at half the keepalive period and sends only after a silence, so the
     // hot path never re-arms a timer; the longest silence is 1.5 × KEEPALIVE, well under 30 s.
-    let check = KEEPALIVE / 2;
-    let mut keepalive = tokio::time::interval_at(Instant::now() + check, check);
-    keepalive.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut keepalive = coarse_tick(KEEPALIVE / 2);
     let mut last_sent = Instant::now();
     loop {
         tokio::select! {
