@@ -583,6 +583,11 @@ async fn drive(
     let mut period: Option<Duration> = None;
     let never = Instant::now() + Duration::from_secs(86_400);
     let mut next_edit = tokio::time::Instant::from_std(never);
+    // One timer for the connection's life, moved with `reset` when the schedule changes: a fresh
+    // `sleep_until` in the `select!` would register and remove a timer for every message received
+    // (a lock on the runtime's timer wheel each time, thousands of times a second in scenario 3).
+    let edit_timer = tokio::time::sleep_until(next_edit);
+    tokio::pin!(edit_timer);
     loop {
         tokio::select! {
             msg = ws.next() => {
@@ -631,6 +636,7 @@ async fn drive(
                             period = None;
                             next_edit = tokio::time::Instant::from_std(never);
                         }
+                        edit_timer.as_mut().reset(next_edit);
                     }
                     Cmd::AppendNotes(bytes) => {
                         let frame = state.append_notes(bytes);
@@ -648,7 +654,7 @@ async fn drive(
                     }
                 }
             }
-            _ = tokio::time::sleep_until(next_edit), if period.is_some() => {
+            _ = &mut edit_timer, if period.is_some() => {
                 let p = period.expect("guarded");
                 next_edit += p;
                 let now = tokio::time::Instant::now();
@@ -656,6 +662,7 @@ async fn drive(
                     // Fell behind: skip the missed slots rather than bursting (the achieved rate shows it).
                     next_edit = now + p;
                 }
+                edit_timer.as_mut().reset(next_edit);
                 if let Some(frame) = state.edit() {
                     ws.send(Message::binary(frame)).await?;
                 }

@@ -317,7 +317,7 @@ async fn suite(args: SuiteArgs) -> Result<()> {
                 );
                 let t0 = Instant::now();
                 let load_before = loadavg();
-                let cpu_before = server::read_cpu_secs(std::process::id()).unwrap_or(0.0);
+                let cpu_before = server::own_cpu_secs();
                 let out = match tokio::time::timeout(limit, run_scenario(info.id, &ctx, kind)).await
                 {
                     Ok(Ok(o)) => o,
@@ -332,10 +332,7 @@ async fn suite(args: SuiteArgs) -> Result<()> {
                 let out = out
                     .with("loadavg_1m_before", load_before)
                     .with("loadavg_1m_after", loadavg())
-                    .with(
-                        "generator_cpu_secs",
-                        server::read_cpu_secs(std::process::id()).unwrap_or(0.0) - cpu_before,
-                    )
+                    .with("generator_cpu_secs", server::own_cpu_secs() - cpu_before)
                     .with("wall_secs", t0.elapsed().as_secs_f64());
                 eprintln!(
                     "[bench]   {} in {:.1} s: {:?} {}",
@@ -445,7 +442,7 @@ async fn latency(args: LatencyArgs) -> Result<()> {
     let mut writer = client::connect(spec(&writer_url, Some(0), vec![], 0)).await?;
     writer.wait_synced().await?;
     let cpu0 = args.pid.and_then(server::read_cpu_secs);
-    let self0 = server::read_cpu_secs(std::process::id()).unwrap_or(0.0);
+    let self0 = server::own_cpu_secs();
     let t0 = Instant::now();
     let mut tick = tokio::time::interval(Duration::from_secs_f64(1.0 / args.rate));
     for _ in 0..args.edits {
@@ -453,7 +450,7 @@ async fn latency(args: LatencyArgs) -> Result<()> {
         writer.cmd(client::Cmd::Edit).await?;
     }
     let took = t0.elapsed();
-    let self1 = server::read_cpu_secs(std::process::id()).unwrap_or(0.0);
+    let self1 = server::own_cpu_secs();
     println!(
         "generator: {:.2} s CPU over {:.2} s of edits",
         self1 - self0,

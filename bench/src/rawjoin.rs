@@ -445,7 +445,7 @@ mod tests {
         );
         assert_eq!(m.kept.as_deref(), Some(other.as_slice()));
 
-        let short = wire::step2(&vec![7u8; 100]);
+        let short = wire::step2(&[7u8; 100]);
         let (m, _) = run(&stream_with(&short), 4096, Step2::Compare(Arc::new(step2)));
         assert!(m.kept.is_some(), "a shorter message is kept for checking");
     }

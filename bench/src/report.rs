@@ -45,6 +45,9 @@ pub struct ServerCost {
     pub peak_rss_mb: f64,
     /// CPU seconds (user + system) used during the phase.
     pub cpu_secs: f64,
+    /// MB the server wrote to storage during the phase (its database; Node's LevelDB for the
+    /// reference).
+    pub disk_written_mb: f64,
 }
 
 impl ServerCost {
@@ -53,6 +56,7 @@ impl ServerCost {
             rss_mb: mb(after.rss),
             peak_rss_mb: mb(after.peak_rss),
             cpu_secs: (after.cpu_secs - before.cpu_secs).max(0.0),
+            disk_written_mb: mb(after.disk_written.saturating_sub(before.disk_written)),
         }
     }
 }

@@ -89,6 +89,9 @@ pub struct Usage {
     pub peak_rss: u64,
     /// User + system CPU time since the process started, seconds.
     pub cpu_secs: f64,
+    /// Bytes the process caused to be written to storage since it started (`write_bytes` in
+    /// `/proc/<pid>/io`): the database's WAL, checkpoints and logs.
+    pub disk_written: u64,
 }
 
 pub fn free_port() -> Result<u16> {
@@ -251,6 +254,7 @@ impl Server {
             },
             peak_rss: sampled.peak_rss.max(status.hwm).max(status.rss),
             cpu_secs: read_cpu_secs(self.pid).unwrap_or(0.0),
+            disk_written: read_disk_written(self.pid).unwrap_or(0),
         }
     }
 
@@ -328,6 +332,20 @@ pub fn read_cpu_secs(pid: u32) -> Option<f64> {
     Some((utime + stime) / ticks.max(1.0))
 }
 
+/// The load generator's own CPU time so far, seconds (it shares the machine with the server).
+pub fn own_cpu_secs() -> f64 {
+    read_cpu_secs(std::process::id()).unwrap_or(0.0)
+}
+
+/// `write_bytes` of `/proc/<pid>/io`: what the process sent to storage (page-cache writes are
+/// counted when they are written back, to the process that dirtied them).
+pub fn read_disk_written(pid: u32) -> Option<u64> {
+    let text = std::fs::read_to_string(format!("/proc/{pid}/io")).ok()?;
+    text.lines()
+        .find_map(|line| line.strip_prefix("write_bytes:"))
+        .and_then(|v| v.trim().parse().ok())
+}
+
 /// Raises this process's open-file limit (children inherit it): thousands of sockets on each side.
 pub fn raise_fd_limit(want: u64) -> Result<u64> {
     let mut lim = libc::rlimit {
@@ -368,5 +386,16 @@ mod tests {
         let status = read_status(pid).unwrap();
         assert!(status.rss > 0 && status.hwm >= status.rss / 2);
         assert!(read_cpu_secs(pid).unwrap() >= 0.0);
+        // Writing and syncing a file shows up in `write_bytes` (a tmpfs temp dir would not count:
+        // write next to the sources, which are on disk, and remove it).
+        let before = read_disk_written(pid).unwrap();
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join(format!(".disk-written-{pid}.bin"));
+        let mut file = std::fs::File::create(&path).unwrap();
+        std::io::Write::write_all(&mut file, &vec![1u8; 1 << 20]).unwrap();
+        file.sync_all().unwrap();
+        let after = read_disk_written(pid).unwrap();
+        std::fs::remove_file(&path).unwrap();
+        assert!(after >= before + (1 << 20), "{before} -> {after}");
     }
 }

@@ -807,6 +807,7 @@ async fn interleaved_compaction(kind: Kind) {
 
 /// Upgrading a database created by migration 1 keeps its rows; after migration 2 a row for a room
 /// missing from `rooms` no longer fails a group commit (and with it every other room of the batch).
+/// On SQLite the upgrade also rebuilds the log clustered by room (`WITHOUT ROWID`).
 async fn upgrade_keeps_rows_and_drops_the_batch_poisoning_key(kind: Kind) {
     let db = Db::new(kind).await;
     let store = Store::connect(&db.url, InstanceId("a".into()))
@@ -830,6 +831,20 @@ async fn upgrade_keeps_rows_and_drops_the_batch_poisoning_key(kind: Kind) {
     store.migrate().await.unwrap(); // idempotent
     assert_eq!(store.row_count(&room).await.unwrap(), 20);
     assert_doc(&store, &room, &doc, "after the upgrade").await;
+    if let Kind::Sqlite = kind {
+        // The rows moved into the clustered table (checked above) and the old one is gone.
+        let mut conn = <sqlx::SqliteConnection as sqlx::Connection>::connect(&db.url)
+            .await
+            .unwrap();
+        let tables: Vec<String> = sqlx::query_scalar(
+            "SELECT sql FROM sqlite_master WHERE type = 'table' AND name LIKE 'doc_updates%'",
+        )
+        .fetch_all(&mut conn)
+        .await
+        .unwrap();
+        assert_eq!(tables.len(), 1, "{tables:?}");
+        assert!(tables[0].contains("WITHOUT ROWID"), "{}", tables[0]);
+    }
     store
         .append(&[
             (unknown.clone(), updates[0].clone()),

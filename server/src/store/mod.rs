@@ -44,6 +44,21 @@
 //! [`persister::Persister`] group-commits all rooms in about one transaction per persist interval
 //! (50 ms by default; more only on explicit flushes or batches over 4096 updates / 8 MiB), FULL costs
 //! about 20 fsyncs a second and we take it.
+//!
+//! ## SQLite under load
+//! Each connection sets `temp_store = MEMORY`, a 32 MiB page cache and a 10,000-page WAL before an
+//! automatic checkpoint. A group commit inserts with multi-row statements inside one transaction, so
+//! SQLite keeps a statement journal for each of them: in memory rather than in a temporary file. With
+//! a thousand rooms editing (benchmark scenario 3), perf showed SQLite at about a quarter of the
+//! server's CPU, spent writing that journal, spilling the default 2 MiB cache mid-transaction, re-reading
+//! index pages and checkpointing every ~1,000 pages; with these settings the server needed 0.83 of a
+//! core at 10,000 edits/s where it had needed 1.0 (BENCHMARKS.md).
+//!
+//! Every write transaction runs on one connection of its own (the writers queue on SQLite's single
+//! write lock anyway). In WAL mode a connection discards its whole page cache when it finds that
+//! another connection has written since its last transaction, so with writes spread over the pool each
+//! group commit re-read from the file the index pages it was about to change. Reads use the pool. The
+//! log itself is clustered by room (`WITHOUT ROWID`, [`Store::migrate`]).
 
 pub mod persister;
 pub mod scratch;
@@ -71,6 +86,14 @@ static MIGRATOR: sqlx::migrate::Migrator = {
     migrator.ignore_missing = true;
     migrator
 };
+
+/// Page cache per SQLite connection, in KiB (SQLite's default is 2 MiB). A group commit touches a
+/// leaf page of the log for every room it writes: with a thousand active rooms the default cache
+/// spilled dirty pages mid-transaction and re-read pages from the file on every commit.
+const SQLITE_CACHE_KIB: u64 = 32 * 1024;
+/// WAL pages before an automatic checkpoint (SQLite's default is 1,000). The same leaf pages are
+/// rewritten by commit after commit; a longer WAL lets a checkpoint copy each of them once.
+const SQLITE_CHECKPOINT_PAGES: u64 = 10_000;
 
 /// How long a SQLite connection waits for another writer's lock before failing with "database is locked".
 const SQLITE_BUSY_TIMEOUT_MS: u64 = 5_000;
@@ -132,6 +155,9 @@ pub enum CompactOutcome {
 #[derive(Debug)]
 pub struct Store {
     pool: AnyPool,
+    /// Where every write transaction runs: on a SQLite file a pool of one connection, otherwise the
+    /// same pool as `pool`.
+    writer: AnyPool,
     backend: Backend,
     instance: InstanceId,
     /// Next `seq` for rows this process writes. Starts at the current time in microseconds so that a
@@ -220,31 +246,50 @@ impl Store {
         }
 
         let memory = backend == Backend::Sqlite && max_connections == 1;
-        let pool = AnyPoolOptions::new()
-            .max_connections(max_connections)
-            // An in-memory database lives as long as its one connection: never let the pool recycle it.
-            .min_connections(if memory { 1 } else { 0 })
-            .idle_timeout((!memory).then_some(Duration::from_secs(600)))
-            .max_lifetime((!memory).then_some(Duration::from_secs(1800)))
-            .acquire_timeout(Duration::from_secs(10))
-            .after_connect(move |conn, _meta| {
-                Box::pin(async move {
-                    if backend == Backend::Sqlite {
-                        // See the module docs for why FULL.
-                        conn.execute("PRAGMA synchronous = FULL").await?;
-                        conn.execute(sqlx::AssertSqlSafe(format!(
-                            "PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}"
-                        )))
-                        .await?;
-                        conn.execute("PRAGMA foreign_keys = ON").await?;
-                    }
-                    Ok(())
+        let options = move |connections: u32| {
+            AnyPoolOptions::new()
+                .max_connections(connections)
+                // An in-memory database lives as long as its one connection: never let the pool
+                // recycle it.
+                .min_connections(if memory { 1 } else { 0 })
+                .idle_timeout((!memory).then_some(Duration::from_secs(600)))
+                .max_lifetime((!memory).then_some(Duration::from_secs(1800)))
+                .acquire_timeout(Duration::from_secs(10))
+                .after_connect(move |conn, _meta| {
+                    Box::pin(async move {
+                        if backend == Backend::Sqlite {
+                            // See the module docs for why FULL.
+                            conn.execute("PRAGMA synchronous = FULL").await?;
+                            conn.execute(sqlx::AssertSqlSafe(format!(
+                                "PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}"
+                            )))
+                            .await?;
+                            conn.execute("PRAGMA foreign_keys = ON").await?;
+                            // See the module docs ("SQLite under load") for these three.
+                            conn.execute("PRAGMA temp_store = MEMORY").await?;
+                            conn.execute(sqlx::AssertSqlSafe(format!(
+                                "PRAGMA cache_size = -{SQLITE_CACHE_KIB}"
+                            )))
+                            .await?;
+                            conn.execute(sqlx::AssertSqlSafe(format!(
+                                "PRAGMA wal_autocheckpoint = {SQLITE_CHECKPOINT_PAGES}"
+                            )))
+                            .await?;
+                        }
+                        Ok(())
+                    })
                 })
-            })
-            .connect(&url)
-            .await?;
+        };
+        let pool = options(max_connections).connect(&url).await?;
+        // SQLite file: every write on one connection of its own (see the module docs).
+        let writer = if backend == Backend::Sqlite && !memory {
+            options(1).connect(&url).await?
+        } else {
+            pool.clone()
+        };
         Ok(Store {
             pool,
+            writer,
             backend,
             instance,
             seq: AtomicI64::new(now_micros()),
@@ -254,13 +299,55 @@ impl Store {
     /// Applies the embedded migrations (idempotent; concurrent callers on PostgreSQL serialise on an
     /// advisory lock).
     pub async fn migrate(&self) -> Result<()> {
-        MIGRATOR.run(&self.pool).await?;
+        MIGRATOR.run(&self.writer).await?;
+        if self.backend == Backend::Sqlite {
+            self.cluster_sqlite_log().await?;
+        }
+        Ok(())
+    }
+
+    /// SQLite only: stores the update log clustered by its key (`WITHOUT ROWID`), so that a room's
+    /// rows sit together in the key's b-tree. In a rowid table they lay in insertion order, interleaved
+    /// with every other room's, behind a separate key index: a group commit wrote a page of that index
+    /// for every room it touched and the table's tail besides, and a compaction read and deleted rows
+    /// scattered over as many table pages as it had rows. The clause is SQLite's own (PostgreSQL
+    /// tables are heaps either way), so this step lives here rather than in the portable migrations.
+    /// Idempotent and safe against a concurrent caller: the check runs inside the write transaction.
+    async fn cluster_sqlite_log(&self) -> Result<()> {
+        let mut tx = self.begin_write().await?;
+        let sql: Option<String> = sqlx::query_scalar(
+            "SELECT sql FROM sqlite_master WHERE type = 'table' AND name = 'doc_updates'",
+        )
+        .fetch_optional(&mut *tx)
+        .await?;
+        if sql.is_some_and(|sql| sql.to_ascii_uppercase().contains("WITHOUT ROWID")) {
+            tx.rollback().await?;
+            return Ok(());
+        }
+        for statement in [
+            "CREATE TABLE doc_updates_clustered (
+                room_id    TEXT   NOT NULL,
+                writer     TEXT   NOT NULL,
+                seq        BIGINT NOT NULL,
+                data       BYTEA  NOT NULL,
+                created_ms BIGINT NOT NULL,
+                PRIMARY KEY (room_id, writer, seq)
+            ) WITHOUT ROWID",
+            "INSERT INTO doc_updates_clustered (room_id, writer, seq, data, created_ms)
+                SELECT room_id, writer, seq, data, created_ms FROM doc_updates",
+            "DROP TABLE doc_updates",
+            "ALTER TABLE doc_updates_clustered RENAME TO doc_updates",
+        ] {
+            sqlx::query(statement).execute(&mut *tx).await?;
+        }
+        tx.commit().await?;
+        tracing::info!("SQLite: the update log is now clustered by room (WITHOUT ROWID)");
         Ok(())
     }
 
     /// Applies the migrations up to and including `version` only: for tests of schema upgrades.
     pub async fn migrate_to(&self, version: i64) -> Result<()> {
-        MIGRATOR.run_to(version, &self.pool).await?;
+        MIGRATOR.run_to(version, &self.writer).await?;
         Ok(())
     }
 
@@ -275,6 +362,7 @@ impl Store {
     /// Closes the pool, waiting for connections in use to be returned.
     pub async fn close(&self) {
         self.pool.close().await;
+        self.writer.close().await;
     }
 
     fn next_seq(&self) -> i64 {
@@ -286,8 +374,8 @@ impl Store {
     /// connection wrote in between, while an immediate one waits up to the busy timeout.
     async fn begin_write(&self) -> Result<Transaction<'static, Any>> {
         Ok(match self.backend {
-            Backend::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await?,
-            Backend::Postgres => self.pool.begin().await?,
+            Backend::Sqlite => self.writer.begin_with("BEGIN IMMEDIATE").await?,
+            Backend::Postgres => self.writer.begin().await?,
         })
     }
 
@@ -361,7 +449,7 @@ impl Store {
         .bind(now_ms())
         .bind(&token.0)
         .bind(id.as_str())
-        .execute(&self.pool)
+        .execute(&self.writer)
         .await?;
         Ok(done.rows_affected() > 0)
     }
