@@ -238,10 +238,15 @@ describe('room', () => {
 
     // Ctrl+D duplicates the selection, Delete removes it
     await notes(ada.page).last().click()
+    const original = await notes(ada.page).last().getAttribute('data-id')
     await ada.page.keyboard.press('Control+d')
     await waitFor(async () => (await notes(bob.page).count()) === before + 2, 'the duplicate at Bob')
+    // the copy, not the original, is what is selected now (so Delete removes the copy)
+    const selected = ada.page.locator('.react-flow__node-note.selected')
+    await waitFor(async () => (await selected.count()) === 1 && (await selected.getAttribute('data-id')) !== original, 'the copy selected at Ada')
     await ada.page.keyboard.press('Delete')
     await waitFor(async () => (await notes(bob.page).count()) === before + 1, 'the deletion at Bob')
+    assert.equal(await bob.page.locator(`.react-flow__node-note[data-id="${original}"]`).count(), 1, 'the original note stays')
 
     // multi-select: Ctrl+A selects every node; Escape clears
     await ada.page.locator('.react-flow__pane').click({ position: { x: 30, y: 30 } })

@@ -127,6 +127,32 @@ function Fatal({ message }: { message: string }) {
   )
 }
 
+/**
+ * Selects `ids` as soon as React Flow holds them. New nodes reach its store only after the Yjs
+ * observer's state update has rendered, which on a busy machine can take several frames: selecting
+ * them on a timer could find nothing and leave the selection empty (a Delete right after Ctrl+D then
+ * removed nothing). Gives up after 5 s, e.g. if someone deleted the copies first.
+ */
+function selectWhenShown(store: ReturnType<typeof useStoreApi>, ids: string[]): void {
+  if (ids.length === 0) return
+  let done = false
+  const finish = () => {
+    done = true
+    unsubscribe()
+    clearTimeout(timer)
+  }
+  const tryNow = () => {
+    if (done) return
+    const s = store.getState()
+    if (!ids.every((id) => s.nodeLookup.has(id))) return
+    finish()
+    s.addSelectedNodes(ids)
+  }
+  const unsubscribe = store.subscribe(tryNow)
+  const timer = setTimeout(finish, 5000)
+  tryNow()
+}
+
 function isTyping(t: EventTarget | null): boolean {
   const el = t as HTMLElement | null
   if (!el) return false
@@ -205,7 +231,7 @@ function RoomView(props: {
     if (readOnly || selection.nodes.length === 0) return
     const ids = duplicateNodes(doc, selection.nodes)
     store.getState().unselectNodesAndEdges()
-    setTimeout(() => store.getState().addSelectedNodes(ids), 0)
+    selectWhenShown(store, ids)
   }, [doc, readOnly, selection.nodes, store])
 
   // Keyboard shortcuts (not while typing in a field or the notes).
