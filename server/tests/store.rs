@@ -393,8 +393,8 @@ async fn exec(db: &Db, sql: &'static str) {
 }
 
 /// A commit that fails is reported to the submitters, and its data is kept and stored once the
-/// database accepts writes again. Inserts are blocked for real: a trigger (SQLite) or a CHECK
-/// constraint (PostgreSQL) makes every insert into `doc_updates` fail.
+/// database accepts writes again. Inserts are blocked for real: a trigger on the journal (SQLite) or a
+/// CHECK constraint on the log (PostgreSQL) makes every commit fail.
 async fn failed_commit_keeps_data_and_retries(kind: Kind) {
     let db = Db::new(kind).await;
     let store = db.store("a").await;
@@ -408,7 +408,7 @@ async fn failed_commit_keeps_data_and_retries(kind: Kind) {
     );
     let (block, unblock) = match kind {
         Kind::Sqlite => (
-            "CREATE TRIGGER block_inserts BEFORE INSERT ON doc_updates \
+            "CREATE TRIGGER block_inserts BEFORE INSERT ON doc_journal \
              BEGIN SELECT RAISE(ABORT, 'blocked by the test'); END",
             "DROP TRIGGER block_inserts",
         ),
@@ -560,12 +560,21 @@ async fn crash_child(url: &str, updates: &[Vec<u8>]) {
     tokio::time::sleep(Duration::from_secs(30)).await;
 }
 
-/// The stated bound (store module docs): `compact_rows + 1 + c` rows, `c` the rows committed while a
-/// compaction is queued or running. The test commits back to back (no persist interval between
-/// commits), the worst case for `c`; it asserts `c <= compact_rows`.
+/// Rows of a room still in the SQLite journal when its compaction reads the log: at most
+/// `compact_rows` (store module docs, "Bound on stored rows per room"); none on PostgreSQL.
+fn journal_bound(kind: Kind, compact_rows: u64) -> u64 {
+    match kind {
+        Kind::Sqlite => compact_rows,
+        Kind::Postgres => 0,
+    }
+}
+
+/// The stated bound (store module docs): `compact_rows + 1 + c + j` rows, `c` the rows committed while
+/// a compaction is queued or running, `j` the room's rows in the SQLite journal. The test commits back
+/// to back (no persist interval between commits), the worst case for `c`; it asserts `c <= compact_rows`.
 async fn ten_thousand_updates_stay_bounded(kind: Kind) {
     const COMPACT_ROWS: u64 = 16;
-    const BOUND: u64 = 2 * COMPACT_ROWS + 1;
+    let bound = 2 * COMPACT_ROWS + 1 + journal_bound(kind, COMPACT_ROWS);
     let db = Db::new(kind).await;
     let store = db.store("a").await;
     let room = new_room(&store).await;
@@ -590,8 +599,8 @@ async fn ten_thousand_updates_stay_bounded(kind: Kind) {
             let rows = store.row_count(&room).await.unwrap();
             max_rows = max_rows.max(rows);
             assert!(
-                rows <= BOUND,
-                "{rows} rows after {} updates, bound {BOUND}",
+                rows <= bound,
+                "{rows} rows after {} updates, bound {bound}",
                 (i + 1) * 10
             );
         }
@@ -599,7 +608,7 @@ async fn ten_thousand_updates_stay_bounded(kind: Kind) {
     persister.shutdown().await.unwrap();
     task.await.unwrap();
     let rows = store.row_count(&room).await.unwrap();
-    assert!(rows <= BOUND, "{rows} rows at the end, bound {BOUND}");
+    assert!(rows <= bound, "{rows} rows at the end, bound {bound}");
     let compactions = metrics.compactions.load(ordering());
     assert!(
         compactions >= 20,
@@ -692,10 +701,10 @@ async fn concurrent_compaction_two_stores(kind: Kind) {
 
 /// Two instances, each with its own persister (group commit and background compaction), write one
 /// room at once. Every edit of both is stored, and the rows stay under the several-writer bound
-/// `W × (compact_rows + c) + 1` with `W = 2` and `c <= compact_rows`.
+/// `W × (compact_rows + c + j) + 1` with `W = 2`, `c <= compact_rows` and `j` the journal's share.
 async fn two_persisters_one_room(kind: Kind) {
     const COMPACT_ROWS: u64 = 8;
-    const BOUND: u64 = 2 * (2 * COMPACT_ROWS) + 1;
+    let bound = 2 * (2 * COMPACT_ROWS + journal_bound(kind, COMPACT_ROWS)) + 1;
     let db = Db::new(kind).await;
     let a = db.store("instance-a").await;
     let b = db.store("instance-b").await;
@@ -738,7 +747,7 @@ async fn two_persisters_one_room(kind: Kind) {
         "{kind:?}: two persisters, {} compactions, max {max_rows} rows",
         metrics.compactions.load(ordering())
     );
-    assert!(max_rows <= BOUND, "{max_rows} rows, bound {BOUND}");
+    assert!(max_rows <= bound, "{max_rows} rows, bound {bound}");
     assert!(metrics.compactions.load(ordering()) > 0);
     let expected = doc_from(&expected_updates);
     assert_doc(&a, &room, &expected, "two persisters, seen from a").await;
@@ -1042,6 +1051,106 @@ async fn transitions_are_deduplicated_across_instances(kind: Kind) {
     a.close().await;
     b.close().await;
     db.drop_schema().await;
+}
+
+/// Rows of one table of a SQLite test database, through a connection of its own.
+async fn sqlite_rows(db: &Db, table: &str) -> i64 {
+    let mut conn = <sqlx::SqliteConnection as sqlx::Connection>::connect(&db.url)
+        .await
+        .unwrap();
+    let n = sqlx::query_scalar(sqlx::AssertSqlSafe(format!("SELECT COUNT(*) FROM {table}")))
+        .fetch_one(&mut conn)
+        .await
+        .unwrap();
+    conn.close().await.ok();
+    n
+}
+
+/// SQLite's journal (store module docs, "The journal"): commits land in it and readers see them
+/// there; a fold moves them into the log; compaction leaves journal rows alone; a store opened after a
+/// process stopped without folding folds what it left; the persister folds on shutdown.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_journal_is_read_folded_and_recovered() {
+    let db = Db::new(Kind::Sqlite).await;
+    let store = db.store("a").await;
+    assert!(store.has_journal());
+    let room = new_room(&store).await;
+    let (doc, updates) = edits(31, 40);
+    let rows = |us: &[Vec<u8>]| -> Vec<(RoomId, Vec<u8>)> {
+        us.iter().map(|u| (room.clone(), u.clone())).collect()
+    };
+
+    store.append(&rows(&updates[..20])).await.unwrap();
+    assert_eq!(sqlite_rows(&db, "doc_journal").await, 20);
+    assert_eq!(sqlite_rows(&db, "doc_updates").await, 0);
+    assert_eq!(store.row_count(&room).await.unwrap(), 20);
+    assert_eq!(
+        store.row_counts(std::slice::from_ref(&room)).await.unwrap()[&room],
+        20
+    );
+    assert_eq!(store.load_doc(&room).await.unwrap().len(), 20);
+
+    assert_eq!(store.fold_journal().await.unwrap(), 20);
+    assert_eq!(sqlite_rows(&db, "doc_journal").await, 0);
+    assert_eq!(sqlite_rows(&db, "doc_updates").await, 20);
+    assert_eq!(
+        store.fold_journal().await.unwrap(),
+        0,
+        "nothing left to fold"
+    );
+    assert_eq!(store.row_count(&room).await.unwrap(), 20);
+
+    // The persister's compaction reads the log only: the 10 rows still in the journal survive next to
+    // the snapshot.
+    store.append(&rows(&updates[20..30])).await.unwrap();
+    match store.compact_log(&room).await.unwrap() {
+        CompactOutcome::Compacted { rows, .. } => assert_eq!(rows, 20),
+        other => panic!("expected a compaction, got {other:?}"),
+    }
+    assert_eq!(store.row_count(&room).await.unwrap(), 11);
+    assert_eq!(sqlite_rows(&db, "doc_journal").await, 10);
+    assert_doc(
+        &store,
+        &room,
+        &doc_from(&updates[..30]),
+        "log snapshot and journal",
+    )
+    .await;
+
+    // The process stops without folding; the next start folds before serving.
+    store.close().await;
+    let reopened = db.store("b").await;
+    assert_eq!(sqlite_rows(&db, "doc_journal").await, 0);
+    assert_eq!(reopened.row_count(&room).await.unwrap(), 11);
+
+    // A persister's last act is a fold.
+    let (persister, task) = Persister::spawn(
+        reopened.clone(),
+        Duration::from_millis(5),
+        1000,
+        Arc::new(Metrics::default()),
+    );
+    for u in &updates[30..] {
+        persister.try_submit(room.clone(), u.clone()).unwrap();
+    }
+    persister.shutdown().await.unwrap();
+    task.await.unwrap();
+    assert_eq!(sqlite_rows(&db, "doc_journal").await, 0);
+    assert_doc(
+        &reopened,
+        &room,
+        &doc,
+        "after folds, a compaction and a restart",
+    )
+    .await;
+    // `compact` folds first: one row for everything.
+    assert!(matches!(
+        reopened.compact(&room).await.unwrap(),
+        CompactOutcome::Compacted { .. }
+    ));
+    assert_eq!(reopened.row_count(&room).await.unwrap(), 1);
+    assert_doc(&reopened, &room, &doc, "after a full compaction").await;
+    reopened.close().await;
 }
 
 #[tokio::test]

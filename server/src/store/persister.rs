@@ -50,6 +50,10 @@ pub const MAX_COMPACTIONS: usize = 2;
 const SHUTDOWN_ATTEMPTS: u32 = 5;
 const BACKOFF_START: Duration = Duration::from_millis(100);
 const BACKOFF_MAX: Duration = Duration::from_secs(5);
+/// The SQLite journal (store module docs) is folded into the log once its oldest row is this old...
+pub const FOLD_INTERVAL: Duration = Duration::from_secs(1);
+/// ...or once it holds this many rows: loading a room scans the journal, so it must stay small.
+pub const FOLD_ROWS: u64 = 50_000;
 /// Per-room row counters not touched for this long are forgotten (re-read from the store on next use),
 /// so the map does not grow with every room ever written.
 const COUNTER_IDLE: Duration = Duration::from_secs(600);
@@ -102,6 +106,7 @@ impl Persister {
             compactions: JoinSet::new(),
             compaction_rooms: HashMap::new(),
             commits: 0,
+            journal: Journal::default(),
         };
         let handle = tokio::spawn(worker.run());
         (Persister { tx }, handle)
@@ -151,6 +156,17 @@ impl Persister {
     }
 }
 
+/// What this process has appended to the SQLite journal since the last fold.
+#[derive(Default)]
+struct Journal {
+    rows: u64,
+    /// Rows per room: the most any one room has bounds the rows a compaction cannot see yet.
+    per_room: HashMap<RoomId, u64>,
+    most_per_room: u64,
+    /// When the oldest of those rows was committed.
+    since: Option<Instant>,
+}
+
 /// Row counter of one room, as this process knows it.
 struct Counter {
     rows: u64,
@@ -182,6 +198,7 @@ struct Worker {
     /// Which room each compaction task works on, to clear its mark even if the task panics.
     compaction_rooms: HashMap<tokio::task::Id, RoomId>,
     commits: u64,
+    journal: Journal,
 }
 
 /// What the loop should do after taking one command.
@@ -194,7 +211,10 @@ enum Next {
 impl Worker {
     async fn run(mut self) {
         loop {
-            let due = self.next_commit_at();
+            let due = match (self.next_commit_at(), self.fold_at()) {
+                (Some(a), Some(b)) => Some(a.min(b)),
+                (a, b) => a.or(b),
+            };
             let reading = self.backoff.is_none();
             let next = tokio::select! {
                 cmd = self.rx.recv(), if reading => match cmd {
@@ -219,6 +239,9 @@ impl Worker {
                     self.drain_ready();
                     // A failure is logged, reported to the waiters and retried inside `commit`.
                     let _ = self.commit().await;
+                    if self.fold_at().is_some_and(|at| at <= Instant::now()) {
+                        self.fold().await;
+                    }
                 }
                 Next::Shutdown(done) => {
                     let result = self.shutdown().await;
@@ -238,6 +261,49 @@ impl Worker {
             return Some(Instant::now());
         }
         self.batch_started.map(|t| t + self.interval)
+    }
+
+    /// When the journal must be folded: [`FOLD_INTERVAL`] after its oldest row, at once when it holds
+    /// [`FOLD_ROWS`] rows or a room has `compact_rows` rows in it, never when it is empty.
+    fn fold_at(&self) -> Option<Instant> {
+        let since = self.journal.since?;
+        if self.journal.rows >= FOLD_ROWS || self.journal.most_per_room >= self.compact_rows {
+            return Some(since);
+        }
+        Some(since + FOLD_INTERVAL)
+    }
+
+    /// Counts the rows a commit just added to the journal.
+    fn journaled(&mut self, rooms: impl Iterator<Item = RoomId>) {
+        if !self.store.has_journal() {
+            return;
+        }
+        let j = &mut self.journal;
+        j.since.get_or_insert_with(Instant::now);
+        for room in rooms {
+            j.rows += 1;
+            let n = j.per_room.entry(room).or_default();
+            *n += 1;
+            j.most_per_room = j.most_per_room.max(*n);
+        }
+    }
+
+    /// Moves the journal into the log. On failure the rows stay where they are (still loaded with their
+    /// rooms) and the next attempt comes one [`FOLD_INTERVAL`] later.
+    async fn fold(&mut self) {
+        match self.store.fold_journal().await {
+            Ok(rows) => {
+                tracing::debug!(rows, "journal folded");
+                self.journal = Journal::default();
+            }
+            Err(e) => {
+                tracing::error!(error = %e, rows = self.journal.rows, "folding the journal failed; retrying later");
+                inc(&self.metrics.errors, 1);
+                self.journal.since = Some(Instant::now());
+                self.journal.most_per_room = 0;
+                self.journal.per_room.clear();
+            }
+        }
     }
 
     fn take(&mut self, cmd: Command) -> Next {
@@ -328,6 +394,7 @@ impl Worker {
                 inc(&self.metrics.persisted_updates, updates as u64);
                 self.reset_batch();
                 self.backoff = None;
+                self.journaled(batch.iter().map(|(room, _)| room.clone()));
                 self.count_rows(batch.iter().map(|(room, _)| room.clone()).collect())
                     .await;
                 Ok(())
@@ -428,7 +495,7 @@ impl Worker {
             let store = self.store.clone();
             let task_room = room.clone();
             let handle = self.compactions.spawn(async move {
-                let result = store.compact(&task_room).await;
+                let result = store.compact_log(&task_room).await;
                 (task_room, result)
             });
             self.compaction_rooms.insert(handle.id(), room);
@@ -507,6 +574,10 @@ impl Worker {
             if let Ok((room, Err(e))) = joined {
                 tracing::error!(room = %room, error = %e, "compaction failed at shutdown");
             }
+        }
+        // The next start would fold it anyway; doing it now keeps that start quick.
+        if self.journal.since.is_some() {
+            self.fold().await;
         }
         result
     }
