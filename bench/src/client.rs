@@ -3,12 +3,23 @@
 //! A client is a task that owns its socket and its `Doc` (one owner, so no lock is ever held across an
 //! `.await`). It answers the server's sync step 1, applies every step 2 / update it receives, and, when
 //! it is a writer, makes edits that look like dragging a node on the canvas (`nodes/<id>.x`, `.y`) and
-//! that carry their own send time: edit number `n` sets key `n` of the writer's own root map
-//! `lat/<writer>` to the writer's clock reading (nanoseconds since the process-wide [`START`]). After
-//! each received update has committed, i.e. the moment the observer's document holds it, an observer
-//! looks up the next edit numbers it has not seen yet (a hash lookup each, no event diffing) and turns
-//! each value found into a latency sample. Edits merged into one update by a server still yield one
-//! sample each. All clients live in one process, so writer and observer read the same clock.
+//! that carry their own send time: edit number `n` sets slot `n % SLOTS` of the writer's own root map
+//! `lat/<writer>` to `[n, the writer's clock reading]` (nanoseconds since the process-wide [`START`]).
+//! After each received update has committed, i.e. the moment the observer's document holds it, an
+//! observer looks up the slot of the next edit number it has not seen yet (a hash lookup each, no
+//! event diffing) and turns each matching value into a latency sample. Edits merged into one update by
+//! a server still yield one sample each, as long as the observer is fewer than [`SLOTS`] edits behind;
+//! an edit whose slot was overwritten before the observer saw it is counted as skipped (a scenario
+//! treats any as a failure). All clients live in one process, so writer and observer read the same
+//! clock.
+//!
+//! Why a ring and not one key per edit: with a key per edit every document grew by one map entry per
+//! edit, and since all writers of a scenario edit at one rate, every `lat/` map of every document (in
+//! the generator and in the server) crossed the same hash-table capacity at the same moment. In
+//! scenario 3 at 2 edits/s, ~40 s into the step, some 16,000 maps of ~200 entries rehashed within a
+//! fraction of a second: perf on the generator showed both cores in SipHash under
+//! `RawTable::reserve_rehash`, a hiccup meter in its runtime saw 200 ms stalls, and p99 failed on them.
+//! A canvas does not grow like that (a drag overwrites `x` and `y`), so neither should the probe.
 
 use std::net::{IpAddr, SocketAddr};
 use std::sync::OnceLock;
@@ -39,6 +50,11 @@ static START: OnceLock<Instant> = OnceLock::new();
 pub fn now_nanos() -> u64 {
     START.get_or_init(Instant::now).elapsed().as_nanos() as u64
 }
+
+/// Timing slots per writer (see the module docs). An observer more than this many edits behind a
+/// writer loses samples (counted as skipped): at the scenarios' rates that is seconds late, far past
+/// any latency limit, while the map reaches its final size within seconds and never rehashes again.
+pub const SLOTS: u64 = 32;
 
 /// Largest WebSocket message the generator accepts (the 20 MB document arrives as one step 2).
 const MAX_MESSAGE: usize = 256 * 1024 * 1024;
@@ -75,8 +91,11 @@ pub struct Report {
     pub digest: u64,
     /// Characters in `notes`.
     pub notes_len: u32,
-    /// Edits present in the document: entries of every writer's `lat/<writer>` map.
+    /// Edits present in the document: the sum over writers of the latest edit number in their
+    /// `lat/<writer>` map.
     pub edits_present: u64,
+    /// Edits this observer could not time because their slot was overwritten first.
+    pub skipped: u64,
     /// Received updates that wait for missing predecessors (should be none).
     pub pending: String,
     /// Time from connect start to the first step 2, once synced.
@@ -93,6 +112,8 @@ pub struct Drained {
     pub samples: Vec<u64>,
     pub edits: u64,
     pub finished: bool,
+    /// Edits skipped since the last drain (see [`Report::skipped`]).
+    pub skipped: u64,
 }
 
 /// A `ws://127.0.0.1:port/path?query` address, loopback only.
@@ -250,6 +271,8 @@ struct State {
     /// The observed writers' latency maps, with the next edit number expected from each.
     watched: Vec<(MapRef, u64)>,
     samples: Vec<u64>,
+    skipped: u64,
+    skipped_total: u64,
     edits: u64,
     started: Instant,
     synced_after: Option<Duration>,
@@ -283,6 +306,8 @@ impl State {
             own,
             watched,
             samples: Vec::new(),
+            skipped: 0,
+            skipped_total: 0,
             edits: 0,
             started,
             synced_after: None,
@@ -325,7 +350,8 @@ impl State {
         node.insert(&mut txn, "y", (n * 3.0) % 800.0);
         if timed {
             // Taken last so that the sample starts when the edit is complete in the writer's document.
-            lat.insert(&mut txn, self.edits.to_string(), now_nanos() as f64);
+            let stamp = Any::Array(vec![Any::from(n), Any::from(now_nanos() as f64)].into());
+            lat.insert(&mut txn, slot_key(self.edits), stamp);
         } else {
             node.insert(&mut txn, "seq", n);
         }
@@ -357,8 +383,18 @@ impl State {
         let now = now_nanos();
         let txn = self.doc.transact();
         for (map, next) in &mut self.watched {
-            while let Some(Out::Any(Any::Number(sent))) = map.get(&txn, &next.to_string()) {
-                self.samples.push(now.saturating_sub(number(sent) as u64));
+            while let Some((n, sent)) = read_stamp(map.get(&txn, slot_key(*next))) {
+                if n < *next {
+                    break; // not written yet: the slot still holds an older edit
+                }
+                if n > *next {
+                    // Overwritten before this observer saw it: edits next..=n-SLOTS are lost.
+                    let resume = n + 1 - SLOTS;
+                    self.skipped += resume.saturating_sub(*next);
+                    *next = resume.max(*next + 1);
+                    continue;
+                }
+                self.samples.push(now.saturating_sub(sent));
                 *next += 1;
             }
         }
@@ -377,10 +413,12 @@ impl State {
     }
 
     fn drain(&mut self, finished: bool) -> Drained {
+        self.skipped_total += self.skipped;
         Drained {
             samples: std::mem::take(&mut self.samples),
             edits: self.edits,
             finished,
+            skipped: std::mem::take(&mut self.skipped),
         }
     }
 
@@ -408,14 +446,38 @@ impl State {
                 .root_refs()
                 .filter(|(name, _)| name.starts_with("lat/"))
                 .map(|(_, v)| match v {
-                    Out::YMap(m) => u64::from(m.len(&txn)),
+                    Out::YMap(m) => m
+                        .iter(&txn)
+                        .filter_map(|(_, stamp)| read_stamp(Some(stamp)))
+                        .map(|(n, _)| n)
+                        .max()
+                        .unwrap_or(0),
                     _ => 0,
                 })
                 .sum(),
+            skipped: self.skipped_total + self.skipped,
             synced_after: self.synced_after,
             complete_after: self.complete_after,
             closed: self.closed.clone(),
         }
+    }
+}
+
+/// The key of edit `n`'s timing slot (see the module docs).
+fn slot_key(n: u64) -> &'static str {
+    static KEYS: OnceLock<Vec<String>> = OnceLock::new();
+    let keys = KEYS.get_or_init(|| (0..SLOTS).map(|i| i.to_string()).collect());
+    &keys[(n % SLOTS) as usize]
+}
+
+/// `[edit number, send time in ns]` as a writer stores it in a timing slot.
+fn read_stamp(value: Option<Out>) -> Option<(u64, u64)> {
+    match value? {
+        Out::Any(Any::Array(items)) => match items.as_ref() {
+            [Any::Number(n), Any::Number(sent)] => Some((number(*n) as u64, number(*sent) as u64)),
+            _ => None,
+        },
+        _ => None,
     }
 }
 
@@ -784,6 +846,38 @@ mod tests {
         let _lost = writer.edit().unwrap();
         observer.apply(&payload(&first)).unwrap();
         assert_ne!(writer.report().digest, observer.report().digest);
+    }
+
+    #[test]
+    fn the_timing_ring_stays_bounded_and_counts_what_it_could_not_time() {
+        let mut writer = State::new(&spec(Some(1), vec![]), Instant::now());
+        let mut on_time = State::new(&spec(None, vec![1]), Instant::now());
+        let mut late = State::new(&spec(None, vec![1]), Instant::now());
+        let total = 3 * SLOTS + 5;
+        let mut backlog = Vec::new();
+        for _ in 0..total {
+            let update = payload(&writer.edit().unwrap());
+            on_time.apply(&update).unwrap();
+            backlog.push(update);
+        }
+        // One merged update, as a server that fell far behind would send it.
+        late.apply(&yrs::merge_updates_v1(&backlog).unwrap())
+            .unwrap();
+        let d = on_time.drain(false);
+        assert_eq!((d.samples.len() as u64, d.skipped), (total, 0));
+        let d = late.drain(false);
+        assert_eq!(
+            d.samples.len() as u64,
+            SLOTS,
+            "the last SLOTS edits are still there"
+        );
+        assert_eq!(d.skipped, total - SLOTS);
+        let (w, l) = (writer.report(), late.report());
+        assert_eq!(w.digest, l.digest);
+        assert_eq!(l.edits_present, total);
+        assert_eq!(l.skipped, total - SLOTS);
+        let lat = late.doc.get_or_insert_map(lat_name(1));
+        assert_eq!(u64::from(lat.len(&late.doc.transact())), SLOTS);
     }
 
     #[test]

@@ -298,6 +298,8 @@ pub struct Step {
     pub edits_per_s: f64,
     pub deliveries_per_s: f64,
     pub lost_connections: usize,
+    /// Edits an observer could not time because it was [`crate::client::SLOTS`] edits behind.
+    pub skipped_samples: u64,
     pub sustained: bool,
     pub server: ServerCost,
     /// The load generator's own CPU over the step, in cores (it shares the machine with the server).
@@ -362,7 +364,11 @@ pub async fn s3(ctx: &Ctx, kind: Kind) -> Result<Outcome> {
             let latency = Latency::from_nanos(end.samples);
             let achieved = edits as f64 / elapsed / clients_n as f64;
             let lost = end.finished;
-            let sustained = latency.p99_ms < P99_LIMIT_MS && achieved >= 0.9 * rate && lost == 0;
+            let skipped = end.skipped;
+            let sustained = latency.p99_ms < P99_LIMIT_MS
+                && achieved >= 0.9 * rate
+                && lost == 0
+                && skipped == 0;
             steps.push(Step {
                 rate_per_client: rate,
                 secs: elapsed,
@@ -371,6 +377,7 @@ pub async fn s3(ctx: &Ctx, kind: Kind) -> Result<Outcome> {
                 edits_per_s: edits as f64 / elapsed,
                 deliveries_per_s: delivered as f64 / elapsed,
                 lost_connections: lost,
+                skipped_samples: skipped,
                 sustained,
                 server: ServerCost::between(before, after),
                 generator_cores,
@@ -396,6 +403,7 @@ pub async fn s3(ctx: &Ctx, kind: Kind) -> Result<Outcome> {
         let mut pending = 0;
         let mut sv_differs = 0;
         let mut missing_edits = 0u64;
+        let mut skipped_samples = 0u64;
         for attempt in 0..10 {
             tokio::time::sleep(Duration::from_secs(2)).await;
             let reports = fleet::reports(&clients).await?;
@@ -405,6 +413,7 @@ pub async fn s3(ctx: &Ctx, kind: Kind) -> Result<Outcome> {
                 .chunks(PER_ROOM as usize)
                 .filter(|room| room.iter().any(|r| r.state_vector != room[0].state_vector))
                 .count();
+            skipped_samples = reports.iter().map(|r| r.skipped).sum();
             missing_edits = reports
                 .chunks(PER_ROOM as usize)
                 .map(|room| {
@@ -439,6 +448,7 @@ pub async fn s3(ctx: &Ctx, kind: Kind) -> Result<Outcome> {
             .with("step_secs", step_secs)
             .with("best_sustained_edits_per_s", best * clients_n as f64)
             .with("rooms_differing", differing_rooms)
+            .with("skipped_samples", skipped_samples)
             .with("steps", &steps);
         // The cost shown is the best sustained step's, or the first step's when none was sustained.
         if let Some(step) = steps.iter().rev().find(|s| s.sustained).or(steps.first()) {
@@ -499,6 +509,7 @@ struct DrainAll {
     samples: Vec<u64>,
     edits: u64,
     finished: usize,
+    skipped: u64,
 }
 
 async fn drain_all(clients: &[Handle]) -> Result<DrainAll> {
@@ -507,12 +518,14 @@ async fn drain_all(clients: &[Handle]) -> Result<DrainAll> {
         samples: Vec::new(),
         edits: 0,
         finished: 0,
+        skipped: 0,
     };
     for d in drained {
         let d = d?;
         all.samples.extend(d.samples);
         all.edits += d.edits;
         all.finished += usize::from(d.finished);
+        all.skipped += d.skipped;
     }
     Ok(all)
 }
