@@ -1153,6 +1153,50 @@ async fn sqlite_journal_is_read_folded_and_recovered() {
     reopened.close().await;
 }
 
+/// A fold that fails (inserts into the log blocked by a trigger, while commits to the journal go on)
+/// leaves the rows in the journal, where readers still find them, is retried about once a second rather
+/// than in a loop, and succeeds once the database accepts it again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_failed_fold_keeps_rows_and_retries_calmly() {
+    let db = Db::new(Kind::Sqlite).await;
+    let store = db.store("a").await;
+    let room = new_room(&store).await;
+    let metrics = Arc::new(Metrics::default());
+    // compact_rows 4: the fold is due at once (a room with 4 rows in the journal), every time.
+    let (persister, task) =
+        Persister::spawn(store.clone(), Duration::from_millis(5), 4, metrics.clone());
+    exec(
+        &db,
+        "CREATE TRIGGER block_fold BEFORE INSERT ON doc_updates \
+         BEGIN SELECT RAISE(ABORT, 'blocked by the test'); END",
+    )
+    .await;
+    let (doc, updates) = edits(41, 30);
+    for u in &updates {
+        persister
+            .try_submit(room.clone(), u.clone())
+            .unwrap()
+            .await
+            .unwrap()
+            .expect("commits to the journal still succeed");
+    }
+    tokio::time::sleep(Duration::from_millis(2500)).await;
+    let errors = metrics.errors.load(ordering());
+    assert!(
+        (1..=5).contains(&errors),
+        "{errors} failed folds in 2.5 s: expected about one a second"
+    );
+    assert!(sqlite_rows(&db, "doc_journal").await > 0);
+    assert_doc(&store, &room, &doc, "rows still in the journal").await;
+
+    exec(&db, "DROP TRIGGER block_fold").await;
+    persister.shutdown().await.unwrap();
+    task.await.unwrap();
+    assert_eq!(sqlite_rows(&db, "doc_journal").await, 0);
+    assert_doc(&store, &room, &doc, "after the fold went through").await;
+    store.close().await;
+}
+
 #[tokio::test]
 async fn bad_url_is_a_clear_error() {
     let err = Store::connect("mysql://x", InstanceId::random())

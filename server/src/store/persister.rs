@@ -165,6 +165,9 @@ struct Journal {
     most_per_room: u64,
     /// When the oldest of those rows was committed.
     since: Option<Instant>,
+    /// After a failed fold: not again before this, whatever else is due (no retry loop while the
+    /// database is down).
+    retry_at: Option<Instant>,
 }
 
 /// Row counter of one room, as this process knows it.
@@ -266,11 +269,14 @@ impl Worker {
     /// When the journal must be folded: [`FOLD_INTERVAL`] after its oldest row, at once when it holds
     /// [`FOLD_ROWS`] rows or a room has `compact_rows` rows in it, never when it is empty.
     fn fold_at(&self) -> Option<Instant> {
-        let since = self.journal.since?;
-        if self.journal.rows >= FOLD_ROWS || self.journal.most_per_room >= self.compact_rows {
-            return Some(since);
-        }
-        Some(since + FOLD_INTERVAL)
+        let j = &self.journal;
+        let since = j.since?;
+        let due = if j.rows >= FOLD_ROWS || j.most_per_room >= self.compact_rows {
+            since
+        } else {
+            since + FOLD_INTERVAL
+        };
+        Some(j.retry_at.map_or(due, |retry| due.max(retry)))
     }
 
     /// Counts the rows a commit just added to the journal.
@@ -299,9 +305,7 @@ impl Worker {
             Err(e) => {
                 tracing::error!(error = %e, rows = self.journal.rows, "folding the journal failed; retrying later");
                 inc(&self.metrics.errors, 1);
-                self.journal.since = Some(Instant::now());
-                self.journal.most_per_room = 0;
-                self.journal.per_room.clear();
+                self.journal.retry_at = Some(Instant::now() + FOLD_INTERVAL);
             }
         }
     }
