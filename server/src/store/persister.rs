@@ -280,15 +280,19 @@ impl Worker {
     }
 
     /// Counts the rows a commit just added to the journal.
-    fn journaled(&mut self, rooms: impl Iterator<Item = RoomId>) {
+    fn journaled(&mut self, batch: &[(RoomId, Vec<u8>)]) {
         if !self.store.has_journal() {
             return;
         }
         let j = &mut self.journal;
         j.since.get_or_insert_with(Instant::now);
-        for room in rooms {
+        for (room, _) in batch {
             j.rows += 1;
-            let n = j.per_room.entry(room).or_default();
+            // A room id is cloned only the first time it enters the journal since the last fold.
+            let n = match j.per_room.get_mut(room) {
+                Some(n) => n,
+                None => j.per_room.entry(room.clone()).or_default(),
+            };
             *n += 1;
             j.most_per_room = j.most_per_room.max(*n);
         }
@@ -398,7 +402,7 @@ impl Worker {
                 inc(&self.metrics.persisted_updates, updates as u64);
                 self.reset_batch();
                 self.backoff = None;
-                self.journaled(batch.iter().map(|(room, _)| room.clone()));
+                self.journaled(&batch);
                 self.count_rows(batch.iter().map(|(room, _)| room.clone()).collect())
                     .await;
                 Ok(())
