@@ -297,6 +297,8 @@ pub struct Step {
     pub achieved_per_client: f64,
     pub edits_per_s: f64,
     pub deliveries_per_s: f64,
+    /// Samples over the deliveries the step's edits make (each edit has three observers).
+    pub timed_fraction: f64,
     pub lost_connections: usize,
     /// Edits an observer could not time because it was [`crate::client::SLOTS`] edits behind.
     pub skipped_samples: u64,
@@ -365,8 +367,14 @@ pub async fn s3(ctx: &Ctx, kind: Kind) -> Result<Outcome> {
             let achieved = edits as f64 / elapsed / clients_n as f64;
             let lost = end.finished;
             let skipped = end.skipped;
+            // Every edit has PER_ROOM - 1 observers. Edits still in flight at either end of the
+            // window shift the count a little; far fewer samples than that means the probe is not
+            // timing what arrives, and a step without samples must not pass on an empty p99.
+            let expected = edits as f64 * f64::from(PER_ROOM - 1);
+            let timed = delivered as f64 / expected.max(1.0);
             let sustained = latency.p99_ms < P99_LIMIT_MS
                 && achieved >= 0.9 * rate
+                && timed >= 0.95
                 && lost == 0
                 && skipped == 0;
             steps.push(Step {
@@ -376,6 +384,7 @@ pub async fn s3(ctx: &Ctx, kind: Kind) -> Result<Outcome> {
                 achieved_per_client: achieved,
                 edits_per_s: edits as f64 / elapsed,
                 deliveries_per_s: delivered as f64 / elapsed,
+                timed_fraction: timed,
                 lost_connections: lost,
                 skipped_samples: skipped,
                 sustained,

@@ -32,7 +32,7 @@ use crate::Error;
 use crate::http::{AppState, TokenQuery};
 use crate::ids::{Role, RoomId, Token};
 use crate::metrics::{dec, inc};
-use crate::room::{ConnControl, ConnHandle, ConnId, Inbound, RoomCommand, RoomHandle};
+use crate::room::{ConnControl, ConnHandle, ConnId, Inbound, RoomCommand, RoomHandle, Side};
 use crate::sync::{ClientMessage, parse_frame, protocol};
 
 /// The stock client reconnects after 30 s without a message; we send something well before that.
@@ -313,7 +313,7 @@ async fn serve(socket: Socket, state: AppState, room_id: RoomId, role: Role) {
         inc(&state.metrics.rejected_messages, 1);
         control.close(reason.code());
     }
-    control.cancel.cancel();
+    control.stop();
     let _ = room.tx.send(RoomCommand::Leave { conn: conn_id }).await;
     let _ = writer.await;
     dec(&state.metrics.connections);
@@ -330,10 +330,9 @@ async fn read_loop(
     control: &ConnControl,
 ) -> Result<(), CloseReason> {
     let mut last_notice: Option<Instant> = None;
-    // Both created once, not per message: a fresh `cancelled()` future costs a mutex and a fresh
-    // timeout re-arms a timer. Silence is checked on a coarse tick instead.
-    let cancelled = control.cancel.cancelled();
-    tokio::pin!(cancelled);
+    // Both created once, not per message: a fresh timeout would re-arm a timer per message. Silence
+    // is checked on a coarse tick instead.
+    let mut cancelled = control.stopped(Side::Reader);
     let mut idle_check = coarse_tick(READ_TIMEOUT / 6);
     let mut last_received = Instant::now();
     loop {
@@ -449,9 +448,7 @@ async fn write_loop(
     mut outbox: mpsc::Receiver<Bytes>,
     control: Arc<ConnControl>,
 ) {
-    // Created once: registering a fresh `cancelled()` future per message costs a mutex each time.
-    let cancelled = control.cancel.cancelled();
-    tokio::pin!(cancelled);
+    let mut cancelled = control.stopped(Side::Writer);
     // The keepalive check ticks at half the keepalive period and sends only after a silence, so the
     // hot path never re-arms a timer; the longest silence is 1.5 × KEEPALIVE, well under 30 s.
     let mut keepalive = coarse_tick(KEEPALIVE / 2);
@@ -475,7 +472,7 @@ async fn write_loop(
                     }
                 }
                 if result.is_err() || sink.flush().await.is_err() {
-                    control.cancel.cancel();
+                    control.stop();
                     return;
                 }
                 last_sent = Instant::now();
@@ -490,7 +487,7 @@ async fn write_loop(
                     && sink.feed(Message::Ping(Bytes::new())).await.is_ok()
                     && sink.flush().await.is_ok();
                 if !ok {
-                    control.cancel.cancel();
+                    control.stop();
                     return;
                 }
                 last_sent = Instant::now();

@@ -61,12 +61,36 @@ const COUNTER_IDLE: Duration = Duration::from_secs(600);
 /// The receiver side of one submission: `Ok(())` once the update is committed.
 pub type Saved = oneshot::Receiver<Result<()>>;
 
+/// Called on the persister task with the outcome of one submission's commit. It must not block:
+/// a room's callback hands the result to the room's queue (see [`Persister::try_submit_with`]).
+pub type OnSaved = Box<dyn FnOnce(Result<()>) + Send>;
+
+/// A submission's callback, called exactly once: with the commit's outcome, or, if the persister
+/// drops it unanswered (its task ended), with an error, as a dropped receiver would have told.
+struct Waiter(Option<OnSaved>);
+
+impl Waiter {
+    fn call(mut self, result: Result<()>) {
+        if let Some(done) = self.0.take() {
+            done(result);
+        }
+    }
+}
+
+impl Drop for Waiter {
+    fn drop(&mut self) {
+        if let Some(done) = self.0.take() {
+            done(Err(Error::Internal("persister stopped".into())));
+        }
+    }
+}
+
 enum Command {
     Update {
         room: RoomId,
         update: Vec<u8>,
         at: Instant,
-        done: oneshot::Sender<Result<()>>,
+        done: Waiter,
     },
     Flush(oneshot::Sender<Result<()>>),
     Shutdown(oneshot::Sender<Result<()>>),
@@ -116,17 +140,43 @@ impl Persister {
     /// has stopped) the update is handed back and the caller keeps it and retries later.
     pub fn try_submit(&self, room: RoomId, update: Vec<u8>) -> Result<Saved, Vec<u8>> {
         let (done, saved) = oneshot::channel();
+        self.try_submit_with(
+            room,
+            update,
+            Box::new(move |result| {
+                let _ = done.send(result);
+            }),
+        )?;
+        Ok(saved)
+    }
+
+    /// [`Persister::try_submit`] with a callback instead of a receiver: `done` runs on the persister
+    /// task once the commit that carries the update has succeeded or failed. Rooms use this to put the
+    /// acknowledgement straight into their own queue; a receiver would need a task per submission to
+    /// wait on it (one spawn per edit in a busy room).
+    pub fn try_submit_with(
+        &self,
+        room: RoomId,
+        update: Vec<u8>,
+        done: OnSaved,
+    ) -> Result<(), Vec<u8>> {
         let cmd = Command::Update {
             room,
             update,
             at: Instant::now(),
-            done,
+            done: Waiter(Some(done)),
         };
         match self.tx.try_send(cmd) {
-            Ok(()) => Ok(saved),
+            Ok(()) => Ok(()),
             Err(mpsc::error::TrySendError::Full(cmd) | mpsc::error::TrySendError::Closed(cmd)) => {
                 match cmd {
-                    Command::Update { update, .. } => Err(update),
+                    Command::Update {
+                        update, mut done, ..
+                    } => {
+                        // Not queued: the caller keeps the update, so nothing is to be answered.
+                        done.0 = None;
+                        Err(update)
+                    }
                     _ => unreachable!("try_submit only sends updates"),
                 }
             }
@@ -190,7 +240,7 @@ struct Worker {
     pending_bytes: usize,
     /// Submission time of the oldest update of the current batch.
     batch_started: Option<Instant>,
-    waiters: Vec<(Instant, oneshot::Sender<Result<()>>)>,
+    waiters: Vec<(Instant, Waiter)>,
     flushers: Vec<oneshot::Sender<Result<()>>>,
     /// Set after a failed commit: the time of the next attempt and the current delay.
     backoff: Option<(Instant, Duration)>,
@@ -394,7 +444,7 @@ impl Worker {
                 let now = Instant::now();
                 for (at, done) in self.waiters.drain(..) {
                     self.metrics.persist_latency.observe(now - at);
-                    let _ = done.send(Ok(()));
+                    done.call(Ok(()));
                 }
                 for f in self.flushers.drain(..) {
                     let _ = f.send(Ok(()));
@@ -431,7 +481,7 @@ impl Worker {
     fn fail_waiters(&mut self, e: &Error) {
         let msg = format!("not saved yet (the server keeps it and retries): {e}");
         for (_, done) in self.waiters.drain(..) {
-            let _ = done.send(Err(Error::Unavailable(msg.clone())));
+            done.call(Err(Error::Unavailable(msg.clone())));
         }
         for f in self.flushers.drain(..) {
             let _ = f.send(Err(Error::Unavailable(msg.clone())));
