@@ -1052,23 +1052,28 @@ impl Room {
         }
         // Everything pending goes out as one update; if merging fails (it cannot for updates the
         // document accepted), the oldest goes alone and the rest wait for the next round.
-        let update = if self.pending.len() == 1 {
-            self.pending.pop().expect("one pending update")
+        let (update, all) = if self.pending.len() == 1 {
+            (self.pending.pop().expect("one pending update"), true)
         } else {
             match yrs::merge_updates_v1(self.pending.iter()) {
                 Ok(merged) => {
                     self.pending.clear();
-                    merged
+                    (merged, true)
                 }
                 Err(e) => {
                     tracing::error!(room = %self.id, error = %e, "merging pending updates failed");
                     self.persist_at = Some(Instant::now() + PERSIST_RETRY);
-                    self.pending.remove(0)
+                    (self.pending.remove(0), false)
                 }
             }
         };
-        let saved_sv = self.state_vector();
-        let version = self.version;
+        // What the acknowledgement may claim: the whole document only when the whole of it was
+        // submitted; a partial submit claims the version already saved, which announces nothing.
+        let (saved_sv, version) = if all {
+            (self.state_vector(), self.version)
+        } else {
+            (Bytes::new(), self.saved_version)
+        };
         let tx = tx_self.clone();
         // Runs on the persister task after the commit: straight into this room's queue, with a task
         // to wait for room in it only when the queue is full (a spawn per commit would be the rule).
@@ -1108,8 +1113,9 @@ impl Room {
     fn persisted(&mut self, result: crate::Result<()>, saved_sv: Bytes, version: u64) {
         self.in_flight = self.in_flight.saturating_sub(1);
         match result {
-            // Commits are acknowledged in order; the guard only keeps an older one from winning.
-            Ok(()) if version >= self.saved_version => {
+            // Commits are acknowledged in order; the guard keeps an older one from winning, and a
+            // partial submit (which claims only the version already saved) from announcing anything.
+            Ok(()) if version > self.saved_version => {
                 self.last_saved = Some((saved_sv, None));
                 self.saved_version = version;
                 if self.saved_at.is_none() {
