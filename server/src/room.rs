@@ -61,7 +61,7 @@ pub const VALIDATION_INTERVAL: Duration = Duration::from_millis(50);
 /// messages as the edits themselves. The first round after a quiet second goes out as soon as its
 /// commit does, so a single edit still reads "Saved" within the commit's ~60 ms; only steady editing
 /// is acknowledged once a second. (At 200 ms, scenario 3 of the benchmarks sent one `saved` for every
-/// edit: a quarter of all the messages the server wrote.)
+/// edit, against three deliveries of it: about a quarter of the messages the server wrote.)
 const SAVED_INTERVAL: Duration = Duration::from_secs(1);
 
 /// Who announced an awareness state: one of this instance's connections, or another instance (whose
