@@ -73,6 +73,7 @@ pub struct Metrics {
     pub errors: AtomicU64,
     pub persisted_updates: AtomicU64,
     pub compactions: AtomicU64,
+    pub room_snapshots: AtomicU64,
     pub validations: AtomicU64,
     pub bus_published: AtomicU64,
     pub bus_received: AtomicU64,
@@ -100,6 +101,7 @@ impl Default for Metrics {
             errors: AtomicU64::new(0),
             persisted_updates: AtomicU64::new(0),
             compactions: AtomicU64::new(0),
+            room_snapshots: AtomicU64::new(0),
             validations: AtomicU64::new(0),
             bus_published: AtomicU64::new(0),
             bus_received: AtomicU64::new(0),
@@ -127,7 +129,7 @@ pub fn dec(gauge: &AtomicU64) {
 impl Metrics {
     pub fn render(&self) -> String {
         let mut out = String::with_capacity(4096);
-        let rows: [(&str, &str, &str, &AtomicU64); 21] = [
+        let rows: [(&str, &str, &str, &AtomicU64); 22] = [
             (
                 "tierboard_connections",
                 "gauge",
@@ -197,8 +199,14 @@ impl Metrics {
             (
                 "tierboard_compactions_total",
                 "counter",
-                "Room logs compacted into a snapshot",
+                "Room logs compacted into a snapshot from the stored rows",
                 &self.compactions,
+            ),
+            (
+                "tierboard_room_snapshots_total",
+                "counter",
+                "Snapshots rooms submitted of their own documents, each replacing the rows it covers",
+                &self.room_snapshots,
             ),
             (
                 "tierboard_validations_total",

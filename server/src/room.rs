@@ -39,7 +39,8 @@ use crate::bus::{
 use crate::ids::{Role, RoomId};
 use crate::metrics::{Metrics, dec, inc};
 use crate::problems::{Bank, Problem};
-use crate::store::{Persister, Store, Transition};
+use crate::store::persister::OnSaved;
+use crate::store::{Persister, RowKey, Store, StoredRow, Transition};
 use crate::sync::{AwarenessTable, protocol};
 use crate::validation::{self, ValidationResult};
 
@@ -49,6 +50,10 @@ pub const AWARENESS_TIMEOUT: Duration = Duration::from_secs(30);
 const HOUSEKEEPING: Duration = Duration::from_secs(5);
 /// Coalesces a burst of updates into one persistence job; the persister adds at most its own interval.
 const PERSIST_COALESCE: Duration = Duration::from_millis(10);
+/// A room snapshots itself (submits its whole document in place of the rows it covers) only while its
+/// stored state is at most this large; a larger document is compacted by the persister from the stored
+/// rows, off this task (encoding it here would hold up the room's fan-out).
+const SNAPSHOT_MAX_BYTES: usize = 1 << 20;
 /// A persistence job refused because the persister's queue was full is retried after this delay.
 const PERSIST_RETRY: Duration = Duration::from_millis(20);
 /// After a bus message was dropped (our inbox or the publish queue was full), the room announces its
@@ -287,6 +292,15 @@ pub struct Room {
     cached_full: Option<(u64, Bytes)>,
     /// Accepted updates not yet handed to the persister.
     pending: Vec<Vec<u8>>,
+    /// Rows the room's storage gained since its last snapshot (one per submission, an upper bound:
+    /// the persister merges a room's submissions of one commit), counting the rows it was loaded from
+    /// and, until the first snapshot, a random head start.
+    rows_since_snapshot: u64,
+    /// Bytes of those rows: an upper bound on the size of the room's state, which decides whether the
+    /// room may encode a snapshot itself ([`SNAPSHOT_MAX_BYTES`]).
+    stored_bytes: usize,
+    /// Keys of the stored rows the document was loaded from, for the first snapshot to replace.
+    loaded_keys: Vec<RowKey>,
     /// Connections found slow during a broadcast, closed after it. Closing one broadcasts its
     /// awareness removal, which may find more slow connections: they queue here instead of recursing.
     closing: Vec<ConnId>,
@@ -322,7 +336,7 @@ pub struct Room {
 /// thread while joiners with an empty document are answered from that row (see [`Room::load`]).
 /// Everything else that needs the document waits, in arrival order, until it is there.
 struct Loading {
-    doc: tokio::task::JoinHandle<Doc>,
+    doc: tokio::task::JoinHandle<(Doc, Vec<RowKey>)>,
     /// Commands held back until the document is there; once one waits, every later one does too,
     /// so a connection's messages keep their order.
     deferred: Vec<RoomCommand>,
@@ -331,26 +345,29 @@ struct Loading {
     owe_step1: Vec<ConnId>,
 }
 
-/// A document made of the stored rows. A row that fails to decode or apply is logged and skipped,
-/// never fatal: the rest of the room stays usable. Blocking: run it off the executor.
-fn doc_from_rows(room: &RoomId, rows: &[Vec<u8>]) -> Doc {
+/// A document made of the stored rows, and the keys of the rows it holds. A row that fails to decode
+/// or apply is logged and skipped, never fatal: the rest of the room stays usable, and the row stays
+/// stored (no snapshot replaces it). Blocking: run it off the executor.
+fn doc_from_rows(room: &RoomId, rows: Vec<StoredRow>) -> (Doc, Vec<RowKey>) {
     let doc = Doc::new();
+    let mut applied = Vec::with_capacity(rows.len());
     {
         let mut txn = doc.transact_mut();
-        for (i, row) in rows.iter().enumerate() {
-            match Update::decode_v1(row) {
-                Ok(update) => {
-                    if let Err(e) = txn.apply_update(update) {
-                        tracing::error!(room = %room, row = i, error = %e, "stored update failed to apply");
+        for (i, row) in rows.into_iter().enumerate() {
+            match Update::decode_v1(&row.data) {
+                Ok(update) => match txn.apply_update(update) {
+                    Ok(()) => applied.push(row.key),
+                    Err(e) => {
+                        tracing::error!(room = %room, row = i, error = %e, "stored update failed to apply")
                     }
-                }
+                },
                 Err(e) => {
                     tracing::error!(room = %room, row = i, error = %e, "stored update failed to decode")
                 }
             }
         }
     }
-    doc
+    (doc, applied)
 }
 
 /// Raises `changed` whenever a transaction changes something validation reads: anything under
@@ -411,19 +428,22 @@ impl Room {
         if problem.is_none() {
             tracing::warn!(room = %id, problem = ?problem_id, "room's problem is not in the bank: no validation");
         }
-        let rows = deps.store.load_doc(&id).await?;
+        let rows = deps.store.load_rows(&id).await?;
+        let rows_loaded = rows.len() as u64;
+        let head_start = rand::random_range(0..deps.persister.compact_rows());
+        let bytes_loaded = rows.iter().map(|r| r.data.len()).sum();
         // One stored row is the whole state as one update (a compaction's snapshot, or a room's
         // only update), exactly the step 2 a client with nothing needs: joiners get it while the
         // document is integrated, instead of waiting for that.
         let snapshot = match rows.as_slice() {
-            [only] => Some(protocol::encode_step2(only)),
+            [only] => Some(protocol::encode_step2(&only.data)),
             _ => None,
         };
         let room_id = id.clone();
-        let integrate = tokio::task::spawn_blocking(move || doc_from_rows(&room_id, &rows));
-        let (doc, loading) = match snapshot {
+        let integrate = tokio::task::spawn_blocking(move || doc_from_rows(&room_id, rows));
+        let ((doc, loaded_keys), loading) = match snapshot {
             Some(_) => (
-                Doc::new(),
+                (Doc::new(), Vec::new()),
                 Some(Loading {
                     doc: integrate,
                     deferred: Vec::new(),
@@ -460,6 +480,13 @@ impl Room {
             cached_sv: None,
             cached_full: snapshot.map(|full| (0, full)),
             pending: Vec::new(),
+            // Plus a random head start on the first snapshot: rooms loaded together (a restart, the
+            // thousand rooms of benchmark scenario 3) and edited at like rates would otherwise all
+            // snapshot within the same second, period after period (perf showed each such wave
+            // costing the server about a core-second at once).
+            rows_since_snapshot: rows_loaded + head_start,
+            stored_bytes: bytes_loaded,
+            loaded_keys,
             closing: Vec::new(),
             draining: false,
             persist_at: None,
@@ -560,9 +587,10 @@ impl Room {
         loop {
             tokio::select! {
                 doc = &mut loading.doc => match doc {
-                    Ok(doc) => {
+                    Ok((doc, loaded_keys)) => {
                         watch_design(&doc, &self.design_changed);
                         self.doc = doc;
+                        self.loaded_keys = loaded_keys;
                         break;
                     }
                     Err(e) => {
@@ -1050,6 +1078,12 @@ impl Room {
         if self.pending.is_empty() {
             return;
         }
+        if self.rows_since_snapshot >= self.deps.persister.compact_rows()
+            && self.stored_bytes <= SNAPSHOT_MAX_BYTES
+        {
+            self.submit_snapshot(tx_self);
+            return;
+        }
         // Everything pending goes out as one update; if merging fails (it cannot for updates the
         // document accepted), the oldest goes alone and the rest wait for the next round.
         let (update, all) = if self.pending.len() == 1 {
@@ -1069,15 +1103,75 @@ impl Room {
         };
         // What the acknowledgement may claim: the whole document only when the whole of it was
         // submitted; a partial submit claims the version already saved, which announces nothing.
-        let (saved_sv, version) = if all {
-            (self.state_vector(), self.version)
+        let on_saved = if all {
+            self.on_saved(tx_self, self.version)
         } else {
-            (Bytes::new(), self.saved_version)
+            self.on_saved(tx_self, self.saved_version)
+        };
+        let bytes = update.len();
+        match self
+            .deps
+            .persister
+            .try_submit_with(self.id.clone(), update, on_saved)
+        {
+            Ok(()) => {
+                self.in_flight += 1;
+                self.rows_since_snapshot += 1;
+                self.stored_bytes += bytes;
+            }
+            Err(update) => {
+                // The persister's queue is full: keep the update (first: it is the oldest) and
+                // retry shortly.
+                self.pending.insert(0, update);
+                self.persist_at = Some(Instant::now() + PERSIST_RETRY);
+            }
+        }
+    }
+
+    /// Submits the whole document as one row that replaces the rows it covers: this instance's
+    /// earlier rows of the room and the rows it was loaded from (store module docs, "Snapshots from
+    /// the room"). It holds every pending update, which therefore need not go on their own.
+    fn submit_snapshot(&mut self, tx_self: &mpsc::WeakSender<RoomCommand>) {
+        let snapshot = self
+            .doc
+            .transact()
+            .encode_state_as_update_v1(&StateVector::default());
+        let bytes = snapshot.len();
+        let replaces = std::mem::take(&mut self.loaded_keys);
+        let on_saved = self.on_saved(tx_self, self.version);
+        match self
+            .deps
+            .persister
+            .try_submit_snapshot(self.id.clone(), snapshot, replaces, on_saved)
+        {
+            Ok(()) => {
+                inc(&self.deps.metrics.room_snapshots, 1);
+                self.pending.clear();
+                self.in_flight += 1;
+                self.rows_since_snapshot = 1;
+                self.stored_bytes = bytes;
+            }
+            Err(replaces) => {
+                // The persister's queue is full: the pending updates stay, and the next attempt
+                // encodes the document as it is then.
+                self.loaded_keys = replaces;
+                self.persist_at = Some(Instant::now() + PERSIST_RETRY);
+            }
+        }
+    }
+
+    /// The callback of a submission covering the document up to `version` (with the current state
+    /// vector, or none for a version already saved). It runs on the persister task after the commit:
+    /// straight into this room's queue, with a task to wait for room in it only when the queue is
+    /// full (a spawn per commit would be the rule).
+    fn on_saved(&mut self, tx_self: &mpsc::WeakSender<RoomCommand>, version: u64) -> OnSaved {
+        let saved_sv = if version > self.saved_version {
+            self.state_vector()
+        } else {
+            Bytes::new()
         };
         let tx = tx_self.clone();
-        // Runs on the persister task after the commit: straight into this room's queue, with a task
-        // to wait for room in it only when the queue is full (a spawn per commit would be the rule).
-        let on_saved = Box::new(move |result| {
+        Box::new(move |result| {
             let Some(tx) = tx.upgrade() else { return };
             let ack = RoomCommand::Persisted {
                 result,
@@ -1092,22 +1186,7 @@ impl Room {
                     let _ = tx.send(ack).await;
                 });
             }
-        });
-        match self
-            .deps
-            .persister
-            .try_submit_with(self.id.clone(), update, on_saved)
-        {
-            Ok(()) => {
-                self.in_flight += 1;
-            }
-            Err(update) => {
-                // The persister's queue is full: keep the update (first: it is the oldest) and
-                // retry shortly.
-                self.pending.insert(0, update);
-                self.persist_at = Some(Instant::now() + PERSIST_RETRY);
-            }
-        }
+        })
     }
 
     fn persisted(&mut self, result: crate::Result<()>, saved_sv: Bytes, version: u64) {

@@ -9,7 +9,10 @@ use sqlx::Connection;
 use tierboard::ids::{InstanceId, Role, RoomId, Token};
 use tierboard::metrics::Metrics;
 use tierboard::store::scratch::ScratchSchema;
-use tierboard::store::{CompactOutcome, NewRoom, Persister, Store, Transition, now_ms};
+use tierboard::store::{
+    CompactOutcome, NewRoom, NewRow, Persister, RowKey, Store, Transition, now_ms,
+};
+use tokio::sync::oneshot;
 use yrs::updates::decoder::Decode;
 use yrs::{Doc, GetString, Map, ReadTxn, StateVector, Text, Transact, Update};
 
@@ -119,7 +122,7 @@ fn edits(client: u64, n: usize) -> (Doc, Vec<Vec<u8>>) {
     (doc, updates)
 }
 
-fn doc_from(rows: &[Vec<u8>]) -> Doc {
+fn doc_from<'a>(rows: impl IntoIterator<Item = &'a Vec<u8>>) -> Doc {
     let doc = Doc::new();
     {
         let mut txn = doc.transact_mut();
@@ -392,8 +395,8 @@ async fn exec(db: &Db, sql: &'static str) {
     conn.close().await.ok();
 }
 
-/// A commit that fails is reported to the submitters, and its data is kept and stored once the
-/// database accepts writes again. Inserts are blocked for real: a trigger on the journal (SQLite) or a
+/// A commit that fails keeps its data and stores it once the database accepts writes again; its
+/// submitters are answered only then (an answer `Ok` means stored), a flush meanwhile with the error. Inserts are blocked for real: a trigger on the journal (SQLite) or a
 /// CHECK constraint on the log (PostgreSQL) makes every commit fail.
 async fn failed_commit_keeps_data_and_retries(kind: Kind) {
     let db = Db::new(kind).await;
@@ -419,13 +422,17 @@ async fn failed_commit_keeps_data_and_retries(kind: Kind) {
     };
     let (doc, updates) = edits(9, 10);
     exec(&db, block).await;
-    let first: Vec<_> = updates[..5]
+    let mut first: Vec<_> = updates[..5]
         .iter()
         .map(|u| persister.try_submit(room.clone(), u.clone()).unwrap())
         .collect();
-    for rx in first {
-        let err = rx.await.expect("answered").expect_err("insert is blocked");
-        assert!(err.to_string().contains("not saved yet"), "{err}");
+    let err = persister.flush().await.expect_err("insert is blocked");
+    assert!(err.to_string().contains("not saved yet"), "{err}");
+    for rx in &mut first {
+        assert!(
+            matches!(rx.try_recv(), Err(oneshot::error::TryRecvError::Empty)),
+            "a submission whose commit failed must wait for the retry, not be answered"
+        );
     }
     assert!(metrics.errors.load(ordering()) >= 1);
     assert_eq!(store.row_count(&room).await.unwrap(), 0);
@@ -443,10 +450,10 @@ async fn failed_commit_keeps_data_and_retries(kind: Kind) {
         flushed = persister.flush().await;
     }
     flushed.expect("stored once the database accepts writes");
-    for rx in second {
-        // Each resolves: Err if its first attempt still hit the block, Ok after; either way it is
-        // stored now (checked below), because failed data is kept and retried.
-        rx.await.expect("answered").ok();
+    for rx in first.into_iter().chain(second) {
+        rx.await
+            .expect("answered")
+            .expect("answered Ok once the retry stored it");
     }
     assert_doc(&store, &room, &doc, "after the outage").await;
     persister.shutdown().await.unwrap();
@@ -1244,7 +1251,169 @@ on_both!(
     compaction_keeps_updates_with_missing_dependencies,
     kill_9_keeps_every_acknowledged_update,
     upgrade_keeps_rows_and_drops_the_batch_poisoning_key,
+    room_snapshot_replaces_own_rows_and_named_keys_only,
+    persister_commits_room_snapshots,
 );
+
+fn rows_of(room: &RoomId, updates: &[Vec<u8>]) -> Vec<(RoomId, Vec<u8>)> {
+    updates.iter().map(|u| (room.clone(), u.clone())).collect()
+}
+
+/// A room's snapshot (store module docs, "Snapshots from the room") replaces this instance's own
+/// older rows and the rows it names, and nothing else. Another instance's row it does not name
+/// survives, and so does a compaction's snapshot, which is written under `<instance>~c` because it
+/// may hold another instance's update that this instance's room never received (here: all of b's).
+async fn room_snapshot_replaces_own_rows_and_named_keys_only(kind: Kind) {
+    let db = Db::new(kind).await;
+    let a = db.store("a").await;
+    let b = db.store("b").await;
+    let room = new_room(&a).await;
+    let (_, ups_a) = edits(1, 30);
+    let (_, ups_b) = edits(2, 10);
+    let (_, ups_c) = edits(3, 10);
+    a.append(&rows_of(&room, &ups_a[..10])).await.unwrap();
+    b.append(&rows_of(&room, &ups_b)).await.unwrap();
+    assert!(matches!(
+        a.compact(&room).await.unwrap(),
+        CompactOutcome::Compacted { rows: 20, .. }
+    ));
+    // a's room holds only a's own edits: the compaction's snapshot (holding b's) must survive.
+    a.append(&rows_of(&room, &ups_a[10..20])).await.unwrap();
+    a.fold_journal().await.unwrap(); // the snapshot replaces rows of the log (SQLite: not the journal)
+    let own = state(&doc_from(&ups_a[..20]));
+    a.append_rows(&[NewRow {
+        room: room.clone(),
+        data: own,
+        replaces: Some(vec![]),
+    }])
+    .await
+    .unwrap();
+    assert_eq!(
+        a.row_count(&room).await.unwrap(),
+        2,
+        "the compaction's snapshot and the room's: a's ten later rows are replaced"
+    );
+    assert_doc(
+        &a,
+        &room,
+        &doc_from(ups_a[..20].iter().chain(&ups_b)),
+        "after a's snapshot",
+    )
+    .await;
+
+    // b stores c's edits in two rows; a's room loads the first (its key), not the second.
+    b.append(&rows_of(&room, &ups_c[..5])).await.unwrap();
+    a.fold_journal().await.unwrap();
+    let loaded: Vec<RowKey> = a
+        .load_rows(&room)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|r| r.key)
+        .collect();
+    assert_eq!(loaded.len(), 7, "two snapshots and c's five rows");
+    b.append(&rows_of(&room, &ups_c[5..])).await.unwrap();
+    a.fold_journal().await.unwrap();
+    // a's room (loaded from those seven rows, plus a's last ten edits) snapshots and names them.
+    let held = doc_from(ups_a.iter().chain(&ups_b).chain(&ups_c[..5]));
+    a.append_rows(&[NewRow {
+        room: room.clone(),
+        data: state(&held),
+        replaces: Some(loaded),
+    }])
+    .await
+    .unwrap();
+    assert_eq!(
+        a.row_count(&room).await.unwrap(),
+        6,
+        "the room's new snapshot and the five rows of c it did not load"
+    );
+    assert_doc(
+        &a,
+        &room,
+        &doc_from(ups_a.iter().chain(&ups_b).chain(&ups_c)),
+        "after the snapshot that names what it loaded",
+    )
+    .await;
+    a.close().await;
+    b.close().await;
+    db.drop_schema().await;
+}
+
+/// Through the persister: updates submitted before a snapshot in the same batch are dropped (the
+/// snapshot holds them), updates after it are merged into its row, and the commit replaces the
+/// room's earlier rows; the row count resets, so no compaction follows.
+async fn persister_commits_room_snapshots(kind: Kind) {
+    let db = Db::new(kind).await;
+    let store = db.store("a").await;
+    let room = new_room(&store).await;
+    let metrics = Arc::new(Metrics::default());
+    let (persister, task) = Persister::spawn(
+        store.clone(),
+        Duration::from_millis(20),
+        24,
+        metrics.clone(),
+    );
+    let (doc, updates) = edits(4, 60);
+    for u in &updates[..20] {
+        drop(persister.try_submit(room.clone(), u.clone()).unwrap());
+        persister.flush().await.unwrap();
+    }
+    store.fold_journal().await.unwrap();
+    assert_eq!(store.row_count(&room).await.unwrap(), 20);
+    for u in &updates[20..25] {
+        drop(persister.try_submit(room.clone(), u.clone()).unwrap());
+    }
+    let (done, saved) = oneshot::channel();
+    persister
+        .try_submit_snapshot(
+            room.clone(),
+            state(&doc_from(&updates[..25])),
+            vec![],
+            Box::new(move |r| {
+                let _ = done.send(r);
+            }),
+        )
+        .unwrap();
+    for u in &updates[25..30] {
+        drop(persister.try_submit(room.clone(), u.clone()).unwrap());
+    }
+    persister.flush().await.unwrap();
+    saved.await.unwrap().expect("the snapshot is stored");
+    assert_eq!(
+        store.row_count(&room).await.unwrap(),
+        1,
+        "one row: the snapshot with the later updates merged in"
+    );
+    assert_doc(
+        &store,
+        &room,
+        &doc_from(&updates[..30]),
+        "after the snapshot",
+    )
+    .await;
+    // 20 more rows keep the room under compact_rows (24) counting from the snapshot: no compaction.
+    for u in &updates[30..50] {
+        persister.try_submit(room.clone(), u.clone()).unwrap();
+        persister.flush().await.unwrap();
+    }
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    assert_eq!(
+        metrics.compactions.load(ordering()),
+        0,
+        "the snapshot reset the row count"
+    );
+    assert_eq!(store.row_count(&room).await.unwrap(), 21);
+    for u in &updates[50..] {
+        persister.try_submit(room.clone(), u.clone()).unwrap();
+        persister.flush().await.unwrap();
+    }
+    persister.shutdown().await.unwrap();
+    task.await.unwrap();
+    assert_doc(&store, &room, &doc, "at the end").await;
+    store.close().await;
+    db.drop_schema().await;
+}
 
 /// Needs a single-threaded runtime (the persister must not run while the queue is filled).
 mod queue {

@@ -129,6 +129,112 @@ async fn compaction_bounds_rows_and_reloads_identically_on_postgres() {
     ten_thousand_updates_stay_bounded_and_reload(common::PG_URL).await;
 }
 
+/// A room compacts itself (store module docs, "Snapshots from the room"): edited at a pace where each
+/// edit is its own submission, it submits its document every `compact_rows` submissions in place of
+/// the rows it covers, and a restarted server's room replaces the rows it loaded the same way. The
+/// document reloads identically throughout.
+async fn rooms_snapshot_themselves_and_reload(database_url: &str, postgres: bool) {
+    const ROWS: u64 = 8;
+    const EDITS: u32 = 120;
+    let config = || {
+        let mut config = tierboard::config::ServeConfig::for_test(database_url, "problems");
+        config.compact_rows = ROWS;
+        config
+    };
+    let store = Store::connect(database_url, InstanceId::random())
+        .await
+        .unwrap();
+    let mut expected = BTreeMap::new();
+    let mut room: Option<(String, String)> = None;
+    for round in 0..2 {
+        let server = TestServer::start_with(config()).await;
+        let (room_id, edit) = match &room {
+            Some(r) => r.clone(),
+            None => {
+                let (r, e, _) = server.create_room("tutorial-simple-blog").await;
+                room = Some((r.clone(), e.clone()));
+                (r, e)
+            }
+        };
+        let mut client = WsClient::connect(&server.ws_url(&room_id, &edit)).await;
+        let nodes = client.doc.get_or_insert_map("nodes");
+        assert_eq!(
+            entries(&nodes, &client.doc),
+            expected,
+            "round {round}: reloaded"
+        );
+        for i in 0..EDITS {
+            let nodes = nodes.clone();
+            client
+                .edit(move |_, txn| {
+                    nodes.insert(txn, format!("r{round}k{}", i % 30), i);
+                })
+                .await;
+            // Longer than the room's 10 ms coalescing: one submission per edit.
+            tokio::time::sleep(Duration::from_millis(15)).await;
+        }
+        assert!(
+            client
+                .pump_until(Duration::from_secs(20), |c| c.saved())
+                .await,
+            "round {round}: all edits saved"
+        );
+        expected = entries(&nodes, &client.doc);
+        let snapshots = server
+            .state
+            .metrics
+            .room_snapshots
+            .load(std::sync::atomic::Ordering::Relaxed);
+        assert!(
+            snapshots >= u64::from(EDITS) / ROWS / 2,
+            "round {round}: {snapshots} snapshots over {EDITS} paced edits (one per {ROWS} expected)"
+        );
+        let rows = store
+            .row_count(&RoomId::parse(&room_id).unwrap())
+            .await
+            .unwrap();
+        // PostgreSQL: at most the snapshot and the rows since (the first round also the room's
+        // initial row, replaced only by the restarted room, which loads it). SQLite also keeps, until
+        // the next snapshot, what was still in the journal at the last one (up to a second of commits).
+        let bound = if postgres {
+            ROWS + 2
+        } else {
+            u64::from(EDITS) / 2
+        };
+        assert!(
+            rows <= bound,
+            "round {round}: {rows} rows stored, bound {bound}"
+        );
+        client.close().await;
+        server.stop().await;
+    }
+    let server = TestServer::start_with(config()).await;
+    let (room_id, edit) = room.unwrap();
+    let client = WsClient::connect(&server.ws_url(&room_id, &edit)).await;
+    let nodes = client.doc.get_or_insert_map("nodes");
+    assert_eq!(
+        entries(&nodes, &client.doc),
+        expected,
+        "after the second restart"
+    );
+    assert_eq!(expected.len(), 60);
+    client.close().await;
+    server.stop().await;
+    store.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rooms_snapshot_themselves_on_sqlite() {
+    let (_dir, url) = sqlite_url();
+    rooms_snapshot_themselves_and_reload(&url, false).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rooms_snapshot_themselves_on_postgres() {
+    require_postgres().await;
+    rooms_snapshot_themselves_and_reload(common::PG_URL, true).await;
+}
+
 /// Runs the room's pending validation, if any (the route does that first), and returns how many
 /// validation runs the server has made so far.
 async fn validations_after_pending(server: &TestServer, room: &str, token: &str) -> u64 {

@@ -26,7 +26,24 @@
 //!   `BEGIN IMMEDIATE`, which takes the single write lock before reading, so two compactions simply run
 //!   one after the other.
 //!
-//! Nothing ever overwrites a row, so no write can replace a newer state with an older one.
+//! Nothing ever overwrites a row, so no write can replace a newer state with an older one. The
+//! snapshot is written under the compaction writer `<instance>~c`, never the instance's own id (next
+//! section).
+//!
+//! ## Snapshots from the room
+//! A room that has gained `compact_rows` rows since its last snapshot submits its whole document
+//! instead of its next update ([`Persister::try_submit_snapshot`]): a [`NewRow`] with `replaces` set.
+//! The commit that stores it deletes, in the same transaction, this instance's own rows of the room
+//! below the snapshot's `seq` and the rows `replaces` names: the keys of the rows the room was loaded
+//! from that applied ([`Store::load_rows`]). All of them are in the snapshot: every row an instance
+//! writes for a room is an update that room applied before submitting it, a room unloads only once
+//! everything it submitted is stored (so a reloaded room has loaded its earlier rows), and the
+//! snapshots of [`Store::compact`], which may hold another instance's update the room never received,
+//! carry the compaction writer, not the instance's id. Rows already gone (another compaction took them
+//! into its snapshot) are not there to delete; the delete is not checked, as the snapshot holds them
+//! anyway. It reaches the log only, so on SQLite the room's rows still in the journal stay until its
+//! next snapshot. No rows are read and nothing is decoded: the compaction from stored rows cost the
+//! server most of the CPU that storage took with a thousand rooms editing (BENCHMARKS.md).
 //!
 //! ## The journal (SQLite)
 //! On SQLite a group commit does not write to `doc_updates` but appends its rows to `doc_journal`, a
@@ -47,16 +64,18 @@
 //! compacted the next time; [`Store::compact`] folds first.
 //!
 //! ## Bound on stored rows per room
-//! The [`persister::Persister`] counts the rows it appends per room and compacts a room once it holds more
-//! than `compact_rows` rows. With one instance writing a room, the room holds at most
+//! Rooms snapshot themselves every `compact_rows` submissions (above); the [`persister::Persister`]
+//! also counts the rows it appends per room (a room's snapshot resets the count) and compacts a room
+//! once it holds more than `compact_rows` rows (rooms whose state is too large to snapshot on their own
+//! task). With one instance writing a room, the room holds at most
 //! `compact_rows + 1 + c` rows, where `c` is the number of rows that instance commits for the room
 //! while its compaction is queued or running (at most one row per room per persist interval, so `c` is
 //! 1–2 in practice; `server/tests/store.rs` commits back to back and checks `c <= compact_rows`). With `W`
 //! instances writing the same room each counts only its own rows, so the bound is
 //! `W × (compact_rows + c) + 1`. On SQLite add `j`, the room's rows still in the journal when its
-//! compaction reads the log (compaction cannot see them and the counter forgets them): the fold runs
-//! once a room has `compact_rows` rows there, so `j <= compact_rows`, and in practice `j` is the room's
-//! commits of the last second.
+//! compaction or snapshot reached the log (compaction cannot see them and the counter forgets them): the
+//! fold runs once a room has `compact_rows` rows there, so `j <= compact_rows`, and in practice `j` is
+//! the room's commits of the last second.
 //!
 //! ## SQLite durability
 //! WAL journal with `synchronous = FULL`: every commit fsyncs the WAL, so a commit survives a power loss,
@@ -160,6 +179,40 @@ pub struct Transition {
     pub event: String,
 }
 
+/// The key of a stored row of the log.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct RowKey {
+    pub writer: String,
+    pub seq: i64,
+}
+
+/// A stored row as [`Store::load_rows`] reads it.
+#[derive(Debug, Clone)]
+pub struct StoredRow {
+    pub key: RowKey,
+    pub data: Vec<u8>,
+}
+
+/// A row to append. A row with `replaces` set is a snapshot of the room as this instance's room holds
+/// it (module docs, "Snapshots from the room"): the commit that stores it also deletes this instance's
+/// own rows of the room stored before it, and the rows `replaces` names.
+#[derive(Debug, Clone)]
+pub struct NewRow {
+    pub room: RoomId,
+    pub data: Vec<u8>,
+    pub replaces: Option<Vec<RowKey>>,
+}
+
+impl NewRow {
+    pub fn update(room: RoomId, data: Vec<u8>) -> NewRow {
+        NewRow {
+            room,
+            data,
+            replaces: None,
+        }
+    }
+}
+
 /// What one [`Store::compact`] call did.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum CompactOutcome {
@@ -184,6 +237,11 @@ pub struct Store {
     /// docs, "The journal"). A store that was not migrated (schema-upgrade tests) writes the log.
     journal: AtomicBool,
     instance: InstanceId,
+    /// The `writer` of the snapshots [`Store::compact`] writes: `<instance>~c`, never the instance's
+    /// own id, because such a snapshot may hold other instances' rows that this instance's rooms have
+    /// not received, and a room's snapshot deletes the instance's own older rows (module docs,
+    /// "Snapshots from the room").
+    compaction_writer: String,
     /// Next `seq` for rows this process writes. Starts at the current time in microseconds so that a
     /// restarted process reusing an instance id still never repeats a key.
     seq: AtomicI64,
@@ -316,6 +374,7 @@ impl Store {
             writer,
             backend,
             journal: AtomicBool::new(false),
+            compaction_writer: format!("{instance}~c"),
             instance,
             seq: AtomicI64::new(now_micros()),
         })
@@ -548,38 +607,145 @@ impl Store {
 
     /// Every stored update and snapshot of a room (v1 encoding). Apply them all, in any order.
     pub async fn load_doc(&self, id: &RoomId) -> Result<Vec<Vec<u8>>> {
+        Ok(self
+            .load_rows(id)
+            .await?
+            .into_iter()
+            .map(|row| row.data)
+            .collect())
+    }
+
+    /// [`Store::load_doc`] with each row's key, so that a room's snapshot can replace exactly the rows
+    /// it was loaded from.
+    pub async fn load_rows(&self, id: &RoomId) -> Result<Vec<StoredRow>> {
         let sql = if self.has_journal() {
             "SELECT data, created_ms, writer, seq FROM doc_updates WHERE room_id = $1 \
              UNION ALL SELECT data, created_ms, writer, seq FROM doc_journal WHERE room_id = $1 \
              ORDER BY created_ms, writer, seq"
         } else {
-            "SELECT data FROM doc_updates WHERE room_id = $1 ORDER BY created_ms, writer, seq"
+            "SELECT data, writer, seq FROM doc_updates WHERE room_id = $1 ORDER BY created_ms, writer, seq"
         };
         let rows = sqlx::query(sql)
             .bind(id.as_str())
             .fetch_all(&self.pool)
             .await?;
         rows.iter()
-            .map(|row| row.try_get::<Vec<u8>, _>("data").map_err(Error::from))
+            .map(|row| {
+                Ok(StoredRow {
+                    key: RowKey {
+                        writer: row.try_get("writer")?,
+                        seq: row.try_get("seq")?,
+                    },
+                    data: row.try_get("data")?,
+                })
+            })
             .collect()
     }
 
-    /// Appends one row per entry, all in one transaction (the group commit of the [`Persister`]).
+    /// Appends one row per entry, all in one transaction.
     pub async fn append(&self, batch: &[(RoomId, Vec<u8>)]) -> Result<()> {
-        if batch.is_empty() {
+        let rows: Vec<(&RoomId, &[u8])> = batch.iter().map(|(r, d)| (r, d.as_slice())).collect();
+        self.append_with(&rows, &[]).await
+    }
+
+    /// Appends the rows, and carries out what each snapshot among them replaces, all in one
+    /// transaction (the group commit of the [`Persister`]).
+    pub async fn append_rows(&self, batch: &[NewRow]) -> Result<()> {
+        let rows: Vec<(&RoomId, &[u8])> =
+            batch.iter().map(|r| (&r.room, r.data.as_slice())).collect();
+        let snapshots: Vec<(usize, &[RowKey])> = batch
+            .iter()
+            .enumerate()
+            .filter_map(|(i, r)| r.replaces.as_deref().map(|keys| (i, keys)))
+            .collect();
+        self.append_with(&rows, &snapshots).await
+    }
+
+    /// `snapshots`: the index in `rows` of each room snapshot, with the rows it replaces.
+    async fn append_with(
+        &self,
+        rows: &[(&RoomId, &[u8])],
+        snapshots: &[(usize, &[RowKey])],
+    ) -> Result<()> {
+        if rows.is_empty() {
             return Ok(());
         }
         let created = now_ms();
         let mut tx = self.begin_write().await?;
-        let rows: Vec<(&RoomId, &[u8])> = batch.iter().map(|(r, d)| (r, d.as_slice())).collect();
         let table = if self.has_journal() {
             "doc_journal"
         } else {
             "doc_updates"
         };
-        self.insert_rows(&mut tx, table, &rows, created).await?;
+        let seqs = self
+            .insert_rows(&mut tx, table, &self.instance.0, rows, created)
+            .await?;
+        for &(i, keys) in snapshots {
+            self.delete_replaced(&mut tx, rows[i].0, seqs[i], keys)
+                .await?;
+        }
         tx.commit().await?;
         Ok(())
+    }
+
+    /// What a room's snapshot stored under `seq` replaces (module docs, "Snapshots from the room"):
+    /// this instance's own rows of the room below `seq`, and the rows `keys` names. Rows of either kind
+    /// that are gone already (another compaction took them) are simply not there to delete. Only the
+    /// log: rows still in the SQLite journal stay until the room's next snapshot.
+    async fn delete_replaced(
+        &self,
+        tx: &mut Transaction<'static, Any>,
+        room: &RoomId,
+        seq: i64,
+        keys: &[RowKey],
+    ) -> Result<()> {
+        let sql = format!(
+            "DELETE FROM doc_updates WHERE room_id = {} AND writer = {} AND seq < {}",
+            self.param(1),
+            self.param(2),
+            self.param(3)
+        );
+        sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(room.as_str())
+            .bind(self.instance.0.as_str())
+            .bind(seq)
+            .execute(&mut **tx)
+            .await?;
+        self.delete_keys(tx, room, keys).await?;
+        Ok(())
+    }
+
+    /// Deletes the rows `keys` of a room from the log; returns how many it deleted.
+    async fn delete_keys(
+        &self,
+        tx: &mut Transaction<'static, Any>,
+        room: &RoomId,
+        keys: &[RowKey],
+    ) -> Result<u64> {
+        let mut deleted = 0u64;
+        for chunk in keys.chunks(DELETE_CHUNK) {
+            let mut sql = format!(
+                "DELETE FROM doc_updates WHERE room_id = {} AND (",
+                self.param(1)
+            );
+            for i in 0..chunk.len() {
+                if i > 0 {
+                    sql.push_str(" OR ");
+                }
+                sql.push_str(&format!(
+                    "(writer = {} AND seq = {})",
+                    self.param(2 * i + 2),
+                    self.param(2 * i + 3)
+                ));
+            }
+            sql.push(')');
+            let mut query = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(room.as_str());
+            for key in chunk {
+                query = query.bind(key.writer.as_str()).bind(key.seq);
+            }
+            deleted += query.execute(&mut **tx).await?.rows_affected();
+        }
+        Ok(deleted)
     }
 
     /// The `n`-th (1-based) parameter of a statement whose parameters are bound in order. Positional
@@ -593,15 +759,17 @@ impl Store {
         }
     }
 
-    /// Inserts rows of this instance's log, each under the next `seq`, with multi-row `INSERT`s (one
-    /// round trip per [`INSERT_CHUNK`] rows rather than per row).
+    /// Inserts rows under `writer`, each under the next `seq`, with multi-row `INSERT`s (one round trip
+    /// per [`INSERT_CHUNK`] rows rather than per row). Returns the `seq` of each row, in order.
     async fn insert_rows(
         &self,
         tx: &mut Transaction<'static, Any>,
         table: &str,
+        writer: &str,
         rows: &[(&RoomId, &[u8])],
         created_ms: i64,
-    ) -> Result<()> {
+    ) -> Result<Vec<i64>> {
+        let mut seqs = Vec::with_capacity(rows.len());
         for chunk in rows.chunks(INSERT_CHUNK) {
             let mut sql =
                 format!("INSERT INTO {table} (room_id, writer, seq, data, created_ms) VALUES ");
@@ -621,16 +789,18 @@ impl Store {
             }
             let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
             for (room, data) in chunk {
+                let seq = self.next_seq();
+                seqs.push(seq);
                 query = query
                     .bind(room.as_str())
-                    .bind(self.instance.0.as_str())
-                    .bind(self.next_seq())
+                    .bind(writer)
+                    .bind(seq)
                     .bind(*data)
                     .bind(created_ms);
             }
             query.execute(&mut **tx).await?;
         }
-        Ok(())
+        Ok(seqs)
     }
 
     /// Stored rows of several rooms in one query (rooms without rows are absent from the map).
@@ -744,10 +914,10 @@ impl Store {
         let mut keys = Vec::with_capacity(rows.len());
         let mut updates = Vec::with_capacity(rows.len());
         for row in &rows {
-            keys.push((
-                row.try_get::<String, _>("writer")?,
-                row.try_get::<i64, _>("seq")?,
-            ));
+            keys.push(RowKey {
+                writer: row.try_get("writer")?,
+                seq: row.try_get("seq")?,
+            });
             updates.push(row.try_get::<Vec<u8>, _>("data")?);
         }
         drop(rows);
@@ -758,7 +928,7 @@ impl Store {
         if used.len() <= 1 {
             return Ok(CompactOutcome::NothingToDo);
         }
-        let keys: Vec<(String, i64)> = used.into_iter().map(|i| keys[i].clone()).collect();
+        let keys: Vec<RowKey> = used.into_iter().map(|i| keys[i].clone()).collect();
 
         between.await;
 
@@ -785,39 +955,24 @@ impl Store {
         }
     }
 
-    /// Inserts `snapshot` and deletes exactly the rows `keys`; `false` if some of them were already gone.
+    /// Inserts `snapshot` (under the compaction writer) and deletes exactly the rows `keys`; `false` if
+    /// some of them were already gone.
     async fn replace_rows(
         &self,
         tx: &mut Transaction<'static, Any>,
         id: &RoomId,
-        keys: &[(String, i64)],
+        keys: &[RowKey],
         snapshot: Vec<u8>,
     ) -> Result<bool> {
-        self.insert_rows(tx, "doc_updates", &[(id, &snapshot)], now_ms())
-            .await?;
-        let mut deleted = 0u64;
-        for chunk in keys.chunks(DELETE_CHUNK) {
-            let mut sql = format!(
-                "DELETE FROM doc_updates WHERE room_id = {} AND (",
-                self.param(1)
-            );
-            for i in 0..chunk.len() {
-                if i > 0 {
-                    sql.push_str(" OR ");
-                }
-                sql.push_str(&format!(
-                    "(writer = {} AND seq = {})",
-                    self.param(2 * i + 2),
-                    self.param(2 * i + 3)
-                ));
-            }
-            sql.push(')');
-            let mut query = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(id.as_str());
-            for (writer, seq) in chunk {
-                query = query.bind(writer.as_str()).bind(*seq);
-            }
-            deleted += query.execute(&mut **tx).await?.rows_affected();
-        }
+        self.insert_rows(
+            tx,
+            "doc_updates",
+            &self.compaction_writer,
+            &[(id, &snapshot)],
+            now_ms(),
+        )
+        .await?;
+        let deleted = self.delete_keys(tx, id, keys).await?;
         Ok(deleted == keys.len() as u64)
     }
 

@@ -12,18 +12,24 @@
 //! room keeps it and offers it again on its next tick; nothing is dropped.
 //!
 //! ## Failures
-//! A failed commit resolves the receivers of that batch with an error (the update is *not yet* saved),
-//! logs it, and keeps the batch's data: it is retried, merged with later submissions, after a backoff
-//! (100 ms doubling to 5 s). During the backoff the task stops reading the queue, so it fills and rooms
-//! keep their updates themselves (the policy above) instead of this task buffering without bound.
-//! Callers must not resubmit after an error. Commits happen in submission order and retained data is
-//! part of every later attempt, so a later `Ok` for a room means its earlier updates are stored too.
+//! A failed commit is logged and its data kept: it is retried, merged with later submissions, after a
+//! backoff (100 ms doubling to 5 s). Its submissions stay unanswered until a commit stores their data,
+//! so an answer `Ok` always means stored, and a room with unanswered submissions knows it holds unsaved
+//! edits (it does not unload; its clients are not told "saved"). Only if the task stops with data it
+//! could not store are they answered with an error. During the backoff the task stops reading the
+//! queue, so it fills and rooms keep their updates themselves (the policy above) instead of this task
+//! buffering without bound. Commits happen in submission order and retained data is part of every
+//! later attempt, so an `Ok` for a room means its earlier updates are stored too.
 //!
 //! ## Compaction
-//! The task counts the rows it appends per room (starting from [`Store::row_counts`] the first time it
-//! writes a room) and, once a room holds more than `compact_rows`, compacts it in a background task
-//! ([`MAX_COMPACTIONS`] at a time), never on the commit path. See the `store` module docs for the bound on
-//! stored rows this gives.
+//! A room usually compacts itself: every `compact_rows` submissions it submits its whole document as a
+//! snapshot ([`Persister::try_submit_snapshot`]), which the commit stores in place of the rows it
+//! covers (the `store` module docs, "Snapshots from the room"). The task also counts the rows it
+//! appends per room (starting from [`Store::row_counts`] the first time it writes a room; a room's
+//! snapshot resets the count) and, once a room holds more than `compact_rows` all the same (a room
+//! too large to snapshot on its own task), compacts it from the stored rows in a background task
+//! ([`MAX_COMPACTIONS`] at a time), never on the commit path. See the `store` module docs for the bound
+//! on stored rows this gives.
 
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::Arc;
@@ -33,7 +39,7 @@ use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinSet;
 use tokio::time::Instant;
 
-use super::{CompactOutcome, Store};
+use super::{CompactOutcome, NewRow, RowKey, Store};
 use crate::error::{Error, Result};
 use crate::ids::RoomId;
 use crate::metrics::{Metrics, inc};
@@ -89,6 +95,8 @@ enum Command {
     Update {
         room: RoomId,
         update: Vec<u8>,
+        /// Set for a room's snapshot: the rows it replaces besides the instance's own older ones.
+        replaces: Option<Vec<RowKey>>,
         at: Instant,
         done: Waiter,
     },
@@ -100,6 +108,7 @@ enum Command {
 #[derive(Debug, Clone)]
 pub struct Persister {
     tx: mpsc::Sender<Command>,
+    compact_rows: u64,
 }
 
 impl Persister {
@@ -111,11 +120,12 @@ impl Persister {
         metrics: Arc<Metrics>,
     ) -> (Persister, tokio::task::JoinHandle<()>) {
         let (tx, rx) = mpsc::channel(QUEUE_CAPACITY);
+        let compact_rows = compact_rows.max(1);
         let worker = Worker {
             store,
             metrics,
             interval,
-            compact_rows: compact_rows.max(1),
+            compact_rows,
             rx,
             pending: HashMap::new(),
             pending_updates: 0,
@@ -133,7 +143,13 @@ impl Persister {
             journal: Journal::default(),
         };
         let handle = tokio::spawn(worker.run());
-        (Persister { tx }, handle)
+        (Persister { tx, compact_rows }, handle)
+    }
+
+    /// The row count above which a room is compacted: rooms snapshot themselves at this many
+    /// submissions.
+    pub fn compact_rows(&self) -> u64 {
+        self.compact_rows
     }
 
     /// Queues an update of `room` for storage. Never blocks: when the queue is full (or the persister
@@ -160,9 +176,38 @@ impl Persister {
         update: Vec<u8>,
         done: OnSaved,
     ) -> Result<(), Vec<u8>> {
+        self.try_send_update(room, update, None, done)
+            .map_err(|(update, _)| update)
+    }
+
+    /// [`Persister::try_submit_with`] for a snapshot: the whole document of `room` as this process
+    /// holds it, encoded after every update the room submitted before. Its commit deletes this
+    /// instance's older rows of the room and the rows `replaces` names (keys of stored rows the room
+    /// was loaded from), all of which the snapshot holds (store module docs, "Snapshots from the
+    /// room"). When the queue is full, `replaces` is handed back (the snapshot is not needed again: the
+    /// next attempt encodes the document as it is then).
+    pub fn try_submit_snapshot(
+        &self,
+        room: RoomId,
+        snapshot: Vec<u8>,
+        replaces: Vec<RowKey>,
+        done: OnSaved,
+    ) -> Result<(), Vec<RowKey>> {
+        self.try_send_update(room, snapshot, Some(replaces), done)
+            .map_err(|(_, replaces)| replaces.unwrap_or_default())
+    }
+
+    fn try_send_update(
+        &self,
+        room: RoomId,
+        update: Vec<u8>,
+        replaces: Option<Vec<RowKey>>,
+        done: OnSaved,
+    ) -> Result<(), (Vec<u8>, Option<Vec<RowKey>>)> {
         let cmd = Command::Update {
             room,
             update,
+            replaces,
             at: Instant::now(),
             done: Waiter(Some(done)),
         };
@@ -171,11 +216,14 @@ impl Persister {
             Err(mpsc::error::TrySendError::Full(cmd) | mpsc::error::TrySendError::Closed(cmd)) => {
                 match cmd {
                     Command::Update {
-                        update, mut done, ..
+                        update,
+                        replaces,
+                        mut done,
+                        ..
                     } => {
                         // Not queued: the caller keeps the update, so nothing is to be answered.
                         done.0 = None;
-                        Err(update)
+                        Err((update, replaces))
                     }
                     _ => unreachable!("try_submit only sends updates"),
                 }
@@ -220,6 +268,14 @@ struct Journal {
     retry_at: Option<Instant>,
 }
 
+/// What a batch holds for one room.
+#[derive(Default)]
+struct PendingRoom {
+    updates: Vec<Vec<u8>>,
+    /// Set once the room's snapshot joined the batch: `updates` then starts with it.
+    replaces: Option<Vec<RowKey>>,
+}
+
 /// Row counter of one room, as this process knows it.
 struct Counter {
     rows: u64,
@@ -235,7 +291,7 @@ struct Worker {
     compact_rows: u64,
     rx: mpsc::Receiver<Command>,
     /// Updates not yet committed, per room. After a failed commit each room's entry is its merged data.
-    pending: HashMap<RoomId, Vec<Vec<u8>>>,
+    pending: HashMap<RoomId, PendingRoom>,
     pending_updates: usize,
     pending_bytes: usize,
     /// Submission time of the oldest update of the current batch.
@@ -330,13 +386,13 @@ impl Worker {
     }
 
     /// Counts the rows a commit just added to the journal.
-    fn journaled(&mut self, batch: &[(RoomId, Vec<u8>)]) {
+    fn journaled(&mut self, batch: &[NewRow]) {
         if !self.store.has_journal() {
             return;
         }
         let j = &mut self.journal;
         j.since.get_or_insert_with(Instant::now);
-        for (room, _) in batch {
+        for NewRow { room, .. } in batch {
             j.rows += 1;
             // A room id is cloned only the first time it enters the journal since the last fold.
             let n = match j.per_room.get_mut(room) {
@@ -369,12 +425,22 @@ impl Worker {
             Command::Update {
                 room,
                 update,
+                replaces,
                 at,
                 done,
             } => {
+                let entry = self.pending.entry(room).or_default();
+                if let Some(keys) = replaces {
+                    // The snapshot holds every update of the room submitted before it, so those
+                    // go; keys named by an earlier snapshot in the batch are still to be deleted.
+                    self.pending_updates -= entry.updates.len();
+                    self.pending_bytes -= entry.updates.iter().map(Vec::len).sum::<usize>();
+                    entry.updates.clear();
+                    entry.replaces.get_or_insert_with(Vec::new).extend(keys);
+                }
                 self.pending_updates += 1;
                 self.pending_bytes += update.len();
-                self.pending.entry(room).or_default().push(update);
+                entry.updates.push(update);
                 self.waiters.push((at, done));
                 self.batch_started.get_or_insert(at);
                 if self.pending_updates >= MAX_BATCH_UPDATES
@@ -434,12 +500,15 @@ impl Worker {
                 // Only if the runtime is shutting down: merge_batch catches decode errors and panics.
                 tracing::error!(error = %e, updates, "persist batch lost");
                 inc(&self.metrics.errors, 1);
-                self.fail_waiters(&e);
+                for (_, done) in self.waiters.drain(..) {
+                    done.call(Err(Error::Internal(format!("not saved: {e}"))));
+                }
+                self.fail_flushers(&e);
                 self.reset_batch();
                 return Err(e);
             }
         };
-        match self.store.append(&batch).await {
+        match self.store.append_rows(&batch).await {
             Ok(()) => {
                 let now = Instant::now();
                 for (at, done) in self.waiters.drain(..) {
@@ -453,8 +522,7 @@ impl Worker {
                 self.reset_batch();
                 self.backoff = None;
                 self.journaled(&batch);
-                self.count_rows(batch.iter().map(|(room, _)| room.clone()).collect())
-                    .await;
+                self.count_rows(batch).await;
                 Ok(())
             }
             Err(e) => {
@@ -465,12 +533,17 @@ impl Worker {
                 tracing::error!(error = %e, updates, rooms = batch.len(), retry_in_ms = delay.as_millis() as u64,
                     "persist commit failed; keeping the data and retrying");
                 inc(&self.metrics.errors, 1);
-                self.fail_waiters(&e);
+                // The submissions stay unanswered until their data is stored (module docs).
+                self.fail_flushers(&e);
                 // Keep the (already merged) data; later submissions join it on the next attempt.
                 self.pending_updates = batch.len();
-                self.pending_bytes = batch.iter().map(|(_, d)| d.len()).sum();
-                for (room, data) in batch {
-                    self.pending.entry(room).or_default().push(data);
+                self.pending_bytes = batch.iter().map(|r| r.data.len()).sum();
+                for row in batch {
+                    let entry = self.pending.entry(row.room).or_default();
+                    entry.updates.push(row.data);
+                    if let Some(keys) = row.replaces {
+                        entry.replaces.get_or_insert_with(Vec::new).extend(keys);
+                    }
                 }
                 self.backoff = Some((Instant::now() + delay, delay));
                 Err(e)
@@ -478,11 +551,8 @@ impl Worker {
         }
     }
 
-    fn fail_waiters(&mut self, e: &Error) {
+    fn fail_flushers(&mut self, e: &Error) {
         let msg = format!("not saved yet (the server keeps it and retries): {e}");
-        for (_, done) in self.waiters.drain(..) {
-            done.call(Err(Error::Unavailable(msg.clone())));
-        }
         for f in self.flushers.drain(..) {
             let _ = f.send(Err(Error::Unavailable(msg.clone())));
         }
@@ -494,14 +564,15 @@ impl Worker {
         self.batch_started = None;
     }
 
-    /// Counts one new row for each room just written and queues compaction where it is due.
-    async fn count_rows(&mut self, rooms: Vec<RoomId>) {
+    /// Counts one new row for each room just written (a room's snapshot leaves it one) and queues
+    /// compaction where it is due.
+    async fn count_rows(&mut self, batch: Vec<NewRow>) {
         let now = Instant::now();
         // Rooms written for the first time: one grouped query for all of them, not one per room.
-        let unknown: Vec<RoomId> = rooms
+        let unknown: Vec<RoomId> = batch
             .iter()
-            .filter(|r| !self.counters.contains_key(*r))
-            .cloned()
+            .filter(|r| r.replaces.is_none() && !self.counters.contains_key(&r.room))
+            .map(|r| r.room.clone())
             .collect();
         let mut first = if unknown.is_empty() {
             HashMap::new()
@@ -514,14 +585,24 @@ impl Worker {
                 }
             }
         };
-        for room in rooms {
-            let counter = match self.counters.get_mut(&room) {
-                Some(c) => {
+        for NewRow { room, replaces, .. } in batch {
+            let counter = match (self.counters.get_mut(&room), replaces.is_some()) {
+                (Some(c), false) => {
                     c.rows += 1;
                     c
                 }
+                (Some(c), true) => {
+                    c.rows = 1;
+                    c.at_dispatch = 0;
+                    c
+                }
+                (None, true) => self.counters.entry(room.clone()).or_insert(Counter {
+                    rows: 1,
+                    touched: now,
+                    at_dispatch: 0,
+                }),
                 // A room whose count failed stays unknown and is counted on its next commit.
-                None => match first.remove(&room) {
+                (None, false) => match first.remove(&room) {
                     Some(rows) => self.counters.entry(room.clone()).or_insert(Counter {
                         rows,
                         touched: now,
@@ -643,24 +724,45 @@ impl Worker {
 
 /// One row per room: the room's updates merged with `merge_updates_v1` (a pure byte-level merge that
 /// keeps everything). If a room's updates do not decode (rooms prevent that by applying them first) or
-/// the merge panics, they are stored one row each rather than lost.
-fn merge_batch(pending: HashMap<RoomId, Vec<Vec<u8>>>) -> Vec<(RoomId, Vec<u8>)> {
+/// the merge panics, they are stored one row each rather than lost; a snapshot's `replaces` then goes
+/// with the first of them, the snapshot itself, so only rows stored before it are replaced.
+fn merge_batch(pending: HashMap<RoomId, PendingRoom>) -> Vec<NewRow> {
     let mut batch = Vec::with_capacity(pending.len());
-    for (room, mut updates) in pending {
+    for (
+        room,
+        PendingRoom {
+            mut updates,
+            replaces,
+        },
+    ) in pending
+    {
         if updates.len() == 1 {
-            batch.push((room, updates.pop().expect("one update")));
+            batch.push(NewRow {
+                room,
+                data: updates.pop().expect("one update"),
+                replaces,
+            });
             continue;
         }
         // A panic inside yrs must not take the batch with it: fall back to one row per update.
         match std::panic::catch_unwind(|| yrs::merge_updates_v1(&updates)) {
-            Ok(Ok(merged)) => batch.push((room, merged)),
+            Ok(Ok(data)) => batch.push(NewRow {
+                room,
+                data,
+                replaces,
+            }),
             failed => {
                 let error = match failed {
                     Ok(Err(e)) => e.to_string(),
                     _ => "merge panicked".to_string(),
                 };
                 tracing::warn!(room = %room, error, "cannot merge updates; storing them one by one");
-                batch.extend(updates.into_iter().map(|u| (room.clone(), u)));
+                let mut replaces = replaces;
+                batch.extend(updates.into_iter().map(|data| NewRow {
+                    room: room.clone(),
+                    data,
+                    replaces: replaces.take(),
+                }));
             }
         }
     }
