@@ -702,9 +702,11 @@ pub async fn s6(ctx: &Ctx, kind: Kind) -> Result<Outcome> {
             }
             if Instant::now() > deadline {
                 bail!(
-                    "the observer never caught up with the writer's {UPDATES} updates: state vector {:?}, expected {:?}",
+                    "the observer never caught up with the writer's {UPDATES} updates: state vector {:?}, expected {:?}; observer connection: {}; missing dependencies: {}",
                     seen.state_vector,
-                    expected.state_vector
+                    expected.state_vector,
+                    seen.closed.as_deref().unwrap_or("open"),
+                    seen.pending
                 );
             }
             tokio::time::sleep(Duration::from_millis(50)).await;
