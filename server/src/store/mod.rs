@@ -41,9 +41,11 @@
 //! snapshots of [`Store::compact`], which may hold another instance's update the room never received,
 //! carry the compaction writer, not the instance's id. Rows already gone (another compaction took them
 //! into its snapshot) are not there to delete; the delete is not checked, as the snapshot holds them
-//! anyway. It reaches the log only, so on SQLite the room's rows still in the journal stay until its
-//! next snapshot. No rows are read and nothing is decoded: the compaction from stored rows cost the
-//! server most of the CPU that storage took with a thousand rooms editing (BENCHMARKS.md).
+//! anyway. It reaches the log only (the journal has no index to find a room's rows by): on SQLite the
+//! instance's own rows still in the journal are taken by the room's next snapshot, and loaded rows
+//! still there (a room that snapshots within a second of loading) by the compaction at unload or
+//! shutdown. No rows are read and nothing is decoded: with a thousand rooms editing, the server needed
+//! a quarter less CPU than with the compaction from stored rows (BENCHMARKS.md, scenario 3).
 //!
 //! ## The journal (SQLite)
 //! On SQLite a group commit does not write to `doc_updates` but appends its rows to `doc_journal`, a
@@ -201,16 +203,6 @@ pub struct NewRow {
     pub room: RoomId,
     pub data: Vec<u8>,
     pub replaces: Option<Vec<RowKey>>,
-}
-
-impl NewRow {
-    pub fn update(room: RoomId, data: Vec<u8>) -> NewRow {
-        NewRow {
-            room,
-            data,
-            replaces: None,
-        }
-    }
 }
 
 /// What one [`Store::compact`] call did.
@@ -691,7 +683,7 @@ impl Store {
     /// What a room's snapshot stored under `seq` replaces (module docs, "Snapshots from the room"):
     /// this instance's own rows of the room below `seq`, and the rows `keys` names. Rows of either kind
     /// that are gone already (another compaction took them) are simply not there to delete. Only the
-    /// log: rows still in the SQLite journal stay until the room's next snapshot.
+    /// log: rows still in the SQLite journal stay (module docs).
     async fn delete_replaced(
         &self,
         tx: &mut Transaction<'static, Any>,
