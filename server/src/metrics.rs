@@ -66,6 +66,7 @@ pub struct Metrics {
     pub rooms_loaded: AtomicU64,
     pub updates_in: AtomicU64,
     pub updates_out: AtomicU64,
+    pub updates_coalesced: AtomicU64,
     pub bytes_in: AtomicU64,
     pub bytes_out: AtomicU64,
     pub rejected_messages: AtomicU64,
@@ -94,6 +95,7 @@ impl Default for Metrics {
             rooms_loaded: AtomicU64::new(0),
             updates_in: AtomicU64::new(0),
             updates_out: AtomicU64::new(0),
+            updates_coalesced: AtomicU64::new(0),
             bytes_in: AtomicU64::new(0),
             bytes_out: AtomicU64::new(0),
             rejected_messages: AtomicU64::new(0),
@@ -129,7 +131,7 @@ pub fn dec(gauge: &AtomicU64) {
 impl Metrics {
     pub fn render(&self) -> String {
         let mut out = String::with_capacity(4096);
-        let rows: [(&str, &str, &str, &AtomicU64); 22] = [
+        let rows: [(&str, &str, &str, &AtomicU64); 23] = [
             (
                 "tierboard_connections",
                 "gauge",
@@ -159,6 +161,12 @@ impl Metrics {
                 "counter",
                 "Document updates sent to clients",
                 &self.updates_out,
+            ),
+            (
+                "tierboard_updates_coalesced_total",
+                "counter",
+                "Queued update messages saved by merging them into the update before them",
+                &self.updates_coalesced,
             ),
             (
                 "tierboard_bytes_in_total",

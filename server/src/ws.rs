@@ -31,7 +31,7 @@ use yrs::updates::decoder::Decode;
 use crate::Error;
 use crate::http::{AppState, TokenQuery};
 use crate::ids::{Role, RoomId, Token};
-use crate::metrics::{dec, inc};
+use crate::metrics::{Metrics, dec, inc};
 use crate::room::{ConnControl, ConnHandle, ConnId, Inbound, RoomCommand, RoomHandle, Side};
 use crate::sync::{ClientMessage, parse_frame, protocol};
 
@@ -41,6 +41,8 @@ const KEEPALIVE: Duration = Duration::from_secs(10);
 const READ_TIMEOUT: Duration = Duration::from_secs(30);
 /// The smallest outbox a connection gets, whatever the configuration says.
 const MIN_OUTBOX: usize = 8;
+/// The most queued messages the writer takes at once (merging runs of updates among them).
+const WRITE_BATCH: usize = 64;
 /// How long the writer tries to deliver a close frame.
 const CLOSE_GRACE: Duration = Duration::from_secs(5);
 /// A read-only client that keeps sending updates is told so at most this often.
@@ -306,7 +308,12 @@ async fn serve(socket: Socket, state: AppState, room_id: RoomId, role: Role) {
     inc(&state.metrics.connections_total, 1);
     tracing::debug!(room = %room_id, conn = conn_id.0, role = role.as_str(), "connected");
 
-    let writer = tokio::spawn(write_loop(sink, outbox_rx, control.clone()));
+    let writer = tokio::spawn(write_loop(
+        sink,
+        outbox_rx,
+        control.clone(),
+        state.metrics.clone(),
+    ));
     if let Err(reason) = read_loop(stream, &state, &room, conn_id, role, &outbox_tx, &control).await
     {
         tracing::warn!(room = %room_id, conn = conn_id.0, code = reason.code(), reason = %reason.text(), "closing connection");
@@ -447,8 +454,10 @@ async fn write_loop(
     mut sink: SplitSink<Socket, Message>,
     mut outbox: mpsc::Receiver<Bytes>,
     control: Arc<ConnControl>,
+    metrics: Arc<Metrics>,
 ) {
     let mut cancelled = control.stopped(Side::Writer);
+    let mut batch: Vec<Bytes> = Vec::with_capacity(WRITE_BATCH);
     // The keepalive check ticks at half the keepalive period and sends only after a silence, so the
     // hot path never re-arms a timer; the longest silence is 1.5 × KEEPALIVE, well under 30 s.
     let mut keepalive = coarse_tick(KEEPALIVE / 2);
@@ -459,16 +468,24 @@ async fn write_loop(
             _ = &mut cancelled => break,
             message = outbox.recv() => {
                 let Some(first) = message else { break };
-                // Feed everything already queued, then flush once.
-                let mut batch = 0u64;
-                let mut result = feed(&mut sink, first).await;
-                while result.is_ok() && batch < 64 {
+                // Take everything already queued (up to a batch), merge runs of updates, feed the
+                // rest in order, then flush once.
+                batch.push(first);
+                while batch.len() < WRITE_BATCH {
                     match outbox.try_recv() {
-                        Ok(next) => {
-                            batch += 1;
-                            result = feed(&mut sink, next).await;
-                        }
+                        Ok(next) => batch.push(next),
                         Err(_) => break,
+                    }
+                }
+                let merged = protocol::coalesce_updates(&mut batch);
+                if merged > 0 {
+                    inc(&metrics.updates_coalesced, merged as u64);
+                }
+                let mut result = Ok(());
+                for message in batch.drain(..) {
+                    result = feed(&mut sink, message).await;
+                    if result.is_err() {
+                        break;
                     }
                 }
                 if result.is_err() || sink.flush().await.is_err() {

@@ -10,6 +10,7 @@ use std::collections::BTreeMap;
 use tierboard::ids::{InstanceId, RoomId};
 use tierboard::store::Store;
 
+use yrs::types::ToJson;
 use yrs::{Map, MapRef, ReadTxn, Transact};
 
 /// The stated bound (docs/ARCHITECTURE.md): at most `compact_rows + 1 + c` rows per room with one
@@ -320,5 +321,81 @@ async fn dragging_nodes_is_not_revalidated_but_changing_them_is() {
     assert!(client.pump_until(Duration::from_secs(10), saved).await);
     assert!(validations_after_pending(&server, &room, &edit).await > retyped);
     client.close().await;
+    server.stop().await;
+}
+
+/// A reader that falls behind a burst of edits gets the updates queued for it merged (fewer messages
+/// than edits), stays connected, and ends with the writer's document.
+#[tokio::test]
+async fn a_lagging_reader_gets_queued_updates_merged_and_converges() {
+    const EDITS: usize = 300;
+    // 32 KB per edit: 300 of them (9.6 MB) are far more than the kernel buffers between a reader
+    // that is not reading and the server, so the connection's writer blocks and updates queue.
+    let blob = "x".repeat(32 * 1024);
+    let (_dir, url) = sqlite_url();
+    let server = TestServer::start(&url).await;
+    let (room, edit, _) = server.create_room("tutorial-simple-blog").await;
+    let mut reader = WsClient::connect(&server.ws_url(&room, &edit)).await;
+    let mut writer = WsClient::connect(&server.ws_url(&room, &edit)).await;
+    let metrics = server.state.metrics.clone();
+    let updates_in =
+        |m: &tierboard::metrics::Metrics| m.updates_in.load(std::sync::atomic::Ordering::Relaxed);
+    let before = updates_in(&metrics);
+    let map = writer.doc.get_or_insert_map("notes_blob");
+    for i in 0..EDITS {
+        let value = format!("{i}:{blob}");
+        writer
+            .edit(|_, txn| {
+                map.insert(txn, "blob", value);
+                map.insert(txn, "n", i as f64);
+            })
+            .await;
+    }
+    // Every edit has reached the room before the reader reads anything.
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    while updates_in(&metrics) < before + EDITS as u64 {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the room took in {} of {EDITS} edits within 30 s",
+            updates_in(&metrics) - before
+        );
+        // Keep the writer's own inbox moving (saved / validation messages).
+        writer
+            .pump_until(Duration::from_millis(20), |_| false)
+            .await;
+    }
+    let last = (EDITS - 1) as f64;
+    let read_map = reader.doc.get_or_insert_map("notes_blob");
+    let caught_up = reader
+        .pump_until(Duration::from_secs(30), |c| {
+            let txn = c.doc.transact();
+            match read_map.get(&txn, "n") {
+                Some(yrs::Out::Any(yrs::Any::Number(yrs::Number::Float(n)))) => n == last,
+                Some(yrs::Out::Any(yrs::Any::Number(yrs::Number::Int(n)))) => n as f64 == last,
+                _ => false,
+            }
+        })
+        .await;
+    assert!(
+        caught_up,
+        "the reader never saw the last edit (closed with {:?})",
+        reader.close_code
+    );
+    assert_eq!(reader.close_code, None, "the lagging reader was closed");
+    let merged = metrics
+        .updates_coalesced
+        .load(std::sync::atomic::Ordering::Relaxed);
+    assert!(merged > 0, "no queued updates were merged");
+    assert!(
+        reader.updates_received < EDITS,
+        "{} update messages for {EDITS} edits: nothing was merged on the way to the reader",
+        reader.updates_received
+    );
+    let (w, r) = (writer.doc.transact(), reader.doc.transact());
+    assert_eq!(w.state_vector(), r.state_vector());
+    assert_eq!(map.to_json(&w), read_map.to_json(&r));
+    drop((w, r));
+    reader.close().await;
+    writer.close().await;
     server.stop().await;
 }

@@ -212,6 +212,68 @@ pub fn keepalive() -> Bytes {
     encode_awareness(&[0])
 }
 
+/// The payload of a server-encoded `[0, 2, update]` message, `None` for any other message.
+pub fn update_payload(message: &[u8]) -> Option<&[u8]> {
+    let mut reader = Reader::new(message);
+    if reader.read_var().ok()? != MSG_SYNC || reader.read_var().ok()? != SYNC_UPDATE {
+        return None;
+    }
+    let payload = reader.read_buf().ok()?;
+    reader.is_empty().then_some(payload)
+}
+
+/// Updates above this size are sent as they are: merging decodes and re-encodes every input, which
+/// pays off for the small edits a canvas makes, not for a pasted document.
+pub const COALESCE_MAX_BYTES: usize = 64 * 1024;
+
+/// Merges every run of two or more consecutive small `[0, 2, update]` messages in `messages` into
+/// one update message (Yjs' `mergeUpdates`), keeping every other message, and the order, as it was.
+/// Returns how many messages the merging saved.
+///
+/// Why: a connection whose writer finds several updates queued is behind (a slow network, or a
+/// server or client short of CPU). Each message costs a write, a frame and, at the client, a
+/// transaction of its own; one merged update carries the same edits for one of each, so a lagging
+/// client catches up instead of falling further behind until its outbox is full and it is closed.
+/// The stock client reads one protocol message per WebSocket message, so messages are merged, never
+/// concatenated into one frame.
+pub fn coalesce_updates(messages: &mut Vec<Bytes>) -> usize {
+    let before = messages.len();
+    if before < 2 {
+        return 0;
+    }
+    let mut out = Vec::with_capacity(before);
+    let mut run: Vec<Bytes> = Vec::new();
+    for message in messages.drain(..) {
+        if message.len() <= COALESCE_MAX_BYTES && update_payload(&message).is_some() {
+            run.push(message);
+        } else {
+            merge_run(&mut run, &mut out);
+            out.push(message);
+        }
+    }
+    merge_run(&mut run, &mut out);
+    *messages = out;
+    before - messages.len()
+}
+
+fn merge_run(run: &mut Vec<Bytes>, out: &mut Vec<Bytes>) {
+    if run.len() > 1 {
+        // The room encoded every one of these itself, so decoding cannot fail short of a bug; if it
+        // does, the messages go out unmerged, which is always correct.
+        match yrs::merge_updates_v1(run.iter().filter_map(|m| update_payload(m))) {
+            Ok(merged) => {
+                out.push(encode_update(&merged));
+                run.clear();
+                return;
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "merging queued updates failed; sending them unmerged")
+            }
+        }
+    }
+    out.append(run);
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -276,6 +338,87 @@ mod tests {
             parse_frame(&frame(&[100, 0])),
             Err(ProtocolError::NotFromClient(100))
         );
+    }
+
+    /// `count` small edits on one document, each as the update message the room would broadcast.
+    fn edit_messages(doc: &yrs::Doc, count: usize) -> Vec<Bytes> {
+        use yrs::{Map, Transact};
+        let map = doc.get_or_insert_map("nodes");
+        (0..count)
+            .map(|i| {
+                let mut txn = doc.transact_mut();
+                map.insert(&mut txn, "x", i as f64);
+                map.insert(&mut txn, format!("k{}", i % 3), i as f64);
+                encode_update(&txn.encode_update_v1())
+            })
+            .collect()
+    }
+
+    fn apply_all(messages: &[Bytes]) -> yrs::Doc {
+        use yrs::updates::decoder::Decode;
+        use yrs::{Transact, Update};
+        let doc = yrs::Doc::new();
+        for m in messages {
+            let payload = update_payload(m).expect("an update message");
+            doc.transact_mut()
+                .apply_update(Update::decode_v1(payload).unwrap())
+                .unwrap();
+        }
+        doc
+    }
+
+    fn state(doc: &yrs::Doc) -> (Vec<u8>, String) {
+        use yrs::types::ToJson;
+        use yrs::updates::encoder::Encode;
+        use yrs::{ReadTxn, Transact};
+        let txn = doc.transact();
+        let json = doc.get_or_insert_map("nodes").to_json(&txn).to_string();
+        (txn.state_vector().encode_v1(), json)
+    }
+
+    #[test]
+    fn coalesces_runs_of_updates_and_keeps_everything_else_in_order() {
+        let source = yrs::Doc::with_client_id(7);
+        let updates = edit_messages(&source, 9);
+        let awareness = encode_awareness(&[0]);
+        let saved = encode_tierboard(r#"{"type":"saved"}"#);
+        // u0 u1 u2 | awareness | u3 | saved | u4 .. u8
+        let mut messages: Vec<Bytes> = updates[..3].to_vec();
+        messages.push(awareness.clone());
+        messages.push(updates[3].clone());
+        messages.push(saved.clone());
+        messages.extend_from_slice(&updates[4..]);
+
+        let saved_count = coalesce_updates(&mut messages);
+        assert_eq!(
+            saved_count,
+            2 + 4,
+            "runs of 3 and 5 became one message each"
+        );
+        assert_eq!(messages.len(), 5);
+        assert_eq!(messages[1], awareness);
+        assert_eq!(messages[2], updates[3], "a run of one is sent as it was");
+        assert_eq!(messages[3], saved);
+        let only_updates: Vec<Bytes> = messages
+            .iter()
+            .filter(|m| update_payload(m).is_some())
+            .cloned()
+            .collect();
+        assert_eq!(state(&apply_all(&only_updates)), state(&source));
+        assert_eq!(state(&apply_all(&updates)), state(&source));
+    }
+
+    #[test]
+    fn leaves_large_updates_and_lone_messages_alone() {
+        let mut one = vec![encode_update(&[0, 0])];
+        assert_eq!(coalesce_updates(&mut one), 0);
+        let big = encode_update(&vec![0u8; COALESCE_MAX_BYTES + 1]);
+        let small = edit_messages(&yrs::Doc::with_client_id(3), 2);
+        let mut messages = vec![small[0].clone(), big.clone(), small[1].clone()];
+        assert_eq!(coalesce_updates(&mut messages), 0);
+        assert_eq!(messages, vec![small[0].clone(), big, small[1].clone()]);
+        assert_eq!(update_payload(&encode_step2(&[0, 0])), None);
+        assert_eq!(update_payload(&[0, 2, 5, 1]), None, "truncated");
     }
 
     #[test]

@@ -142,6 +142,8 @@ pub struct WsClient {
     pub synced: bool,
     pub tierboard: Vec<serde_json::Value>,
     pub close_code: Option<u16>,
+    /// `[0, 2, update]` messages received (a merged run of updates counts once).
+    pub updates_received: usize,
 }
 
 impl WsClient {
@@ -165,6 +167,7 @@ impl WsClient {
             synced: false,
             tierboard: Vec::new(),
             close_code: None,
+            updates_received: 0,
         };
         let sv = client.doc.transact().state_vector().encode_v1();
         client.send(protocol::encode_step1(&sv)).await;
@@ -228,6 +231,8 @@ impl WsClient {
                             self.doc.transact_mut().apply_update(update).expect("apply");
                             if sub == protocol::SYNC_STEP2 {
                                 self.synced = true;
+                            } else {
+                                self.updates_received += 1;
                             }
                         }
                     }
