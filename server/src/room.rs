@@ -1290,11 +1290,14 @@ impl Room {
             return;
         };
         let len = message.len() as u64;
-        if conn.outbox.try_send(message).is_err() {
-            self.closing.push(to);
-            self.close_slow();
-        } else {
-            inc(&self.deps.metrics.bytes_out, len);
+        match conn.outbox.try_send(message) {
+            Ok(()) => inc(&self.deps.metrics.bytes_out, len),
+            Err(mpsc::error::TrySendError::Full(_)) => {
+                self.closing.push(to);
+                self.close_slow();
+            }
+            // The connection's writer has ended and its `Leave` is on the way: not a slow consumer.
+            Err(mpsc::error::TrySendError::Closed(_)) => {}
         }
     }
 
@@ -1305,10 +1308,11 @@ impl Room {
             if Some(*id) == except {
                 continue;
             }
-            if conn.outbox.try_send(message.clone()).is_err() {
-                self.closing.push(*id);
-            } else {
-                sent += 1;
+            match conn.outbox.try_send(message.clone()) {
+                Ok(()) => sent += 1,
+                Err(mpsc::error::TrySendError::Full(_)) => self.closing.push(*id),
+                // Disconnected, `Leave` on the way (see `send_to`).
+                Err(mpsc::error::TrySendError::Closed(_)) => {}
             }
         }
         inc(&self.deps.metrics.updates_out, sent);

@@ -381,3 +381,27 @@ async fn equal_rooms_exchange_no_diffs() {
         "equal copies must not send diffs"
     );
 }
+
+/// A connection whose writer has gone (its outbox closed) while its `Leave` is still on the way is not a
+/// slow consumer: the room skips it without closing it with 4000 or counting it, and the others go on.
+#[tokio::test]
+async fn a_departed_connection_is_not_taken_for_a_slow_consumer() {
+    let (_hub, room, a, _b) = pair().await;
+    let gone = Peer::join(&a, &room).await;
+    let mut stays = Peer::join(&a, &room).await;
+    let writer = Peer::join(&a, &room).await;
+    let connections = a.rooms.status(&room).await.map(|s| s.connections);
+    assert_eq!(connections, Some(3));
+    // The connection's writer task ends (its receiver is dropped); no `Leave` is sent.
+    let Peer { outbox, .. } = gone;
+    drop(outbox);
+    for key in ["one", "two", "three"] {
+        writer.edit(set_node(key)).await;
+    }
+    stays
+        .until(Duration::from_secs(5), "the three edits", |p| {
+            p.nodes() == ["one", "three", "two"]
+        })
+        .await;
+    assert_eq!(a.counter(|m| &m.slow_consumers), 0);
+}
