@@ -124,7 +124,12 @@ impl Server {
         if let Some(redis) = &opts.redis_url {
             cmd.arg("--redis-url").arg(redis);
         }
-        cmd.env("RUST_LOG", "warn");
+        // `BENCH_SERVER_LOG` (a `RUST_LOG` filter) to see what the server did during a run; its log
+        // is in the run's scratch folder.
+        cmd.env(
+            "RUST_LOG",
+            std::env::var("BENCH_SERVER_LOG").unwrap_or_else(|_| "warn".into()),
+        );
         let server = Server::spawn(Kind::Tierboard, cmd, port, setup, tag)?;
         server.wait_ready(true).await
     }

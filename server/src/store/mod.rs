@@ -324,8 +324,11 @@ impl Store {
             AnyPoolOptions::new()
                 .max_connections(connections)
                 // An in-memory database lives as long as its one connection: never let the pool
-                // recycle it.
-                .min_connections(if memory { 1 } else { 0 })
+                // recycle it. Otherwise keep two open, so that the first joins after a start or a
+                // quiet spell do not wait for connections to be opened (on SQLite the pragmas
+                // below, on PostgreSQL a TCP handshake and authentication): the first join of a
+                // restarted room otherwise opened one for its load, between two queries.
+                .min_connections(if memory { 1 } else { connections.min(2) })
                 .idle_timeout((!memory).then_some(Duration::from_secs(600)))
                 .max_lifetime((!memory).then_some(Duration::from_secs(1800)))
                 .acquire_timeout(Duration::from_secs(10))
