@@ -457,7 +457,8 @@ async fn write_loop(
     metrics: Arc<Metrics>,
 ) {
     let mut cancelled = control.stopped(Side::Writer);
-    let mut batch: Vec<Bytes> = Vec::with_capacity(WRITE_BATCH);
+    // Grows on use: most of ten thousand idle connections never queue more than their greeting.
+    let mut batch: Vec<Bytes> = Vec::new();
     // The keepalive check ticks at half the keepalive period and sends only after a silence, so the
     // hot path never re-arms a timer; the longest silence is 1.5 × KEEPALIVE, well under 30 s.
     let mut keepalive = coarse_tick(KEEPALIVE / 2);

@@ -367,13 +367,18 @@ mod tests {
         doc
     }
 
-    fn state(doc: &yrs::Doc) -> (Vec<u8>, String) {
-        use yrs::types::ToJson;
+    /// The document's state vector and its `nodes` entries in key order.
+    fn state(doc: &yrs::Doc) -> (Vec<u8>, std::collections::BTreeMap<String, String>) {
         use yrs::updates::encoder::Encode;
-        use yrs::{ReadTxn, Transact};
+        use yrs::{Map, ReadTxn, Transact};
+        // The root first: `get_or_insert_map` takes a write transaction of its own.
+        let nodes = doc.get_or_insert_map("nodes");
         let txn = doc.transact();
-        let json = doc.get_or_insert_map("nodes").to_json(&txn).to_string();
-        (txn.state_vector().encode_v1(), json)
+        let entries = nodes
+            .iter(&txn)
+            .map(|(k, v)| (k.to_string(), v.to_string(&txn)))
+            .collect();
+        (txn.state_vector().encode_v1(), entries)
     }
 
     #[test]
