@@ -242,13 +242,20 @@ pub fn coalesce_updates(messages: &mut Vec<Bytes>) -> usize {
         return 0;
     }
     let mut out = Vec::with_capacity(before);
-    let mut run: Vec<Bytes> = Vec::new();
+    // The current run: each message with its payload, parsed once.
+    let mut run: Vec<(Bytes, Bytes)> = Vec::new();
     for message in messages.drain(..) {
-        if message.len() <= COALESCE_MAX_BYTES && update_payload(&message).is_some() {
-            run.push(message);
+        let payload = if message.len() <= COALESCE_MAX_BYTES {
+            update_payload(&message).map(|p| message.slice_ref(p))
         } else {
-            merge_run(&mut run, &mut out);
-            out.push(message);
+            None
+        };
+        match payload {
+            Some(payload) => run.push((message, payload)),
+            None => {
+                merge_run(&mut run, &mut out);
+                out.push(message);
+            }
         }
     }
     merge_run(&mut run, &mut out);
@@ -256,11 +263,11 @@ pub fn coalesce_updates(messages: &mut Vec<Bytes>) -> usize {
     before - messages.len()
 }
 
-fn merge_run(run: &mut Vec<Bytes>, out: &mut Vec<Bytes>) {
+fn merge_run(run: &mut Vec<(Bytes, Bytes)>, out: &mut Vec<Bytes>) {
     if run.len() > 1 {
         // The room encoded every one of these itself, so decoding cannot fail short of a bug; if it
         // does, the messages go out unmerged, which is always correct.
-        match yrs::merge_updates_v1(run.iter().filter_map(|m| update_payload(m))) {
+        match yrs::merge_updates_v1(run.iter().map(|(_, payload)| payload)) {
             Ok(merged) => {
                 out.push(encode_update(&merged));
                 run.clear();
@@ -271,7 +278,7 @@ fn merge_run(run: &mut Vec<Bytes>, out: &mut Vec<Bytes>) {
             }
         }
     }
-    out.append(run);
+    out.extend(run.drain(..).map(|(message, _)| message));
 }
 
 #[cfg(test)]
