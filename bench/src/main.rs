@@ -19,6 +19,11 @@ mod server;
 mod stats;
 mod wire;
 
+/// The same allocator as the server: yrs allocates for every block it decodes and integrates, and
+/// the generator applies thousands of updates a second.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use std::path::PathBuf;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 

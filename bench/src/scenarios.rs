@@ -17,7 +17,9 @@ use crate::fleet::{self, Sources};
 use crate::http;
 use crate::rawjoin::{self, Step2};
 use crate::report::{Outcome, ServerCost, mb};
-use crate::server::{Kind, Server, Setup, TierboardOpts, Usage, free_port};
+use crate::server::{
+    CpuCounters, Kind, MachineLoad, Server, Setup, TierboardOpts, Usage, free_port,
+};
 use crate::stats::Latency;
 
 /// The problem every tierboard room is created for.
@@ -248,7 +250,9 @@ pub async fn s2(ctx: &Ctx, kind: Kind) -> Result<Outcome> {
         let before = server.usage();
         server.reset_peak();
         let generator_before = crate::server::own_cpu_secs();
+        let machine_before = CpuCounters::now();
         let took = paced_edits(&writer, EDITS, HZ).await?;
+        let machine = MachineLoad::between(machine_before, CpuCounters::now());
         let (samples, missing) = collect_samples(&observers, EDITS, Duration::from_secs(15)).await?;
         let generator_cpu = crate::server::own_cpu_secs() - generator_before;
         let after = server.usage();
@@ -276,6 +280,7 @@ pub async fn s2(ctx: &Ctx, kind: Kind) -> Result<Outcome> {
             .cost(cost)
             .with("server_cpu_us_per_delivery", us_per(cost.cpu_secs))
             .with("generator_cpu_us_per_delivery", us_per(generator_cpu))
+            .with("machine_while_editing", machine)
             .with("observers", OBSERVERS)
             .with("edits", EDITS)
             .with("rate_hz", HZ)
@@ -306,6 +311,9 @@ pub struct Step {
     pub server: ServerCost,
     /// The load generator's own CPU over the step, in cores (it shares the machine with the server).
     pub generator_cores: f64,
+    /// The whole machine over the step: a step that fails with the machine saturated failed on the
+    /// machine, whoever used it.
+    pub machine: MachineLoad,
 }
 
 /// Scenario 3: 1,000 rooms × 4 clients, 2 edits/s each, then stepping up (or down through 1.5, 1,
@@ -354,12 +362,14 @@ pub async fn s3(ctx: &Ctx, kind: Kind) -> Result<Outcome> {
             let start = drain_all(&clients).await?;
             let before = server.usage();
             server.reset_peak();
-                let generator_before = crate::server::own_cpu_secs();
+            let generator_before = crate::server::own_cpu_secs();
+            let machine_before = CpuCounters::now();
             let t0 = Instant::now();
             tokio::time::sleep(Duration::from_secs_f64(secs)).await;
             let end = drain_all(&clients).await?;
             let elapsed = t0.elapsed().as_secs_f64();
             let generator_cores = (crate::server::own_cpu_secs() - generator_before) / elapsed;
+            let machine = MachineLoad::between(machine_before, CpuCounters::now());
             let after = server.usage();
             let edits = end.edits.saturating_sub(start.edits);
             let delivered = end.samples.len();
@@ -390,6 +400,7 @@ pub async fn s3(ctx: &Ctx, kind: Kind) -> Result<Outcome> {
                 sustained,
                 server: ServerCost::between(before, after),
                 generator_cores,
+                machine,
             });
             let going_down = rate < rates_up[0];
             match (sustained, going_down) {
@@ -473,10 +484,11 @@ pub async fn s3(ctx: &Ctx, kind: Kind) -> Result<Outcome> {
             .min_by(|a, b| a.rate_per_client.total_cmp(&b.rate_per_client));
         let note = match limit {
             Some(s) => format!(
-                "next step {}/s: p99 {:.1} ms, achieved {:.1}/s{}",
+                "next step {}/s: p99 {:.1} ms, achieved {:.1}/s, machine {:.0} % busy{}",
                 s.rate_per_client,
                 s.latency.p99_ms,
                 s.achieved_per_client,
+                s.machine.busy * 100.0,
                 if s.lost_connections > 0 {
                     format!(", {} connections lost", s.lost_connections)
                 } else {

@@ -342,6 +342,82 @@ pub fn own_cpu_secs() -> f64 {
     read_cpu_secs(std::process::id()).unwrap_or(0.0)
 }
 
+/// The whole machine's CPU counters at one moment: `/proc/stat`'s first line (in clock ticks) and the
+/// kernel's CPU pressure (`/proc/pressure/cpu`, microseconds during which some runnable task waited for
+/// a core), when it reports one.
+#[derive(Debug, Clone, Copy)]
+pub struct CpuCounters {
+    at: Instant,
+    total: u64,
+    idle: u64,
+    steal: u64,
+    pressure_us: Option<u64>,
+}
+
+/// How busy the whole machine was between two [`CpuCounters`]: the server and the generator share it,
+/// so a step that fails on a saturated machine says so in its own figures.
+#[derive(Debug, Clone, Copy, Default, Serialize)]
+pub struct MachineLoad {
+    /// Share of all cores' time not idle (every process and the kernel), 0–1.
+    pub busy: f64,
+    /// Share of all cores' time the hypervisor reports as stolen, 0–1.
+    pub steal: f64,
+    /// Share of wall time during which at least one runnable task waited for a core (PSI "some"),
+    /// 0–1; absent where the kernel has no pressure accounting.
+    pub cpu_pressure: Option<f64>,
+}
+
+impl CpuCounters {
+    pub fn now() -> CpuCounters {
+        let at = Instant::now();
+        let stat = std::fs::read_to_string("/proc/stat").unwrap_or_default();
+        // cpu user nice system idle iowait irq softirq steal [guest guest_nice]: guest time is
+        // already counted in user, so only the first eight fields are summed.
+        let fields: Vec<u64> = stat
+            .lines()
+            .next()
+            .unwrap_or_default()
+            .split_whitespace()
+            .skip(1)
+            .take(8)
+            .filter_map(|v| v.parse().ok())
+            .collect();
+        let field = |i: usize| fields.get(i).copied().unwrap_or(0);
+        let pressure_us = std::fs::read_to_string("/proc/pressure/cpu")
+            .ok()
+            .and_then(|text| {
+                text.lines()
+                    .find(|line| line.starts_with("some "))?
+                    .split_whitespace()
+                    .find_map(|kv| kv.strip_prefix("total="))?
+                    .parse()
+                    .ok()
+            });
+        CpuCounters {
+            at,
+            total: fields.iter().sum(),
+            idle: field(3) + field(4),
+            steal: field(7),
+            pressure_us,
+        }
+    }
+}
+
+impl MachineLoad {
+    pub fn between(before: CpuCounters, after: CpuCounters) -> MachineLoad {
+        let total = after.total.saturating_sub(before.total).max(1) as f64;
+        let wall_us = after.at.duration_since(before.at).as_micros().max(1) as f64;
+        MachineLoad {
+            busy: 1.0 - after.idle.saturating_sub(before.idle) as f64 / total,
+            steal: after.steal.saturating_sub(before.steal) as f64 / total,
+            cpu_pressure: before
+                .pressure_us
+                .zip(after.pressure_us)
+                .map(|(a, b)| (b.saturating_sub(a) as f64 / wall_us).min(1.0)),
+        }
+    }
+}
+
 /// `write_bytes` of `/proc/<pid>/io`: what the process sent to storage (page-cache writes are
 /// counted when they are written back, to the process that dirtied them).
 pub fn read_disk_written(pid: u32) -> Option<u64> {
