@@ -423,12 +423,12 @@ impl Room {
         // what they published before is fetched by the announcement `run` starts with.
         let mut bus = deps.bus.subscribe(&id).await;
         let bus_events = bus.events.take();
-        let problem_id = deps.store.room(&id).await?.map(|r| r.problem);
+        let (record, rows) = deps.store.load_room(&id).await?;
+        let problem_id = record.map(|r| r.problem);
         let problem = problem_id.as_deref().and_then(|p| deps.bank.get(p));
         if problem.is_none() {
             tracing::warn!(room = %id, problem = ?problem_id, "room's problem is not in the bank: no validation");
         }
-        let rows = deps.store.load_rows(&id).await?;
         let rows_loaded = rows.len() as u64;
         let head_start = rand::random_range(0..deps.persister.compact_rows());
         let bytes_loaded = rows.iter().map(|r| r.data.len()).sum();
