@@ -774,7 +774,8 @@ fn handle_frame(
     while let Some(msg) = reader.next_message()? {
         if debug() {
             eprintln!(
-                "recv {:?}",
+                "recv at {:?} {:?}",
+                state.started.elapsed(),
                 match &msg {
                     Incoming::Update(u) | Incoming::Step2(u) =>
                         format!("update/step2 {} bytes", u.len()),
@@ -792,6 +793,9 @@ fn handle_frame(
             }
             Incoming::Step2(update) => {
                 state.apply(update)?;
+                if debug() {
+                    eprintln!("step2 applied at {:?}", state.started.elapsed());
+                }
                 if state.synced_after.is_none() {
                     state.synced_after = Some(state.started.elapsed());
                     let _ = synced_tx.send(true);

@@ -20,9 +20,37 @@ mod stats;
 mod wire;
 
 /// The same allocator as the server: yrs allocates for every block it decodes and integrates, and
-/// the generator applies thousands of updates a second.
+/// the generator applies thousands of updates a second. See [`keep_freed_memory`] for its one setting.
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
+/// `mi_option_purge_delay` in mimalloc v3's `mi_option_e` (the crate's bindings do not name it;
+/// mimalloc keeps retired options in the enum so that the numbers stay put).
+const MI_OPTION_PURGE_DELAY: libmimalloc_sys::mi_option_t = 15;
+/// Its default in mimalloc v3, milliseconds: the check that the number above is the right option.
+const MI_PURGE_DELAY_DEFAULT: std::os::raw::c_long = 1000;
+
+/// Keeps the memory the generator frees instead of returning it to the OS a second later.
+///
+/// Why: the generator's clients stand for browsers on other machines, so their costs should not
+/// depend on how long the generator sat idle. In scenario 6 it idles for over a second while the
+/// server restarts; by then mimalloc had returned the freed memory of the 10,000-edit phase, and the
+/// first joiner page-faulted its 30,000-item document back in: 10–23 ms to apply the 373 KB state
+/// against 6–12 ms for the joiner right after it, whichever server it measured. With this, the first
+/// joiner applies it as fast as the second. Only this process: the servers it starts keep their
+/// allocator's defaults.
+fn keep_freed_memory() {
+    // SAFETY: plain getters and setters of mimalloc's global options, called before any thread starts.
+    unsafe {
+        if libmimalloc_sys::mi_option_get(MI_OPTION_PURGE_DELAY) == MI_PURGE_DELAY_DEFAULT {
+            libmimalloc_sys::mi_option_set(MI_OPTION_PURGE_DELAY, -1);
+        } else {
+            eprintln!(
+                "warning: mimalloc option {MI_OPTION_PURGE_DELAY} is not the purge delay here; the generator returns freed memory to the OS"
+            );
+        }
+    }
+}
 
 use std::path::PathBuf;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
@@ -127,6 +155,7 @@ struct LatencyArgs {
 }
 
 fn main() -> Result<()> {
+    keep_freed_memory();
     let cli = Cli::parse();
     let limit = server::raise_fd_limit(65_536)?;
     if limit < 12_000 {
