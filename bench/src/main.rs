@@ -35,9 +35,9 @@ const MI_PURGE_DELAY_DEFAULT: std::os::raw::c_long = 1000;
 /// Why: the generator's clients stand for browsers on other machines, so their costs should not
 /// depend on how long the generator sat idle. In scenario 6 it idles for over a second while the
 /// server restarts; by then mimalloc had returned the freed memory of the 10,000-edit phase, and the
-/// first joiner page-faulted its 30,000-item document back in: 10–23 ms to apply the 373 KB state
-/// against 6–12 ms for the joiner right after it, whichever server it measured. With this, the first
-/// joiner applies it as fast as the second. Only this process: the servers it starts keep their
+/// first joiner page-faulted its 30,000-item document back in: 13–31 ms to apply the 373 KB state
+/// against 8–10 ms for the joiner right after it (four restarts of tierboard). With this, the first
+/// joiner applies it about as fast as the second. Only this process: the servers it starts keep their
 /// allocator's defaults.
 fn keep_freed_memory() {
     // SAFETY: plain getters and setters of mimalloc's global options, called before any thread starts.
