@@ -19,6 +19,16 @@ mod server;
 mod stats;
 mod wire;
 
+use std::path::PathBuf;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use anyhow::{Context, Result, bail};
+use clap::{Parser, Subcommand};
+
+use crate::report::{Machine, Outcome, Run, ScenarioResult, Status};
+use crate::scenarios::Ctx;
+use crate::server::{Kind, Setup};
+
 /// The same allocator as the server: yrs allocates for every block it decodes and integrates, and
 /// the generator applies thousands of updates a second. See [`keep_freed_memory`] for its one setting.
 #[global_allocator]
@@ -46,21 +56,11 @@ fn keep_freed_memory() {
             libmimalloc_sys::mi_option_set(MI_OPTION_PURGE_DELAY, -1);
         } else {
             eprintln!(
-                "warning: mimalloc option {MI_OPTION_PURGE_DELAY} is not the purge delay here; the generator returns freed memory to the OS"
+                "warning: mimalloc's purge delay is not its default here (MIMALLOC_PURGE_DELAY set, or another mimalloc version): left as it is"
             );
         }
     }
 }
-
-use std::path::PathBuf;
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
-
-use anyhow::{Context, Result, bail};
-use clap::{Parser, Subcommand};
-
-use crate::report::{Machine, Outcome, Run, ScenarioResult, Status};
-use crate::scenarios::Ctx;
-use crate::server::{Kind, Setup};
 
 #[derive(Parser)]
 #[command(
