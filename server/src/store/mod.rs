@@ -342,8 +342,8 @@ impl Store {
                 // An in-memory database lives as long as its one connection: never let the pool
                 // recycle it. Otherwise keep two open, so that the first joins after a start or a
                 // quiet spell do not wait for connections to be opened (on SQLite the pragmas
-                // below, on PostgreSQL a TCP handshake and authentication): the first join of a
-                // restarted room otherwise opened one for its load, between two queries.
+                // below, on PostgreSQL a TCP handshake and authentication): a join's token check
+                // and its room's load each take one (see `load_room` for why one per load).
                 .min_connections(if memory { 1 } else { connections.min(2) })
                 .idle_timeout((!memory).then_some(Duration::from_secs(600)))
                 .max_lifetime((!memory).then_some(Duration::from_secs(1800)))
@@ -570,10 +570,11 @@ impl Store {
         room_on(&mut *self.pool.acquire().await?, id).await
     }
 
-    /// The room's record and its stored rows, read on one pooled connection. Why one: a connection
-    /// goes back to the pool from a task spawned when it is dropped, so a second query right after
-    /// the first found both pooled connections still out (the token check had the other) and opened
-    /// a third, pragmas and all, in the middle of the first join after a restart.
+    /// The room's record and its stored rows, read on one pooled connection. Why one: sqlx returns a
+    /// dropped connection to the pool from a task it spawns, so a query right after another can find
+    /// no idle connection and open one. With two queries on two acquisitions, the server's debug log
+    /// showed a third connection opened (pragmas and all) between them in the first join after a
+    /// restart (benchmark scenario 6); with one acquisition, none after start-up.
     pub async fn load_room(&self, id: &RoomId) -> Result<(Option<RoomRecord>, Vec<StoredRow>)> {
         let mut conn = self.pool.acquire().await?;
         let record = room_on(&mut conn, id).await?;
