@@ -4,15 +4,19 @@
 //!   scenarios against both in the same run, and writes `bench/results/<time>.json`,
 //!   `bench/results/latest.json` and the table in `BENCHMARKS.md`. `scripts/bench` wraps it.
 //! - `latency` measures writer → observer latency against any running y-websocket server by URL.
+//! - `relay` is a null y-websocket server (no document: it only forwards updates) that the suite
+//!   runs scenarios 1 to 3 against too, to show what the machine itself allows.
 //!
 //! Module map: `wire` (framing, no I/O) · `client` (one participant: socket + yrs document) ·
 //! `fleet` (many clients) · `server` (the processes under test, `/proc` sampling) · `http` (room
-//! creation) · `stats` (percentiles) · `scenarios` (the eight scenarios) · `report` (JSON, Markdown).
+//! creation) · `stats` (percentiles) · `scenarios` (the eight scenarios) · `report` (JSON, Markdown) ·
+//! `relay` (the null server).
 
 mod client;
 mod fleet;
 mod http;
 mod rawjoin;
+mod relay;
 mod report;
 mod scenarios;
 mod server;
@@ -86,6 +90,11 @@ enum Command {
         #[arg(long, default_value_t = 2.0)]
         listen_secs: f64,
     },
+    /// Run the null relay on 127.0.0.1 (a y-websocket server that only forwards updates).
+    Relay {
+        #[arg(long, default_value_t = 0)]
+        port: u16,
+    },
 }
 
 #[derive(clap::Args)]
@@ -96,8 +105,13 @@ struct SuiteArgs {
     /// Scenarios to run, e.g. `1,2,7` (default: all).
     #[arg(long, value_delimiter = ',')]
     only: Vec<u8>,
-    /// Servers to measure.
-    #[arg(long, value_delimiter = ',', default_value = "tierboard,reference")]
+    /// Servers to measure: `tierboard`, `reference`, and `relay` (the null server, scenarios 1 to 3
+    /// only).
+    #[arg(
+        long,
+        value_delimiter = ',',
+        default_value = "tierboard,reference,relay"
+    )]
     servers: Vec<String>,
     #[arg(long, default_value = "target/release/tierboard")]
     tierboard_bin: PathBuf,
@@ -127,6 +141,10 @@ struct SuiteArgs {
     /// Do not announce awareness on connect (the stock client does).
     #[arg(long)]
     no_awareness: bool,
+    /// Scenario 3 at exactly these per-client rates, one step each, instead of the search (for
+    /// profiling a given load; such a run never rewrites BENCHMARKS.md).
+    #[arg(long, value_delimiter = ',')]
+    s3_rates: Vec<f64>,
 }
 
 #[derive(clap::Args)]
@@ -170,6 +188,7 @@ fn main() -> Result<()> {
         Command::Suite(args) => runtime.block_on(suite(args)),
         Command::Latency(args) => runtime.block_on(latency(args)),
         Command::Join { url, listen_secs } => runtime.block_on(join(url, listen_secs)),
+        Command::Relay { port } => runtime.block_on(relay::serve(port)),
     }
 }
 
@@ -241,6 +260,9 @@ const SCENARIOS: [ScenarioInfo; 8] = [
     },
 ];
 
+/// The scenarios the null relay runs: the ones about delivering edits to documents that start empty.
+const RELAY_SCENARIOS: [u8; 3] = [1, 2, 3];
+
 async fn run_scenario(id: u8, ctx: &Ctx, kind: Kind) -> Result<Outcome> {
     match id {
         1 => scenarios::s1(ctx, kind).await,
@@ -297,6 +319,7 @@ async fn suite(args: SuiteArgs) -> Result<()> {
         .map(|s| match s.as_str() {
             "tierboard" => Ok(Kind::Tierboard),
             "reference" => Ok(Kind::Reference),
+            "relay" => Ok(Kind::Relay),
             other => bail!("unknown server {other:?} (tierboard, reference)"),
         })
         .collect::<Result<_>>()?;
@@ -323,6 +346,7 @@ async fn suite(args: SuiteArgs) -> Result<()> {
         sources: fleet::Sources::new(),
         validation_json: args.validation_json.clone(),
         awareness: !args.no_awareness,
+        s3_rates: args.s3_rates.clone(),
     };
     let budget = Duration::from_secs(args.budget_secs);
     let mut results = Vec::new();
@@ -332,7 +356,11 @@ async fn suite(args: SuiteArgs) -> Result<()> {
         };
         let mut tb = outcome_of(Kind::Tierboard);
         let mut rf = outcome_of(Kind::Reference);
+        let mut relay = None;
         for &kind in &kinds {
+            if kind == Kind::Relay && !RELAY_SCENARIOS.contains(&info.id) {
+                continue;
+            }
             let remaining = budget.saturating_sub(started.elapsed());
             let nominal = Duration::from_secs(if args.quick {
                 info.limit_secs.min(150)
@@ -385,6 +413,7 @@ async fn suite(args: SuiteArgs) -> Result<()> {
             match kind {
                 Kind::Tierboard => tb = Some(out),
                 Kind::Reference => rf = Some(out),
+                Kind::Relay => relay = Some(out),
             }
         }
         let tb = tb.expect("set above");
@@ -411,6 +440,7 @@ async fn suite(args: SuiteArgs) -> Result<()> {
             notes,
             tierboard: tb,
             reference: rf,
+            relay,
         });
     }
     let run = Run {
@@ -427,7 +457,10 @@ async fn suite(args: SuiteArgs) -> Result<()> {
     std::fs::write(&file, &json).with_context(|| format!("writing {}", file.display()))?;
     let table = report::markdown(&run);
     // latest.json and the table always describe the same full run.
-    let complete = selected.len() == 8 && kinds.len() == 2;
+    let complete = selected.len() == 8
+        && kinds.contains(&Kind::Tierboard)
+        && kinds.contains(&Kind::Reference)
+        && args.s3_rates.is_empty();
     if complete || args.force_markdown {
         std::fs::write(args.results_dir.join("latest.json"), &json)?;
         report::update_markdown(&args.markdown, &table)?;

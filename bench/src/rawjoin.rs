@@ -357,20 +357,7 @@ mod tests {
     use super::*;
 
     fn server_frame(opcode: u8, fin: bool, payload: &[u8]) -> Vec<u8> {
-        let mut f = vec![(if fin { 0x80 } else { 0 }) | opcode];
-        match payload.len() {
-            n if n < 126 => f.push(n as u8),
-            n if n <= 65535 => {
-                f.push(126);
-                f.extend_from_slice(&(n as u16).to_be_bytes());
-            }
-            n => {
-                f.push(127);
-                f.extend_from_slice(&(n as u64).to_be_bytes());
-            }
-        }
-        f.extend_from_slice(payload);
-        f
+        crate::relay::unmasked_frame((if fin { 0x80 } else { 0 }) | opcode, payload)
     }
 
     /// Feeds `stream` to a message in pieces of `chunk` bytes, as reads would deliver it.

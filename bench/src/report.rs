@@ -138,6 +138,9 @@ pub struct ScenarioResult {
     pub notes: Vec<String>,
     pub tierboard: Outcome,
     pub reference: Outcome,
+    /// The null relay's figure (scenarios 1 to 3, when it ran): what the machine allows any server.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub relay: Option<Outcome>,
 }
 
 /// The whole run.
@@ -334,7 +337,76 @@ pub fn markdown(run: &Run) -> String {
             cost_cell(&r.reference)
         );
     }
+    if let Some(relay) = relay_table(run) {
+        s.push_str(&relay);
+    }
     s
+}
+
+/// Whether the relay's figure reaches the floor of its scenario: if it does not, no server can on
+/// this machine with this generator.
+fn relay_reaches_floor(r: &ScenarioResult, relay: &Outcome) -> Option<bool> {
+    let x = relay.figure.filter(|_| relay.status == Status::Ok)?;
+    Some(match r.id {
+        1 => x <= 1.0,
+        2 => x <= 15.0,
+        3 => {
+            let reference = r
+                .reference
+                .figure
+                .filter(|_| r.reference.status == Status::Ok)?;
+            x >= 3.0 * reference
+        }
+        _ => return None,
+    })
+}
+
+/// The calibration table: the null relay's figures beside the two servers'.
+fn relay_table(run: &Run) -> Option<String> {
+    let rows: Vec<(&ScenarioResult, &Outcome)> = run
+        .scenarios
+        .iter()
+        .filter_map(|r| r.relay.as_ref().map(|o| (r, o)))
+        .collect();
+    if rows.is_empty() {
+        return None;
+    }
+    let mut s = String::new();
+    s.push_str(
+        "\nWhat the machine allows: the same scenarios against the null relay (`tierboard-bench relay`), a \
+         y-websocket server that only forwards each update to the room's other connections (no document, \
+         no storage, no awareness), with the same generator on the same cores, in the same run. Every \
+         server does at least the relay's work, so a floor the relay misses is out of reach for any \
+         server on this machine with this generator.\n\n",
+    );
+    s.push_str("| # | figure | floor | relay (null server) | tierboard | reference | floor within the relay's reach |\n");
+    s.push_str("|---|---|---|---|---|---|---|\n");
+    for (r, relay) in rows {
+        let reach = match relay_reaches_floor(r, relay) {
+            Some(true) => "yes",
+            Some(false) => "**no**",
+            None => "—",
+        };
+        let _ = writeln!(
+            s,
+            "| {} | {} | {} | {} (server cost {}) | {} | {} | {} |",
+            r.id,
+            r.figure,
+            r.floor,
+            cell(relay),
+            cost_cell(relay),
+            r.tierboard
+                .figure
+                .map(fmt_num)
+                .unwrap_or_else(|| "—".into()),
+            r.reference
+                .figure
+                .map(fmt_num)
+                .unwrap_or_else(|| "—".into()),
+            reach
+        );
+    }
+    Some(s)
 }
 
 const BEGIN: &str = "<!-- bench:begin (written by scripts/bench; edit outside the markers) -->";

@@ -35,6 +35,8 @@ pub struct Ctx {
     pub validation_json: PathBuf,
     /// Clients announce an awareness state on connect, as the stock client does.
     pub awareness: bool,
+    /// Scenario 3's rates when given (one step each, no search): for profiling a fixed load.
+    pub s3_rates: Vec<f64>,
 }
 
 impl Ctx {
@@ -58,13 +60,14 @@ async fn start(ctx: &Ctx, kind: Kind, tag: &str) -> Result<Server> {
             Server::tierboard(&ctx.setup, TierboardOpts::default(), &format!("{tag}-tb")).await
         }
         Kind::Reference => Server::reference(&ctx.setup, None, &format!("{tag}-ref")).await,
+        Kind::Relay => Server::relay(&ctx.setup, &format!("{tag}-relay")).await,
     }
 }
 
 /// Creates a room and returns its WebSocket path (with the edit token on tierboard).
 pub async fn new_room(server: &Server, n: usize) -> Result<String> {
     match server.kind {
-        Kind::Reference => Ok(format!("/bench-room-{n}")),
+        Kind::Reference | Kind::Relay => Ok(format!("/bench-room-{n}")),
         Kind::Tierboard => {
             let body = format!(r#"{{"problem":"{PROBLEM}"}}"#);
             let r = http::request(server.addr, "POST", "/api/rooms", Some(&body)).await?;
@@ -109,7 +112,7 @@ fn usage_of(servers: &[&Server]) -> Usage {
 }
 
 /// Stops the server whatever the scenario's outcome, adding the server's log to an error.
-async fn finish(server: Server, out: Result<Outcome>) -> Result<Outcome> {
+async fn finish<T>(server: Server, out: Result<T>) -> Result<T> {
     let out = match out {
         Err(e) => Err(e.context(format!("log tail:\n{}", server.log_tail()))),
         ok => ok,
@@ -308,6 +311,11 @@ pub struct Step {
     /// Edits an observer could not time because it was [`crate::client::SLOTS`] edits behind.
     pub skipped_samples: u64,
     pub sustained: bool,
+    /// After the step, with every client stopped: how long deliveries kept arriving (the backlog the
+    /// step left behind), and whether they stopped within the bound. The next step starts only then,
+    /// so that a server that fell behind in one step does not carry its queue into the next.
+    pub settle_secs: f64,
+    pub settled: bool,
     pub server: ServerCost,
     /// The load generator's own CPU over the step, in cores (it shares the machine with the server).
     pub generator_cores: f64,
@@ -319,211 +327,333 @@ pub struct Step {
 /// Scenario 3: 1,000 rooms × 4 clients, 2 edits/s each, then stepping up (or down through 1.5, 1,
 /// 0.75, 0.5 and 0.25 when 2/s is not sustained): the highest rate with p99 < 25 ms.
 pub async fn s3(ctx: &Ctx, kind: Kind) -> Result<Outcome> {
-    const ROOMS: usize = 1000;
-    const PER_ROOM: u32 = 4;
-    const P99_LIMIT_MS: f64 = 25.0;
     // Up from the base rate while steps are sustained; when the base itself is not, down until one
     // is, so that every server gets a figure and the ratio means something.
     let rates_up = [2.0, 2.5, 3.0, 4.0, 6.0, 8.0, 16.0, 32.0, 64.0];
     let rates_down = [1.5, 1.0, 0.75, 0.5, 0.25];
-    let (base_secs, step_secs) = if ctx.quick { (10.0, 6.0) } else { (60.0, 10.0) };
-    let warmup = Duration::from_secs(2);
-    let owned = start(ctx, kind, "s3").await?;
-    let server = &owned;
-    let out = async {
-        let rooms = new_rooms(server, ROOMS).await?;
-        let mut specs = Vec::with_capacity(ROOMS * PER_ROOM as usize);
+    // The relay is a calibration, not a contestant: a 10 s base step is enough to place it.
+    let (base_secs, step_secs) = match (ctx.quick, kind) {
+        (true, _) => (10.0, 6.0),
+        (false, Kind::Relay) => (10.0, 10.0),
+        (false, _) => (60.0, 10.0),
+    };
+    let fixed = !ctx.s3_rates.is_empty();
+    let mut rates: Vec<f64> = if fixed {
+        ctx.s3_rates.clone()
+    } else {
+        vec![rates_up[0]]
+    };
+    let mut steps: Vec<Step> = Vec::new();
+    let mut check = RoomsCheck::default();
+    let mut fleets = 0;
+    let mut current = S3Fleet::open(ctx, kind, fleets).await?;
+    let mut i = 0;
+    while i < rates.len() {
+        let rate = rates[i];
+        let secs = if i == 0 { base_secs } else { step_secs };
+        i += 1;
+        // A step below the base rate follows a step the server did not sustain. It starts on a fresh
+        // server with fresh clients: a server that fell behind carries a backlog and a grown heap
+        // (the reference server's CPU per edit tripled after one), and would be measured in that
+        // state instead of at the rate.
+        if rate < rates_up[0] && !fixed {
+            check.add(current.close().await?);
+            fleets += 1;
+            current = S3Fleet::open(ctx, kind, fleets).await?;
+        }
+        match current.step(rate, secs).await {
+            Ok(step) => {
+                let sustained = step.sustained;
+                steps.push(step);
+                let going_down = rate < rates_up[0];
+                match (sustained, going_down) {
+                    _ if fixed => {}
+                    // Up: on to the next rate. Down: the first sustained rate is the figure.
+                    (true, false) => rates.extend(rates_up.iter().find(|&&r| r > rate)),
+                    (true, true) => {}
+                    (false, _) if rate == rates_up[0] || going_down => {
+                        rates.extend(rates_down.iter().find(|&&r| r < rate))
+                    }
+                    (false, _) => {}
+                }
+            }
+            Err(e) => return finish(current.server, Err(e)).await,
+        }
+    }
+    let clients_n = current.clients.len();
+    check.add(current.close().await?);
+    fleets += 1;
+
+    let best = steps
+        .iter()
+        .filter(|s| s.sustained)
+        .map(|s| s.rate_per_client)
+        .fold(0.0, f64::max);
+    let mut out = Outcome::ok(best)
+        .with("rooms", S3Fleet::ROOMS)
+        .with("clients", clients_n)
+        .with("base_step_secs", base_secs)
+        .with("step_secs", step_secs)
+        .with("server_starts", fleets)
+        .with("best_sustained_edits_per_s", best * clients_n as f64)
+        .with("rooms_differing", check.differing_rooms)
+        .with("skipped_samples", check.skipped_samples)
+        .with("steps", &steps);
+    // The cost shown is the best sustained step's, or the first step's when none was sustained.
+    if let Some(step) = steps.iter().rev().find(|s| s.sustained).or(steps.first()) {
+        out = out.cost(step.server);
+    }
+    if let Some(best_step) = steps.iter().rev().find(|s| s.sustained) {
+        out.latency = Some(best_step.latency);
+    }
+    // The lowest rate above the figure that was not sustained: what stopped the search.
+    let limit = steps
+        .iter()
+        .filter(|s| !s.sustained && s.rate_per_client > best)
+        .min_by(|a, b| a.rate_per_client.total_cmp(&b.rate_per_client));
+    let note = match limit {
+        Some(s) => format!(
+            "next step {}/s: p99 {:.1} ms, achieved {:.1}/s, machine {:.0} % busy{}",
+            s.rate_per_client,
+            s.latency.p99_ms,
+            s.achieved_per_client,
+            s.machine.busy * 100.0,
+            if s.lost_connections > 0 {
+                format!(", {} connections lost", s.lost_connections)
+            } else {
+                String::new()
+            }
+        ),
+        _ => "every step sustained (the generator's top rate)".to_string(),
+    };
+    let mut out = out.with(
+        "table_note",
+        format!(
+            "edits/s per client, {:.0} edits/s in all; {note}; rooms converged: {}",
+            best * clients_n as f64,
+            if check.differing_rooms == 0 {
+                "all".to_string()
+            } else {
+                format!("{} differ", check.differing_rooms)
+            }
+        ),
+    );
+    if check.differing_rooms > 0 {
+        out.status = crate::report::Status::Failed;
+        out.reason = Some(format!(
+            "{} rooms (over {fleets} server starts of {} rooms) did not converge within 20 s after the \
+             load stopped; {} connections had been closed{}; {} clients hold updates waiting for a \
+             missing predecessor; {} edits missing across all documents; state vectors differ in {} \
+             rooms",
+            check.differing_rooms,
+            S3Fleet::ROOMS,
+            check.closed.0,
+            check
+                .closed
+                .1
+                .as_ref()
+                .map(|c| format!(" (first: {c})"))
+                .unwrap_or_default(),
+            check.pending,
+            check.missing_edits,
+            check.sv_differs
+        ));
+    }
+    Ok(out)
+}
+
+/// Scenario 3's server with its 1,000 rooms of four connected clients.
+struct S3Fleet {
+    server: Server,
+    clients: Vec<Handle>,
+}
+
+impl S3Fleet {
+    const ROOMS: usize = 1000;
+    const PER_ROOM: u32 = 4;
+    const P99_LIMIT_MS: f64 = 25.0;
+    const WARMUP: Duration = Duration::from_secs(2);
+
+    /// Starts a fresh server (the `n`th of the scenario, with a database of its own), creates the
+    /// rooms and connects every client.
+    async fn open(ctx: &Ctx, kind: Kind, n: usize) -> Result<S3Fleet> {
+        let server = start(ctx, kind, &format!("s3-{n}")).await?;
+        match S3Fleet::connect(ctx, &server).await {
+            Ok(clients) => {
+                // The joins leave work behind (the reference server's garbage collection, awareness
+                // timeouts): a 10 s step that starts in it measures the joins, not the rate.
+                quiet(&server, Duration::from_secs(15)).await;
+                Ok(S3Fleet { server, clients })
+            }
+            Err(e) => finish(server, Err(e)).await,
+        }
+    }
+
+    async fn connect(ctx: &Ctx, server: &Server) -> Result<Vec<Handle>> {
+        let rooms = new_rooms(server, Self::ROOMS).await?;
+        let mut specs = Vec::with_capacity(Self::ROOMS * Self::PER_ROOM as usize);
         for (r, path) in rooms.iter().enumerate() {
             let url = server.ws(path)?;
-            for w in 0..PER_ROOM {
-                let others = (0..PER_ROOM).filter(|&o| o != w).collect();
+            for w in 0..Self::PER_ROOM {
+                let others = (0..Self::PER_ROOM).filter(|&o| o != w).collect();
                 specs.push(ctx.spec(
                     &url,
                     Some(w),
                     others,
-                    (r * PER_ROOM as usize) as u64 + w as u64,
+                    (r * Self::PER_ROOM as usize) as u64 + w as u64,
                 ));
             }
         }
-        let clients_n = specs.len();
         let mut clients = fleet::connect_all(specs, 64, Duration::from_secs(90)).await?;
         fleet::wait_synced(&mut clients, Duration::from_secs(60)).await?;
-        let mut steps: Vec<Step> = Vec::new();
-        let mut rates: Vec<f64> = vec![rates_up[0]];
-        let mut i = 0;
-        while i < rates.len() {
-            let rate = rates[i];
-            let secs = if i == 0 { base_secs } else { step_secs };
-            i += 1;
-            for c in &clients {
-                c.cmd(Cmd::Rate(rate)).await?;
-            }
-            tokio::time::sleep(warmup).await;
-            let start = drain_all(&clients).await?;
-            let before = server.usage();
-            server.reset_peak();
-            let generator_before = crate::server::own_cpu_secs();
-            let machine_before = CpuCounters::now();
-            let t0 = Instant::now();
-            tokio::time::sleep(Duration::from_secs_f64(secs)).await;
-            let end = drain_all(&clients).await?;
-            let elapsed = t0.elapsed().as_secs_f64();
-            let generator_cores = (crate::server::own_cpu_secs() - generator_before) / elapsed;
-            let machine = MachineLoad::between(machine_before, CpuCounters::now());
-            let after = server.usage();
-            let edits = end.edits.saturating_sub(start.edits);
-            let delivered = end.samples.len();
-            let latency = Latency::from_nanos(end.samples);
-            let achieved = edits as f64 / elapsed / clients_n as f64;
-            let lost = end.finished;
-            let skipped = end.skipped;
-            // Every edit has PER_ROOM - 1 observers. Edits still in flight at either end of the
-            // window shift the count a little; far fewer samples than that means the probe is not
-            // timing what arrives, and a step without samples must not pass on an empty p99.
-            let expected = edits as f64 * f64::from(PER_ROOM - 1);
-            let timed = delivered as f64 / expected.max(1.0);
-            let sustained = latency.p99_ms < P99_LIMIT_MS
-                && achieved >= 0.9 * rate
-                && timed >= 0.95
-                && lost == 0
-                && skipped == 0;
-            steps.push(Step {
-                rate_per_client: rate,
-                secs: elapsed,
-                latency,
-                achieved_per_client: achieved,
-                edits_per_s: edits as f64 / elapsed,
-                deliveries_per_s: delivered as f64 / elapsed,
-                timed_fraction: timed,
-                lost_connections: lost,
-                skipped_samples: skipped,
-                sustained,
-                server: ServerCost::between(before, after),
-                generator_cores,
-                machine,
-            });
-            let going_down = rate < rates_up[0];
-            match (sustained, going_down) {
-                // Up: on to the next rate. Down: the first sustained rate is the figure.
-                (true, false) => rates.extend(rates_up.iter().find(|&&r| r > rate)),
-                (true, true) => {}
-                (false, _) if rate == rates_up[0] || going_down => {
-                    rates.extend(rates_down.iter().find(|&&r| r < rate))
-                }
-                (false, _) => {}
-            }
+        Ok(clients)
+    }
+
+    /// One step: every client edits at `rate` for a warm-up and then `secs` measured seconds; then
+    /// every client stops and the step waits for what is still queued to arrive.
+    async fn step(&self, rate: f64, secs: f64) -> Result<Step> {
+        let (server, clients) = (&self.server, &self.clients);
+        for c in clients {
+            c.cmd(Cmd::Rate(rate)).await?;
         }
-        for c in &clients {
+        tokio::time::sleep(Self::WARMUP).await;
+        let start = drain_all(clients).await?;
+        let before = server.usage();
+        server.reset_peak();
+        let generator_before = crate::server::own_cpu_secs();
+        let machine_before = CpuCounters::now();
+        let t0 = Instant::now();
+        tokio::time::sleep(Duration::from_secs_f64(secs)).await;
+        let end = drain_all(clients).await?;
+        let elapsed = t0.elapsed().as_secs_f64();
+        let generator_cores = (crate::server::own_cpu_secs() - generator_before) / elapsed;
+        let machine = MachineLoad::between(machine_before, CpuCounters::now());
+        let after = server.usage();
+        let edits = end.edits.saturating_sub(start.edits);
+        let delivered = end.samples.len();
+        let latency = Latency::from_nanos(end.samples);
+        let achieved = edits as f64 / elapsed / clients.len() as f64;
+        let lost = end.finished;
+        let skipped = end.skipped;
+        // Every edit has PER_ROOM - 1 observers. Edits still in flight at either end of the
+        // window shift the count a little; far fewer samples than that means the probe is not
+        // timing what arrives, and a step without samples must not pass on an empty p99.
+        let expected = edits as f64 * f64::from(Self::PER_ROOM - 1);
+        let timed = delivered as f64 / expected.max(1.0);
+        let sustained = latency.p99_ms < Self::P99_LIMIT_MS
+            && achieved >= 0.9 * rate
+            && timed >= 0.95
+            && lost == 0
+            && skipped == 0;
+        for c in clients {
             c.cmd(Cmd::Rate(0.0)).await?;
         }
-        // Correctness: every client of a room ends with the same document.
-        // A server that fell behind is still delivering: give it up to 20 s to catch up.
-        let mut differing_rooms = 0;
-        let mut closed = (0, None);
-        let mut pending = 0;
-        let mut sv_differs = 0;
-        let mut missing_edits = 0u64;
-        let mut skipped_samples = 0u64;
+        let (settle_secs, settled) = settle(clients, SETTLE_LIMIT).await?;
+        Ok(Step {
+            settle_secs,
+            settled,
+            rate_per_client: rate,
+            secs: elapsed,
+            latency,
+            achieved_per_client: achieved,
+            edits_per_s: edits as f64 / elapsed,
+            deliveries_per_s: delivered as f64 / elapsed,
+            timed_fraction: timed,
+            lost_connections: lost,
+            skipped_samples: skipped,
+            sustained,
+            server: ServerCost::between(before, after),
+            generator_cores,
+            machine,
+        })
+    }
+
+    /// Checks that every room's four documents agree (giving a server that fell behind up to 20 s
+    /// to catch up), then closes the clients and stops the server.
+    async fn close(self) -> Result<RoomsCheck> {
+        let checked = self.check().await;
+        fleet::close_all(self.clients).await;
+        finish(self.server, checked).await
+    }
+
+    async fn check(&self) -> Result<RoomsCheck> {
+        let per_room = Self::PER_ROOM as usize;
+        let mut check = RoomsCheck::default();
         for attempt in 0..10 {
             tokio::time::sleep(Duration::from_secs(2)).await;
-            let reports = fleet::reports(&clients).await?;
-            closed = fleet::lost(&reports);
-            pending = reports.iter().filter(|r| r.pending != "None").count();
-            sv_differs = reports
-                .chunks(PER_ROOM as usize)
-                .filter(|room| room.iter().any(|r| r.state_vector != room[0].state_vector))
-                .count();
-            skipped_samples = reports.iter().map(|r| r.skipped).sum();
-            missing_edits = reports
-                .chunks(PER_ROOM as usize)
-                .map(|room| {
-                    let written: u64 = room.iter().map(|r| r.edits).sum();
-                    room.iter()
-                        .map(|r| written.saturating_sub(r.edits_present))
-                        .sum::<u64>()
-                })
-                .sum();
-            differing_rooms = reports
-                .chunks(PER_ROOM as usize)
-                .filter(|room| {
-                    room.iter().any(|r| {
-                        r.digest != room[0].digest || r.state_vector != room[0].state_vector
+            let reports = fleet::reports(&self.clients).await?;
+            check = RoomsCheck {
+                closed: fleet::lost(&reports),
+                pending: reports.iter().filter(|r| r.pending != "None").count(),
+                sv_differs: reports
+                    .chunks(per_room)
+                    .filter(|room| room.iter().any(|r| r.state_vector != room[0].state_vector))
+                    .count(),
+                skipped_samples: reports.iter().map(|r| r.skipped).sum(),
+                missing_edits: reports
+                    .chunks(per_room)
+                    .map(|room| {
+                        let written: u64 = room.iter().map(|r| r.edits).sum();
+                        room.iter()
+                            .map(|r| written.saturating_sub(r.edits_present))
+                            .sum::<u64>()
                     })
-                })
-                .count();
-            if differing_rooms == 0 || attempt == 9 {
+                    .sum(),
+                differing_rooms: reports
+                    .chunks(per_room)
+                    .filter(|room| {
+                        room.iter().any(|r| {
+                            r.digest != room[0].digest || r.state_vector != room[0].state_vector
+                        })
+                    })
+                    .count(),
+            };
+            if check.differing_rooms == 0 || attempt == 9 {
                 break;
             }
         }
-        fleet::close_all(clients).await;
-        let best = steps
-            .iter()
-            .filter(|s| s.sustained)
-            .map(|s| s.rate_per_client)
-            .fold(0.0, f64::max);
-        let mut out = Outcome::ok(best)
-            .with("rooms", ROOMS)
-            .with("clients", clients_n)
-            .with("base_step_secs", base_secs)
-            .with("step_secs", step_secs)
-            .with("best_sustained_edits_per_s", best * clients_n as f64)
-            .with("rooms_differing", differing_rooms)
-            .with("skipped_samples", skipped_samples)
-            .with("steps", &steps);
-        // The cost shown is the best sustained step's, or the first step's when none was sustained.
-        if let Some(step) = steps.iter().rev().find(|s| s.sustained).or(steps.first()) {
-            out = out.cost(step.server);
-        }
-        if let Some(best_step) = steps.iter().rev().find(|s| s.sustained) {
-            out.latency = Some(best_step.latency);
-        }
-        // The lowest rate above the figure that was not sustained: what stopped the search.
-        let limit = steps
-            .iter()
-            .filter(|s| !s.sustained && s.rate_per_client > best)
-            .min_by(|a, b| a.rate_per_client.total_cmp(&b.rate_per_client));
-        let note = match limit {
-            Some(s) => format!(
-                "next step {}/s: p99 {:.1} ms, achieved {:.1}/s, machine {:.0} % busy{}",
-                s.rate_per_client,
-                s.latency.p99_ms,
-                s.achieved_per_client,
-                s.machine.busy * 100.0,
-                if s.lost_connections > 0 {
-                    format!(", {} connections lost", s.lost_connections)
-                } else {
-                    String::new()
-                }
-            ),
-            _ => "every step sustained (the generator's top rate)".to_string(),
-        };
-        let mut out = out.with(
-            "table_note",
-            format!(
-                "edits/s per client, {:.0} edits/s in all; {note}; rooms converged: {}",
-                best * clients_n as f64,
-                if differing_rooms == 0 {
-                    "all".to_string()
-                } else {
-                    format!("{} differ", differing_rooms)
-                }
-            ),
-        );
-        if differing_rooms > 0 {
-            out.status = crate::report::Status::Failed;
-            out.reason = Some(format!(
-                "{differing_rooms} of {ROOMS} rooms did not converge within 20 s after the load stopped; \
-                 {} connections had been closed{}; {pending} clients hold updates waiting for a missing \
-                 predecessor; {missing_edits} edits missing across all documents; state vectors differ in \
-                 {sv_differs} rooms",
-                closed.0,
-                closed.1.map(|c| format!(" (first: {c})")).unwrap_or_default()
-            ));
-        }
-        Ok(out)
+        Ok(check)
     }
-    .await;
-    finish(owned, out).await
+}
+
+/// Waits until the server uses less than a tenth of a core over half a second (or `limit` passed).
+async fn quiet(server: &Server, limit: Duration) {
+    let started = Instant::now();
+    let window = Duration::from_millis(500);
+    let mut before = server.usage().cpu_secs;
+    while started.elapsed() < limit {
+        tokio::time::sleep(window).await;
+        let now = server.usage().cpu_secs;
+        if now - before < 0.1 * window.as_secs_f64() {
+            return;
+        }
+        before = now;
+    }
+}
+
+/// Whether the rooms of scenario 3 converged, summed over its server starts.
+#[derive(Debug, Default)]
+struct RoomsCheck {
+    differing_rooms: usize,
+    closed: (usize, Option<String>),
+    pending: usize,
+    sv_differs: usize,
+    missing_edits: u64,
+    skipped_samples: u64,
+}
+
+impl RoomsCheck {
+    fn add(&mut self, other: RoomsCheck) {
+        self.differing_rooms += other.differing_rooms;
+        self.closed.0 += other.closed.0;
+        if self.closed.1.is_none() {
+            self.closed.1 = other.closed.1;
+        }
+        self.pending += other.pending;
+        self.sv_differs += other.sv_differs;
+        self.missing_edits += other.missing_edits;
+        self.skipped_samples += other.skipped_samples;
+    }
 }
 
 struct DrainAll {
@@ -531,6 +661,29 @@ struct DrainAll {
     edits: u64,
     finished: usize,
     skipped: u64,
+}
+
+/// The longest scenario 3 waits after a step for the deliveries still queued to arrive.
+const SETTLE_LIMIT: Duration = Duration::from_secs(30);
+
+/// Waits, with every client stopped, until no delivery has arrived for half a second (or `limit`
+/// passed). Returns how long deliveries kept arriving and whether they stopped.
+async fn settle(clients: &[Handle], limit: Duration) -> Result<(f64, bool)> {
+    let started = Instant::now();
+    let mut last_arrival = Duration::ZERO;
+    let quiet = Duration::from_millis(500);
+    loop {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        let now = started.elapsed();
+        if !drain_all(clients).await?.samples.is_empty() {
+            last_arrival = now;
+        } else if now - last_arrival >= quiet {
+            return Ok((last_arrival.as_secs_f64(), true));
+        }
+        if now >= limit {
+            return Ok((last_arrival.as_secs_f64(), false));
+        }
+    }
 }
 
 async fn drain_all(clients: &[Handle]) -> Result<DrainAll> {
@@ -687,6 +840,7 @@ pub async fn s6(ctx: &Ctx, kind: Kind) -> Result<Outcome> {
                     .await
                 }
                 Kind::Reference => reference_on_port(ctx, &ldb, port).await,
+                Kind::Relay => bail!("the relay keeps no document to restart with"),
             }
         }
     };

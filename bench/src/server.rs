@@ -27,6 +27,8 @@ use crate::http;
 pub enum Kind {
     Tierboard,
     Reference,
+    /// The null relay (`crate::relay`): what the machine leaves for any server, scenarios 1 to 3.
+    Relay,
 }
 
 impl Kind {
@@ -34,6 +36,7 @@ impl Kind {
         match self {
             Kind::Tierboard => "tierboard",
             Kind::Reference => "reference",
+            Kind::Relay => "relay",
         }
     }
 }
@@ -167,6 +170,17 @@ impl Server {
             cmd.env("YPERSISTENCE", dir);
         }
         let server = Server::spawn(Kind::Reference, cmd, port, setup, tag)?;
+        server.wait_ready(false).await
+    }
+
+    /// Starts the null relay (`tierboard-bench relay`, this same program) in its own process, so
+    /// that its CPU and memory are read like any server's.
+    pub async fn relay(setup: &Setup, tag: &str) -> Result<Server> {
+        let port = free_port()?;
+        let exe = std::env::current_exe().context("locating tierboard-bench itself")?;
+        let mut cmd = Command::new(exe);
+        cmd.arg("relay").arg("--port").arg(port.to_string());
+        let server = Server::spawn(Kind::Relay, cmd, port, setup, tag)?;
         server.wait_ready(false).await
     }
 
