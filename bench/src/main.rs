@@ -425,10 +425,10 @@ async fn suite(args: SuiteArgs) -> Result<()> {
         let mut notes = Vec::new();
         if info.id == 3 && args.quick {
             notes.push(
-                "quick mode: 10 s base step, 6 s steps; the issue's base step is 60 s".into(),
+                "quick mode: 10 s base step, 5 s steps; the issue's base step is 60 s".into(),
             );
         } else if info.id == 3 {
-            notes.push("60 s base step, then 10 s per step".into());
+            notes.push("60 s base step, then 6 s per step".into());
         }
         results.push(ScenarioResult {
             id: info.id,

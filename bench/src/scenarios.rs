@@ -312,10 +312,11 @@ pub struct Step {
     pub skipped_samples: u64,
     pub sustained: bool,
     /// After the step, with every client stopped: how long deliveries kept arriving (the backlog the
-    /// step left behind), and whether they stopped within the bound. The next step starts only then,
-    /// so that a server that fell behind in one step does not carry its queue into the next.
-    pub settle_secs: f64,
-    pub settled: bool,
+    /// step left behind), and whether they stopped within the bound. The next step on the same server
+    /// starts only then, so that a server that fell behind does not carry its queue into it. `None`
+    /// when no step followed on this server.
+    pub settle_secs: Option<f64>,
+    pub settled: Option<bool>,
     pub server: ServerCost,
     /// The load generator's own CPU over the step, in cores (it shares the machine with the server).
     pub generator_cores: f64,
@@ -331,11 +332,13 @@ pub async fn s3(ctx: &Ctx, kind: Kind) -> Result<Outcome> {
     // is, so that every server gets a figure and the ratio means something.
     let rates_up = [2.0, 2.5, 3.0, 4.0, 6.0, 8.0, 16.0, 32.0, 64.0];
     let rates_down = [1.5, 1.0, 0.75, 0.5, 0.25];
-    // The relay is a calibration, not a contestant: a 10 s base step is enough to place it.
+    // The relay is a calibration, not a contestant: a 10 s base step is enough to place it. Later
+    // steps are 6 s (18,000+ samples at 0.25 edits/s), which keeps the whole run under 10 minutes
+    // with the step-down restarts.
     let (base_secs, step_secs) = match (ctx.quick, kind) {
-        (true, _) => (10.0, 6.0),
-        (false, Kind::Relay) => (10.0, 10.0),
-        (false, _) => (60.0, 10.0),
+        (true, _) => (10.0, 5.0),
+        (false, Kind::Relay) => (10.0, 6.0),
+        (false, _) => (60.0, 6.0),
     };
     let fixed = !ctx.s3_rates.is_empty();
     let mut rates: Vec<f64> = if fixed {
@@ -352,33 +355,51 @@ pub async fn s3(ctx: &Ctx, kind: Kind) -> Result<Outcome> {
         let rate = rates[i];
         let secs = if i == 0 { base_secs } else { step_secs };
         i += 1;
-        // A step below the base rate follows a step the server did not sustain. It starts on a fresh
-        // server with fresh clients: a server that fell behind carries a backlog and a grown heap
-        // (the reference server's CPU per edit tripled after one), and would be measured in that
-        // state instead of at the rate.
-        if rate < rates_up[0] && !fixed {
+        // The first step below the base rate follows the long base step that the server did not
+        // sustain: it starts on a fresh server with fresh clients. A server that fell behind for a
+        // minute carries a backlog and a grown heap (the reference server's CPU per edit tripled
+        // after one) and would be measured in that state instead of at the rate. Later steps follow
+        // a 6 s step and only wait for its backlog (below).
+        if !fixed
+            && rate < rates_up[0]
+            && steps
+                .last()
+                .is_some_and(|s| s.rate_per_client == rates_up[0])
+        {
             check.add(current.close().await?);
             fleets += 1;
             current = S3Fleet::open(ctx, kind, fleets).await?;
         }
-        match current.step(rate, secs).await {
-            Ok(step) => {
-                let sustained = step.sustained;
-                steps.push(step);
-                let going_down = rate < rates_up[0];
-                match (sustained, going_down) {
-                    _ if fixed => {}
-                    // Up: on to the next rate. Down: the first sustained rate is the figure.
-                    (true, false) => rates.extend(rates_up.iter().find(|&&r| r > rate)),
-                    (true, true) => {}
-                    (false, _) if rate == rates_up[0] || going_down => {
-                        rates.extend(rates_down.iter().find(|&&r| r < rate))
-                    }
-                    (false, _) => {}
-                }
-            }
+        let mut step = match current.step(rate, secs).await {
+            Ok(step) => step,
             Err(e) => return finish(current.server, Err(e)).await,
+        };
+        let going_down = rate < rates_up[0];
+        match (step.sustained, going_down) {
+            _ if fixed => {}
+            // Up: on to the next rate. Down: the first sustained rate is the figure.
+            (true, false) => rates.extend(rates_up.iter().find(|&&r| r > rate)),
+            (true, true) => {}
+            (false, _) if rate == rates_up[0] || going_down => {
+                rates.extend(rates_down.iter().find(|&&r| r < rate))
+            }
+            (false, _) => {}
         }
+        // The next step on this server starts once the deliveries still queued have arrived, so
+        // that a server that fell behind does not carry its queue into it.
+        let next_here = rates
+            .get(i)
+            .is_some_and(|&next| fixed || !(next < rates_up[0] && rate == rates_up[0]));
+        if next_here {
+            match settle(&current.clients, SETTLE_LIMIT).await {
+                Ok((secs, settled)) => {
+                    step.settle_secs = Some(secs);
+                    step.settled = Some(settled);
+                }
+                Err(e) => return finish(current.server, Err(e)).await,
+            }
+        }
+        steps.push(step);
     }
     let clients_n = current.clients.len();
     check.add(current.close().await?);
@@ -441,7 +462,7 @@ pub async fn s3(ctx: &Ctx, kind: Kind) -> Result<Outcome> {
     if check.differing_rooms > 0 {
         out.status = crate::report::Status::Failed;
         out.reason = Some(format!(
-            "{} rooms (over {fleets} server starts of {} rooms) did not converge within 20 s after the \
+            "{} rooms (over {fleets} server starts of {} rooms) did not converge within 18 s after the \
              load stopped; {} connections had been closed{}; {} clients hold updates waiting for a \
              missing predecessor; {} edits missing across all documents; state vectors differ in {} \
              rooms",
@@ -510,7 +531,7 @@ impl S3Fleet {
     }
 
     /// One step: every client edits at `rate` for a warm-up and then `secs` measured seconds; then
-    /// every client stops and the step waits for what is still queued to arrive.
+    /// every client stops.
     async fn step(&self, rate: f64, secs: f64) -> Result<Step> {
         let (server, clients) = (&self.server, &self.clients);
         for c in clients {
@@ -548,10 +569,9 @@ impl S3Fleet {
         for c in clients {
             c.cmd(Cmd::Rate(0.0)).await?;
         }
-        let (settle_secs, settled) = settle(clients, SETTLE_LIMIT).await?;
         Ok(Step {
-            settle_secs,
-            settled,
+            settle_secs: None,
+            settled: None,
             rate_per_client: rate,
             secs: elapsed,
             latency,
@@ -568,7 +588,7 @@ impl S3Fleet {
         })
     }
 
-    /// Checks that every room's four documents agree (giving a server that fell behind up to 20 s
+    /// Checks that every room's four documents agree (giving a server that fell behind about 18 s
     /// to catch up), then closes the clients and stops the server.
     async fn close(self) -> Result<RoomsCheck> {
         let checked = self.check().await;
@@ -580,7 +600,9 @@ impl S3Fleet {
         let per_room = Self::PER_ROOM as usize;
         let mut check = RoomsCheck::default();
         for attempt in 0..10 {
-            tokio::time::sleep(Duration::from_secs(2)).await;
+            // A first look soon (after a settled step nothing is in flight), then every 2 s.
+            let wait = if attempt == 0 { 500 } else { 2000 };
+            tokio::time::sleep(Duration::from_millis(wait)).await;
             let reports = fleet::reports(&self.clients).await?;
             check = RoomsCheck {
                 closed: fleet::lost(&reports),
@@ -624,6 +646,13 @@ async fn quiet(server: &Server, limit: Duration) {
     while started.elapsed() < limit {
         tokio::time::sleep(window).await;
         let now = server.usage().cpu_secs;
+        if std::env::var_os("BENCH_DEBUG").is_some() {
+            eprintln!(
+                "quiet: {:.3} cores at {:?}",
+                (now - before) / window.as_secs_f64(),
+                started.elapsed()
+            );
+        }
         if now - before < 0.1 * window.as_secs_f64() {
             return;
         }
