@@ -502,7 +502,7 @@ impl S3Fleet {
         match S3Fleet::connect(ctx, &server).await {
             Ok(clients) => {
                 // The joins leave work behind (the reference server's garbage collection, awareness
-                // timeouts): a 10 s step that starts in it measures the joins, not the rate.
+                // timeouts): a 6 s step that starts in it measures the joins, not the rate.
                 quiet(&server, Duration::from_secs(15)).await;
                 Ok(S3Fleet { server, clients })
             }
