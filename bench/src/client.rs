@@ -758,8 +758,9 @@ async fn drive(
     }
 }
 
-/// `BENCH_DEBUG` set: log every received message. Read once: reading the environment takes a lock.
-fn debug() -> bool {
+/// `BENCH_DEBUG` set: log every received message (and the scenarios' own waits). Read once: reading
+/// the environment takes a lock.
+pub(crate) fn debug() -> bool {
     static DEBUG: OnceLock<bool> = OnceLock::new();
     *DEBUG.get_or_init(|| std::env::var_os("BENCH_DEBUG").is_some())
 }

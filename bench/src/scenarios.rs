@@ -341,6 +341,9 @@ pub async fn s3(ctx: &Ctx, kind: Kind) -> Result<Outcome> {
         (false, _) => (60.0, 6.0),
     };
     let fixed = !ctx.s3_rates.is_empty();
+    // Whether the step at `next` after one at `prev` runs on a fresh server: only the first step
+    // below the base rate, after the long base step the server did not sustain (see below).
+    let fresh_server = |prev: f64, next: f64| !fixed && next < rates_up[0] && prev == rates_up[0];
     let mut rates: Vec<f64> = if fixed {
         ctx.s3_rates.clone()
     } else {
@@ -360,11 +363,9 @@ pub async fn s3(ctx: &Ctx, kind: Kind) -> Result<Outcome> {
         // minute carries a backlog and a grown heap (the reference server's CPU per edit tripled
         // after one) and would be measured in that state instead of at the rate. Later steps follow
         // a 6 s step and only wait for its backlog (below).
-        if !fixed
-            && rate < rates_up[0]
-            && steps
-                .last()
-                .is_some_and(|s| s.rate_per_client == rates_up[0])
+        if steps
+            .last()
+            .is_some_and(|s| fresh_server(s.rate_per_client, rate))
         {
             check.add(current.close().await?);
             fleets += 1;
@@ -387,10 +388,7 @@ pub async fn s3(ctx: &Ctx, kind: Kind) -> Result<Outcome> {
         }
         // The next step on this server starts once the deliveries still queued have arrived, so
         // that a server that fell behind does not carry its queue into it.
-        let next_here = rates
-            .get(i)
-            .is_some_and(|&next| fixed || !(next < rates_up[0] && rate == rates_up[0]));
-        if next_here {
+        if rates.get(i).is_some_and(|&next| !fresh_server(rate, next)) {
             match settle(&current.clients, SETTLE_LIMIT).await {
                 Ok((secs, settled)) => {
                     step.settle_secs = Some(secs);
@@ -646,7 +644,7 @@ async fn quiet(server: &Server, limit: Duration) {
     while started.elapsed() < limit {
         tokio::time::sleep(window).await;
         let now = server.usage().cpu_secs;
-        if std::env::var_os("BENCH_DEBUG").is_some() {
+        if crate::client::debug() {
             eprintln!(
                 "quiet: {:.3} cores at {:?}",
                 (now - before) / window.as_secs_f64(),
