@@ -13,10 +13,11 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use clap::Parser;
+use tierboard::clock::now_ms;
 use tierboard::ids::{InstanceId, RoomId};
 use tierboard::metrics::Metrics;
 use tierboard::store::scratch::ScratchSchema;
-use tierboard::store::{NewRoom, Persister, Store, now_ms};
+use tierboard::store::{NewRoom, Persister, Store};
 use yrs::{Doc, Text, Transact};
 
 #[derive(Parser)]

@@ -4,6 +4,8 @@ use axum::Json;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 
+use crate::close::CloseCode;
+
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 #[derive(Debug, thiserror::Error)]
@@ -14,8 +16,6 @@ pub enum Error {
     BadJson(String),
     #[error("missing or invalid token")]
     Unauthorized,
-    #[error("{0}")]
-    Forbidden(String),
     #[error("no problem with id '{0}'")]
     UnknownProblem(String),
     #[error("no room with id '{0}'")]
@@ -42,7 +42,6 @@ impl Error {
         match self {
             Error::BadRequest(_) | Error::BadJson(_) => StatusCode::BAD_REQUEST,
             Error::Unauthorized => StatusCode::UNAUTHORIZED,
-            Error::Forbidden(_) => StatusCode::FORBIDDEN,
             Error::UnknownProblem(_) | Error::UnknownRoom(_) | Error::NotFound(_) => {
                 StatusCode::NOT_FOUND
             }
@@ -60,7 +59,6 @@ impl Error {
             Error::BadRequest(_) => "bad_request",
             Error::BadJson(_) => "bad_json",
             Error::Unauthorized => "unauthorized",
-            Error::Forbidden(_) => "forbidden",
             Error::UnknownProblem(_) => "unknown_problem",
             Error::UnknownRoom(_) => "unknown_room",
             Error::NotFound(_) => "not_found",
@@ -72,14 +70,18 @@ impl Error {
     }
 
     /// The WebSocket close code for an error that ends a connection (docs/PROTOCOL.md §2).
-    pub fn close_code(&self) -> u16 {
+    pub fn close_code(&self) -> CloseCode {
         match self {
-            Error::Unauthorized | Error::Forbidden(_) => 4401,
-            Error::UnknownRoom(_) => 4404,
-            Error::TooLarge(_) => 4413,
-            Error::BadRequest(_) | Error::BadJson(_) => 4400,
-            Error::Unavailable(_) => 1013,
-            _ => 1011,
+            Error::Unauthorized => CloseCode::Unauthorized,
+            Error::UnknownRoom(_) | Error::UnknownProblem(_) | Error::NotFound(_) => {
+                CloseCode::UnknownRoom
+            }
+            Error::TooLarge(_) => CloseCode::TooLarge,
+            Error::BadRequest(_) | Error::BadJson(_) | Error::UpgradeRequired(_) => {
+                CloseCode::Malformed
+            }
+            Error::Unavailable(_) => CloseCode::TryAgainLater,
+            Error::Database(_) | Error::Migrate(_) | Error::Internal(_) => CloseCode::Internal,
         }
     }
 }

@@ -2,13 +2,10 @@
 //! through [`crate::Error`], which maps them to a status and `{"error", "code"}` in one place.
 
 use std::path::Path;
-use std::sync::Arc;
-use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 use axum::extract::rejection::JsonRejection;
-use axum::extract::{FromRequest, FromRequestParts, Path as UrlPath, Query, Request, State};
-use axum::http::request::Parts;
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::extract::{FromRequest, Request, State};
+use axum::http::{StatusCode, header};
 use axum::response::IntoResponse;
 use axum::routing::{get, post};
 use axum::{Json, Router};
@@ -17,33 +14,13 @@ use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
 use tower_http::services::{ServeDir, ServeFile};
 
-use crate::config::ServeConfig;
-use crate::ids::{InstanceId, Role, RoomId, Token};
-use crate::metrics::Metrics;
-use crate::problems::Bank;
+use crate::auth::RoomAccess;
+use crate::clock::now_ms;
+use crate::ids::{Role, RoomId, Token};
 use crate::room::Room;
-use crate::rooms::Rooms;
-use crate::store::{NewRoom, Store};
+use crate::state::AppState;
+use crate::store::NewRoom;
 use crate::{Error, Result};
-
-/// Everything the handlers share. Cheap to clone: every field is an `Arc` or small.
-#[derive(Clone)]
-pub struct AppState {
-    pub config: Arc<ServeConfig>,
-    pub store: Arc<Store>,
-    pub bank: Arc<Bank>,
-    pub rooms: Arc<Rooms>,
-    pub metrics: Arc<Metrics>,
-    pub instance: InstanceId,
-    pub started: Instant,
-    /// Every live WebSocket connection, so shutdown can wait for their close frames to go out.
-    pub connections: tokio_util::task::TaskTracker,
-}
-
-#[derive(Debug, Deserialize)]
-pub struct TokenQuery {
-    pub token: Option<String>,
-}
 
 /// `Json<T>` whose rejection is a crate error (400 `bad_json` with the parser's sentence).
 pub struct ApiJson<T>(pub T);
@@ -58,13 +35,6 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
             Err(e) => Err(Error::BadJson(e.body_text())),
         }
     }
-}
-
-pub fn now_ms() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_millis() as i64)
-        .unwrap_or(0)
 }
 
 /// The API routes and the WebSocket endpoint; the static client is added by [`crate::app`].
@@ -142,56 +112,6 @@ async fn create_room(
         StatusCode::CREATED,
         Json(json!({"room": room, "tokens": {"edit": edit.as_str(), "view": view.as_str()}})),
     ))
-}
-
-/// The token from `?token=` or `Authorization: Bearer`.
-fn token_from(query: &TokenQuery, headers: &HeaderMap) -> Option<Token> {
-    if let Some(t) = query.token.as_deref().filter(|t| !t.is_empty()) {
-        return Some(Token::from_user(t));
-    }
-    let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
-    value
-        .strip_prefix("Bearer ")
-        .map(|t| Token::from_user(t.trim()))
-}
-
-/// Checks a room id and token; the role the token grants.
-pub async fn authorize(
-    state: &AppState,
-    room: &str,
-    query: &TokenQuery,
-    headers: &HeaderMap,
-) -> Result<(RoomId, Role)> {
-    let room_id = RoomId::parse(room).ok_or_else(|| Error::UnknownRoom(room.to_string()))?;
-    let token = token_from(query, headers).ok_or(Error::Unauthorized)?;
-    match state.store.role_for(&room_id, &token.hash()).await? {
-        Some(role) => Ok((room_id, role)),
-        None if state.store.room(&room_id).await?.is_none() => {
-            Err(Error::UnknownRoom(room.to_string()))
-        }
-        None => Err(Error::Unauthorized),
-    }
-}
-
-/// A room route's caller, checked: the room exists and the token grants `role` in it.
-pub struct RoomAccess {
-    pub room: RoomId,
-    pub role: Role,
-}
-
-impl FromRequestParts<AppState> for RoomAccess {
-    type Rejection = Error;
-
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self> {
-        let UrlPath(room) = UrlPath::<String>::from_request_parts(parts, state)
-            .await
-            .map_err(|e| Error::BadRequest(e.body_text()))?;
-        let Query(query) = Query::<TokenQuery>::from_request_parts(parts, state)
-            .await
-            .map_err(|e| Error::BadRequest(e.body_text()))?;
-        let (room, role) = authorize(state, &room, &query, &parts.headers).await?;
-        Ok(RoomAccess { room, role })
-    }
 }
 
 async fn room_info(

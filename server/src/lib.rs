@@ -5,6 +5,9 @@
 //!
 //! - [`config`]: flags with environment fallbacks.
 //! - [`error`]: the crate [`Error`], mapped to HTTP status and WebSocket close codes in one place.
+//! - [`close`]: the one table of WebSocket close codes (code, reason, whether the client reconnects).
+//! - [`clock`]: wall-clock epoch milliseconds for what is stored (timers use `tokio::time`).
+//! - [`state`], [`auth`]: the shared [`AppState`]; one `authorize` for HTTP and WebSocket.
 //! - [`ids`]: newtypes for room ids, tokens (only their hashes are stored), roles, instance ids.
 //! - [`sync`]: the y-websocket protocol and the awareness table, without I/O.
 //! - [`room`]: one actor task per loaded room: document, connections, awareness, persistence hand-off.
@@ -19,7 +22,10 @@
 //! - [`metrics`]: Prometheus counters.
 //! - [`server`]: start-up and graceful shutdown.
 
+pub mod auth;
 pub mod bus;
+pub mod clock;
+pub mod close;
 pub mod config;
 pub mod design;
 pub mod error;
@@ -30,14 +36,15 @@ pub mod problems;
 pub mod room;
 pub mod rooms;
 pub mod server;
+pub mod state;
 pub mod store;
 pub mod sync;
 pub mod validation;
 pub mod ws;
 
 pub use error::{Error, Result};
-pub use http::AppState;
 pub use server::Server;
+pub use state::AppState;
 
 use axum::Router;
 use tower_http::trace::TraceLayer;

@@ -36,6 +36,7 @@ use crate::bus::{
     Bus, BusEvent, BusMessage, Dropped, Envelope, RECONCILE_JITTER, RECONCILE_PERIOD, Subscription,
     SyncState,
 };
+use crate::close::CloseCode;
 use crate::ids::{Role, RoomId};
 use crate::metrics::{Metrics, dec, inc};
 use crate::problems::{Bank, Problem};
@@ -145,11 +146,11 @@ impl std::future::Future for Stopped<'_> {
 }
 
 impl ConnControl {
-    pub fn close(&self, code: u16) {
+    pub fn close(&self, code: CloseCode) {
         // First writer wins: a later reason never overwrites the first one.
         let _ = self
             .code
-            .compare_exchange(0, code, Ordering::Relaxed, Ordering::Relaxed);
+            .compare_exchange(0, code.code(), Ordering::Relaxed, Ordering::Relaxed);
         self.stop();
     }
 
@@ -172,11 +173,9 @@ impl ConnControl {
         }
     }
 
-    pub fn code(&self) -> u16 {
-        match self.code.load(Ordering::Relaxed) {
-            0 => 1000,
-            code => code,
-        }
+    /// The code set by [`ConnControl::close`]; a normal close when none was.
+    pub fn code(&self) -> CloseCode {
+        CloseCode::from_code(self.code.load(Ordering::Relaxed)).unwrap_or(CloseCode::Normal)
     }
 }
 
@@ -230,7 +229,7 @@ pub enum RoomCommand {
         reply: oneshot::Sender<()>,
     },
     CloseAll {
-        code: u16,
+        code: CloseCode,
     },
 }
 
@@ -597,7 +596,7 @@ impl Room {
                     Err(e) => {
                         tracing::error!(room = %self.id, error = %e, "loading room failed");
                         for conn in self.conns.values() {
-                            conn.control.close(1011);
+                            conn.control.close(CloseCode::Internal);
                         }
                         return None;
                     }
@@ -826,7 +825,7 @@ impl Room {
                         Err(e) => {
                             tracing::warn!(room = %self.id, conn = from.0, error = %e, "bad awareness update");
                             inc(&self.deps.metrics.rejected_messages, 1);
-                            self.close(from, 4400);
+                            self.close(from, CloseCode::Malformed);
                             return;
                         }
                     }
@@ -858,7 +857,7 @@ impl Room {
             Err(e) => {
                 tracing::warn!(room = %self.id, conn = from.0, error = %e, "update failed to apply");
                 inc(&self.deps.metrics.rejected_messages, 1);
-                self.close(from, 4400);
+                self.close(from, CloseCode::Malformed);
             }
         }
     }
@@ -1048,7 +1047,7 @@ impl Room {
         self.validation_message = Some(message);
         self.validation = Some(Arc::new(result));
         if !transitions.is_empty() {
-            let at_ms = crate::http::now_ms();
+            let at_ms = crate::clock::now_ms();
             let events: Vec<Transition> = transitions
                 .into_iter()
                 .map(|t| Transition {
@@ -1338,10 +1337,10 @@ impl Room {
     fn slow(&mut self, id: ConnId) {
         tracing::warn!(room = %self.id, conn = id.0, "outbox full: closing slow consumer");
         inc(&self.deps.metrics.slow_consumers, 1);
-        self.close(id, 4000);
+        self.close(id, CloseCode::SlowConsumer);
     }
 
-    fn close(&mut self, id: ConnId, code: u16) {
+    fn close(&mut self, id: ConnId, code: CloseCode) {
         if let Some(conn) = self.conns.get(&id) {
             conn.control.close(code);
         }
@@ -1384,15 +1383,19 @@ mod tests {
         tokio::task::yield_now().await;
         assert!(!reader.is_finished() && !writer.is_finished());
         assert!(!control.is_stopped());
-        control.close(4000);
-        control.close(4400);
+        control.close(CloseCode::SlowConsumer);
+        control.close(CloseCode::Malformed);
         for task in [reader, writer] {
             tokio::time::timeout(Duration::from_secs(5), task)
                 .await
                 .expect("a stopped loop wakes up")
                 .expect("the task ran");
         }
-        assert_eq!(control.code(), 4000, "the first reason wins");
+        assert_eq!(
+            control.code(),
+            CloseCode::SlowConsumer,
+            "the first reason wins"
+        );
         // A loop that starts waiting after the stop does not wait at all.
         tokio::time::timeout(Duration::from_secs(5), control.stopped(Side::Reader))
             .await

@@ -11,6 +11,7 @@ use std::sync::{Arc, Mutex};
 use tokio::sync::{mpsc, oneshot};
 use tokio_util::task::TaskTracker;
 
+use crate::close::CloseCode;
 use crate::ids::RoomId;
 use crate::room::{ConnHandle, Room, RoomCommand, RoomDeps, RoomHandle, RoomShared, RoomStatus};
 
@@ -183,7 +184,7 @@ impl Rooms {
         flushed
     }
 
-    pub async fn close_all(&self, code: u16) {
+    pub async fn close_all(&self, code: CloseCode) {
         let handles: Vec<RoomHandle> = self.lock().drain().map(|(_, h)| h).collect();
         for handle in handles {
             let _ = handle.tx.send(RoomCommand::CloseAll { code }).await;

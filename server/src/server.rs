@@ -10,13 +10,14 @@ use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
 use crate::bus::Bus;
+use crate::close::CloseCode;
 use crate::config::ServeConfig;
-use crate::http::AppState;
 use crate::ids::InstanceId;
 use crate::metrics::Metrics;
 use crate::problems::Bank;
 use crate::room::RoomDeps;
 use crate::rooms::Rooms;
+use crate::state::AppState;
 use crate::store::{Persister, Store};
 
 /// How long a shutdown spends compacting the rooms it flushed, at most.
@@ -108,7 +109,7 @@ impl Server {
     }
 
     /// Serves until the shutdown token is cancelled; then stops accepting, flushes every room and the
-    /// persister, and closes every socket with 1001.
+    /// persister, and closes every socket with 1001 (`CloseCode::GoingAway`).
     pub async fn run(self) -> crate::Result<()> {
         let Server {
             state,
@@ -139,7 +140,7 @@ impl Server {
         if let Err(e) = persister.flush().await {
             tracing::error!(error = %e, "final flush failed");
         }
-        state.rooms.close_all(1001).await;
+        state.rooms.close_all(CloseCode::GoingAway).await;
         // One stored row per room makes the first join after the restart fast: it is answered from
         // that row while the document is integrated. Bounded: a slow store only delays the exit.
         let compacted = state.store.compact_all(&rooms, SHUTDOWN_COMPACTION).await;

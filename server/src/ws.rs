@@ -29,10 +29,12 @@ use yrs::StateVector;
 use yrs::updates::decoder::Decode;
 
 use crate::Error;
-use crate::http::{AppState, TokenQuery};
-use crate::ids::{Role, RoomId, Token};
+use crate::auth::{TokenQuery, authorize};
+use crate::close::CloseCode;
+use crate::ids::{Role, RoomId};
 use crate::metrics::{Metrics, dec, inc};
 use crate::room::{ConnControl, ConnHandle, ConnId, Inbound, RoomCommand, RoomHandle, Side};
+use crate::state::AppState;
 use crate::sync::{ClientMessage, parse_frame, protocol};
 
 /// The stock client reconnects after 30 s without a message; we send something well before that.
@@ -59,34 +61,39 @@ pub const FRAGMENT_BYTES: usize = 256 * 1024;
 /// The upgraded connection.
 type Socket = WebSocketStream<TokioIo<Upgraded>>;
 
-/// Why the server ends a connection, with its close code (docs/PROTOCOL.md §2).
+/// Why the server ends a connection: a code of the one table, and a detail for the log and the
+/// close frame (e.g. which part of a message was malformed).
 #[derive(Debug)]
-enum CloseReason {
-    Malformed(String),
-    TooLarge,
-    Unauthorized,
-    UnknownRoom,
-    Unavailable,
+struct Closing {
+    code: CloseCode,
+    detail: Option<String>,
 }
 
-impl CloseReason {
-    fn code(&self) -> u16 {
-        match self {
-            CloseReason::Malformed(_) => 4400,
-            CloseReason::TooLarge => 4413,
-            CloseReason::Unauthorized => 4401,
-            CloseReason::UnknownRoom => 4404,
-            CloseReason::Unavailable => 1013,
+impl Closing {
+    fn new(code: CloseCode) -> Closing {
+        Closing { code, detail: None }
+    }
+
+    fn malformed(detail: String) -> Closing {
+        Closing {
+            code: CloseCode::Malformed,
+            detail: Some(detail),
         }
     }
 
     fn text(&self) -> String {
-        match self {
-            CloseReason::Malformed(why) => format!("malformed message: {why}"),
-            CloseReason::TooLarge => "message too large".into(),
-            CloseReason::Unauthorized => "missing or invalid token".into(),
-            CloseReason::UnknownRoom => "no such room".into(),
-            CloseReason::Unavailable => "room unavailable, retry".into(),
+        match &self.detail {
+            Some(detail) => format!("{}: {detail}", self.code.reason()),
+            None => self.code.reason().to_string(),
+        }
+    }
+}
+
+impl From<&Error> for Closing {
+    fn from(e: &Error) -> Closing {
+        Closing {
+            code: e.close_code(),
+            detail: Some(e.to_string()),
         }
     }
 }
@@ -95,6 +102,7 @@ pub async fn handler(
     State(state): State<AppState>,
     Path(room): Path<String>,
     Query(query): Query<TokenQuery>,
+    headers: HeaderMap,
     mut req: Request,
 ) -> Response {
     let (key, on_upgrade) = match handshake(&mut req) {
@@ -113,7 +121,7 @@ pub async fn handler(
 
     // Authorise before upgrading, but refuse through a close code after the upgrade: the stock client
     // stops reconnecting on 44xx, while a refused upgrade makes it retry forever.
-    let verdict = authorize(&state, &room, query.token.as_deref()).await;
+    let verdict = authorize(&state, &room, &query, &headers).await;
     let tracker = state.connections.clone();
     tokio::spawn(tracker.track_future(async move {
         // Resolves once hyper has written the 101 below and handed over the connection.
@@ -129,10 +137,10 @@ pub async fn handler(
                 .await;
         match verdict {
             Ok((room_id, role)) => serve(socket, state, room_id, role).await,
-            Err(reason) => {
-                tracing::info!(room = %room, reason = %reason.text(), "websocket refused");
+            Err(e) => {
+                tracing::info!(room = %room, reason = %e, "websocket refused");
                 inc(&state.metrics.rejected_messages, 1);
-                close_now(socket, reason).await;
+                close_now(socket, Closing::from(&e)).await;
             }
         }
     }));
@@ -240,36 +248,9 @@ fn has_token(headers: &HeaderMap, name: HeaderName, token: &str) -> bool {
     })
 }
 
-async fn authorize(
-    state: &AppState,
-    room: &str,
-    token: Option<&str>,
-) -> Result<(RoomId, Role), CloseReason> {
-    let room_id = RoomId::parse(room).ok_or(CloseReason::UnknownRoom)?;
-    let token = token
-        .filter(|t| !t.is_empty())
-        .ok_or(CloseReason::Unauthorized)?;
-    match state
-        .store
-        .role_for(&room_id, &Token::from_user(token).hash())
-        .await
-    {
-        Ok(Some(role)) => Ok((room_id, role)),
-        Ok(None) => match state.store.room(&room_id).await {
-            Ok(Some(_)) => Err(CloseReason::Unauthorized),
-            Ok(None) => Err(CloseReason::UnknownRoom),
-            Err(_) => Err(CloseReason::Unavailable),
-        },
-        Err(e) => {
-            tracing::error!(error = %e, "token check failed");
-            Err(CloseReason::Unavailable)
-        }
-    }
-}
-
-async fn close_now(mut socket: Socket, reason: CloseReason) {
+async fn close_now(mut socket: Socket, reason: Closing) {
     let frame = CloseFrame {
-        code: reason.code().into(),
+        code: reason.code.code().into(),
         reason: Utf8Bytes::from(reason.text()),
     };
     let _ = socket.send(Message::Close(Some(frame))).await;
@@ -297,7 +278,7 @@ async fn serve(socket: Socket, state: AppState, room_id: RoomId, role: Role) {
             tracing::error!(room = %room_id, error = %e, "join failed");
             let mut sink = sink;
             let frame = CloseFrame {
-                code: e.close_code().into(),
+                code: e.close_code().code().into(),
                 reason: Utf8Bytes::from(e.to_string()),
             };
             let _ = sink.send(Message::Close(Some(frame))).await;
@@ -316,9 +297,9 @@ async fn serve(socket: Socket, state: AppState, room_id: RoomId, role: Role) {
     ));
     if let Err(reason) = read_loop(stream, &state, &room, conn_id, role, &outbox_tx, &control).await
     {
-        tracing::warn!(room = %room_id, conn = conn_id.0, code = reason.code(), reason = %reason.text(), "closing connection");
+        tracing::warn!(room = %room_id, conn = conn_id.0, code = reason.code.code(), reason = %reason.text(), "closing connection");
         inc(&state.metrics.rejected_messages, 1);
-        control.close(reason.code());
+        control.close(reason.code);
     }
     control.stop();
     let _ = room.tx.send(RoomCommand::Leave { conn: conn_id }).await;
@@ -335,7 +316,7 @@ async fn read_loop(
     role: Role,
     outbox: &mpsc::Sender<Bytes>,
     control: &ConnControl,
-) -> Result<(), CloseReason> {
+) -> Result<(), Closing> {
     let mut last_notice: Option<Instant> = None;
     // Both created once, not per message: a fresh timeout would re-arm a timer per message. Silence
     // is checked on a coarse tick instead.
@@ -350,7 +331,7 @@ async fn read_loop(
             _ = idle_check.tick() => {
                 if last_received.elapsed() >= READ_TIMEOUT {
                     tracing::info!(conn = conn.0, "no message for 30 s: closing");
-                    control.close(4002);
+                    control.close(CloseCode::DeadPeer);
                     return Ok(());
                 }
                 continue;
@@ -359,7 +340,9 @@ async fn read_loop(
         last_received = Instant::now();
         let message = match next {
             None => return Ok(()),
-            Some(Err(tungstenite::Error::Capacity(_))) => return Err(CloseReason::TooLarge),
+            Some(Err(tungstenite::Error::Capacity(_))) => {
+                return Err(Closing::new(CloseCode::TooLarge));
+            }
             Some(Err(e)) => {
                 tracing::debug!(conn = conn.0, error = %e, "websocket read error");
                 return Ok(());
@@ -369,7 +352,7 @@ async fn read_loop(
         let frame = match message {
             Message::Binary(frame) => frame,
             Message::Text(_) => {
-                return Err(CloseReason::Malformed(
+                return Err(Closing::malformed(
                     "text frames are not part of the protocol".into(),
                 ));
             }
@@ -377,7 +360,7 @@ async fn read_loop(
             // Raw frames are only ever written; tungstenite answers pings itself.
             Message::Ping(_) | Message::Pong(_) | Message::Frame(_) => continue,
         };
-        let messages = parse_frame(&frame).map_err(|e| CloseReason::Malformed(e.to_string()))?;
+        let messages = parse_frame(&frame).map_err(|e| Closing::malformed(e.to_string()))?;
         let mut inbound = Vec::with_capacity(messages.len());
         for message in messages {
             match message {
@@ -423,7 +406,7 @@ async fn read_loop(
             .await
             .is_err()
         {
-            return Err(CloseReason::Unavailable);
+            return Err(Closing::new(CloseCode::TryAgainLater));
         }
     }
 }
@@ -440,13 +423,11 @@ fn coarse_tick(period: Duration) -> tokio::time::Interval {
 fn decode_guarded<T, E: std::fmt::Display>(
     what: &str,
     decode: impl FnOnce() -> Result<T, E> + std::panic::UnwindSafe,
-) -> Result<T, CloseReason> {
+) -> Result<T, Closing> {
     match std::panic::catch_unwind(decode) {
         Ok(Ok(value)) => Ok(value),
-        Ok(Err(e)) => Err(CloseReason::Malformed(format!("bad {what}: {e}"))),
-        Err(_) => Err(CloseReason::Malformed(format!(
-            "bad {what}: decoder panicked"
-        ))),
+        Ok(Err(e)) => Err(Closing::malformed(format!("bad {what}: {e}"))),
+        Err(_) => Err(Closing::malformed(format!("bad {what}: decoder panicked"))),
     }
 }
 
@@ -513,17 +494,9 @@ async fn write_loop(
         }
     }
     let code = control.code();
-    let reason = match code {
-        1001 => "server shutting down",
-        4000 => "too slow: resync on reconnect",
-        4400 => "malformed message",
-        4002 => "nothing received for 30 s",
-        4413 => "message too large",
-        _ => "",
-    };
     let frame = CloseFrame {
-        code: code.into(),
-        reason: Utf8Bytes::from_static(reason),
+        code: code.code().into(),
+        reason: Utf8Bytes::from_static(code.reason()),
     };
     // A slow consumer must read what is already buffered before it sees the close frame: give it
     // time, but not forever (a dead peer must not hold the task).

@@ -12,13 +12,14 @@ use std::time::Duration;
 
 use bytes::{Bytes, BytesMut};
 use tierboard::bus::{LocalHub, RECONCILE_JITTER, RECONCILE_PERIOD};
+use tierboard::clock::now_ms;
 use tierboard::ids::{InstanceId, Role, RoomId};
 use tierboard::metrics::Metrics;
 use tierboard::room::{
     ConnControl, ConnHandle, ConnId, Inbound, RoomCommand, RoomDeps, RoomHandle,
 };
 use tierboard::rooms::Rooms;
-use tierboard::store::{NewRoom, Persister, Store, now_ms};
+use tierboard::store::{NewRoom, Persister, Store};
 use tierboard::sync::protocol::{write_buf, write_var};
 use tierboard::sync::{ClientMessage, parse_frame};
 use tokio::sync::mpsc;

@@ -6,12 +6,11 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use sqlx::Connection;
+use tierboard::clock::now_ms;
 use tierboard::ids::{InstanceId, Role, RoomId, Token};
 use tierboard::metrics::Metrics;
 use tierboard::store::scratch::ScratchSchema;
-use tierboard::store::{
-    CompactOutcome, NewRoom, NewRow, Persister, RowKey, Store, Transition, now_ms,
-};
+use tierboard::store::{CompactOutcome, NewRoom, NewRow, Persister, RowKey, Store, Transition};
 use tokio::sync::oneshot;
 use yrs::updates::decoder::Decode;
 use yrs::{Doc, GetString, Map, ReadTxn, StateVector, Text, Transact, Update};

@@ -115,6 +115,7 @@ use sqlx::{Any, AnyConnection, AnyPool, Executor, Row, Transaction};
 use yrs::updates::decoder::Decode;
 use yrs::{Doc, ReadTxn, StateVector, Transact, Update};
 
+use crate::clock::now_ms;
 use crate::error::{Error, Result};
 use crate::ids::{InstanceId, Role, RoomId, TokenHash};
 
@@ -237,14 +238,6 @@ pub struct Store {
     /// Next `seq` for rows this process writes. Starts at the current time in microseconds so that a
     /// restarted process reusing an instance id still never repeats a key.
     seq: AtomicI64,
-}
-
-/// Current wall-clock time in epoch milliseconds.
-pub fn now_ms() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_millis() as i64)
-        .unwrap_or(0)
 }
 
 fn now_micros() -> i64 {
