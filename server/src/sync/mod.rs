@@ -5,7 +5,9 @@
 //! The WebSocket glue in [`crate::ws`] and the room actor in [`crate::room`] are adapters around it.
 
 pub mod awareness;
+pub mod guard;
 pub mod protocol;
 
 pub use awareness::AwarenessTable;
+pub use guard::{Applied, Rejected, apply_guarded};
 pub use protocol::{ClientMessage, ProtocolError, parse_frame};
