@@ -23,6 +23,10 @@
 
 use yrs::updates::decoder::Decode;
 use yrs::updates::encoder::Encode;
+
+use std::panic::AssertUnwindSafe;
+
+use super::protocol::{ProtocolError, Reader};
 use yrs::{Doc, IdSet, ReadTxn, StateVector, Transact, TransactionMut, Update, WriteTxn};
 
 /// What an accepted update did to the document.
@@ -57,6 +61,36 @@ pub enum Rejected {
     /// yrs refused it.
     #[error("update failed to apply: {0}")]
     Apply(#[from] yrs::error::UpdateError),
+    /// A block or deletion reaches clocks no client ever gets to (see [`MAX_CLOCK`]).
+    #[error("update reaches clock {clock}, beyond {MAX_CLOCK}; refused")]
+    ClockRange { clock: u32 },
+    /// The leading count of an update or state vector is more than its bytes can hold.
+    #[error("declares {declared} entries in {len} bytes")]
+    Oversized { declared: u64, len: usize },
+    /// The leading count is not a valid varint.
+    #[error(transparent)]
+    Protocol(#[from] ProtocolError),
+}
+
+/// Refuses an update (v1) or state vector (v1) whose leading count (clients) is more than its bytes
+/// could hold, before yrs decodes it. Call it on every client payload before `Update::decode_v1` or
+/// `StateVector::decode_v1`.
+///
+/// Why: yrs reserves a hash map for the declared count before reading any entry (`try_reserve`,
+/// which succeeds for counts up to what the machine can map), and the map's control bytes are
+/// written at once: the 11-byte message `[0, 2, 8, 0xff, 0xff, 0xff, 0xff, 0, 2, 8, 0xff]` makes
+/// the decoder allocate and fill 512 MB before it fails. Every entry takes at least two bytes, so a
+/// count above the length is a lie.
+pub fn precheck(payload: &[u8]) -> Result<(), Rejected> {
+    let mut reader = Reader::new(payload);
+    let declared = reader.read_var()?;
+    if declared > payload.len() as u64 {
+        return Err(Rejected::Oversized {
+            declared,
+            len: payload.len(),
+        });
+    }
+    Ok(())
 }
 
 /// Checks `update` (see the module doc) and applies it to `doc` in a transaction of its own.
@@ -74,7 +108,7 @@ pub fn apply_guarded(doc: &Doc, update: Update) -> Result<Applied, Rejected> {
 /// [`apply_guarded`] within a transaction the caller holds (e.g. one for all of a room's stored
 /// rows). Returns whether pending parts were dropped.
 pub fn apply_guarded_in(txn: &mut TransactionMut, update: Update) -> Result<bool, Rejected> {
-    if let Err(e) = check_round_trip(&update) {
+    if let Err(e) = check_clocks(&update).and_then(|()| check_round_trip(&update)) {
         tracing::warn!(error = %e, "poisoned update refused before applying");
         return Err(e);
     }
@@ -87,6 +121,42 @@ pub fn apply_guarded_in(txn: &mut TransactionMut, update: Update) -> Result<bool
         drop_pending(txn);
     }
     Ok(dropped_pending)
+}
+
+/// The highest clock an update may reach (a client's clock counts what it ever inserted: two billion
+/// is out of any room's reach). yrs adds and subtracts clocks in u32 without checks; an update with
+/// blocks near `u32::MAX` (found by the fuzz target, `fuzz/corpus/room_input/seed-regression-clock-wrap`)
+/// wraps them and the room panics while applying it or at the next encode.
+pub const MAX_CLOCK: u32 = 1 << 31;
+
+/// Refuses an update whose blocks or deletions end beyond [`MAX_CLOCK`]. yrs computes the ends
+/// itself (`insertions`), with the same u32 additions that overflow later; with the overflow checks
+/// the release profile enables for yrs they panic, so they run under `catch_unwind`. That is safe:
+/// they read the decoded update, not the document.
+pub fn check_clocks(update: &Update) -> Result<(), Rejected> {
+    let highest = std::panic::catch_unwind(AssertUnwindSafe(|| {
+        let inserted = update.insertions(true);
+        let mut highest = 0u32;
+        for set in [&inserted, update.delete_set()] {
+            for (_, ranges) in set.iter() {
+                for range in ranges.iter() {
+                    // An inverted range (a length that wrapped) is as bad as a high clock.
+                    let end = if range.start > range.end {
+                        u32::MAX
+                    } else {
+                        range.end
+                    };
+                    highest = highest.max(end);
+                }
+            }
+        }
+        highest
+    }));
+    match highest {
+        Ok(clock) if clock <= MAX_CLOCK => Ok(()),
+        Ok(clock) => Err(Rejected::ClockRange { clock }),
+        Err(_) => Err(Rejected::ClockRange { clock: u32::MAX }),
+    }
 }
 
 /// Step 1: `update` encodes to bytes that decode to an update encoding to the same bytes.
@@ -310,6 +380,63 @@ mod tests {
             .unwrap();
         peer.transact_mut().apply_update(decode(&diff)).unwrap();
         assert_eq!(as_joiner_sees_it(&peer), as_joiner_sees_it(&source));
+    }
+
+    /// Found by the fuzz target (fuzz/corpus/room_input/seed-regression-clock-wrap, the payload of its
+    /// `[0, 2, len]` message): client 7's blocks start near `u32::MAX`. Debug builds' overflow checks
+    /// make the decoder panic on it (the reader catches that); in release the guard must refuse it.
+    const CLOCK_WRAP: &[u8] = &[
+        1, 3, 7, 0xff, 0xff, 0xff, 0xff, 0xff, 7, 0, 4, 1, 0xca, 1, 1, 1, 0, 0, 2, 0, 0, 3, 1, 7, 5,
+    ];
+
+    /// One GC block of client 7 at clock `u32::MAX - 15`, 15 long: decodes in every build.
+    const HIGH_CLOCK: &[u8] = &[1, 1, 7, 0xf0, 0xff, 0xff, 0xff, 0x0f, 0, 15, 0];
+
+    #[test]
+    fn clocks_near_the_u32_limit_are_refused() {
+        let (source, updates) = edits(9, 1);
+        let doc = Doc::new();
+        let result = apply_guarded(&doc, decode(HIGH_CLOCK));
+        assert!(
+            matches!(result, Err(Rejected::ClockRange { clock: 0xffff_ffff })),
+            "{result:?}"
+        );
+        // Debug builds' decoder refuses it itself (what the reader does with it); release decodes it.
+        if let Ok(Ok(update)) = catch_unwind(|| Update::decode_v1(CLOCK_WRAP)) {
+            let result = apply_guarded(&doc, update);
+            assert!(
+                matches!(result, Err(Rejected::ClockRange { .. })),
+                "{result:?}"
+            );
+        }
+        apply_guarded(&doc, decode(&updates[0])).expect("a normal update still applies");
+        assert_eq!(as_joiner_sees_it(&doc), as_joiner_sees_it(&source));
+        check_clocks(&decode(&updates[0])).expect("normal clocks pass");
+    }
+
+    /// What yrs does with a lying count, and what `precheck` refuses.
+    #[test]
+    fn precheck_refuses_counts_the_bytes_cannot_hold() {
+        let bomb: &[u8] = &[0xff, 0xff, 0xff, 0xff, 0, 2, 8, 0xff];
+        assert!(matches!(
+            precheck(bomb),
+            Err(Rejected::Oversized {
+                declared: 268_435_455,
+                len: 8
+            })
+        ));
+        assert!(matches!(precheck(&[0x80]), Err(Rejected::Protocol(_))));
+        assert!(matches!(
+            precheck(&[4, 0, 0]),
+            Err(Rejected::Oversized { .. })
+        ));
+        let (doc, updates) = edits(3, 2);
+        for u in &updates {
+            precheck(u).expect("a real update passes");
+        }
+        precheck(&doc.transact().state_vector().encode_v1()).expect("a real state vector passes");
+        precheck(&StateVector::default().encode_v1()).expect("an empty state vector passes");
+        precheck(&[0, 0]).expect("an empty update passes");
     }
 
     /// The second lock: a document that already holds poisoned pending parts (here put there by a
