@@ -10,24 +10,33 @@
 //! in an encoding yrs itself cannot read back (the bus, the coalescing writer and a room reload all
 //! decode it). `docs/upstream/yrs-merge-pending-panic.md` has the minimal reproduction.
 //!
-//! [`apply_guarded`] is what the room calls instead of `TransactionMut::apply_update`:
+//! [`precheck`] runs on the raw payload before `Update::decode_v1` / `StateVector::decode_v1` (in the
+//! connection's reader); [`apply_guarded`] is what the room calls instead of
+//! `TransactionMut::apply_update`. Each check was found by the fuzz target (fuzz/README.md):
 //!
-//! 1. Before applying, the update must survive yrs' own round trip: its encoding decodes and encodes
-//!    again to the same bytes. This is what catches the poison, costs one encode and one decode of
-//!    the update (not of the document), and leaves the document untouched when it refuses.
-//! 2. After applying, and only when the document holds pending (unintegrated) parts, the pending parts
-//!    must decode the way `merge_pending_v1` decodes them. Should a poison ever pass step 1, the
+//! 1. [`check_clocks`]: no block or deletion beyond [`MAX_CLOCK`], no wrapped range: yrs' unchecked
+//!    u32 clock arithmetic otherwise wraps and the room panics at the next encode.
+//! 2. No hole in a client's clocks (`Rejected::Gap`): yrs 0.28 integrates such blocks at once with
+//!    placeholder blocks, a path that underflows.
+//! 3. [`check_round_trip`]: the update's encoding decodes and encodes again to the same bytes. This
+//!    catches the `ContentJSON` poison above.
+//! 4. After applying, and only when the document holds pending (unintegrated) parts, the pending parts
+//!    must decode the way `merge_pending_v1` decodes them. Should a poison ever pass step 3, the
 //!    pending parts are dropped (logged as an error) instead of keeping a room that panics on every
 //!    join: pending parts are not part of the document yet, and the peers that sent them send them
 //!    again at their next sync. The common case (no pending parts) pays nothing here.
+//!
+//! Steps 1-3 cost one pass over the update's blocks and one encode, decode and encode of the update
+//! (not of the document), and leave the document untouched when they refuse.
 
 use yrs::updates::decoder::Decode;
 use yrs::updates::encoder::Encode;
 
+use std::ops::Range;
 use std::panic::AssertUnwindSafe;
 
 use super::protocol::{ProtocolError, Reader};
-use yrs::{Doc, IdSet, ReadTxn, StateVector, Transact, TransactionMut, Update, WriteTxn};
+use yrs::{ClientID, Doc, IdSet, ReadTxn, StateVector, Transact, TransactionMut, Update, WriteTxn};
 
 /// What an accepted update did to the document.
 #[derive(Debug)]
@@ -64,6 +73,9 @@ pub enum Rejected {
     /// A block or deletion reaches clocks no client ever gets to (see [`MAX_CLOCK`]).
     #[error("update reaches clock {clock}, beyond {MAX_CLOCK}; refused")]
     ClockRange { clock: u32 },
+    /// Blocks of a client start beyond what the document has of it, or skip clocks.
+    #[error("update leaves a hole in client {client}'s clocks ({from}..{to}); refused")]
+    Gap { client: u64, from: u32, to: u32 },
     /// The leading count of an update or state vector is more than its bytes can hold.
     #[error("declares {declared} entries in {len} bytes")]
     Oversized { declared: u64, len: usize },
@@ -108,7 +120,10 @@ pub fn apply_guarded(doc: &Doc, update: Update) -> Result<Applied, Rejected> {
 /// [`apply_guarded`] within a transaction the caller holds (e.g. one for all of a room's stored
 /// rows). Returns whether pending parts were dropped.
 pub fn apply_guarded_in(txn: &mut TransactionMut, update: Update) -> Result<bool, Rejected> {
-    if let Err(e) = check_clocks(&update).and_then(|()| check_round_trip(&update)) {
+    let checked = check_clocks(&update)
+        .and_then(|inserted| check_contiguous(txn, inserted))
+        .and_then(|()| check_round_trip(&update));
+    if let Err(e) = checked {
         tracing::warn!(error = %e, "poisoned update refused before applying");
         return Err(e);
     }
@@ -123,6 +138,9 @@ pub fn apply_guarded_in(txn: &mut TransactionMut, update: Update) -> Result<bool
     Ok(dropped_pending)
 }
 
+/// A client's clock ranges in an update.
+pub type ClientRanges = (ClientID, Vec<Range<u32>>);
+
 /// The highest clock an update may reach (a client's clock counts what it ever inserted: two billion
 /// is out of any room's reach). yrs adds and subtracts clocks in u32 without checks; an update with
 /// blocks near `u32::MAX` (found by the fuzz target, `fuzz/corpus/room_input/seed-regression-clock-wrap`)
@@ -132,14 +150,16 @@ pub const MAX_CLOCK: u32 = 1 << 31;
 /// Refuses an update whose blocks or deletions end beyond [`MAX_CLOCK`]. yrs computes the ends
 /// itself (`insertions`), with the same u32 additions that overflow later; with the overflow checks
 /// the release profile enables for yrs they panic, so they run under `catch_unwind`. That is safe:
-/// they read the decoded update, not the document.
-pub fn check_clocks(update: &Update) -> Result<(), Rejected> {
-    let highest = std::panic::catch_unwind(AssertUnwindSafe(|| {
+/// they read the decoded update, not the document. Returns each client's inserted clock ranges.
+pub fn check_clocks(update: &Update) -> Result<Vec<ClientRanges>, Rejected> {
+    let checked = std::panic::catch_unwind(AssertUnwindSafe(|| {
         let inserted = update.insertions(true);
         let mut highest = 0u32;
-        for set in [&inserted, update.delete_set()] {
-            for (_, ranges) in set.iter() {
-                for range in ranges.iter() {
+        let mut ranges_of = Vec::new();
+        for (i, set) in [&inserted, update.delete_set()].into_iter().enumerate() {
+            for (client, ranges) in set.iter() {
+                let ranges: Vec<Range<u32>> = ranges.iter().cloned().collect();
+                for range in &ranges {
                     // An inverted range (a length that wrapped) is as bad as a high clock.
                     let end = if range.start > range.end {
                         u32::MAX
@@ -148,15 +168,44 @@ pub fn check_clocks(update: &Update) -> Result<(), Rejected> {
                     };
                     highest = highest.max(end);
                 }
+                if i == 0 {
+                    ranges_of.push((*client, ranges));
+                }
             }
         }
-        highest
+        (highest, ranges_of)
     }));
-    match highest {
-        Ok(clock) if clock <= MAX_CLOCK => Ok(()),
-        Ok(clock) => Err(Rejected::ClockRange { clock }),
+    match checked {
+        Ok((clock, ranges)) if clock <= MAX_CLOCK => Ok(ranges),
+        Ok((clock, _)) => Err(Rejected::ClockRange { clock }),
         Err(_) => Err(Rejected::ClockRange { clock: u32::MAX }),
     }
+}
+
+/// Refuses an update that leaves a hole in a client's clocks: one starting beyond what the document
+/// has of that client, or skipping clocks inside. yrs 0.28 integrates such blocks at once with
+/// placeholder (skip) blocks, and the fuzz target found that path underflowing (`block_store.rs:320`)
+/// and corrupting the store. A client sends its own updates in order on its connection, and after a
+/// reconnect its sync step 2 carries everything the server lacks, so a hole only comes from a
+/// crafted update (or a lost one: the refused client reconnects and resyncs). Updates that wait for
+/// *another* client's blocks (pending parts) are unaffected.
+fn check_contiguous(txn: &TransactionMut, inserted: Vec<ClientRanges>) -> Result<(), Rejected> {
+    let sv = txn.state_vector();
+    for (client, mut ranges) in inserted {
+        ranges.sort_by_key(|r| r.start);
+        let mut reached = sv.get(&client);
+        for range in ranges {
+            if range.start > reached {
+                return Err(Rejected::Gap {
+                    client: client.get(),
+                    from: reached,
+                    to: range.start,
+                });
+            }
+            reached = reached.max(range.end);
+        }
+    }
+    Ok(())
 }
 
 /// Step 1: `update` encodes to bytes that decode to an update encoding to the same bytes.
@@ -343,23 +392,51 @@ mod tests {
 
     #[test]
     fn normal_and_out_of_order_updates_still_apply() {
-        let (source, updates) = edits(7, 3);
+        // Client 8 appends after client 7's items: its update depends on blocks of client 7.
+        let (source, updates) = edits(7, 2);
+        let other = Doc::with_client_id(8);
+        other
+            .transact_mut()
+            .apply_update(decode(&full_state(&source)))
+            .unwrap();
+        let later = {
+            let nodes = other.get_or_insert_array("nodes");
+            let mut txn = other.transact_mut();
+            nodes.push_back(&mut txn, "from 8");
+            txn.encode_update_v1()
+        };
         let doc = Doc::new();
-        // The last edit first: held as pending, nothing to fan out yet.
-        let held = apply_guarded(&doc, decode(&updates[2])).expect("accepted");
+        // Client 8's edit first: held as pending, nothing to fan out yet.
+        let held = apply_guarded(&doc, decode(&later)).expect("accepted");
         assert!(!held.changed() && !held.dropped_pending);
         assert!(doc.transact().has_missing_updates());
-        let first = apply_guarded(&doc, decode(&updates[0])).expect("accepted");
-        assert!(first.changed());
-        let second = apply_guarded(&doc, decode(&updates[1])).expect("accepted");
-        assert!(second.changed() && !second.dropped_pending);
+        // Client 7's second edit before its first leaves a hole in its clocks: refused.
+        let gap = apply_guarded(&doc, decode(&updates[1]));
+        assert!(
+            matches!(
+                gap,
+                Err(Rejected::Gap {
+                    client: 7,
+                    from: 0,
+                    to: 1
+                })
+            ),
+            "{gap:?}"
+        );
+        for update in &updates {
+            assert!(
+                apply_guarded(&doc, decode(update))
+                    .expect("accepted")
+                    .changed()
+            );
+        }
         assert!(
             !doc.transact().has_missing_updates(),
             "the pending edit got integrated"
         );
         // A duplicate changes nothing.
         assert!(!apply_guarded(&doc, decode(&updates[1])).unwrap().changed());
-        assert_eq!(as_joiner_sees_it(&doc), as_joiner_sees_it(&source));
+        assert_eq!(as_joiner_sees_it(&doc), as_joiner_sees_it(&other));
     }
 
     #[test]
