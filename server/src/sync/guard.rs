@@ -14,7 +14,7 @@
 //! connection's reader); [`apply_guarded`] is what the room calls instead of
 //! `TransactionMut::apply_update`. Each check was found by the fuzz target (fuzz/README.md):
 //!
-//! 1. [`check_clocks`]: no block or deletion beyond [`MAX_CLOCK`], no wrapped range: yrs' unchecked
+//! 1. [`check_clocks`]: no block or deletion beyond [`MAX_CLOCK`], no wrapped range or block: yrs' unchecked
 //!    u32 clock arithmetic otherwise wraps and the room panics at the next encode.
 //! 2. No hole in a client's clocks (`Rejected::Gap`): yrs 0.28 integrates such blocks at once with
 //!    placeholder blocks, a path that underflows.
@@ -175,6 +175,29 @@ pub fn check_clocks(update: &Update) -> Result<Vec<ClientRanges>, Rejected> {
         }
         (highest, ranges_of)
     }));
+    // A block whose length wraps its clock is dropped from `insertions` (an inverted range), but it
+    // also makes yrs' own state vector of the update end at the wrapped clock: for a client whose
+    // blocks start at 0, that end must cover every insertion (fuzz/open/find-index-div-zero: a GC
+    // block of length u32::MAX at clock 1 ends at 0, and `find_index` divides by it).
+    let checked = checked.map(|(highest, ranges)| {
+        let ends = update.state_vector();
+        let lower = update.state_vector_lower();
+        let wrapped_from_zero = ranges.iter().any(|(client, ranges)| {
+            lower.contains_client(client)
+                && lower.get(client) == 0
+                && ranges.iter().any(|r| r.end > ends.get(client))
+        });
+        // Every client's first block starts its ranges; a wrapped first block is missing from
+        // them, and a block after a wrapped one starts below it.
+        let wrapped_first = lower.iter().any(|(client, &first)| {
+            let ranges = ranges.iter().find(|(c, _)| c == client).map(|(_, r)| r);
+            !ranges.is_some_and(|r| {
+                r.iter().any(|r| r.start == first) && r.iter().all(|r| r.start >= first)
+            })
+        });
+        let wrapped = wrapped_from_zero || wrapped_first;
+        (if wrapped { u32::MAX } else { highest }, ranges)
+    });
     match checked {
         Ok((clock, ranges)) if clock <= MAX_CLOCK => Ok(ranges),
         Ok((clock, _)) => Err(Rejected::ClockRange { clock }),
@@ -466,6 +489,19 @@ mod tests {
         1, 3, 7, 0xff, 0xff, 0xff, 0xff, 0xff, 7, 0, 4, 1, 0xca, 1, 1, 1, 0, 0, 2, 0, 0, 3, 1, 7, 5,
     ];
 
+    /// An item of client 7 at clock 0, then a GC block at clock 1 of length `u32::MAX` (its end wraps
+    /// to 0): plain yrs divides by zero in `find_index` when the next update touches client 7.
+    const GC_WRAP: &[u8] = &[
+        1, 3, 7, 0, 0x14, 1, 1, 0x74, 1, 0x61, 0x84, 7, 0x62, 0, 0, 0xff, 0xff, 0xff, 0xff, 0x0f,
+        0, 0,
+    ];
+
+    /// One GC block of client 1234567 at clock 98566016 of length `u32::MAX` (found by the fuzz
+    /// target: plain yrs underflows in `BlockStore::push`, inside the transaction, and aborts).
+    const GC_WRAP_HIGH: &[u8] = &[
+        1, 1, 0x87, 0xad, 0x4b, 0x80, 0xff, 0xff, 0x2e, 0, 0xff, 0xff, 0xff, 0xff, 0x0f, 0,
+    ];
+
     /// One GC block of client 7 at clock `u32::MAX - 15`, 15 long: decodes in every build.
     const HIGH_CLOCK: &[u8] = &[1, 1, 7, 0xf0, 0xff, 0xff, 0xff, 0x0f, 0, 15, 0];
 
@@ -478,13 +514,16 @@ mod tests {
             matches!(result, Err(Rejected::ClockRange { clock: 0xffff_ffff })),
             "{result:?}"
         );
-        // Debug builds' decoder refuses it itself (what the reader does with it); release decodes it.
-        if let Ok(Ok(update)) = catch_unwind(|| Update::decode_v1(CLOCK_WRAP)) {
-            let result = apply_guarded(&doc, update);
-            assert!(
-                matches!(result, Err(Rejected::ClockRange { .. })),
-                "{result:?}"
-            );
+        // Debug builds' decoder refuses these itself (what the reader does with them); release
+        // builds decode them, and the guard must refuse them.
+        for wrapping in [CLOCK_WRAP, GC_WRAP, GC_WRAP_HIGH] {
+            if let Ok(Ok(update)) = catch_unwind(|| Update::decode_v1(wrapping)) {
+                let result = apply_guarded(&doc, update);
+                assert!(
+                    matches!(result, Err(Rejected::ClockRange { .. })),
+                    "{result:?}"
+                );
+            }
         }
         apply_guarded(&doc, decode(&updates[0])).expect("a normal update still applies");
         assert_eq!(as_joiner_sees_it(&doc), as_joiner_sees_it(&source));
