@@ -8,7 +8,7 @@
 //! the full state (a joiner's step 2 for an empty state vector) and the diff for a partial one. The
 //! room's outputs must also be readable by yrs itself, since other instances (the bus), the
 //! coalescing writer and a room reload decode them: a delta, diff or full state that does not decode
-//! (or a full state that does not apply to an empty document) is reported as a crash too.
+//! (or a full state whose reload panics) is reported as a crash too.
 //!
 //! The sync code comes from the server's own source files (see src/lib.rs).
 //!
@@ -100,10 +100,9 @@ fn serve_joiners(doc: &Doc) -> Vec<u8> {
 fn reload(full: &[u8]) {
     let update = Update::decode_v1(full).expect("the room's full state decodes");
     let reloaded = Doc::with_client_id(1 << 50);
-    reloaded
-        .transact_mut()
-        .apply_update(update)
-        .expect("the room's full state applies to an empty document");
+    // yrs may refuse it (`InvalidParent`: a pending item under a non-type parent, see
+    // fuzz/README.md); `doc_from_rows` logs that. It must not panic.
+    let _ = reloaded.transact_mut().apply_update(update);
     let _ = reloaded
         .transact()
         .encode_state_as_update_v1(&StateVector::default());
