@@ -106,6 +106,11 @@ pub struct ServeConfig {
     #[arg(long, env = "TIERBOARD_OUTBOX", default_value_t = 1024)]
     pub outbox_capacity: usize,
 
+    /// Seconds a write to a connection may make no progress before the connection is dropped (a
+    /// client that stopped reading; its memory is released at once).
+    #[arg(long, env = "TIERBOARD_WRITE_TIMEOUT_SECS", default_value_t = 15)]
+    pub write_timeout_secs: u64,
+
     /// Longest time an accepted update waits before it is stored, in milliseconds (group commit).
     #[arg(long, env = "TIERBOARD_PERSIST_MS", default_value_t = 50)]
     pub persist_interval_ms: u64,
@@ -133,6 +138,7 @@ impl ServeConfig {
             room_idle_secs: 30,
             max_message_bytes: 32 * 1024 * 1024,
             outbox_capacity: 1024,
+            write_timeout_secs: 15,
             persist_interval_ms: 50,
             compact_rows: 64,
         }
@@ -140,6 +146,10 @@ impl ServeConfig {
 
     pub fn room_idle(&self) -> Duration {
         Duration::from_secs(self.room_idle_secs)
+    }
+
+    pub fn write_timeout(&self) -> Duration {
+        Duration::from_secs(self.write_timeout_secs.max(1))
     }
 
     pub fn persist_interval(&self) -> Duration {

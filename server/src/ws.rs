@@ -294,6 +294,7 @@ async fn serve(socket: Socket, state: AppState, room_id: RoomId, role: Role) {
         outbox_rx,
         control.clone(),
         state.metrics.clone(),
+        state.config.write_timeout(),
     ));
     if let Err(reason) = read_loop(stream, &state, &room, conn_id, role, &outbox_tx, &control).await
     {
@@ -431,12 +432,70 @@ fn decode_guarded<T, E: std::fmt::Display>(
     }
 }
 
+/// Why the writer stopped writing before the connection was told to stop.
+enum WriteError {
+    /// The socket failed (the peer went away).
+    Socket,
+    /// A frame or a flush made no progress within the write timeout: the peer stopped reading.
+    Blocked,
+}
+
+impl From<tungstenite::Error> for WriteError {
+    fn from(_: tungstenite::Error) -> WriteError {
+        WriteError::Socket
+    }
+}
+
+/// Runs one step of a write under the write timeout: the timeout measures a lack of progress (one
+/// frame of at most [`FRAGMENT_BYTES`], or a flush), not the time a large message takes as a whole.
+async fn timed<T>(
+    limit: Duration,
+    step: impl Future<Output = tungstenite::Result<T>>,
+) -> Result<T, WriteError> {
+    match timeout(limit, step).await {
+        Ok(result) => Ok(result?),
+        Err(_) => Err(WriteError::Blocked),
+    }
+}
+
+/// Feeds a batch in order, then flushes once.
+async fn write_batch(
+    sink: &mut SplitSink<Socket, Message>,
+    batch: &mut Vec<Bytes>,
+    limit: Duration,
+) -> Result<(), WriteError> {
+    for message in batch.drain(..) {
+        feed(sink, message, limit).await?;
+    }
+    timed(limit, sink.flush()).await
+}
+
+/// The keepalive: an empty awareness update resets the stock client's silence timer; the ping lets
+/// us notice a dead peer.
+async fn write_keepalive(
+    sink: &mut SplitSink<Socket, Message>,
+    limit: Duration,
+) -> Result<(), WriteError> {
+    timed(limit, sink.feed(Message::Binary(protocol::keepalive()))).await?;
+    timed(limit, sink.feed(Message::Ping(Bytes::new()))).await?;
+    timed(limit, sink.flush()).await
+}
+
+/// Drains the outbox to the socket until the connection is told to stop or the socket fails or
+/// blocks; returns the sink so the caller can finish the close (see [`finish_close`]).
+///
+/// Every write is raced against the stop signal and bounded by the write timeout. Why: a peer that
+/// stops reading leaves a write parked on a full socket forever, and with it the connection, its
+/// outbox (and every update queued there) and its place in `/healthz` (issue 25, item 1). The room
+/// closing it as a slow consumer now ends the write at once; a write with no progress for the
+/// timeout ends it even when the outbox never fills.
 async fn write_loop(
     mut sink: SplitSink<Socket, Message>,
     mut outbox: mpsc::Receiver<Bytes>,
     control: Arc<ConnControl>,
     metrics: Arc<Metrics>,
-) {
+    write_timeout: Duration,
+) -> SplitSink<Socket, Message> {
     let mut cancelled = control.stopped(Side::Writer);
     // Grows on use: most of ten thousand idle connections never queue more than their greeting.
     let mut batch: Vec<Bytes> = Vec::new();
@@ -445,7 +504,7 @@ async fn write_loop(
     let mut keepalive = coarse_tick(KEEPALIVE / 2);
     let mut last_sent = Instant::now();
     loop {
-        tokio::select! {
+        let written = tokio::select! {
             biased;
             _ = &mut cancelled => break,
             message = outbox.recv() => {
@@ -463,36 +522,43 @@ async fn write_loop(
                 if merged > 0 {
                     inc(&metrics.updates_coalesced, merged as u64);
                 }
-                let mut result = Ok(());
-                for message in batch.drain(..) {
-                    result = feed(&mut sink, message).await;
-                    if result.is_err() {
-                        break;
-                    }
+                tokio::select! {
+                    biased;
+                    _ = &mut cancelled => break,
+                    written = write_batch(&mut sink, &mut batch, write_timeout) => written,
                 }
-                if result.is_err() || sink.flush().await.is_err() {
-                    control.stop();
-                    return;
-                }
-                last_sent = Instant::now();
             }
             _ = keepalive.tick() => {
                 if last_sent.elapsed() < KEEPALIVE {
                     continue;
                 }
-                // An empty awareness update resets the stock client's silence timer; the ping
-                // lets us notice a dead peer.
-                let ok = sink.feed(Message::Binary(protocol::keepalive())).await.is_ok()
-                    && sink.feed(Message::Ping(Bytes::new())).await.is_ok()
-                    && sink.flush().await.is_ok();
-                if !ok {
-                    control.stop();
-                    return;
+                tokio::select! {
+                    biased;
+                    _ = &mut cancelled => break,
+                    written = write_keepalive(&mut sink, write_timeout) => written,
                 }
-                last_sent = Instant::now();
+            }
+        };
+        match written {
+            Ok(()) => last_sent = Instant::now(),
+            Err(WriteError::Socket) => {
+                control.stop();
+                return sink;
+            }
+            Err(WriteError::Blocked) => {
+                tracing::info!(
+                    secs = write_timeout.as_secs(),
+                    "a write made no progress: dropping the connection"
+                );
+                inc(&metrics.slow_consumers, 1);
+                // No close frame: the socket it would go through is the one that does not drain.
+                control.close(CloseCode::SlowConsumer);
+                return sink;
             }
         }
     }
+    batch.clear();
+    drop(outbox);
     let code = control.code();
     let frame = CloseFrame {
         code: code.code().into(),
@@ -501,6 +567,7 @@ async fn write_loop(
     // A slow consumer must read what is already buffered before it sees the close frame: give it
     // time, but not forever (a dead peer must not hold the task).
     let _ = timeout(CLOSE_GRACE, sink.send(Message::Close(Some(frame)))).await;
+    sink
 }
 
 /// Feeds one outgoing message: one frame, or above [`FRAGMENT_BYTES`] a fragmented message (a
@@ -509,10 +576,14 @@ async fn write_loop(
 /// With `write_buffer_size(0)` tungstenite writes each frame to the socket as it is fed, and `feed`
 /// waits for a blocked socket to drain before taking the next, so the connection's output buffer
 /// holds one fragment at most. Pongs may go out between fragments, as RFC 6455 allows.
-async fn feed(sink: &mut SplitSink<Socket, Message>, message: Bytes) -> tungstenite::Result<()> {
+async fn feed(
+    sink: &mut SplitSink<Socket, Message>,
+    message: Bytes,
+    limit: Duration,
+) -> Result<(), WriteError> {
     let len = message.len();
     if len <= FRAGMENT_BYTES {
-        return sink.feed(Message::Binary(message)).await;
+        return timed(limit, sink.feed(Message::Binary(message))).await;
     }
     let mut start = 0;
     while start < len {
@@ -523,7 +594,7 @@ async fn feed(sink: &mut SplitSink<Socket, Message>, message: Bytes) -> tungsten
             OpCode::Data(Data::Continue)
         };
         let frame = Frame::message(message.slice(start..end), opcode, end == len);
-        sink.feed(Message::Frame(frame)).await?;
+        timed(limit, sink.feed(Message::Frame(frame))).await?;
         start = end;
     }
     Ok(())

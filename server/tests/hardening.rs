@@ -1,0 +1,113 @@
+//! Hardening (issue 25): a client holding a room's link, or none, cannot exhaust the server, keep
+//! dead connections alive or lose the close code it is owed. Memory is measured from `/proc` of a
+//! `tierboard serve` process each test starts (thresholds generous for a loaded 2-core machine).
+
+mod common;
+
+use std::time::{Duration, Instant};
+
+use common::{ServerProcess, WsClient, wait_until};
+use futures::SinkExt;
+use tierboard::sync::protocol;
+use tokio_tungstenite::tungstenite::Message;
+use yrs::Map;
+
+const MB: u64 = 1024 * 1024;
+
+/// Connects, sends its step 1 and never reads again: the socket's buffers fill and stay full.
+async fn stuck_client(
+    url: &str,
+) -> tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>> {
+    let (mut ws, _) = tokio_tungstenite::connect_async(url)
+        .await
+        .expect("websocket connects");
+    ws.send(Message::Binary(protocol::encode_step1(&[0])))
+        .await
+        .expect("send step 1");
+    ws
+}
+
+/// Five readers that stop reading and one writer sending `edits` updates of 20 KB each (a map value
+/// overwritten, so the document itself stays small). Returns the connections still counted by
+/// `/healthz` and the server's resident memory before and after, once the stuck readers are gone.
+async fn stuck_readers_are_dropped(flags: &[&str], what: &str) {
+    let server = ServerProcess::start(flags).await;
+    let (room, edit, view) = server.create_room("tutorial-simple-blog").await;
+    let mut writer = WsClient::connect(&server.ws_url(&room, &edit)).await;
+    let mut stuck = Vec::new();
+    for _ in 0..5 {
+        stuck.push(stuck_client(&server.ws_url(&room, &view)).await);
+    }
+    assert!(
+        wait_until(Duration::from_secs(10), || async {
+            server.connections().await == 6
+        })
+        .await,
+        "{what}: six connections counted"
+    );
+    let before = server.rss();
+    let blob: String = (0..20 * 1024)
+        .map(|i| char::from(b'a' + (i % 26) as u8))
+        .collect();
+    // The root first: `get_or_insert_map` takes a write transaction of its own.
+    let scratch = writer.doc.get_or_insert_map("scratch");
+    for i in 0..2000 {
+        writer
+            .edit(|_, txn| {
+                scratch.insert(txn, "blob", format!("{i}{blob}"));
+            })
+            .await;
+    }
+    let peak = server.rss();
+    let started = Instant::now();
+    let dropped = wait_until(Duration::from_secs(45), || async {
+        server.connections().await <= 1
+    })
+    .await;
+    assert!(
+        dropped,
+        "{what}: the five readers that stopped reading are still counted by /healthz ({} connections) \
+         {:.0} s after the burst\n{}",
+        server.connections().await,
+        started.elapsed().as_secs_f64(),
+        server.log()
+    );
+    let dropped_after = started.elapsed();
+    // The stuck connections' outboxes and batches are freed; what is left is the room and its document.
+    let limit = before + 96 * MB;
+    let released = wait_until(Duration::from_secs(20), || async { server.rss() < limit }).await;
+    let after = server.rss();
+    println!(
+        "{what}: rss before {} MB, after the burst {} MB, {} MB once the stuck readers were dropped \
+         ({:.1} s after the burst)",
+        before / MB,
+        peak / MB,
+        after / MB,
+        dropped_after.as_secs_f64()
+    );
+    assert!(
+        released,
+        "{what}: resident memory {} MB stays above {} MB (before the burst + 96 MB)",
+        after / MB,
+        limit / MB
+    );
+    drop(stuck);
+    writer.close().await;
+}
+
+/// Item 1: the room closes a full outbox as a slow consumer; the writer parked on the blocked socket
+/// must end then (the write timeout is set long, so only the close can end it).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn readers_that_stop_reading_are_dropped_when_their_outbox_fills() {
+    stuck_readers_are_dropped(&["--write-timeout-secs", "600"], "outbox full").await;
+}
+
+/// Item 1: an outbox large enough never to fill; only the write timeout ends the blocked writes.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_blocked_write_times_out() {
+    stuck_readers_are_dropped(
+        &["--write-timeout-secs", "2", "--outbox-capacity", "100000"],
+        "write timeout",
+    )
+    .await;
+}
