@@ -47,6 +47,9 @@ const MIN_OUTBOX: usize = 8;
 const WRITE_BATCH: usize = 64;
 /// How long the writer tries to deliver a close frame.
 const CLOSE_GRACE: Duration = Duration::from_secs(5);
+/// After the server refuses a client with a code that tells it to stop (44xx), how long it keeps
+/// reading (and discarding) what the client still sends, so the close frame is not lost to a reset.
+const CLOSE_DRAIN: Duration = Duration::from_secs(3);
 /// A read-only client that keeps sending updates is told so at most this often.
 const READ_ONLY_NOTICE: Duration = Duration::from_secs(1);
 /// Outgoing messages larger than this are sent as a fragmented WebSocket message, in fragments of
@@ -296,28 +299,75 @@ async fn serve(socket: Socket, state: AppState, room_id: RoomId, role: Role) {
         state.metrics.clone(),
         state.config.write_timeout(),
     ));
-    if let Err(reason) = read_loop(stream, &state, &room, conn_id, role, &outbox_tx, &control).await
-    {
-        tracing::warn!(room = %room_id, conn = conn_id.0, code = reason.code.code(), reason = %reason.text(), "closing connection");
-        inc(&state.metrics.rejected_messages, 1);
-        control.close(reason.code);
-    }
+    let mut stream = stream;
+    let ended = read_loop(
+        &mut stream,
+        &state,
+        &room,
+        conn_id,
+        role,
+        &outbox_tx,
+        &control,
+    )
+    .await;
+    let peer_gone = match ended {
+        Ok(ReadEnd::PeerGone) => true,
+        Ok(ReadEnd::Stopped) => false,
+        Err(reason) => {
+            tracing::warn!(room = %room_id, conn = conn_id.0, code = reason.code.code(), reason = %reason.text(), "closing connection");
+            inc(&state.metrics.rejected_messages, 1);
+            control.close(reason.code);
+            false
+        }
+    };
     control.stop();
     let _ = room.tx.send(RoomCommand::Leave { conn: conn_id }).await;
-    let _ = writer.await;
+    drop(outbox_tx);
+    let sink = writer.await;
+    if !peer_gone
+        && !control.code().reconnects()
+        && let Ok(sink) = sink
+        && let Ok(socket) = sink.reunite(stream)
+    {
+        drain(socket).await;
+    }
     dec(&state.metrics.connections);
     tracing::debug!(room = %room_id, conn = conn_id.0, "disconnected");
 }
 
+/// How a connection's reader ended without refusing anything.
+enum ReadEnd {
+    /// The peer closed, or the socket failed: nobody is left to tell anything.
+    PeerGone,
+    /// The connection was told to stop (by the room, the writer or a shutdown).
+    Stopped,
+}
+
+/// Reads and discards what a refused client still sends, until it closes its side or
+/// [`CLOSE_DRAIN`] passes. Why: the close frame (4400, 4413, ...) is already on its way; closing the
+/// socket with unread bytes in it makes the kernel send a reset, and a client still writing (a
+/// stock client sending a 40 MB edit) then sees 1006 instead of the code, so it reconnects and sends
+/// the same message again and again (issue 25, item 10). Raw bytes, not WebSocket frames: after an
+/// oversized frame the stream is no longer at a frame boundary, and nothing read here is kept.
+async fn drain(mut socket: Socket) {
+    use tokio::io::AsyncReadExt;
+    let io = socket.get_mut();
+    let mut scratch = [0u8; 8 * 1024];
+    let _ = timeout(CLOSE_DRAIN, async {
+        while matches!(io.read(&mut scratch).await, Ok(n) if n > 0) {}
+    })
+    .await;
+}
+
 async fn read_loop(
-    mut stream: SplitStream<Socket>,
+    stream: &mut SplitStream<Socket>,
     state: &AppState,
     room: &RoomHandle,
     conn: ConnId,
     role: Role,
     outbox: &mpsc::Sender<Bytes>,
     control: &ConnControl,
-) -> Result<(), Closing> {
+) -> Result<ReadEnd, Closing> {
     let mut last_notice: Option<Instant> = None;
     // Both created once, not per message: a fresh timeout would re-arm a timer per message. Silence
     // is checked on a coarse tick instead.
@@ -327,26 +377,26 @@ async fn read_loop(
     loop {
         let next = tokio::select! {
             biased;
-            _ = &mut cancelled => return Ok(()),
+            _ = &mut cancelled => return Ok(ReadEnd::Stopped),
             next = stream.next() => next,
             _ = idle_check.tick() => {
                 if last_received.elapsed() >= READ_TIMEOUT {
                     tracing::info!(conn = conn.0, "no message for 30 s: closing");
                     control.close(CloseCode::DeadPeer);
-                    return Ok(());
+                    return Ok(ReadEnd::Stopped);
                 }
                 continue;
             }
         };
         last_received = Instant::now();
         let message = match next {
-            None => return Ok(()),
+            None => return Ok(ReadEnd::PeerGone),
             Some(Err(tungstenite::Error::Capacity(_))) => {
                 return Err(Closing::new(CloseCode::TooLarge));
             }
             Some(Err(e)) => {
                 tracing::debug!(conn = conn.0, error = %e, "websocket read error");
-                return Ok(());
+                return Ok(ReadEnd::PeerGone);
             }
             Some(Ok(message)) => message,
         };
@@ -357,7 +407,7 @@ async fn read_loop(
                     "text frames are not part of the protocol".into(),
                 ));
             }
-            Message::Close(_) => return Ok(()),
+            Message::Close(_) => return Ok(ReadEnd::PeerGone),
             // Raw frames are only ever written; tungstenite answers pings itself.
             Message::Ping(_) | Message::Pong(_) | Message::Frame(_) => continue,
         };
