@@ -208,6 +208,7 @@ export const CLOSE_CODES: Record<number, string> = {
   4401: 'this link is not valid (missing or wrong token)',
   4404: 'no such room',
   4413: 'a change was too large for the server',
+  4429: 'the server refused a message carrying too many parts',
 }
 
 /** Whether the stock provider gives up after this close code (4400–4499). */

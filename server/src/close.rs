@@ -28,11 +28,13 @@ pub enum CloseCode {
     UnknownRoom,
     /// 4413: a message larger than the limit.
     TooLarge,
+    /// 4429: more protocol messages in one WebSocket message than the server accepts.
+    TooManyMessages,
 }
 
 impl CloseCode {
     /// Every code, in the order of the protocol's table.
-    pub const ALL: [CloseCode; 10] = [
+    pub const ALL: [CloseCode; 11] = [
         CloseCode::Normal,
         CloseCode::GoingAway,
         CloseCode::Internal,
@@ -43,6 +45,7 @@ impl CloseCode {
         CloseCode::Unauthorized,
         CloseCode::UnknownRoom,
         CloseCode::TooLarge,
+        CloseCode::TooManyMessages,
     ];
 
     /// The number on the wire.
@@ -58,6 +61,7 @@ impl CloseCode {
             CloseCode::Unauthorized => 4401,
             CloseCode::UnknownRoom => 4404,
             CloseCode::TooLarge => 4413,
+            CloseCode::TooManyMessages => 4429,
         }
     }
 
@@ -74,6 +78,7 @@ impl CloseCode {
             CloseCode::Unauthorized => "missing or invalid token",
             CloseCode::UnknownRoom => "no such room",
             CloseCode::TooLarge => "message too large",
+            CloseCode::TooManyMessages => "too many messages in one frame",
         }
     }
 

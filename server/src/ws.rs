@@ -411,7 +411,10 @@ async fn read_loop(
             // Raw frames are only ever written; tungstenite answers pings itself.
             Message::Ping(_) | Message::Pong(_) | Message::Frame(_) => continue,
         };
-        let messages = parse_frame(&frame).map_err(|e| Closing::malformed(e.to_string()))?;
+        let messages = parse_frame(&frame).map_err(|e| Closing {
+            code: e.close_code(),
+            detail: Some(e.to_string()),
+        })?;
         let mut inbound = Vec::with_capacity(messages.len());
         for message in messages {
             match message {

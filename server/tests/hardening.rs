@@ -111,3 +111,66 @@ async fn a_blocked_write_times_out() {
     )
     .await;
 }
+
+/// Reads until the server's close frame; its code (1006 when the connection ends without one).
+async fn close_code(
+    ws: &mut tokio_tungstenite::WebSocketStream<
+        tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>,
+    >,
+) -> u16 {
+    use futures::StreamExt;
+    let read = async {
+        while let Some(message) = ws.next().await {
+            match message {
+                Ok(Message::Close(frame)) => return frame.map_or(1005, |f| f.code.into()),
+                Ok(_) => {}
+                Err(_) => return 1006,
+            }
+        }
+        1006
+    };
+    tokio::time::timeout(Duration::from_secs(30), read)
+        .await
+        .expect("the server closes the connection within 30 s")
+}
+
+/// Item 2: one frame of four million one-byte awareness queries from a view link peaked at 605 MB.
+/// The frame limit (32 messages) closes it with 4429 before anything is allocated per message; a
+/// state vector declaring fifty million entries in four bytes is refused (4400) before yrs reserves
+/// a table for them.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_frame_of_tiny_messages_is_refused_before_it_costs_memory() {
+    let server = ServerProcess::start(&[]).await;
+    let (room, _, view) = server.create_room("tutorial-simple-blog").await;
+    let before = server.rss();
+    server.reset_peak();
+
+    let mut queries = stuck_client(&server.ws_url(&room, &view)).await;
+    queries
+        .send(Message::Binary(vec![3u8; 4 << 20].into()))
+        .await
+        .expect("send the frame");
+    assert_eq!(close_code(&mut queries).await, 4429, "{}", server.log());
+
+    let mut lying = stuck_client(&server.ws_url(&room, &view)).await;
+    let mut sv = bytes::BytesMut::new();
+    protocol::write_var(&mut sv, 50_000_000);
+    lying
+        .send(Message::Binary(protocol::encode_step1(&sv)))
+        .await
+        .expect("send the state vector");
+    assert_eq!(close_code(&mut lying).await, 4400, "{}", server.log());
+
+    let peak = server.peak();
+    println!(
+        "rss before {} MB, peak while refusing {} MB",
+        before / MB,
+        peak / MB
+    );
+    assert!(
+        peak < before + 48 * MB,
+        "peak resident memory {} MB, more than 48 MB above the {} MB before",
+        peak / MB,
+        before / MB
+    );
+}

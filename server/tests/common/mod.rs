@@ -340,13 +340,28 @@ impl ServerProcess {
 
     /// Resident memory of the server process, in bytes (`VmRSS` of `/proc/<pid>/status`).
     pub fn rss(&self) -> u64 {
+        self.status_bytes("VmRSS:")
+    }
+
+    /// The peak resident memory since the start or the last [`ServerProcess::reset_peak`] (`VmHWM`).
+    pub fn peak(&self) -> u64 {
+        self.status_bytes("VmHWM:")
+    }
+
+    /// Resets the kernel's resident high-water mark (`/proc/<pid>/clear_refs`).
+    pub fn reset_peak(&self) {
+        std::fs::write(format!("/proc/{}/clear_refs", self.pid()), "5")
+            .expect("clear_refs of the server process");
+    }
+
+    fn status_bytes(&self, field: &str) -> u64 {
         let status = std::fs::read_to_string(format!("/proc/{}/status", self.pid()))
             .expect("the server process is alive");
         status
             .lines()
-            .find_map(|l| l.strip_prefix("VmRSS:"))
+            .find_map(|l| l.strip_prefix(field))
             .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
-            .expect("VmRSS in /proc/<pid>/status")
+            .unwrap_or_else(|| panic!("{field} in /proc/<pid>/status"))
             * 1024
     }
 
