@@ -174,3 +174,52 @@ async fn a_frame_of_tiny_messages_is_refused_before_it_costs_memory() {
         before / MB
     );
 }
+
+/// Items 3 and 5: presence states are copied out of their frame. Eight tiny states (two viewers, four
+/// client ids each: within the ids a connection may own), each sent in a frame padded with 16 MB (an
+/// update a view link may send; it is not applied), kept every padded frame alive while the states
+/// lived: +128 MB for eight participants.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_presence_state_does_not_pin_the_frame_it_came_in() {
+    let server = ServerProcess::start(&[]).await;
+    let (room, _, view) = server.create_room("tutorial-simple-blog").await;
+    let mut viewers = vec![
+        stuck_client(&server.ws_url(&room, &view)).await,
+        stuck_client(&server.ws_url(&room, &view)).await,
+    ];
+    let before = server.rss();
+    let padding = protocol::encode_update(&vec![7u8; 16 << 20]);
+    for client in 1..=8u64 {
+        let mut state = bytes::BytesMut::new();
+        protocol::write_var(&mut state, 1);
+        protocol::write_var(&mut state, client);
+        protocol::write_var(&mut state, 1);
+        protocol::write_buf(&mut state, br#"{"user":{"name":"tiny"}}"#);
+        let mut frame = protocol::encode_awareness(&state).to_vec();
+        frame.extend_from_slice(&padding);
+        viewers[(client % 2) as usize]
+            .send(Message::Binary(frame.into()))
+            .await
+            .expect("send a padded presence frame");
+    }
+    let path = format!("/api/rooms/{room}?token={view}");
+    let present = wait_until(Duration::from_secs(20), || async {
+        common::http(server.addr, "GET", &path, None).await.1["participants"] == 8
+    })
+    .await;
+    assert!(present, "eight participants present\n{}", server.log());
+    let limit = before + 72 * MB;
+    let released = wait_until(Duration::from_secs(15), || async { server.rss() < limit }).await;
+    println!(
+        "rss before {} MB, with eight padded presence states {} MB",
+        before / MB,
+        server.rss() / MB
+    );
+    assert!(
+        released,
+        "resident memory {} MB stays above {} MB (before + 72 MB) while eight tiny states are present",
+        server.rss() / MB,
+        limit / MB
+    );
+    drop(viewers);
+}
