@@ -111,6 +111,23 @@ pub struct ServeConfig {
     #[arg(long, env = "TIERBOARD_WRITE_TIMEOUT_SECS", default_value_t = 15)]
     pub write_timeout_secs: u64,
 
+    /// Seconds a client has to send a request's headers; a connection that trickles them (or
+    /// sends nothing) is closed after this (slowloris).
+    #[arg(long, env = "TIERBOARD_HEADER_TIMEOUT_SECS", default_value_t = 10)]
+    pub header_timeout_secs: u64,
+
+    /// Open connections (HTTP and WebSocket) allowed from one client address; 0: no cap.
+    #[arg(
+        long,
+        env = "TIERBOARD_MAX_CONNECTIONS_PER_ADDRESS",
+        default_value_t = 256
+    )]
+    pub max_connections_per_address: usize,
+
+    /// Open connections allowed in total; 0: no cap.
+    #[arg(long, env = "TIERBOARD_MAX_CONNECTIONS", default_value_t = 20_000)]
+    pub max_connections: usize,
+
     /// Longest time an accepted update waits before it is stored, in milliseconds (group commit).
     #[arg(long, env = "TIERBOARD_PERSIST_MS", default_value_t = 50)]
     pub persist_interval_ms: u64,
@@ -139,6 +156,9 @@ impl ServeConfig {
             max_message_bytes: 32 * 1024 * 1024,
             outbox_capacity: 1024,
             write_timeout_secs: 15,
+            header_timeout_secs: 10,
+            max_connections_per_address: 0,
+            max_connections: 0,
             persist_interval_ms: 50,
             compact_rows: 64,
         }
@@ -150,6 +170,10 @@ impl ServeConfig {
 
     pub fn write_timeout(&self) -> Duration {
         Duration::from_secs(self.write_timeout_secs.max(1))
+    }
+
+    pub fn header_timeout(&self) -> Duration {
+        Duration::from_secs(self.header_timeout_secs.max(1))
     }
 
     pub fn persist_interval(&self) -> Duration {

@@ -20,6 +20,7 @@
 //! - [`validation`]: pure tier validation of a design.
 //! - [`http`], [`ws`]: the routes and the WebSocket adapter.
 //! - [`metrics`]: Prometheus counters.
+//! - [`listen`]: accepting connections: caps per address and in total, the header-read timeout.
 //! - [`server`]: start-up and graceful shutdown.
 
 pub mod auth;
@@ -31,6 +32,7 @@ pub mod design;
 pub mod error;
 pub mod http;
 pub mod ids;
+pub mod listen;
 pub mod metrics;
 pub mod problems;
 pub mod room;

@@ -223,3 +223,142 @@ async fn a_presence_state_does_not_pin_the_frame_it_came_in() {
     );
     drop(viewers);
 }
+
+/// Connects from `source` (any 127.x address reaches a loopback listener) to `server`.
+async fn connect_from(source: &str, server: std::net::SocketAddr) -> tokio::net::TcpStream {
+    let socket = tokio::net::TcpSocket::new_v4().expect("socket");
+    socket
+        .bind(format!("{source}:0").parse().expect("source address"))
+        .expect("bind the source address");
+    socket.connect(server).await.expect("connect")
+}
+
+/// Whether the server closes `tcp` (EOF or reset) within `limit`, reading and discarding anything.
+async fn closed_within(tcp: &mut tokio::net::TcpStream, limit: Duration) -> bool {
+    use tokio::io::AsyncReadExt;
+    let mut scratch = [0u8; 1024];
+    tokio::time::timeout(limit, async {
+        loop {
+            match tcp.read(&mut scratch).await {
+                Ok(0) | Err(_) => return,
+                Ok(_) => {}
+            }
+        }
+    })
+    .await
+    .is_ok()
+}
+
+/// Whether a keep-alive `GET /healthz` on `tcp` is answered with 200.
+async fn answers(tcp: &mut tokio::net::TcpStream) -> bool {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    if tcp
+        .write_all(b"GET /healthz HTTP/1.1\r\nHost: t\r\n\r\n")
+        .await
+        .is_err()
+    {
+        return false;
+    }
+    let mut scratch = [0u8; 512];
+    match tokio::time::timeout(Duration::from_secs(10), tcp.read(&mut scratch)).await {
+        Ok(Ok(n)) if n > 0 => scratch[..n].starts_with(b"HTTP/1.1 200"),
+        _ => false,
+    }
+}
+
+/// Item 6: 200 half-open upgrade requests (100 trickling header bytes, 100 silent) were all still
+/// open after 45 s. With a 2 s header-read timeout every one is closed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn half_open_requests_are_closed_after_the_header_timeout() {
+    use tokio::io::AsyncWriteExt;
+    let server = ServerProcess::start(&["--header-timeout-secs", "2"]).await;
+    let mut silent = Vec::new();
+    let mut trickling = Vec::new();
+    for _ in 0..20 {
+        silent.push(connect_from("127.0.0.1", server.addr).await);
+        let mut tcp = connect_from("127.0.0.1", server.addr).await;
+        tcp.write_all(b"GET /ws/room HTTP/1.1\r\nHost: t\r\n")
+            .await
+            .expect("request line");
+        trickling.push(tcp);
+    }
+    // The trickling ones keep sending a header byte every 200 ms while the test waits.
+    let started = Instant::now();
+    let trickle = tokio::spawn(async move {
+        let mut open = trickling.len();
+        while open > 0 && started.elapsed() < Duration::from_secs(30) {
+            open = 0;
+            for tcp in &mut trickling {
+                if tcp.write_all(b"X").await.is_ok() {
+                    open += 1;
+                }
+            }
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+        trickling
+    });
+    for (i, tcp) in silent.iter_mut().enumerate() {
+        assert!(
+            closed_within(tcp, Duration::from_secs(20)).await,
+            "silent connection {i} still open {:.0} s after it connected",
+            started.elapsed().as_secs_f64()
+        );
+    }
+    let mut trickling = trickle.await.expect("trickle task");
+    for (i, tcp) in trickling.iter_mut().enumerate() {
+        assert!(
+            closed_within(tcp, Duration::from_secs(5)).await,
+            "trickling connection {i} still open {:.0} s after it connected",
+            started.elapsed().as_secs_f64()
+        );
+    }
+    println!(
+        "40 half-open requests closed {:.1} s after they connected",
+        started.elapsed().as_secs_f64()
+    );
+}
+
+/// Item 6: connections are capped per client address and in total; a closed one frees its place.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn connections_are_capped_per_address_and_in_total() {
+    let server = ServerProcess::start(&[
+        "--max-connections-per-address",
+        "4",
+        "--max-connections",
+        "6",
+    ])
+    .await;
+    // The start-up check's connections may take a moment to close; wait for a free place.
+    let mut first = Vec::new();
+    for _ in 0..4 {
+        let mut tcp = connect_from("127.0.0.1", server.addr).await;
+        assert!(
+            answers(&mut tcp).await,
+            "a connection within the caps is served"
+        );
+        first.push(tcp);
+    }
+    let mut over = connect_from("127.0.0.1", server.addr).await;
+    assert!(
+        closed_within(&mut over, Duration::from_secs(10)).await,
+        "a fifth connection from one address is closed"
+    );
+    let mut second = Vec::new();
+    for _ in 0..2 {
+        let mut tcp = connect_from("127.0.0.2", server.addr).await;
+        assert!(answers(&mut tcp).await, "another address is served");
+        second.push(tcp);
+    }
+    let mut over_total = connect_from("127.0.0.3", server.addr).await;
+    assert!(
+        closed_within(&mut over_total, Duration::from_secs(10)).await,
+        "a seventh connection in total is closed"
+    );
+    drop(first.pop());
+    let freed = wait_until(Duration::from_secs(10), || async {
+        let mut tcp = connect_from("127.0.0.3", server.addr).await;
+        answers(&mut tcp).await
+    })
+    .await;
+    assert!(freed, "a closed connection frees its place");
+}
