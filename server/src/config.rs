@@ -128,6 +128,15 @@ pub struct ServeConfig {
     #[arg(long, env = "TIERBOARD_MAX_CONNECTIONS", default_value_t = 20_000)]
     pub max_connections: usize,
 
+    /// Origins (e.g. `https://app.example`, comma-separated) whose pages may open WebSockets besides
+    /// the server's own; requests without an `Origin` header (not from a browser) are always allowed.
+    #[arg(long, env = "TIERBOARD_ALLOWED_ORIGINS", value_delimiter = ',')]
+    pub allowed_origins: Vec<String>,
+
+    /// When set, `GET /metrics` requires `Authorization: Bearer <this token>`.
+    #[arg(long, env = "TIERBOARD_METRICS_TOKEN")]
+    pub metrics_token: Option<String>,
+
     /// Longest time an accepted update waits before it is stored, in milliseconds (group commit).
     #[arg(long, env = "TIERBOARD_PERSIST_MS", default_value_t = 50)]
     pub persist_interval_ms: u64,
@@ -157,6 +166,8 @@ impl ServeConfig {
             outbox_capacity: 1024,
             write_timeout_secs: 15,
             header_timeout_secs: 10,
+            allowed_origins: Vec::new(),
+            metrics_token: None,
             max_connections_per_address: 0,
             max_connections: 0,
             persist_interval_ms: 50,

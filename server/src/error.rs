@@ -16,6 +16,8 @@ pub enum Error {
     BadJson(String),
     #[error("missing or invalid token")]
     Unauthorized,
+    #[error("forbidden: {0}")]
+    Forbidden(String),
     #[error("no problem with id '{0}'")]
     UnknownProblem(String),
     #[error("no room with id '{0}'")]
@@ -42,6 +44,7 @@ impl Error {
         match self {
             Error::BadRequest(_) | Error::BadJson(_) => StatusCode::BAD_REQUEST,
             Error::Unauthorized => StatusCode::UNAUTHORIZED,
+            Error::Forbidden(_) => StatusCode::FORBIDDEN,
             Error::UnknownProblem(_) | Error::UnknownRoom(_) | Error::NotFound(_) => {
                 StatusCode::NOT_FOUND
             }
@@ -59,6 +62,7 @@ impl Error {
             Error::BadRequest(_) => "bad_request",
             Error::BadJson(_) => "bad_json",
             Error::Unauthorized => "unauthorized",
+            Error::Forbidden(_) => "forbidden",
             Error::UnknownProblem(_) => "unknown_problem",
             Error::UnknownRoom(_) => "unknown_room",
             Error::NotFound(_) => "not_found",
@@ -72,7 +76,7 @@ impl Error {
     /// The WebSocket close code for an error that ends a connection (docs/PROTOCOL.md §2).
     pub fn close_code(&self) -> CloseCode {
         match self {
-            Error::Unauthorized => CloseCode::Unauthorized,
+            Error::Unauthorized | Error::Forbidden(_) => CloseCode::Unauthorized,
             Error::UnknownRoom(_) | Error::UnknownProblem(_) | Error::NotFound(_) => {
                 CloseCode::UnknownRoom
             }

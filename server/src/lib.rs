@@ -8,6 +8,7 @@
 //! - [`close`]: the one table of WebSocket close codes (code, reason, whether the client reconnects).
 //! - [`clock`]: wall-clock epoch milliseconds for what is stored (timers use `tokio::time`).
 //! - [`state`], [`auth`]: the shared [`AppState`]; one `authorize` for HTTP and WebSocket.
+//! - [`browser`]: the WebSocket `Origin` check, security headers, the `/metrics` token.
 //! - [`ids`]: newtypes for room ids, tokens (only their hashes are stored), roles, instance ids.
 //! - [`sync`]: the y-websocket protocol and the awareness table, without I/O.
 //! - [`room`]: one actor task per loaded room: document, connections, awareness, persistence hand-off.
@@ -24,6 +25,7 @@
 //! - [`server`]: start-up and graceful shutdown.
 
 pub mod auth;
+pub mod browser;
 pub mod bus;
 pub mod clock;
 pub mod close;
@@ -49,6 +51,7 @@ pub use server::Server;
 pub use state::AppState;
 
 use axum::Router;
+use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::trace::TraceLayer;
 
 /// The whole HTTP surface: API, WebSocket and (when built) the client.
@@ -62,6 +65,9 @@ pub fn app(state: AppState) -> Router {
         .layer(TraceLayer::new_for_http());
     if let Some(client) = http::static_client(&static_dir) {
         router = router.fallback_service(client);
+    }
+    for (name, value) in browser::security_headers() {
+        router = router.layer(SetResponseHeaderLayer::overriding(name, value));
     }
     router
 }

@@ -112,6 +112,12 @@ pub async fn handler(
         Ok(accepted) => accepted,
         Err(refusal) => return refusal.into_response(),
     };
+    // Before the upgrade: a page from another site gets a 403 and no socket at all.
+    if let Err(e) = crate::browser::check_origin(&headers, &state.config.allowed_origins) {
+        tracing::info!(room = %room, reason = %e, "websocket refused");
+        inc(&state.metrics.rejected_messages, 1);
+        return e.into_response();
+    }
     let cfg = &state.config;
     let config = WebSocketConfig::default()
         .max_message_size(Some(cfg.max_message_bytes))

@@ -362,3 +362,88 @@ async fn connections_are_capped_per_address_and_in_total() {
     .await;
     assert!(freed, "a closed connection frees its place");
 }
+
+/// One raw HTTP/1.1 request; the response's status and head (status line and headers).
+async fn raw_head(addr: std::net::SocketAddr, path: &str, headers: &str) -> (u16, String) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut tcp = tokio::net::TcpStream::connect(addr).await.expect("connect");
+    let request =
+        format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\n{headers}Connection: close\r\n\r\n");
+    tcp.write_all(request.as_bytes()).await.expect("write");
+    let mut response = Vec::new();
+    let mut scratch = [0u8; 4096];
+    // The head only: an upgraded connection stays open after its 101.
+    while !response.windows(4).any(|w| w == b"\r\n\r\n") {
+        match tokio::time::timeout(Duration::from_secs(10), tcp.read(&mut scratch)).await {
+            Ok(Ok(n)) if n > 0 => response.extend_from_slice(&scratch[..n]),
+            _ => break,
+        }
+    }
+    let text = String::from_utf8_lossy(&response).to_string();
+    let head = text
+        .split("\r\n\r\n")
+        .next()
+        .unwrap_or_default()
+        .to_string();
+    let status = head
+        .split(' ')
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .expect("a status line");
+    (status, head.to_ascii_lowercase())
+}
+
+/// Item 9: the WebSocket upgrade checks `Origin` (absent and the server's own stay allowed, other
+/// sites get 403 unless listed); every response carries the security headers; `/metrics` needs its
+/// token when one is configured.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn browsers_are_held_to_the_servers_own_origin() {
+    let (_dir, url) = common::sqlite_url();
+    let mut config = tierboard::config::ServeConfig::for_test(url, "problems");
+    config.allowed_origins = vec!["https://app.example".into()];
+    config.metrics_token = Some("metrics-secret".into());
+    let server = common::TestServer::start_with(config).await;
+    let (room, edit, _) = server.create_room("tutorial-simple-blog").await;
+    let path = format!("/ws/{room}?token={edit}");
+    let upgrade = "Connection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\n\
+                   Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n";
+    let own = format!("{upgrade}Origin: http://{}\r\n", server.addr);
+    let listed = format!("{upgrade}Origin: https://app.example\r\n");
+    let other = format!("{upgrade}Origin: https://evil.example\r\n");
+    assert_eq!(
+        raw_head(server.addr, &path, upgrade).await.0,
+        101,
+        "no Origin"
+    );
+    assert_eq!(
+        raw_head(server.addr, &path, &own).await.0,
+        101,
+        "own origin"
+    );
+    assert_eq!(
+        raw_head(server.addr, &path, &listed).await.0,
+        101,
+        "listed origin"
+    );
+    let (status, head) = raw_head(server.addr, &path, &other).await;
+    assert_eq!(status, 403, "another site's page: {head}");
+
+    for page in ["/", "/healthz"] {
+        let (_, head) = raw_head(server.addr, page, "").await;
+        for header in [
+            "content-security-policy: default-src 'self'",
+            "x-content-type-options: nosniff",
+            "x-frame-options: deny",
+        ] {
+            assert!(head.contains(header), "{page} lacks {header}:\n{head}");
+        }
+        assert!(head.contains("frame-ancestors 'none'"), "{page}: {head}");
+    }
+
+    assert_eq!(raw_head(server.addr, "/metrics", "").await.0, 401);
+    let wrong = "Authorization: Bearer nope\r\n";
+    assert_eq!(raw_head(server.addr, "/metrics", wrong).await.0, 401);
+    let right = "Authorization: Bearer metrics-secret\r\n";
+    assert_eq!(raw_head(server.addr, "/metrics", right).await.0, 200);
+    server.stop().await;
+}
