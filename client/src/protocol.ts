@@ -200,6 +200,7 @@ export class SavedTracker {
 export const CLOSE_CODES: Record<number, string> = {
   1000: 'closed',
   1001: 'the server is restarting',
+  1002: 'the connection broke the WebSocket protocol; reconnecting',
   1011: 'server error',
   1013: 'the room is unavailable; retrying',
   4000: 'connection too slow; resyncing',

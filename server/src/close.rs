@@ -12,6 +12,8 @@ pub enum CloseCode {
     Normal,
     /// 1001: the server is shutting down (after a flush).
     GoingAway,
+    /// 1002: a WebSocket protocol error (e.g. an unmasked client frame).
+    ProtocolError,
     /// 1011: an internal error.
     Internal,
     /// 1013: try again later (the room could not be loaded).
@@ -34,9 +36,10 @@ pub enum CloseCode {
 
 impl CloseCode {
     /// Every code, in the order of the protocol's table.
-    pub const ALL: [CloseCode; 11] = [
+    pub const ALL: [CloseCode; 12] = [
         CloseCode::Normal,
         CloseCode::GoingAway,
+        CloseCode::ProtocolError,
         CloseCode::Internal,
         CloseCode::TryAgainLater,
         CloseCode::SlowConsumer,
@@ -53,6 +56,7 @@ impl CloseCode {
         match self {
             CloseCode::Normal => 1000,
             CloseCode::GoingAway => 1001,
+            CloseCode::ProtocolError => 1002,
             CloseCode::Internal => 1011,
             CloseCode::TryAgainLater => 1013,
             CloseCode::SlowConsumer => 4000,
@@ -70,6 +74,7 @@ impl CloseCode {
         match self {
             CloseCode::Normal => "closed",
             CloseCode::GoingAway => "server shutting down",
+            CloseCode::ProtocolError => "websocket protocol error",
             CloseCode::Internal => "internal error",
             CloseCode::TryAgainLater => "room unavailable, retry",
             CloseCode::SlowConsumer => "too slow: resync on reconnect",

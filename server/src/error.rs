@@ -18,6 +18,8 @@ pub enum Error {
     Unauthorized,
     #[error("forbidden: {0}")]
     Forbidden(String),
+    #[error("method not allowed on this route")]
+    MethodNotAllowed,
     #[error("no problem with id '{0}'")]
     UnknownProblem(String),
     #[error("no room with id '{0}'")]
@@ -45,6 +47,7 @@ impl Error {
             Error::BadRequest(_) | Error::BadJson(_) => StatusCode::BAD_REQUEST,
             Error::Unauthorized => StatusCode::UNAUTHORIZED,
             Error::Forbidden(_) => StatusCode::FORBIDDEN,
+            Error::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             Error::UnknownProblem(_) | Error::UnknownRoom(_) | Error::NotFound(_) => {
                 StatusCode::NOT_FOUND
             }
@@ -63,6 +66,7 @@ impl Error {
             Error::BadJson(_) => "bad_json",
             Error::Unauthorized => "unauthorized",
             Error::Forbidden(_) => "forbidden",
+            Error::MethodNotAllowed => "method_not_allowed",
             Error::UnknownProblem(_) => "unknown_problem",
             Error::UnknownRoom(_) => "unknown_room",
             Error::NotFound(_) => "not_found",
@@ -81,9 +85,10 @@ impl Error {
                 CloseCode::UnknownRoom
             }
             Error::TooLarge(_) => CloseCode::TooLarge,
-            Error::BadRequest(_) | Error::BadJson(_) | Error::UpgradeRequired(_) => {
-                CloseCode::Malformed
-            }
+            Error::BadRequest(_)
+            | Error::BadJson(_)
+            | Error::UpgradeRequired(_)
+            | Error::MethodNotAllowed => CloseCode::Malformed,
             Error::Unavailable(_) => CloseCode::TryAgainLater,
             Error::Database(_) | Error::Migrate(_) | Error::Internal(_) => CloseCode::Internal,
         }

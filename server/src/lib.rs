@@ -62,6 +62,15 @@ pub fn app(state: AppState) -> Router {
         .with_state(state)
         .merge(problems::api::router(bank.clone()))
         .merge(validation::api::router(bank))
+        // API clients get JSON errors, never the web page: an unknown `/api/...` path is 404 and a
+        // wrong method 405, both with the error body; only other paths fall back to the client.
+        .route(
+            "/api/{*rest}",
+            axum::routing::any(|| async {
+                Error::NotFound("an API route (see docs/PROTOCOL.md)".into())
+            }),
+        )
+        .method_not_allowed_fallback(|| async { Error::MethodNotAllowed })
         .layer(TraceLayer::new_for_http());
     if let Some(client) = http::static_client(&static_dir) {
         router = router.fallback_service(client);

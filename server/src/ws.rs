@@ -400,6 +400,13 @@ async fn read_loop(
             Some(Err(tungstenite::Error::Capacity(_))) => {
                 return Err(Closing::new(CloseCode::TooLarge));
             }
+            // An unmasked client frame, a bad opcode, a reserved bit: RFC 6455 §7.4.1 says 1002.
+            Some(Err(tungstenite::Error::Protocol(e))) => {
+                return Err(Closing {
+                    code: CloseCode::ProtocolError,
+                    detail: Some(e.to_string()),
+                });
+            }
             Some(Err(e)) => {
                 tracing::debug!(conn = conn.0, error = %e, "websocket read error");
                 return Ok(ReadEnd::PeerGone);
@@ -445,7 +452,8 @@ async fn read_loop(
                         continue;
                     }
                     let size = update.len();
-                    let decoded = decode_guarded("update", || yrs::Update::decode_v1(&update))?;
+                    let decoded =
+                        decode_guarded("update", || protocol::decode_update_exact(&update))?;
                     inbound.push(Inbound::Update(decoded, size));
                 }
                 ClientMessage::Awareness(update) => inbound.push(Inbound::Awareness(update)),

@@ -447,3 +447,77 @@ async fn browsers_are_held_to_the_servers_own_origin() {
     assert_eq!(raw_head(server.addr, "/metrics", right).await.0, 200);
     server.stop().await;
 }
+
+/// Item 12: unknown API paths and wrong methods get 404 / 405 with the JSON error body; an update
+/// with trailing bytes is refused (4400); an unmasked client frame is closed with 1002.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn api_errors_trailing_bytes_and_unmasked_frames() {
+    use tokio::io::AsyncWriteExt;
+    let (_dir, url) = common::sqlite_url();
+    let server = common::TestServer::start(&url).await;
+    let (status, body) = common::http(server.addr, "GET", "/api/nothing/here", None).await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (404, Some("not_found")),
+        "{body}"
+    );
+    let (status, body) = common::http(server.addr, "DELETE", "/api/rooms", None).await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (405, Some("method_not_allowed")),
+        "{body}"
+    );
+    let (status, body) = common::http(server.addr, "GET", "/api/problems", None).await;
+    assert_eq!(status, 200, "{body}");
+
+    let (room, edit, _) = server.create_room("tutorial-simple-blog").await;
+    let mut client = WsClient::connect(&server.ws_url(&room, &edit)).await;
+    let update = {
+        let map = client.doc.get_or_insert_map("scratch");
+        let mut txn = yrs::Transact::transact_mut(&client.doc);
+        map.insert(&mut txn, "k", "v");
+        txn.encode_update_v1()
+    };
+    let mut padded = update.clone();
+    padded.extend_from_slice(&[0xde, 0xad, 0xbe, 0xef]);
+    client.send(protocol::encode_update(&padded)).await;
+    client
+        .pump_until(Duration::from_secs(10), |c| c.close_code.is_some())
+        .await;
+    assert_eq!(client.close_code, Some(4400), "trailing bytes are refused");
+
+    // A handshake, then one unmasked binary frame `[3]` (RFC 6455: clients must mask).
+    let mut tcp = tokio::net::TcpStream::connect(server.addr)
+        .await
+        .expect("connect");
+    let request = format!(
+        "GET /ws/{room}?token={edit} HTTP/1.1\r\nHost: {}\r\nConnection: Upgrade\r\n\
+         Upgrade: websocket\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n",
+        server.addr
+    );
+    tcp.write_all(request.as_bytes()).await.expect("handshake");
+    tcp.write_all(&[0x82, 0x01, 0x03])
+        .await
+        .expect("unmasked frame");
+    let mut received = Vec::new();
+    let mut scratch = [0u8; 4096];
+    let close = loop {
+        use tokio::io::AsyncReadExt;
+        match tokio::time::timeout(Duration::from_secs(10), tcp.read(&mut scratch)).await {
+            Ok(Ok(n)) if n > 0 => received.extend_from_slice(&scratch[..n]),
+            _ => break None,
+        }
+        // A server close frame: 0x88, length, then the code (big endian).
+        if let Some(at) = received.windows(2).position(|w| w[0] == 0x88 && w[1] >= 2)
+            && received.len() >= at + 4
+        {
+            break Some(u16::from_be_bytes([received[at + 2], received[at + 3]]));
+        }
+    };
+    assert_eq!(
+        close,
+        Some(1002),
+        "an unmasked client frame is a protocol error"
+    );
+    server.stop().await;
+}

@@ -229,6 +229,19 @@ pub fn parse_frame(frame: &Bytes) -> Result<Vec<ClientMessage>, ProtocolError> {
     Ok(out)
 }
 
+/// Decodes a v1 update that must be consumed whole: yrs stops reading where the update ends and
+/// ignores anything after it, which let a valid update carry trailing garbage unnoticed.
+pub fn decode_update_exact(bytes: &[u8]) -> Result<yrs::Update, String> {
+    use yrs::encoding::read::Read;
+    use yrs::updates::decoder::{Decode, DecoderV1};
+    let mut decoder = DecoderV1::from(bytes);
+    let update = yrs::Update::decode(&mut decoder).map_err(|e| e.to_string())?;
+    if decoder.read_u8().is_ok() {
+        return Err("trailing bytes after the update".into());
+    }
+    Ok(update)
+}
+
 pub fn write_var(buf: &mut BytesMut, mut value: u64) {
     while value >= 0x80 {
         buf.put_u8((value as u8 & 0x7f) | 0x80);
@@ -465,6 +478,13 @@ mod tests {
         assert!(parse_frame(&encode_update(&update)).is_ok());
         assert!(parse_frame(&encode_step2(&[0, 0])).is_ok());
         assert!(parse_frame(&encode_step1(&[0])).is_ok());
+    }
+
+    #[test]
+    fn an_update_must_be_consumed_whole() {
+        assert!(decode_update_exact(&[0, 0]).is_ok());
+        assert!(decode_update_exact(&[0, 0, 0]).is_err());
+        assert!(decode_update_exact(&[0, 0, 9, 9, 9]).is_err());
     }
 
     /// `count` small edits on one document, each as the update message the room would broadcast.
