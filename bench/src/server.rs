@@ -128,6 +128,9 @@ impl Server {
             .arg("--max-connections-per-address")
             .arg("0")
             .arg("--max-connections")
+            .arg("0")
+            // Scenarios create a thousand rooms from one address.
+            .arg("--room-creations-per-minute")
             .arg("0");
         if let Some(redis) = &opts.redis_url {
             cmd.arg("--redis-url").arg(redis);

@@ -137,6 +137,15 @@ pub struct ServeConfig {
     #[arg(long, env = "TIERBOARD_METRICS_TOKEN")]
     pub metrics_token: Option<String>,
 
+    /// Rooms one client address may create per minute (in bursts of as many); more get 429 with
+    /// `Retry-After`. 0: no limit.
+    #[arg(
+        long,
+        env = "TIERBOARD_ROOM_CREATIONS_PER_MINUTE",
+        default_value_t = 30
+    )]
+    pub room_creations_per_minute: u32,
+
     /// Longest time an accepted update waits before it is stored, in milliseconds (group commit).
     #[arg(long, env = "TIERBOARD_PERSIST_MS", default_value_t = 50)]
     pub persist_interval_ms: u64,
@@ -167,6 +176,7 @@ impl ServeConfig {
             write_timeout_secs: 15,
             header_timeout_secs: 10,
             allowed_origins: Vec::new(),
+            room_creations_per_minute: 0,
             metrics_token: None,
             max_connections_per_address: 0,
             max_connections: 0,

@@ -22,6 +22,7 @@
 //! - [`http`], [`ws`]: the routes and the WebSocket adapter.
 //! - [`metrics`]: Prometheus counters.
 //! - [`listen`]: accepting connections: caps per address and in total, the header-read timeout.
+//! - [`ratelimit`]: per-address token buckets (room creation).
 //! - [`server`]: start-up and graceful shutdown.
 
 pub mod auth;
@@ -37,6 +38,7 @@ pub mod ids;
 pub mod listen;
 pub mod metrics;
 pub mod problems;
+pub mod ratelimit;
 pub mod room;
 pub mod rooms;
 pub mod server;

@@ -72,7 +72,11 @@ impl Server {
         let listener = TcpListener::bind(config.addr).await.map_err(|e| {
             crate::Error::Internal(format!("cannot listen on {}: {e}", config.addr))
         })?;
+        let room_creations = Arc::new(crate::ratelimit::RateLimiter::new(
+            config.room_creations_per_minute,
+        ));
         let state = AppState {
+            room_creations,
             config: Arc::new(config),
             store,
             bank,

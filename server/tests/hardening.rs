@@ -521,3 +521,35 @@ async fn api_errors_trailing_bytes_and_unmasked_frames() {
     );
     server.stop().await;
 }
+
+/// Item 8: room creation is rate-limited per address: over the limit, 429 with `Retry-After` and the
+/// JSON error body.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn room_creation_is_rate_limited_per_address() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let server = ServerProcess::start(&["--room-creations-per-minute", "3"]).await;
+    for _ in 0..3 {
+        server.create_room("tutorial-simple-blog").await;
+    }
+    let body = r#"{"problem":"tutorial-simple-blog"}"#;
+    let mut tcp = tokio::net::TcpStream::connect(server.addr)
+        .await
+        .expect("connect");
+    let request = format!(
+        "POST /api/rooms HTTP/1.1\r\nHost: t\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\
+         Connection: close\r\n\r\n{body}",
+        body.len()
+    );
+    tcp.write_all(request.as_bytes()).await.expect("write");
+    let mut response = Vec::new();
+    tcp.read_to_end(&mut response).await.expect("read");
+    let text = String::from_utf8_lossy(&response).to_ascii_lowercase();
+    assert!(text.starts_with("http/1.1 429"), "{text}");
+    let retry: u64 = text
+        .lines()
+        .find_map(|l| l.strip_prefix("retry-after: "))
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap_or_else(|| panic!("a Retry-After header: {text}"));
+    assert!((1..=20).contains(&retry), "retry after {retry} s");
+    assert!(text.contains(r#""code":"rate_limited""#), "{text}");
+}

@@ -64,7 +64,7 @@ export async function startServer() {
   let output = ''
   const proc = spawn(
     bin,
-    ['serve', '--addr', `127.0.0.1:${port}`, '--database-url', `sqlite://${dir}/t.db`, '--static-dir', dist, '--problems', path.join(repo, 'problems')],
+    ['serve', '--addr', `127.0.0.1:${port}`, '--database-url', `sqlite://${dir}/t.db`, '--static-dir', dist, '--problems', path.join(repo, 'problems'), '--room-creations-per-minute', '0'],
     { cwd: repo, env: { ...process.env, RUST_LOG: process.env.RUST_LOG ?? 'info' }, stdio: ['ignore', 'pipe', 'pipe'] },
   )
   const keep = (b) => {

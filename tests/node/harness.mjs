@@ -91,7 +91,9 @@ export class TestServer {
   async spawn() {
     this.logs = '';
     const args = ['serve', '--addr', `127.0.0.1:${this.port}`, '--database-url', this.databaseUrl,
-      '--problems', join(repoRoot, 'problems'), ...this.extraArgs];
+      '--problems', join(repoRoot, 'problems'),
+      // Every test creates rooms from loopback: no per-address creation limit unless a test sets one.
+      '--room-creations-per-minute', '0', ...this.extraArgs];
     this.proc = spawn(BIN, args, {
       cwd: repoRoot,
       env: { ...process.env, NO_COLOR: '1', RUST_LOG: process.env.RUST_LOG ?? 'info', ...this.env },
