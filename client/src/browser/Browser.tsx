@@ -1,7 +1,7 @@
 /** The problem browser: search, category and difficulty facets with counts, cards, pagination. */
 import { useEffect, useState } from 'react'
 import { listProblems, problemQueryString, type ProblemList, type ProblemQuery } from '../api'
-import { TopBar } from '../App'
+import { TopBar } from '../TopBar'
 import { linkClick, navigate } from '../router'
 import { DifficultyBadge, difficultyOrder } from './common'
 

@@ -1,7 +1,7 @@
 /** One problem: goal, description, requirements, constants, components, tiers, and "Start a room". */
 import { useEffect, useState } from 'react'
 import { createRoom, getComponents, getProblem, type ComponentDef, type Problem } from '../api'
-import { TopBar } from '../App'
+import { TopBar } from '../TopBar'
 import { Catalog } from '../catalog'
 import { ComponentIcon } from '../icons'
 import { editLink } from '../links'

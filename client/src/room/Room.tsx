@@ -7,7 +7,7 @@ import { lazy, Suspense, useCallback, useEffect, useMemo, useRef, useState } fro
 import { ReactFlowProvider, useReactFlow, useStoreApi } from '@xyflow/react'
 import type * as Y from 'yjs'
 import { getComponents, getProblem, getRoom, type Problem, type RoomInfo } from '../api'
-import { Brand, ThemeToggle, TopBar } from '../App'
+import { Brand, ThemeToggle, TopBar } from '../TopBar'
 import { Catalog, EMPTY_CATALOG } from '../catalog'
 import { observeDesign } from '../flow'
 import { editLink, parseFragment, roleOf, tokenFor, viewLink, type RoomTokens } from '../links'
