@@ -23,12 +23,11 @@ const RESULT = VALIDATION
 
 describe('type-100 messages', () => {
   it('parses each documented message', () => {
-    expect(parseServerMessage('{"type":"session","room":"r","role":"view","problem":"p","instance":"i"}')).toEqual({
+    expect(parseServerMessage('{"type":"session","room":"r","role":"view","problem":"p"}')).toEqual({
       type: 'session',
       room: 'r',
       role: 'view',
       problem: 'p',
-      instance: 'i',
     })
     const v = parseServerMessage(JSON.stringify({ type: 'validation', result: RESULT }))
     expect(v).toEqual({ type: 'validation', result: RESULT })
@@ -112,7 +111,7 @@ describe('handler on the stock provider', () => {
     server.on('connection', (ws, req) => {
       urls.push(req.url ?? '')
       for (const m of [
-        { type: 'session', room: 'room1', role: 'edit', problem: 'tutorial-simple-blog', instance: 'x' },
+        { type: 'session', room: 'room1', role: 'edit', problem: 'tutorial-simple-blog' },
         { type: 'validation', result: RESULT },
       ]) {
         const e = encoding.createEncoder()
