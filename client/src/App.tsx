@@ -28,7 +28,11 @@ export function App() {
           <main className="content narrow">
             <h1>Not found</h1>
             <p>
-              Nothing lives at <code>{route.path}</code>. <a href="/" onClick={linkClick('/')}>Browse the problems</a>.
+              Nothing lives at <code>{route.path}</code>.{' '}
+              <a href="/" onClick={linkClick('/')}>
+                Browse the problems
+              </a>
+              .
             </p>
           </main>
         </div>

@@ -9,7 +9,13 @@ import { useTheme } from './theme'
 export function ThemeToggle() {
   const [theme, toggle] = useTheme()
   return (
-    <button type="button" className="icon-btn" onClick={toggle} aria-label={theme === 'dark' ? 'Switch to light theme' : 'Switch to dark theme'} title="Toggle theme">
+    <button
+      type="button"
+      className="icon-btn"
+      onClick={toggle}
+      aria-label={theme === 'dark' ? 'Switch to light theme' : 'Switch to dark theme'}
+      title="Toggle theme"
+    >
       {theme === 'dark' ? '☀' : '☾'}
     </button>
   )

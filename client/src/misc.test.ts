@@ -51,7 +51,14 @@ describe('presence', () => {
   it('reads only states that follow the convention', () => {
     expect(readPresence(undefined)).toBeNull()
     expect(readPresence({ cursor: { x: 1, y: 2 } })).toBeNull()
-    expect(readPresence({ user: { name: 'Ada', color: '#f00' }, cursor: { x: 1, y: 'b' }, selection: ['a', 2], viewport: { x: 0, y: 0, zoom: 0 } })).toEqual({
+    expect(
+      readPresence({
+        user: { name: 'Ada', color: '#f00' },
+        cursor: { x: 1, y: 'b' },
+        selection: ['a', 2],
+        viewport: { x: 0, y: 0, zoom: 0 },
+      }),
+    ).toEqual({
       user: { name: 'Ada', color: '#f00' },
       cursor: null,
       selection: ['a'],
@@ -107,7 +114,12 @@ describe('problem helpers', () => {
   })
 
   it('reads name/text and name/value lists as tables', () => {
-    expect(namedPairs([{ name: 'Latency', text: 'P99 < 200ms' }, { name: 'read_qps', type: 'integer', value: 900 }])).toEqual({
+    expect(
+      namedPairs([
+        { name: 'Latency', text: 'P99 < 200ms' },
+        { name: 'read_qps', type: 'integer', value: 900 },
+      ]),
+    ).toEqual({
       Latency: 'P99 < 200ms',
       read_qps: '900',
     })

@@ -63,7 +63,16 @@ describe('saved state', () => {
     expect(isSaved(new Map([[7, 4]]), new Map([[7, 5]]), 7)).toBe(false)
     expect(isSaved(new Map(), new Map([[7, 5]]), 7)).toBe(false)
     // others' clocks do not matter
-    expect(isSaved(new Map([[7, 5]]), new Map([[7, 5], [9, 100]]), 7)).toBe(true)
+    expect(
+      isSaved(
+        new Map([[7, 5]]),
+        new Map([
+          [7, 5],
+          [9, 100],
+        ]),
+        7,
+      ),
+    ).toBe(true)
     expect(isSaved(new Map(), new Map([[9, 100]]), 7)).toBe(true)
   })
 

@@ -131,10 +131,7 @@ export function parseServerMessage(text: string): ServerMessage | null {
 }
 
 /** Registers the type-100 handler on a stock provider; returns a function that removes it. */
-export function registerTierboardHandler(
-  provider: WebsocketProvider,
-  onMessage: (m: ServerMessage) => void,
-): () => void {
+export function registerTierboardHandler(provider: WebsocketProvider, onMessage: (m: ServerMessage) => void): () => void {
   provider.messageHandlers[MESSAGE_TIERBOARD] = (_encoder, decoder) => {
     const text = decoding.readVarString(decoder)
     const m = parseServerMessage(text)

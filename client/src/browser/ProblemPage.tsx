@@ -52,7 +52,11 @@ export function ProblemPage({ id }: { id: string }) {
         </nav>
       </TopBar>
       <main className="content narrow problem-page">
-        {error && <p className="error-box" role="alert">{error}</p>}
+        {error && (
+          <p className="error-box" role="alert">
+            {error}
+          </p>
+        )}
         {!problem && !error && <p className="muted">Loading…</p>}
         {problem && (
           <>

@@ -63,7 +63,10 @@ export function Room({ room }: { room: string }) {
       // Unreachable server: the room still opens from the local copy (offline).
       if (!ctl.signal.aborted && e.status && e.status !== 0) setInfoError(e.message)
     })
-    getComponents(ctl.signal).then((c) => setCatalog(new Catalog(c)), () => undefined)
+    getComponents(ctl.signal).then(
+      (c) => setCatalog(new Catalog(c)),
+      () => undefined,
+    )
     return () => ctl.abort()
   }, [room, token])
 
@@ -199,17 +202,35 @@ function RoomView(props: {
           ) : (
             'Room'
           )}
-          {readOnly && <span className="chip small" data-testid="read-only">view only</span>}
+          {readOnly && (
+            <span className="chip small" data-testid="read-only">
+              view only
+            </span>
+          )}
         </div>
         <Status state={state} readOnly={readOnly} />
         <div className="spacer" />
         <ParticipantList people={people} follow={follow} onFollow={setFollow} />
         {!readOnly && (
           <div className="btn-group" role="group" aria-label="History">
-            <button type="button" className="icon-btn" onClick={() => undo?.undo()} disabled={stack.undo === 0} aria-label="Undo" title="Undo (Ctrl+Z)">
+            <button
+              type="button"
+              className="icon-btn"
+              onClick={() => undo?.undo()}
+              disabled={stack.undo === 0}
+              aria-label="Undo"
+              title="Undo (Ctrl+Z)"
+            >
               ↶
             </button>
-            <button type="button" className="icon-btn" onClick={() => undo?.redo()} disabled={stack.redo === 0} aria-label="Redo" title="Redo (Ctrl+Shift+Z)">
+            <button
+              type="button"
+              className="icon-btn"
+              onClick={() => undo?.redo()}
+              disabled={stack.redo === 0}
+              aria-label="Redo"
+              title="Redo (Ctrl+Shift+Z)"
+            >
               ↷
             </button>
           </div>
@@ -219,44 +240,61 @@ function RoomView(props: {
         </label>
         <ShareMenu room={props.room} tokens={props.tokens} onCopied={setToast} />
         <Menu label="Export" ariaLabel="Export or import" closeOnClick>
-            <button type="button" onClick={() => exportJson(doc, base)}>
-              Design JSON
-            </button>
-            <button type="button" onClick={() => void exportImage('png', rf.getNodes(), base).catch((e: Error) => setToast(`PNG export failed: ${e.message}`))}>
-              PNG image
-            </button>
-            <button type="button" onClick={() => void exportImage('svg', rf.getNodes(), base).catch((e: Error) => setToast(`SVG export failed: ${e.message}`))}>
-              SVG image
-            </button>
-            {!readOnly && (
-              <>
-                <hr />
-                <button type="button" disabled={!empty} onClick={() => fileInput.current?.click()} title={empty ? 'Load a design JSON' : 'Import needs an empty room'}>
-                  Import design JSON…
-                </button>
-                <input
-                  ref={fileInput}
-                  type="file"
-                  accept="application/json,.json"
-                  hidden
-                  aria-label="Design JSON file"
-                  onChange={(e) => {
-                    const f = e.target.files?.[0]
-                    e.target.value = ''
-                    if (!f) return
-                    importFile(doc, f).then(
-                      (n) => {
-                        setToast(`Imported ${n} components`)
-                        setTimeout(() => void rf.fitView({ duration: 300, padding: 0.2 }), 50)
-                      },
-                      (err: Error) => setToast(`Import failed: ${err.message}`),
-                    )
-                  }}
-                />
-              </>
-            )}
+          <button type="button" onClick={() => exportJson(doc, base)}>
+            Design JSON
+          </button>
+          <button
+            type="button"
+            onClick={() => void exportImage('png', rf.getNodes(), base).catch((e: Error) => setToast(`PNG export failed: ${e.message}`))}
+          >
+            PNG image
+          </button>
+          <button
+            type="button"
+            onClick={() => void exportImage('svg', rf.getNodes(), base).catch((e: Error) => setToast(`SVG export failed: ${e.message}`))}
+          >
+            SVG image
+          </button>
+          {!readOnly && (
+            <>
+              <hr />
+              <button
+                type="button"
+                disabled={!empty}
+                onClick={() => fileInput.current?.click()}
+                title={empty ? 'Load a design JSON' : 'Import needs an empty room'}
+              >
+                Import design JSON…
+              </button>
+              <input
+                ref={fileInput}
+                type="file"
+                accept="application/json,.json"
+                hidden
+                aria-label="Design JSON file"
+                onChange={(e) => {
+                  const f = e.target.files?.[0]
+                  e.target.value = ''
+                  if (!f) return
+                  importFile(doc, f).then(
+                    (n) => {
+                      setToast(`Imported ${n} components`)
+                      setTimeout(() => void rf.fitView({ duration: 300, padding: 0.2 }), 50)
+                    },
+                    (err: Error) => setToast(`Import failed: ${err.message}`),
+                  )
+                }}
+              />
+            </>
+          )}
         </Menu>
-        <button type="button" className="icon-btn" onClick={() => setHelp((h) => !h)} aria-label="Keyboard shortcuts" title="Keyboard shortcuts (?)">
+        <button
+          type="button"
+          className="icon-btn"
+          onClick={() => setHelp((h) => !h)}
+          aria-label="Keyboard shortcuts"
+          title="Keyboard shortcuts (?)"
+        >
           ⌨
         </button>
         <ThemeToggle />
@@ -277,7 +315,15 @@ function RoomView(props: {
         <aside className="sidebar" aria-label="Room panels">
           <div className="tabs" role="tablist">
             {(['tiers', 'inspect', 'problem', 'notes'] as Tab[]).map((t) => (
-              <button key={t} type="button" role="tab" aria-selected={tab === t} className={tab === t ? 'on' : ''} onClick={() => setTab(t)} id={`tab-${t}`}>
+              <button
+                key={t}
+                type="button"
+                role="tab"
+                aria-selected={tab === t}
+                className={tab === t ? 'on' : ''}
+                onClick={() => setTab(t)}
+                id={`tab-${t}`}
+              >
                 {t[0].toUpperCase() + t.slice(1)}
                 {t === 'tiers' && state.validation && (
                   <span className={`badge ${state.validation.reached === state.validation.tiers.length ? 'ok' : ''}`}>
@@ -290,11 +336,25 @@ function RoomView(props: {
           <div className="tab-body" role="tabpanel" aria-labelledby={`tab-${tab}`}>
             {tab === 'tiers' && (
               <>
-                <TierPanel result={state.validation} connected={state.status === 'connected'} active={highlight.key} onHighlight={onHighlight} />
-                {token && <Timeline room={props.room} token={token} reached={state.validation?.reached ?? null} connected={state.status === 'connected'} />}
+                <TierPanel
+                  result={state.validation}
+                  connected={state.status === 'connected'}
+                  active={highlight.key}
+                  onHighlight={onHighlight}
+                />
+                {token && (
+                  <Timeline
+                    room={props.room}
+                    token={token}
+                    reached={state.validation?.reached ?? null}
+                    connected={state.status === 'connected'}
+                  />
+                )}
               </>
             )}
-            {tab === 'inspect' && <Inspector doc={doc} catalog={catalog} nodes={selection.nodes} edges={selection.edges} readOnly={readOnly} />}
+            {tab === 'inspect' && (
+              <Inspector doc={doc} catalog={catalog} nodes={selection.nodes} edges={selection.edges} readOnly={readOnly} />
+            )}
             {tab === 'problem' && <ProblemPanel problem={problem} />}
             {tab === 'notes' && (
               <Suspense fallback={<p className="muted">Loading the notes…</p>}>
@@ -332,4 +392,3 @@ function RoomView(props: {
     </div>
   )
 }
-

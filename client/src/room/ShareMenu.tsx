@@ -12,8 +12,8 @@ export function ShareMenu({ room, tokens, onCopied }: { room: string; tokens: Ro
   }
   return (
     <Menu label="Share" ariaLabel="Share this room" className="share" wide>
-        {edit && <LinkField what="Edit link" hint="anyone with it can change the design" url={edit} copy={copy} />}
-        {view && <LinkField what="View link" hint="read-only" url={view} copy={copy} />}
+      {edit && <LinkField what="Edit link" hint="anyone with it can change the design" url={edit} copy={copy} />}
+      {view && <LinkField what="View link" hint="read-only" url={view} copy={copy} />}
     </Menu>
   )
 }

@@ -8,7 +8,12 @@ export function ShortcutsHelp({ onClose, readOnly }: { onClose: () => void; read
     ['Esc', 'clear the selection'],
   ]
   if (!readOnly) {
-    rows.push(['Delete / Backspace', 'delete the selection'], ['Ctrl + D', 'duplicate the selection'], ['Ctrl + Z', 'undo your last change'], ['Ctrl + Shift + Z / Ctrl + Y', 'redo'])
+    rows.push(
+      ['Delete / Backspace', 'delete the selection'],
+      ['Ctrl + D', 'duplicate the selection'],
+      ['Ctrl + Z', 'undo your last change'],
+      ['Ctrl + Shift + Z / Ctrl + Y', 'redo'],
+    )
   }
   return (
     <div className="modal-backdrop" onClick={onClose}>

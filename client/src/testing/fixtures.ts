@@ -19,7 +19,15 @@ export const VALIDATION: ValidationResult = {
       passed: false,
       reached: false,
       source: 'seed',
-      rules: [{ text: 'Minimum 2 of type: app', kind: 'min_count', passed: false, explanation: 'needs ≥ 2 app instances; found 1', nodes: ['n1'] }],
+      rules: [
+        {
+          text: 'Minimum 2 of type: app',
+          kind: 'min_count',
+          passed: false,
+          explanation: 'needs ≥ 2 app instances; found 1',
+          nodes: ['n1'],
+        },
+      ],
     },
   ],
   design_issues: [{ code: 'unknown_type', message: "node 'X' has unknown type 'foo'", nodes: ['n7'], edges: [] }],
