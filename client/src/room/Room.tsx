@@ -3,23 +3,21 @@
  * undo/redo of one's own edits, share links, status, export/import. Editing controls exist only
  * for the edit role; a view link gets the same room read-only.
  */
-import { lazy, Suspense, useCallback, useEffect, useMemo, useRef, useState } from 'react'
-import { ReactFlowProvider, useReactFlow } from '@xyflow/react'
+import { lazy, Suspense, useCallback, useEffect, useMemo, useState } from 'react'
+import { ReactFlowProvider } from '@xyflow/react'
 import type * as Y from 'yjs'
 import { getComponents, getProblem, getRoom, type Problem, type RoomInfo } from '../api'
 import { Brand, ThemeToggle, TopBar } from '../TopBar'
 import { Catalog, EMPTY_CATALOG } from '../catalog'
-import { observeDesign } from '../flow'
 import { parseFragment, roleOf, tokenFor, type RoomTokens } from '../links'
 import { loadName, saveName } from '../presence'
-import { deleteElements, isEmpty, problemOf } from '../schema'
+import { deleteElements, problemOf } from '../schema'
 import { linkClick } from '../router'
 import { Canvas } from './Canvas'
 import { useRoomConnection, type RoomState } from './connection'
 import { CatalogContext, RoomContext } from './context'
-import { exportImage, exportJson, importFile } from './exporting'
+import { ExportMenu } from './ExportMenu'
 import { Inspector } from './Inspector'
-import { Menu } from './Menu'
 import { Palette } from './Palette'
 import { NameDialog, ParticipantList, useParticipants } from './Presence'
 import { ProblemPanel } from './ProblemPanel'
@@ -137,16 +135,6 @@ function Fatal({ message }: { message: string }) {
   )
 }
 
-/** Whether the design is empty, kept current (import is offered only into an empty room). */
-function useEmpty(doc: Y.Doc): boolean {
-  const [empty, setEmpty] = useState(() => isEmpty(doc))
-  useEffect(() => {
-    setEmpty(isEmpty(doc))
-    return observeDesign(doc, () => setEmpty(isEmpty(doc)))
-  }, [doc])
-  return empty
-}
-
 function RoomView(props: {
   room: string
   doc: Y.Doc
@@ -160,7 +148,6 @@ function RoomView(props: {
 }) {
   const { doc, awareness, state, readOnly, problem, catalog } = props
   const token = tokenFor(props.tokens)
-  const rf = useReactFlow()
   const [tab, setTab] = useState<Tab>('tiers')
   const inspect = useCallback(() => setTab('inspect'), [])
   const { selection, onSelection, duplicate } = useSelection(doc, readOnly, inspect)
@@ -170,14 +157,11 @@ function RoomView(props: {
   const [toast, setToast] = useState<string | null>(null)
   const [help, setHelp] = useState(false)
   const people = useParticipants(awareness)
-  const empty = useEmpty(doc)
   const { undo, stack } = useUndoManager(doc)
   useShortcuts(doc, { readOnly, undo, duplicate, setHelp })
 
   const onStopFollow = useCallback(() => setFollow(null), [])
 
-  const fileInput = useRef<HTMLInputElement>(null)
-  const base = `tierboard-${problem?.id ?? 'design'}`
   const notice = state.notice ?? toast
 
   const { dismissNotice } = props
@@ -239,55 +223,7 @@ function RoomView(props: {
           <input type="checkbox" checked={snap} onChange={(e) => setSnap(e.target.checked)} /> Snap
         </label>
         <ShareMenu room={props.room} tokens={props.tokens} onCopied={setToast} />
-        <Menu label="Export" ariaLabel="Export or import" closeOnClick>
-          <button type="button" onClick={() => exportJson(doc, base)}>
-            Design JSON
-          </button>
-          <button
-            type="button"
-            onClick={() => void exportImage('png', rf.getNodes(), base).catch((e: Error) => setToast(`PNG export failed: ${e.message}`))}
-          >
-            PNG image
-          </button>
-          <button
-            type="button"
-            onClick={() => void exportImage('svg', rf.getNodes(), base).catch((e: Error) => setToast(`SVG export failed: ${e.message}`))}
-          >
-            SVG image
-          </button>
-          {!readOnly && (
-            <>
-              <hr />
-              <button
-                type="button"
-                disabled={!empty}
-                onClick={() => fileInput.current?.click()}
-                title={empty ? 'Load a design JSON' : 'Import needs an empty room'}
-              >
-                Import design JSON…
-              </button>
-              <input
-                ref={fileInput}
-                type="file"
-                accept="application/json,.json"
-                hidden
-                aria-label="Design JSON file"
-                onChange={(e) => {
-                  const f = e.target.files?.[0]
-                  e.target.value = ''
-                  if (!f) return
-                  importFile(doc, f).then(
-                    (n) => {
-                      setToast(`Imported ${n} components`)
-                      setTimeout(() => void rf.fitView({ duration: 300, padding: 0.2 }), 50)
-                    },
-                    (err: Error) => setToast(`Import failed: ${err.message}`),
-                  )
-                }}
-              />
-            </>
-          )}
-        </Menu>
+        <ExportMenu doc={doc} readOnly={readOnly} base={`tierboard-${problem?.id ?? 'design'}`} onNotice={setToast} />
         <button
           type="button"
           className="icon-btn"
