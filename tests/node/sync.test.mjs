@@ -140,8 +140,8 @@ test('missing or wrong token: no document bytes, close 4401; unknown room: 4404'
     const codes = [];
     p.on('connection-close', (e) => e && codes.push(e.code));
     await waitFor(() => codes.length > 0, 5000, 'the first close');
-    // Then a window in which a reconnect would show (the stock client retries after 100 ms at first,
-    // doubling): proving an absence takes time, so this sleep is the point, not a wait.
+    // Then a window in which a reconnect would show (the stock client would retry after 200 ms, then
+    // 400, 800): proving an absence takes time, so this sleep is the point, not a wait.
     await sleep(1500);
     assert.deepEqual(codes, [4401]);
     assert.equal(doc.getText('notes').length, 0);
