@@ -156,10 +156,7 @@ export type NewNode = Partial<Omit<DesignNode, 'id'>> & { type: string }
 /** Adds a node and returns its id. */
 export function addNode(doc: Y.Doc, n: NewNode, id: string = newId()): string {
   local(doc, () => {
-    root(doc).nodes.set(
-      id,
-      nodeMap({ type: n.type, label: n.label ?? '', x: n.x ?? 0, y: n.y ?? 0, params: n.params ?? {} }),
-    )
+    root(doc).nodes.set(id, nodeMap({ type: n.type, label: n.label ?? '', x: n.x ?? 0, y: n.y ?? 0, params: n.params ?? {} }))
   })
   return id
 }

@@ -1,7 +1,7 @@
 /** The problem browser: search, category and difficulty facets with counts, cards, pagination. */
 import { useEffect, useState } from 'react'
 import { listProblems, problemQueryString, type ProblemList, type ProblemQuery } from '../api'
-import { TopBar } from '../App'
+import { TopBar } from '../TopBar'
 import { linkClick, navigate } from '../router'
 import { DifficultyBadge, difficultyOrder } from './common'
 
@@ -103,7 +103,11 @@ export function Browser({ query }: { query: URLSearchParams }) {
             <ul className="cards">
               {list?.items.map((p) => (
                 <li key={p.id} className="card">
-                  <a href={`/problems/${encodeURIComponent(p.id)}`} onClick={linkClick(`/problems/${encodeURIComponent(p.id)}`)} className="card-link">
+                  <a
+                    href={`/problems/${encodeURIComponent(p.id)}`}
+                    onClick={linkClick(`/problems/${encodeURIComponent(p.id)}`)}
+                    className="card-link"
+                  >
                     <div className="card-head">
                       <h2>{p.title}</h2>
                     </div>
@@ -152,7 +156,12 @@ function Facet(props: {
   return (
     <fieldset className="facet">
       <legend>{props.title}</legend>
-      <button type="button" className={`facet-item ${props.selected === '' ? 'on' : ''}`} aria-pressed={props.selected === ''} onClick={() => props.onSelect('')}>
+      <button
+        type="button"
+        className={`facet-item ${props.selected === '' ? 'on' : ''}`}
+        aria-pressed={props.selected === ''}
+        onClick={() => props.onSelect('')}
+      >
         <span>All</span>
       </button>
       {entries.map(([name, n]) => (

@@ -1,7 +1,7 @@
 /** One problem: goal, description, requirements, constants, components, tiers, and "Start a room". */
 import { useEffect, useState } from 'react'
 import { createRoom, getComponents, getProblem, type ComponentDef, type Problem } from '../api'
-import { TopBar } from '../App'
+import { TopBar } from '../TopBar'
 import { Catalog } from '../catalog'
 import { ComponentIcon } from '../icons'
 import { editLink } from '../links'
@@ -52,7 +52,11 @@ export function ProblemPage({ id }: { id: string }) {
         </nav>
       </TopBar>
       <main className="content narrow problem-page">
-        {error && <p className="error-box" role="alert">{error}</p>}
+        {error && (
+          <p className="error-box" role="alert">
+            {error}
+          </p>
+        )}
         {!problem && !error && <p className="muted">Loading…</p>}
         {problem && (
           <>

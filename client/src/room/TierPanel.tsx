@@ -42,12 +42,21 @@ export const TierPanel = memo(function TierPanel(props: {
       </div>
       <ol className="tiers">
         {result.tiers.map((t) => (
-          <li key={t.id} className={`tier ${t.reached ? 'reached' : t.passed ? 'passed' : 'failed'}`} data-testid={`tier-${t.id}`} data-reached={t.reached}>
+          <li
+            key={t.id}
+            className={`tier ${t.reached ? 'reached' : t.passed ? 'passed' : 'failed'}`}
+            data-testid={`tier-${t.id}`}
+            data-reached={t.reached}
+          >
             <div className="tier-head">
               <Mark ok={t.reached} label={t.reached ? 'reached' : 'not reached'} />
               <span className="tier-id">{t.id}</span>
               <span className="tier-title">{t.title}</span>
-              {t.passed && !t.reached && <span className="chip small" title="its rules pass, but an earlier tier does not">passes</span>}
+              {t.passed && !t.reached && (
+                <span className="chip small" title="its rules pass, but an earlier tier does not">
+                  passes
+                </span>
+              )}
             </div>
             <ul className="rules">
               {t.rules.map((r, i) => {
@@ -80,7 +89,13 @@ export const TierPanel = memo(function TierPanel(props: {
   )
 })
 
-function Findings(props: { title: string; items: Finding[]; kind: string; active: string | null; toggle: (key: string, nodes: string[]) => void }) {
+function Findings(props: {
+  title: string
+  items: Finding[]
+  kind: string
+  active: string | null
+  toggle: (key: string, nodes: string[]) => void
+}) {
   if (props.items.length === 0) return null
   return (
     <section className={`findings ${props.kind}`}>
@@ -90,7 +105,12 @@ function Findings(props: { title: string; items: Finding[]; kind: string; active
           const key = `${props.kind}/${i}`
           return (
             <li key={key}>
-              <button type="button" className={`finding ${props.active === key ? 'active' : ''}`} onClick={() => props.toggle(key, f.nodes)} aria-pressed={props.active === key}>
+              <button
+                type="button"
+                className={`finding ${props.active === key ? 'active' : ''}`}
+                onClick={() => props.toggle(key, f.nodes)}
+                aria-pressed={props.active === key}
+              >
                 <span className="finding-code">{f.code.replace(/_/g, ' ')}</span> {f.message}
               </button>
             </li>
