@@ -35,6 +35,7 @@ pub mod metrics;
 pub mod problems;
 pub mod room;
 pub mod rooms;
+pub mod rows;
 pub mod server;
 pub mod state;
 pub mod store;
