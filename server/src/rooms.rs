@@ -163,6 +163,12 @@ impl Rooms {
         self.lock().len()
     }
 
+    /// Room tasks still running, including rooms that have left the map and are finishing (their
+    /// last tier transitions, the compaction after an idle unload).
+    pub fn running(&self) -> usize {
+        self.tracker.len()
+    }
+
     /// Flushes every room's pending updates to the persister; returns the rooms it flushed. The
     /// caller flushes the persister, then calls [`Rooms::close_all`].
     pub async fn flush_all(&self) -> Vec<RoomId> {
@@ -211,5 +217,32 @@ fn remove_if_current(
             true
         }
         Some(_) | None => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn handle(generation: u64) -> RoomHandle {
+        let (tx, _rx) = mpsc::channel(1);
+        RoomHandle {
+            tx,
+            shared: Arc::new(RoomShared::default()),
+            generation,
+        }
+    }
+
+    #[test]
+    fn an_ended_actor_never_removes_the_one_that_replaced_it() {
+        let map = Mutex::new(HashMap::new());
+        let id = RoomId::random();
+        // A join found generation 1's mailbox closed and registered generation 2.
+        map.lock().unwrap().insert(id.clone(), handle(2));
+        assert!(!remove_if_current(&map, &id, 1), "replaced: not removed");
+        assert_eq!(map.lock().unwrap()[&id].generation, 2);
+        assert!(remove_if_current(&map, &id, 2));
+        assert!(map.lock().unwrap().is_empty());
+        assert!(!remove_if_current(&map, &id, 2), "already gone");
     }
 }

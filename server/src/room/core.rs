@@ -568,7 +568,11 @@ impl RoomCore {
             self.persist_at,
             self.validate_at,
             self.saved.due(),
-            self.idle_since.map(|since| since + self.config.idle),
+            // Only while nothing keeps the room loaded: a room whose edits are still being stored
+            // would otherwise wake at once, again and again, until they are.
+            self.idle_since
+                .filter(|_| self.nothing_unsaved())
+                .map(|since| since + self.config.idle),
             self.reconcile_at,
         ]
         .into_iter()
@@ -617,9 +621,12 @@ impl RoomCore {
     pub fn may_unload(&self, now: Instant) -> bool {
         self.idle_since
             .is_some_and(|since| now >= since + self.config.idle)
-            && self.conns.is_empty()
-            && self.pending.is_empty()
-            && self.in_flight == 0
+            && self.nothing_unsaved()
+    }
+
+    /// Nobody connected, nothing pending, nothing in flight.
+    fn nothing_unsaved(&self) -> bool {
+        self.conns.is_empty() && self.pending.is_empty() && self.in_flight == 0
     }
 
     /// The current validation result, after running a pending validation (so it reflects every

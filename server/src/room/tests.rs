@@ -974,7 +974,6 @@ fn a_burst_of_design_edits_is_validated_once_per_window() {
     room.join(0, 1, Role::Edit);
     room.tick(50);
     assert_eq!(room.validations(), 1);
-    let nodes = a.0.get_or_insert_map(crate::design::NODES_KEY);
     // The first edit after a quiet spell is judged at once ...
     room.send(200, 1, vec![a.add_node("n0")]);
     room.tick(200);
@@ -1189,6 +1188,10 @@ fn a_room_unloads_only_when_idle_empty_and_everything_is_stored() {
     let subs = submissions(effects);
     assert_eq!(subs.len(), 1);
     assert!(!unloads(&room.tick(13_001)), "in flight");
+    assert!(
+        room.core.next_wake() > room.at(13_001),
+        "no wake-up loop while a commit is awaited"
+    );
     let sub = subs.into_iter().next().unwrap();
     room.core
         .persisted(room.at(13_050), Ok(()), sub.saved_sv, sub.version);
