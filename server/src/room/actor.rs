@@ -9,86 +9,25 @@
 
 use std::collections::HashMap;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::time::Duration;
+use std::sync::atomic::Ordering;
 
 use bytes::Bytes;
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 use tokio::time::{Instant, sleep_until};
+use yrs::Doc;
 
+use super::command::{RoomCommand, RoomDeps, RoomShared};
 use super::conn::{ConnHandle, ConnId};
 use super::core::{Inbound, PERSIST_RETRY, RoomCore, RoomStatus};
 use super::effect::{Effect, Refused, Rows, Submission};
-use super::load::Loading;
-use crate::bus::{Bus, BusEvent, Dropped, Envelope, Subscription};
+use super::load::{self, Host, Loading};
+use crate::bus::{BusEvent, Dropped, Envelope, Subscription};
 use crate::close::CloseCode;
 use crate::ids::RoomId;
-use crate::metrics::{Metrics, dec, inc};
-use crate::problems::Bank;
+use crate::metrics::{dec, inc};
+use crate::rows::{RowKey, Transition};
 use crate::store::persister::OnSaved;
-use crate::store::{Persister, Store, Transition};
-use crate::validation::ValidationResult;
-
-pub enum RoomCommand {
-    Join {
-        conn: ConnHandle,
-        reply: oneshot::Sender<crate::Result<()>>,
-    },
-    Inbound {
-        conn: ConnId,
-        messages: Vec<Inbound>,
-    },
-    Leave {
-        conn: ConnId,
-    },
-    Persisted {
-        result: crate::Result<()>,
-        /// The stored state vector and the document version it belongs to.
-        saved_sv: Bytes,
-        version: u64,
-    },
-    Status {
-        reply: oneshot::Sender<RoomStatus>,
-    },
-    /// The current validation result (after a pending run, so it reflects every accepted edit).
-    Validation {
-        reply: oneshot::Sender<Option<Arc<ValidationResult>>>,
-    },
-    /// Hand everything pending to the persister and store the queued tier transitions.
-    Shutdown {
-        reply: oneshot::Sender<()>,
-    },
-    CloseAll {
-        code: CloseCode,
-    },
-}
-
-/// Fields the registry and HTTP handlers read without a round trip through the mailbox.
-#[derive(Debug, Default)]
-pub struct RoomShared {
-    pub connections: AtomicUsize,
-}
-
-/// Everything a room needs from the rest of the server.
-#[derive(Clone)]
-pub struct RoomDeps {
-    pub store: Arc<Store>,
-    pub bank: Arc<Bank>,
-    pub persister: Persister,
-    pub metrics: Arc<Metrics>,
-    pub bus: Arc<dyn Bus>,
-    pub idle: Duration,
-}
-
-/// A handle to a running room.
-#[derive(Clone)]
-pub struct RoomHandle {
-    pub tx: mpsc::Sender<RoomCommand>,
-    pub shared: Arc<RoomShared>,
-    /// Distinguishes this actor from a later one for the same room id in the registry.
-    pub generation: u64,
-}
 
 /// Why a room's actor ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -116,15 +55,15 @@ enum Wake {
 }
 
 pub struct Room {
-    pub(super) core: RoomCore,
-    pub(super) conns: HashMap<ConnId, ConnHandle>,
-    pub(super) deps: RoomDeps,
-    pub(super) shared: Arc<RoomShared>,
+    core: RoomCore,
+    conns: HashMap<ConnId, ConnHandle>,
+    deps: RoomDeps,
+    shared: Arc<RoomShared>,
     /// Membership of the room's bus channel; dropping the room unsubscribes.
-    pub(super) bus: Subscription,
+    bus: Subscription,
     /// The bus inbox, taken by [`Room::run`].
-    pub(super) bus_events: Option<mpsc::Receiver<BusEvent>>,
-    pub(super) loading: Option<Loading>,
+    bus_events: Option<mpsc::Receiver<BusEvent>>,
+    loading: Option<Loading>,
     tx_self: Option<mpsc::WeakSender<RoomCommand>>,
     /// The effects being executed; swapped with the core's queue so both keep their capacity.
     effects: Vec<Effect>,
@@ -135,15 +74,15 @@ pub struct Room {
 }
 
 impl Room {
-    pub(super) fn new(
-        core: RoomCore,
-        deps: RoomDeps,
-        shared: Arc<RoomShared>,
-        mut bus: Subscription,
-        loading: Option<Loading>,
-    ) -> Room {
+    /// Loads the room from the store (see [`super::load`]).
+    pub async fn load(id: RoomId, deps: RoomDeps, shared: Arc<RoomShared>) -> crate::Result<Room> {
+        let load::Loaded {
+            core,
+            mut bus,
+            loading,
+        } = load::load(id, &deps).await?;
         let bus_events = bus.events.take();
-        Room {
+        Ok(Room {
             core,
             conns: HashMap::new(),
             deps,
@@ -156,7 +95,7 @@ impl Room {
             slow: Vec::new(),
             unload: false,
             transitions: TransitionWriter::default(),
-        }
+        })
     }
 
     /// The initial document of a new room: `meta.problem` set.
@@ -176,7 +115,7 @@ impl Room {
         let mut stopped = false;
         let mut deferred = Vec::new();
         if let Some(loading) = self.loading.take() {
-            match self.finish_loading(loading, &mut rx).await {
+            match loading.finish(&mut self, &mut rx).await {
                 Some(held) => deferred = held,
                 None => stopped = true,
             }
@@ -289,20 +228,14 @@ impl Room {
                 return Flow::Stop;
             }
         }
-        self.shared
-            .connections
-            .store(self.conns.len(), Ordering::Relaxed);
         Flow::Continue
     }
 
-    pub(super) fn join(&mut self, now: Instant, conn: ConnHandle) {
+    fn join(&mut self, now: Instant, conn: ConnHandle) {
         let (id, role) = (conn.id, conn.role);
         self.conns.insert(id, conn);
         self.core.join(now, id, role);
         self.execute(now);
-        self.shared
-            .connections
-            .store(self.conns.len(), Ordering::Relaxed);
     }
 
     async fn flush_for_shutdown(&mut self) {
@@ -321,7 +254,7 @@ impl Room {
     /// Executes the core's effects, then reports the slow consumers they found, until the core has
     /// nothing more to do. Closing a slow connection broadcasts its awareness removal, which may find
     /// more: they go round again rather than recursing.
-    pub(super) fn execute(&mut self, now: Instant) {
+    fn execute(&mut self, now: Instant) {
         let mut effects = std::mem::take(&mut self.effects);
         loop {
             self.core.take_effects(&mut effects);
@@ -337,6 +270,9 @@ impl Room {
             self.slow.clear();
         }
         self.effects = effects;
+        self.shared
+            .connections
+            .store(self.conns.len(), Ordering::Relaxed);
     }
 
     fn run_effect(&mut self, now: Instant, effect: Effect) {
@@ -442,6 +378,36 @@ impl Room {
                 });
             }
         })
+    }
+}
+
+impl Host for Room {
+    fn room(&self) -> &RoomId {
+        self.core.id()
+    }
+
+    fn join(&mut self, now: Instant, conn: ConnHandle) {
+        Room::join(self, now, conn);
+    }
+
+    fn inbound(&mut self, now: Instant, conn: ConnId, messages: Vec<Inbound>) {
+        self.core.inbound(now, conn, messages);
+        self.execute(now);
+    }
+
+    fn status(&self) -> RoomStatus {
+        self.core.status()
+    }
+
+    fn loaded(&mut self, now: Instant, doc: Doc, loaded_keys: Vec<RowKey>) {
+        self.core.loaded(doc, loaded_keys);
+        self.execute(now);
+    }
+
+    fn failed(&mut self) {
+        for conn in self.conns.values() {
+            conn.control.close(CloseCode::Internal);
+        }
     }
 }
 

@@ -6,7 +6,9 @@
 //!   `saved.rs` holds the saved acknowledgements, `effect.rs` the effects.
 //! - `actor.rs` ([`Room`]): one tokio task per room that feeds the core and executes its effects with
 //!   the outboxes, the persister, the bus and the store (tier transitions, written in order).
-//! - `load.rs`: reading the room from the store and the loading state machine.
+//! - `load.rs`: reading the room from the store and the loading state machine (it reaches the actor
+//!   through its `Host` trait, so it never imports the actor).
+//! - `command.rs`: the mailbox commands, the registry's handle and the room's dependencies.
 //! - `conn.rs`: a connection's handle, outbox and [`ConnControl`].
 //!
 //! Across instances (see [`crate::bus`]): a room subscribes to its bus channel before it loads,
@@ -20,6 +22,7 @@
 //! never calls back into it (it asks to unload with [`Effect::Unload`] and ends with [`Exit::Idle`]).
 
 mod actor;
+mod command;
 mod conn;
 mod core;
 mod effect;
@@ -28,7 +31,8 @@ mod saved;
 #[cfg(test)]
 mod tests;
 
-pub use actor::{Exit, Room, RoomCommand, RoomDeps, RoomHandle, RoomShared};
+pub use actor::{Exit, Room};
+pub use command::{RoomCommand, RoomDeps, RoomHandle, RoomShared};
 pub use conn::{ConnControl, ConnHandle, ConnId, Side, Stopped};
 pub use core::{
     AWARENESS_TIMEOUT, CoreConfig, Inbound, Owner, RoomCore, RoomStatus, Start,

@@ -1212,3 +1212,31 @@ fn the_idle_time_counts_from_the_last_departure() {
     assert!(!unloads(&room.tick(8999)));
     assert!(unloads(&room.tick(9000)));
 }
+
+// ---- the core stays sans-IO -----------------------------------------------------------------------
+
+#[test]
+fn the_core_files_import_no_networking_database_bus_or_tasks() {
+    let files = [
+        ("core.rs", include_str!("core.rs")),
+        ("saved.rs", include_str!("saved.rs")),
+        ("effect.rs", include_str!("effect.rs")),
+    ];
+    for (name, source) in files {
+        for forbidden in [
+            "crate::store",
+            "crate::bus",
+            "sqlx",
+            "redis",
+            "tokio::net",
+            "tokio::sync",
+            "tokio::task",
+            "tokio::spawn",
+        ] {
+            assert!(
+                !source.contains(forbidden),
+                "room/{name} mentions {forbidden}"
+            );
+        }
+    }
+}
