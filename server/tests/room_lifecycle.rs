@@ -378,8 +378,10 @@ async fn a_room_with_unsaved_edits_does_not_unload() {
 
 /// Issue 18 item 5: tier changes made in quick succession are stored in the order the room
 /// broadcast them: the stored timeline equals the transitions between consecutive `validation`
-/// messages.
-async fn timeline_follows_the_broadcasts(database_url: &str) {
+/// messages. While the changes are made, another connection holds the transitions table locked,
+/// so every write waits and they would all race once it is released, were they not one after the
+/// other (on PostgreSQL two concurrent writes of one tier compute the same `n` and one is dropped).
+async fn timeline_follows_the_broadcasts(database_url: &str, lock: &[&'static str]) {
     let server = TestServer::start_with(config(database_url)).await;
     let (room, edit, _) = server.create_room(PROBLEM).await;
     let room_id = RoomId::parse(&room).unwrap();
@@ -390,6 +392,10 @@ async fn timeline_follows_the_broadcasts(database_url: &str) {
             .await,
         "the baseline validation"
     );
+    let mut blocker = sqlx::AnyConnection::connect(database_url).await.unwrap();
+    for statement in lock {
+        sqlx::query(*statement).execute(&mut blocker).await.unwrap();
+    }
     for round in 0..8 {
         if round % 2 == 0 {
             write_reference(&mut client).await;
@@ -410,6 +416,8 @@ async fn timeline_follows_the_broadcasts(database_url: &str) {
             .await,
         "the last change (a clear) judged"
     );
+    sqlx::query("COMMIT").execute(&mut blocker).await.unwrap();
+    blocker.close().await.unwrap();
     let results: Vec<ValidationResult> = client
         .tierboard
         .iter()
@@ -454,7 +462,7 @@ async fn timeline_follows_the_broadcasts(database_url: &str) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn tier_transitions_are_stored_in_order_on_sqlite() {
     let (_dir, url) = sqlite_url();
-    timeline_follows_the_broadcasts(&url).await;
+    timeline_follows_the_broadcasts(&url, &["BEGIN IMMEDIATE"]).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -463,7 +471,11 @@ async fn tier_transitions_are_stored_in_order_on_postgres() {
     let schema = ScratchSchema::create(common::PG_URL)
         .await
         .expect("a scratch schema");
-    timeline_follows_the_broadcasts(schema.url()).await;
+    timeline_follows_the_broadcasts(
+        schema.url(),
+        &["BEGIN", "LOCK TABLE tier_transitions IN EXCLUSIVE MODE"],
+    )
+    .await;
     schema.drop_now().await.expect("drop the scratch schema");
 }
 
