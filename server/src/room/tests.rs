@@ -1218,8 +1218,11 @@ fn the_idle_time_counts_from_the_last_departure() {
 #[test]
 fn the_core_files_import_no_networking_database_bus_or_tasks() {
     let files = [
-        ("core.rs", include_str!("core.rs")),
-        ("saved.rs", include_str!("saved.rs")),
+        ("core/mod.rs", include_str!("core/mod.rs")),
+        ("core/persist.rs", include_str!("core/persist.rs")),
+        ("core/peers.rs", include_str!("core/peers.rs")),
+        ("core/saved.rs", include_str!("core/saved.rs")),
+        ("core/validate.rs", include_str!("core/validate.rs")),
         ("effect.rs", include_str!("effect.rs")),
     ];
     for (name, source) in files {

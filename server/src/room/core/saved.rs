@@ -10,7 +10,7 @@ use base64::engine::general_purpose::STANDARD;
 use bytes::Bytes;
 use tokio::time::Instant;
 
-use super::conn::ConnId;
+use crate::room::conn::ConnId;
 use crate::sync::protocol;
 
 /// At most one round of `saved` messages per room in this window. The indicator is read by people,

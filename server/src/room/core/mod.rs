@@ -8,8 +8,19 @@
 //! networking, database, Redis, store or bus code: its bus messages and stored rows are plain data
 //! from [`crate::sync::peer`] and [`crate::rows`].
 //!
+//! Files: this one holds the state, joining and leaving, a frame's messages, timers and unloading;
+//! `persist.rs` the hand-off to storage, `saved.rs` the saved acknowledgements, `peers.rs` the
+//! bus, `validate.rs` validation scheduling.
+//!
 //! Because the core (through its actor) is the document's only user, `transact_mut` never waits for
 //! a lock, and the CPU work of one update is bounded by the message size limit.
+
+mod peers;
+mod persist;
+mod saved;
+mod validate;
+
+pub use saved::SAVED_INTERVAL;
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -22,16 +33,16 @@ use yrs::updates::decoder::Decode;
 use yrs::updates::encoder::Encode;
 use yrs::{Doc, Map, ReadTxn, StateVector, Transact, Update};
 
+use self::saved::SavedAcks;
 use super::conn::ConnId;
 use super::effect::{Effect, Refused, Restore, Rows, Submission};
-use super::saved::SavedAcks;
 use crate::close::CloseCode;
 use crate::ids::{InstanceId, Role, RoomId};
 use crate::metrics::{Metrics, inc};
 use crate::problems::{Bank, Problem};
 use crate::rows::{RowKey, Transition};
 use crate::sync::peer::{BusMessage, SyncState};
-use crate::sync::reconcile::{self, DocState, RECONCILE_PERIOD};
+use crate::sync::reconcile::{DocState, RECONCILE_PERIOD};
 use crate::sync::{AwarenessTable, protocol};
 use crate::validation::{self, ValidationResult};
 
@@ -174,7 +185,7 @@ impl RoomCore {
         let design_changed = Arc::new(AtomicBool::new(false));
         let (doc, owe_step1) = match start.doc {
             Some(doc) => {
-                watch_design(&doc, &design_changed);
+                RoomCore::watch_design(&doc, &design_changed);
                 (doc, None)
             }
             None => (Doc::new(), Some(Vec::new())),
@@ -228,7 +239,7 @@ impl RoomCore {
 
     /// The document is there (see [`Start::doc`]): the owed step 1s go out.
     pub fn loaded(&mut self, doc: Doc, loaded_keys: Vec<RowKey>) {
-        watch_design(&doc, &self.design_changed);
+        RoomCore::watch_design(&doc, &self.design_changed);
         self.doc = doc;
         self.loaded_keys = loaded_keys;
         self.cached_sv = None;
@@ -440,127 +451,6 @@ impl RoomCore {
         Ok(Some(delta))
     }
 
-    /// A message another instance published on the room's channel.
-    pub fn bus_message(&mut self, now: Instant, from: &InstanceId, message: BusMessage) {
-        match message {
-            BusMessage::Update(raw) => {
-                let applied = Update::decode_v1(&raw)
-                    .map_err(|e| e.to_string())
-                    .and_then(|update| self.integrate(now, update).map_err(|e| e.to_string()));
-                match applied {
-                    // Stored here too, and sent to our clients; never re-published.
-                    Ok(Some(delta)) => self.broadcast(protocol::encode_update(&delta), None),
-                    Ok(None) => {}
-                    Err(e) => {
-                        tracing::warn!(room = %self.config.id, from = %from, error = %e, "bus update ignored");
-                        inc(&self.config.metrics.bus_errors, 1);
-                    }
-                }
-            }
-            BusMessage::Awareness(update) => {
-                match self.awareness.apply(Owner::Remote, &update, now.into_std()) {
-                    Ok(true) => self.broadcast(protocol::encode_awareness(&update), None),
-                    Ok(false) => {}
-                    Err(e) => {
-                        tracing::warn!(room = %self.config.id, from = %from, error = %e, "bus awareness ignored");
-                        inc(&self.config.metrics.bus_errors, 1);
-                    }
-                }
-            }
-            BusMessage::Sync(state) => self.peer_state(from, state),
-        }
-    }
-
-    /// The bus was down and is back: messages may have been lost meanwhile.
-    pub fn bus_reconnected(&mut self) {
-        self.announce();
-    }
-
-    /// A bus message for this room was dropped (its inbox was full), or a publish was (the bus's
-    /// queue was full): announce soon, so peers re-send what we missed and we what they missed.
-    pub fn publish_dropped(&mut self, now: Instant) {
-        self.announce_due = true;
-        let soon = now + ANNOUNCE_SOON;
-        self.reconcile_at = Some(self.reconcile_at.map_or(soon, |at| at.min(soon)));
-    }
-
-    /// A peer's reconcile message: send it what it lacks, ask for what we lack (see [`reconcile`]).
-    fn peer_state(&mut self, from: &InstanceId, state: SyncState) {
-        let peer_sv = match StateVector::decode_v1(&state.sv) {
-            Ok(sv) => sv,
-            Err(e) => {
-                tracing::warn!(room = %self.config.id, from = %from, error = %e, "bad state vector on the bus");
-                inc(&self.config.metrics.bus_errors, 1);
-                return;
-            }
-        };
-        let mine = self.doc_state();
-        let plan = reconcile::plan(&mine, &peer_sv, state.deletes, state.request);
-        if plan.send_diff {
-            let diff = self.doc.transact().encode_state_as_update_v1(&peer_sv);
-            inc(&self.config.metrics.reconcile_diffs, 1);
-            self.publish(BusMessage::Update(Bytes::from(diff)));
-        }
-        if plan.answer {
-            inc(&self.config.metrics.reconciles, 1);
-            self.publish(BusMessage::Sync(mine.to_message(false, false)));
-        }
-        if state.hello
-            && let Some(ours) = self.awareness.encode_where(Owner::is_local)
-        {
-            self.publish(BusMessage::Awareness(ours));
-        }
-    }
-
-    /// Publishes our state, asking peers to answer, and our clients' awareness, asking peers for
-    /// theirs: after a load, a reconnect, or a dropped bus message.
-    pub fn announce(&mut self) {
-        if !self.config.fans_out {
-            return;
-        }
-        self.announce_due = false;
-        let state = self.doc_state().to_message(true, true);
-        inc(&self.config.metrics.reconciles, 1);
-        self.publish(BusMessage::Sync(state));
-        if let Some(ours) = self.awareness.encode_where(Owner::is_local) {
-            self.publish(BusMessage::Awareness(ours));
-        }
-    }
-
-    /// Due reconcile work: an announcement when something was dropped, else (while we have
-    /// connections) the periodic state, every [`RECONCILE_PERIOD`] plus jitter.
-    fn reconcile_tick(&mut self, now: Instant) {
-        if self.reconcile_at.is_none_or(|at| at > now) {
-            return;
-        }
-        self.reconcile_at = None;
-        if self.announce_due {
-            self.announce();
-        } else if !self.conns.is_empty() {
-            let state = self.doc_state().to_message(true, false);
-            inc(&self.config.metrics.reconciles, 1);
-            self.publish(BusMessage::Sync(state));
-        }
-        if !self.conns.is_empty() {
-            self.reconcile_at = Some(now + RECONCILE_PERIOD + self.jitter());
-        }
-    }
-
-    /// Publishes to the other instances (never waits: see [`RoomCore::publish_dropped`]).
-    fn publish(&mut self, message: BusMessage) {
-        if self.config.fans_out {
-            self.out.push(Effect::Publish(message));
-        }
-    }
-
-    fn jitter(&self) -> Duration {
-        let max = self.config.reconcile_jitter.as_millis() as u64;
-        if max == 0 {
-            return Duration::ZERO;
-        }
-        Duration::from_millis(rand::random_range(0..=max))
-    }
-
     /// The instant of the next due timer: the actor sleeps until then and calls [`RoomCore::tick`].
     pub fn next_wake(&self) -> Instant {
         let mut deadline = self.next_housekeeping;
@@ -629,211 +519,6 @@ impl RoomCore {
         self.conns.is_empty() && self.pending.is_empty() && self.in_flight == 0
     }
 
-    /// The current validation result, after running a pending validation (so it reflects every
-    /// accepted edit).
-    pub fn validation_now(&mut self, now: Instant) -> Option<Arc<ValidationResult>> {
-        if self.validate_at.is_some() {
-            self.validate(now);
-        }
-        self.validation.clone()
-    }
-
-    /// Re-reads the design, validates it and, when the result changed, pushes it to everyone and
-    /// records the tier transitions. The first run after loading is the baseline: the tiers the
-    /// stored design already met are not new transitions.
-    fn validate(&mut self, now: Instant) {
-        let record = self.validation.is_some();
-        self.validate_at = None;
-        self.last_validation = now;
-        let Some(problem) = self.problem.clone() else {
-            return;
-        };
-        let run = {
-            let txn = self.doc.transact();
-            validation::revalidate(
-                &problem,
-                self.config.bank.catalog(),
-                &txn,
-                self.validation.as_deref(),
-            )
-        };
-        inc(&self.config.metrics.validations, 1);
-        if !run.changed {
-            return;
-        }
-        let message = serde_json::json!({"type": "validation", "result": &run.result});
-        let message = protocol::encode_tierboard(&message.to_string());
-        self.broadcast(message.clone(), None);
-        self.validation_message = Some(message);
-        self.validation = Some(Arc::new(run.result));
-        if record && !run.transitions.is_empty() {
-            let at_ms = crate::clock::now_ms();
-            let events = run
-                .transitions
-                .into_iter()
-                .map(|t| Transition {
-                    at_ms,
-                    tier: t.tier,
-                    event: match t.event {
-                        validation::TierEvent::Reached => "reached".into(),
-                        validation::TierEvent::Lost => "lost".into(),
-                    },
-                })
-                .collect();
-            self.out.push(Effect::RecordTransitions(events));
-        }
-    }
-
-    /// Whether accepted updates are still waiting to be handed to the persister.
-    pub fn has_pending(&self) -> bool {
-        !self.pending.is_empty()
-    }
-
-    /// Hands everything pending to the persister now (graceful shutdown).
-    pub fn flush(&mut self, now: Instant) {
-        self.submit_pending(now);
-    }
-
-    fn submit_pending(&mut self, now: Instant) {
-        self.persist_at = None;
-        if self.pending.is_empty() {
-            return;
-        }
-        if self.rows_since_snapshot >= self.config.compact_rows
-            && self.stored_bytes <= SNAPSHOT_MAX_BYTES
-        {
-            self.submit_snapshot();
-            return;
-        }
-        // Everything pending goes out as one update; if merging fails (it cannot for updates the
-        // document accepted), the oldest goes alone and the rest wait for the next round.
-        let (update, all) = if self.pending.len() == 1 {
-            (self.pending.pop().expect("one pending update"), true)
-        } else {
-            match yrs::merge_updates_v1(self.pending.iter()) {
-                Ok(merged) => {
-                    self.pending.clear();
-                    (merged, true)
-                }
-                Err(e) => {
-                    tracing::error!(room = %self.config.id, error = %e, "merging pending updates failed");
-                    self.persist_at = Some(now + PERSIST_RETRY);
-                    (self.pending.remove(0), false)
-                }
-            }
-        };
-        // What the acknowledgement may claim: the whole document only when the whole of it was
-        // submitted; a partial submit claims the version already saved, which announces nothing.
-        let version = if all {
-            self.version
-        } else {
-            self.saved.version()
-        };
-        let saved_sv = self.saved_sv(version);
-        // Counted as taken; a refusal (queue full) undoes it at once (see `refused`).
-        self.in_flight += 1;
-        self.rows_since_snapshot += 1;
-        self.stored_bytes += update.len();
-        self.out.push(Effect::Submit(Submission {
-            rows: Rows::Update(update),
-            version,
-            saved_sv,
-        }));
-    }
-
-    /// Submits the whole document as one row that replaces the rows it covers: this instance's
-    /// earlier rows of the room and the rows it was loaded from (store module docs, "Snapshots from
-    /// the room"). It holds every pending update, which therefore need not go on their own.
-    fn submit_snapshot(&mut self) {
-        let snapshot = self
-            .doc
-            .transact()
-            .encode_state_as_update_v1(&StateVector::default());
-        let version = self.version;
-        let saved_sv = self.saved_sv(version);
-        let restore = Restore {
-            pending: std::mem::take(&mut self.pending),
-            rows_since_snapshot: self.rows_since_snapshot,
-            stored_bytes: self.stored_bytes,
-        };
-        self.in_flight += 1;
-        self.rows_since_snapshot = 1;
-        self.stored_bytes = snapshot.len();
-        self.out.push(Effect::Submit(Submission {
-            rows: Rows::Snapshot {
-                snapshot,
-                replaces: std::mem::take(&mut self.loaded_keys),
-                restore,
-            },
-            version,
-            saved_sv,
-        }));
-    }
-
-    /// The state vector a submission covering `version` stores; empty for a version already saved.
-    fn saved_sv(&mut self, version: u64) -> Bytes {
-        if version > self.saved.version() {
-            self.state_vector()
-        } else {
-            Bytes::new()
-        }
-    }
-
-    /// The persister's queue was full: the submission is undone and retried shortly.
-    pub fn refused(&mut self, now: Instant, refused: Refused) {
-        self.in_flight = self.in_flight.saturating_sub(1);
-        match refused {
-            Refused::Update(update) => {
-                self.rows_since_snapshot = self.rows_since_snapshot.saturating_sub(1);
-                self.stored_bytes = self.stored_bytes.saturating_sub(update.len());
-                // First: it is the oldest.
-                self.pending.insert(0, update);
-            }
-            Refused::Snapshot { replaces, restore } => {
-                // The next attempt encodes the document as it is then.
-                self.loaded_keys = replaces;
-                let newer = std::mem::replace(&mut self.pending, restore.pending);
-                self.pending.extend(newer);
-                self.rows_since_snapshot = restore.rows_since_snapshot;
-                self.stored_bytes = restore.stored_bytes;
-            }
-        }
-        self.persist_at = Some(now + PERSIST_RETRY);
-    }
-
-    /// A submission's commit succeeded or failed. `version` and `saved_sv` are the submission's.
-    pub fn persisted(
-        &mut self,
-        now: Instant,
-        result: crate::Result<()>,
-        saved_sv: Bytes,
-        version: u64,
-    ) {
-        self.in_flight = self.in_flight.saturating_sub(1);
-        match result {
-            Ok(()) => self.saved.committed(now, saved_sv, version),
-            Err(e) => {
-                // The persister keeps and retries failed batches itself (and counts the error);
-                // nothing is dropped here, the `saved` message just waits for the retry.
-                tracing::warn!(room = %self.config.id, error = %e, "not saved yet");
-            }
-        }
-        if self.conns.is_empty() && self.idle_since.is_none() {
-            self.idle_since = Some(now);
-        }
-    }
-
-    /// A `saved` round (see [`SavedAcks::round`]).
-    fn send_saved(&mut self, now: Instant) {
-        let conns = &self.conns;
-        let out = &mut self.out;
-        self.saved.round(now, |to, message| {
-            if conns.contains_key(&to) {
-                out.push(Effect::Send { to, message });
-            }
-        });
-    }
-
     fn state_vector(&mut self) -> Bytes {
         if let Some((version, sv)) = &self.cached_sv
             && *version == self.version
@@ -843,18 +528,6 @@ impl RoomCore {
         let sv = Bytes::from(self.doc.transact().state_vector().encode_v1());
         self.cached_sv = Some((self.version, sv.clone()));
         sv
-    }
-
-    /// The state vector and delete-set digest, computed once per document version.
-    fn doc_state(&mut self) -> DocState {
-        if let Some((version, state)) = &self.cached_state
-            && *version == self.version
-        {
-            return state.clone();
-        }
-        let state = DocState::of(&self.doc.transact());
-        self.cached_state = Some((self.version, state.clone()));
-        state
     }
 
     /// The step 2 answering a client's state vector. A client with nothing (a joiner) gets the
@@ -891,42 +564,4 @@ pub fn initial_update(problem: &str) -> Vec<u8> {
     let mut txn = doc.transact_mut();
     meta.insert(&mut txn, "problem", problem.to_string());
     txn.encode_update_v1()
-}
-
-/// Raises `changed` whenever a transaction changes something validation reads: anything under
-/// `nodes` or `edges` except a node's position set to a number. Dragging nodes is most of what a
-/// session does, and a position changes no tier (a position that is not a number is an issue, so it
-/// counts). Observers run inside the commit; this one only looks at the changed keys.
-fn watch_design(doc: &Doc, changed: &Arc<AtomicBool>) {
-    use yrs::Out;
-    use yrs::types::{EntryChange, Event, PathSegment};
-    use yrs::{DeepObservable, Origin};
-    let flag = changed.clone();
-    doc.get_or_insert_map(crate::design::NODES_KEY)
-        .observe_deep(Origin::from("tierboard-design"), move |txn, events| {
-            let moves_only = events.iter().all(|event| match event {
-                Event::Map(map) => {
-                    let path = map.path();
-                    matches!(path.front(), Some(PathSegment::Key(_)))
-                        && path.len() == 1
-                        && map.keys(txn).iter().all(|(key, change)| {
-                            matches!(key.as_ref(), "x" | "y")
-                                && matches!(
-                                    change,
-                                    EntryChange::Inserted(Out::Any(yrs::Any::Number(_)))
-                                        | EntryChange::Updated(_, Out::Any(yrs::Any::Number(_)))
-                                )
-                        })
-                }
-                _ => false,
-            });
-            if !moves_only {
-                flag.store(true, Ordering::Relaxed);
-            }
-        });
-    let flag = changed.clone();
-    doc.get_or_insert_map(crate::design::EDGES_KEY)
-        .observe_deep(Origin::from("tierboard-design"), move |_, _| {
-            flag.store(true, Ordering::Relaxed)
-        });
 }
