@@ -94,7 +94,11 @@ impl Registry {
 }
 
 fn conn() -> (ConnHandle, mpsc::Receiver<Bytes>) {
-    let (outbox, rx) = mpsc::channel(64);
+    conn_with_outbox(64)
+}
+
+fn conn_with_outbox(capacity: usize) -> (ConnHandle, mpsc::Receiver<Bytes>) {
+    let (outbox, rx) = mpsc::channel(capacity);
     let handle = ConnHandle {
         id: ConnId::next(),
         role: Role::Edit,
@@ -186,6 +190,64 @@ async fn joins_and_unloads_in_quick_succession_never_lose_a_join() {
         rooms.running() == 0 && rooms.loaded() == 0
     })
     .await;
+}
+
+/// The actor executes the core's effects: a connection whose outbox fills up is closed with 4000
+/// and dropped from the room, while the writer and a reader that keeps up carry on.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_full_outbox_closes_only_that_connection_with_4000() {
+    let registry = Registry::new().await;
+    let id = registry.room().await;
+    let rooms = &registry.rooms;
+    let (slow, _never_read) = conn_with_outbox(8);
+    let slow_control = slow.control.clone();
+    let (reader, mut reader_outbox) = conn();
+    let reader_control = reader.control.clone();
+    let (writer, _writer_outbox) = conn();
+    let writer_id = writer.id;
+    rooms.join(&id, slow).await.unwrap();
+    rooms.join(&id, reader).await.unwrap();
+    let room = rooms.join(&id, writer).await.unwrap();
+    let doc = yrs::Doc::new();
+    let notes = doc.get_or_insert_map("notes");
+    let mut updates = 0;
+    while !slow_control.is_stopped() {
+        assert!(updates < 100, "the slow connection is never closed");
+        let update = {
+            let mut txn = doc.transact_mut();
+            notes.insert(&mut txn, "k", updates);
+            txn.encode_update_v1()
+        };
+        let size = update.len();
+        let update = yrs::Update::decode_v1(&update).unwrap();
+        room.tx
+            .send(RoomCommand::Inbound {
+                conn: writer_id,
+                messages: vec![tierboard::room::Inbound::Update(update, size)],
+            })
+            .await
+            .unwrap();
+        updates += 1;
+        // The reader keeps up: it drains what reached it so far.
+        while let Ok(Some(_)) =
+            tokio::time::timeout(Duration::from_millis(20), reader_outbox.recv()).await
+        {}
+    }
+    assert_eq!(
+        slow_control.code(),
+        tierboard::close::CloseCode::SlowConsumer
+    );
+    wait_until(
+        Duration::from_secs(10),
+        "the slow connection dropped",
+        || room.shared.connections.load(Ordering::Relaxed) == 2,
+    )
+    .await;
+    assert!(
+        !reader_control.is_stopped(),
+        "the reader that keeps up stays"
+    );
+    assert!(!room.tx.is_closed());
 }
 
 fn config(url: &str) -> ServeConfig {
