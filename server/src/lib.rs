@@ -9,9 +9,11 @@
 //! - [`clock`]: wall-clock epoch milliseconds for what is stored (timers use `tokio::time`).
 //! - [`state`], [`auth`]: the shared [`AppState`]; one `authorize` for HTTP and WebSocket.
 //! - [`ids`]: newtypes for room ids, tokens (only their hashes are stored), roles, instance ids.
-//! - [`sync`]: the y-websocket protocol and the awareness table, without I/O.
-//! - [`room`]: one actor task per loaded room: document, connections, awareness, persistence hand-off.
-//! - [`rooms`]: the registry: get-or-load, idle unload, shutdown.
+//! - [`sync`]: the y-websocket protocol, the awareness table, the bus messages and reconciling, without I/O.
+//! - [`rows`]: plain data of stored rows and tier transitions (shared by the store and the room core).
+//! - [`room`]: one loaded room: a sans-IO core (inputs and time in, effects out) and the actor task
+//!   that executes its effects; loading; connection handles.
+//! - [`rooms`]: the registry: get-or-load, forget a room when its task ends, shutdown.
 //! - [`bus`]: fan-out across instances (in-process or Redis pub/sub) and reconciliation by state vectors.
 //! - [`store`]: SQLite / PostgreSQL through sqlx: rooms, tokens, the update log and compaction, and
 //!   the group-commit [`store::Persister`].
@@ -35,6 +37,7 @@ pub mod metrics;
 pub mod problems;
 pub mod room;
 pub mod rooms;
+pub mod rows;
 pub mod server;
 pub mod state;
 pub mod store;

@@ -13,12 +13,19 @@
 //! nothing else. Equal copies produce equal digests: the delete set is a `BTreeMap` of clients with
 //! merged, sorted ranges, so its encoding is canonical.
 
+use std::time::Duration;
+
 use bytes::Bytes;
 use sha2::{Digest, Sha256};
 use yrs::updates::encoder::Encode;
 use yrs::{ReadTxn, StateVector};
 
-use super::SyncState;
+use super::peer::SyncState;
+
+/// How often a room with connections publishes its state for reconciliation (plus up to
+/// [`RECONCILE_JITTER`], so that rooms and instances do not tick in step).
+pub const RECONCILE_PERIOD: Duration = Duration::from_secs(3);
+pub const RECONCILE_JITTER: Duration = Duration::from_millis(500);
 
 /// A room's state as compared during reconciliation.
 #[derive(Debug, Clone)]
