@@ -97,7 +97,11 @@ pub struct ComponentType {
 #[serde(deny_unknown_fields)]
 pub struct CatalogFile {
     /// Where the capacity figures come from; listed first so that the file opens with its sources.
-    #[serde(default, rename = "capacity_source", skip_serializing_if = "Vec::is_empty")]
+    #[serde(
+        default,
+        rename = "capacity_source",
+        skip_serializing_if = "Vec::is_empty"
+    )]
     pub capacity_sources: Vec<CapacitySource>,
     #[serde(default, rename = "component")]
     pub components: Vec<ComponentType>,
@@ -240,7 +244,12 @@ impl Catalog {
                 ("service_ms", c.service_ms, false),
                 ("monthly_usd", c.monthly_usd, false),
             ] {
-                let ok = value.is_finite() && if min_exclusive { value > 0.0 } else { value >= 0.0 };
+                let ok = value.is_finite()
+                    && if min_exclusive {
+                        value > 0.0
+                    } else {
+                        value >= 0.0
+                    };
                 if !ok {
                     return Err(err(format!("{name} = {value} is out of range")));
                 }
@@ -361,7 +370,10 @@ mod tests {
         let app = file.components.iter_mut().find(|t| t.ty == "app").unwrap();
         let saved = app.capacity.take();
         let err = Catalog::from_file(file.clone()).unwrap_err();
-        assert!(err.contains("component 'app': field 'capacity': missing"), "{err}");
+        assert!(
+            err.contains("component 'app': field 'capacity': missing"),
+            "{err}"
+        );
         let app = file.components.iter_mut().find(|t| t.ty == "app").unwrap();
         app.capacity = saved.map(|c| Capacity { rps: f64::NAN, ..c });
         let err = Catalog::from_file(file.clone()).unwrap_err();
@@ -372,6 +384,9 @@ mod tests {
             c.source = "nowhere".into();
         }
         let err = Catalog::from_file(file).unwrap_err();
-        assert!(err.contains("source 'nowhere' names no [[capacity_source]]"), "{err}");
+        assert!(
+            err.contains("source 'nowhere' names no [[capacity_source]]"),
+            "{err}"
+        );
     }
 }
