@@ -93,9 +93,11 @@ pub fn render(title: &str, result: &SimulationResult) -> String {
     let _ = writeln!(
         out,
         "scenario: load {}, {} rps offered ({} reads, {} writes){}{}\n",
-        serde_json::to_value(s.load)
-            .map(|v| v.to_string())
-            .unwrap_or_default(),
+        match s.load {
+            Load::Normal => "normal".to_string(),
+            Load::Peak => "peak".to_string(),
+            Load::Times(m) => format!("{}× peak", num(m)),
+        },
         num(s.offered_rps),
         num(s.read_rps),
         num(s.write_rps),
@@ -115,7 +117,11 @@ pub fn render(title: &str, result: &SimulationResult) -> String {
                 n.ty.clone(),
                 num(n.instances),
                 num(n.offered_rps),
-                num(n.capacity_rps),
+                if n.capacity_rps > 0.0 {
+                    num(n.capacity_rps)
+                } else {
+                    "-".into()
+                },
                 if n.capacity_rps > 0.0 {
                     format!("{} %", num(n.utilisation * 100.0))
                 } else {

@@ -209,12 +209,12 @@ fn node_results(graph: &Graph, run: &Run, failed: &[bool]) -> BTreeMap<String, N
                 } else {
                     offered * r.served_fraction
                 },
-                capacity_rps: if matches!(n.role, Role::Client | Role::Unknown) {
+                capacity_rps: if matches!(n.role, Role::Client | Role::Unknown) || failed[v] {
                     0.0
                 } else {
                     r.capacity
                 },
-                utilisation: r.utilisation,
+                utilisation: if failed[v] { 0.0 } else { r.utilisation },
                 latency_ms: r.latency.mean_ms,
                 p99_ms: r.latency.p99_ms,
                 error_rate,
@@ -231,7 +231,8 @@ fn bottleneck(graph: &Graph, run: &Run) -> Option<String> {
     let mut best: Option<(f64, &str)> = None;
     for (v, n) in graph.nodes.iter().enumerate() {
         let u = run.nodes[v].utilisation;
-        if u <= 0.0 {
+        // A failed node serves nothing (served fraction 0): it is not a bottleneck.
+        if u <= 0.0 || run.nodes[v].served_fraction <= 0.0 {
             continue;
         }
         if best.is_none_or(|(b, id)| u > b || (u == b && n.id.as_str() < id)) {
@@ -290,9 +291,11 @@ fn load_sentence(graph: &Graph, run: &Run, v: usize) -> String {
         ));
     } else if r.utilisation > HEADROOM && n.rps > 0.0 {
         let needed = (offered / (HEADROOM * n.rps)).ceil();
+        let more = (needed - n.instances).max(1.0);
         s.push_str(&format!(
-            ": add {} instances to stay under {}",
-            num((needed - n.instances).max(1.0)),
+            ": add {} instance{} to stay under {}",
+            num(more),
+            if more == 1.0 { "" } else { "s" },
             percent(HEADROOM)
         ));
     }
@@ -534,6 +537,7 @@ fn explanations(
         let r = &run.nodes[v];
         if matches!(n.role, Role::Client | Role::Unknown)
             || r.offered[READ] + r.offered[WRITE] <= 0.0
+            || r.served_fraction <= 0.0
         {
             continue;
         }
@@ -570,8 +574,12 @@ fn explanations(
         }
     }
     for id in &scenario.fail {
+        let name = graph
+            .index
+            .get(id)
+            .map_or(id.as_str(), |&v| graph.nodes[v].label.as_str());
         out.push(format!(
-            "{id} is failed: it serves nothing; balancers route around it"
+            "{name} is failed: it serves nothing; balancers route around it, calls into it fail"
         ));
     }
     if let Some(id) = bottleneck
