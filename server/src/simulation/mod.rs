@@ -36,6 +36,9 @@ use model::{READ, Run, RunInput, WRITE};
 pub const HEADROOM: f64 = 0.8;
 /// Availability target (percent) from which the single-point-of-failure check is shown.
 pub const SPOF_AVAILABILITY: f64 = 99.9;
+/// Single points of failure whose error rate the explanation states (one full run each); the rest are
+/// named in the check's `nodes`.
+pub const SPOF_EXPLAINED: usize = 8;
 
 /// Simulates `design` for `problem` under `scenario`. The capacity checks are always computed at the
 /// problem's peak with nothing failed and warm caches, whatever the scenario.
@@ -85,17 +88,31 @@ pub fn simulate(
         ))
     };
     let peak = peak_run.as_ref().unwrap_or(&run);
-    let mut spof_failed = no_failures.clone();
-    let checks = checks(problem, &graph, &workload, peak, |v| {
-        spof_failed[v] = true;
-        let only_errors = RunInput {
+    let failure_check = model::FailureCheck::new(
+        &graph,
+        peak,
+        RunInput {
             with_latency: false,
-            ..run_input(&workload, workload.peak_rps, &spof_failed, false)
-        };
-        let error_rate = graph.run(&only_errors, Some(peak)).error_rate;
-        spof_failed[v] = false;
-        error_rate
-    });
+            ..run_input(&workload, workload.peak_rps, &no_failures, false)
+        },
+    );
+    let mut spof_failed = no_failures.clone();
+    let checks = checks(
+        problem,
+        &graph,
+        &workload,
+        peak,
+        |v| failure_check.fails_requests(v, &mut spof_failed),
+        |v| {
+            let mut failed = no_failures.clone();
+            failed[v] = true;
+            let only_errors = RunInput {
+                with_latency: false,
+                ..run_input(&workload, workload.peak_rps, &failed, false)
+            };
+            graph.run(&only_errors, Some(peak)).error_rate
+        },
+    );
 
     let nodes = node_results(&graph, &run, &failed);
     let mut edges = BTreeMap::new();
@@ -307,7 +324,8 @@ fn checks(
     graph: &Graph,
     workload: &Workload,
     peak: &Run,
-    mut error_rate_without: impl FnMut(usize) -> f64,
+    mut fails_without: impl FnMut(usize) -> bool,
+    error_rate_without: impl Fn(usize) -> f64,
 ) -> Vec<Check> {
     let mut checks = Vec::new();
     let sized = |v: usize| !matches!(graph.nodes[v].role, Role::Client | Role::Unknown);
@@ -393,9 +411,8 @@ fn checks(
                 continue;
             }
             tried += 1;
-            let e = error_rate_without(v);
-            if e > 0.0 {
-                spof.push((v, e));
+            if fails_without(v) {
+                spof.push(v);
             }
         }
         let explanation = if peak.offered_rps <= 0.0 {
@@ -406,16 +423,21 @@ fn checks(
                 num(workload.availability_percent)
             )
         } else {
-            let parts: Vec<String> = spof
+            // The error rate of each, for the first few (one full run each).
+            let mut parts: Vec<String> = spof
                 .iter()
-                .map(|&(v, e)| {
+                .take(SPOF_EXPLAINED)
+                .map(|&v| {
                     format!(
                         "without {} the error rate is {}",
                         graph.nodes[v].label,
-                        percent(e)
+                        percent(error_rate_without(v))
                     )
                 })
                 .collect();
+            if spof.len() > SPOF_EXPLAINED {
+                parts.push(format!("and {} more", spof.len() - SPOF_EXPLAINED));
+            }
             format!(
                 "{} (availability target {} %)",
                 parts.join("; "),
@@ -431,10 +453,7 @@ fn checks(
                 CheckStatus::Fail
             },
             explanation,
-            nodes: spof
-                .iter()
-                .map(|&(v, _)| graph.nodes[v].id.clone())
-                .collect(),
+            nodes: spof.iter().map(|&v| graph.nodes[v].id.clone()).collect(),
         });
     }
     // Monthly cost, against the budget when the problem states one.

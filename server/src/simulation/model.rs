@@ -6,6 +6,9 @@
 //! so a run is one pass forwards (flow) and one backwards (success and latency), O(nodes + edges).
 //! The flow is demand: offered load is linear in the rate and independent of capacities.
 
+use std::cmp::Reverse;
+use std::collections::{BinaryHeap, HashMap, HashSet};
+
 use super::graph::{Graph, Role};
 use super::queueing::{Latency, node_latency};
 
@@ -461,5 +464,172 @@ impl Graph {
             }
         }
         run
+    }
+}
+
+/// The single-point-of-failure check without a full run per node (docs/SIMULATION.md §5).
+///
+/// With a no-failure run that has no errors, failing node `v` causes errors exactly when (a) a caller
+/// of `v` that carries request traffic still calls it (nothing routes around it) or, being a balancer,
+/// is left with no live target, or (b) the load its callers move elsewhere pushes a node that carries
+/// request traffic past its capacity. Demand is linear and only the callers of `v` route differently,
+/// so (b) needs only the change in demand below them, in topological order. When the no-failure run
+/// already has errors, each node gets a full run instead (it fails when the error rate grows).
+pub struct FailureCheck<'a> {
+    graph: &'a Graph,
+    base: &'a Run,
+    input: RunInput<'a>,
+    /// Request traffic (reached from a client through synchronous calls) per node and class.
+    on_path: Vec<[bool; 2]>,
+    /// Callers of each node (any edge into it).
+    callers: Vec<Vec<usize>>,
+    /// Position of each node in the topological order.
+    position: Vec<usize>,
+}
+
+impl<'a> FailureCheck<'a> {
+    /// `input` must be the one `base` was run with (nothing failed).
+    pub fn new(graph: &'a Graph, base: &'a Run, input: RunInput<'a>) -> FailureCheck<'a> {
+        let n = graph.nodes.len();
+        let mut position = vec![0; n];
+        for (i, &v) in graph.order.iter().enumerate() {
+            position[v] = i;
+        }
+        let mut callers = vec![Vec::new(); n];
+        for (u, out) in graph.out.iter().enumerate() {
+            for (t, _) in out {
+                callers[*t].push(u);
+            }
+        }
+        let mut sync: Vec<[f64; 2]> = base.generated.clone();
+        for &u in &graph.order {
+            if graph.nodes[u].is_async {
+                continue;
+            }
+            for call in graph.calls(base, u) {
+                if call.off_path {
+                    continue;
+                }
+                for k in [READ, WRITE] {
+                    sync[call.target][k] += sync[u][k] * call.share[k];
+                }
+            }
+        }
+        FailureCheck {
+            graph,
+            base,
+            input,
+            on_path: sync
+                .iter()
+                .map(|s| [s[READ] > 0.0, s[WRITE] > 0.0])
+                .collect(),
+            callers,
+            position,
+        }
+    }
+
+    /// The end-to-end error rate with `v` failed exceeds the no-failure one.
+    pub fn fails_requests(&self, v: usize, failed: &mut [bool]) -> bool {
+        let (g, base) = (self.graph, self.base);
+        failed[v] = true;
+        let input = RunInput {
+            failed,
+            ..self.input.clone()
+        };
+        let answer = if base.error_rate > 0.0 {
+            g.run(&input, Some(base)).error_rate > base.error_rate + 1e-12
+        } else {
+            self.quick(v, &input)
+        };
+        failed[v] = false;
+        answer
+    }
+
+    fn quick(&self, v: usize, input: &RunInput) -> bool {
+        let (g, base) = (self.graph, self.base);
+        // (a) Calls into the failed node, or balancers left without a target, on the request path.
+        let mut rerouted: Vec<(usize, Vec<Call>)> = Vec::new();
+        for &u in &self.callers[v] {
+            if u == v || rerouted.iter().any(|(w, _)| *w == u) {
+                continue;
+            }
+            let (calls, lost) = g.route(u, input);
+            for k in [READ, WRITE] {
+                if !self.on_path[u][k] || g.nodes[u].is_async {
+                    continue;
+                }
+                if lost[k] > 0.0 {
+                    return true;
+                }
+                if calls
+                    .iter()
+                    .any(|c| c.target == v && !c.off_path && c.share[k] > 0.0)
+                {
+                    return true;
+                }
+            }
+            rerouted.push((u, calls));
+        }
+        // (b) The demand that moves, pushed down in topological order: the failed node sends nothing,
+        // its callers send along their new routes, and every node whose demand changed passes the
+        // change on along its (unchanged) calls.
+        let mut delta: HashMap<usize, [f64; 2]> = HashMap::new();
+        let mut queue: BinaryHeap<Reverse<(usize, usize)>> = BinaryHeap::new();
+        let mut queued: HashSet<usize> = HashSet::new();
+        let mut push = |queue: &mut BinaryHeap<Reverse<(usize, usize)>>, w: usize| {
+            if queued.insert(w) {
+                queue.push(Reverse((self.position[w], w)));
+            }
+        };
+        push(&mut queue, v);
+        for (u, _) in &rerouted {
+            push(&mut queue, *u);
+        }
+        let none: &[Call] = &[];
+        while let Some(Reverse((_, w))) = queue.pop() {
+            let d = delta.get(&w).copied().unwrap_or([0.0; 2]);
+            let old = base.nodes[w].offered;
+            let new = if w == v {
+                [0.0; 2]
+            } else {
+                [old[READ] + d[READ], old[WRITE] + d[WRITE]]
+            };
+            let node = &g.nodes[w];
+            let sized = !matches!(node.role, Role::Client | Role::Unknown) && !node.is_async;
+            if w != v
+                && sized
+                && (self.on_path[w][READ] || self.on_path[w][WRITE])
+                && new[READ] + new[WRITE] > base.nodes[w].capacity * (1.0 + 1e-12)
+            {
+                return true;
+            }
+            let new_calls = if w == v {
+                Some(none)
+            } else {
+                rerouted
+                    .iter()
+                    .find(|(u, _)| *u == w)
+                    .map(|(_, c)| c.as_slice())
+            };
+            let moved = (d[READ].abs() + d[WRITE].abs()) > 1e-9 * (old[READ] + old[WRITE] + 1.0);
+            if new_calls.is_none() && !moved {
+                continue;
+            }
+            for call in g.calls(base, w) {
+                let e = delta.entry(call.target).or_insert([0.0; 2]);
+                for k in [READ, WRITE] {
+                    e[k] -= old[k] * call.share[k];
+                }
+                push(&mut queue, call.target);
+            }
+            for call in new_calls.unwrap_or_else(|| g.calls(base, w)) {
+                let e = delta.entry(call.target).or_insert([0.0; 2]);
+                for k in [READ, WRITE] {
+                    e[k] += new[k] * call.share[k];
+                }
+                push(&mut queue, call.target);
+            }
+        }
+        false
     }
 }
