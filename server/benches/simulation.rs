@@ -154,7 +154,7 @@ fn build_design() -> Design {
         d.edges.push(DesignEdge::new(format!("e{edge}"), a, b));
         edge += 1;
     };
-    let mut add = |d: &mut Design, id: String, ty: &str, instances: u64| {
+    let add = |d: &mut Design, id: String, ty: &str, instances: u64| {
         d.nodes
             .push(DesignNode::new(id.clone(), ty, id).with_instances(instances));
     };
