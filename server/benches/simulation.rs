@@ -39,7 +39,7 @@ fn main() {
     let design = build_design();
     let result = simulate(&problem, catalog, &design, &Scenario::peak());
     println!(
-        "problem {}: design {} nodes, {} edges; offered {} rps, error rate {:.4}, p99 {:.1} ms, bottleneck {:?}, {} design issues; checks: {}",
+        "problem {}: design {} nodes, {} edges; offered {} rps, error rate {:e}, p99 {:.1} ms, bottleneck {:?}, {} design issues; checks: {}",
         problem.id,
         design.nodes.len(),
         design.edges.len(),
