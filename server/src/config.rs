@@ -37,6 +37,22 @@ pub enum Command {
         #[arg(long, env = "TIERBOARD_PROBLEMS", default_value = "problems")]
         problems: PathBuf,
     },
+    /// Simulate a design JSON file for a problem and print its load, latency, errors, cost and capacity
+    /// checks; exits non-zero when a check fails.
+    Simulate {
+        #[arg(long)]
+        problem: String,
+        /// Path to a design JSON file (docs/PROTOCOL.md §3).
+        design: PathBuf,
+        /// `peak`, `normal`, or a multiple of peak (`10` for a 10× spike).
+        #[arg(long, default_value = "peak")]
+        load: String,
+        /// A node id to fail (repeatable).
+        #[arg(long)]
+        fail: Vec<String>,
+        #[arg(long, env = "TIERBOARD_PROBLEMS", default_value = "problems")]
+        problems: PathBuf,
+    },
 }
 
 #[derive(Debug, Subcommand)]

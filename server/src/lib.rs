@@ -20,6 +20,7 @@
 //! - [`problems`]: the problem bank and the component catalog.
 //! - [`design`]: the canvas schema (design JSON and reading it out of a document).
 //! - [`validation`]: pure tier validation of a design.
+//! - [`simulation`]: pure capacity simulation of a design (load, latency, errors, cost, checks).
 //! - [`http`], [`ws`]: the routes and the WebSocket adapter.
 //! - [`metrics`]: Prometheus counters.
 //! - [`server`]: start-up and graceful shutdown.
@@ -39,6 +40,7 @@ pub mod room;
 pub mod rooms;
 pub mod rows;
 pub mod server;
+pub mod simulation;
 pub mod state;
 pub mod store;
 pub mod sync;
@@ -59,7 +61,8 @@ pub fn app(state: AppState) -> Router {
     let mut router = http::routes()
         .with_state(state)
         .merge(problems::api::router(bank.clone()))
-        .merge(validation::api::router(bank))
+        .merge(validation::api::router(bank.clone()))
+        .merge(simulation::api::router(bank))
         .layer(TraceLayer::new_for_http());
     if let Some(client) = http::static_client(&static_dir) {
         router = router.fallback_service(client);

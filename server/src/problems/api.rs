@@ -102,9 +102,29 @@ async fn solution(State(bank): State<Arc<Bank>>, Path(id): Path<String>) -> Resu
     })))
 }
 
+/// A type's capacity as `GET /api/components` serves it: the figures, and the source's text (with
+/// its id and whether it is a guess) rather than only its id.
+fn capacity_json(catalog: &crate::problems::Catalog, t: &crate::problems::ComponentType) -> Value {
+    match &t.capacity {
+        None => Value::Null,
+        Some(c) => {
+            let source = catalog.source(&c.source);
+            json!({
+                "rps": c.rps,
+                "service_ms": c.service_ms,
+                "monthly_usd": c.monthly_usd,
+                "async": c.is_async,
+                "source": source.map_or(c.source.as_str(), |s| s.text.as_str()),
+                "source_id": c.source,
+                "guess": source.is_some_and(|s| s.guess),
+            })
+        }
+    }
+}
+
 async fn components(State(bank): State<Arc<Bank>>) -> Json<Value> {
-    let list: Vec<Value> = bank
-        .catalog()
+    let catalog = bank.catalog();
+    let list: Vec<Value> = catalog
         .iter()
         .map(|t| {
             json!({
@@ -115,6 +135,7 @@ async fn components(State(bank): State<Arc<Bank>>) -> Json<Value> {
                 "icon": t.icon,
                 "aliases": t.aliases,
                 "params": t.params,
+                "capacity": capacity_json(catalog, t),
             })
         })
         .collect();

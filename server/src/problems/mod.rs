@@ -25,7 +25,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 pub use api::router;
-pub use catalog::{Catalog, ComponentType, ParamDef};
+pub use catalog::{Capacity, CapacitySource, Catalog, ComponentType, ParamDef};
 pub use load::{LintError, problem_files};
 pub use model::{Problem, Rule, Tier, TierSource};
 

@@ -391,6 +391,7 @@ pub fn entry_for(ty: &str) -> ComponentType {
         params: params_for(&kind),
         kind,
         aliases: vec![],
+        capacity: None,
     }
 }
 
