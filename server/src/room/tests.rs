@@ -342,7 +342,14 @@ fn the_greeting_is_step1_awareness_session_validation_saved_in_order() {
     let effects = room.join(100, 2, Role::View);
     assert_eq!(
         sent_to(&effects, 2),
-        ["step1", "awareness", "session", "validation", "saved"]
+        [
+            "step1",
+            "awareness",
+            "session",
+            "validation",
+            "simulation",
+            "saved"
+        ]
     );
 }
 
@@ -957,7 +964,10 @@ fn the_first_validation_is_a_baseline_one_window_after_the_load() {
     assert_eq!(room.validations(), 0);
     assert!(broadcasts(&room.tick(window - 1)).is_empty());
     let effects = room.tick(window);
-    assert_eq!(broadcasts(&effects), [("validation".into(), None)]);
+    assert_eq!(
+        broadcasts(&effects),
+        [("validation".into(), None), ("simulation".into(), None)]
+    );
     assert!(
         !effects
             .iter()
@@ -965,6 +975,53 @@ fn the_first_validation_is_a_baseline_one_window_after_the_load() {
         "the baseline is not a transition"
     );
     assert_eq!(room.validations(), 1);
+}
+
+#[test]
+fn the_simulation_follows_the_design_and_greets_joiners() {
+    let mut room = Room::new();
+    let a = Client::new(1);
+    room.join(0, 1, Role::Edit);
+    room.tick(50);
+    room.send(60, 1, vec![a.reference()]);
+    let window = VALIDATION_INTERVAL.as_millis() as u64;
+    let effects = room.tick(60 + window);
+    let simulation = |effects: &[Effect]| {
+        effects.iter().find_map(|e| match e {
+            Effect::Broadcast { message, .. } if kind(message) == "simulation" => {
+                Some(tierboard(message))
+            }
+            _ => None,
+        })
+    };
+    let before = simulation(&effects).expect("the reference design is simulated");
+    let app_capacity = |result: &serde_json::Value| {
+        result["result"]["nodes"]["app-servers"]["capacity_rps"].as_f64()
+    };
+    let capacity = app_capacity(&before).expect("the app node has a capacity");
+    // Ten times the app instances: ten times the capacity, pushed without a tier changing.
+    let nodes = a.0.get_or_insert_map(crate::design::NODES_KEY);
+    let more = a.design(|txn| {
+        let Some(yrs::Out::YMap(node)) = nodes.get(txn, "app-servers") else {
+            panic!("the reference has app-servers")
+        };
+        let Some(yrs::Out::YMap(params)) = node.get(txn, "params") else {
+            panic!("a node has params")
+        };
+        let instances = params
+            .get(txn, "instances")
+            .and_then(|v| v.cast::<f64>().ok())
+            .unwrap_or(1.0);
+        params.insert(txn, "instances", instances * 10.0);
+    });
+    room.send(60 + 2 * window, 1, vec![more]);
+    let effects = room.tick(60 + 3 * window);
+    let after = simulation(&effects).expect("a changed design is simulated again");
+    assert_eq!(app_capacity(&after), Some(capacity * 10.0));
+    assert!(
+        sent_to(&room.join(60 + 4 * window, 2, Role::View), 2).contains(&"simulation".to_string()),
+        "a joiner is greeted with the latest simulation"
+    );
 }
 
 #[test]

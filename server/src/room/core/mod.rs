@@ -41,6 +41,7 @@ use crate::ids::{InstanceId, Role, RoomId};
 use crate::metrics::{Metrics, inc};
 use crate::problems::{Bank, Problem};
 use crate::rows::{RowKey, Transition};
+use crate::simulation::SimulationResult;
 use crate::sync::peer::{BusMessage, SyncState};
 use crate::sync::reconcile::{DocState, RECONCILE_PERIOD};
 use crate::sync::{AwarenessTable, protocol};
@@ -167,6 +168,9 @@ pub struct RoomCore {
     validation: Option<Arc<ValidationResult>>,
     /// The last result encoded as a `validation` message, sent to joiners.
     validation_message: Option<Bytes>,
+    /// The capacity simulation at the problem's peak, run with every validation, and its message.
+    simulation: Option<SimulationResult>,
+    simulation_message: Option<Bytes>,
     /// Set when the document changed since the last run; the run happens at this instant.
     validate_at: Option<Instant>,
     last_validation: Instant,
@@ -215,6 +219,8 @@ impl RoomCore {
             design_changed,
             validation: None,
             validation_message: None,
+            simulation: None,
+            simulation_message: None,
             // The first run is the baseline. It comes one validation window after the load, so the
             // joiner that loaded the room is greeted and answered first.
             validate_at: Some(now + VALIDATION_INTERVAL),
@@ -294,10 +300,13 @@ impl RoomCore {
             to: id,
             message: protocol::encode_tierboard(&session.to_string()),
         });
-        if let Some(validation) = &self.validation_message {
+        for message in [&self.validation_message, &self.simulation_message]
+            .into_iter()
+            .flatten()
+        {
             self.out.push(Effect::Send {
                 to: id,
-                message: validation.clone(),
+                message: message.clone(),
             });
         }
         if let Some(saved) = self.saved.message() {

@@ -1,7 +1,9 @@
 //! The room core's validation scheduling: at most one run per window, the first edit after a quiet
-//! spell judged at once, the result pushed when it changed and its tier transitions recorded.
+//! spell judged at once, the result pushed when it changed and its tier transitions recorded. The
+//! capacity simulation at the problem's peak runs with every validation and is pushed when it changed.
 
 use super::*;
+use crate::simulation;
 
 impl RoomCore {
     /// The current validation result, after running a pending validation (so it reflects every
@@ -23,39 +25,44 @@ impl RoomCore {
         let Some(problem) = self.problem.clone() else {
             return;
         };
-        let run = {
+        let (run, simulated) = {
             let txn = self.doc.transact();
-            validation::revalidate(
-                &problem,
-                self.config.bank.catalog(),
-                &txn,
-                self.validation.as_deref(),
+            let catalog = self.config.bank.catalog();
+            (
+                validation::revalidate(&problem, catalog, &txn, self.validation.as_deref()),
+                simulation::live::resimulate(&problem, catalog, &txn, self.simulation.as_ref()),
             )
         };
         inc(&self.config.metrics.validations, 1);
-        if !run.changed {
-            return;
+        if run.changed {
+            let message = serde_json::json!({"type": "validation", "result": &run.result});
+            let message = protocol::encode_tierboard(&message.to_string());
+            self.broadcast(message.clone(), None);
+            self.validation_message = Some(message);
+            self.validation = Some(Arc::new(run.result));
+            if record && !run.transitions.is_empty() {
+                let at_ms = crate::clock::now_ms();
+                let events = run
+                    .transitions
+                    .into_iter()
+                    .map(|t| Transition {
+                        at_ms,
+                        tier: t.tier,
+                        event: match t.event {
+                            validation::TierEvent::Reached => "reached".into(),
+                            validation::TierEvent::Lost => "lost".into(),
+                        },
+                    })
+                    .collect();
+                self.out.push(Effect::RecordTransitions(events));
+            }
         }
-        let message = serde_json::json!({"type": "validation", "result": &run.result});
-        let message = protocol::encode_tierboard(&message.to_string());
-        self.broadcast(message.clone(), None);
-        self.validation_message = Some(message);
-        self.validation = Some(Arc::new(run.result));
-        if record && !run.transitions.is_empty() {
-            let at_ms = crate::clock::now_ms();
-            let events = run
-                .transitions
-                .into_iter()
-                .map(|t| Transition {
-                    at_ms,
-                    tier: t.tier,
-                    event: match t.event {
-                        validation::TierEvent::Reached => "reached".into(),
-                        validation::TierEvent::Lost => "lost".into(),
-                    },
-                })
-                .collect();
-            self.out.push(Effect::RecordTransitions(events));
+        // After the validation message, as in the greeting.
+        if simulated.changed {
+            let message = protocol::encode_tierboard(&simulated.message().to_string());
+            self.broadcast(message.clone(), None);
+            self.simulation_message = Some(message);
+            self.simulation = Some(simulated.result);
         }
     }
 
