@@ -21,6 +21,9 @@ import { Inspector } from './Inspector'
 import { Palette } from './Palette'
 import { NameDialog, ParticipantList, useParticipants } from './Presence'
 import { ProblemPanel } from './ProblemPanel'
+import { hintFor } from '../learn/coaching'
+import { recordProgress } from '../learn/progress'
+import { hintList } from '../browser/common'
 import { useSelection } from './selection'
 import { ShareMenu } from './ShareMenu'
 import { ShortcutsHelp } from './ShortcutsHelp'
@@ -102,6 +105,7 @@ export function Room({ room }: { room: string }) {
               state={state}
               readOnly={role !== 'edit'}
               tokens={tokens}
+              name={name ?? ''}
               problem={problem}
               catalog={catalog}
               dismissNotice={dismissNotice}
@@ -142,6 +146,7 @@ function RoomView(props: {
   state: RoomState
   readOnly: boolean
   tokens: RoomTokens
+  name: string
   problem: Problem | null
   catalog: Catalog
   dismissNotice: () => void
@@ -161,6 +166,25 @@ function RoomView(props: {
   useShortcuts(doc, { readOnly, undo, duplicate, setHelp })
 
   const onStopFollow = useCallback(() => setFollow(null), [])
+  const [focusHint, setFocusHint] = useState<{ index: number; seq: number } | null>(null)
+  const onHint = useCallback((index: number) => {
+    setTab('problem')
+    setFocusHint((f) => ({ index, seq: (f?.seq ?? 0) + 1 }))
+  }, [])
+  const coach = useMemo(() => {
+    if (!problem) return undefined
+    const hints = hintList(problem.hints)
+    return (tier: number, rule: number) => {
+      const r = problem.tiers[tier]?.rules[rule]
+      return r ? hintFor(r, problem.tiers[tier].id, hints, catalog) : null
+    }
+  }, [problem, catalog])
+  // The best tier reached here counts as this browser's progress on the problem.
+  const reached = state.validation?.reached ?? 0
+  const tierTotal = state.validation?.tiers.length ?? 0
+  useEffect(() => {
+    if (problem && tierTotal > 0) recordProgress(problem.id, { bestTier: reached, tiers: tierTotal })
+  }, [problem, reached, tierTotal])
 
   const notice = state.notice ?? toast
 
@@ -277,6 +301,8 @@ function RoomView(props: {
                   connected={state.status === 'connected'}
                   active={highlight.key}
                   onHighlight={onHighlight}
+                  hintFor={coach}
+                  onHint={onHint}
                 />
                 {token && (
                   <Timeline
@@ -291,7 +317,9 @@ function RoomView(props: {
             {tab === 'inspect' && (
               <Inspector doc={doc} catalog={catalog} nodes={selection.nodes} edges={selection.edges} readOnly={readOnly} />
             )}
-            {tab === 'problem' && <ProblemPanel problem={problem} />}
+            {tab === 'problem' && (
+              <ProblemPanel problem={problem} catalog={catalog} doc={doc} readOnly={readOnly} name={props.name} focusHint={focusHint} />
+            )}
             {tab === 'notes' && (
               <Suspense fallback={<p className="muted">Loading the notes…</p>}>
                 <NotesPad doc={doc} awareness={awareness} readOnly={readOnly} />
