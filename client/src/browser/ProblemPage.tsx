@@ -99,13 +99,13 @@ export function ProblemPage({ id }: { id: string }) {
             <ProblemFull
               problem={problem}
               catalog={catalog}
-              tutorial={problem.tutorial ? <TutorialView problemId={problem.id} tutorial={problem.tutorial} /> : undefined}
+              tutorial={problem.tutorial ? <TutorialView problem={problem} /> : undefined}
               hints={
                 hints.length > 0 ? (
                   <HintList
                     hints={hints}
                     revealed={Array.from({ length: shown }, () => ({}))}
-                    onReveal={() => recordProgress(problem.id, { hintsUsed: shown + 1, tiers: problem.tiers.length })}
+                    onReveal={() => recordProgress(problem.id, { title: problem.title, hintsUsed: shown + 1, tiers: problem.tiers.length })}
                     idPrefix="page-"
                   />
                 ) : undefined

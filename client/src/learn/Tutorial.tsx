@@ -4,7 +4,7 @@
  * hint. Passed checkpoints are remembered per browser (progress.ts).
  */
 import { useId, useState, type FormEvent } from 'react'
-import type { Checkpoint, Tutorial } from '../api'
+import type { Checkpoint, Problem, Tutorial } from '../api'
 import { check, type Verdict } from './checkpoint'
 import { Markdown } from './Markdown'
 import { recordProgress, useProgress } from './progress'
@@ -13,7 +13,9 @@ function steps(v: string[] | string): string[] {
   return Array.isArray(v) ? v : v.split('\n').filter((s) => s.trim())
 }
 
-export function TutorialView({ problemId, tutorial }: { problemId: string; tutorial: Tutorial }) {
+export function TutorialView({ problem }: { problem: Problem }) {
+  const tutorial: Tutorial = problem.tutorial ?? { text: '' }
+  const problemId = problem.id
   const checkpoints = tutorial.checkpoints ?? []
   const passed = useProgress()[problemId]?.checkpoints ?? []
   return (
@@ -43,7 +45,14 @@ export function TutorialView({ problemId, tutorial }: { problemId: string; tutor
                 key={i}
                 checkpoint={c}
                 passed={passed.includes(i)}
-                onPass={() => recordProgress(problemId, { checkpoints: [i], checkpointCount: checkpoints.length })}
+                onPass={() =>
+                  recordProgress(problemId, {
+                    title: problem.title,
+                    checkpoints: [i],
+                    checkpointCount: checkpoints.length,
+                    tiers: problem.tiers.length,
+                  })
+                }
               />
             ))}
           </ol>

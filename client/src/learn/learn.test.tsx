@@ -10,6 +10,7 @@ import { PROBLEMS } from '../testing/fixtures'
 import { setupHost } from '../testing/render'
 import { check, parseNumber, toleranceOf } from './checkpoint'
 import { hintFor } from './coaching'
+import { designDiff } from './diff'
 import { Markdown } from './Markdown'
 import { exportProgress, importProgress, loadProgress, recordProgress, statusOf, STORAGE_KEY } from './progress'
 import { formatValue, unitOf } from './units'
@@ -177,5 +178,41 @@ describe('units', () => {
     expect(unitOf('replication_factor')).toBe('')
     expect(formatValue(87000)).toBe('87,000')
     expect(formatValue(true)).toBe('yes')
+  })
+})
+
+describe('design against the reference', () => {
+  const catalog = new Catalog([
+    { type: 'client', name: 'Client', kind: 'client', family: 'edge', icon: '', aliases: [], params: [] },
+    { type: 'redirect_client', name: 'Redirect client', kind: 'client', family: 'edge', icon: '', aliases: [], params: [] },
+    { type: 'app', name: 'App Server', kind: 'app', family: 'compute', icon: '', aliases: [], params: [] },
+    { type: 'lb', name: 'Load Balancer', kind: 'lb', family: 'network', icon: '', aliases: [], params: [] },
+    { type: 'cache', name: 'Cache', kind: 'cache', family: 'data', icon: '', aliases: [], params: [] },
+  ])
+  const reference = {
+    source: 'seed',
+    nodes: [
+      { id: 'c', type: 'redirect_client', label: 'Users', x: 0, y: 0 },
+      { id: 'l', type: 'lb', label: 'LB', x: 240, y: 0 },
+      { id: 'a', type: 'app', label: 'Apps', x: 480, y: 0, params: { instances: 8 } },
+    ],
+    edges: [],
+  }
+  const node = (id: string, type: string, params = {}) => ({ id, type, label: type, x: 0, y: 0, params })
+
+  it('lists what each side lacks, by kind, and smaller fleets', () => {
+    const d = designDiff(
+      { nodes: [node('1', 'client'), node('2', 'app', { instances: 2 }), node('3', 'cache'), node('4', 'note')], edges: [] },
+      reference,
+      catalog,
+    )
+    expect(d.missing).toEqual([{ kind: 'lb', labels: ['LB'] }])
+    expect(d.extra).toEqual([{ kind: 'cache', labels: ['cache'] }])
+    expect(d.smaller).toEqual([{ kind: 'app', design: 2, reference: 8 }])
+  })
+
+  it('finds nothing to say about the reference itself', () => {
+    const d = designDiff({ nodes: reference.nodes.map((n) => ({ ...n, params: n.params ?? {} })), edges: [] }, reference, catalog)
+    expect(d).toEqual({ missing: [], extra: [], smaller: [] })
   })
 })

@@ -9,6 +9,8 @@ export const STORAGE_KEY = 'tierboard.progress.v1'
 const FORMAT = 'tierboard-progress'
 
 export interface ProblemProgress {
+  /** The problem's title when last seen, so that the browser can list started problems offline. */
+  title?: string
   /** Tiers reached at best (0 = none yet), out of `tiers`. */
   bestTier: number
   tiers: number
@@ -34,6 +36,7 @@ function clean(v: unknown): ProblemProgress | null {
   const o = v as Record<string, unknown>
   const cps = Array.isArray(o.checkpoints) ? [...new Set(o.checkpoints.map(nat))].sort((a, b) => a - b) : []
   return {
+    ...(typeof o.title === 'string' ? { title: o.title.slice(0, 300) } : {}),
     bestTier: nat(o.bestTier),
     tiers: nat(o.tiers),
     hintsUsed: nat(o.hintsUsed),
@@ -63,7 +66,9 @@ export function statusOf(p: ProblemProgress | undefined): Status {
 
 /** The better of two records, field by field. */
 export function mergeRecord(a: ProblemProgress, b: ProblemProgress): ProblemProgress {
+  const title = b.title ?? a.title
   return {
+    ...(title ? { title } : {}),
     bestTier: Math.max(a.bestTier, b.bestTier),
     tiers: Math.max(a.tiers, b.tiers),
     hintsUsed: Math.max(a.hintsUsed, b.hintsUsed),
@@ -125,7 +130,8 @@ export function recordProgress(id: string, update: Partial<Omit<ProblemProgress,
     next.tiers === before.tiers &&
     next.hintsUsed === before.hintsUsed &&
     next.checkpoints.length === before.checkpoints.length &&
-    next.checkpointCount === before.checkpointCount
+    next.checkpointCount === before.checkpointCount &&
+    next.title === before.title
   if (same && all[id]) return
   save({ ...all, [id]: next })
 }

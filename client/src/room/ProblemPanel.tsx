@@ -23,7 +23,7 @@ export function ProblemPanel(props: {
 }) {
   const { problem, doc, focusHint } = props
   const hints = hintList(problem?.hints)
-  const { revealed, reveal } = useHints(doc, problem?.id ?? null, hints.length, props.name)
+  const { revealed, reveal } = useHints(doc, problem, hints.length, props.name)
   const ref = useRef<HTMLDivElement>(null)
   useEffect(() => {
     if (!focusHint || !ref.current) return
@@ -42,7 +42,7 @@ export function ProblemPanel(props: {
         problem={problem}
         catalog={props.catalog}
         compact
-        tutorial={problem.tutorial ? <TutorialView problemId={problem.id} tutorial={problem.tutorial} /> : undefined}
+        tutorial={problem.tutorial ? <TutorialView problem={problem} /> : undefined}
         hints={
           hints.length > 0 ? (
             <HintList hints={hints} revealed={revealed} onReveal={props.readOnly ? null : reveal} idPrefix="panel-" />

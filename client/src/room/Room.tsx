@@ -21,6 +21,9 @@ import { Inspector } from './Inspector'
 import { Palette } from './Palette'
 import { NameDialog, ParticipantList, useParticipants } from './Presence'
 import { ProblemPanel } from './ProblemPanel'
+import { AnswerPanel } from './AnswerPanel'
+import { Ghost } from './Ghost'
+import { useReference } from './useReference'
 import { hintFor } from '../learn/coaching'
 import { recordProgress } from '../learn/progress'
 import { hintList } from '../browser/common'
@@ -33,7 +36,7 @@ import { useHighlight } from './useHighlight'
 import { useShortcuts } from './useShortcuts'
 import { useUndoManager } from './useUndoManager'
 
-type Tab = 'tiers' | 'inspect' | 'problem' | 'notes'
+type Tab = 'tiers' | 'inspect' | 'problem' | 'answer' | 'notes'
 
 // CodeMirror is most of the notes pad's weight: load it when the Notes tab is first opened.
 const NotesPad = lazy(() => import('./NotesPad').then((m) => ({ default: m.NotesPad })))
@@ -166,6 +169,9 @@ function RoomView(props: {
   useShortcuts(doc, { readOnly, undo, duplicate, setHelp })
 
   const onStopFollow = useCallback(() => setFollow(null), [])
+  const reference = useReference(problem?.id ?? null)
+  const refDesign = reference.ghost ? reference.solution?.reference_solution : null
+  const overlay = useMemo(() => (refDesign ? <Ghost reference={refDesign} catalog={catalog} /> : null), [refDesign, catalog])
   const [focusHint, setFocusHint] = useState<{ index: number; seq: number } | null>(null)
   const onHint = useCallback((index: number) => {
     setTab('problem')
@@ -183,7 +189,7 @@ function RoomView(props: {
   const reached = state.validation?.reached ?? 0
   const tierTotal = state.validation?.tiers.length ?? 0
   useEffect(() => {
-    if (problem && tierTotal > 0) recordProgress(problem.id, { bestTier: reached, tiers: tierTotal })
+    if (problem && tierTotal > 0) recordProgress(problem.id, { title: problem.title, bestTier: reached, tiers: tierTotal })
   }, [problem, reached, tierTotal])
 
   const notice = state.notice ?? toast
@@ -271,10 +277,11 @@ function RoomView(props: {
           follow={follow}
           onStopFollow={onStopFollow}
           onSelection={onSelection}
+          overlay={overlay}
         />
         <aside className="sidebar" aria-label="Room panels">
           <div className="tabs" role="tablist">
-            {(['tiers', 'inspect', 'problem', 'notes'] as Tab[]).map((t) => (
+            {(['tiers', 'inspect', 'problem', 'answer', 'notes'] as Tab[]).map((t) => (
               <button
                 key={t}
                 type="button"
@@ -320,6 +327,7 @@ function RoomView(props: {
             {tab === 'problem' && (
               <ProblemPanel problem={problem} catalog={catalog} doc={doc} readOnly={readOnly} name={props.name} focusHint={focusHint} />
             )}
+            {tab === 'answer' && <AnswerPanel doc={doc} catalog={catalog} reference={reference} />}
             {tab === 'notes' && (
               <Suspense fallback={<p className="muted">Loading the notes…</p>}>
                 <NotesPad doc={doc} awareness={awareness} readOnly={readOnly} />

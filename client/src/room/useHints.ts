@@ -7,7 +7,7 @@ import type * as Y from 'yjs'
 import { recordProgress } from '../learn/progress'
 import { revealNextHint, revealedHints, root, type HintReveal } from '../schema'
 
-export function useHints(doc: Y.Doc, problemId: string | null, total: number, name: string) {
+export function useHints(doc: Y.Doc, problem: { id: string; title: string } | null, total: number, name: string) {
   const [revealed, setRevealed] = useState<HintReveal[]>(() => revealedHints(doc))
   useEffect(() => {
     const m = root(doc).hints
@@ -17,8 +17,8 @@ export function useHints(doc: Y.Doc, problemId: string | null, total: number, na
     return () => m.unobserve(update)
   }, [doc])
   useEffect(() => {
-    if (problemId && revealed.length > 0) recordProgress(problemId, { hintsUsed: Math.min(revealed.length, total) })
-  }, [problemId, revealed.length, total])
+    if (problem && revealed.length > 0) recordProgress(problem.id, { title: problem.title, hintsUsed: Math.min(revealed.length, total) })
+  }, [problem, revealed.length, total])
   const reveal = useCallback(() => revealNextHint(doc, name, total), [doc, name, total])
   return { revealed, reveal }
 }
