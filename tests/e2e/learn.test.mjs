@@ -25,6 +25,13 @@ async function join(name, url) {
 }
 
 describe('the problem in full', () => {
+  it('the accessibility check can fail: it reports a known serious violation', async () => {
+    const p = await env.person('Auditor')
+    await p.page.setContent('<main><img src="data:image/gif;base64,R0lGODlhAQABAAAAACw="><button></button></main>')
+    const found = await axeSerious(p.page)
+    assert.ok(found.some((v) => v.includes('image-alt')) && found.some((v) => v.includes('button-name')), found.join('\n'))
+  })
+
   it('the classic Twitter page shows its peak-traffic estimate and its schema, on a desktop and a phone', async () => {
     const p = await visit('Reader', `${env.server.base}/problems/classic-twitter-x`)
     const { page } = p

@@ -55,6 +55,7 @@ export function Browser({ query }: { query: URLSearchParams }) {
     if (s) p.set('status', s)
     navigate(`/${p.toString() ? `?${p}` : ''}`, { replace: true })
   }
+  const startedView = status === 'in-progress' || status === 'done'
   const startedCounts = { 'in-progress': 0, done: 0 }
   for (const p of Object.values(progress)) {
     const s = statusOf(p)
@@ -113,6 +114,17 @@ export function Browser({ query }: { query: URLSearchParams }) {
         <div className="browser-body">
           <aside className="facets" aria-label="Filters">
             <Facet
+              title="Your progress"
+              counts={{
+                'In progress': startedCounts['in-progress'],
+                Done: startedCounts.done,
+                'Not started': Math.max(0, (list?.total ?? 0) - startedCounts['in-progress'] - startedCounts.done),
+              }}
+              selected={status ? STATUSES[status] : ''}
+              order={(a, b) => Object.values(STATUSES).indexOf(a) - Object.values(STATUSES).indexOf(b)}
+              onSelect={(v) => setStatus(Object.entries(STATUSES).find(([, label]) => label === v)?.[0] ?? '')}
+            />
+            <Facet
               title="Difficulty"
               counts={list?.facets.difficulty ?? {}}
               selected={q.difficulty ?? ''}
@@ -125,28 +137,17 @@ export function Browser({ query }: { query: URLSearchParams }) {
               selected={q.category ?? ''}
               onSelect={(v) => go({ ...q, category: v, page: 1 })}
             />
-            <Facet
-              title="Your progress"
-              counts={{
-                'In progress': startedCounts['in-progress'],
-                Done: startedCounts.done,
-                'Not started': Math.max(0, (list?.total ?? 0) - startedCounts['in-progress'] - startedCounts.done),
-              }}
-              selected={status ? STATUSES[status] : ''}
-              order={(a, b) => Object.values(STATUSES).indexOf(a) - Object.values(STATUSES).indexOf(b)}
-              onSelect={(v) => setStatus(Object.entries(STATUSES).find(([, label]) => label === v)?.[0] ?? '')}
-            />
             <ProgressFile />
           </aside>
           <section className="results" aria-live="polite" aria-busy={loading}>
             {result?.error && <p className="error-box">Could not load problems: {result.error}</p>}
-            {list && (
+            {list && !startedView && (
               <p className="muted result-count">
                 {list.total} problem{list.total === 1 ? '' : 's'}
                 {q.q ? ` matching “${q.q}”` : ''}
               </p>
             )}
-            {status && status !== 'not-started' ? (
+            {status && startedView ? (
               <StartedList items={startedWith(progress, status, q.q ?? '')} />
             ) : (
               <ul className="cards">
@@ -181,7 +182,7 @@ export function Browser({ query }: { query: URLSearchParams }) {
               </ul>
             )}
             {list && list.total === 0 && <p className="empty">No problem matches. Try fewer words or clear a filter.</p>}
-            {list && pages > 1 && (
+            {list && pages > 1 && !startedView && (
               <nav className="pager" aria-label="Pages">
                 <button type="button" disabled={(q.page ?? 1) <= 1} onClick={() => go({ ...q, page: (q.page ?? 1) - 1 })}>
                   ← Previous

@@ -13,7 +13,7 @@ import { AnalysisView, ReferenceView } from '../learn/Answer'
 import { HintList } from '../learn/Hints'
 import { ProblemFull } from '../learn/ProblemFull'
 import { recordProgress, statusOf, useProgress } from '../learn/progress'
-import { TutorialView } from '../learn/Tutorial'
+import { EstimateDrills, TutorialView } from '../learn/Tutorial'
 import { DifficultyBadge, hintList } from './common'
 
 export function ProblemPage({ id }: { id: string }) {
@@ -99,7 +99,7 @@ export function ProblemPage({ id }: { id: string }) {
             <ProblemFull
               problem={problem}
               catalog={catalog}
-              tutorial={problem.tutorial ? <TutorialView problem={problem} /> : undefined}
+              tutorial={problem.tutorial ? <TutorialView problem={problem} /> : <EstimateDrills problem={problem} />}
               hints={
                 hints.length > 0 ? (
                   <HintList

@@ -34,7 +34,7 @@ export function partsOf(problem: Problem, catalog: Catalog | null, slots: Slots,
     add('requirements', 'Requirements', <Requirements problem={problem} />)
   if (problem.constants?.length) add('constants', 'Constants and assumptions', <Constants constants={problem.constants} />, !compact)
   ;(problem.sections ?? []).forEach((s, i) => add(`section-${i}-${slug(s.heading)}`, s.heading, <TextPart section={s} />, !compact))
-  if (slots.tutorial) add('tutorial', 'Tutorial', slots.tutorial, !compact)
+  if (slots.tutorial) add('tutorial', problem.tutorial ? 'Tutorial' : 'Practise the estimates', slots.tutorial, !compact)
   if (slots.hints) add('hints', 'Hints', slots.hints)
   if (problem.staff) add('staff', problem.staff.heading || 'Staff-level considerations', <StaffPart staff={problem.staff} />, !compact)
   if (problem.available_components.length)

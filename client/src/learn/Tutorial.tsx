@@ -6,6 +6,7 @@
 import { useId, useState, type FormEvent } from 'react'
 import type { Checkpoint, Problem, Tutorial } from '../api'
 import { check, type Verdict } from './checkpoint'
+import { estimateDrills } from './estimates'
 import { Markdown } from './Markdown'
 import { recordProgress, useProgress } from './progress'
 
@@ -26,7 +27,9 @@ export function TutorialView({ problem }: { problem: Problem }) {
           <h3>Calculation: {c.title}</h3>
           <ol>
             {steps(c.steps).map((s, j) => (
-              <li key={j}>{s}</li>
+              <li key={j}>
+                <Markdown text={s} />
+              </li>
             ))}
           </ol>
         </div>
@@ -62,7 +65,7 @@ export function TutorialView({ problem }: { problem: Problem }) {
   )
 }
 
-function CheckpointItem({ checkpoint, passed, onPass }: { checkpoint: Checkpoint; passed: boolean; onPass: () => void }) {
+export function CheckpointItem({ checkpoint, passed, onPass }: { checkpoint: Checkpoint; passed: boolean; onPass: () => void }) {
   const [value, setValue] = useState('')
   const [verdict, setVerdict] = useState<Verdict | null>(null)
   const [revealed, setRevealed] = useState(false)
@@ -107,5 +110,21 @@ function CheckpointItem({ checkpoint, passed, onPass }: { checkpoint: Checkpoint
         {revealed && <p className="muted small">Answer: {checkpoint.answer}</p>}
       </div>
     </li>
+  )
+}
+
+/** Where a problem has no tutorial: its key figures to work out, checked, with the arithmetic. */
+export function EstimateDrills({ problem }: { problem: Problem }) {
+  const drills = estimateDrills(problem)
+  if (drills.length === 0) return null
+  return (
+    <div className="tutorial" data-testid="estimate-drills">
+      <p className="muted small">This problem has no tutorial: practise its key figures instead. A wrong answer shows the arithmetic.</p>
+      <ol className="checkpoints">
+        {drills.map((d, i) => (
+          <CheckpointItem key={i} checkpoint={d} passed={false} onPass={() => undefined} />
+        ))}
+      </ol>
+    </div>
   )
 }

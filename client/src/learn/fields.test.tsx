@@ -46,37 +46,41 @@ describe('the problem page renders every field it is given', () => {
   afterEach(() => vi.unstubAllGlobals())
 
   for (const [id, { problem, solution }] of Object.entries(PROBLEMS)) {
-    it(id, async () => {
-      const host = dom.host()
-      vi.stubGlobal(
-        'fetch',
-        vi.fn(async (url: string) => {
-          const body = url.endsWith('/solution') ? solution : url.startsWith('/api/problems/') ? problem : { components: [] }
-          return new Response(JSON.stringify(body), { status: 200 })
-        }),
-      )
-      await act(async () => dom.root().render(<ProblemPage id={id} />))
-      await vi.waitFor(() => expect(host.querySelector('h1')?.textContent).toBe(problem.title))
-      // Reveal everything a learner can reveal: all hints, the answer.
-      for (;;) {
-        const more = [...host.querySelectorAll('button')].find((b) => /^Show hint/.test(b.textContent ?? ''))
-        if (!more) break
-        await act(async () => more.click())
-      }
-      const answer = [...host.querySelectorAll('button')].find((b) => /reference design/.test(b.textContent ?? ''))!
-      await act(async () => answer.click())
-      await vi.waitFor(() => expect(host.querySelector('[data-field="reference_solution"]')).not.toBeNull())
-      const given = [
-        ...new Set([...Object.keys(problem), ...Object.keys(solution).filter((k) => k !== 'id' && solution[k as keyof typeof solution])]),
-      ]
-      const missing = given.filter((f) => {
-        const el = host.querySelector(`[data-field="${f}"]`)
-        return !el || !el.textContent?.trim()
-      })
-      expect(missing).toEqual([])
-      // every section's heading and every hint's text is there in full
-      for (const s of problem.sections ?? []) expect(host.textContent).toContain(s.heading)
-      for (const h of problem.hints ?? []) expect(host.querySelector('.hints')!.textContent).toContain(h.replace(/\*\*/g, '').slice(-30))
-    })
+    it(
+      id,
+      async () => {
+        const host = dom.host()
+        vi.stubGlobal(
+          'fetch',
+          vi.fn(async (url: string) => {
+            const body = url.endsWith('/solution') ? solution : url.startsWith('/api/problems/') ? problem : { components: [] }
+            return new Response(JSON.stringify(body), { status: 200 })
+          }),
+        )
+        await act(async () => dom.root().render(<ProblemPage id={id} />))
+        await vi.waitFor(() => expect(host.querySelector('h1')?.textContent).toBe(problem.title))
+        // Reveal everything a learner can reveal: all hints, the answer.
+        for (;;) {
+          const more = [...host.querySelectorAll('button')].find((b) => /^Show hint/.test(b.textContent ?? ''))
+          if (!more) break
+          await act(async () => more.click())
+        }
+        const answer = [...host.querySelectorAll('button')].find((b) => /reference design/.test(b.textContent ?? ''))!
+        await act(async () => answer.click())
+        await vi.waitFor(() => expect(host.querySelector('[data-field="reference_solution"]')).not.toBeNull())
+        const given = [
+          ...new Set([...Object.keys(problem), ...Object.keys(solution).filter((k) => k !== 'id' && solution[k as keyof typeof solution])]),
+        ]
+        const missing = given.filter((f) => {
+          const el = host.querySelector(`[data-field="${f}"]`)
+          return !el || !el.textContent?.trim()
+        })
+        expect(missing).toEqual([])
+        // every section's heading and every hint's text is there in full
+        for (const s of problem.sections ?? []) expect(host.textContent).toContain(s.heading)
+        for (const h of problem.hints ?? []) expect(host.querySelector('.hints')!.textContent).toContain(h.replace(/\*\*/g, '').slice(-30))
+      },
+      30_000, // rendering a whole problem page in jsdom is slow on a busy machine
+    )
   }
 })

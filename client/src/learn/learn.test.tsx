@@ -11,6 +11,7 @@ import { setupHost } from '../testing/render'
 import { check, parseNumber, toleranceOf } from './checkpoint'
 import { hintFor } from './coaching'
 import { designDiff } from './diff'
+import { estimateDrills } from './estimates'
 import { Markdown } from './Markdown'
 import { exportProgress, importProgress, loadProgress, recordProgress, statusOf, STORAGE_KEY } from './progress'
 import { formatValue, unitOf } from './units'
@@ -214,5 +215,23 @@ describe('design against the reference', () => {
   it('finds nothing to say about the reference itself', () => {
     const d = designDiff({ nodes: reference.nodes.map((n) => ({ ...n, params: n.params ?? {} })), edges: [] }, reference, catalog)
     expect(d).toEqual({ missing: [], extra: [], smaller: [] })
+  })
+})
+
+describe('estimates to practise', () => {
+  it('asks for figures from the targets and accepts its own worked answers', () => {
+    const drills = estimateDrills({
+      id: 'x',
+      title: 'x',
+      category: 'c',
+      available_components: [],
+      tiers: [],
+      targets: { peak_rate_per_sec: 87000, availability_percent: 99.99 },
+    })
+    expect(drills.map((d) => d.answer)).toEqual(['7520', '87', '52.6'])
+    expect(drills[2].hint).toContain('525,600')
+    for (const d of drills) expect(check(d.answer, d.answer)).toEqual({ ok: true })
+    expect(check(drills[1].answer, '80')).toEqual({ ok: false, reason: 'wrong' })
+    expect(estimateDrills({ id: 'y', title: 'y', category: 'c', available_components: [], tiers: [] })).toEqual([])
   })
 })

@@ -3,7 +3,8 @@
  * components and connections in flow coordinates, moving with the viewport, never selectable and
  * never written to the room's document.
  */
-import { ViewportPortal } from '@xyflow/react'
+import { useEffect } from 'react'
+import { ViewportPortal, useReactFlow } from '@xyflow/react'
 import type { ReferenceSolution } from '../api'
 import type { Catalog } from '../catalog'
 
@@ -12,6 +13,20 @@ const H = 56
 
 export function Ghost({ reference, catalog }: { reference: ReferenceSolution; catalog: Catalog }) {
   const at = new Map(reference.nodes.map((n) => [n.id, n]))
+  const rf = useReactFlow()
+  // When the ghost appears, bring both it and the design into view.
+  useEffect(() => {
+    const boxes = [
+      ...reference.nodes.map((n) => ({ x: n.x, y: n.y, w: W, h: H })),
+      ...rf.getNodes().map((n) => ({ x: n.position.x, y: n.position.y, w: n.measured?.width ?? W, h: n.measured?.height ?? H })),
+    ]
+    if (boxes.length === 0) return
+    const x = Math.min(...boxes.map((b) => b.x))
+    const y = Math.min(...boxes.map((b) => b.y))
+    const width = Math.max(...boxes.map((b) => b.x + b.w)) - x
+    const height = Math.max(...boxes.map((b) => b.y + b.h)) - y
+    void rf.fitBounds({ x, y, width, height }, { padding: 0.15, duration: 200 })
+  }, [reference, rf])
   return (
     <ViewportPortal>
       <div className="ghost" data-testid="reference-ghost" aria-hidden="true">

@@ -9,7 +9,7 @@ import { hintList } from '../browser/common'
 import type { Catalog } from '../catalog'
 import { HintList } from '../learn/Hints'
 import { ProblemFull } from '../learn/ProblemFull'
-import { TutorialView } from '../learn/Tutorial'
+import { EstimateDrills, TutorialView } from '../learn/Tutorial'
 import { useHints } from './useHints'
 
 export function ProblemPanel(props: {
@@ -42,7 +42,7 @@ export function ProblemPanel(props: {
         problem={problem}
         catalog={props.catalog}
         compact
-        tutorial={problem.tutorial ? <TutorialView problem={problem} /> : undefined}
+        tutorial={problem.tutorial ? <TutorialView problem={problem} /> : <EstimateDrills problem={problem} />}
         hints={
           hints.length > 0 ? (
             <HintList hints={hints} revealed={revealed} onReveal={props.readOnly ? null : reveal} idPrefix="panel-" />
