@@ -1,6 +1,7 @@
-// Writes the client's validation-result test fixtures from the server's real output: starts
-// `tierboard serve` on port 0 with a scratch SQLite file, posts each design below to
-// `POST /api/validate` (docs/PROTOCOL.md §4) and writes the answers to src/testing/fixtures/.
+// Writes the client's test fixtures from the server's real output: starts `tierboard serve` on port 0
+// with a scratch SQLite file, posts each design below to `POST /api/validate` (docs/PROTOCOL.md §4),
+// reads the problems below with `GET /api/problems/{id}` and `/solution`, and writes the answers to
+// src/testing/fixtures/.
 //
 //   npm run fixtures              regenerate (then commit the result)
 //   npm run fixtures -- --check   fail when the committed fixtures differ from what the server answers now
@@ -14,7 +15,7 @@ import { fileURLToPath } from 'node:url'
 
 const here = path.dirname(fileURLToPath(import.meta.url))
 const repo = path.resolve(here, '../..')
-const out = path.resolve(here, '../src/testing/fixtures/validation.json')
+const outDir = path.resolve(here, '../src/testing/fixtures')
 const bin = path.resolve(repo, process.env.TIERBOARD_BIN ?? 'target/debug/tierboard')
 const START_TIMEOUT_MS = 60_000
 
@@ -39,6 +40,18 @@ const CASES = {
       ],
     },
   },
+}
+
+/**
+ * Problems whose fields, together, cover every field of the file format (problems/README.md): the
+ * learning views' field test renders them all (src/learn/fields.test.tsx).
+ */
+const PROBLEMS = ['tutorial-simple-blog', 'classic-twitter-x', 'l5-api-gateway-facebook']
+
+async function getJson(url) {
+  const res = await fetch(url)
+  if (res.status !== 200) throw new Error(`GET ${url} answered ${res.status}: ${await res.text()}`)
+  return res.json()
 }
 
 function fail(message) {
@@ -93,7 +106,17 @@ async function generate() {
       if (res.status !== 200) throw new Error(`POST /api/validate for '${name}' answered ${res.status}: ${await res.text()}`)
       results[name] = await res.json()
     }
-    return `${JSON.stringify(results, null, 2)}\n`
+    const problems = {}
+    for (const id of PROBLEMS) {
+      problems[id] = {
+        problem: await getJson(`${url}/api/problems/${id}`),
+        solution: await getJson(`${url}/api/problems/${id}/solution`),
+      }
+    }
+    return {
+      'validation.json': `${JSON.stringify(results, null, 2)}\n`,
+      'problems.json': `${JSON.stringify(problems, null, 2)}\n`,
+    }
   } finally {
     proc.kill('SIGTERM')
     rmSync(dir, { recursive: true, force: true })
@@ -101,28 +124,31 @@ async function generate() {
 }
 
 const check = process.argv.includes('--check')
-let text
+let files
 try {
-  text = await generate()
+  files = await generate()
 } catch (e) {
   fail(e.message)
 }
-const rel = path.relative(process.cwd(), out)
-if (check) {
-  const committed = existsSync(out) ? readFileSync(out, 'utf8') : ''
-  if (committed !== text) {
-    const a = committed.split('\n')
-    const b = text.split('\n')
-    const line = a.findIndex((l, i) => l !== b[i])
-    fail(
-      `${rel} is not what the server answers now (first difference at line ${line + 1}:\n` +
-        `  committed: ${a[line] ?? '(end of file)'}\n  server:    ${b[line] ?? '(end of file)'})\n` +
-        'run `npm --prefix client run fixtures` and commit the result',
-    )
+for (const [name, text] of Object.entries(files)) {
+  const out = path.join(outDir, name)
+  const rel = path.relative(process.cwd(), out)
+  if (check) {
+    const committed = existsSync(out) ? readFileSync(out, 'utf8') : ''
+    if (committed !== text) {
+      const a = committed.split('\n')
+      const b = text.split('\n')
+      const line = a.findIndex((l, i) => l !== b[i])
+      fail(
+        `${rel} is not what the server answers now (first difference at line ${line + 1}:\n` +
+          `  committed: ${a[line] ?? '(end of file)'}\n  server:    ${b[line] ?? '(end of file)'})\n` +
+          'run `npm --prefix client run fixtures` and commit the result',
+      )
+    }
+    console.log(`fixtures: ${rel} is current`)
+  } else {
+    mkdirSync(outDir, { recursive: true })
+    writeFileSync(out, text)
+    console.log(`fixtures: wrote ${rel}`)
   }
-  console.log(`fixtures: ${rel} is current`)
-} else {
-  mkdirSync(path.dirname(out), { recursive: true })
-  writeFileSync(out, text)
-  console.log(`fixtures: wrote ${rel}`)
 }

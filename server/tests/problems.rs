@@ -1000,6 +1000,11 @@ async fn http_api() {
     assert_eq!(v["total"], 1);
     assert_eq!(v["items"][0]["id"], "tutorial-simple-blog");
     assert_eq!(v["items"][0]["tier_source"], "seed");
+    let offers = &v["items"][0]["offers"];
+    assert_eq!(offers["tutorial"], true, "{offers}");
+    assert!(offers["checkpoints"].as_u64().unwrap() >= 1, "{offers}");
+    assert!(offers["hints"].as_u64().unwrap() >= 1, "{offers}");
+    assert_eq!(offers["reference"], true, "{offers}");
 
     let (s, v) = get("/api/problems?page=zero").await;
     assert_eq!(
@@ -1020,6 +1025,12 @@ async fn http_api() {
         "redirect_client"
     );
     assert_eq!(v["analysis"]["phases"][0]["name"], "normal");
+
+    // staff-level considerations are part of the statement (issue 21), not of the answer
+    let (s, v) = get("/api/problems/l6-ai-agi-training").await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(v["staff"]["heading"].is_string(), "{}", v["staff"]);
+    assert!(v.get("analysis").is_none());
 
     let (s, v) = get("/api/problems/no-such-problem").await;
     assert_eq!(

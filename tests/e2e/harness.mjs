@@ -267,3 +267,16 @@ export function setup() {
   })
   return env
 }
+
+/**
+ * Runs axe-core (a dev dependency of client/) in the page, optionally on one part of it, and returns
+ * the serious and critical violations as readable lines (empty when there are none).
+ */
+export async function axeSerious(page, selector) {
+  if (!(await page.evaluate(() => 'axe' in window))) await page.addScriptTag({ path: require.resolve('axe-core/axe.min.js') })
+  const violations = await page.evaluate(async (sel) => {
+    const r = await window.axe.run(sel ? { include: [sel] } : document, { resultTypes: ['violations'] })
+    return r.violations.map((v) => ({ id: v.id, impact: v.impact, help: v.help, nodes: v.nodes.slice(0, 3).map((n) => n.target.join(' ')) }))
+  }, selector ?? null)
+  return violations.filter((v) => v.impact === 'serious' || v.impact === 'critical').map((v) => `${v.impact} ${v.id}: ${v.help} (${v.nodes.join('; ')})`)
+}

@@ -2,7 +2,7 @@
  * The design canvas: React Flow bound to the room's Yjs document through the accessors of
  * ../schema.ts, with presence (pointer, selection, viewport) published to awareness.
  */
-import { memo, useCallback, useEffect, useMemo, useRef, useState, type DragEvent } from 'react'
+import { memo, useCallback, useEffect, useMemo, useRef, useState, type DragEvent, type ReactNode } from 'react'
 import {
   Background,
   BackgroundVariant,
@@ -49,6 +49,8 @@ export interface CanvasProps {
   follow: number | null
   onStopFollow: () => void
   onSelection: (nodes: string[], edges: string[]) => void
+  /** Drawn in flow coordinates above the design and never part of it (the reference's ghost). */
+  overlay?: ReactNode
 }
 
 /** Calls f at most once per `ms`, always with the latest arguments (trailing call kept). */
@@ -319,6 +321,7 @@ export const Canvas = memo(function Canvas(props: CanvasProps) {
         <Controls showInteractive={false} aria-label="Zoom controls" />
         <MiniMap pannable zoomable ariaLabel="Minimap" nodeBorderRadius={6} nodeColor={nodeColor} />
         <RemoteCursors awareness={awareness} />
+        {props.overlay}
       </ReactFlow>
       {nodes.length === 0 && (
         <div className="canvas-empty" aria-hidden="true">

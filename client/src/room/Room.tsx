@@ -21,6 +21,12 @@ import { Inspector } from './Inspector'
 import { Palette } from './Palette'
 import { NameDialog, ParticipantList, useParticipants } from './Presence'
 import { ProblemPanel } from './ProblemPanel'
+import { AnswerPanel } from './AnswerPanel'
+import { Ghost } from './Ghost'
+import { useReference } from './useReference'
+import { hintFor } from '../learn/coaching'
+import { recordProgress } from '../learn/progress'
+import { hintList } from '../browser/common'
 import { useSelection } from './selection'
 import { ShareMenu } from './ShareMenu'
 import { ShortcutsHelp } from './ShortcutsHelp'
@@ -30,7 +36,7 @@ import { useHighlight } from './useHighlight'
 import { useShortcuts } from './useShortcuts'
 import { useUndoManager } from './useUndoManager'
 
-type Tab = 'tiers' | 'inspect' | 'problem' | 'notes'
+type Tab = 'tiers' | 'inspect' | 'problem' | 'answer' | 'notes'
 
 // CodeMirror is most of the notes pad's weight: load it when the Notes tab is first opened.
 const NotesPad = lazy(() => import('./NotesPad').then((m) => ({ default: m.NotesPad })))
@@ -102,6 +108,7 @@ export function Room({ room }: { room: string }) {
               state={state}
               readOnly={role !== 'edit'}
               tokens={tokens}
+              name={name ?? ''}
               problem={problem}
               catalog={catalog}
               dismissNotice={dismissNotice}
@@ -142,6 +149,7 @@ function RoomView(props: {
   state: RoomState
   readOnly: boolean
   tokens: RoomTokens
+  name: string
   problem: Problem | null
   catalog: Catalog
   dismissNotice: () => void
@@ -161,6 +169,28 @@ function RoomView(props: {
   useShortcuts(doc, { readOnly, undo, duplicate, setHelp })
 
   const onStopFollow = useCallback(() => setFollow(null), [])
+  const reference = useReference(problem?.id ?? null)
+  const refDesign = reference.ghost ? reference.solution?.reference_solution : null
+  const overlay = useMemo(() => (refDesign ? <Ghost reference={refDesign} catalog={catalog} /> : null), [refDesign, catalog])
+  const [focusHint, setFocusHint] = useState<{ index: number; seq: number } | null>(null)
+  const onHint = useCallback((index: number) => {
+    setTab('problem')
+    setFocusHint((f) => ({ index, seq: (f?.seq ?? 0) + 1 }))
+  }, [])
+  const coach = useMemo(() => {
+    if (!problem) return undefined
+    const hints = hintList(problem.hints)
+    return (tier: number, rule: number) => {
+      const r = problem.tiers[tier]?.rules[rule]
+      return r ? hintFor(r, problem.tiers[tier].id, hints, catalog) : null
+    }
+  }, [problem, catalog])
+  // The best tier reached here counts as this browser's progress on the problem.
+  const reached = state.validation?.reached ?? 0
+  const tierTotal = state.validation?.tiers.length ?? 0
+  useEffect(() => {
+    if (problem && tierTotal > 0) recordProgress(problem.id, { title: problem.title, bestTier: reached, tiers: tierTotal })
+  }, [problem, reached, tierTotal])
 
   const notice = state.notice ?? toast
 
@@ -247,10 +277,11 @@ function RoomView(props: {
           follow={follow}
           onStopFollow={onStopFollow}
           onSelection={onSelection}
+          overlay={overlay}
         />
         <aside className="sidebar" aria-label="Room panels">
           <div className="tabs" role="tablist">
-            {(['tiers', 'inspect', 'problem', 'notes'] as Tab[]).map((t) => (
+            {(['tiers', 'inspect', 'problem', 'answer', 'notes'] as Tab[]).map((t) => (
               <button
                 key={t}
                 type="button"
@@ -277,6 +308,8 @@ function RoomView(props: {
                   connected={state.status === 'connected'}
                   active={highlight.key}
                   onHighlight={onHighlight}
+                  hintFor={coach}
+                  onHint={onHint}
                 />
                 {token && (
                   <Timeline
@@ -291,7 +324,10 @@ function RoomView(props: {
             {tab === 'inspect' && (
               <Inspector doc={doc} catalog={catalog} nodes={selection.nodes} edges={selection.edges} readOnly={readOnly} />
             )}
-            {tab === 'problem' && <ProblemPanel problem={problem} />}
+            {tab === 'problem' && (
+              <ProblemPanel problem={problem} catalog={catalog} doc={doc} readOnly={readOnly} name={props.name} focusHint={focusHint} />
+            )}
+            {tab === 'answer' && <AnswerPanel doc={doc} catalog={catalog} reference={reference} />}
             {tab === 'notes' && (
               <Suspense fallback={<p className="muted">Loading the notes…</p>}>
                 <NotesPad doc={doc} awareness={awareness} readOnly={readOnly} />

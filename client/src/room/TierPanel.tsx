@@ -1,6 +1,7 @@
 /**
  * The server's live validation result (docs/PROTOCOL.md §4): a checkmark per tier and per rule, the
- * explanation of each rule, advisories and design issues apart. Clicking a rule highlights its nodes.
+ * explanation of each rule, advisories and design issues apart. Clicking a rule highlights its nodes;
+ * a failing rule links to the problem's hint that helps with it, where one does (issue 21).
  */
 import { memo, useEffect, useState } from 'react'
 import { getTimeline, type TierEvent } from '../api'
@@ -19,8 +20,11 @@ export const TierPanel = memo(function TierPanel(props: {
   connected: boolean
   active: string | null
   onHighlight: (key: string | null, nodes: string[]) => void
+  /** The index of the hint that helps with rule `rule` of tier `tier`, or null. */
+  hintFor?: (tier: number, rule: number) => number | null
+  onHint?: (index: number) => void
 }) {
-  const { result, active, onHighlight } = props
+  const { result, active, onHighlight, hintFor, onHint } = props
   if (!result) {
     return (
       <div className="tier-panel">
@@ -41,7 +45,7 @@ export const TierPanel = memo(function TierPanel(props: {
         </span>
       </div>
       <ol className="tiers">
-        {result.tiers.map((t) => (
+        {result.tiers.map((t, ti) => (
           <li
             key={t.id}
             className={`tier ${t.reached ? 'reached' : t.passed ? 'passed' : 'failed'}`}
@@ -61,6 +65,7 @@ export const TierPanel = memo(function TierPanel(props: {
             <ul className="rules">
               {t.rules.map((r, i) => {
                 const key = `${t.id}/${i}`
+                const hint = !r.passed && hintFor && onHint ? hintFor(ti, i) : null
                 return (
                   <li key={key}>
                     <button
@@ -76,6 +81,11 @@ export const TierPanel = memo(function TierPanel(props: {
                         {r.explanation && <span className="rule-why">{r.explanation}</span>}
                       </span>
                     </button>
+                    {hint !== null && (
+                      <button type="button" className="link hint-link" onClick={() => onHint?.(hint)}>
+                        Hint {hint + 1} helps with this
+                      </button>
+                    )}
                   </li>
                 )
               })}

@@ -1,5 +1,5 @@
 //! HTTP routes of the bank (docs/PROTOCOL.md §1): the problem list with search and facets, one problem as
-//! a candidate sees it, its reference solution and analysis (kept apart so that a later change can reserve
+//! a candidate sees it (with its staff-level considerations), its reference solution and analysis (kept apart so that a later change can reserve
 //! them for interviewers), and the component catalog.
 
 use std::collections::HashMap;
@@ -65,6 +65,13 @@ async fn list(
                 "summary": p.summary,
                 "tier_count": p.tiers.len(),
                 "tier_source": p.tier_source(),
+                "offers": {
+                    "tutorial": p.tutorial.is_some(),
+                    "checkpoints": p.tutorial.as_ref().map_or(0, |t| t.checkpoints.len()),
+                    "hints": p.hints.len(),
+                    "reference": p.reference_solution.is_some(),
+                    "analysis": p.analysis.is_some(),
+                },
             })
         })
         .collect();
@@ -77,8 +84,9 @@ async fn list(
     })))
 }
 
-/// Fields only an interviewer should see.
-const HIDDEN: [&str; 3] = ["reference_solution", "analysis", "staff"];
+/// Fields kept for after the attempt (the answer), and which a later change may reserve for interviewers.
+/// `staff` considerations are part of the problem statement and stay visible.
+const HIDDEN: [&str; 2] = ["reference_solution", "analysis"];
 
 async fn one(State(bank): State<Arc<Bank>>, Path(id): Path<String>) -> Result<Json<Value>> {
     let p = bank.get(&id).ok_or(Error::UnknownProblem(id))?;
