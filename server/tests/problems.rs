@@ -10,7 +10,7 @@ use http_body_util::BodyExt;
 use tierboard::design::ParamValue;
 use tierboard::problems::model::{ConstValue, Problem, Rule, TierSource};
 use tierboard::problems::search::Query;
-use tierboard::problems::{Bank, Catalog, import, load, router};
+use tierboard::problems::{Bank, Catalog, load, router};
 use tower::ServiceExt;
 
 fn problems_dir() -> PathBuf {
@@ -160,40 +160,6 @@ fn every_rule_is_known_to_the_catalog_and_every_range_is_sane() {
     }
     // The seed README counts 27 across 004 and 002; two of them are 002's copies of 004 problems.
     assert_eq!(ranges, 25, "004 has 25 parameter range checks");
-}
-
-#[test]
-fn tiers_seed_sets_verbatim_and_authored_sets_progressive() {
-    let seeds = tierboard::problems::seed::read(&problems_dir().join("seeds")).unwrap();
-    let mut seed_sets = 0;
-    for s in &seeds.problems {
-        let p = problem(&s.problem.id);
-        assert!(!p.tiers.is_empty(), "{} has no tiers", p.id);
-        if s.tiers.is_empty() {
-            assert!(
-                p.tiers.len() >= 3,
-                "{}: authored set of {}",
-                p.id,
-                p.tiers.len()
-            );
-            assert!(p.tiers.iter().all(|t| t.source == TierSource::Authored));
-            continue;
-        }
-        seed_sets += 1;
-        assert_eq!(p.tiers.len(), s.tiers.len(), "{}", p.id);
-        for (mine, seed) in p.tiers.iter().zip(&s.tiers) {
-            assert_eq!(mine.source, TierSource::Seed);
-            assert_eq!((&mine.id, &mine.title), (&seed.id, &seed.title), "{}", p.id);
-            let texts: Vec<&str> = mine.rules.iter().map(Rule::text).collect();
-            assert_eq!(
-                texts,
-                seed.rules.iter().map(String::as_str).collect::<Vec<_>>(),
-                "{}",
-                p.id
-            );
-        }
-    }
-    assert_eq!(seed_sets, 217);
 }
 
 /// The text of a problem field, as an authored `because` cites it.
@@ -701,19 +667,6 @@ fn no_field_is_empty_where_seed_004_has_text() {
 }
 
 #[test]
-fn streaming_seed_002_matches_its_copies_in_004() {
-    let seeds = tierboard::problems::seed::read(&problems_dir().join("seeds")).unwrap();
-    assert_eq!(seeds.streaming.len(), 35);
-    for s in &seeds.streaming {
-        let p = problem(&s.problem.id);
-        assert_eq!(
-            (p.title.as_str(), p.description.as_str()),
-            (s.problem.title.as_str(), s.problem.description.as_str())
-        );
-    }
-}
-
-#[test]
 fn search_ranks_rate_limiters_first() {
     let r = bank().search(&Query {
         q: "rate limiter".into(),
@@ -830,96 +783,19 @@ fn category_filter_returns_the_category_size_and_pages_are_stable() {
     assert_eq!(seen.len(), 639);
 }
 
-fn copy_tree(from: &Path, to: &Path) {
-    for entry in std::fs::read_dir(from).unwrap() {
-        let entry = entry.unwrap();
-        let target = to.join(entry.file_name());
-        if entry.path().is_dir() {
-            if entry.file_name() == "seeds" {
-                continue;
-            }
-            std::fs::create_dir_all(&target).unwrap();
-            copy_tree(&entry.path(), &target);
-        } else {
-            std::fs::copy(entry.path(), target).unwrap();
-        }
-    }
-}
-
-fn tree_bytes(dir: &Path) -> BTreeMap<PathBuf, Vec<u8>> {
-    let mut out = BTreeMap::new();
-    for f in load::problem_files(dir).unwrap() {
-        out.insert(
-            f.strip_prefix(dir).unwrap().to_path_buf(),
-            std::fs::read(&f).unwrap(),
-        );
-    }
-    out.insert(
-        "catalog.toml".into(),
-        std::fs::read(dir.join("catalog.toml")).unwrap(),
-    );
-    out
-}
-
-#[test]
-fn importer_is_deterministic_and_keeps_authored_content() {
-    let seeds = problems_dir().join("seeds");
-    // Over a copy of the committed bank: nothing changes, authored tiers and designs included.
-    let copy = tempfile::tempdir().unwrap();
-    copy_tree(&problems_dir(), copy.path());
-    let report = import::run(&seeds, copy.path()).unwrap();
-    assert_eq!(
-        (report.problems, report.written, report.kept_authored),
-        (639, 0, 422)
-    );
-    assert_eq!(tree_bytes(copy.path()), tree_bytes(&problems_dir()));
-
-    // From nothing, twice: identical bytes, and the seed-derived files equal the committed ones.
-    let fresh = tempfile::tempdir().unwrap();
-    let first = import::run(&seeds, fresh.path()).unwrap();
-    assert_eq!(first.written, 639);
-    let once = tree_bytes(fresh.path());
-    let second = import::run(&seeds, fresh.path()).unwrap();
-    assert_eq!(second.written, 0);
-    assert_eq!(tree_bytes(fresh.path()), once);
-    let committed = tree_bytes(&problems_dir());
-    let seed_tiered = bank().iter().filter(|p| p.tier_source() == "seed").count();
-    // The catalog is authored content (drafted once, editable): only problem files are compared.
-    let same = once
-        .iter()
-        .filter(|(k, v)| k.as_path() != Path::new("catalog.toml") && committed.get(*k) == Some(v))
-        .count();
-    assert_eq!(
-        same, seed_tiered,
-        "every seed-tiered file is byte-identical to the committed one"
-    );
-}
-
-#[test]
-fn authoring_is_deterministic_and_keeps_what_exists() {
-    let seeds = problems_dir().join("seeds");
-    let catalog = std::fs::read(problems_dir().join("catalog.toml")).unwrap();
-    let run = || {
-        let dir = tempfile::tempdir().unwrap();
-        std::fs::write(dir.path().join("catalog.toml"), &catalog).unwrap();
-        import::run(&seeds, dir.path()).unwrap();
-        assert_eq!(tierboard::problems::author::run(dir.path()).unwrap(), 422);
-        // A second run finds every problem with tiers and writes nothing.
-        assert_eq!(tierboard::problems::author::run(dir.path()).unwrap(), 0);
-        let bytes = tree_bytes(dir.path());
-        (dir, bytes)
-    };
-    let (_a, first) = run();
-    let (_b, second) = run();
-    assert_eq!(first, second);
-}
-
 #[test]
 fn a_broken_file_is_refused_with_its_file_and_field() {
+    // The catalog and one problem file are a bank of their own: each broken version is its only file.
     let dir = tempfile::tempdir().unwrap();
-    copy_tree(&problems_dir(), dir.path());
+    std::fs::copy(
+        problems_dir().join("catalog.toml"),
+        dir.path().join("catalog.toml"),
+    )
+    .unwrap();
+    std::fs::create_dir(dir.path().join("tutorial")).unwrap();
     let path = dir.path().join("tutorial/tutorial-simple-blog.toml");
-    let text = std::fs::read_to_string(&path).unwrap();
+    let text =
+        std::fs::read_to_string(problems_dir().join("tutorial/tutorial-simple-blog.toml")).unwrap();
     std::fs::write(
         &path,
         text.replacen("type = \"app\"", "type = \"teleporter\"", 1),

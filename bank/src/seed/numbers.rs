@@ -2,7 +2,7 @@
 
 use std::collections::BTreeMap;
 
-use crate::problems::model::{Requirement, Targets};
+use tierboard::problems::model::{Requirement, Targets};
 
 /// A number starting at byte `i` of `s` (digits with `,` separators and one `.`), with an optional
 /// `k`/`K`/`M`/`B` multiplier right after it. Returns (value, byte length).
