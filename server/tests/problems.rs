@@ -931,3 +931,221 @@ async fn http_api() {
     );
     assert_eq!(find("note")["family"], "annotation");
 }
+
+/// Seconds per time unit, by the word that names it after `/` or `per` (an independent reading of the
+/// rate texts, word by word; the importer's reader scans bytes).
+fn seconds_per(word: &str) -> Option<f64> {
+    let w = word.trim_end_matches(|c: char| !c.is_ascii_alphabetic());
+    match w {
+        "s" | "sec" | "secs" | "second" | "seconds" => Some(1.0),
+        "m" | "min" | "mins" | "minute" | "minutes" => Some(60.0),
+        "h" | "hr" | "hrs" | "hour" | "hours" => Some(3600.0),
+        "d" | "day" | "days" => Some(86_400.0),
+        _ => None,
+    }
+}
+
+/// A figure word: "1,000", "50k", "10M", "~20k", "5.8M" → (value, had a multiplier); `None` for a word
+/// that is no plain count ("10GB/s", "6Mbps", "10x", "1080p60").
+fn count_word(word: &str) -> Option<(f64, bool)> {
+    let w = word.trim_start_matches(['~', '≈']);
+    let digits_end = w
+        .find(|c: char| !(c.is_ascii_digit() || c == ',' || c == '.'))
+        .unwrap_or(w.len());
+    if digits_end == 0 || !w.starts_with(|c: char| c.is_ascii_digit()) {
+        return None;
+    }
+    let value: f64 = w[..digits_end]
+        .trim_end_matches(['.', ','])
+        .replace(',', "")
+        .parse()
+        .ok()?;
+    let suffix = w[digits_end..].split('/').next().unwrap_or_default();
+    let (scale, scaled) = match suffix {
+        "" => (1.0, false),
+        "k" | "K" => (1e3, true),
+        "M" => (1e6, true),
+        "B" => (1e9, true),
+        "qps" | "QPS" | "rps" | "RPS" | "tps" | "TPS" => (1.0, false),
+        _ => return None,
+    };
+    Some((value * scale, scaled))
+}
+
+/// The largest request rate per second that a requirement's text states, read word by word.
+fn stated_rate(text: &str) -> Option<f64> {
+    // Clauses: figures in one clause share a unit ("10k reads/sec"); separators end a clause.
+    let mut spaced = String::new();
+    let chars: Vec<char> = text.chars().collect();
+    for (k, &c) in chars.iter().enumerate() {
+        let between_digits = k > 0
+            && chars[k - 1].is_ascii_digit()
+            && chars.get(k + 1).is_some_and(char::is_ascii_digit);
+        match c {
+            ',' if between_digits => spaced.push(c),
+            '.' if between_digits => spaced.push(c),
+            ',' | ';' | '(' | ')' | '=' | '×' | '+' => spaced.push_str(" | "),
+            '.' => spaced.push_str(" | "),
+            '-' | '–' if between_digits || chars.get(k + 1).is_some_and(char::is_ascii_digit) => {
+                spaced.push_str(" - ")
+            }
+            _ => spaced.push(c),
+        }
+    }
+    let words: Vec<&str> = spaced.split_whitespace().collect();
+    let mut best: Option<f64> = None;
+    let mut last_per: Option<f64> = None;
+    let mut k = 0;
+    while k < words.len() {
+        let Some((mut value, scaled)) = count_word(words[k]) else {
+            k += 1;
+            continue;
+        };
+        let mut next = k + 1;
+        if !scaled
+            && let Some(scale) = words
+                .get(next)
+                .and_then(|w| match w.to_lowercase().as_str() {
+                    "thousand" => Some(1e3),
+                    "million" => Some(1e6),
+                    "billion" => Some(1e9),
+                    _ => None,
+                })
+        {
+            value *= scale;
+            next += 1;
+        }
+        // The low end of a range: the high end, read next, is the larger figure.
+        if matches!(words.get(next), Some(&"-") | Some(&"to"))
+            && words.get(next + 1).and_then(|w| count_word(w)).is_some()
+        {
+            k = next + 1;
+            continue;
+        }
+        let inline_rate = words[k].to_lowercase();
+        let clause: Vec<String> = words[next..]
+            .iter()
+            .take_while(|w| **w != "|" && count_word(w).is_none())
+            .map(|w| w.to_lowercase())
+            .collect();
+        let noun = clause
+            .first()
+            .map(|w| w.split('/').next().unwrap_or(w).to_string());
+        let not_requests = noun.as_deref().is_some_and(|n| {
+            [
+                "b",
+                "kb",
+                "mb",
+                "gb",
+                "tb",
+                "pb",
+                "bps",
+                "kbps",
+                "mbps",
+                "gbps",
+                "tbps",
+                "bytes",
+                "bits",
+                "hours",
+                "minutes",
+                "seconds",
+                "days",
+                "concurrent",
+            ]
+            .contains(&n)
+                || n.contains("flop")
+        });
+        let mut per = None;
+        if ["qps", "rps", "tps"]
+            .iter()
+            .any(|u| inline_rate.ends_with(u))
+        {
+            per = Some(1.0);
+        }
+        for (j, w) in clause.iter().enumerate() {
+            if per.is_some() || not_requests {
+                break;
+            }
+            if ["qps", "rps", "tps", "iops"]
+                .contains(&w.trim_end_matches(|c: char| !c.is_ascii_alphabetic()))
+            {
+                per = Some(1.0);
+            } else if let Some((_, unit)) = w.split_once('/') {
+                per = seconds_per(unit);
+            } else if w == "per" {
+                per = clause.get(j + 1).and_then(|u| seconds_per(u));
+            }
+        }
+        if per.is_none()
+            && !not_requests
+            && clause
+                .first()
+                .is_some_and(|w| w == "during" || w == "peak" || w == "at")
+        {
+            per = last_per;
+        }
+        if let Some(per) = per {
+            last_per = Some(per);
+            let rate = value / per;
+            best = Some(best.map_or(rate, |b: f64| b.max(rate)));
+        }
+        k = next;
+    }
+    best
+}
+
+#[test]
+fn every_peak_rate_is_the_figure_its_requirement_states() {
+    assert_eq!(stated_rate("10M queries/sec"), Some(1e7));
+    assert_eq!(stated_rate("1M votes/minute"), Some(1e6 / 60.0));
+    assert_eq!(stated_rate("10GB/s neural data bandwidth"), None);
+    let mut wrong = Vec::new();
+    let mut with_rate = 0;
+    for p in bank().iter() {
+        // Where the figures are stated: the non-functional requirements, or for the classic questions of
+        // seed 003 (which have none) the list lines of their "Requirements" sections.
+        let requirements: Vec<(String, String)> = if p.origin.file.starts_with("003") {
+            p.sections
+                .iter()
+                .filter(|s| s.heading.contains("Requirements"))
+                .flat_map(|s| s.text.lines())
+                .filter_map(|l| l.trim().strip_prefix("- "))
+                .map(|l| (String::new(), l.to_string()))
+                .collect()
+        } else {
+            p.non_functional_requirements
+                .iter()
+                .map(|r| (r.name.clone(), r.text.clone()))
+                .collect()
+        };
+        // The requirement the figure comes from: the first request-rate / throughput one that states a rate.
+        let expected = requirements
+            .iter()
+            .filter(|(name, text)| {
+                let topic = format!("{name} {text}").to_lowercase();
+                ["request rate", "throughput", "per second"]
+                    .iter()
+                    .any(|t| topic.contains(t))
+            })
+            .find_map(|(_, text)| stated_rate(text).map(|v| (v, text.clone())));
+        let stored = p.targets.peak_rate_per_sec;
+        let agree = match (&expected, stored) {
+            (Some((want, _)), Some(got)) => (want - got).abs() <= want.abs() * 1e-9,
+            (None, None) => true,
+            _ => false,
+        };
+        with_rate += usize::from(stored.is_some());
+        if !agree {
+            wrong.push(format!(
+                "{}: stored {stored:?}, text says {:?}",
+                p.id, expected
+            ));
+        }
+    }
+    assert!(wrong.is_empty(), "{} wrong: {wrong:#?}", wrong.len());
+    // Most problems state a request rate; a reader that found none would agree with an empty bank.
+    assert!(
+        with_rate >= 550,
+        "only {with_rate} problems have a peak rate"
+    );
+}
