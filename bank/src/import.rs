@@ -8,7 +8,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
-use crate::author::catalog::{entry_for, synonym_targets};
+use crate::drafts::{entry_for, synonym_targets};
 use crate::seed::{self, SeedProblem, SeedTier};
 use crate::{Error, Result};
 use crate::{ranges, reference};

@@ -10,7 +10,6 @@
 //!   entry point in front, replicated data;
 //! - T2 distinctive requirement: the problem's remaining, specific components.
 
-pub mod catalog;
 pub mod classic;
 
 use std::collections::BTreeMap;

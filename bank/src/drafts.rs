@@ -1,6 +1,6 @@
 //! First draft of a catalog entry for a component type name: kind, family, icon, display name, params.
 //!
-//! Used by `tierboard-bank author` to add types that `problems/catalog.toml` lacks; entries already in
+//! Used by `tierboard-bank import` to add types that `problems/catalog.toml` lacks; entries already in
 //! the file are kept as they are (the file is authored content and may be edited by hand).
 
 use serde_json::json;
