@@ -62,20 +62,6 @@ pub enum ProblemsCommand {
         #[arg(long, env = "TIERBOARD_PROBLEMS", default_value = "problems")]
         problems: PathBuf,
     },
-    /// Rebuild the seed-derived content of the bank from the seed files.
-    Import {
-        /// Folder that holds the seed files.
-        #[arg(long, default_value = "problems/seeds")]
-        seeds: PathBuf,
-        #[arg(long, env = "TIERBOARD_PROBLEMS", default_value = "problems")]
-        problems: PathBuf,
-    },
-    /// Author tiers and reference designs for problems that have none (run once; the output is committed
-    /// and kept by `import`).
-    Author {
-        #[arg(long, env = "TIERBOARD_PROBLEMS", default_value = "problems")]
-        problems: PathBuf,
-    },
 }
 
 #[derive(Debug, Clone, Args)]
@@ -137,6 +123,7 @@ pub struct ServeConfig {
 
 impl ServeConfig {
     /// A configuration for tests: port 0 on loopback, the given database, no Redis.
+    #[cfg(feature = "test-util")]
     pub fn for_test(database_url: impl Into<String>, problems: impl Into<PathBuf>) -> ServeConfig {
         ServeConfig {
             addr: "127.0.0.1:0".parse().expect("static address"),

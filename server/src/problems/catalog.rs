@@ -17,7 +17,7 @@ use std::path::Path;
 use serde::{Deserialize, Serialize};
 
 /// The component type of a free-text sticky note; validation ignores it.
-pub const NOTE: &str = "note";
+pub const NOTE: &str = crate::design::NOTE_TYPE;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]

@@ -103,6 +103,7 @@
 //! log itself is clustered by room (`WITHOUT ROWID`, [`Store::migrate`]).
 
 pub mod persister;
+#[cfg(feature = "test-util")]
 pub mod scratch;
 
 use std::collections::HashMap;

@@ -82,7 +82,7 @@ pub fn read(dir: &Path) -> crate::Result<Seeds> {
         tiers: vec![],
         reference: None,
     };
-    type Parser = fn(&str, &str) -> Result<Vec<crate::problems::Problem>, SeedError>;
+    type Parser = fn(&str, &str) -> Result<Vec<tierboard::problems::Problem>, SeedError>;
     let others: [(&str, Parser); 3] = [
         ("003_", classic::parse_questions),
         ("000_", classic::parse_tests),

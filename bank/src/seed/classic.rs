@@ -3,7 +3,7 @@
 //! goes into `description`, `functional_requirements`, `non_functional_requirements` and verbatim
 //! `sections`.
 
-use crate::problems::model::{Origin, Problem, Requirement, Section};
+use tierboard::problems::model::{Origin, Problem, Requirement, Section};
 
 use super::bank_file::block_text as text;
 use super::{SeedError, numbers};

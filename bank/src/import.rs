@@ -1,4 +1,4 @@
-//! `tierboard problems import`: rebuilds the seed-derived content of `problems/` from the seed files.
+//! `tierboard-bank import`: rebuilds the seed-derived content of `problems/` from the seed files.
 //!
 //! Deterministic: the same seeds and the same authored content give the same bytes. It never overwrites
 //! authored content: for a problem whose seed has no tiers, the tiers, the reference solution and the
@@ -8,12 +8,13 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
-use crate::problems::author::catalog::{entry_for, synonym_targets};
-use crate::problems::catalog::{Catalog, CatalogFile, NOTE};
-use crate::problems::model::{Problem, Rule, Tier, TierSource};
-use crate::problems::seed::{self, SeedProblem, SeedTier};
-use crate::problems::{file_path, ranges, reference};
+use crate::drafts::{entry_for, synonym_targets};
+use crate::seed::{self, SeedProblem, SeedTier};
 use crate::{Error, Result};
+use crate::{ranges, reference};
+use tierboard::problems::catalog::{Catalog, CatalogFile, NOTE};
+use tierboard::problems::file_path;
+use tierboard::problems::model::{Problem, Rule, Tier, TierSource};
 
 /// What an import did.
 #[derive(Debug, Default)]
@@ -104,7 +105,7 @@ fn seed_tiers(tiers: &[SeedTier], p: &Problem, catalog: &Catalog) -> Result<Vec<
 /// Reads every problem file under `dir` into a map id → problem (unreadable files are errors).
 pub fn read_existing(dir: &Path) -> Result<BTreeMap<String, Problem>> {
     let mut out = BTreeMap::new();
-    for path in crate::problems::problem_files(dir)? {
+    for path in tierboard::problems::problem_files(dir)? {
         let text = std::fs::read_to_string(&path)
             .map_err(|e| Error::Internal(format!("{}: {e}", path.display())))?;
         let p: Problem = toml::from_str(&text)
@@ -118,7 +119,7 @@ pub fn read_existing(dir: &Path) -> Result<BTreeMap<String, Problem>> {
 pub fn to_toml(p: &Problem) -> Result<String> {
     let body = toml::to_string_pretty(p).map_err(|e| Error::Internal(format!("{}: {e}", p.id)))?;
     Ok(format!(
-        "# Problem '{}'. Format: problems/README.md. Seed-derived fields are rebuilt by\n# `tierboard problems import`; tiers and designs with source = \"authored\" are kept.\n\n{body}",
+        "# Problem '{}'. Format: problems/README.md. Seed-derived fields are rebuilt by\n# `tierboard-bank import`; tiers and designs with source = \"authored\" are kept.\n\n{body}",
         p.id
     ))
 }
@@ -189,7 +190,7 @@ fn update_catalog(
     let body =
         toml::to_string_pretty(&file).map_err(|e| Error::Internal(format!("catalog: {e}")))?;
     let text = format!(
-        "# The component catalog: every component type the bank uses. Format: problems/README.md.\n# Authored content: `tierboard problems import` only adds drafted entries for new type names.\n\n{body}"
+        "# The component catalog: every component type the bank uses. Format: problems/README.md.\n# Authored content: `tierboard-bank import` only adds drafted entries for new type names.\n\n{body}"
     );
     write_if_changed(path, &text)?;
     Catalog::new(file.components).map_err(|e| Error::Internal(format!("{}: {e}", path.display())))
@@ -280,7 +281,7 @@ pub fn run(seeds_dir: &Path, problems_dir: &Path) -> Result<ImportReport> {
     let (problems, _) = build(seeds_dir, problems_dir, &mut report)?;
     report.problems = problems.len();
     let ids: BTreeSet<&str> = problems.iter().map(|p| p.id.as_str()).collect();
-    for path in crate::problems::problem_files(problems_dir)? {
+    for path in tierboard::problems::problem_files(problems_dir)? {
         let stem = path
             .file_stem()
             .and_then(|s| s.to_str())

@@ -1,11 +1,11 @@
 //! First draft of a catalog entry for a component type name: kind, family, icon, display name, params.
 //!
-//! Used by `tierboard problems author` to add types that `problems/catalog.toml` lacks; entries already in
+//! Used by `tierboard-bank import` to add types that `problems/catalog.toml` lacks; entries already in
 //! the file are kept as they are (the file is authored content and may be edited by hand).
 
 use serde_json::json;
 
-use crate::problems::catalog::{ComponentType, NOTE, ParamDef};
+use tierboard::problems::catalog::{ComponentType, NOTE, ParamDef};
 
 /// Type ids that are the same component as another (type, kind). Only true synonyms: a `global_lb` is not
 /// an `lb` for the purpose of a rule that asks for a global load balancer.

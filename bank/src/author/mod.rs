@@ -1,4 +1,4 @@
-//! The authoring step (`tierboard problems author`): tiers and a reference design for every problem whose
+//! The authoring step (`tierboard-bank author`): tiers and a reference design for every problem whose
 //! seed has no tiers. Run once; its output is committed and from then on it is authored content that the
 //! importer keeps (it never replaces tiers that already exist).
 //!
@@ -10,19 +10,19 @@
 //!   entry point in front, replicated data;
 //! - T2 distinctive requirement: the problem's remaining, specific components.
 
-pub mod catalog;
 pub mod classic;
 
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use crate::design::ParamValue;
-use crate::problems::catalog::Catalog;
-use crate::problems::model::{
+use crate::{Error, Result};
+use crate::{import, reference};
+use tierboard::design::ParamValue;
+use tierboard::problems::catalog::Catalog;
+use tierboard::problems::load;
+use tierboard::problems::model::{
     Problem, RefEdge, RefNode, ReferenceSolution, Rule, Tier, TierSource,
 };
-use crate::problems::{import, load, reference};
-use crate::{Error, Result};
 
 /// Words too generic to tie a component to a sentence.
 const GENERIC: &[&str] = &[

@@ -5,7 +5,7 @@
 //! list start sections; once `### Tutorial Narrative` starts, everything up to the next problem belongs to
 //! the narrative.
 
-use crate::problems::model::{
+use tierboard::problems::model::{
     Analysis, Block, Calculation, Checkpoint, ConstValue, Constant, Cost, Fact, Item,
     MigrationPhase, Origin, Phase, Problem, Requirement, Section, Staff, TradeOff, Tutorial,
 };

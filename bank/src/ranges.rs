@@ -3,8 +3,8 @@
 //! The seed writes only `cache.hit_rate`; the range follows from the constants by the rules stated in
 //! `problems/README.md` ("Parameter ranges"), and the rule records which constant it used in `derived_from`.
 
-use crate::problems::catalog::Catalog;
-use crate::problems::model::Problem;
+use tierboard::problems::catalog::Catalog;
+use tierboard::problems::model::Problem;
 
 /// Least hit rate asked for when the constants name no hit-rate target.
 pub const DEFAULT_HIT_RATE: f64 = 0.7;

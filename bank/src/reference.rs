@@ -6,12 +6,12 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use crate::design::ParamValue;
-use crate::problems::catalog::Catalog;
-use crate::problems::model::{RefEdge, RefNode, ReferenceSolution, Rule, Tier, TierSource};
-use crate::problems::seed::SeedReference;
-use crate::problems::seed::classic::slug;
-use crate::problems::seed::numbers::number_at;
+use crate::seed::SeedReference;
+use crate::seed::classic::slug;
+use crate::seed::numbers::number_at;
+use tierboard::design::ParamValue;
+use tierboard::problems::catalog::Catalog;
+use tierboard::problems::model::{RefEdge, RefNode, ReferenceSolution, Rule, Tier, TierSource};
 
 /// Builds the design of a seed reference solution (before completion).
 pub fn from_seed(r: &SeedReference, catalog: &Catalog) -> Result<ReferenceSolution, String> {
