@@ -50,7 +50,7 @@ export interface ValidationResult {
 // ---- type-100 messages ----
 
 export type ServerMessage =
-  | { type: 'session'; room: string; role: Role; problem: string; instance: string }
+  | { type: 'session'; room: string; role: Role; problem: string }
   | { type: 'validation'; result: ValidationResult }
   | { type: 'saved'; sv: string }
   | { type: 'error'; code: string; message: string }
@@ -116,7 +116,6 @@ export function parseServerMessage(text: string): ServerMessage | null {
         room: String(v.room ?? ''),
         role: v.role,
         problem: String(v.problem ?? ''),
-        instance: String(v.instance ?? ''),
       }
     case 'validation': {
       const result = parseValidation(v.result)
@@ -132,10 +131,7 @@ export function parseServerMessage(text: string): ServerMessage | null {
 }
 
 /** Registers the type-100 handler on a stock provider; returns a function that removes it. */
-export function registerTierboardHandler(
-  provider: WebsocketProvider,
-  onMessage: (m: ServerMessage) => void,
-): () => void {
+export function registerTierboardHandler(provider: WebsocketProvider, onMessage: (m: ServerMessage) => void): () => void {
   provider.messageHandlers[MESSAGE_TIERBOARD] = (_encoder, decoder) => {
     const text = decoding.readVarString(decoder)
     const m = parseServerMessage(text)

@@ -37,26 +37,28 @@ pub enum Command {
         #[arg(long, env = "TIERBOARD_PROBLEMS", default_value = "problems")]
         problems: PathBuf,
     },
+    /// Simulate a design JSON file for a problem and print its load, latency, errors, cost and capacity
+    /// checks; exits non-zero when a check fails.
+    Simulate {
+        #[arg(long)]
+        problem: String,
+        /// Path to a design JSON file (docs/PROTOCOL.md §3).
+        design: PathBuf,
+        /// `peak`, `normal`, or a multiple of peak (`10` for a 10× spike).
+        #[arg(long, default_value = "peak")]
+        load: String,
+        /// A node id to fail (repeatable).
+        #[arg(long)]
+        fail: Vec<String>,
+        #[arg(long, env = "TIERBOARD_PROBLEMS", default_value = "problems")]
+        problems: PathBuf,
+    },
 }
 
 #[derive(Debug, Subcommand)]
 pub enum ProblemsCommand {
     /// Check every problem file against the format and the catalog.
     Lint {
-        #[arg(long, env = "TIERBOARD_PROBLEMS", default_value = "problems")]
-        problems: PathBuf,
-    },
-    /// Rebuild the seed-derived content of the bank from the seed files.
-    Import {
-        /// Folder that holds the seed files.
-        #[arg(long, default_value = "problems/seeds")]
-        seeds: PathBuf,
-        #[arg(long, env = "TIERBOARD_PROBLEMS", default_value = "problems")]
-        problems: PathBuf,
-    },
-    /// Author tiers and reference designs for problems that have none (run once; the output is committed
-    /// and kept by `import`).
-    Author {
         #[arg(long, env = "TIERBOARD_PROBLEMS", default_value = "problems")]
         problems: PathBuf,
     },
@@ -161,6 +163,7 @@ pub struct ServeConfig {
 
 impl ServeConfig {
     /// A configuration for tests: port 0 on loopback, the given database, no Redis.
+    #[cfg(feature = "test-util")]
     pub fn for_test(database_url: impl Into<String>, problems: impl Into<PathBuf>) -> ServeConfig {
         ServeConfig {
             addr: "127.0.0.1:0".parse().expect("static address"),
