@@ -1192,6 +1192,49 @@ fn a_departing_connection_takes_its_presence_with_it() {
 }
 
 #[test]
+fn a_connection_cannot_rewrite_or_remove_anothers_presence() {
+    let mut room = Room::new();
+    room.join(0, 1, Role::Edit);
+    room.join(0, 2, Role::View);
+    room.join(0, 3, Role::View);
+    let effects = room.send(
+        1,
+        1,
+        vec![Inbound::Awareness(awareness(11, 1, "{\"name\":\"Ada\"}"))],
+    );
+    assert_eq!(
+        broadcasts(&effects),
+        [("awareness".into(), Some(ConnId(1)))]
+    );
+    // The viewer announces its own id, then tries to overwrite and to remove Ada's.
+    room.send(2, 2, vec![Inbound::Awareness(awareness(12, 1, "{}"))]);
+    let effects = room.send(
+        3,
+        2,
+        vec![Inbound::Awareness(awareness(
+            11,
+            2,
+            "{\"name\":\"IMPOSTOR\"}",
+        ))],
+    );
+    assert!(
+        broadcasts(&effects).is_empty(),
+        "an impostor's state is not relayed"
+    );
+    assert!(published(&effects).is_empty(), "nor published");
+    let effects = room.send(4, 2, vec![Inbound::Awareness(awareness(11, 3, "null"))]);
+    assert!(broadcasts(&effects).is_empty(), "nor is its removal");
+    let effects = room.send(5, 3, vec![Inbound::QueryAwareness]);
+    let Some(Effect::Send { message, .. }) =
+        effects.iter().find(|e| matches!(e, Effect::Send { .. }))
+    else {
+        panic!("the query is answered")
+    };
+    let text = String::from_utf8_lossy(message);
+    assert!(text.contains("Ada") && !text.contains("IMPOSTOR"), "{text}");
+}
+
+#[test]
 fn an_awareness_query_is_answered_with_everyone_present() {
     let mut room = Room::new();
     room.join(0, 1, Role::Edit);
