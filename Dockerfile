@@ -6,6 +6,8 @@ WORKDIR /src
 COPY Cargo.toml Cargo.lock ./
 COPY server server
 COPY bench bench
+# A workspace member: the manifest must be there even though the image builds only the server.
+COPY bank bank
 COPY migrations migrations
 RUN cargo build --release --locked -p tierboard
 

@@ -123,7 +123,15 @@ impl Server {
             .arg("--database-url")
             .arg(&database_url)
             .arg("--problems")
-            .arg(&setup.problems);
+            .arg(&setup.problems)
+            // Every benchmark client connects from loopback: the per-address cap would refuse them.
+            .arg("--max-connections-per-address")
+            .arg("0")
+            .arg("--max-connections")
+            .arg("0")
+            // Scenarios create a thousand rooms from one address.
+            .arg("--room-creations-per-minute")
+            .arg("0");
         if let Some(redis) = &opts.redis_url {
             cmd.arg("--redis-url").arg(redis);
         }

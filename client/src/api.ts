@@ -48,6 +48,16 @@ export interface ProblemSummary {
   summary: string
   tier_count: number
   tier_source: string
+  /** What a learner can do with the problem (issue 21 item 6); absent from older servers. */
+  offers?: Offers
+}
+
+export interface Offers {
+  tutorial: boolean
+  checkpoints: number
+  hints: number
+  reference: boolean
+  analysis: boolean
 }
 
 export interface ProblemList {
@@ -101,25 +111,110 @@ export interface Tier {
   rules: TierRule[]
 }
 
+export interface Requirement {
+  name: string
+  text: string
+}
+
+export interface Constant {
+  name: string
+  type: 'integer' | 'float' | 'boolean' | 'string' | string
+  value: number | string | boolean
+}
+
+export interface TextSection {
+  heading: string
+  text: string
+}
+
+export interface Checkpoint {
+  question: string
+  answer: string
+  hint?: string
+}
+
+export interface Tutorial {
+  text: string
+  calculations?: { title: string; steps: string[] | string }[]
+  checkpoints?: Checkpoint[]
+}
+
+export interface Targets {
+  availability_percent?: number
+  latency_ms?: Record<string, number>
+  peak_rate_per_sec?: number
+}
+
+export interface Staff {
+  heading: string
+  migration_phases?: { phase: string; teams?: string; rollback?: string }[]
+  blocks?: { title: string; items?: { text: string; details?: string[] | string }[] }[]
+}
+
 /**
- * A problem as `GET /api/problems/{id}` gives it (problems/README.md). Only the fields the client
- * relies on are typed strictly; the rest is rendered generically (text, lists, key/value tables).
+ * A problem as `GET /api/problems/{id}` gives it: the file format of problems/README.md without the
+ * answer (`reference_solution`, `analysis`, from {@link getSolution}). Fields the loader leaves out
+ * when empty are optional; readers still coerce, since the bank may grow shapes.
  */
 export interface Problem {
   id: string
   title: string
   category: string
   difficulty?: string | null
+  origin?: { file: string; number: number }
   summary?: string
   goal?: string
   description?: string
+  functional_requirements?: string[]
   available_components: string[]
+  available_components_authored?: boolean
+  hints?: string[]
+  targets?: Targets
+  non_functional_requirements?: Requirement[]
+  constants?: Constant[]
+  sections?: TextSection[]
+  tutorial?: Tutorial
   tiers: Tier[]
-  hints?: unknown
-  constants?: unknown
-  functional_requirements?: unknown
-  non_functional_requirements?: unknown
+  staff?: Staff | null
   [k: string]: unknown
+}
+
+export interface ReferenceNode {
+  id: string
+  type: string
+  label: string
+  x: number
+  y: number
+  params?: Record<string, number | string | boolean>
+  filled_in?: string[]
+  added?: boolean
+}
+
+export interface ReferenceSolution {
+  source: string
+  text?: string
+  nodes: ReferenceNode[]
+  edges: { id: string; from: string; to: string; added?: boolean }[]
+}
+
+export interface Analysis {
+  overview?: string
+  phases?: { name: string; title?: string; summary?: string; figures?: { name: string; value: string }[] }[]
+  trade_offs?: { title: string; pros?: string[] | string; cons?: string[] | string; best_for?: string; cost?: string }[]
+  cost?: { totals?: { name: string; value: string }[]; breakdown?: { name: string; value: string }[] }
+  other?: string[] | string
+}
+
+/** `GET /api/problems/{id}/solution`: the answer, for after an attempt. */
+export interface Solution {
+  id: string
+  reference_solution?: ReferenceSolution | null
+  analysis?: Analysis | null
+  staff?: Staff | null
+}
+
+export function getSolution(id: string, signal?: AbortSignal): Promise<Solution> {
+  return request<Solution>(`/api/problems/${encodeURIComponent(id)}/solution`, { signal })
 }
 
 export function getProblem(id: string, signal?: AbortSignal): Promise<Problem> {

@@ -3,11 +3,27 @@ import type { ComponentDef, ParamDef } from './api'
 import { Catalog, keyParams, paramError, parseParamInput, rangeText } from './catalog'
 
 const instances: ParamDef = { name: 'instances', type: 'integer', unit: null, default: 1, min: 1, max: 10000, description: 'fleet size' }
-const hitRate: ParamDef = { name: 'hit_rate', type: 'number', unit: null, default: 0.8, min: 0, max: 1, description: 'share of reads served' }
+const hitRate: ParamDef = {
+  name: 'hit_rate',
+  type: 'number',
+  unit: null,
+  default: 0.8,
+  min: 0,
+  max: 1,
+  description: 'share of reads served',
+}
 const ttl: ParamDef = { name: 'ttl', type: 'integer', unit: 's', default: 300, min: 0, description: '' }
 const engine: ParamDef = { name: 'engine', type: 'string', default: 'redis' }
 const cluster: ParamDef = { name: 'cluster', type: 'boolean', default: false }
-const cache: ComponentDef = { type: 'cache', name: 'Cache', kind: 'cache', family: 'cache', icon: 'zap', aliases: ['redis'], params: [instances, hitRate, ttl, engine, cluster] }
+const cache: ComponentDef = {
+  type: 'cache',
+  name: 'Cache',
+  kind: 'cache',
+  family: 'cache',
+  icon: 'zap',
+  aliases: ['redis'],
+  params: [instances, hitRate, ttl, engine, cluster],
+}
 
 describe('Catalog', () => {
   it('finds types and their aliases, and names unknown types by id', () => {

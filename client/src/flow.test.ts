@@ -22,7 +22,11 @@ describe('observeDesign', () => {
     setParam(doc, a, 'instances', 3) // nested: params map inside the node map
     updateNode(doc, b, { label: 'DB' })
     const e = addEdge(doc, a, b)!
-    expect(seen.map((d) => [[...d.nodes], [...d.edges]])).toEqual([[[a], []], [[b], []], [[], [e]]])
+    expect(seen.map((d) => [[...d.nodes], [...d.edges]])).toEqual([
+      [[a], []],
+      [[b], []],
+      [[], [e]],
+    ])
     seen.length = 0
     deleteElements(doc, [a])
     expect(seen).toHaveLength(1)

@@ -118,12 +118,7 @@ function patch<T extends { id: string }>(prev: T[], dirty: Set<string>, make: (i
   return out
 }
 
-export function patchNodes(
-  doc: Y.Doc,
-  prev: DesignFlowNode[],
-  dirty: Set<string>,
-  decorOf: (id: string) => NodeDecor,
-): DesignFlowNode[] {
+export function patchNodes(doc: Y.Doc, prev: DesignFlowNode[], dirty: Set<string>, decorOf: (id: string) => NodeDecor): DesignFlowNode[] {
   const nodes = root(doc).nodes
   return patch(prev, dirty, (id, p) => {
     const m = nodes.get(id)

@@ -1,7 +1,8 @@
 import 'fake-indexeddb/auto'
-import { describe, expect, it } from 'vitest'
+import { describe, expect, it, vi } from 'vitest'
 import * as Y from 'yjs'
 import { IndexeddbPersistence } from 'y-indexeddb'
+import * as idb from 'lib0/indexeddb'
 import { Awareness } from 'y-protocols/awareness'
 import { editLink, parseFragment, roleOf, tokenFor, viewLink } from './links'
 import { NotesAwareness, colorFor, loadName, participants, readPresence, saveName } from './presence'
@@ -51,7 +52,14 @@ describe('presence', () => {
   it('reads only states that follow the convention', () => {
     expect(readPresence(undefined)).toBeNull()
     expect(readPresence({ cursor: { x: 1, y: 2 } })).toBeNull()
-    expect(readPresence({ user: { name: 'Ada', color: '#f00' }, cursor: { x: 1, y: 'b' }, selection: ['a', 2], viewport: { x: 0, y: 0, zoom: 0 } })).toEqual({
+    expect(
+      readPresence({
+        user: { name: 'Ada', color: '#f00' },
+        cursor: { x: 1, y: 'b' },
+        selection: ['a', 2],
+        viewport: { x: 0, y: 0, zoom: 0 },
+      }),
+    ).toEqual({
       user: { name: 'Ada', color: '#f00' },
       cursor: null,
       selection: ['a'],
@@ -107,7 +115,12 @@ describe('problem helpers', () => {
   })
 
   it('reads name/text and name/value lists as tables', () => {
-    expect(namedPairs([{ name: 'Latency', text: 'P99 < 200ms' }, { name: 'read_qps', type: 'integer', value: 900 }])).toEqual({
+    expect(
+      namedPairs([
+        { name: 'Latency', text: 'P99 < 200ms' },
+        { name: 'read_qps', type: 'integer', value: 900 },
+      ]),
+    ).toEqual({
       Latency: 'P99 < 200ms',
       read_qps: '900',
     })
@@ -135,6 +148,14 @@ describe('problem helpers', () => {
   })
 })
 
+/** The design that a persistence's `updates` store holds, read back through its own connection. */
+async function storedDesign(p: IndexeddbPersistence) {
+  const [updates] = idb.transact(p.db!, ['updates'], 'readonly')
+  const doc = new Y.Doc()
+  for (const u of (await idb.getAll(updates)) as Uint8Array[]) Y.applyUpdate(doc, u)
+  return exportDesign(doc)
+}
+
 describe('offline persistence', () => {
   it('keeps edits in IndexedDB and restores them into a new document', async () => {
     const name = `tierboard:test-${Math.random()}`
@@ -142,7 +163,14 @@ describe('offline persistence', () => {
     const pa = new IndexeddbPersistence(name, a)
     await pa.whenSynced
     addNode(a, { type: 'app', label: 'made offline' })
-    await new Promise((r) => setTimeout(r, 50))
+    // Wait until IndexedDB holds the edit (y-indexeddb writes in a transaction of its own).
+    await vi.waitFor(
+      async () => {
+        if (JSON.stringify(await storedDesign(pa)) !== JSON.stringify(exportDesign(a)))
+          throw new Error('IndexedDB does not hold the edit yet')
+      },
+      { timeout: 5000, interval: 10 },
+    )
     await pa.destroy()
     const b = new Y.Doc()
     const pb = new IndexeddbPersistence(name, b)

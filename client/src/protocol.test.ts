@@ -23,12 +23,11 @@ const RESULT = VALIDATION
 
 describe('type-100 messages', () => {
   it('parses each documented message', () => {
-    expect(parseServerMessage('{"type":"session","room":"r","role":"view","problem":"p","instance":"i"}')).toEqual({
+    expect(parseServerMessage('{"type":"session","room":"r","role":"view","problem":"p"}')).toEqual({
       type: 'session',
       room: 'r',
       role: 'view',
       problem: 'p',
-      instance: 'i',
     })
     const v = parseServerMessage(JSON.stringify({ type: 'validation', result: RESULT }))
     expect(v).toEqual({ type: 'validation', result: RESULT })
@@ -64,7 +63,16 @@ describe('saved state', () => {
     expect(isSaved(new Map([[7, 4]]), new Map([[7, 5]]), 7)).toBe(false)
     expect(isSaved(new Map(), new Map([[7, 5]]), 7)).toBe(false)
     // others' clocks do not matter
-    expect(isSaved(new Map([[7, 5]]), new Map([[7, 5], [9, 100]]), 7)).toBe(true)
+    expect(
+      isSaved(
+        new Map([[7, 5]]),
+        new Map([
+          [7, 5],
+          [9, 100],
+        ]),
+        7,
+      ),
+    ).toBe(true)
     expect(isSaved(new Map(), new Map([[9, 100]]), 7)).toBe(true)
   })
 
@@ -112,7 +120,7 @@ describe('handler on the stock provider', () => {
     server.on('connection', (ws, req) => {
       urls.push(req.url ?? '')
       for (const m of [
-        { type: 'session', room: 'room1', role: 'edit', problem: 'tutorial-simple-blog', instance: 'x' },
+        { type: 'session', room: 'room1', role: 'edit', problem: 'tutorial-simple-blog' },
         { type: 'validation', result: RESULT },
       ]) {
         const e = encoding.createEncoder()

@@ -50,7 +50,7 @@ export interface ValidationResult {
 // ---- type-100 messages ----
 
 export type ServerMessage =
-  | { type: 'session'; room: string; role: Role; problem: string; instance: string }
+  | { type: 'session'; room: string; role: Role; problem: string }
   | { type: 'validation'; result: ValidationResult }
   | { type: 'saved'; sv: string }
   | { type: 'error'; code: string; message: string }
@@ -116,7 +116,6 @@ export function parseServerMessage(text: string): ServerMessage | null {
         room: String(v.room ?? ''),
         role: v.role,
         problem: String(v.problem ?? ''),
-        instance: String(v.instance ?? ''),
       }
     case 'validation': {
       const result = parseValidation(v.result)
@@ -132,10 +131,7 @@ export function parseServerMessage(text: string): ServerMessage | null {
 }
 
 /** Registers the type-100 handler on a stock provider; returns a function that removes it. */
-export function registerTierboardHandler(
-  provider: WebsocketProvider,
-  onMessage: (m: ServerMessage) => void,
-): () => void {
+export function registerTierboardHandler(provider: WebsocketProvider, onMessage: (m: ServerMessage) => void): () => void {
   provider.messageHandlers[MESSAGE_TIERBOARD] = (_encoder, decoder) => {
     const text = decoding.readVarString(decoder)
     const m = parseServerMessage(text)
@@ -200,6 +196,7 @@ export class SavedTracker {
 export const CLOSE_CODES: Record<number, string> = {
   1000: 'closed',
   1001: 'the server is restarting',
+  1002: 'the connection broke the WebSocket protocol; reconnecting',
   1011: 'server error',
   1013: 'the room is unavailable; retrying',
   4000: 'connection too slow; resyncing',
@@ -208,6 +205,7 @@ export const CLOSE_CODES: Record<number, string> = {
   4401: 'this link is not valid (missing or wrong token)',
   4404: 'no such room',
   4413: 'a change was too large for the server',
+  4429: 'the server refused a message carrying too many parts',
 }
 
 /** Whether the stock provider gives up after this close code (4400–4499). */

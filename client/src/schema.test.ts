@@ -143,7 +143,14 @@ describe('schema accessors', () => {
     expect(() => parseDesign({ nodes: {} })).toThrow('"nodes" must be an array')
     expect(() => parseDesign({ nodes: [{ id: 'a' }] })).toThrow('nodes[0].type')
     expect(() => parseDesign({ nodes: [{ id: 'a', type: 'app', x: 'left' }] })).toThrow('nodes[0].x must be a number')
-    expect(() => parseDesign({ nodes: [{ id: 'a', type: 'app' }, { id: 'a', type: 'app' }] })).toThrow('used twice')
+    expect(() =>
+      parseDesign({
+        nodes: [
+          { id: 'a', type: 'app' },
+          { id: 'a', type: 'app' },
+        ],
+      }),
+    ).toThrow('used twice')
     expect(() => parseDesign({ nodes: [{ id: 'a', type: 'app', params: { n: [1] } }] })).toThrow('nodes[0].params.n')
     expect(() => parseDesign({ nodes: [{ id: 'a', type: 'app' }], edges: [{ id: 'e', from: 'a', to: 'b' }] })).toThrow(
       'edges[0].to "b" is not a node of this design',

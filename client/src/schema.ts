@@ -7,6 +7,8 @@
  * - `edges`: Y.Map<Y.Map>  edge id → {from, to, label?}
  * - `meta`:  Y.Map         problem: string (written by the server when the room is created)
  * - `notes`: Y.Text        free text
+ * - `hints`: Y.Map         hint index ("0", "1" ...) → {by: string, at: epoch ms}: the problem's hints
+ *                          revealed in this room, shared with everyone (issue 21)
  *
  * Reads are tolerant: another client (or an old version) may have written something malformed, and a
  * bad field must never crash the canvas, so readers coerce to defaults. Writes are strict.
@@ -52,6 +54,7 @@ export interface Root {
   edges: Y.Map<Y.Map<unknown>>
   meta: Y.Map<unknown>
   notes: Y.Text
+  hints: Y.Map<unknown>
 }
 
 /** The four root types of a room document. Calling it twice gives the same instances. */
@@ -61,6 +64,7 @@ export function root(doc: Y.Doc): Root {
     edges: doc.getMap<Y.Map<unknown>>('edges'),
     meta: doc.getMap<unknown>('meta'),
     notes: doc.getText('notes'),
+    hints: doc.getMap<unknown>('hints'),
   }
 }
 
@@ -122,6 +126,38 @@ export function problemOf(doc: Y.Doc): string | null {
   return typeof p === 'string' ? p : null
 }
 
+/** Who revealed a hint in a room, and when. */
+export interface HintReveal {
+  by: string
+  at: number
+}
+
+/**
+ * The hints revealed in a room, in order. Hints are revealed one at a time, so only the run from
+ * hint 0 counts: a stray entry beyond a gap (written by a malformed client) is ignored.
+ */
+export function revealedHints(doc: Y.Doc): HintReveal[] {
+  const m = root(doc).hints
+  const out: HintReveal[] = []
+  for (let i = 0; m.has(String(i)); i++) {
+    const v = m.get(String(i))
+    const o = v && typeof v === 'object' ? (v as Record<string, unknown>) : {}
+    out.push({ by: str(o.by), at: num(o.at, 0) })
+  }
+  return out
+}
+
+/**
+ * Reveals the next hint for everyone. Two people pressing at once write the same key, so the room
+ * still advances by one. Not part of undo: a revealed hint stays revealed.
+ */
+export function revealNextHint(doc: Y.Doc, by: string, total: number): number {
+  const next = revealedHints(doc).length
+  if (next >= total) return next
+  doc.transact(() => root(doc).hints.set(String(next), { by, at: Date.now() }), LOCAL_ORIGIN)
+  return next + 1
+}
+
 export function isEmpty(doc: Y.Doc): boolean {
   const r = root(doc)
   return r.nodes.size === 0 && r.edges.size === 0
@@ -156,10 +192,7 @@ export type NewNode = Partial<Omit<DesignNode, 'id'>> & { type: string }
 /** Adds a node and returns its id. */
 export function addNode(doc: Y.Doc, n: NewNode, id: string = newId()): string {
   local(doc, () => {
-    root(doc).nodes.set(
-      id,
-      nodeMap({ type: n.type, label: n.label ?? '', x: n.x ?? 0, y: n.y ?? 0, params: n.params ?? {} }),
-    )
+    root(doc).nodes.set(id, nodeMap({ type: n.type, label: n.label ?? '', x: n.x ?? 0, y: n.y ?? 0, params: n.params ?? {} }))
   })
   return id
 }

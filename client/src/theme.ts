@@ -20,13 +20,10 @@ function current(): Theme {
 }
 
 export function useTheme(): [Theme, () => void] {
-  const theme = useSyncExternalStore(
-    (f) => {
-      listeners.add(f)
-      return () => listeners.delete(f)
-    },
-    current,
-  )
+  const theme = useSyncExternalStore((f) => {
+    listeners.add(f)
+    return () => listeners.delete(f)
+  }, current)
   const toggle = useCallback(() => {
     const next: Theme = current() === 'dark' ? 'light' : 'dark'
     localStorage.setItem(KEY, next)

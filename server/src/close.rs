@@ -12,6 +12,8 @@ pub enum CloseCode {
     Normal,
     /// 1001: the server is shutting down (after a flush).
     GoingAway,
+    /// 1002: a WebSocket protocol error (e.g. an unmasked client frame).
+    ProtocolError,
     /// 1011: an internal error.
     Internal,
     /// 1013: try again later (the room could not be loaded).
@@ -28,13 +30,16 @@ pub enum CloseCode {
     UnknownRoom,
     /// 4413: a message larger than the limit.
     TooLarge,
+    /// 4429: more protocol messages in one WebSocket message than the server accepts.
+    TooManyMessages,
 }
 
 impl CloseCode {
     /// Every code, in the order of the protocol's table.
-    pub const ALL: [CloseCode; 10] = [
+    pub const ALL: [CloseCode; 12] = [
         CloseCode::Normal,
         CloseCode::GoingAway,
+        CloseCode::ProtocolError,
         CloseCode::Internal,
         CloseCode::TryAgainLater,
         CloseCode::SlowConsumer,
@@ -43,6 +48,7 @@ impl CloseCode {
         CloseCode::Unauthorized,
         CloseCode::UnknownRoom,
         CloseCode::TooLarge,
+        CloseCode::TooManyMessages,
     ];
 
     /// The number on the wire.
@@ -50,6 +56,7 @@ impl CloseCode {
         match self {
             CloseCode::Normal => 1000,
             CloseCode::GoingAway => 1001,
+            CloseCode::ProtocolError => 1002,
             CloseCode::Internal => 1011,
             CloseCode::TryAgainLater => 1013,
             CloseCode::SlowConsumer => 4000,
@@ -58,6 +65,7 @@ impl CloseCode {
             CloseCode::Unauthorized => 4401,
             CloseCode::UnknownRoom => 4404,
             CloseCode::TooLarge => 4413,
+            CloseCode::TooManyMessages => 4429,
         }
     }
 
@@ -66,6 +74,7 @@ impl CloseCode {
         match self {
             CloseCode::Normal => "closed",
             CloseCode::GoingAway => "server shutting down",
+            CloseCode::ProtocolError => "websocket protocol error",
             CloseCode::Internal => "internal error",
             CloseCode::TryAgainLater => "room unavailable, retry",
             CloseCode::SlowConsumer => "too slow: resync on reconnect",
@@ -74,6 +83,7 @@ impl CloseCode {
             CloseCode::Unauthorized => "missing or invalid token",
             CloseCode::UnknownRoom => "no such room",
             CloseCode::TooLarge => "message too large",
+            CloseCode::TooManyMessages => "too many messages in one frame",
         }
     }
 

@@ -37,26 +37,28 @@ pub enum Command {
         #[arg(long, env = "TIERBOARD_PROBLEMS", default_value = "problems")]
         problems: PathBuf,
     },
+    /// Simulate a design JSON file for a problem and print its load, latency, errors, cost and capacity
+    /// checks; exits non-zero when a check fails.
+    Simulate {
+        #[arg(long)]
+        problem: String,
+        /// Path to a design JSON file (docs/PROTOCOL.md §3).
+        design: PathBuf,
+        /// `peak`, `normal`, or a multiple of peak (`10` for a 10× spike).
+        #[arg(long, default_value = "peak")]
+        load: String,
+        /// A node id to fail (repeatable).
+        #[arg(long)]
+        fail: Vec<String>,
+        #[arg(long, env = "TIERBOARD_PROBLEMS", default_value = "problems")]
+        problems: PathBuf,
+    },
 }
 
 #[derive(Debug, Subcommand)]
 pub enum ProblemsCommand {
     /// Check every problem file against the format and the catalog.
     Lint {
-        #[arg(long, env = "TIERBOARD_PROBLEMS", default_value = "problems")]
-        problems: PathBuf,
-    },
-    /// Rebuild the seed-derived content of the bank from the seed files.
-    Import {
-        /// Folder that holds the seed files.
-        #[arg(long, default_value = "problems/seeds")]
-        seeds: PathBuf,
-        #[arg(long, env = "TIERBOARD_PROBLEMS", default_value = "problems")]
-        problems: PathBuf,
-    },
-    /// Author tiers and reference designs for problems that have none (run once; the output is committed
-    /// and kept by `import`).
-    Author {
         #[arg(long, env = "TIERBOARD_PROBLEMS", default_value = "problems")]
         problems: PathBuf,
     },
@@ -106,6 +108,46 @@ pub struct ServeConfig {
     #[arg(long, env = "TIERBOARD_OUTBOX", default_value_t = 1024)]
     pub outbox_capacity: usize,
 
+    /// Seconds a write to a connection may make no progress before the connection is dropped (a
+    /// client that stopped reading; its memory is released at once).
+    #[arg(long, env = "TIERBOARD_WRITE_TIMEOUT_SECS", default_value_t = 15)]
+    pub write_timeout_secs: u64,
+
+    /// Seconds a client has to send a request's headers; a connection that trickles them (or
+    /// sends nothing) is closed after this (slowloris).
+    #[arg(long, env = "TIERBOARD_HEADER_TIMEOUT_SECS", default_value_t = 10)]
+    pub header_timeout_secs: u64,
+
+    /// Open connections (HTTP and WebSocket) allowed from one client address; 0: no cap.
+    #[arg(
+        long,
+        env = "TIERBOARD_MAX_CONNECTIONS_PER_ADDRESS",
+        default_value_t = 256
+    )]
+    pub max_connections_per_address: usize,
+
+    /// Open connections allowed in total; 0: no cap.
+    #[arg(long, env = "TIERBOARD_MAX_CONNECTIONS", default_value_t = 20_000)]
+    pub max_connections: usize,
+
+    /// Origins (e.g. `https://app.example`, comma-separated) whose pages may open WebSockets besides
+    /// the server's own; requests without an `Origin` header (not from a browser) are always allowed.
+    #[arg(long, env = "TIERBOARD_ALLOWED_ORIGINS", value_delimiter = ',')]
+    pub allowed_origins: Vec<String>,
+
+    /// When set, `GET /metrics` requires `Authorization: Bearer <this token>`.
+    #[arg(long, env = "TIERBOARD_METRICS_TOKEN")]
+    pub metrics_token: Option<String>,
+
+    /// Rooms one client address may create per minute (in bursts of as many); more get 429 with
+    /// `Retry-After`. 0: no limit.
+    #[arg(
+        long,
+        env = "TIERBOARD_ROOM_CREATIONS_PER_MINUTE",
+        default_value_t = 30
+    )]
+    pub room_creations_per_minute: u32,
+
     /// Longest time an accepted update waits before it is stored, in milliseconds (group commit).
     #[arg(long, env = "TIERBOARD_PERSIST_MS", default_value_t = 50)]
     pub persist_interval_ms: u64,
@@ -121,6 +163,7 @@ pub struct ServeConfig {
 
 impl ServeConfig {
     /// A configuration for tests: port 0 on loopback, the given database, no Redis.
+    #[cfg(feature = "test-util")]
     pub fn for_test(database_url: impl Into<String>, problems: impl Into<PathBuf>) -> ServeConfig {
         ServeConfig {
             addr: "127.0.0.1:0".parse().expect("static address"),
@@ -133,6 +176,13 @@ impl ServeConfig {
             room_idle_secs: 30,
             max_message_bytes: 32 * 1024 * 1024,
             outbox_capacity: 1024,
+            write_timeout_secs: 15,
+            header_timeout_secs: 10,
+            allowed_origins: Vec::new(),
+            room_creations_per_minute: 0,
+            metrics_token: None,
+            max_connections_per_address: 0,
+            max_connections: 0,
             persist_interval_ms: 50,
             compact_rows: 64,
         }
@@ -140,6 +190,14 @@ impl ServeConfig {
 
     pub fn room_idle(&self) -> Duration {
         Duration::from_secs(self.room_idle_secs)
+    }
+
+    pub fn write_timeout(&self) -> Duration {
+        Duration::from_secs(self.write_timeout_secs.max(1))
+    }
+
+    pub fn header_timeout(&self) -> Duration {
+        Duration::from_secs(self.header_timeout_secs.max(1))
     }
 
     pub fn persist_interval(&self) -> Duration {

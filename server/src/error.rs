@@ -16,6 +16,13 @@ pub enum Error {
     BadJson(String),
     #[error("missing or invalid token")]
     Unauthorized,
+    #[error("forbidden: {0}")]
+    Forbidden(String),
+    #[error("method not allowed on this route")]
+    MethodNotAllowed,
+    /// Too many actions from one address; retry after the given time.
+    #[error("too many requests from this address: retry in {} s", .0.as_secs().max(1))]
+    RateLimited(std::time::Duration),
     #[error("no problem with id '{0}'")]
     UnknownProblem(String),
     #[error("no room with id '{0}'")]
@@ -42,6 +49,9 @@ impl Error {
         match self {
             Error::BadRequest(_) | Error::BadJson(_) => StatusCode::BAD_REQUEST,
             Error::Unauthorized => StatusCode::UNAUTHORIZED,
+            Error::Forbidden(_) => StatusCode::FORBIDDEN,
+            Error::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
+            Error::RateLimited(_) => StatusCode::TOO_MANY_REQUESTS,
             Error::UnknownProblem(_) | Error::UnknownRoom(_) | Error::NotFound(_) => {
                 StatusCode::NOT_FOUND
             }
@@ -59,6 +69,9 @@ impl Error {
             Error::BadRequest(_) => "bad_request",
             Error::BadJson(_) => "bad_json",
             Error::Unauthorized => "unauthorized",
+            Error::Forbidden(_) => "forbidden",
+            Error::MethodNotAllowed => "method_not_allowed",
+            Error::RateLimited(_) => "rate_limited",
             Error::UnknownProblem(_) => "unknown_problem",
             Error::UnknownRoom(_) => "unknown_room",
             Error::NotFound(_) => "not_found",
@@ -72,15 +85,16 @@ impl Error {
     /// The WebSocket close code for an error that ends a connection (docs/PROTOCOL.md §2).
     pub fn close_code(&self) -> CloseCode {
         match self {
-            Error::Unauthorized => CloseCode::Unauthorized,
+            Error::Unauthorized | Error::Forbidden(_) => CloseCode::Unauthorized,
             Error::UnknownRoom(_) | Error::UnknownProblem(_) | Error::NotFound(_) => {
                 CloseCode::UnknownRoom
             }
             Error::TooLarge(_) => CloseCode::TooLarge,
-            Error::BadRequest(_) | Error::BadJson(_) | Error::UpgradeRequired(_) => {
-                CloseCode::Malformed
-            }
-            Error::Unavailable(_) => CloseCode::TryAgainLater,
+            Error::BadRequest(_)
+            | Error::BadJson(_)
+            | Error::UpgradeRequired(_)
+            | Error::MethodNotAllowed => CloseCode::Malformed,
+            Error::Unavailable(_) | Error::RateLimited(_) => CloseCode::TryAgainLater,
             Error::Database(_) | Error::Migrate(_) | Error::Internal(_) => CloseCode::Internal,
         }
     }
@@ -100,10 +114,17 @@ impl IntoResponse for Error {
         } else {
             self.to_string()
         };
-        (
+        let mut response = (
             status,
             Json(serde_json::json!({"error": message, "code": self.code()})),
         )
-            .into_response()
+            .into_response();
+        if let Error::RateLimited(wait) = &self {
+            let secs = wait.as_secs_f64().ceil().max(1.0) as u64;
+            response
+                .headers_mut()
+                .insert(axum::http::header::RETRY_AFTER, secs.into());
+        }
+        response
     }
 }

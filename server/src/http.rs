@@ -4,8 +4,8 @@
 use std::path::Path;
 
 use axum::extract::rejection::JsonRejection;
-use axum::extract::{FromRequest, Request, State};
-use axum::http::{StatusCode, header};
+use axum::extract::{ConnectInfo, FromRequest, Request, State};
+use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::IntoResponse;
 use axum::routing::{get, post};
 use axum::{Json, Router};
@@ -68,14 +68,15 @@ async fn healthz(State(state): State<AppState>) -> Json<Value> {
     }))
 }
 
-async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
-    (
+async fn metrics(State(state): State<AppState>, headers: HeaderMap) -> Result<impl IntoResponse> {
+    crate::browser::check_metrics_token(&headers, state.config.metrics_token.as_deref())?;
+    Ok((
         [(
             header::CONTENT_TYPE,
             "text/plain; version=0.0.4; charset=utf-8",
         )],
         state.metrics.render(),
-    )
+    ))
 }
 
 #[derive(Debug, Deserialize)]
@@ -85,8 +86,19 @@ struct CreateRoom {
 
 async fn create_room(
     State(state): State<AppState>,
+    extensions: axum::http::Extensions,
     ApiJson(body): ApiJson<CreateRoom>,
 ) -> Result<impl IntoResponse> {
+    // Anyone may create rooms, so each address may create only so many a minute. The address comes
+    // from the accept loop (`listen.rs`); behind a proxy it is the proxy's, so limit there too.
+    if let Some(ConnectInfo(peer)) = extensions.get::<ConnectInfo<std::net::SocketAddr>>()
+        && let Err(wait) = state
+            .room_creations
+            .check(peer.ip(), std::time::Instant::now())
+    {
+        tracing::info!(peer = %peer.ip(), "room creation rate limited");
+        return Err(Error::RateLimited(wait));
+    }
     if state.bank.get(&body.problem).is_none() {
         return Err(Error::UnknownProblem(body.problem));
     }

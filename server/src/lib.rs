@@ -8,21 +8,28 @@
 //! - [`close`]: the one table of WebSocket close codes (code, reason, whether the client reconnects).
 //! - [`clock`]: wall-clock epoch milliseconds for what is stored (timers use `tokio::time`).
 //! - [`state`], [`auth`]: the shared [`AppState`]; one `authorize` for HTTP and WebSocket.
+//! - [`browser`]: the WebSocket `Origin` check, security headers, the `/metrics` token.
 //! - [`ids`]: newtypes for room ids, tokens (only their hashes are stored), roles, instance ids.
-//! - [`sync`]: the y-websocket protocol and the awareness table, without I/O.
-//! - [`room`]: one actor task per loaded room: document, connections, awareness, persistence hand-off.
-//! - [`rooms`]: the registry: get-or-load, idle unload, shutdown.
+//! - [`sync`]: the y-websocket protocol, the awareness table, the bus messages and reconciling, without I/O.
+//! - [`rows`]: plain data of stored rows and tier transitions (shared by the store and the room core).
+//! - [`room`]: one loaded room: a sans-IO core (inputs and time in, effects out) and the actor task
+//!   that executes its effects; loading; connection handles.
+//! - [`rooms`]: the registry: get-or-load, forget a room when its task ends, shutdown.
 //! - [`bus`]: fan-out across instances (in-process or Redis pub/sub) and reconciliation by state vectors.
 //! - [`store`]: SQLite / PostgreSQL through sqlx: rooms, tokens, the update log and compaction, and
 //!   the group-commit [`store::Persister`].
 //! - [`problems`]: the problem bank and the component catalog.
 //! - [`design`]: the canvas schema (design JSON and reading it out of a document).
 //! - [`validation`]: pure tier validation of a design.
+//! - [`simulation`]: pure capacity simulation of a design (load, latency, errors, cost, checks).
 //! - [`http`], [`ws`]: the routes and the WebSocket adapter.
 //! - [`metrics`]: Prometheus counters.
+//! - [`listen`]: accepting connections: caps per address and in total, the header-read timeout.
+//! - [`ratelimit`]: per-address token buckets (room creation).
 //! - [`server`]: start-up and graceful shutdown.
 
 pub mod auth;
+pub mod browser;
 pub mod bus;
 pub mod clock;
 pub mod close;
@@ -31,11 +38,15 @@ pub mod design;
 pub mod error;
 pub mod http;
 pub mod ids;
+pub mod listen;
 pub mod metrics;
 pub mod problems;
+pub mod ratelimit;
 pub mod room;
 pub mod rooms;
+pub mod rows;
 pub mod server;
+pub mod simulation;
 pub mod state;
 pub mod store;
 pub mod sync;
@@ -47,6 +58,7 @@ pub use server::Server;
 pub use state::AppState;
 
 use axum::Router;
+use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::trace::TraceLayer;
 
 /// The whole HTTP surface: API, WebSocket and (when built) the client.
@@ -56,10 +68,23 @@ pub fn app(state: AppState) -> Router {
     let mut router = http::routes()
         .with_state(state)
         .merge(problems::api::router(bank.clone()))
-        .merge(validation::api::router(bank))
+        .merge(validation::api::router(bank.clone()))
+        .merge(simulation::api::router(bank))
+        // API clients get JSON errors, never the web page: an unknown `/api/...` path is 404 and a
+        // wrong method 405, both with the error body; only other paths fall back to the client.
+        .route(
+            "/api/{*rest}",
+            axum::routing::any(|| async {
+                Error::NotFound("an API route (see docs/PROTOCOL.md)".into())
+            }),
+        )
+        .method_not_allowed_fallback(|| async { Error::MethodNotAllowed })
         .layer(TraceLayer::new_for_http());
     if let Some(client) = http::static_client(&static_dir) {
         router = router.fallback_service(client);
+    }
+    for (name, value) in browser::security_headers() {
+        router = router.layer(SetResponseHeaderLayer::overriding(name, value));
     }
     router
 }

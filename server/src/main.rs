@@ -36,6 +36,18 @@ async fn main() -> std::process::ExitCode {
             let status = tierboard::validation::cli::run(&problem, &design, &problems);
             return std::process::ExitCode::from(status as u8);
         }
+        Command::Simulate {
+            problem,
+            design,
+            load,
+            fail,
+            problems,
+        } => {
+            // Its own exit statuses: 0 every check passes, 1 one fails, 2 unreadable input.
+            let status =
+                tierboard::simulation::cli::run(&problem, &design, &problems, &load, &fail);
+            return std::process::ExitCode::from(status as u8);
+        }
     };
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,

@@ -1,5 +1,11 @@
 //! The registry of loaded rooms: get-or-load, idle unload, shutdown.
 //!
+//! The registry starts rooms and stops them; a room never calls back into it. A room that is idle
+//! closes its own mailbox and ends with [`Exit::Idle`]; the registry's task then removes its entry
+//! (unless a newer actor already replaced it: a join that found the closed mailbox starts one) and
+//! compacts the room. A join racing the unload either reaches the old mailbox before it closes (its
+//! reply is dropped, and [`Rooms::join`] retries) or finds it closed and starts a fresh actor.
+//!
 //! A std `Mutex` guards the map: it is held only for a lookup or an insert, never across an `.await`,
 //! so it cannot stall the executor. A room's actor loads its own document after it is registered, so
 //! the lock is never held while the store is read; joins queue in the mailbox meanwhile.
@@ -13,7 +19,9 @@ use tokio_util::task::TaskTracker;
 
 use crate::close::CloseCode;
 use crate::ids::RoomId;
-use crate::room::{ConnHandle, Room, RoomCommand, RoomDeps, RoomHandle, RoomShared, RoomStatus};
+use crate::room::{
+    ConnHandle, Exit, Room, RoomCommand, RoomDeps, RoomHandle, RoomShared, RoomStatus,
+};
 
 /// Commands a room's mailbox holds before senders wait. WebSocket readers await a free slot, which
 /// slows a flooding client down instead of growing memory.
@@ -68,23 +76,18 @@ impl Rooms {
         drop(tx);
         let store = deps.store.clone();
         self.tracker.spawn(async move {
-            let room = match Room::load(room_id.clone(), deps, shared).await {
-                Ok(room) => room,
+            let exit = match Room::load(room_id.clone(), deps, shared).await {
+                Ok(room) => room.run(rx, weak).await,
                 Err(e) => {
                     tracing::error!(room = %room_id, error = %e, "loading room failed");
-                    remove_if_current(&map, &room_id, generation);
                     // Dropping the receiver fails every queued join; their sockets close with 1011.
-                    return;
+                    Exit::Stopped
                 }
             };
-            let unload_map = map.clone();
-            let unload_id = room_id.clone();
-            // Unload only if nobody took a new handle to this actor: a sender that cloned the
-            // handle before we removed it sees a closed mailbox and starts a fresh actor.
-            let try_unload = move || remove_if_current(&unload_map, &unload_id, generation);
-            let idle = room.run(rx, try_unload, weak).await;
+            // The actor has closed its mailbox: a join from here on starts a fresh actor, which
+            // this removal must not forget.
             remove_if_current(&map, &room_id, generation);
-            if idle {
+            if exit == Exit::Idle {
                 // One stored row makes the next load fast (joiners are answered from it while the
                 // document is integrated). A failure only means a slower next load.
                 if let Err(e) = store.compact(&room_id).await {
@@ -160,6 +163,12 @@ impl Rooms {
         self.lock().len()
     }
 
+    /// Room tasks still running, including rooms that have left the map and are finishing (their
+    /// last tier transitions, the compaction after an idle unload).
+    pub fn running(&self) -> usize {
+        self.tracker.len()
+    }
+
     /// Flushes every room's pending updates to the persister; returns the rooms it flushed. The
     /// caller flushes the persister, then calls [`Rooms::close_all`].
     pub async fn flush_all(&self) -> Vec<RoomId> {
@@ -194,6 +203,8 @@ impl Rooms {
     }
 }
 
+/// Forgets the room's actor of `generation` once it has ended. False when a newer actor already
+/// took its place (a join found the old mailbox closed and started one) or it is already gone.
 fn remove_if_current(
     map: &Mutex<HashMap<RoomId, RoomHandle>>,
     id: &RoomId,
@@ -205,7 +216,33 @@ fn remove_if_current(
             map.remove(id);
             true
         }
-        // Already replaced by a newer actor, or already removed: this actor may stop.
-        Some(_) | None => true,
+        Some(_) | None => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn handle(generation: u64) -> RoomHandle {
+        let (tx, _rx) = mpsc::channel(1);
+        RoomHandle {
+            tx,
+            shared: Arc::new(RoomShared::default()),
+            generation,
+        }
+    }
+
+    #[test]
+    fn an_ended_actor_never_removes_the_one_that_replaced_it() {
+        let map = Mutex::new(HashMap::new());
+        let id = RoomId::random();
+        // A join found generation 1's mailbox closed and registered generation 2.
+        map.lock().unwrap().insert(id.clone(), handle(2));
+        assert!(!remove_if_current(&map, &id, 1), "replaced: not removed");
+        assert_eq!(map.lock().unwrap()[&id].generation, 2);
+        assert!(remove_if_current(&map, &id, 2));
+        assert!(map.lock().unwrap().is_empty());
+        assert!(!remove_if_current(&map, &id, 2), "already gone");
     }
 }

@@ -4,7 +4,6 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use axum::serve::ListenerExt;
 use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
@@ -73,7 +72,11 @@ impl Server {
         let listener = TcpListener::bind(config.addr).await.map_err(|e| {
             crate::Error::Internal(format!("cannot listen on {}: {e}", config.addr))
         })?;
+        let room_creations = Arc::new(crate::ratelimit::RateLimiter::new(
+            config.room_creations_per_minute,
+        ));
         let state = AppState {
+            room_creations,
             config: Arc::new(config),
             store,
             bank,
@@ -121,19 +124,19 @@ impl Server {
         } = self;
         tracing::info!(addr = %listener.local_addr().map(|a| a.to_string()).unwrap_or_default(), instance = %state.instance, "tierboard listening");
         let app = crate::app(state.clone());
-        let stop = shutdown.clone();
-        // No Nagle: a room's updates are small, and each is written once, whole (the writer already
-        // batches what is queued); waiting for the peer's ACK before sending the next would add up to
-        // a delayed-ACK period to an update's latency.
-        let listener = listener.tap_io(|tcp| {
-            if let Err(e) = tcp.set_nodelay(true) {
-                tracing::debug!(error = %e, "TCP_NODELAY not set");
-            }
-        });
-        let serve = axum::serve(listener, app)
-            .with_graceful_shutdown(async move { stop.cancelled().await });
+        let limits = crate::listen::Limits::new(
+            state.config.max_connections_per_address,
+            state.config.max_connections,
+        );
+        let serve = crate::listen::serve(
+            listener,
+            app,
+            limits,
+            state.config.header_timeout(),
+            shutdown.clone(),
+        );
         // Upgraded WebSockets outlive axum's graceful shutdown, so the rooms close them below.
-        let serve = tokio::spawn(async move { serve.await });
+        let serve = tokio::spawn(serve);
         shutdown.cancelled().await;
         tracing::info!("shutting down: flushing rooms");
         let rooms = state.rooms.flush_all().await;

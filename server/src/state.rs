@@ -19,6 +19,8 @@ pub struct AppState {
     pub metrics: Arc<Metrics>,
     pub instance: InstanceId,
     pub started: Instant,
+    /// Room creations per client address.
+    pub room_creations: Arc<crate::ratelimit::RateLimiter>,
     /// Every live WebSocket connection, so shutdown can wait for their close frames to go out.
     pub connections: tokio_util::task::TaskTracker,
 }

@@ -47,6 +47,9 @@ const MIN_OUTBOX: usize = 8;
 const WRITE_BATCH: usize = 64;
 /// How long the writer tries to deliver a close frame.
 const CLOSE_GRACE: Duration = Duration::from_secs(5);
+/// After the server refuses a client with a code that tells it to stop (44xx), how long it keeps
+/// reading (and discarding) what the client still sends, so the close frame is not lost to a reset.
+const CLOSE_DRAIN: Duration = Duration::from_secs(3);
 /// A read-only client that keeps sending updates is told so at most this often.
 const READ_ONLY_NOTICE: Duration = Duration::from_secs(1);
 /// Outgoing messages larger than this are sent as a fragmented WebSocket message, in fragments of
@@ -109,6 +112,12 @@ pub async fn handler(
         Ok(accepted) => accepted,
         Err(refusal) => return refusal.into_response(),
     };
+    // Before the upgrade: a page from another site gets a 403 and no socket at all.
+    if let Err(e) = crate::browser::check_origin(&headers, &state.config.allowed_origins) {
+        tracing::info!(room = %room, reason = %e, "websocket refused");
+        inc(&state.metrics.rejected_messages, 1);
+        return e.into_response();
+    }
     let cfg = &state.config;
     let config = WebSocketConfig::default()
         .max_message_size(Some(cfg.max_message_bytes))
@@ -294,29 +303,77 @@ async fn serve(socket: Socket, state: AppState, room_id: RoomId, role: Role) {
         outbox_rx,
         control.clone(),
         state.metrics.clone(),
+        state.config.write_timeout(),
     ));
-    if let Err(reason) = read_loop(stream, &state, &room, conn_id, role, &outbox_tx, &control).await
-    {
-        tracing::warn!(room = %room_id, conn = conn_id.0, code = reason.code.code(), reason = %reason.text(), "closing connection");
-        inc(&state.metrics.rejected_messages, 1);
-        control.close(reason.code);
-    }
+    let mut stream = stream;
+    let ended = read_loop(
+        &mut stream,
+        &state,
+        &room,
+        conn_id,
+        role,
+        &outbox_tx,
+        &control,
+    )
+    .await;
+    let peer_gone = match ended {
+        Ok(ReadEnd::PeerGone) => true,
+        Ok(ReadEnd::Stopped) => false,
+        Err(reason) => {
+            tracing::warn!(room = %room_id, conn = conn_id.0, code = reason.code.code(), reason = %reason.text(), "closing connection");
+            inc(&state.metrics.rejected_messages, 1);
+            control.close(reason.code);
+            false
+        }
+    };
     control.stop();
     let _ = room.tx.send(RoomCommand::Leave { conn: conn_id }).await;
-    let _ = writer.await;
+    drop(outbox_tx);
+    let sink = writer.await;
+    if !peer_gone
+        && !control.code().reconnects()
+        && let Ok(sink) = sink
+        && let Ok(socket) = sink.reunite(stream)
+    {
+        drain(socket).await;
+    }
     dec(&state.metrics.connections);
     tracing::debug!(room = %room_id, conn = conn_id.0, "disconnected");
 }
 
+/// How a connection's reader ended without refusing anything.
+enum ReadEnd {
+    /// The peer closed, or the socket failed: nobody is left to tell anything.
+    PeerGone,
+    /// The connection was told to stop (by the room, the writer or a shutdown).
+    Stopped,
+}
+
+/// Reads and discards what a refused client still sends, until it closes its side or
+/// [`CLOSE_DRAIN`] passes. Why: the close frame (4400, 4413, ...) is already on its way; closing the
+/// socket with unread bytes in it makes the kernel send a reset, and a client still writing (a
+/// stock client sending a 40 MB edit) then sees 1006 instead of the code, so it reconnects and sends
+/// the same message again and again (issue 25, item 10). Raw bytes, not WebSocket frames: after an
+/// oversized frame the stream is no longer at a frame boundary, and nothing read here is kept.
+async fn drain(mut socket: Socket) {
+    use tokio::io::AsyncReadExt;
+    let io = socket.get_mut();
+    let mut scratch = [0u8; 8 * 1024];
+    let _ = timeout(CLOSE_DRAIN, async {
+        while matches!(io.read(&mut scratch).await, Ok(n) if n > 0) {}
+    })
+    .await;
+}
+
 async fn read_loop(
-    mut stream: SplitStream<Socket>,
+    stream: &mut SplitStream<Socket>,
     state: &AppState,
     room: &RoomHandle,
     conn: ConnId,
     role: Role,
     outbox: &mpsc::Sender<Bytes>,
     control: &ConnControl,
-) -> Result<(), Closing> {
+) -> Result<ReadEnd, Closing> {
     let mut last_notice: Option<Instant> = None;
     // Both created once, not per message: a fresh timeout would re-arm a timer per message. Silence
     // is checked on a coarse tick instead.
@@ -326,26 +383,33 @@ async fn read_loop(
     loop {
         let next = tokio::select! {
             biased;
-            _ = &mut cancelled => return Ok(()),
+            _ = &mut cancelled => return Ok(ReadEnd::Stopped),
             next = stream.next() => next,
             _ = idle_check.tick() => {
                 if last_received.elapsed() >= READ_TIMEOUT {
                     tracing::info!(conn = conn.0, "no message for 30 s: closing");
                     control.close(CloseCode::DeadPeer);
-                    return Ok(());
+                    return Ok(ReadEnd::Stopped);
                 }
                 continue;
             }
         };
         last_received = Instant::now();
         let message = match next {
-            None => return Ok(()),
+            None => return Ok(ReadEnd::PeerGone),
             Some(Err(tungstenite::Error::Capacity(_))) => {
                 return Err(Closing::new(CloseCode::TooLarge));
             }
+            // An unmasked client frame, a bad opcode, a reserved bit: RFC 6455 §7.4.1 says 1002.
+            Some(Err(tungstenite::Error::Protocol(e))) => {
+                return Err(Closing {
+                    code: CloseCode::ProtocolError,
+                    detail: Some(e.to_string()),
+                });
+            }
             Some(Err(e)) => {
                 tracing::debug!(conn = conn.0, error = %e, "websocket read error");
-                return Ok(());
+                return Ok(ReadEnd::PeerGone);
             }
             Some(Ok(message)) => message,
         };
@@ -356,11 +420,14 @@ async fn read_loop(
                     "text frames are not part of the protocol".into(),
                 ));
             }
-            Message::Close(_) => return Ok(()),
+            Message::Close(_) => return Ok(ReadEnd::PeerGone),
             // Raw frames are only ever written; tungstenite answers pings itself.
             Message::Ping(_) | Message::Pong(_) | Message::Frame(_) => continue,
         };
-        let messages = parse_frame(&frame).map_err(|e| Closing::malformed(e.to_string()))?;
+        let messages = parse_frame(&frame).map_err(|e| Closing {
+            code: e.close_code(),
+            detail: Some(e.to_string()),
+        })?;
         let mut inbound = Vec::with_capacity(messages.len());
         for message in messages {
             match message {
@@ -385,7 +452,8 @@ async fn read_loop(
                         continue;
                     }
                     let size = update.len();
-                    let decoded = decode_guarded("update", || yrs::Update::decode_v1(&update))?;
+                    let decoded =
+                        decode_guarded("update", || protocol::decode_update_exact(&update))?;
                     inbound.push(Inbound::Update(decoded, size));
                 }
                 ClientMessage::Awareness(update) => inbound.push(Inbound::Awareness(update)),
@@ -431,12 +499,70 @@ fn decode_guarded<T, E: std::fmt::Display>(
     }
 }
 
+/// Why the writer stopped writing before the connection was told to stop.
+enum WriteError {
+    /// The socket failed (the peer went away).
+    Socket,
+    /// A frame or a flush made no progress within the write timeout: the peer stopped reading.
+    Blocked,
+}
+
+impl From<tungstenite::Error> for WriteError {
+    fn from(_: tungstenite::Error) -> WriteError {
+        WriteError::Socket
+    }
+}
+
+/// Runs one step of a write under the write timeout: the timeout measures a lack of progress (one
+/// frame of at most [`FRAGMENT_BYTES`], or a flush), not the time a large message takes as a whole.
+async fn timed<T>(
+    limit: Duration,
+    step: impl Future<Output = tungstenite::Result<T>>,
+) -> Result<T, WriteError> {
+    match timeout(limit, step).await {
+        Ok(result) => Ok(result?),
+        Err(_) => Err(WriteError::Blocked),
+    }
+}
+
+/// Feeds a batch in order, then flushes once.
+async fn write_batch(
+    sink: &mut SplitSink<Socket, Message>,
+    batch: &mut Vec<Bytes>,
+    limit: Duration,
+) -> Result<(), WriteError> {
+    for message in batch.drain(..) {
+        feed(sink, message, limit).await?;
+    }
+    timed(limit, sink.flush()).await
+}
+
+/// The keepalive: an empty awareness update resets the stock client's silence timer; the ping lets
+/// us notice a dead peer.
+async fn write_keepalive(
+    sink: &mut SplitSink<Socket, Message>,
+    limit: Duration,
+) -> Result<(), WriteError> {
+    timed(limit, sink.feed(Message::Binary(protocol::keepalive()))).await?;
+    timed(limit, sink.feed(Message::Ping(Bytes::new()))).await?;
+    timed(limit, sink.flush()).await
+}
+
+/// Drains the outbox to the socket until the connection is told to stop or the socket fails or
+/// blocks; returns the sink so the caller can finish the close (see [`finish_close`]).
+///
+/// Every write is raced against the stop signal and bounded by the write timeout. Why: a peer that
+/// stops reading leaves a write parked on a full socket forever, and with it the connection, its
+/// outbox (and every update queued there) and its place in `/healthz` (issue 25, item 1). The room
+/// closing it as a slow consumer now ends the write at once; a write with no progress for the
+/// timeout ends it even when the outbox never fills.
 async fn write_loop(
     mut sink: SplitSink<Socket, Message>,
     mut outbox: mpsc::Receiver<Bytes>,
     control: Arc<ConnControl>,
     metrics: Arc<Metrics>,
-) {
+    write_timeout: Duration,
+) -> SplitSink<Socket, Message> {
     let mut cancelled = control.stopped(Side::Writer);
     // Grows on use: most of ten thousand idle connections never queue more than their greeting.
     let mut batch: Vec<Bytes> = Vec::new();
@@ -445,7 +571,7 @@ async fn write_loop(
     let mut keepalive = coarse_tick(KEEPALIVE / 2);
     let mut last_sent = Instant::now();
     loop {
-        tokio::select! {
+        let written = tokio::select! {
             biased;
             _ = &mut cancelled => break,
             message = outbox.recv() => {
@@ -463,36 +589,43 @@ async fn write_loop(
                 if merged > 0 {
                     inc(&metrics.updates_coalesced, merged as u64);
                 }
-                let mut result = Ok(());
-                for message in batch.drain(..) {
-                    result = feed(&mut sink, message).await;
-                    if result.is_err() {
-                        break;
-                    }
+                tokio::select! {
+                    biased;
+                    _ = &mut cancelled => break,
+                    written = write_batch(&mut sink, &mut batch, write_timeout) => written,
                 }
-                if result.is_err() || sink.flush().await.is_err() {
-                    control.stop();
-                    return;
-                }
-                last_sent = Instant::now();
             }
             _ = keepalive.tick() => {
                 if last_sent.elapsed() < KEEPALIVE {
                     continue;
                 }
-                // An empty awareness update resets the stock client's silence timer; the ping
-                // lets us notice a dead peer.
-                let ok = sink.feed(Message::Binary(protocol::keepalive())).await.is_ok()
-                    && sink.feed(Message::Ping(Bytes::new())).await.is_ok()
-                    && sink.flush().await.is_ok();
-                if !ok {
-                    control.stop();
-                    return;
+                tokio::select! {
+                    biased;
+                    _ = &mut cancelled => break,
+                    written = write_keepalive(&mut sink, write_timeout) => written,
                 }
-                last_sent = Instant::now();
+            }
+        };
+        match written {
+            Ok(()) => last_sent = Instant::now(),
+            Err(WriteError::Socket) => {
+                control.stop();
+                return sink;
+            }
+            Err(WriteError::Blocked) => {
+                tracing::info!(
+                    secs = write_timeout.as_secs(),
+                    "a write made no progress: dropping the connection"
+                );
+                inc(&metrics.slow_consumers, 1);
+                // No close frame: the socket it would go through is the one that does not drain.
+                control.close(CloseCode::SlowConsumer);
+                return sink;
             }
         }
     }
+    batch.clear();
+    drop(outbox);
     let code = control.code();
     let frame = CloseFrame {
         code: code.code().into(),
@@ -501,6 +634,7 @@ async fn write_loop(
     // A slow consumer must read what is already buffered before it sees the close frame: give it
     // time, but not forever (a dead peer must not hold the task).
     let _ = timeout(CLOSE_GRACE, sink.send(Message::Close(Some(frame)))).await;
+    sink
 }
 
 /// Feeds one outgoing message: one frame, or above [`FRAGMENT_BYTES`] a fragmented message (a
@@ -509,10 +643,14 @@ async fn write_loop(
 /// With `write_buffer_size(0)` tungstenite writes each frame to the socket as it is fed, and `feed`
 /// waits for a blocked socket to drain before taking the next, so the connection's output buffer
 /// holds one fragment at most. Pongs may go out between fragments, as RFC 6455 allows.
-async fn feed(sink: &mut SplitSink<Socket, Message>, message: Bytes) -> tungstenite::Result<()> {
+async fn feed(
+    sink: &mut SplitSink<Socket, Message>,
+    message: Bytes,
+    limit: Duration,
+) -> Result<(), WriteError> {
     let len = message.len();
     if len <= FRAGMENT_BYTES {
-        return sink.feed(Message::Binary(message)).await;
+        return timed(limit, sink.feed(Message::Binary(message))).await;
     }
     let mut start = 0;
     while start < len {
@@ -523,7 +661,7 @@ async fn feed(sink: &mut SplitSink<Socket, Message>, message: Bytes) -> tungsten
             OpCode::Data(Data::Continue)
         };
         let frame = Frame::message(message.slice(start..end), opcode, end == len);
-        sink.feed(Message::Frame(frame)).await?;
+        timed(limit, sink.feed(Message::Frame(frame))).await?;
         start = end;
     }
     Ok(())

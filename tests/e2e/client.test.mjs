@@ -11,7 +11,9 @@ import {
   roomUrl,
   setup,
   shot,
+  storedUpdates,
   unlabelled,
+  viewSettled,
   waitFor,
 } from './harness.mjs'
 
@@ -167,18 +169,26 @@ describe('room', () => {
     await app.click()
     await page.keyboard.press('Delete')
     await page.keyboard.press('Backspace')
-    await page.waitForTimeout(500)
-    assert.equal(await nodeCount(page), 3)
-    // the inspector is read-only
+    // the inspector is read-only (opening it also renders whatever the keys did)
     await page.getByRole('tab', { name: /Inspect/ }).click()
+    await page.getByLabel(/^instances/).waitFor()
+    assert.equal(await nodeCount(page), 3)
     assert.equal(await page.getByLabel(/^instances/).getAttribute('readonly'), '')
     assert.equal(await page.getByRole('button', { name: 'Delete' }).count(), 0)
-    // nothing changed for the editors either
-    await page.waitForTimeout(300)
+    // nothing changed for the editors either: the viewer's cursor moves after the attempts, on the same
+    // socket, so once Ada sees it move she has had anything those attempts could have sent
+    const veraAtAda = ada.page.getByTestId('remote-cursor').filter({ hasText: 'Vera' })
+    const cursorAt = async () => ((await veraAtAda.count()) === 1 ? veraAtAda.evaluate((el) => el.style.transform) : null)
+    const cursorBefore = await cursorAt()
+    await hoverCanvas(page, 430, 560)
+    await waitFor(async () => {
+      const now = await cursorAt()
+      return now !== null && now !== cursorBefore
+    }, 'Vera’s cursor to move at Ada')
     assert.equal(await nodeCount(ada.page), 3)
     assert.equal(await adaPos(), adaBefore)
     await page.keyboard.press('f')
-    await page.waitForTimeout(400)
+    await viewSettled(page)
     await shot(page, 'room-view.png')
     assert.deepEqual(viewer.errors, [])
   })
@@ -188,6 +198,7 @@ describe('room', () => {
     await waitFor(async () => (await bob.page.getByTestId('link-status').textContent()) === 'Offline', 'Bob offline')
     await addFromPalette(bob.page, 'lb')
     await addFromPalette(bob.page, 'db_replica')
+    // A window in which a leak would show: proving an absence takes time, so this wait is the point.
     await bob.page.waitForTimeout(800)
     assert.equal(await ada.page.locator(nodeSel('lb')).count(), 0, 'Ada cannot see offline edits yet')
     assert.match(await bob.page.getByTestId('save-status').textContent(), /Kept on this device/)
@@ -202,8 +213,10 @@ describe('room', () => {
     const url = bob.page.url()
     await bob.context.setOffline(true)
     await waitFor(async () => (await bob.page.getByTestId('link-status').textContent()) === 'Offline', 'Bob offline again')
+    const stored = await storedUpdates(bob.page, created.room)
     await addFromPalette(bob.page, 'client')
-    await bob.page.waitForTimeout(500) // y-indexeddb writes asynchronously
+    // y-indexeddb writes asynchronously: wait until the offline copy holds the new node's update
+    await waitFor(async () => (await storedUpdates(bob.page, created.room)) > stored, 'the offline copy to hold the new node')
     await bob.page.close()
     await bob.context.setOffline(false)
     assert.equal(await ada.page.locator(nodeSel('client')).count(), 1, 'only Ada’s client so far')
@@ -257,7 +270,7 @@ describe('room', () => {
     await ada.page.locator('.selection-bar').waitFor({ state: 'detached' })
     // shift-click adds to the selection
     await ada.page.keyboard.press('f')
-    await ada.page.waitForTimeout(400)
+    await viewSettled(ada.page)
     await ada.page.locator(nodeSel('app')).click()
     await ada.page.locator(nodeSel('db_primary')).click({ modifiers: ['Shift'] })
     await ada.page.locator('.selection-bar', { hasText: '2 selected' }).waitFor()

@@ -64,7 +64,7 @@ export async function startServer() {
   let output = ''
   const proc = spawn(
     bin,
-    ['serve', '--addr', `127.0.0.1:${port}`, '--database-url', `sqlite://${dir}/t.db`, '--static-dir', dist, '--problems', path.join(repo, 'problems')],
+    ['serve', '--addr', `127.0.0.1:${port}`, '--database-url', `sqlite://${dir}/t.db`, '--static-dir', dist, '--problems', path.join(repo, 'problems'), '--room-creations-per-minute', '0'],
     { cwd: repo, env: { ...process.env, RUST_LOG: process.env.RUST_LOG ?? 'info' }, stdio: ['ignore', 'pipe', 'pipe'] },
   )
   const keep = (b) => {
@@ -179,6 +179,52 @@ export async function waitFor(fn, what, ms = 10_000) {
   throw new Error(`timed out after ${ms} ms waiting for ${what}`)
 }
 
+/**
+ * Waits until the canvas view has stopped moving (`F` starts a 300 ms fit animation): the viewport's
+ * transform unchanged for 200 ms, polled every 100 ms.
+ */
+export async function viewSettled(page, ms = 5_000) {
+  const transform = () => page.locator('.react-flow__viewport').evaluate((el) => el.style.transform)
+  let last = await transform()
+  let since = Date.now()
+  await waitFor(
+    async () => {
+      const now = await transform()
+      if (now !== last) {
+        last = now
+        since = Date.now()
+      }
+      return Date.now() - since >= 200
+    },
+    'the view to stop moving',
+    ms,
+  )
+}
+
+/** How many updates the page's offline copy of a room holds (y-indexeddb's `updates` store). */
+export function storedUpdates(page, room) {
+  return page.evaluate(
+    (name) =>
+      new Promise((resolve, reject) => {
+        const open = indexedDB.open(name)
+        open.onerror = () => reject(open.error)
+        open.onsuccess = () => {
+          const db = open.result
+          const count = db.transaction('updates', 'readonly').objectStore('updates').count()
+          count.onsuccess = () => {
+            db.close()
+            resolve(count.result)
+          }
+          count.onerror = () => {
+            db.close()
+            reject(count.error)
+          }
+        }
+      }),
+    `tierboard:${room}`,
+  )
+}
+
 /** Buttons, links and form fields on the page that have no accessible name (should be none). */
 export async function unlabelled(page) {
   return page.evaluate(() => {
@@ -220,4 +266,17 @@ export function setup() {
     await env.server?.stop()
   })
   return env
+}
+
+/**
+ * Runs axe-core (a dev dependency of client/) in the page, optionally on one part of it, and returns
+ * the serious and critical violations as readable lines (empty when there are none).
+ */
+export async function axeSerious(page, selector) {
+  if (!(await page.evaluate(() => 'axe' in window))) await page.addScriptTag({ path: require.resolve('axe-core/axe.min.js') })
+  const violations = await page.evaluate(async (sel) => {
+    const r = await window.axe.run(sel ? { include: [sel] } : document, { resultTypes: ['violations'] })
+    return r.violations.map((v) => ({ id: v.id, impact: v.impact, help: v.help, nodes: v.nodes.slice(0, 3).map((n) => n.target.join(' ')) }))
+  }, selector ?? null)
+  return violations.filter((v) => v.impact === 'serious' || v.impact === 'critical').map((v) => `${v.impact} ${v.id}: ${v.help} (${v.nodes.join('; ')})`)
 }

@@ -91,7 +91,9 @@ export class TestServer {
   async spawn() {
     this.logs = '';
     const args = ['serve', '--addr', `127.0.0.1:${this.port}`, '--database-url', this.databaseUrl,
-      '--problems', join(repoRoot, 'problems'), ...this.extraArgs];
+      '--problems', join(repoRoot, 'problems'),
+      // Every test creates rooms from loopback: no per-address creation limit unless a test sets one.
+      '--room-creations-per-minute', '0', ...this.extraArgs];
     this.proc = spawn(BIN, args, {
       cwd: repoRoot,
       env: { ...process.env, NO_COLOR: '1', RUST_LOG: process.env.RUST_LOG ?? 'info', ...this.env },
@@ -248,6 +250,26 @@ export function docJson(doc) {
 /** The `user.name` of every awareness state a client sees (its own included). */
 export function awarenessNames(provider) {
   return [...provider.awareness.getStates().values()].map((s) => s.user?.name).filter(Boolean).sort();
+}
+
+/** The clock of a client's own edits in a state vector (0 when it holds none of them). */
+export function ownClock(client, sv = Y.encodeStateVector(client.doc)) {
+  return Y.decodeStateVector(sv).get(client.doc.clientID) ?? 0;
+}
+
+/**
+ * Waits until the server has stored every edit this client has made so far: a `saved` message
+ * (docs/PROTOCOL.md §2) whose state vector covers the client's own clock. Resolves with that message.
+ */
+export function waitSaved(client, ms = 5000) {
+  const mine = ownClock(client);
+  return waitFor(() => client.provider.tierboard.find((m) => m.type === 'saved'
+    && ownClock(client, Buffer.from(m.sv, 'base64')) >= mine), ms, `the server to store the client's edits (clock ${mine})`);
+}
+
+/** Waits until `observer` holds the same content as `client` (the server has applied what `client` sent). */
+export function waitSameContent(observer, client, ms = 5000, what = 'the edits to reach the server') {
+  return waitFor(() => docJson(observer.doc) === docJson(client.doc), ms, what);
 }
 
 /** One Prometheus counter from a server's /metrics. */

@@ -3,16 +3,16 @@
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  TestServer, TestRedis, TcpSwitch, connect, sleep, waitFor, PG_URL, REDIS_URL, requirePostgres,
-  requireRedis, docJson, awarenessNames, metric,
+  TestServer, TestRedis, TcpSwitch, connect, sleep, waitFor, waitSaved, waitSameContent, PG_URL, REDIS_URL,
+  requirePostgres, requireRedis, awarenessNames, docJson, metric,
 } from './harness.mjs';
 
-// The healing bounds stated in docs/ARCHITECTURE.md ("Several instances"): a message lost while Redis is
-// up heals within one reconcile period (3 s + 0.5 s jitter) plus a round trip; after a Redis outage,
-// within the 2 s reconnect backoff cap plus one reconcile round trip. The tests allow 2 s of slack on top
-// for a loaded debug build.
+// The healing bound stated in the README ("Guarantees") and docs/ARCHITECTURE.md ("Several instances"):
+// after a Redis outage, rooms converge within 2.5 s of Redis accepting connections again (the 2 s
+// reconnect backoff cap plus one reconcile round trip). The test asserts it; it waits a little longer
+// only so that a miss reports by how much.
 const BOUND_AFTER_REDIS_MS = 2500;
-const SLACK_MS = 2000;
+const REPORT_MS = 5000;
 
 /** Waits until every client's document has the same content, and returns it. */
 async function converged(clients, ms, what = 'documents to converge') {
@@ -25,7 +25,10 @@ async function converged(clients, ms, what = 'documents to converge') {
   return JSON.parse(docJson(clients[0].doc));
 }
 
-/** Sets `count` keys named `${prefix}-${i}` on a client's `nodes` map, one every `gapMs`. */
+/**
+ * Sets `count` keys named `${prefix}-${i}` on a client's `nodes` map, one every `gapMs`. The gap is
+ * pacing, not synchronisation: a burst spread over time, so that a kill can land in the middle of it.
+ */
 async function burst(client, prefix, count, gapMs) {
   const nodes = client.doc.getMap('nodes');
   for (let i = 0; i < count; i++) {
@@ -70,7 +73,7 @@ describe('several instances through Redis', () => {
           c.doc.getMap('nodes').set(`${names[i]}-${k}`, k);
           text.insert(0, names[i]);
           if (k % 10 === 9) c.doc.getMap('nodes').delete(`${names[i]}-${k - 5}`);
-          await sleep(3);
+          await sleep(3); // pacing: the six clients' edits interleave
         }
       })();
     }));
@@ -128,8 +131,9 @@ describe('several instances through Redis', () => {
       // Every client kept its own edits locally and resent what the servers lacked: nothing is missing.
       assert.equal(keys.size, 4 * N);
 
-      // And it is stored: a fresh instance (no Redis, only the database) loads every edit.
-      await sleep(500);
+      // And it is stored: once every client has heard that its own edits are stored (each instance
+      // stores every update it applies), a fresh instance (no Redis, only the database) loads them all.
+      await Promise.all(all.map((cl) => waitSaved(cl, 10000)));
       const fresh = await TestServer.start({ databaseUrl: PG_URL });
       try {
         const d = await connect(fresh.ws, room, tokens.edit);
@@ -148,7 +152,8 @@ describe('several instances through Redis', () => {
     const a = await open(servers[0].ws, room, tokens.edit);
     await burst(a, 'early', 30, 1);
     a.doc.getText('notes').insert(0, 'written on instance 0');
-    await sleep(2000);
+    // The earlier edits are stored before the latest one is made.
+    await waitSaved(a);
     a.doc.getMap('nodes').set('latest', 'just now');
     // Instance 2 has never loaded this room.
     const b = await open(servers[2].ws, room, tokens.edit);
@@ -175,7 +180,12 @@ describe('an instance whose edits are not stored yet', () => {
     const a = await connect(slow.ws, room, tokens.edit);
     try {
       await burst(a, 'unstored', 20, 1);
-      await sleep(300);
+      // Instance 0 must hold the edits (applied, not stored) before the joiner's instance subscribes,
+      // or they would cross as ordinary bus messages instead of a reconcile diff.
+      const observer = await connect(slow.ws, room, tokens.edit);
+      try {
+        await waitSameContent(observer, a);
+      } finally { observer.close(); }
       const b = await connect(other.ws, room, tokens.edit);
       try {
         const content = await converged([a, b], 5000, 'the joiner to receive unstored edits');
@@ -209,7 +219,9 @@ describe('Redis restarted mid-session', () => {
       await converged([a, b], 5000);
 
       await redis.stop();
-      await sleep(300);
+      for (const s of servers) {
+        await waitFor(async () => (await metric(s, 'tierboard_bus_up')) === 0, 10000, 'each instance to see Redis down');
+      }
       // Both keep serving their own clients while Redis is down.
       a.doc.getMap('nodes').set('during-a', 1);
       b.doc.getMap('nodes').set('during-b', 1);
@@ -218,22 +230,30 @@ describe('Redis restarted mid-session', () => {
       try {
         await waitFor(() => local.doc.getMap('nodes').has('during-b'), 5000, 'instance 1 to serve its clients');
       } finally { local.close(); }
+      // A window in which a crossing would show (longer than the 2 s reconnect backoff cap): proving
+      // an absence takes time, so this sleep is the point, not a wait.
       await sleep(2500);
       assert.ok(!a.doc.getMap('nodes').has('during-b'), 'nothing can cross while Redis is down');
-      // Writes continue during the outage; the outage is logged once, not per message.
+      // Writes continue during the outage and are stored; the outage is logged once, not per message.
       for (let i = 0; i < 50; i++) a.doc.getMap('nodes').set(`outage-${i}`, i);
-      await sleep(500);
+      await waitSaved(a);
 
       await redis.spawn();
       const back = Date.now();
-      const content = await converged([a, b], BOUND_AFTER_REDIS_MS + SLACK_MS, 'convergence after Redis is back');
+      const content = await converged([a, b], REPORT_MS, 'convergence after Redis is back');
       const healedMs = Date.now() - back;
       console.log(`# converged ${healedMs} ms after Redis came back (stated bound ${BOUND_AFTER_REDIS_MS} ms)`);
+      assert.ok(healedMs <= BOUND_AFTER_REDIS_MS,
+        `converged ${healedMs} ms after Redis came back; README "Guarantees" states ${BOUND_AFTER_REDIS_MS} ms`);
       assert.ok(content.nodes['during-a'] && content.nodes['during-b'] && content.nodes['outage-49'] !== undefined);
       assert.equal(content.notes, 'typed during the outage');
-      // Presence crosses again too.
+      // Presence crosses again too, within the same bound.
       await waitFor(() => awarenessNames(a.provider).includes('b') && awarenessNames(b.provider).includes('a'),
-        BOUND_AFTER_REDIS_MS + SLACK_MS, 'awareness to cross again');
+        REPORT_MS, 'awareness to cross again');
+      const presenceMs = Date.now() - back;
+      console.log(`# awareness crossed again ${presenceMs} ms after Redis came back`);
+      assert.ok(presenceMs <= BOUND_AFTER_REDIS_MS,
+        `awareness crossed ${presenceMs} ms after Redis came back; the stated bound is ${BOUND_AFTER_REDIS_MS} ms`);
       // And new edits flow at once again.
       b.doc.getMap('nodes').set('after', 1);
       await waitFor(() => a.doc.getMap('nodes').has('after'), 2000, 'a new edit to cross');

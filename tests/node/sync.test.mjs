@@ -1,7 +1,7 @@
 // Protocol, access and bad-input tests with the stock npm yjs + y-websocket client (issue 2).
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { TestServer, connect, waitFor, rawSocket, sleep, Y } from './harness.mjs';
+import { TestServer, connect, waitFor, waitSaved, rawSocket, sleep, Y } from './harness.mjs';
 
 let server;
 before(async () => { server = await TestServer.start(); });
@@ -37,7 +37,8 @@ test('a client that joins later receives the full state', async () => {
   const text = a.doc.getText('notes');
   for (let i = 0; i < 200; i++) text.insert(text.length, `line ${i}\n`);
   a.doc.getMap('nodes').set('n1', new Y.Map([['type', 'app']]));
-  await sleep(50);
+  // The late client must find everything on the server (stored, so also after a reload).
+  await waitSaved(a);
   const late = await connect(server.ws, room, tokens.edit);
   try {
     assert.equal(late.doc.getText('notes').toString(), text.toString());
@@ -52,9 +53,7 @@ test('a full state larger than one WebSocket fragment reaches a stock client who
   const a = await connect(server.ws, room, tokens.edit);
   const text = a.doc.getText('notes');
   text.insert(0, 'abcdefghij'.repeat(110 * 1024));
-  const mine = Y.decodeStateVector(Y.encodeStateVector(a.doc)).get(a.doc.clientID);
-  await waitFor(() => a.provider.tierboard.some((m) => m.type === 'saved'
-    && (Y.decodeStateVector(Buffer.from(m.sv, 'base64')).get(a.doc.clientID) ?? 0) >= mine), 5000, 'the text stored');
+  await waitSaved(a);
   const late = await connect(server.ws, room, tokens.view);
   try {
     assert.equal(late.doc.getText('notes').length, 1100 * 1024);
@@ -82,9 +81,7 @@ test('the server says when edits are saved', async () => {
   const a = await connect(server.ws, room, tokens.edit);
   try {
     a.doc.getMap('nodes').set('x', 1);
-    const mine = Y.decodeStateVector(Y.encodeStateVector(a.doc)).get(a.doc.clientID);
-    const saved = await waitFor(() => a.provider.tierboard.find((m) => m.type === 'saved'
-      && (Y.decodeStateVector(Buffer.from(m.sv, 'base64')).get(a.doc.clientID) ?? 0) >= mine), 2000, 'saved message');
+    const saved = await waitSaved(a, 2000);
     assert.ok(saved);
     const session = a.provider.tierboard.find((m) => m.type === 'session');
     assert.equal(session.role, 'edit');
@@ -100,13 +97,12 @@ test('saved goes to the clients whose edits were stored, not to onlookers', asyn
     const savedCount = (c) => c.provider.tierboard.filter((m) => m.type === 'saved').length;
     const before = savedCount(onlooker);
     const started = Date.now();
+    // Pacing, the point of the test: edits spread over ~400 ms, so the store commits several times.
     for (let i = 0; i < 20; i++) {
       writer.doc.getMap('nodes').set(`n${i}`, i);
       await sleep(20);
     }
-    const mine = Y.decodeStateVector(Y.encodeStateVector(writer.doc)).get(writer.doc.clientID);
-    await waitFor(() => writer.provider.tierboard.find((m) => m.type === 'saved'
-      && (Y.decodeStateVector(Buffer.from(m.sv, 'base64')).get(writer.doc.clientID) ?? 0) >= mine), 3000, 'saved message');
+    await waitSaved(writer, 3000);
     await waitFor(() => onlooker.doc.getMap('nodes').size === 20, 3000, 'the edits at the onlooker');
     // Acknowledged at most once a second per room, however often the store commits.
     const rounds = Math.ceil((Date.now() - started) / 1000) + 1;
@@ -124,7 +120,8 @@ test('missing or wrong token: no document bytes, close 4401; unknown room: 4404'
   const { room, tokens } = await server.createRoom();
   const writer = await connect(server.ws, room, tokens.edit);
   writer.doc.getText('notes').insert(0, 'secret');
-  await sleep(50);
+  // The room holds content (stored) before anyone without a valid token knocks.
+  await waitSaved(writer);
   try {
     for (const query of ['', '?token=', '?token=wrong-token-value-123456']) {
       const s = rawSocket(`${server.ws}/${room}${query}`);
@@ -142,6 +139,9 @@ test('missing or wrong token: no document bytes, close 4401; unknown room: 4404'
     const p = new WebsocketProvider(server.ws, room, doc, { WebSocketPolyfill: WebSocket, params: { token: 'nope' }, disableBc: true });
     const codes = [];
     p.on('connection-close', (e) => e && codes.push(e.code));
+    await waitFor(() => codes.length > 0, 5000, 'the first close');
+    // Then a window in which a reconnect would show (the stock client would retry after 200 ms, then
+    // 400, 800): proving an absence takes time, so this sleep is the point, not a wait.
     await sleep(1500);
     assert.deepEqual(codes, [4401]);
     assert.equal(doc.getText('notes').length, 0);
@@ -257,6 +257,7 @@ test('a client that cannot keep up is closed with 4000, never fed a stream with 
     const chunk = 'x'.repeat(128 * 1024);
     for (let i = 0; i < 200; i++) {
       blobs.set(`b${i % 50}`, chunk + i);
+      // Pacing, not synchronisation: lets the writer's socket flush now and then.
       if (i % 20 === 0) await sleep(5);
     }
     await waitFor(async () => {

@@ -1,9 +1,30 @@
-/** The problem browser: search, category and difficulty facets with counts, cards, pagination. */
+/**
+ * The problem browser: search, category and difficulty facets with counts, cards, pagination; and
+ * the learner's own progress (issue 21): a ring per card, a not started / in progress / done filter,
+ * what each problem offers, export / import of the progress file.
+ */
 import { useEffect, useState } from 'react'
 import { listProblems, problemQueryString, type ProblemList, type ProblemQuery } from '../api'
-import { TopBar } from '../App'
+import { TopBar } from '../TopBar'
 import { linkClick, navigate } from '../router'
+import { OfferChips, ProgressFile, ProgressRing } from '../learn/ProgressBits'
+import { statusOf, useProgress, type Progress, type Status } from '../learn/progress'
 import { DifficultyBadge, difficultyOrder } from './common'
+
+const STATUSES: Record<Status, string> = { 'not-started': 'Not started', 'in-progress': 'In progress', done: 'Done' }
+
+function isStatus(s: string | null): s is Status {
+  return s !== null && s in STATUSES
+}
+
+/** Started problems with a status, searched by title: progress lives in this browser, not on the server. */
+function startedWith(progress: Progress, status: Status, text: string) {
+  const words = text.toLowerCase().split(/\s+/).filter(Boolean)
+  return Object.entries(progress)
+    .filter(([, p]) => statusOf(p) === status)
+    .filter(([id, p]) => words.every((w) => `${p.title ?? ''} ${id}`.toLowerCase().includes(w)))
+    .sort((a, b) => b[1].updated - a[1].updated)
+}
 
 export const PER_PAGE = 24
 
@@ -26,6 +47,20 @@ export function Browser({ query }: { query: URLSearchParams }) {
   const key = problemQueryString(q)
   const [result, setResult] = useState<{ key: string; list?: ProblemList; error?: string } | null>(null)
   const [text, setText] = useState(q.q ?? '')
+  const progress = useProgress()
+  const rawStatus = query.get('status')
+  const status = isStatus(rawStatus) ? rawStatus : null
+  const setStatus = (s: string) => {
+    const p = new URLSearchParams(problemQueryString(q).slice(1))
+    if (s) p.set('status', s)
+    navigate(`/${p.toString() ? `?${p}` : ''}`, { replace: true })
+  }
+  const startedView = status === 'in-progress' || status === 'done'
+  const startedCounts = { 'in-progress': 0, done: 0 }
+  for (const p of Object.values(progress)) {
+    const s = statusOf(p)
+    if (s !== 'not-started') startedCounts[s]++
+  }
 
   useEffect(() => {
     const ctl = new AbortController()
@@ -79,6 +114,17 @@ export function Browser({ query }: { query: URLSearchParams }) {
         <div className="browser-body">
           <aside className="facets" aria-label="Filters">
             <Facet
+              title="Your progress"
+              counts={{
+                'In progress': startedCounts['in-progress'],
+                Done: startedCounts.done,
+                'Not started': Math.max(0, (list?.total ?? 0) - startedCounts['in-progress'] - startedCounts.done),
+              }}
+              selected={status ? STATUSES[status] : ''}
+              order={(a, b) => Object.values(STATUSES).indexOf(a) - Object.values(STATUSES).indexOf(b)}
+              onSelect={(v) => setStatus(Object.entries(STATUSES).find(([, label]) => label === v)?.[0] ?? '')}
+            />
+            <Facet
               title="Difficulty"
               counts={list?.facets.difficulty ?? {}}
               selected={q.difficulty ?? ''}
@@ -91,36 +137,52 @@ export function Browser({ query }: { query: URLSearchParams }) {
               selected={q.category ?? ''}
               onSelect={(v) => go({ ...q, category: v, page: 1 })}
             />
+            <ProgressFile />
           </aside>
           <section className="results" aria-live="polite" aria-busy={loading}>
             {result?.error && <p className="error-box">Could not load problems: {result.error}</p>}
-            {list && (
+            {list && !startedView && (
               <p className="muted result-count">
                 {list.total} problem{list.total === 1 ? '' : 's'}
                 {q.q ? ` matching “${q.q}”` : ''}
               </p>
             )}
-            <ul className="cards">
-              {list?.items.map((p) => (
-                <li key={p.id} className="card">
-                  <a href={`/problems/${encodeURIComponent(p.id)}`} onClick={linkClick(`/problems/${encodeURIComponent(p.id)}`)} className="card-link">
-                    <div className="card-head">
-                      <h2>{p.title}</h2>
-                    </div>
-                    <p className="card-summary">{p.summary}</p>
-                    <div className="card-meta">
-                      <DifficultyBadge value={p.difficulty} />
-                      <span className="chip">{p.category}</span>
-                      <span className="chip" title={p.tier_source === 'authored' ? 'tiers authored for tierboard' : 'tiers from the seed'}>
-                        {p.tier_count} tier{p.tier_count === 1 ? '' : 's'}
-                      </span>
-                    </div>
-                  </a>
-                </li>
-              ))}
-            </ul>
+            {status && startedView ? (
+              <StartedList items={startedWith(progress, status, q.q ?? '')} />
+            ) : (
+              <ul className="cards">
+                {list?.items
+                  .filter((p) => status !== 'not-started' || !progress[p.id])
+                  .map((p) => (
+                    <li key={p.id} className="card">
+                      <a
+                        href={`/problems/${encodeURIComponent(p.id)}`}
+                        onClick={linkClick(`/problems/${encodeURIComponent(p.id)}`)}
+                        className="card-link"
+                      >
+                        <div className="card-head">
+                          <h2>{p.title}</h2>
+                        </div>
+                        <p className="card-summary">{p.summary}</p>
+                        <div className="card-meta">
+                          <DifficultyBadge value={p.difficulty} />
+                          <span className="chip">{p.category}</span>
+                          <span
+                            className="chip"
+                            title={p.tier_source === 'authored' ? 'tiers authored for tierboard' : 'tiers from the seed'}
+                          >
+                            {p.tier_count} tier{p.tier_count === 1 ? '' : 's'}
+                          </span>
+                          <ProgressRing progress={progress[p.id]} />
+                        </div>
+                        <OfferChips offers={p.offers} />
+                      </a>
+                    </li>
+                  ))}
+              </ul>
+            )}
             {list && list.total === 0 && <p className="empty">No problem matches. Try fewer words or clear a filter.</p>}
-            {list && pages > 1 && (
+            {list && pages > 1 && !startedView && (
               <nav className="pager" aria-label="Pages">
                 <button type="button" disabled={(q.page ?? 1) <= 1} onClick={() => go({ ...q, page: (q.page ?? 1) - 1 })}>
                   ← Previous
@@ -152,7 +214,12 @@ function Facet(props: {
   return (
     <fieldset className="facet">
       <legend>{props.title}</legend>
-      <button type="button" className={`facet-item ${props.selected === '' ? 'on' : ''}`} aria-pressed={props.selected === ''} onClick={() => props.onSelect('')}>
+      <button
+        type="button"
+        className={`facet-item ${props.selected === '' ? 'on' : ''}`}
+        aria-pressed={props.selected === ''}
+        onClick={() => props.onSelect('')}
+      >
         <span>All</span>
       </button>
       {entries.map(([name, n]) => (
@@ -168,5 +235,34 @@ function Facet(props: {
         </button>
       ))}
     </fieldset>
+  )
+}
+
+function StartedList({ items }: { items: [string, Progress[string]][] }) {
+  if (items.length === 0) return <p className="empty">Nothing here yet.</p>
+  return (
+    <ul className="cards">
+      {items.map(([id, p]) => (
+        <li key={id} className="card">
+          <a href={`/problems/${encodeURIComponent(id)}`} onClick={linkClick(`/problems/${encodeURIComponent(id)}`)} className="card-link">
+            <div className="card-head">
+              <h2>{p.title ?? id}</h2>
+            </div>
+            <div className="card-meta">
+              <span className="chip">
+                {p.bestTier} of {p.tiers} tiers
+              </span>
+              {p.checkpointCount > 0 && (
+                <span className="chip">
+                  {p.checkpoints.length} of {p.checkpointCount} checkpoints
+                </span>
+              )}
+              <span className="chip">{p.hintsUsed} hints used</span>
+              <ProgressRing progress={p} />
+            </div>
+          </a>
+        </li>
+      ))}
+    </ul>
   )
 }

@@ -1,18 +1,27 @@
-/** One problem: goal, description, requirements, constants, components, tiers, and "Start a room". */
+/**
+ * One problem in full (issue 21): header, "Start a room", then every field of the problem (contents,
+ * collapsible parts), the tutorial with its checkpoints, hints one at a time, and the answer behind a
+ * button. Hints revealed and checkpoints passed here count as the learner's progress.
+ */
 import { useEffect, useState } from 'react'
-import { createRoom, getComponents, getProblem, type ComponentDef, type Problem } from '../api'
-import { TopBar } from '../App'
+import { createRoom, getComponents, getProblem, getSolution, type ComponentDef, type Problem, type Solution } from '../api'
+import { TopBar } from '../TopBar'
 import { Catalog } from '../catalog'
-import { ComponentIcon } from '../icons'
 import { editLink } from '../links'
 import { linkClick, navigate } from '../router'
-import { AnyValue, DifficultyBadge, Paragraphs, Section } from './common'
+import { AnalysisView, ReferenceView } from '../learn/Answer'
+import { HintList } from '../learn/Hints'
+import { ProblemFull } from '../learn/ProblemFull'
+import { recordProgress, statusOf, useProgress } from '../learn/progress'
+import { EstimateDrills, TutorialView } from '../learn/Tutorial'
+import { DifficultyBadge, hintList } from './common'
 
 export function ProblemPage({ id }: { id: string }) {
   const [problem, setProblem] = useState<Problem | null>(null)
   const [catalog, setCatalog] = useState<Catalog | null>(null)
   const [error, setError] = useState<string | null>(null)
   const [starting, setStarting] = useState(false)
+  const progress = useProgress()[id]
 
   useEffect(() => {
     const ctl = new AbortController()
@@ -41,6 +50,8 @@ export function ProblemPage({ id }: { id: string }) {
     }
   }
 
+  const hints = hintList(problem?.hints)
+  const shown = Math.min(progress?.hintsUsed ?? 0, hints.length)
   return (
     <div className="page">
       <TopBar>
@@ -52,74 +63,55 @@ export function ProblemPage({ id }: { id: string }) {
         </nav>
       </TopBar>
       <main className="content narrow problem-page">
-        {error && <p className="error-box" role="alert">{error}</p>}
+        {error && (
+          <p className="error-box" role="alert">
+            {error}
+          </p>
+        )}
         {!problem && !error && <p className="muted">Loading…</p>}
         {problem && (
           <>
             <div className="problem-head">
               <div>
-                <h1>{problem.title}</h1>
+                <h1 data-field="title">{problem.title}</h1>
                 <div className="card-meta">
-                  <DifficultyBadge value={problem.difficulty} />
-                  <span className="chip">{problem.category}</span>
+                  <span data-field="difficulty">
+                    <DifficultyBadge value={problem.difficulty} />
+                  </span>
+                  <span className="chip" data-field="category">
+                    {problem.category}
+                  </span>
                   <span className="chip">{problem.tiers.length} tiers</span>
+                  <span className={`chip status ${statusOf(progress)}`} data-testid="progress-status">
+                    {statusLabel(statusOf(progress))}
+                  </span>
                 </div>
-                {problem.summary && <p className="lead">{problem.summary}</p>}
+                {problem.summary && (
+                  <p className="lead" data-field="summary">
+                    {problem.summary}
+                  </p>
+                )}
               </div>
               <button type="button" className="primary big" onClick={start} disabled={starting}>
                 {starting ? 'Starting…' : 'Start a room'}
               </button>
             </div>
-            {problem.goal && (
-              <Section title="Goal">
-                <Paragraphs text={problem.goal} />
-              </Section>
-            )}
-            {problem.description && (
-              <Section title="Description">
-                <Paragraphs text={problem.description} />
-              </Section>
-            )}
-            <Requirements problem={problem} />
-            {problem.constants != null && (
-              <Section title="Constants and assumptions">
-                <AnyValue value={problem.constants} />
-              </Section>
-            )}
-            <Section title="Available components">
-              <ul className="component-list">
-                {problem.available_components.map((t) => {
-                  const def = catalog?.get(t)
-                  return (
-                    <li key={t}>
-                      <ComponentIcon icon={def?.icon} type={t} family={def?.family} />
-                      <span>{catalog?.name(t) ?? t}</span>
-                      <code>{t}</code>
-                    </li>
-                  )
-                })}
-              </ul>
-            </Section>
-            <Section title="Tiers">
-              <ol className="tier-list">
-                {problem.tiers.map((t) => (
-                  <li key={t.id}>
-                    <h3>
-                      <span className="tier-id">{t.id}</span> {t.title}
-                      {t.source === 'authored' && <span className="chip small">authored</span>}
-                    </h3>
-                    <ul className="plain-list">
-                      {t.rules.map((r, i) => (
-                        <li key={i}>
-                          {r.text}
-                          {r.because && <span className="rule-because"> · from {r.because}</span>}
-                        </li>
-                      ))}
-                    </ul>
-                  </li>
-                ))}
-              </ol>
-            </Section>
+            <ProblemFull
+              problem={problem}
+              catalog={catalog}
+              tutorial={problem.tutorial ? <TutorialView problem={problem} /> : <EstimateDrills problem={problem} />}
+              hints={
+                hints.length > 0 ? (
+                  <HintList
+                    hints={hints}
+                    revealed={Array.from({ length: shown }, () => ({}))}
+                    onReveal={() => recordProgress(problem.id, { title: problem.title, hintsUsed: shown + 1, tiers: problem.tiers.length })}
+                    idPrefix="page-"
+                  />
+                ) : undefined
+              }
+            />
+            <AnswerSection id={problem.id} catalog={catalog} />
           </>
         )}
       </main>
@@ -127,24 +119,36 @@ export function ProblemPage({ id }: { id: string }) {
   )
 }
 
-export function Requirements({ problem }: { problem: Problem }) {
-  const f = problem.functional_requirements
-  const n = problem.non_functional_requirements
-  if (f == null && n == null) return null
+export function statusLabel(s: ReturnType<typeof statusOf>): string {
+  return s === 'done' ? 'Done' : s === 'in-progress' ? 'In progress' : 'Not started'
+}
+
+/** The answer stays hidden until asked for: a learner should try first. */
+function AnswerSection({ id, catalog }: { id: string; catalog: Catalog | null }) {
+  const [solution, setSolution] = useState<Solution | null>(null)
+  const [error, setError] = useState<string | null>(null)
+  const [open, setOpen] = useState(false)
+  useEffect(() => {
+    if (!open || solution) return
+    const ctl = new AbortController()
+    getSolution(id, ctl.signal).then(setSolution, (e: Error) => !ctl.signal.aborted && setError(e.message))
+    return () => ctl.abort()
+  }, [open, id, solution])
   return (
-    <Section title="Requirements">
-      {f != null && (
+    <section className="section answer" aria-labelledby="answer-title">
+      <h2 id="answer-title">The answer</h2>
+      {!open ? (
+        <button type="button" onClick={() => setOpen(true)}>
+          Show the reference design and analysis
+        </button>
+      ) : (
         <>
-          <h3>Functional</h3>
-          <AnyValue value={f} />
+          {error && <p className="error-box">{error}</p>}
+          {!solution && !error && <p className="muted">Loading…</p>}
+          {solution?.reference_solution && <ReferenceView reference={solution.reference_solution} catalog={catalog} />}
+          {solution?.analysis && <AnalysisView analysis={solution.analysis} />}
         </>
       )}
-      {n != null && (
-        <>
-          <h3>Non-functional</h3>
-          <AnyValue value={n} />
-        </>
-      )}
-    </Section>
+    </section>
   )
 }

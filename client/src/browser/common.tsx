@@ -96,7 +96,12 @@ export function Paragraphs({ text }: { text: string }) {
       {blocks
         .filter((b) => b.lines.some((l) => l.trim()))
         .map((b, i) => {
-          if (b.kind === 'p') return <p key={i} className="pre-line">{stripMd(b.lines.join('\n'))}</p>
+          if (b.kind === 'p')
+            return (
+              <p key={i} className="pre-line">
+                {stripMd(b.lines.join('\n'))}
+              </p>
+            )
           const items = b.lines.map((l, j) => <li key={j}>{stripMd(l)}</li>)
           return b.kind === 'ul' ? (
             <ul key={i} className="plain-list">
@@ -128,7 +133,11 @@ export function Section({ title, children, id }: { title: string; children: Reac
 
 /** The hints of a problem as a list of strings, whatever shape the file gives them. */
 export function hintList(hints: unknown): string[] {
-  if (typeof hints === 'string') return hints.split('\n').map((s) => s.trim()).filter(Boolean)
+  if (typeof hints === 'string')
+    return hints
+      .split('\n')
+      .map((s) => s.trim())
+      .filter(Boolean)
   if (!Array.isArray(hints)) return []
   return hints
     .map((h) => {

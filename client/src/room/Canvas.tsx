@@ -2,7 +2,7 @@
  * The design canvas: React Flow bound to the room's Yjs document through the accessors of
  * ../schema.ts, with presence (pointer, selection, viewport) published to awareness.
  */
-import { memo, useCallback, useEffect, useMemo, useRef, useState, type DragEvent } from 'react'
+import { memo, useCallback, useEffect, useMemo, useRef, useState, type DragEvent, type ReactNode } from 'react'
 import {
   Background,
   BackgroundVariant,
@@ -24,16 +24,7 @@ import {
 } from '@xyflow/react'
 import type * as Y from 'yjs'
 import type { Awareness } from 'y-protocols/awareness'
-import {
-  allEdges,
-  allNodes,
-  observeDesign,
-  patchEdges,
-  patchNodes,
-  redecorate,
-  type DesignFlowNode,
-  type NodeDecor,
-} from '../flow'
+import { allEdges, allNodes, observeDesign, patchEdges, patchNodes, redecorate, type DesignFlowNode, type NodeDecor } from '../flow'
 import { participants, readPresence, type Participant } from '../presence'
 import { addEdge, addNode, deleteElements, LOCAL_ORIGIN, moveNodes, NOTE_TYPE, root } from '../schema'
 import { nodeTypes } from './nodes'
@@ -58,6 +49,8 @@ export interface CanvasProps {
   follow: number | null
   onStopFollow: () => void
   onSelection: (nodes: string[], edges: string[]) => void
+  /** Drawn in flow coordinates above the design and never part of it (the reference's ghost). */
+  overlay?: ReactNode
 }
 
 /** Calls f at most once per `ms`, always with the latest arguments (trailing call kept). */
@@ -72,11 +65,14 @@ function throttle<A extends unknown[]>(ms: number, f: (...a: A) => void): (...a:
       last = now
       f(...a)
     } else if (!timer) {
-      timer = setTimeout(() => {
-        timer = null
-        last = Date.now()
-        if (args) f(...args)
-      }, ms - (now - last))
+      timer = setTimeout(
+        () => {
+          timer = null
+          last = Date.now()
+          if (args) f(...args)
+        },
+        ms - (now - last),
+      )
     }
   }
 }
@@ -206,7 +202,10 @@ export const Canvas = memo(function Canvas(props: CanvasProps) {
     ({ nodes: ns, edges: es }: OnSelectionChangeParams) => {
       const ids = ns.map((n) => n.id)
       awareness.setLocalStateField('selection', ids)
-      onSelection(ids, es.map((e) => e.id))
+      onSelection(
+        ids,
+        es.map((e) => e.id),
+      )
     },
     [awareness, onSelection],
   )
@@ -286,11 +285,7 @@ export const Canvas = memo(function Canvas(props: CanvasProps) {
   const onPointerLeave = useCallback(() => publishCursor(null), [publishCursor])
 
   return (
-    <div
-      className="canvas"
-      onPointerMove={onPointerMove}
-      onPointerLeave={onPointerLeave}
-    >
+    <div className="canvas" onPointerMove={onPointerMove} onPointerLeave={onPointerLeave}>
       <ReactFlow<DesignFlowNode, Edge>
         nodes={nodes}
         edges={edges}
@@ -324,18 +319,15 @@ export const Canvas = memo(function Canvas(props: CanvasProps) {
       >
         <Background variant={BackgroundVariant.Dots} gap={16} size={1.2} />
         <Controls showInteractive={false} aria-label="Zoom controls" />
-        <MiniMap
-          pannable
-          zoomable
-          ariaLabel="Minimap"
-          nodeBorderRadius={6}
-          nodeColor={nodeColor}
-        />
+        <MiniMap pannable zoomable ariaLabel="Minimap" nodeBorderRadius={6} nodeColor={nodeColor} />
         <RemoteCursors awareness={awareness} />
+        {props.overlay}
       </ReactFlow>
       {nodes.length === 0 && (
         <div className="canvas-empty" aria-hidden="true">
-          {readOnly ? 'Nothing drawn yet.' : 'Drag a component from the palette (or click it) to start. Connect two components by dragging from the dot on the right of one to the dot on the left of the other.'}
+          {readOnly
+            ? 'Nothing drawn yet.'
+            : 'Drag a component from the palette (or click it) to start. Connect two components by dragging from the dot on the right of one to the dot on the left of the other.'}
         </div>
       )}
     </div>

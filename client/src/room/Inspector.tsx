@@ -6,7 +6,18 @@ import { useEffect, useState } from 'react'
 import * as Y from 'yjs'
 import type { ParamDef } from '../api'
 import { paramError, parseParamInput, rangeText, type Catalog } from '../catalog'
-import { deleteElements, duplicateNodes, getNode, NOTE_TYPE, readEdge, root, setParam, updateEdgeLabel, updateNode, type DesignNode } from '../schema'
+import {
+  deleteElements,
+  duplicateNodes,
+  getNode,
+  NOTE_TYPE,
+  readEdge,
+  root,
+  setParam,
+  updateEdgeLabel,
+  updateNode,
+  type DesignNode,
+} from '../schema'
 
 /** Re-reads one node whenever anything inside it changes (and only then). */
 function useNode(doc: Y.Doc, id: string): DesignNode | null {
@@ -84,7 +95,13 @@ function NodeInspector(props: { doc: Y.Doc; catalog: Catalog; id: string; readOn
           <h3 className="sub">Parameters</h3>
           {(def?.params ?? []).length === 0 && <p className="muted small">No parameters for this type.</p>}
           {(def?.params ?? []).map((p) => (
-            <ParamField key={p.name} def={p} value={node.params[p.name]} readOnly={readOnly} onChange={(v) => setParam(doc, id, p.name, v)} />
+            <ParamField
+              key={p.name}
+              def={p}
+              value={node.params[p.name]}
+              readOnly={readOnly}
+              onChange={(v) => setParam(doc, id, p.name, v)}
+            />
           ))}
           {Object.keys(node.params)
             .filter((k) => !def?.params.some((p) => p.name === k))
@@ -109,7 +126,12 @@ function NodeInspector(props: { doc: Y.Doc; catalog: Catalog; id: string; readOn
   )
 }
 
-function ParamField(props: { def: ParamDef; value: DesignNode['params'][string] | undefined; readOnly: boolean; onChange: (v: DesignNode['params'][string] | undefined) => void }) {
+function ParamField(props: {
+  def: ParamDef
+  value: DesignNode['params'][string] | undefined
+  readOnly: boolean
+  onChange: (v: DesignNode['params'][string] | undefined) => void
+}) {
   const { def, value, readOnly } = props
   const stored = value === undefined ? '' : String(value)
   const [text, setText] = useState(stored)

@@ -1,7 +1,14 @@
 /** A disclosure menu (<details>) that closes on outside click, Escape, or choosing an item. */
 import { useEffect, useRef, type ReactNode } from 'react'
 
-export function Menu(props: { label: string; ariaLabel: string; className?: string; wide?: boolean; closeOnClick?: boolean; children: ReactNode }) {
+export function Menu(props: {
+  label: string
+  ariaLabel: string
+  className?: string
+  wide?: boolean
+  closeOnClick?: boolean
+  children: ReactNode
+}) {
   const ref = useRef<HTMLDetailsElement>(null)
   useEffect(() => {
     const close = (e: Event) => {

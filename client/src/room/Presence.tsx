@@ -43,7 +43,13 @@ export function ParticipantList(props: { people: Participant[]; follow: number |
             onClick={() => onFollow(follow === p.clientID ? null : p.clientID)}
             aria-pressed={follow === p.clientID}
             aria-label={p.self ? `${p.user.name} (you)` : follow === p.clientID ? `Stop following ${p.user.name}` : `Follow ${p.user.name}`}
-            title={p.self ? `${p.user.name} (you)` : follow === p.clientID ? `Following ${p.user.name}; click to stop` : `Follow ${p.user.name}'s view`}
+            title={
+              p.self
+                ? `${p.user.name} (you)`
+                : follow === p.clientID
+                  ? `Following ${p.user.name}; click to stop`
+                  : `Follow ${p.user.name}'s view`
+            }
             data-testid="participant"
             data-name={p.user.name}
           >
@@ -71,7 +77,14 @@ export function NameDialog(props: { onName: (name: string) => void }) {
       >
         <h2 id="name-title">What should others call you?</h2>
         <p className="muted">Your name is shown next to your cursor. It is remembered on this device.</p>
-        <input autoFocus value={name} onChange={(e) => setName(e.target.value)} aria-label="Your display name" maxLength={40} placeholder="Your name" />
+        <input
+          autoFocus
+          value={name}
+          onChange={(e) => setName(e.target.value)}
+          aria-label="Your display name"
+          maxLength={40}
+          placeholder="Your name"
+        />
         <div className="row end">
           <button type="submit" className="primary" disabled={!name.trim()}>
             Join the room

@@ -1,39 +1,54 @@
-/** The problem beside the canvas: goal, requirements, constants, and hints revealed one at a time. */
-import { useState } from 'react'
+/**
+ * The problem in full beside the canvas (issue 21 items 1-3): the same parts as the problem page in
+ * their compact form, the tutorial, and the hints revealed for the whole room.
+ */
+import { useEffect, useRef } from 'react'
+import type * as Y from 'yjs'
 import type { Problem } from '../api'
-import { AnyValue, Paragraphs, Section, hintList } from '../browser/common'
-import { Requirements } from '../browser/ProblemPage'
+import { hintList } from '../browser/common'
+import type { Catalog } from '../catalog'
+import { HintList } from '../learn/Hints'
+import { ProblemFull } from '../learn/ProblemFull'
+import { EstimateDrills, TutorialView } from '../learn/Tutorial'
+import { useHints } from './useHints'
 
-export function ProblemPanel({ problem }: { problem: Problem | null }) {
-  const [shown, setShown] = useState(0)
+export function ProblemPanel(props: {
+  problem: Problem | null
+  catalog: Catalog
+  doc: Y.Doc
+  readOnly: boolean
+  name: string
+  /** A hint to bring into view (from a failing tier rule), with a counter so the same one can be asked twice. */
+  focusHint: { index: number; seq: number } | null
+}) {
+  const { problem, doc, focusHint } = props
+  const hints = hintList(problem?.hints)
+  const { revealed, reveal } = useHints(doc, problem, hints.length, props.name)
+  const ref = useRef<HTMLDivElement>(null)
+  useEffect(() => {
+    if (!focusHint || !ref.current) return
+    const part = ref.current.querySelector<HTMLDetailsElement>('#panel-hints')
+    if (part) part.open = true
+    const target = ref.current.querySelector<HTMLElement>(`#panel-hint-${focusHint.index}`) ?? part
+    target?.scrollIntoView({ block: 'center' })
+    target?.focus?.()
+  }, [focusHint, problem])
   if (!problem) return <p className="muted">Loading the problem…</p>
-  const hints = hintList(problem.hints)
   return (
-    <div className="problem-panel">
+    <div className="problem-panel" ref={ref}>
       <h2 className="panel-title">{problem.title}</h2>
-      {problem.goal && <Paragraphs text={problem.goal} />}
-      <Requirements problem={problem} />
-      {problem.constants != null && (
-        <Section title="Constants">
-          <AnyValue value={problem.constants} />
-        </Section>
-      )}
-      {hints.length > 0 && (
-        <Section title="Hints">
-          <ol className="hints">
-            {hints.slice(0, shown).map((h, i) => (
-              <li key={i}>{h.replace(/\*\*(.+?)\*\*/g, '$1')}</li>
-            ))}
-          </ol>
-          {shown < hints.length ? (
-            <button type="button" onClick={() => setShown(shown + 1)}>
-              Show hint {shown + 1} of {hints.length}
-            </button>
-          ) : (
-            <p className="muted small">All hints shown.</p>
-          )}
-        </Section>
-      )}
+      {problem.summary && <p className="muted small">{problem.summary}</p>}
+      <ProblemFull
+        problem={problem}
+        catalog={props.catalog}
+        compact
+        tutorial={problem.tutorial ? <TutorialView problem={problem} /> : <EstimateDrills problem={problem} />}
+        hints={
+          hints.length > 0 ? (
+            <HintList hints={hints} revealed={revealed} onReveal={props.readOnly ? null : reveal} idPrefix="panel-" />
+          ) : undefined
+        }
+      />
     </div>
   )
 }

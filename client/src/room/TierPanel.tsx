@@ -1,6 +1,7 @@
 /**
  * The server's live validation result (docs/PROTOCOL.md §4): a checkmark per tier and per rule, the
- * explanation of each rule, advisories and design issues apart. Clicking a rule highlights its nodes.
+ * explanation of each rule, advisories and design issues apart. Clicking a rule highlights its nodes;
+ * a failing rule links to the problem's hint that helps with it, where one does (issue 21).
  */
 import { memo, useEffect, useState } from 'react'
 import { getTimeline, type TierEvent } from '../api'
@@ -19,8 +20,11 @@ export const TierPanel = memo(function TierPanel(props: {
   connected: boolean
   active: string | null
   onHighlight: (key: string | null, nodes: string[]) => void
+  /** The index of the hint that helps with rule `rule` of tier `tier`, or null. */
+  hintFor?: (tier: number, rule: number) => number | null
+  onHint?: (index: number) => void
 }) {
-  const { result, active, onHighlight } = props
+  const { result, active, onHighlight, hintFor, onHint } = props
   if (!result) {
     return (
       <div className="tier-panel">
@@ -41,17 +45,27 @@ export const TierPanel = memo(function TierPanel(props: {
         </span>
       </div>
       <ol className="tiers">
-        {result.tiers.map((t) => (
-          <li key={t.id} className={`tier ${t.reached ? 'reached' : t.passed ? 'passed' : 'failed'}`} data-testid={`tier-${t.id}`} data-reached={t.reached}>
+        {result.tiers.map((t, ti) => (
+          <li
+            key={t.id}
+            className={`tier ${t.reached ? 'reached' : t.passed ? 'passed' : 'failed'}`}
+            data-testid={`tier-${t.id}`}
+            data-reached={t.reached}
+          >
             <div className="tier-head">
               <Mark ok={t.reached} label={t.reached ? 'reached' : 'not reached'} />
               <span className="tier-id">{t.id}</span>
               <span className="tier-title">{t.title}</span>
-              {t.passed && !t.reached && <span className="chip small" title="its rules pass, but an earlier tier does not">passes</span>}
+              {t.passed && !t.reached && (
+                <span className="chip small" title="its rules pass, but an earlier tier does not">
+                  passes
+                </span>
+              )}
             </div>
             <ul className="rules">
               {t.rules.map((r, i) => {
                 const key = `${t.id}/${i}`
+                const hint = !r.passed && hintFor && onHint ? hintFor(ti, i) : null
                 return (
                   <li key={key}>
                     <button
@@ -67,6 +81,11 @@ export const TierPanel = memo(function TierPanel(props: {
                         {r.explanation && <span className="rule-why">{r.explanation}</span>}
                       </span>
                     </button>
+                    {hint !== null && (
+                      <button type="button" className="link hint-link" onClick={() => onHint?.(hint)}>
+                        Hint {hint + 1} helps with this
+                      </button>
+                    )}
                   </li>
                 )
               })}
@@ -80,7 +99,13 @@ export const TierPanel = memo(function TierPanel(props: {
   )
 })
 
-function Findings(props: { title: string; items: Finding[]; kind: string; active: string | null; toggle: (key: string, nodes: string[]) => void }) {
+function Findings(props: {
+  title: string
+  items: Finding[]
+  kind: string
+  active: string | null
+  toggle: (key: string, nodes: string[]) => void
+}) {
   if (props.items.length === 0) return null
   return (
     <section className={`findings ${props.kind}`}>
@@ -90,7 +115,12 @@ function Findings(props: { title: string; items: Finding[]; kind: string; active
           const key = `${props.kind}/${i}`
           return (
             <li key={key}>
-              <button type="button" className={`finding ${props.active === key ? 'active' : ''}`} onClick={() => props.toggle(key, f.nodes)} aria-pressed={props.active === key}>
+              <button
+                type="button"
+                className={`finding ${props.active === key ? 'active' : ''}`}
+                onClick={() => props.toggle(key, f.nodes)}
+                aria-pressed={props.active === key}
+              >
                 <span className="finding-code">{f.code.replace(/_/g, ' ')}</span> {f.message}
               </button>
             </li>

@@ -25,7 +25,13 @@ export const ComponentNode = memo(function ComponentNode({ data, selected }: Nod
   const extra = keyParams(def, n.params)
   const cls = ['tb-node', selected ? 'selected' : '', data.decor.highlight ? 'highlight' : '', def ? '' : 'unknown'].join(' ')
   return (
-    <div className={cls} style={decorStyle(data.decor)} data-testid="tb-node" data-type={n.type} aria-label={`${n.label || catalog.name(n.type)} (${n.type})`}>
+    <div
+      className={cls}
+      style={decorStyle(data.decor)}
+      data-testid="tb-node"
+      data-type={n.type}
+      aria-label={`${n.label || catalog.name(n.type)} (${n.type})`}
+    >
       <Handle type="target" position={Position.Left} aria-label="incoming connection" />
       <div className="tb-node-icon" style={{ background: familyColor(def?.family) }}>
         <ComponentIcon icon={def?.icon} type={n.type} family={def?.family} size={22} />

@@ -1,49 +1,62 @@
 // @vitest-environment jsdom
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
+import { beforeEach, describe, expect, it, vi } from 'vitest'
 import { act } from 'react'
-import { createRoot, type Root } from 'react-dom/client'
+import type { Root } from 'react-dom/client'
 import * as Y from 'yjs'
 import { Catalog } from '../catalog'
 import { addNode, getNode } from '../schema'
 import { VALIDATION } from '../testing/fixtures'
+import { setupHost } from '../testing/render'
 import { Inspector } from './Inspector'
 import { TierPanel } from './TierPanel'
 
-;(globalThis as { IS_REACT_ACT_ENVIRONMENT?: boolean }).IS_REACT_ACT_ENVIRONMENT = true
-
+const dom = setupHost()
 let host: HTMLDivElement
 let root: Root
 beforeEach(() => {
-  host = document.createElement('div')
-  document.body.appendChild(host)
-  root = createRoot(host)
-})
-afterEach(() => {
-  act(() => root.unmount())
-  host.remove()
+  host = dom.host()
+  root = dom.root()
 })
 
+// The server's own answer (npm run fixtures): T0 reached, T1 not, an unknown type, an isolated cache.
 const result = VALIDATION
 
 describe('TierPanel', () => {
+  it('links each failing rule to the hint that helps, where one does (issue 21)', () => {
+    const onHint = vi.fn()
+    const hintFor = (tier: number, rule: number) => (tier === 1 && rule === 0 ? 2 : null)
+    act(() => root.render(<TierPanel result={result} connected active={null} onHighlight={() => {}} hintFor={hintFor} onHint={onHint} />))
+    const links = [...host.querySelectorAll<HTMLButtonElement>('.hint-link')]
+    const failingT1First = !result.tiers[1].rules[0].passed
+    expect(links.map((l) => l.textContent)).toEqual(failingT1First ? ['Hint 3 helps with this'] : [])
+    links[0]?.click()
+    expect(onHint.mock.calls).toEqual(failingT1First ? [[2]] : [])
+    expect(failingT1First).toBe(true)
+  })
+
   it('shows tiers, rules with explanations, issues and advisories apart', () => {
     act(() => root.render(<TierPanel result={result} connected active={null} onHighlight={() => {}} />))
-    expect(host.textContent).toContain('1 of 2 tiers reached')
+    expect(result.reached).toBe(1)
+    expect(host.textContent).toContain(`1 of ${result.tiers.length} tiers reached`)
     expect(host.querySelector('[data-testid="tier-T0"]')!.getAttribute('data-reached')).toBe('true')
     expect(host.querySelector('[data-testid="tier-T1"]')!.getAttribute('data-reached')).toBe('false')
     expect(host.textContent).toContain('needs ≥ 2 app instances; found 1')
     expect(host.querySelector('.findings.issue')!.textContent).toContain("unknown type 'foo'")
     expect(host.querySelector('.findings.advice')!.textContent).toContain("'Cache' has no edges")
-    expect(host.querySelectorAll('[aria-label="failed"]').length).toBe(1)
+    const failed = result.tiers.flatMap((t) => t.rules).filter((r) => !r.passed)
+    expect(failed.length).toBeGreaterThan(0)
+    expect(host.querySelectorAll('[aria-label="failed"]').length).toBe(failed.length)
   })
 
   it('clicking a rule asks to highlight its nodes, clicking again clears', () => {
     const onHighlight = vi.fn()
+    const index = result.tiers.find((t) => t.id === 'T1')!.rules.findIndex((r) => r.text.startsWith('Minimum 2'))
+    expect(index).toBeGreaterThanOrEqual(0)
     act(() => root.render(<TierPanel result={result} connected active={null} onHighlight={onHighlight} />))
     const rule = [...host.querySelectorAll('button.rule')].find((b) => b.textContent!.includes('Minimum 2'))!
     act(() => (rule as HTMLButtonElement).click())
-    expect(onHighlight).toHaveBeenLastCalledWith('T1/0', ['n1'])
-    act(() => root.render(<TierPanel result={result} connected active="T1/0" onHighlight={onHighlight} />))
+    expect(onHighlight).toHaveBeenLastCalledWith(`T1/${index}`, ['n1'])
+    act(() => root.render(<TierPanel result={result} connected active={`T1/${index}`} onHighlight={onHighlight} />))
     act(() => (rule as HTMLButtonElement).click())
     expect(onHighlight).toHaveBeenLastCalledWith(null, [])
   })

@@ -1,27 +1,21 @@
-/** Test data shared by the unit tests: a validation result shaped as docs/PROTOCOL.md §4. */
+/**
+ * Test data shared by the unit tests: validation results (docs/PROTOCOL.md §4) as the server answers
+ * them. `fixtures/validation.json` is written by `npm run fixtures` from a real server's
+ * `POST /api/validate`; `npm run check` fails when it is no longer what the server answers.
+ */
+import type { Problem, Solution } from '../api'
 import type { ValidationResult } from '../protocol'
+import problems from './fixtures/problems.json'
+import generated from './fixtures/validation.json'
 
-export const VALIDATION: ValidationResult = {
-  problem: 'tutorial-simple-blog',
-  reached: 1,
-  tiers: [
-    {
-      id: 'T0',
-      title: 'Basic Setup',
-      passed: true,
-      reached: true,
-      source: 'seed',
-      rules: [{ text: 'Must include: app', kind: 'include', passed: true, explanation: "found 1 node of kind app: 'App'", nodes: ['n1'] }],
-    },
-    {
-      id: 'T1',
-      title: 'High Availability',
-      passed: false,
-      reached: false,
-      source: 'seed',
-      rules: [{ text: 'Minimum 2 of type: app', kind: 'min_count', passed: false, explanation: 'needs ≥ 2 app instances; found 1', nodes: ['n1'] }],
-    },
-  ],
-  design_issues: [{ code: 'unknown_type', message: "node 'X' has unknown type 'foo'", nodes: ['n7'], edges: [] }],
-  advisories: [{ code: 'isolated_node', message: "'Cache' has no edges", nodes: ['n4'], edges: [] }],
-}
+/**
+ * tutorial-simple-blog with T0 reached (client -> app -> db_primary) and T1 not, an unknown node
+ * type `foo` (a design issue) and an isolated cache (an advisory). The design is in scripts/fixtures.mjs.
+ */
+export const VALIDATION: ValidationResult = generated.partial
+
+/**
+ * Real problems as `GET /api/problems/{id}` and `/solution` answer them (scripts/fixtures.mjs lists
+ * which): together they hold every field of the problem file format.
+ */
+export const PROBLEMS = problems as unknown as Record<string, { problem: Problem; solution: Solution }>

@@ -3,8 +3,10 @@
 //! A [`LocalBus::standalone`] bus has nobody to fan out to: publishing is a no-op and rooms skip
 //! reconciliation. Buses made by one [`LocalHub`] deliver to each other as Redis would (encoded
 //! envelopes, own echoes dropped, same inbox policy), so tests run several "instances" of the room logic
-//! in one process; the hub can also lose messages and simulate an outage to exercise reconciliation.
+//! in one process; with the `test-util` feature the hub can also lose messages and simulate an outage to
+//! exercise reconciliation.
 
+#[cfg(feature = "test-util")]
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, Weak};
 
@@ -15,13 +17,15 @@ use super::{Bus, BusEvent, BusMessage, Dropped, Envelope, Inboxes, Subscription}
 use crate::ids::{InstanceId, RoomId};
 use crate::metrics::{Metrics, inc};
 
-/// Connects in-process buses to each other (tests), with fault injection.
+/// Connects in-process buses to each other (tests), with fault injection (`test-util`).
 #[derive(Default)]
 pub struct LocalHub {
     members: Mutex<Vec<Weak<Member>>>,
     /// While set, every publish is lost (and reported as `Dropped::Down`), like a Redis outage.
+    #[cfg(feature = "test-util")]
     down: AtomicBool,
     /// The next this-many publishes are lost silently, like messages lost on the way.
+    #[cfg(feature = "test-util")]
     lose_next: AtomicU64,
 }
 
@@ -76,16 +80,19 @@ impl LocalHub {
     }
 
     /// Loses the next `n` publishes (from any member).
+    #[cfg(feature = "test-util")]
     pub fn lose_next(&self, n: u64) {
         self.lose_next.store(n, Ordering::Relaxed);
     }
 
     /// Starts an outage: every publish is lost until [`LocalHub::recover`].
+    #[cfg(feature = "test-util")]
     pub fn go_down(&self) {
         self.down.store(true, Ordering::Relaxed);
     }
 
     /// Ends an outage: every member's rooms are told [`BusEvent::Reconnected`], as the Redis bus does.
+    #[cfg(feature = "test-util")]
     pub fn recover(&self) {
         self.down.store(false, Ordering::Relaxed);
         for member in self.members() {
@@ -102,6 +109,7 @@ impl LocalHub {
             .collect()
     }
 
+    #[cfg(feature = "test-util")]
     fn lose_one(&self) -> bool {
         self.lose_next
             .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |n| n.checked_sub(1))
@@ -123,11 +131,13 @@ impl Bus for LocalBus {
         let Some(hub) = &self.hub else {
             return Ok(());
         };
+        #[cfg(feature = "test-util")]
         if hub.down.load(Ordering::Relaxed) {
             inc(&self.metrics.bus_dropped, 1);
             return Err(Dropped::Down);
         }
         inc(&self.metrics.bus_published, 1);
+        #[cfg(feature = "test-util")]
         if hub.lose_one() {
             return Ok(());
         }

@@ -34,164 +34,27 @@
 //!   its next reconcile tick).
 
 pub mod local;
-pub mod reconcile;
 pub mod redis;
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
 
-use bytes::{BufMut, Bytes, BytesMut};
 use futures::future::BoxFuture;
 use tokio::sync::mpsc;
 
 use crate::ids::{InstanceId, RoomId};
 use crate::metrics::{Metrics, inc};
 
+pub use crate::sync::peer::{BusMessage, DecodeError, Envelope, SyncState};
+/// Reconciling two instances' copies of a room (pure, in [`crate::sync`] so the room core uses it too).
+pub use crate::sync::reconcile;
+pub use crate::sync::reconcile::{RECONCILE_JITTER, RECONCILE_PERIOD};
 pub use local::{LocalBus, LocalHub};
 pub use redis::RedisBus;
 
 /// Events a room's bus inbox holds before further ones are dropped (and the room marked lagged).
 pub const INBOX: usize = 1024;
-
-/// How often a room with connections publishes its state for reconciliation (plus up to
-/// [`RECONCILE_JITTER`], so that rooms and instances do not tick in step).
-pub const RECONCILE_PERIOD: Duration = Duration::from_secs(3);
-pub const RECONCILE_JITTER: Duration = Duration::from_millis(500);
-
-/// Wire format version of an [`Envelope`].
-const VERSION: u8 = 1;
-const KIND_UPDATE: u8 = 1;
-const KIND_AWARENESS: u8 = 2;
-const KIND_SYNC: u8 = 3;
-const FLAG_REQUEST: u8 = 1;
-const FLAG_HELLO: u8 = 2;
-/// Instance ids are 16 hex characters; anything up to this length is accepted.
-const MAX_INSTANCE_LEN: usize = 64;
-
-/// A room's reconcile state as published on the bus.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct SyncState {
-    /// The sender's state vector, v1-encoded.
-    pub sv: Bytes,
-    /// A digest of the sender's delete set: deletions do not advance a state vector, so two documents
-    /// with equal state vectors may still differ in what they deleted.
-    pub deletes: u64,
-    /// Peers that lack something the sender has answer with their own state.
-    pub request: bool,
-    /// The sender has just loaded the room (or reconnected): peers also send their clients' awareness.
-    pub hello: bool,
-}
-
-/// What one instance tells the others about a room.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum BusMessage {
-    /// A Yjs v1 update (a delta a local client produced, or a reconcile diff).
-    Update(Bytes),
-    /// A y-protocols awareness update (states of the sender's clients, or their removal).
-    Awareness(Bytes),
-    Sync(SyncState),
-}
-
-/// A message with the id of the instance that published it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Envelope {
-    pub from: InstanceId,
-    pub message: BusMessage,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum DecodeError {
-    #[error("bus message too short")]
-    Truncated,
-    #[error("unknown bus message version {0}")]
-    Version(u8),
-    #[error("unknown bus message kind {0}")]
-    Kind(u8),
-    #[error("bad instance id in bus message")]
-    Instance,
-}
-
-impl Envelope {
-    /// `[version, kind, len(instance), instance.., payload..]`; a sync payload is
-    /// `[flags, deletes (8 bytes, big-endian), sv..]`.
-    pub fn encode(&self) -> Bytes {
-        let from = self.from.0.as_bytes();
-        debug_assert!(from.len() <= MAX_INSTANCE_LEN);
-        let payload_len = match &self.message {
-            BusMessage::Update(b) | BusMessage::Awareness(b) => b.len(),
-            BusMessage::Sync(s) => 9 + s.sv.len(),
-        };
-        let mut buf = BytesMut::with_capacity(3 + from.len() + payload_len);
-        buf.put_u8(VERSION);
-        buf.put_u8(match &self.message {
-            BusMessage::Update(_) => KIND_UPDATE,
-            BusMessage::Awareness(_) => KIND_AWARENESS,
-            BusMessage::Sync(_) => KIND_SYNC,
-        });
-        buf.put_u8(from.len() as u8);
-        buf.put_slice(from);
-        match &self.message {
-            BusMessage::Update(b) | BusMessage::Awareness(b) => buf.put_slice(b),
-            BusMessage::Sync(s) => {
-                let mut flags = 0;
-                if s.request {
-                    flags |= FLAG_REQUEST;
-                }
-                if s.hello {
-                    flags |= FLAG_HELLO;
-                }
-                buf.put_u8(flags);
-                buf.put_u64(s.deletes);
-                buf.put_slice(&s.sv);
-            }
-        }
-        buf.freeze()
-    }
-
-    /// The sender of an encoded envelope, read without decoding the rest (to drop echoes cheaply).
-    pub fn sender(raw: &[u8]) -> Option<&[u8]> {
-        let len = *raw.get(2)? as usize;
-        raw.get(3..3 + len)
-    }
-
-    pub fn decode(raw: Bytes) -> Result<Envelope, DecodeError> {
-        if raw.len() < 3 {
-            return Err(DecodeError::Truncated);
-        }
-        if raw[0] != VERSION {
-            return Err(DecodeError::Version(raw[0]));
-        }
-        let kind = raw[1];
-        let from = Envelope::sender(&raw).ok_or(DecodeError::Truncated)?;
-        if from.is_empty() || from.len() > MAX_INSTANCE_LEN {
-            return Err(DecodeError::Instance);
-        }
-        let from = std::str::from_utf8(from).map_err(|_| DecodeError::Instance)?;
-        let from = InstanceId(from.to_string());
-        let payload = raw.slice(3 + from.0.len()..);
-        let message = match kind {
-            KIND_UPDATE => BusMessage::Update(payload),
-            KIND_AWARENESS => BusMessage::Awareness(payload),
-            KIND_SYNC => {
-                if payload.len() < 9 {
-                    return Err(DecodeError::Truncated);
-                }
-                let flags = payload[0];
-                let deletes = u64::from_be_bytes(payload[1..9].try_into().expect("8 bytes"));
-                BusMessage::Sync(SyncState {
-                    sv: payload.slice(9..),
-                    deletes,
-                    request: flags & FLAG_REQUEST != 0,
-                    hello: flags & FLAG_HELLO != 0,
-                })
-            }
-            other => return Err(DecodeError::Kind(other)),
-        };
-        Ok(Envelope { from, message })
-    }
-}
 
 /// What a room's bus inbox delivers.
 #[derive(Debug, Clone)]
@@ -397,59 +260,6 @@ impl Inboxes {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn envelopes_round_trip_and_bad_ones_are_refused() {
-        let from = InstanceId("0123456789abcdef".into());
-        for message in [
-            BusMessage::Update(Bytes::from_static(&[1, 2, 3])),
-            BusMessage::Awareness(Bytes::from_static(b"")),
-            BusMessage::Sync(SyncState {
-                sv: Bytes::from_static(&[1, 5, 9]),
-                deletes: u64::MAX - 3,
-                request: true,
-                hello: false,
-            }),
-            BusMessage::Sync(SyncState {
-                sv: Bytes::new(),
-                deletes: 0,
-                request: false,
-                hello: true,
-            }),
-        ] {
-            let envelope = Envelope {
-                from: from.clone(),
-                message,
-            };
-            let raw = envelope.encode();
-            assert_eq!(Envelope::sender(&raw), Some(from.0.as_bytes()));
-            assert_eq!(Envelope::decode(raw).unwrap(), envelope);
-        }
-        assert_eq!(
-            Envelope::decode(Bytes::from_static(&[1, 1])),
-            Err(DecodeError::Truncated)
-        );
-        assert_eq!(
-            Envelope::decode(Bytes::from_static(&[9, 1, 1, b'a'])),
-            Err(DecodeError::Version(9))
-        );
-        assert_eq!(
-            Envelope::decode(Bytes::from_static(&[1, 7, 1, b'a'])),
-            Err(DecodeError::Kind(7))
-        );
-        assert_eq!(
-            Envelope::decode(Bytes::from_static(&[1, 1, 5, b'a'])),
-            Err(DecodeError::Truncated)
-        );
-        assert_eq!(
-            Envelope::decode(Bytes::from_static(&[1, 3, 1, b'a', 0, 0])),
-            Err(DecodeError::Truncated)
-        );
-        assert_eq!(
-            Envelope::decode(Bytes::from_static(&[1, 1, 0])),
-            Err(DecodeError::Instance)
-        );
-    }
 
     #[test]
     fn channels_map_back_to_rooms() {

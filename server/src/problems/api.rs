@@ -1,5 +1,5 @@
 //! HTTP routes of the bank (docs/PROTOCOL.md §1): the problem list with search and facets, one problem as
-//! a candidate sees it, its reference solution and analysis (kept apart so that a later change can reserve
+//! a candidate sees it (with its staff-level considerations), its reference solution and analysis (kept apart so that a later change can reserve
 //! them for interviewers), and the component catalog.
 
 use std::collections::HashMap;
@@ -65,6 +65,13 @@ async fn list(
                 "summary": p.summary,
                 "tier_count": p.tiers.len(),
                 "tier_source": p.tier_source(),
+                "offers": {
+                    "tutorial": p.tutorial.is_some(),
+                    "checkpoints": p.tutorial.as_ref().map_or(0, |t| t.checkpoints.len()),
+                    "hints": p.hints.len(),
+                    "reference": p.reference_solution.is_some(),
+                    "analysis": p.analysis.is_some(),
+                },
             })
         })
         .collect();
@@ -77,8 +84,9 @@ async fn list(
     })))
 }
 
-/// Fields only an interviewer should see.
-const HIDDEN: [&str; 3] = ["reference_solution", "analysis", "staff"];
+/// Fields kept for after the attempt (the answer), and which a later change may reserve for interviewers.
+/// `staff` considerations are part of the problem statement and stay visible.
+const HIDDEN: [&str; 2] = ["reference_solution", "analysis"];
 
 async fn one(State(bank): State<Arc<Bank>>, Path(id): Path<String>) -> Result<Json<Value>> {
     let p = bank.get(&id).ok_or(Error::UnknownProblem(id))?;
@@ -102,9 +110,29 @@ async fn solution(State(bank): State<Arc<Bank>>, Path(id): Path<String>) -> Resu
     })))
 }
 
+/// A type's capacity as `GET /api/components` serves it: the figures, and the source's text (with
+/// its id and whether it is a guess) rather than only its id.
+fn capacity_json(catalog: &crate::problems::Catalog, t: &crate::problems::ComponentType) -> Value {
+    match &t.capacity {
+        None => Value::Null,
+        Some(c) => {
+            let source = catalog.source(&c.source);
+            json!({
+                "rps": c.rps,
+                "service_ms": c.service_ms,
+                "monthly_usd": c.monthly_usd,
+                "async": c.is_async,
+                "source": source.map_or(c.source.as_str(), |s| s.text.as_str()),
+                "source_id": c.source,
+                "guess": source.is_some_and(|s| s.guess),
+            })
+        }
+    }
+}
+
 async fn components(State(bank): State<Arc<Bank>>) -> Json<Value> {
-    let list: Vec<Value> = bank
-        .catalog()
+    let catalog = bank.catalog();
+    let list: Vec<Value> = catalog
         .iter()
         .map(|t| {
             json!({
@@ -115,6 +143,7 @@ async fn components(State(bank): State<Arc<Bank>>) -> Json<Value> {
                 "icon": t.icon,
                 "aliases": t.aliases,
                 "params": t.params,
+                "capacity": capacity_json(catalog, t),
             })
         })
         .collect();

@@ -5,6 +5,11 @@
 //! (`redirect_client` and `client` are both kind `client`; `s3` is kind `object_store`). A kind is itself a
 //! type id of the catalog. Aliases of a type are computed on load (every other type of the same kind), so the
 //! file states each relation once.
+//!
+//! Every type but `note` also has a [`Capacity`] per instance (throughput, service time, monthly cost,
+//! whether it works off the request path) for the capacity simulation (`crate::simulation`). Each
+//! capacity names a [`CapacitySource`] of the file (`[[capacity_source]]`), which says where the figures
+//! come from, or that they are a guess. [`Catalog::load`] refuses a file where a type lacks one.
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
@@ -12,7 +17,7 @@ use std::path::Path;
 use serde::{Deserialize, Serialize};
 
 /// The component type of a free-text sticky note; validation ignores it.
-pub const NOTE: &str = "note";
+pub const NOTE: &str = crate::design::NOTE_TYPE;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -33,6 +38,40 @@ pub struct ParamDef {
     pub description: String,
 }
 
+fn is_false(b: &bool) -> bool {
+    !*b
+}
+
+/// What one instance of a component type serves (`[component.capacity]`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Capacity {
+    /// Requests (operations, messages) per second one instance serves at full utilisation.
+    pub rps: f64,
+    /// The time one request takes on an idle instance, in milliseconds (median).
+    pub service_ms: f64,
+    /// List price of one instance per month, in US dollars.
+    pub monthly_usd: f64,
+    /// Works off the request path (queue, stream, worker): it takes load and builds a backlog, but adds
+    /// no latency to the request that handed it the work.
+    #[serde(default, rename = "async", skip_serializing_if = "is_false")]
+    pub is_async: bool,
+    /// The id of the `[[capacity_source]]` the figures come from.
+    pub source: String,
+}
+
+/// Where a group of capacity figures comes from (`[[capacity_source]]`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CapacitySource {
+    pub id: String,
+    /// The published figures and where they are published, and how the catalog's figures follow.
+    pub text: String,
+    /// No published figure exists for these types: the figures are an order-of-magnitude guess.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub guess: bool,
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ComponentType {
@@ -48,12 +87,22 @@ pub struct ComponentType {
     pub aliases: Vec<String>,
     #[serde(default)]
     pub params: Vec<ParamDef>,
+    /// Per-instance capacity for the simulation; every type but `note` has one in the bank's file.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub capacity: Option<Capacity>,
 }
 
 /// The file layout of `problems/catalog.toml`.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct CatalogFile {
+    /// Where the capacity figures come from; listed first so that the file opens with its sources.
+    #[serde(
+        default,
+        rename = "capacity_source",
+        skip_serializing_if = "Vec::is_empty"
+    )]
+    pub capacity_sources: Vec<CapacitySource>,
     #[serde(default, rename = "component")]
     pub components: Vec<ComponentType>,
 }
@@ -78,6 +127,8 @@ pub struct Catalog {
     by_type: HashMap<String, ComponentType>,
     /// Type ids in file order, for stable listings.
     order: Vec<String>,
+    /// Capacity sources by id.
+    sources: HashMap<String, CapacitySource>,
 }
 
 impl Catalog {
@@ -154,17 +205,78 @@ impl Catalog {
                 t.aliases = members.iter().filter(|o| *o != m).cloned().collect();
             }
         }
-        Ok(Catalog { by_type, order })
+        Ok(Catalog {
+            by_type,
+            order,
+            sources: HashMap::new(),
+        })
     }
 
-    /// Reads and checks `problems/catalog.toml`.
+    /// Builds a catalog from the file layout and checks the capacities too: every type but `note` has
+    /// one, its figures are finite and not negative (`rps` above 0), and its `source` names a
+    /// `[[capacity_source]]` of the file. Sources have unique ids and a text.
+    pub fn from_file(file: CatalogFile) -> Result<Catalog, String> {
+        let mut catalog = Catalog::new(file.components)?;
+        for s in file.capacity_sources {
+            if s.id.trim().is_empty() || s.text.trim().is_empty() {
+                return Err(format!(
+                    "capacity_source '{}': id and text must not be empty",
+                    s.id
+                ));
+            }
+            if let Some(dup) = catalog.sources.insert(s.id.clone(), s) {
+                return Err(format!("capacity_source '{}': listed twice", dup.id));
+            }
+        }
+        for t in catalog.iter() {
+            if t.ty == NOTE {
+                continue;
+            }
+            let err = |why: String| format!("component '{}': field 'capacity': {why}", t.ty);
+            let Some(c) = &t.capacity else {
+                return Err(err(
+                    "missing (every type but 'note' needs rps, service_ms, monthly_usd, source)"
+                        .into(),
+                ));
+            };
+            for (name, value, min_exclusive) in [
+                ("rps", c.rps, true),
+                ("service_ms", c.service_ms, false),
+                ("monthly_usd", c.monthly_usd, false),
+            ] {
+                let ok = value.is_finite()
+                    && if min_exclusive {
+                        value > 0.0
+                    } else {
+                        value >= 0.0
+                    };
+                if !ok {
+                    return Err(err(format!("{name} = {value} is out of range")));
+                }
+            }
+            if !catalog.sources.contains_key(&c.source) {
+                return Err(err(format!(
+                    "source '{}' names no [[capacity_source]]",
+                    c.source
+                )));
+            }
+        }
+        Ok(catalog)
+    }
+
+    /// Reads and checks `problems/catalog.toml` (capacities included, see [`Catalog::from_file`]).
     pub fn load(path: &Path) -> crate::Result<Catalog> {
         let text = std::fs::read_to_string(path)
             .map_err(|e| crate::Error::Internal(format!("{}: {e}", path.display())))?;
         let file: CatalogFile = toml::from_str(&text)
             .map_err(|e| crate::Error::Internal(format!("{}: {e}", path.display())))?;
-        Catalog::new(file.components)
+        Catalog::from_file(file)
             .map_err(|e| crate::Error::Internal(format!("{}: {e}", path.display())))
+    }
+
+    /// The capacity source `id`.
+    pub fn source(&self, id: &str) -> Option<&CapacitySource> {
+        self.sources.get(id)
     }
 
     pub fn get(&self, ty: &str) -> Option<&ComponentType> {
@@ -201,5 +313,80 @@ impl Catalog {
 
     pub fn is_empty(&self) -> bool {
         self.order.is_empty()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn bank_catalog_text() -> String {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../problems/catalog.toml");
+        std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+    }
+
+    /// The importer reads `catalog.toml` into [`CatalogFile`] and writes it back with
+    /// `toml::to_string_pretty` under a two-line header: hand-edited capacities must survive that
+    /// byte for byte, or the next import would rewrite them.
+    #[test]
+    fn the_bank_catalog_round_trips_through_the_model_unchanged() {
+        let text = bank_catalog_text();
+        let file: CatalogFile = toml::from_str(&text).unwrap();
+        let body = toml::to_string_pretty(&file).unwrap();
+        let (header, rest) = text.split_at(text.find("\n\n").unwrap() + 2);
+        assert!(header.starts_with("# The component catalog"), "{header}");
+        if rest != body {
+            let first = rest
+                .lines()
+                .zip(body.lines())
+                .position(|(a, b)| a != b)
+                .unwrap_or(0);
+            panic!(
+                "catalog.toml differs from its serialisation at body line {first}: {:?} vs {:?}",
+                rest.lines().nth(first),
+                body.lines().nth(first)
+            );
+        }
+    }
+
+    #[test]
+    fn every_type_of_the_bank_has_a_capacity_with_a_source() {
+        let file: CatalogFile = toml::from_str(&bank_catalog_text()).unwrap();
+        let catalog = Catalog::from_file(file).unwrap();
+        assert!(catalog.len() > 300, "{}", catalog.len());
+        for t in catalog.iter().filter(|t| t.ty != NOTE) {
+            let c = t.capacity.as_ref().unwrap();
+            assert!(catalog.source(&c.source).is_some(), "{}", t.ty);
+        }
+        let queue = catalog.get("queue").unwrap().capacity.as_ref().unwrap();
+        assert!(queue.is_async);
+        let app = catalog.get("app").unwrap().capacity.as_ref().unwrap();
+        assert!(!app.is_async);
+    }
+
+    #[test]
+    fn a_missing_or_broken_capacity_is_refused_with_the_type_and_field() {
+        let mut file: CatalogFile = toml::from_str(&bank_catalog_text()).unwrap();
+        let app = file.components.iter_mut().find(|t| t.ty == "app").unwrap();
+        let saved = app.capacity.take();
+        let err = Catalog::from_file(file.clone()).unwrap_err();
+        assert!(
+            err.contains("component 'app': field 'capacity': missing"),
+            "{err}"
+        );
+        let app = file.components.iter_mut().find(|t| t.ty == "app").unwrap();
+        app.capacity = saved.map(|c| Capacity { rps: f64::NAN, ..c });
+        let err = Catalog::from_file(file.clone()).unwrap_err();
+        assert!(err.contains("rps = NaN"), "{err}");
+        let app = file.components.iter_mut().find(|t| t.ty == "app").unwrap();
+        if let Some(c) = app.capacity.as_mut() {
+            c.rps = 10.0;
+            c.source = "nowhere".into();
+        }
+        let err = Catalog::from_file(file).unwrap_err();
+        assert!(
+            err.contains("source 'nowhere' names no [[capacity_source]]"),
+            "{err}"
+        );
     }
 }

@@ -3,21 +3,17 @@
 //! - [`model`]: the file format (one TOML file per problem, `problems/README.md`).
 //! - [`catalog`]: component types, kinds and parameters (`problems/catalog.toml`).
 //! - [`load`]: reading and checking every file ([`Bank::load`], `tierboard problems lint`).
-//! - [`seed`], [`import`], [`ranges`], [`reference`]: rebuilding the files from the seed documents.
-//! - [`author`]: the one-off authoring step for problems whose seed has no tiers.
+//! - [`cli`]: `tierboard problems lint`.
 //! - [`search`], [`api`]: ranked full-text search and the HTTP routes (`router`).
+//!
+//! The tools that write the bank (seed import, tier authoring) are the `tierboard-bank` crate (`bank/`).
 
 pub mod api;
-pub mod author;
 pub mod catalog;
 pub mod cli;
-pub mod import;
 pub mod load;
 pub mod model;
-pub mod ranges;
-pub mod reference;
 pub mod search;
-pub mod seed;
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -25,7 +21,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 pub use api::router;
-pub use catalog::{Catalog, ComponentType, ParamDef};
+pub use catalog::{Capacity, CapacitySource, Catalog, ComponentType, ParamDef};
 pub use load::{LintError, problem_files};
 pub use model::{Problem, Rule, Tier, TierSource};
 

@@ -103,6 +103,7 @@
 //! log itself is clustered by room (`WITHOUT ROWID`, [`Store::migrate`]).
 
 pub mod persister;
+#[cfg(feature = "test-util")]
 pub mod scratch;
 
 use std::collections::HashMap;
@@ -119,6 +120,7 @@ use crate::clock::now_ms;
 use crate::error::{Error, Result};
 use crate::ids::{InstanceId, Role, RoomId, TokenHash};
 
+pub use crate::rows::{RowKey, StoredRow, Transition};
 pub use persister::Persister;
 
 /// The migrations in the top-level `migrations/` folder, embedded so the binary runs from any directory.
@@ -171,29 +173,6 @@ pub struct RoomRecord {
     pub id: RoomId,
     pub problem: String,
     pub created_ms: i64,
-}
-
-/// A tier of the room's problem was reached or lost at `at_ms`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Transition {
-    pub at_ms: i64,
-    pub tier: String,
-    /// `reached` or `lost`.
-    pub event: String,
-}
-
-/// The key of a stored row of the log.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub struct RowKey {
-    pub writer: String,
-    pub seq: i64,
-}
-
-/// A stored row as [`Store::load_rows`] reads it.
-#[derive(Debug, Clone)]
-pub struct StoredRow {
-    pub key: RowKey,
-    pub data: Vec<u8>,
 }
 
 /// A row to append. A row with `replaces` set is a snapshot of the room as this instance's room holds

@@ -4,6 +4,11 @@
 //! with a `null` state (a removal). The server remembers which connection announced each client id so
 //! that a closed connection's states are removed at once, and drops states not renewed for a timeout
 //! (clients renew every 15 s; y-protocols uses 30 s).
+//!
+//! What is kept is copied out of the frame it came in (a slice would keep the whole frame alive: a
+//! tiny state sent next to 30 MB pinned the 30 MB). A connection may only set and remove the client
+//! ids it owns, at most [`MAX_IDS_PER_CONN`] of them ([`AwarenessTable::apply_owned`]): a viewer
+//! cannot rewrite an editor's presence, and one frame cannot create a million participants.
 
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
@@ -14,6 +19,14 @@ use super::protocol::{ProtocolError, Reader, write_buf, write_var};
 
 /// Largest JSON state one client may publish. Cursors, names and selections fit easily.
 pub const MAX_STATE_BYTES: usize = 64 * 1024;
+/// Most entries one awareness update may carry (a connection's own: one; another instance's relay of
+/// its connections: one per participant there).
+pub const MAX_ENTRIES_PER_UPDATE: usize = 1024;
+/// Most client ids one connection may own: a tab has one; a reconnect under a fresh document, or a
+/// client with a second document, may add a few.
+pub const MAX_IDS_PER_CONN: usize = 4;
+/// Most entries a room's table holds; new client ids beyond it are ignored until entries go.
+pub const MAX_ENTRIES: usize = 10_000;
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum AwarenessError {
@@ -25,6 +38,8 @@ pub enum AwarenessError {
     TooLarge,
     #[error("awareness state is not UTF-8")]
     NotUtf8,
+    #[error("more than {MAX_ENTRIES_PER_UPDATE} entries in one awareness update")]
+    TooManyEntries,
 }
 
 #[derive(Debug, Clone)]
@@ -69,6 +84,9 @@ fn decode(update: &Bytes) -> Result<Vec<Incoming>, AwarenessError> {
         }
         .into());
     }
+    if count > MAX_ENTRIES_PER_UPDATE as u64 {
+        return Err(AwarenessError::TooManyEntries);
+    }
     let mut out = Vec::with_capacity(count as usize);
     for _ in 0..count {
         let client = reader.read_var()?;
@@ -82,10 +100,11 @@ fn decode(update: &Bytes) -> Result<Vec<Incoming>, AwarenessError> {
         // Other clients JSON.parse this text: relaying invalid JSON would break their handlers.
         let value: serde_json::Value =
             serde_json::from_str(text).map_err(|_| AwarenessError::BadJson)?;
+        // A copy: a slice would keep the whole frame this update came in alive as long as the state.
         let state = if value.is_null() {
             None
         } else {
-            Some(update.slice(range))
+            Some(Bytes::copy_from_slice(raw))
         };
         out.push(Incoming {
             client,
@@ -119,7 +138,8 @@ fn encode<'a>(entries: impl ExactSizeIterator<Item = (u64, u64, Option<&'a Bytes
 }
 
 impl<C: Copy + PartialEq> AwarenessTable<C> {
-    /// Applies a connection's awareness update. Returns true when anything changed (then relay it).
+    /// Applies a trusted awareness update (another instance's relay of its own connections' states):
+    /// any client id may be set. Returns true when anything changed (then relay the update as it is).
     pub fn apply(
         &mut self,
         owner: C,
@@ -127,40 +147,91 @@ impl<C: Copy + PartialEq> AwarenessTable<C> {
         now: Instant,
     ) -> Result<bool, AwarenessError> {
         let mut changed = false;
-        for Incoming {
+        for entry in decode(update)? {
+            changed |= self.merge(owner, entry, now);
+        }
+        Ok(changed)
+    }
+
+    /// Applies a connection's awareness update under ownership rules: an entry for a client id that
+    /// another owner holds is ignored (stock clients echo everyone's changes: that is no error), and
+    /// a connection owns at most [`MAX_IDS_PER_CONN`] ids (the first it announces); entries for more
+    /// are ignored. Returns the update to relay, holding only the entries that changed something
+    /// (never the ignored ones), or `None` when nothing changed.
+    ///
+    /// The room calls this, not [`AwarenessTable::apply`], for its own connections' messages:
+    /// `apply_owned(Owner::Conn(from), &update, now)`, relaying `Ok(Some(relay))` to the other
+    /// connections and publishing it on the bus, and closing the connection (4400) on `Err`.
+    pub fn apply_owned(
+        &mut self,
+        owner: C,
+        update: &Bytes,
+        now: Instant,
+    ) -> Result<Option<Bytes>, AwarenessError> {
+        let mut relay = Vec::new();
+        for entry in decode(update)? {
+            let held = match self.entries.get(&entry.client) {
+                Some(known) => known.owner == owner,
+                None => false,
+            };
+            if !held {
+                if let Some(known) = self.entries.get_mut(&entry.client) {
+                    // Someone else's id: an echo renews it (as `apply` does), nothing more.
+                    if known.clock == entry.clock {
+                        known.renewed = now;
+                    }
+                    continue;
+                }
+                if self.owned_by(owner) >= MAX_IDS_PER_CONN {
+                    continue;
+                }
+            }
+            let (client, clock, state) = (entry.client, entry.clock, entry.state.clone());
+            if self.merge(owner, entry, now) {
+                relay.push((client, clock, state));
+            }
+        }
+        Ok((!relay.is_empty()).then(|| encode(relay.iter().map(|(c, k, s)| (*c, *k, s.as_ref())))))
+    }
+
+    /// How many client ids `owner` holds.
+    fn owned_by(&self, owner: C) -> usize {
+        self.entries.values().filter(|e| e.owner == owner).count()
+    }
+
+    /// y-protocols' rule for one entry; true when it changed the table.
+    fn merge(&mut self, owner: C, incoming: Incoming, now: Instant) -> bool {
+        let Incoming {
             client,
             clock,
             state,
-        } in decode(update)?
-        {
-            let accept = match self.entries.get(&client) {
-                None => true,
-                Some(known) => {
-                    known.clock < clock
-                        || (known.clock == clock && state.is_none() && known.state.is_some())
-                }
-            };
-            if accept {
-                changed = true;
-                self.entries.insert(
-                    client,
-                    Entry {
-                        clock,
-                        state,
-                        owner,
-                        renewed: now,
-                    },
-                );
-            } else if let Some(known) = self.entries.get_mut(&client)
-                && known.clock == clock
-            {
-                // The same state again: renewed, but its owner is kept. Stock clients echo every
-                // awareness change they receive, other clients' included, with unchanged clocks; taking
-                // ownership here would remove those clients' states when the echoing connection closes.
-                known.renewed = now;
+        } = incoming;
+        let accept = match self.entries.get(&client) {
+            None => self.entries.len() < MAX_ENTRIES,
+            Some(known) => {
+                known.clock < clock
+                    || (known.clock == clock && state.is_none() && known.state.is_some())
             }
+        };
+        if accept {
+            self.entries.insert(
+                client,
+                Entry {
+                    clock,
+                    state,
+                    owner,
+                    renewed: now,
+                },
+            );
+        } else if let Some(known) = self.entries.get_mut(&client)
+            && known.clock == clock
+        {
+            // The same state again: renewed, but its owner is kept. Stock clients echo every
+            // awareness change they receive, other clients' included, with unchanged clocks; taking
+            // ownership here would remove those clients' states when the echoing connection closes.
+            known.renewed = now;
         }
-        Ok(changed)
+        accept
     }
 
     /// Every present state, for a newcomer or an awareness query. `None` when nobody is present.
@@ -337,6 +408,77 @@ mod tests {
             .unwrap();
         assert_eq!(decode(&removal).unwrap()[0].client, 13);
         assert_eq!(table.present(), 1);
+    }
+
+    #[test]
+    fn a_connection_sets_only_the_ids_it_owns() {
+        let now = Instant::now();
+        let mut table = AwarenessTable::default();
+        let editor = update(&[(10, 1, r#"{"user":{"name":"editor"}}"#)]);
+        assert_eq!(table.apply_owned(1u32, &editor, now).unwrap(), Some(editor));
+        // A viewer rewriting the editor's presence with a higher clock, or removing it: ignored, and
+        // not relayed; its own entry in the same update is.
+        let impostor = update(&[(10, 9, r#"{"user":{"name":"IMPOSTOR"}}"#), (20, 1, "{}")]);
+        let relay = table.apply_owned(2u32, &impostor, now).unwrap().unwrap();
+        let relayed = decode(&relay).unwrap();
+        assert_eq!(relayed.len(), 1);
+        assert_eq!(relayed[0].client, 20);
+        assert_eq!(
+            table.apply_owned(2u32, &update(&[(10, 9, "null")]), now),
+            Ok(None)
+        );
+        let all = decode(&table.encode_all().unwrap()).unwrap();
+        let editor_state = all.iter().find(|e| e.client == 10).unwrap();
+        assert_eq!(editor_state.clock, 1);
+        assert!(
+            std::str::from_utf8(editor_state.state.as_ref().unwrap())
+                .unwrap()
+                .contains("editor")
+        );
+        // The owner itself may update and remove its id.
+        assert!(
+            table
+                .apply_owned(1u32, &update(&[(10, 2, "null")]), now)
+                .unwrap()
+                .is_some()
+        );
+        assert_eq!(table.present(), 1);
+    }
+
+    #[test]
+    fn a_connection_owns_a_bounded_set_of_ids() {
+        let now = Instant::now();
+        let mut table = AwarenessTable::default();
+        let many: Vec<(u64, u64, &str)> = (0..1000).map(|c| (c, 1, "{}")).collect();
+        let relay = table
+            .apply_owned(1u32, &update(&many), now)
+            .unwrap()
+            .unwrap();
+        assert_eq!(decode(&relay).unwrap().len(), MAX_IDS_PER_CONN);
+        assert_eq!(table.present(), MAX_IDS_PER_CONN);
+        assert_eq!(
+            table.apply_owned(1u32, &update(&[(5000, 1, "{}")]), now),
+            Ok(None)
+        );
+        // One update may not carry more than MAX_ENTRIES_PER_UPDATE entries at all.
+        let flood: Vec<(u64, u64, &str)> = (0..=MAX_ENTRIES_PER_UPDATE as u64)
+            .map(|c| (c + 10_000, 1, "{}"))
+            .collect();
+        assert_eq!(
+            table.apply(2u32, &update(&flood), now),
+            Err(AwarenessError::TooManyEntries)
+        );
+    }
+
+    #[test]
+    fn a_kept_state_is_a_copy_not_a_slice_of_the_frame() {
+        let now = Instant::now();
+        let mut table = AwarenessTable::default();
+        let frame = update(&[(7, 1, r#"{"a":1}"#)]);
+        table.apply(1u32, &frame, now).unwrap();
+        let kept = table.entries[&7].state.clone().unwrap();
+        let frame_range = frame.as_ptr() as usize..frame.as_ptr() as usize + frame.len();
+        assert!(!frame_range.contains(&(kept.as_ptr() as usize)));
     }
 
     #[test]

@@ -7,6 +7,8 @@
 
 use bytes::{BufMut, Bytes, BytesMut};
 
+use crate::close::CloseCode;
+
 pub const MSG_SYNC: u64 = 0;
 pub const MSG_AWARENESS: u64 = 1;
 pub const MSG_AUTH: u64 = 2;
@@ -18,7 +20,14 @@ pub const SYNC_STEP1: u64 = 0;
 pub const SYNC_STEP2: u64 = 1;
 pub const SYNC_UPDATE: u64 = 2;
 
-/// Why a frame was refused. Every variant closes the connection with 4400.
+/// The most protocol messages one WebSocket message may carry. The stock client sends one per
+/// WebSocket message; the limit only stops a frame of tiny messages (`[3]` is one byte) from costing
+/// work and memory per message: before it, 4 MB of awareness queries made the server allocate
+/// 605 MB (issue 25, item 2).
+pub const MAX_MESSAGES_PER_FRAME: usize = 32;
+
+/// Why a frame was refused: 4429 for too many messages, 4400 for everything else
+/// ([`ProtocolError::close_code`]).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ProtocolError {
     #[error("empty frame")]
@@ -39,6 +48,24 @@ pub enum ProtocolError {
     UnknownSyncType(u64),
     #[error("a client may not send message type {0}")]
     NotFromClient(u64),
+    #[error("more than {MAX_MESSAGES_PER_FRAME} messages in one frame")]
+    TooManyMessages,
+    #[error("{what} declares {declared} entries in {len} bytes")]
+    DeclaredCount {
+        what: &'static str,
+        declared: u64,
+        len: usize,
+    },
+}
+
+impl ProtocolError {
+    /// The code the connection is closed with.
+    pub fn close_code(&self) -> CloseCode {
+        match self {
+            ProtocolError::TooManyMessages => CloseCode::TooManyMessages,
+            _ => CloseCode::Malformed,
+        }
+    }
 }
 
 /// One message from a client. Payloads are zero-copy slices of the frame.
@@ -119,7 +146,48 @@ impl<'a> Reader<'a> {
     }
 }
 
-/// Splits a client's binary frame into messages, refusing anything malformed or left over.
+/// Checks the entry count a state vector or a v1 update declares against its length, before the
+/// decoder sees it. Why: yrs reserves the declared count up front (`try_reserve`), so five bytes
+/// declaring fifty million state-vector entries cost the server a table of that size, touched,
+/// before a single entry is read. Every state-vector entry takes at least two bytes (client, clock)
+/// and every client section of an update at least three (block count, client, clock); the first
+/// client's blocks at least one byte each. What a decoder allocates is then bounded by the payload,
+/// which the frame limit bounds.
+pub fn check_declared_counts(sub: u64, payload: &[u8]) -> Result<(), ProtocolError> {
+    if payload.is_empty() {
+        // Nothing declared: the decoder refuses it without allocating.
+        return Ok(());
+    }
+    let mut reader = Reader::new(payload);
+    let lie = |what, declared, len| ProtocolError::DeclaredCount {
+        what,
+        declared,
+        len,
+    };
+    if sub == SYNC_STEP1 {
+        let entries = reader.read_var()?;
+        if entries.saturating_mul(2) > payload.len() as u64 {
+            return Err(lie("a state vector", entries, payload.len()));
+        }
+        return Ok(());
+    }
+    let clients = reader.read_var()?;
+    if clients.saturating_mul(3) > payload.len() as u64 {
+        return Err(lie("an update", clients, payload.len()));
+    }
+    if clients > 0 {
+        let blocks = reader.read_var()?;
+        if blocks > payload.len() as u64 {
+            return Err(lie("an update's first client", blocks, payload.len()));
+        }
+    }
+    Ok(())
+}
+
+/// Splits a client's binary frame into messages, refusing anything malformed or left over, more than
+/// [`MAX_MESSAGES_PER_FRAME`] messages, and state vectors or updates whose declared counts exceed
+/// what their bytes can hold ([`check_declared_counts`]): the cost of each message is checked
+/// before anything is allocated for it.
 pub fn parse_frame(frame: &Bytes) -> Result<Vec<ClientMessage>, ProtocolError> {
     if frame.is_empty() {
         return Err(ProtocolError::Empty);
@@ -127,11 +195,17 @@ pub fn parse_frame(frame: &Bytes) -> Result<Vec<ClientMessage>, ProtocolError> {
     let mut reader = Reader::new(frame);
     let mut out = Vec::with_capacity(1);
     while !reader.is_empty() {
+        if out.len() == MAX_MESSAGES_PER_FRAME {
+            return Err(ProtocolError::TooManyMessages);
+        }
         let msg = match reader.read_var()? {
             MSG_SYNC => {
                 let sub = reader.read_var()?;
                 let range = reader.read_buf_range()?;
                 let payload = frame.slice(range);
+                if sub <= SYNC_UPDATE {
+                    check_declared_counts(sub, &payload)?;
+                }
                 match sub {
                     SYNC_STEP1 => ClientMessage::SyncStep1(payload),
                     SYNC_STEP2 => ClientMessage::SyncStep2(payload),
@@ -153,6 +227,19 @@ pub fn parse_frame(frame: &Bytes) -> Result<Vec<ClientMessage>, ProtocolError> {
         out.push(msg);
     }
     Ok(out)
+}
+
+/// Decodes a v1 update that must be consumed whole: yrs stops reading where the update ends and
+/// ignores anything after it, which let a valid update carry trailing garbage unnoticed.
+pub fn decode_update_exact(bytes: &[u8]) -> Result<yrs::Update, String> {
+    use yrs::encoding::read::Read;
+    use yrs::updates::decoder::{Decode, DecoderV1};
+    let mut decoder = DecoderV1::from(bytes);
+    let update = yrs::Update::decode(&mut decoder).map_err(|e| e.to_string())?;
+    if decoder.read_u8().is_ok() {
+        return Err("trailing bytes after the update".into());
+    }
+    Ok(update)
 }
 
 pub fn write_var(buf: &mut BytesMut, mut value: u64) {
@@ -308,8 +395,8 @@ mod tests {
         let update = vec![7u8; 300];
         let msgs = parse_frame(&encode_update(&update)).unwrap();
         assert_eq!(msgs, vec![ClientMessage::Update(Bytes::from(update))]);
-        let msgs = parse_frame(&encode_step2(&[1, 2])).unwrap();
-        assert_eq!(msgs, vec![ClientMessage::SyncStep2(frame(&[1, 2]))]);
+        let msgs = parse_frame(&encode_step2(&[0, 0])).unwrap();
+        assert_eq!(msgs, vec![ClientMessage::SyncStep2(frame(&[0, 0]))]);
     }
 
     #[test]
@@ -345,6 +432,59 @@ mod tests {
             parse_frame(&frame(&[100, 0])),
             Err(ProtocolError::NotFromClient(100))
         );
+    }
+
+    #[test]
+    fn bounds_messages_per_frame_and_declared_counts() {
+        let queries = frame(&[3; MAX_MESSAGES_PER_FRAME]);
+        assert_eq!(parse_frame(&queries).unwrap().len(), MAX_MESSAGES_PER_FRAME);
+        let too_many = frame(&[3; MAX_MESSAGES_PER_FRAME + 1]);
+        assert_eq!(parse_frame(&too_many), Err(ProtocolError::TooManyMessages));
+        assert_eq!(
+            ProtocolError::TooManyMessages.close_code(),
+            CloseCode::TooManyMessages
+        );
+        // Fifty million state-vector entries declared in four bytes.
+        let mut lying = BytesMut::new();
+        write_var(&mut lying, 50_000_000);
+        let err = parse_frame(&encode_step1(&lying)).unwrap_err();
+        assert!(matches!(
+            err,
+            ProtocolError::DeclaredCount {
+                declared: 50_000_000,
+                ..
+            }
+        ));
+        assert_eq!(err.close_code(), CloseCode::Malformed);
+        // An update declaring a million clients, or a first client with a million blocks.
+        let mut clients = BytesMut::new();
+        write_var(&mut clients, 1_000_000);
+        assert!(parse_frame(&encode_update(&clients)).is_err());
+        let mut blocks = BytesMut::new();
+        write_var(&mut blocks, 1);
+        write_var(&mut blocks, 1_000_000);
+        blocks.put_slice(&[1, 0, 0, 0]);
+        assert!(parse_frame(&encode_update(&blocks)).is_err());
+        // Real state vectors and updates pass.
+        use yrs::updates::encoder::Encode;
+        use yrs::{ReadTxn, Text, Transact};
+        let doc = yrs::Doc::with_client_id(9);
+        let text = doc.get_or_insert_text("t");
+        text.insert(&mut doc.transact_mut(), 0, "hello");
+        let txn = doc.transact();
+        let sv = txn.state_vector().encode_v1();
+        let update = txn.encode_state_as_update_v1(&yrs::StateVector::default());
+        assert!(parse_frame(&encode_step1(&sv)).is_ok());
+        assert!(parse_frame(&encode_update(&update)).is_ok());
+        assert!(parse_frame(&encode_step2(&[0, 0])).is_ok());
+        assert!(parse_frame(&encode_step1(&[0])).is_ok());
+    }
+
+    #[test]
+    fn an_update_must_be_consumed_whole() {
+        assert!(decode_update_exact(&[0, 0]).is_ok());
+        assert!(decode_update_exact(&[0, 0, 0]).is_err());
+        assert!(decode_update_exact(&[0, 0, 9, 9, 9]).is_err());
     }
 
     /// `count` small edits on one document, each as the update message the room would broadcast.

@@ -44,3 +44,86 @@ pub fn revalidate<T: ReadTxn>(
         transitions,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use yrs::{Any, Doc, Map, MapPrelim, MapRef, Transact, TransactionMut, WriteTxn};
+
+    use super::*;
+    use crate::design::{EDGES_KEY, NODES_KEY};
+
+    /// Random documents of every value type in every position read without panicking, and
+    /// validate (against an empty problem) without panicking either. Here rather than with the schema
+    /// in `design.rs`, which validation imports.
+    #[test]
+    fn random_documents_read_and_validate() {
+        let mut seed = 0x2545_f491_4f6c_dd1du64;
+        let mut next = move || {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed
+        };
+        let problem = Problem::new(
+            "p".into(),
+            "P".into(),
+            "c".into(),
+            crate::problems::model::Origin {
+                file: "f".into(),
+                number: 1,
+            },
+        );
+        let catalog = Catalog::default();
+        for _ in 0..50 {
+            let doc = Doc::new();
+            {
+                let mut txn = doc.transact_mut();
+                let roots = [
+                    txn.get_or_insert_map(NODES_KEY),
+                    txn.get_or_insert_map(EDGES_KEY),
+                ];
+                for i in 0..200u32 {
+                    let r = next();
+                    let root = &roots[(r % 2) as usize];
+                    let key = format!("k{}", r % 150);
+                    let value =
+                        |txn: &mut TransactionMut, map: &MapRef, field: &str, r: u64| match r % 8 {
+                            0 => drop(map.insert(txn, field, "n1")),
+                            1 => drop(map.insert(txn, field, (r % 100) as f64 / 3.0)),
+                            2 => drop(map.insert(txn, field, r.is_multiple_of(2))),
+                            3 => drop(map.insert(txn, field, Any::Null)),
+                            4 => drop(map.insert(txn, field, MapPrelim::default())),
+                            5 => drop(map.insert(txn, field, yrs::ArrayPrelim::default())),
+                            6 => drop(map.insert(txn, field, yrs::TextPrelim::new("text"))),
+                            _ => drop(map.insert(txn, field, f64::NAN)),
+                        };
+                    if r.is_multiple_of(5) {
+                        value(&mut txn, root, &key, r >> 3);
+                        continue;
+                    }
+                    let entry = root.insert(&mut txn, key.as_str(), MapPrelim::default());
+                    for field in ["type", "label", "x", "y", "params", "from", "to"] {
+                        let r = next();
+                        if r.is_multiple_of(3) {
+                            value(&mut txn, &entry, field, r >> 2);
+                        }
+                    }
+                    if i.is_multiple_of(3) {
+                        let params = entry.insert(&mut txn, "params", MapPrelim::default());
+                        value(&mut txn, &params, "instances", next());
+                    }
+                }
+            }
+            let design = Design::from_doc(&doc);
+            let result = validate(&problem, &catalog, &design);
+            // Debug text, not ==: a NaN parameter is kept as read (validation reports it) and NaN != NaN.
+            let again = Design::from_doc(&doc);
+            assert!(
+                format!("{design:?}") == format!("{again:?}"),
+                "reading is deterministic"
+            );
+            let result_again = validate(&problem, &catalog, &again);
+            assert!(result == result_again, "validation is deterministic");
+        }
+    }
+}

@@ -5,6 +5,7 @@
 
 use serde::{Deserialize, Serialize};
 
+pub use crate::design::{DesignIssue, Finding, IssueCode};
 use crate::problems::TierSource;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -51,22 +52,6 @@ pub enum RuleKind {
     ParamRange,
 }
 
-/// Something wrong with the design itself, independent of the tiers.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum IssueCode {
-    /// A node type the catalog does not know.
-    UnknownType,
-    /// A parameter of the wrong type or out of its allowed range.
-    BadParam,
-    /// An edge whose `from` or `to` names no node.
-    DanglingEdge,
-    /// A required field is missing or has the wrong type.
-    MissingField,
-    /// Two nodes (or two edges) with the same id; only the first counts.
-    DuplicateId,
-}
-
 /// Advice about the design that does not affect the tiers.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -76,16 +61,6 @@ pub enum AdvisoryCode {
     SinglePointOfFailure,
 }
 
-/// One design issue or advisory: a code, a sentence, and what it is about.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Finding<C> {
-    pub code: C,
-    pub message: String,
-    pub nodes: Vec<String>,
-    pub edges: Vec<String>,
-}
-
-pub type DesignIssue = Finding<IssueCode>;
 pub type Advisory = Finding<AdvisoryCode>;
 
 impl ValidationResult {

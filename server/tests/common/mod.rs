@@ -94,15 +94,20 @@ impl TestServer {
 
     /// `POST /api/rooms`, returning (room, edit token, view token).
     pub async fn create_room(&self, problem: &str) -> (String, String, String) {
-        let body = serde_json::json!({ "problem": problem }).to_string();
-        let (status, json) = http(self.addr, "POST", "/api/rooms", Some(&body)).await;
-        assert_eq!(status, 201, "create room: {json}");
-        (
-            json["room"].as_str().unwrap().to_string(),
-            json["tokens"]["edit"].as_str().unwrap().to_string(),
-            json["tokens"]["view"].as_str().unwrap().to_string(),
-        )
+        create_room_at(self.addr, problem).await
     }
+}
+
+/// `POST /api/rooms` on the server at `addr`, returning (room, edit token, view token).
+pub async fn create_room_at(addr: SocketAddr, problem: &str) -> (String, String, String) {
+    let body = serde_json::json!({ "problem": problem }).to_string();
+    let (status, json) = http(addr, "POST", "/api/rooms", Some(&body)).await;
+    assert_eq!(status, 201, "create room: {json}");
+    (
+        json["room"].as_str().unwrap().to_string(),
+        json["tokens"]["edit"].as_str().unwrap().to_string(),
+        json["tokens"]["view"].as_str().unwrap().to_string(),
+    )
 }
 
 /// A minimal HTTP/1.1 client (the tests need a handful of requests, not a dependency).
@@ -269,5 +274,141 @@ impl WsClient {
 
     pub async fn close(mut self) {
         let _ = self.ws.close(None).await;
+    }
+}
+
+/// A `tierboard serve` child process on a free port, for tests that measure the server's own memory
+/// (`/proc/<pid>/status`) or need the binary's allocator and flags. Killed when dropped; its log is
+/// kept in a temporary folder and printed by [`ServerProcess::log`].
+pub struct ServerProcess {
+    pub addr: SocketAddr,
+    child: std::process::Child,
+    dir: tempfile::TempDir,
+}
+
+impl ServerProcess {
+    /// Starts the binary with a fresh SQLite database and `extra` flags; waits for `/healthz`.
+    pub async fn start(extra: &[&str]) -> ServerProcess {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let port = {
+            let probe = std::net::TcpListener::bind("127.0.0.1:0").expect("a free port");
+            probe.local_addr().expect("bound").port()
+        };
+        let addr: SocketAddr = format!("127.0.0.1:{port}").parse().expect("address");
+        let log = std::fs::File::create(dir.path().join("server.log")).expect("log file");
+        let problems = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../problems");
+        let child = std::process::Command::new(env!("CARGO_BIN_EXE_tierboard"))
+            .arg("serve")
+            .arg("--addr")
+            .arg(addr.to_string())
+            .arg("--database-url")
+            .arg(format!(
+                "sqlite://{}",
+                dir.path().join("server.db").display()
+            ))
+            .arg("--problems")
+            .arg(problems)
+            .args(extra)
+            .env("RUST_LOG", "info")
+            .env("NO_COLOR", "1")
+            .stdout(log.try_clone().expect("log file"))
+            .stderr(log)
+            .spawn()
+            .expect("the tierboard binary starts");
+        let server = ServerProcess { addr, child, dir };
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+        loop {
+            if TcpStream::connect(addr).await.is_ok() {
+                let (status, _) = http(addr, "GET", "/healthz", None).await;
+                if status == 200 {
+                    break;
+                }
+            }
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "the server did not answer /healthz within 60 s:\n{}",
+                server.log()
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        server
+    }
+
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// Resident memory of the server process, in bytes (`VmRSS` of `/proc/<pid>/status`).
+    pub fn rss(&self) -> u64 {
+        self.status_bytes("VmRSS:")
+    }
+
+    /// The peak resident memory since the start or the last [`ServerProcess::reset_peak`] (`VmHWM`).
+    pub fn peak(&self) -> u64 {
+        self.status_bytes("VmHWM:")
+    }
+
+    /// Resets the kernel's resident high-water mark (`/proc/<pid>/clear_refs`).
+    pub fn reset_peak(&self) {
+        std::fs::write(format!("/proc/{}/clear_refs", self.pid()), "5")
+            .expect("clear_refs of the server process");
+    }
+
+    fn status_bytes(&self, field: &str) -> u64 {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.pid()))
+            .expect("the server process is alive");
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix(field))
+            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
+            .unwrap_or_else(|| panic!("{field} in /proc/<pid>/status"))
+            * 1024
+    }
+
+    /// The `connections` figure of `/healthz`.
+    pub async fn connections(&self) -> u64 {
+        let (status, json) = http(self.addr, "GET", "/healthz", None).await;
+        assert_eq!(status, 200, "healthz: {json}");
+        json["connections"]
+            .as_u64()
+            .expect("connections in /healthz")
+    }
+
+    pub fn ws_url(&self, room: &str, token: &str) -> String {
+        format!("ws://{}/ws/{room}?token={token}", self.addr)
+    }
+
+    /// `POST /api/rooms`, returning (room, edit token, view token).
+    pub async fn create_room(&self, problem: &str) -> (String, String, String) {
+        create_room_at(self.addr, problem).await
+    }
+
+    /// The server's log so far.
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(self.dir.path().join("server.log")).unwrap_or_default()
+    }
+}
+
+impl Drop for ServerProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Polls `check` every 100 ms until it holds or `limit` passes; whether it held.
+pub async fn wait_until<F: std::future::Future<Output = bool>>(
+    limit: Duration,
+    mut check: impl FnMut() -> F,
+) -> bool {
+    let deadline = tokio::time::Instant::now() + limit;
+    loop {
+        if check().await {
+            return true;
+        }
+        if tokio::time::Instant::now() >= deadline {
+            return false;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
     }
 }

@@ -1,0 +1,45 @@
+/**
+ * Problem text rendered as Markdown (headings, lists, GFM tables, fenced code, ASCII diagrams kept
+ * monospaced). react-markdown builds React elements from the syntax tree and never injects HTML: raw
+ * HTML in the text is dropped (`skipHtml`), and links keep only http(s) and in-page targets.
+ */
+import ReactMarkdown, { type Components } from 'react-markdown'
+import remarkGfm from 'remark-gfm'
+
+const SAFE_LINK = /^(https?:|#)/i
+
+const components: Components = {
+  // Headings inside a field sit below the field's own heading (h2/h3): shift them down.
+  h1: ({ children }) => <h3>{children}</h3>,
+  h2: ({ children }) => <h4>{children}</h4>,
+  h3: ({ children }) => <h4>{children}</h4>,
+  a: ({ href, children }) =>
+    href && SAFE_LINK.test(href) ? (
+      <a href={href} rel="noreferrer noopener" target={href.startsWith('#') ? undefined : '_blank'}>
+        {children}
+      </a>
+    ) : (
+      <span>{children}</span>
+    ),
+  // Wide tables and diagrams scroll on their own instead of widening the page on a phone.
+  table: ({ children }) => (
+    <div className="md-scroll" tabIndex={0} role="region" aria-label="Table">
+      <table>{children}</table>
+    </div>
+  ),
+  pre: ({ children }) => (
+    <pre className="md-pre" tabIndex={0}>
+      {children}
+    </pre>
+  ),
+}
+
+export function Markdown({ text }: { text: string }) {
+  return (
+    <div className="md">
+      <ReactMarkdown remarkPlugins={[remarkGfm]} skipHtml components={components} urlTransform={(u) => (SAFE_LINK.test(u) ? u : '')}>
+        {text}
+      </ReactMarkdown>
+    </div>
+  )
+}

@@ -1,0 +1,488 @@
+//! The room's actor: one tokio task per loaded room. It owns the [`RoomCore`] and the connections'
+//! outboxes, feeds the core its inputs (commands from the mailbox, bus events, timers) and executes
+//! the effects the core returns: outbox sends, bus publishes, persister submissions, connection
+//! closes, tier transitions (written in order by one writer per room) and the request to unload.
+//!
+//! Fan-out never waits for the disk: persistence is a `try_submit` whose acknowledgement comes back
+//! as a [`RoomCommand::Persisted`] in the room's own mailbox. The actor never calls into the
+//! registry: it returns an [`Exit`], and the registry ([`crate::rooms`]) forgets and compacts it.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+
+use bytes::Bytes;
+use tokio::sync::mpsc;
+use tokio::task::JoinHandle;
+use tokio::time::{Instant, sleep_until};
+use yrs::Doc;
+
+use super::command::{RoomCommand, RoomDeps, RoomShared};
+use super::conn::{ConnHandle, ConnId};
+use super::core::{Inbound, PERSIST_RETRY, RoomCore, RoomStatus};
+use super::effect::{Effect, Refused, Rows, Submission};
+use super::load::{self, Host, Loading};
+use crate::bus::{BusEvent, Dropped, Envelope, Subscription};
+use crate::close::CloseCode;
+use crate::ids::RoomId;
+use crate::metrics::{dec, inc};
+use crate::rows::{RowKey, Transition};
+use crate::store::persister::OnSaved;
+
+/// Why a room's actor ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Exit {
+    /// Idle: nobody connected, everything stored, idle time passed. Its mailbox was closed before
+    /// it returned, so a join racing the unload fails to reach it and starts a fresh actor.
+    Idle,
+    /// Closed by the server (shutdown), its mailbox's senders all gone, or its load failed.
+    Stopped,
+}
+
+/// Whether the actor goes on after a command.
+#[derive(Debug, PartialEq, Eq)]
+enum Flow {
+    Continue,
+    Stop,
+}
+
+/// What woke the actor.
+enum Wake {
+    Command(Option<RoomCommand>),
+    Bus(BusEvent),
+    Written,
+    Timer,
+}
+
+pub struct Room {
+    core: RoomCore,
+    conns: HashMap<ConnId, ConnHandle>,
+    deps: RoomDeps,
+    shared: Arc<RoomShared>,
+    /// Membership of the room's bus channel; dropping the room unsubscribes.
+    bus: Subscription,
+    /// The bus inbox, taken by [`Room::run`].
+    bus_events: Option<mpsc::Receiver<BusEvent>>,
+    loading: Option<Loading>,
+    tx_self: Option<mpsc::WeakSender<RoomCommand>>,
+    /// The effects being executed; swapped with the core's queue so both keep their capacity.
+    effects: Vec<Effect>,
+    /// Connections whose outbox was full during the effects being executed.
+    slow: Vec<ConnId>,
+    unload: bool,
+    transitions: TransitionWriter,
+}
+
+impl Room {
+    /// Loads the room from the store (see [`super::load`]).
+    pub async fn load(id: RoomId, deps: RoomDeps, shared: Arc<RoomShared>) -> crate::Result<Room> {
+        let load::Loaded {
+            core,
+            mut bus,
+            loading,
+        } = load::load(id, &deps).await?;
+        let bus_events = bus.events.take();
+        Ok(Room {
+            core,
+            conns: HashMap::new(),
+            deps,
+            shared,
+            bus,
+            bus_events,
+            loading,
+            tx_self: None,
+            effects: Vec::new(),
+            slow: Vec::new(),
+            unload: false,
+            transitions: TransitionWriter::default(),
+        })
+    }
+
+    /// The initial document of a new room: `meta.problem` set.
+    pub fn initial_update(problem: &str) -> Vec<u8> {
+        super::core::initial_update(problem)
+    }
+
+    /// Runs the actor until the room is idle and stored ([`Exit::Idle`]), or stopped.
+    pub async fn run(
+        mut self,
+        mut rx: mpsc::Receiver<RoomCommand>,
+        tx_self: mpsc::WeakSender<RoomCommand>,
+    ) -> Exit {
+        self.tx_self = Some(tx_self);
+        let mut bus_events = self.bus_events.take();
+        let mut exit = Exit::Stopped;
+        let mut stopped = false;
+        let mut deferred = Vec::new();
+        if let Some(loading) = self.loading.take() {
+            match loading.finish(&mut self, &mut rx).await {
+                Some(held) => deferred = held,
+                None => stopped = true,
+            }
+        }
+        if !stopped {
+            self.core.announce();
+            self.execute(Instant::now());
+        }
+        for cmd in deferred {
+            if stopped {
+                break;
+            }
+            stopped = self.handle(cmd).await == Flow::Stop;
+        }
+        while !stopped {
+            let deadline = self.core.next_wake();
+            let wake = tokio::select! {
+                cmd = rx.recv() => Wake::Command(cmd),
+                Some(event) = recv_bus(&mut bus_events) => Wake::Bus(event),
+                () = self.transitions.written() => Wake::Written,
+                () = sleep_until(deadline) => Wake::Timer,
+            };
+            let now = Instant::now();
+            match wake {
+                Wake::Command(None) => break,
+                Wake::Command(Some(cmd)) => stopped = self.handle(cmd).await == Flow::Stop,
+                Wake::Bus(event) => {
+                    match event {
+                        BusEvent::Reconnected => self.core.bus_reconnected(),
+                        BusEvent::Message(Envelope { from, message }) => {
+                            self.core.bus_message(now, &from, message)
+                        }
+                    }
+                    self.check_lagged(now);
+                    self.execute(now);
+                }
+                Wake::Written => self.transitions.start(&self.deps, self.core.id()),
+                Wake::Timer => {
+                    self.check_lagged(now);
+                    self.core.tick(now);
+                    self.execute(now);
+                    if std::mem::take(&mut self.unload) && rx.is_empty() {
+                        // From here on the registry's handle reads as closed and a join starts a
+                        // fresh actor; one that slipped in meanwhile has its reply dropped below and
+                        // retries (see `Rooms::join`).
+                        rx.close();
+                        exit = Exit::Idle;
+                        break;
+                    }
+                }
+            }
+        }
+        drop(rx);
+        self.transitions.finish(&self.deps, self.core.id()).await;
+        dec(&self.deps.metrics.rooms_loaded);
+        tracing::debug!(room = %self.core.id(), ?exit, "room unloaded");
+        exit
+    }
+
+    /// A bus event for this room was dropped (its inbox was full): announce soon.
+    fn check_lagged(&mut self, now: Instant) {
+        if self.bus.lagged.swap(false, Ordering::Relaxed) {
+            self.core.publish_dropped(now);
+        }
+    }
+
+    /// Handles one command.
+    async fn handle(&mut self, cmd: RoomCommand) -> Flow {
+        let now = Instant::now();
+        match cmd {
+            RoomCommand::Join { conn, reply } => {
+                self.join(now, conn);
+                let _ = reply.send(Ok(()));
+            }
+            RoomCommand::Inbound { conn, messages } => {
+                self.core.inbound(now, conn, messages);
+                self.execute(now);
+            }
+            RoomCommand::Leave { conn } => {
+                self.conns.remove(&conn);
+                self.core.leave(now, conn);
+                self.execute(now);
+            }
+            RoomCommand::Persisted {
+                result,
+                saved_sv,
+                version,
+            } => {
+                self.core.persisted(now, result, saved_sv, version);
+                self.execute(now);
+            }
+            RoomCommand::Validation { reply } => {
+                let result = self.core.validation_now(now);
+                self.execute(now);
+                let _ = reply.send(result);
+            }
+            RoomCommand::Status { reply } => {
+                let _ = reply.send(self.core.status());
+            }
+            RoomCommand::Shutdown { reply } => {
+                self.flush_for_shutdown().await;
+                let _ = reply.send(());
+            }
+            RoomCommand::CloseAll { code } => {
+                for conn in self.conns.values() {
+                    conn.control.close(code);
+                }
+                self.conns.clear();
+                self.shared.connections.store(0, Ordering::Relaxed);
+                return Flow::Stop;
+            }
+        }
+        Flow::Continue
+    }
+
+    fn join(&mut self, now: Instant, conn: ConnHandle) {
+        let (id, role) = (conn.id, conn.role);
+        self.conns.insert(id, conn);
+        self.core.join(now, id, role);
+        self.execute(now);
+    }
+
+    async fn flush_for_shutdown(&mut self) {
+        loop {
+            let now = Instant::now();
+            self.core.flush(now);
+            self.execute(now);
+            if !self.core.has_pending() {
+                break;
+            }
+            tokio::time::sleep(PERSIST_RETRY).await;
+        }
+        self.transitions.finish(&self.deps, self.core.id()).await;
+    }
+
+    /// Executes the core's effects, then reports the slow consumers they found, until the core has
+    /// nothing more to do. Closing a slow connection broadcasts its awareness removal, which may find
+    /// more: they go round again rather than recursing.
+    fn execute(&mut self, now: Instant) {
+        let mut effects = std::mem::take(&mut self.effects);
+        loop {
+            self.core.take_effects(&mut effects);
+            if effects.is_empty() {
+                break;
+            }
+            for effect in effects.drain(..) {
+                self.run_effect(now, effect);
+            }
+            for i in 0..self.slow.len() {
+                self.core.slow_consumer(now, self.slow[i]);
+            }
+            self.slow.clear();
+        }
+        self.effects = effects;
+        self.shared
+            .connections
+            .store(self.conns.len(), Ordering::Relaxed);
+    }
+
+    fn run_effect(&mut self, now: Instant, effect: Effect) {
+        let metrics = &self.deps.metrics;
+        match effect {
+            Effect::Send { to, message } => {
+                let Some(conn) = self.conns.get(&to) else {
+                    return;
+                };
+                let len = message.len() as u64;
+                match conn.outbox.try_send(message) {
+                    Ok(()) => inc(&metrics.bytes_out, len),
+                    Err(mpsc::error::TrySendError::Full(_)) => self.slow.push(to),
+                    // The connection's writer has ended and its `Leave` is on the way: not a slow
+                    // consumer.
+                    Err(mpsc::error::TrySendError::Closed(_)) => {}
+                }
+            }
+            Effect::Broadcast { message, except } => {
+                let mut sent = 0u64;
+                for (id, conn) in &self.conns {
+                    if Some(*id) == except {
+                        continue;
+                    }
+                    match conn.outbox.try_send(message.clone()) {
+                        Ok(()) => sent += 1,
+                        Err(mpsc::error::TrySendError::Full(_)) => self.slow.push(*id),
+                        Err(mpsc::error::TrySendError::Closed(_)) => {}
+                    }
+                }
+                inc(&metrics.updates_out, sent);
+                inc(&metrics.bytes_out, sent * message.len() as u64);
+            }
+            Effect::Close { conn, code } => {
+                if let Some(conn) = self.conns.remove(&conn) {
+                    conn.control.close(code);
+                }
+            }
+            Effect::Publish(message) => {
+                if let Err(Dropped::Full) = self.deps.bus.publish(self.core.id(), message) {
+                    self.core.publish_dropped(now);
+                }
+            }
+            Effect::Submit(submission) => self.submit(now, submission),
+            Effect::RecordTransitions(events) => {
+                self.transitions.push(events, &self.deps, self.core.id())
+            }
+            Effect::Unload => self.unload = true,
+        }
+    }
+
+    fn submit(&mut self, now: Instant, submission: Submission) {
+        let Submission {
+            rows,
+            version,
+            saved_sv,
+        } = submission;
+        let on_saved = self.on_saved(version, saved_sv);
+        let room = self.core.id().clone();
+        match rows {
+            Rows::Update(update) => {
+                if let Err(update) = self.deps.persister.try_submit_with(room, update, on_saved) {
+                    self.core.refused(now, Refused::Update(update));
+                }
+            }
+            Rows::Snapshot {
+                snapshot,
+                replaces,
+                restore,
+            } => match self
+                .deps
+                .persister
+                .try_submit_snapshot(room, snapshot, replaces, on_saved)
+            {
+                Ok(()) => inc(&self.deps.metrics.room_snapshots, 1),
+                Err(replaces) => self
+                    .core
+                    .refused(now, Refused::Snapshot { replaces, restore }),
+            },
+        }
+    }
+
+    /// The callback of a submission covering the document up to `version`. It runs on the
+    /// persister task after the commit: straight into this room's queue, with a task to wait for
+    /// room in it only when the queue is full (a spawn per commit would be the rule).
+    fn on_saved(&self, version: u64, saved_sv: Bytes) -> OnSaved {
+        let tx = self.tx_self.clone();
+        Box::new(move |result| {
+            let Some(tx) = tx.and_then(|tx| tx.upgrade()) else {
+                return;
+            };
+            let ack = RoomCommand::Persisted {
+                result,
+                saved_sv,
+                version,
+            };
+            if let Err(mpsc::error::TrySendError::Full(ack)) = tx.try_send(ack)
+                // None only while the runtime itself is being torn down, when nobody waits anymore.
+                && let Ok(runtime) = tokio::runtime::Handle::try_current()
+            {
+                runtime.spawn(async move {
+                    let _ = tx.send(ack).await;
+                });
+            }
+        })
+    }
+}
+
+impl Host for Room {
+    fn room(&self) -> &RoomId {
+        self.core.id()
+    }
+
+    fn join(&mut self, now: Instant, conn: ConnHandle) {
+        Room::join(self, now, conn);
+    }
+
+    fn inbound(&mut self, now: Instant, conn: ConnId, messages: Vec<Inbound>) {
+        self.core.inbound(now, conn, messages);
+        self.execute(now);
+    }
+
+    fn status(&self) -> RoomStatus {
+        self.core.status()
+    }
+
+    fn loaded(&mut self, now: Instant, doc: Doc, loaded_keys: Vec<RowKey>) {
+        self.core.loaded(doc, loaded_keys);
+        self.execute(now);
+    }
+
+    fn failed(&mut self) {
+        for conn in self.conns.values() {
+            conn.control.close(CloseCode::Internal);
+        }
+    }
+}
+
+/// Writes a room's tier transitions in the order the room produced them: one write at a time, the
+/// next batch (everything queued meanwhile) once it is done. The write in flight is awaited before
+/// the room's task ends and by a graceful shutdown, so no transition is left behind untracked. The
+/// queue grows only while the database is slower than validation runs (at most one per 50 ms).
+#[derive(Default)]
+struct TransitionWriter {
+    queue: Vec<Transition>,
+    writing: Option<JoinHandle<()>>,
+}
+
+impl TransitionWriter {
+    fn push(&mut self, events: Vec<Transition>, deps: &RoomDeps, room: &RoomId) {
+        self.queue.extend(events);
+        if self.writing.is_none() {
+            self.start(deps, room);
+        }
+    }
+
+    /// Starts writing what is queued, if anything.
+    fn start(&mut self, deps: &RoomDeps, room: &RoomId) {
+        if self.queue.is_empty() || self.writing.is_some() {
+            return;
+        }
+        let batch = std::mem::take(&mut self.queue);
+        let store = deps.store.clone();
+        let metrics = deps.metrics.clone();
+        let room = room.clone();
+        // The timeline is history, not state: storing it off the actor keeps fan-out fast; a
+        // failure is logged and counted.
+        self.writing = Some(tokio::spawn(async move {
+            if let Err(e) = store.record_transitions(&room, &batch).await {
+                tracing::error!(room = %room, error = %e, "storing tier transitions failed");
+                inc(&metrics.errors, 1);
+            }
+        }));
+    }
+
+    /// Resolves when the write in flight is done; never when there is none.
+    async fn written(&mut self) {
+        match &mut self.writing {
+            Some(task) => {
+                let _ = task.await;
+                self.writing = None;
+            }
+            None => std::future::pending().await,
+        }
+    }
+
+    /// Waits for the write in flight and writes everything still queued.
+    async fn finish(&mut self, deps: &RoomDeps, room: &RoomId) {
+        loop {
+            if let Some(task) = self.writing.take() {
+                let _ = task.await;
+            }
+            if self.queue.is_empty() {
+                return;
+            }
+            self.start(deps, room);
+        }
+    }
+}
+
+/// The next bus event, or never when there is no (longer an) inbox.
+async fn recv_bus(events: &mut Option<mpsc::Receiver<BusEvent>>) -> Option<BusEvent> {
+    match events {
+        Some(rx) => match rx.recv().await {
+            Some(event) => Some(event),
+            None => {
+                *events = None;
+                std::future::pending().await
+            }
+        },
+        None => std::future::pending().await,
+    }
+}

@@ -1,0 +1,78 @@
+//! The plain types through which the rest of the server reaches a room: its mailbox commands, its
+//! handle in the registry, the figures readable without a round trip, and its dependencies.
+
+use std::sync::Arc;
+use std::sync::atomic::AtomicUsize;
+use std::time::Duration;
+
+use bytes::Bytes;
+use tokio::sync::{mpsc, oneshot};
+
+use super::conn::{ConnHandle, ConnId};
+use super::core::{Inbound, RoomStatus};
+use crate::bus::Bus;
+use crate::close::CloseCode;
+use crate::metrics::Metrics;
+use crate::problems::Bank;
+use crate::store::{Persister, Store};
+use crate::validation::ValidationResult;
+
+pub enum RoomCommand {
+    Join {
+        conn: ConnHandle,
+        reply: oneshot::Sender<crate::Result<()>>,
+    },
+    Inbound {
+        conn: ConnId,
+        messages: Vec<Inbound>,
+    },
+    Leave {
+        conn: ConnId,
+    },
+    Persisted {
+        result: crate::Result<()>,
+        /// The stored state vector and the document version it belongs to.
+        saved_sv: Bytes,
+        version: u64,
+    },
+    Status {
+        reply: oneshot::Sender<RoomStatus>,
+    },
+    /// The current validation result (after a pending run, so it reflects every accepted edit).
+    Validation {
+        reply: oneshot::Sender<Option<Arc<ValidationResult>>>,
+    },
+    /// Hand everything pending to the persister and store the queued tier transitions.
+    Shutdown {
+        reply: oneshot::Sender<()>,
+    },
+    CloseAll {
+        code: CloseCode,
+    },
+}
+
+/// Fields the registry and HTTP handlers read without a round trip through the mailbox.
+#[derive(Debug, Default)]
+pub struct RoomShared {
+    pub connections: AtomicUsize,
+}
+
+/// Everything a room needs from the rest of the server.
+#[derive(Clone)]
+pub struct RoomDeps {
+    pub store: Arc<Store>,
+    pub bank: Arc<Bank>,
+    pub persister: Persister,
+    pub metrics: Arc<Metrics>,
+    pub bus: Arc<dyn Bus>,
+    pub idle: Duration,
+}
+
+/// A handle to a running room.
+#[derive(Clone)]
+pub struct RoomHandle {
+    pub tx: mpsc::Sender<RoomCommand>,
+    pub shared: Arc<RoomShared>,
+    /// Distinguishes this actor from a later one for the same room id in the registry.
+    pub generation: u64,
+}

@@ -1,0 +1,578 @@
+//! The room core, sans I/O: a room's document, caches, pending updates, saved acknowledgements,
+//! awareness, reconcile and validation timers.
+//!
+//! Every method takes the current time (`tokio::time::Instant`, so tests pause and advance it) and
+//! one input: a connection joined or left, a frame's messages arrived, a submission was refused or
+//! its commit acknowledged, a bus message, a tick. What the room must do in answer is pushed as
+//! [`Effect`]s, which the actor ([`super::actor`]) drains and executes in order. The core imports no
+//! networking, database, Redis, store or bus code: its bus messages and stored rows are plain data
+//! from [`crate::sync::peer`] and [`crate::rows`].
+//!
+//! Files: this one holds the state, joining and leaving, a frame's messages, timers and unloading;
+//! `persist.rs` the hand-off to storage, `saved.rs` the saved acknowledgements, `peers.rs` the
+//! bus, `validate.rs` validation scheduling.
+//!
+//! Because the core (through its actor) is the document's only user, `transact_mut` never waits for
+//! a lock, and the CPU work of one update is bounded by the message size limit.
+
+mod peers;
+mod persist;
+mod saved;
+mod validate;
+
+pub use saved::SAVED_INTERVAL;
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use bytes::Bytes;
+use tokio::time::Instant;
+use yrs::updates::decoder::Decode;
+use yrs::updates::encoder::Encode;
+use yrs::{Doc, Map, ReadTxn, StateVector, Transact, Update};
+
+use self::saved::SavedAcks;
+use super::conn::ConnId;
+use super::effect::{Effect, Refused, Restore, Rows, Submission};
+use crate::close::CloseCode;
+use crate::ids::{InstanceId, Role, RoomId};
+use crate::metrics::{Metrics, inc};
+use crate::problems::{Bank, Problem};
+use crate::rows::{RowKey, Transition};
+use crate::simulation::SimulationResult;
+use crate::sync::peer::{BusMessage, SyncState};
+use crate::sync::reconcile::{DocState, RECONCILE_PERIOD};
+use crate::sync::{AwarenessTable, protocol};
+use crate::validation::{self, ValidationResult};
+
+/// How long a silent awareness state is kept (y-protocols' own timeout).
+pub const AWARENESS_TIMEOUT: Duration = Duration::from_secs(30);
+/// How often a room looks for expired awareness states.
+pub const HOUSEKEEPING: Duration = Duration::from_secs(5);
+/// Coalesces a burst of updates into one persistence job; the persister adds at most its own interval.
+pub const PERSIST_COALESCE: Duration = Duration::from_millis(10);
+/// A room snapshots itself (submits its whole document in place of the rows it covers) only while its
+/// stored state is at most this large; a larger document is compacted by the persister from the stored
+/// rows, off the room's task (encoding it here would hold up the room's fan-out).
+pub const SNAPSHOT_MAX_BYTES: usize = 1 << 20;
+/// A persistence job refused because the persister's queue was full is retried after this delay.
+pub const PERSIST_RETRY: Duration = Duration::from_millis(20);
+/// After a bus message was dropped (our inbox or the publish queue was full), the room announces its
+/// state this soon, so peers re-send what it missed and it re-sends what they missed.
+pub const ANNOUNCE_SOON: Duration = Duration::from_millis(200);
+/// At most one validation run per room in this window: a burst of edits is judged once.
+pub const VALIDATION_INTERVAL: Duration = Duration::from_millis(50);
+
+/// Who announced an awareness state: one of this instance's connections, or another instance (whose
+/// states are removed when it publishes their removal, or expire when it stops renewing them).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Owner {
+    Conn(ConnId),
+    Remote,
+}
+
+impl Owner {
+    fn is_local(&self) -> bool {
+        matches!(self, Owner::Conn(_))
+    }
+}
+
+/// A message the WebSocket reader has already parsed and checked.
+#[derive(Debug)]
+pub enum Inbound {
+    SyncStep1(StateVector),
+    /// A decoded update (from sync step 2 or an update message) and its encoded size.
+    Update(Update, usize),
+    Awareness(Bytes),
+    QueryAwareness,
+}
+
+/// A point-in-time view for the HTTP API.
+#[derive(Debug, Clone)]
+pub struct RoomStatus {
+    pub participants: usize,
+    pub connections: usize,
+}
+
+/// What a core is told about its room and server when it starts.
+#[derive(Clone)]
+pub struct CoreConfig {
+    pub id: RoomId,
+    /// The problem the room was created for (its stored row says so).
+    pub problem_id: Option<String>,
+    pub bank: Arc<Bank>,
+    pub metrics: Arc<Metrics>,
+    /// Whether a publish can reach another instance; when not, the room never reconciles.
+    pub fans_out: bool,
+    /// Rows gained since the last snapshot at which the room snapshots itself.
+    pub compact_rows: u64,
+    /// How long a room with nobody connected stays loaded.
+    pub idle: Duration,
+    /// Reconcile ticks are spread by a random delay up to this, so rooms and instances do not
+    /// reconcile in step (tests set zero).
+    pub reconcile_jitter: Duration,
+}
+
+/// The stored state a core starts from.
+#[derive(Debug, Default)]
+pub struct Start {
+    /// The document, or `None` while it is integrated off the room's task: then joiners are greeted
+    /// without the step 1 (owed until [`RoomCore::loaded`]) and `snapshot` answers empty state vectors.
+    pub doc: Option<Doc>,
+    /// The step 2 holding the room's whole stored state (its only stored row), when there is one.
+    pub snapshot: Option<Bytes>,
+    /// Keys of the stored rows the document was loaded from, for the first snapshot to replace.
+    pub loaded_keys: Vec<RowKey>,
+    /// Rows the room's storage holds towards its next snapshot (plus a random head start).
+    pub rows_since_snapshot: u64,
+    /// Bytes of the stored rows: an upper bound on the size of the room's state.
+    pub stored_bytes: usize,
+}
+
+pub struct RoomCore {
+    config: CoreConfig,
+    /// The problem this room practises; `None` if the bank no longer has it (then nothing is judged).
+    problem: Option<Arc<Problem>>,
+    /// The document; an empty placeholder while `owe_step1` is `Some`.
+    doc: Doc,
+    /// `Some` while the document is loading: connections greeted meanwhile, still owed the greeting's
+    /// step 1 (it carries the document's state vector).
+    owe_step1: Option<Vec<ConnId>>,
+    conns: HashMap<ConnId, Role>,
+    awareness: AwarenessTable<Owner>,
+    /// Bumped on every document change; keys the encoding caches below.
+    version: u64,
+    cached_sv: Option<(u64, Bytes)>,
+    cached_full: Option<(u64, Bytes)>,
+    cached_state: Option<(u64, DocState)>,
+    /// Accepted updates not yet handed to the persister.
+    pending: Vec<Vec<u8>>,
+    /// Rows the room's storage gained since its last snapshot (one per submission, an upper bound:
+    /// the persister merges a room's submissions of one commit).
+    rows_since_snapshot: u64,
+    /// Bytes of those rows: decides whether the room may encode a snapshot itself.
+    stored_bytes: usize,
+    loaded_keys: Vec<RowKey>,
+    persist_at: Option<Instant>,
+    in_flight: usize,
+    saved: SavedAcks,
+    idle_since: Option<Instant>,
+    next_housekeeping: Instant,
+    /// When the next reconcile message is due, and whether it must be a full announcement.
+    reconcile_at: Option<Instant>,
+    announce_due: bool,
+    /// Raised by the document's observer when a change touched what validation reads.
+    design_changed: Arc<AtomicBool>,
+    validation: Option<Arc<ValidationResult>>,
+    /// The last result encoded as a `validation` message, sent to joiners.
+    validation_message: Option<Bytes>,
+    /// The capacity simulation at the problem's peak, run with every validation, and its message.
+    simulation: Option<SimulationResult>,
+    simulation_message: Option<Bytes>,
+    /// Set when the document changed since the last run; the run happens at this instant.
+    validate_at: Option<Instant>,
+    last_validation: Instant,
+    out: Vec<Effect>,
+}
+
+impl RoomCore {
+    pub fn new(config: CoreConfig, now: Instant, start: Start) -> RoomCore {
+        let problem = config
+            .problem_id
+            .as_deref()
+            .and_then(|p| config.bank.get(p));
+        if problem.is_none() {
+            tracing::warn!(room = %config.id, problem = ?config.problem_id, "room's problem is not in the bank: no validation");
+        }
+        let design_changed = Arc::new(AtomicBool::new(false));
+        let (doc, owe_step1) = match start.doc {
+            Some(doc) => {
+                RoomCore::watch_design(&doc, &design_changed);
+                (doc, None)
+            }
+            None => (Doc::new(), Some(Vec::new())),
+        };
+        RoomCore {
+            config,
+            problem,
+            doc,
+            owe_step1,
+            conns: HashMap::new(),
+            awareness: AwarenessTable::default(),
+            version: 0,
+            cached_sv: None,
+            cached_full: start.snapshot.map(|full| (0, full)),
+            cached_state: None,
+            pending: Vec::new(),
+            rows_since_snapshot: start.rows_since_snapshot,
+            stored_bytes: start.stored_bytes,
+            loaded_keys: start.loaded_keys,
+            persist_at: None,
+            in_flight: 0,
+            saved: SavedAcks::new(now),
+            idle_since: Some(now),
+            next_housekeeping: now + HOUSEKEEPING,
+            reconcile_at: None,
+            announce_due: true,
+            design_changed,
+            validation: None,
+            validation_message: None,
+            simulation: None,
+            simulation_message: None,
+            // The first run is the baseline. It comes one validation window after the load, so the
+            // joiner that loaded the room is greeted and answered first.
+            validate_at: Some(now + VALIDATION_INTERVAL),
+            last_validation: now,
+            out: Vec::new(),
+        }
+    }
+
+    /// Swaps the queued effects into `into` (which must be empty; its capacity is reused next time).
+    pub fn take_effects(&mut self, into: &mut Vec<Effect>) {
+        debug_assert!(into.is_empty());
+        std::mem::swap(&mut self.out, into);
+    }
+
+    pub fn id(&self) -> &RoomId {
+        &self.config.id
+    }
+
+    pub fn is_loading(&self) -> bool {
+        self.owe_step1.is_some()
+    }
+
+    /// The document is there (see [`Start::doc`]): the owed step 1s go out.
+    pub fn loaded(&mut self, doc: Doc, loaded_keys: Vec<RowKey>) {
+        RoomCore::watch_design(&doc, &self.design_changed);
+        self.doc = doc;
+        self.loaded_keys = loaded_keys;
+        self.cached_sv = None;
+        self.cached_state = None;
+        let owed = self.owe_step1.take().unwrap_or_default();
+        if owed.is_empty() {
+            return;
+        }
+        let step1 = protocol::encode_step1(&self.state_vector());
+        for conn in owed {
+            self.send_to(conn, step1.clone());
+        }
+    }
+
+    pub fn status(&self) -> RoomStatus {
+        RoomStatus {
+            participants: self.awareness.present(),
+            connections: self.conns.len(),
+        }
+    }
+
+    pub fn connections(&self) -> usize {
+        self.conns.len()
+    }
+
+    /// Greets a connection and adds it: our state vector (so the client sends what we lack), who is
+    /// present, the session facts, the latest validation and saved messages, in that order.
+    pub fn join(&mut self, now: Instant, id: ConnId, role: Role) {
+        match &mut self.owe_step1 {
+            Some(owed) => owed.push(id),
+            None => {
+                let step1 = protocol::encode_step1(&self.state_vector());
+                self.out.push(Effect::Send {
+                    to: id,
+                    message: step1,
+                });
+            }
+        }
+        if let Some(all) = self.awareness.encode_all() {
+            self.out.push(Effect::Send {
+                to: id,
+                message: protocol::encode_awareness(&all),
+            });
+        }
+        let session = serde_json::json!({
+            "type": "session",
+            "room": self.config.id.as_str(),
+            "role": role.as_str(),
+            "problem": self.config.problem_id,
+        });
+        self.out.push(Effect::Send {
+            to: id,
+            message: protocol::encode_tierboard(&session.to_string()),
+        });
+        for message in [&self.validation_message, &self.simulation_message]
+            .into_iter()
+            .flatten()
+        {
+            self.out.push(Effect::Send {
+                to: id,
+                message: message.clone(),
+            });
+        }
+        if let Some(saved) = self.saved.message() {
+            self.out.push(Effect::Send {
+                to: id,
+                message: saved,
+            });
+        }
+        self.conns.insert(id, role);
+        self.idle_since = None;
+        if self.reconcile_at.is_none() && self.config.fans_out {
+            self.reconcile_at = Some(now + self.jitter());
+        }
+    }
+
+    /// A connection is gone (its socket closed): its presence is removed here and on the peers.
+    pub fn leave(&mut self, now: Instant, conn: ConnId) {
+        self.saved.left(conn);
+        self.conns.remove(&conn);
+        if let Some(removal) = self.awareness.remove_owner(Owner::Conn(conn)) {
+            self.broadcast(protocol::encode_awareness(&removal), None);
+            self.publish(BusMessage::Awareness(removal));
+        }
+        if self.conns.is_empty() {
+            self.idle_since = Some(now);
+        }
+    }
+
+    /// A connection's outbox was full: it is too slow, and is closed (it resyncs on reconnect)
+    /// rather than silently missing an update. Idempotent.
+    pub fn slow_consumer(&mut self, now: Instant, conn: ConnId) {
+        if !self.conns.contains_key(&conn) {
+            return;
+        }
+        tracing::warn!(room = %self.config.id, conn = conn.0, "outbox full: closing slow consumer");
+        inc(&self.config.metrics.slow_consumers, 1);
+        self.close(now, conn, CloseCode::SlowConsumer);
+    }
+
+    fn close(&mut self, now: Instant, conn: ConnId, code: CloseCode) {
+        if self.conns.contains_key(&conn) {
+            self.out.push(Effect::Close { conn, code });
+        }
+        self.leave(now, conn);
+    }
+
+    /// The messages of one frame, in order.
+    pub fn inbound(&mut self, now: Instant, from: ConnId, messages: Vec<Inbound>) {
+        // A message from a connection the room already dropped (slow consumer) is ignored.
+        let Some(role) = self.conns.get(&from).copied() else {
+            return;
+        };
+        for message in messages {
+            match message {
+                Inbound::SyncStep1(sv) => {
+                    let step2 = self.diff_for(&sv);
+                    self.send_to(from, step2);
+                }
+                Inbound::Update(update, size) => {
+                    // The WebSocket reader refuses updates from view connections before they get
+                    // here; this is the second lock on that door.
+                    if !role.can_edit() {
+                        inc(&self.config.metrics.rejected_messages, 1);
+                        continue;
+                    }
+                    inc(&self.config.metrics.updates_in, 1);
+                    inc(&self.config.metrics.bytes_in, size as u64);
+                    if !self.apply(now, from, update) {
+                        return;
+                    }
+                }
+                Inbound::Awareness(update) => {
+                    // Under ownership rules: a connection sets and removes only the client ids it
+                    // owns, and what is relayed holds only the entries that changed something.
+                    match self
+                        .awareness
+                        .apply_owned(Owner::Conn(from), &update, now.into_std())
+                    {
+                        Ok(Some(relay)) => {
+                            self.broadcast(protocol::encode_awareness(&relay), Some(from));
+                            self.publish(BusMessage::Awareness(relay));
+                        }
+                        Ok(None) => {}
+                        Err(e) => {
+                            tracing::warn!(room = %self.config.id, conn = from.0, error = %e, "bad awareness update");
+                            inc(&self.config.metrics.rejected_messages, 1);
+                            self.close(now, from, CloseCode::Malformed);
+                            return;
+                        }
+                    }
+                }
+                Inbound::QueryAwareness => {
+                    if let Some(all) = self.awareness.encode_all() {
+                        self.send_to(from, protocol::encode_awareness(&all));
+                    }
+                }
+            }
+        }
+    }
+
+    /// Applies a client's update, fans out exactly what it changed and publishes it to other
+    /// instances. False when the update was refused and its connection closed.
+    fn apply(&mut self, now: Instant, from: ConnId, update: Update) -> bool {
+        match self.integrate(now, update) {
+            Ok(Some(delta)) => {
+                self.saved.edited(from, self.version);
+                self.broadcast(protocol::encode_update(&delta), Some(from));
+                self.publish(BusMessage::Update(Bytes::from(delta)));
+            }
+            // Nothing new (e.g. a reconnecting client re-sending edits another connection of
+            // its own already delivered): it still hears when they are stored.
+            Ok(None) => {
+                if self.version > self.saved.version() {
+                    self.saved.edited(from, self.version);
+                }
+            }
+            Err(e) => {
+                tracing::warn!(room = %self.config.id, conn = from.0, error = %e, "update failed to apply");
+                inc(&self.config.metrics.rejected_messages, 1);
+                self.close(now, from, CloseCode::Malformed);
+                return false;
+            }
+        }
+        true
+    }
+
+    /// Applies an update to the document and queues what it changed for storage. Returns that delta,
+    /// or `None` when nothing changed.
+    fn integrate(
+        &mut self,
+        now: Instant,
+        update: Update,
+    ) -> Result<Option<Vec<u8>>, yrs::error::UpdateError> {
+        let delta = {
+            let mut txn = self.doc.transact_mut();
+            txn.apply_update(update)?;
+            txn.encode_update_v1()
+        };
+        // `[0, 0]`: no new blocks and no deletions (a duplicate, or only stashed as pending).
+        if delta.len() <= 2 {
+            return Ok(None);
+        }
+        self.version += 1;
+        self.pending.push(delta.clone());
+        if self.persist_at.is_none() {
+            self.persist_at = Some(now + PERSIST_COALESCE);
+        }
+        if self.design_changed.swap(false, Ordering::Relaxed) && self.validate_at.is_none() {
+            // Run now if the last run is old enough, else at the end of its window: a burst of edits
+            // costs one run per window, and the first edit after a quiet spell is judged at once.
+            self.validate_at = Some(now.max(self.last_validation + VALIDATION_INTERVAL));
+        }
+        Ok(Some(delta))
+    }
+
+    /// The instant of the next due timer: the actor sleeps until then and calls [`RoomCore::tick`].
+    pub fn next_wake(&self) -> Instant {
+        let mut deadline = self.next_housekeeping;
+        for at in [
+            self.persist_at,
+            self.validate_at,
+            self.saved.due(),
+            // Only while nothing keeps the room loaded: a room whose edits are still being stored
+            // would otherwise wake at once, again and again, until they are.
+            self.idle_since
+                .filter(|_| self.nothing_unsaved())
+                .map(|since| since + self.config.idle),
+            self.reconcile_at,
+        ]
+        .into_iter()
+        .flatten()
+        {
+            deadline = deadline.min(at);
+        }
+        deadline
+    }
+
+    /// Handles whatever is due at `now`; asks to unload ([`Effect::Unload`]) when the room may.
+    pub fn tick(&mut self, now: Instant) {
+        if self.persist_at.is_some_and(|at| at <= now) {
+            self.submit_pending(now);
+        }
+        if self.validate_at.is_some_and(|at| at <= now) {
+            self.validate(now);
+        }
+        if self.saved.due().is_some_and(|at| at <= now) {
+            self.send_saved(now);
+        }
+        if self.next_housekeeping <= now {
+            self.next_housekeeping = now + HOUSEKEEPING;
+            let at = now.into_std();
+            // Our own clients' silent states: removed here and on the other instances. States relayed
+            // by other instances expire here without a word (also how the states of a dead instance's
+            // clients go away: nobody renews them).
+            if let Some(removal) =
+                self.awareness
+                    .expire_where(at, AWARENESS_TIMEOUT, Owner::is_local)
+            {
+                self.broadcast(protocol::encode_awareness(&removal), None);
+                self.publish(BusMessage::Awareness(removal));
+            }
+            if let Some(removal) = self.awareness.expire(at, AWARENESS_TIMEOUT) {
+                self.broadcast(protocol::encode_awareness(&removal), None);
+            }
+        }
+        self.reconcile_tick(now);
+        if self.may_unload(now) {
+            self.out.push(Effect::Unload);
+        }
+    }
+
+    /// Idle for the configured time, nobody connected, nothing pending and nothing in flight.
+    pub fn may_unload(&self, now: Instant) -> bool {
+        self.idle_since
+            .is_some_and(|since| now >= since + self.config.idle)
+            && self.nothing_unsaved()
+    }
+
+    /// Nobody connected, nothing pending, nothing in flight.
+    fn nothing_unsaved(&self) -> bool {
+        self.conns.is_empty() && self.pending.is_empty() && self.in_flight == 0
+    }
+
+    fn state_vector(&mut self) -> Bytes {
+        if let Some((version, sv)) = &self.cached_sv
+            && *version == self.version
+        {
+            return sv.clone();
+        }
+        let sv = Bytes::from(self.doc.transact().state_vector().encode_v1());
+        self.cached_sv = Some((self.version, sv.clone()));
+        sv
+    }
+
+    /// The step 2 answering a client's state vector. A client with nothing (a joiner) gets the
+    /// full state, encoded once per document version and shared by every joiner.
+    fn diff_for(&mut self, sv: &StateVector) -> Bytes {
+        if sv.is_empty() {
+            if let Some((version, full)) = &self.cached_full
+                && *version == self.version
+            {
+                return full.clone();
+            }
+            let full = protocol::encode_step2(&self.doc.transact().encode_state_as_update_v1(sv));
+            self.cached_full = Some((self.version, full.clone()));
+            return full;
+        }
+        protocol::encode_step2(&self.doc.transact().encode_state_as_update_v1(sv))
+    }
+
+    fn send_to(&mut self, to: ConnId, message: Bytes) {
+        if self.conns.contains_key(&to) {
+            self.out.push(Effect::Send { to, message });
+        }
+    }
+
+    fn broadcast(&mut self, message: Bytes, except: Option<ConnId>) {
+        self.out.push(Effect::Broadcast { message, except });
+    }
+}
+
+/// The initial document of a new room: `meta.problem` set.
+pub fn initial_update(problem: &str) -> Vec<u8> {
+    let doc = Doc::new();
+    let meta = doc.get_or_insert_map(crate::design::META_KEY);
+    let mut txn = doc.transact_mut();
+    meta.insert(&mut txn, "problem", problem.to_string());
+    txn.encode_update_v1()
+}

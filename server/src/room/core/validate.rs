@@ -1,0 +1,109 @@
+//! The room core's validation scheduling: at most one run per window, the first edit after a quiet
+//! spell judged at once, the result pushed when it changed and its tier transitions recorded. The
+//! capacity simulation at the problem's peak runs with every validation and is pushed when it changed.
+
+use super::*;
+use crate::simulation;
+
+impl RoomCore {
+    /// The current validation result, after running a pending validation (so it reflects every
+    /// accepted edit).
+    pub fn validation_now(&mut self, now: Instant) -> Option<Arc<ValidationResult>> {
+        if self.validate_at.is_some() {
+            self.validate(now);
+        }
+        self.validation.clone()
+    }
+
+    /// Re-reads the design, validates it and, when the result changed, pushes it to everyone and
+    /// records the tier transitions. The first run after loading is the baseline: the tiers the
+    /// stored design already met are not new transitions.
+    pub(super) fn validate(&mut self, now: Instant) {
+        let record = self.validation.is_some();
+        self.validate_at = None;
+        self.last_validation = now;
+        let Some(problem) = self.problem.clone() else {
+            return;
+        };
+        let (run, simulated) = {
+            let txn = self.doc.transact();
+            let catalog = self.config.bank.catalog();
+            (
+                validation::revalidate(&problem, catalog, &txn, self.validation.as_deref()),
+                simulation::live::resimulate(&problem, catalog, &txn, self.simulation.as_ref()),
+            )
+        };
+        inc(&self.config.metrics.validations, 1);
+        if run.changed {
+            let message = serde_json::json!({"type": "validation", "result": &run.result});
+            let message = protocol::encode_tierboard(&message.to_string());
+            self.broadcast(message.clone(), None);
+            self.validation_message = Some(message);
+            self.validation = Some(Arc::new(run.result));
+            if record && !run.transitions.is_empty() {
+                let at_ms = crate::clock::now_ms();
+                let events = run
+                    .transitions
+                    .into_iter()
+                    .map(|t| Transition {
+                        at_ms,
+                        tier: t.tier,
+                        event: match t.event {
+                            validation::TierEvent::Reached => "reached".into(),
+                            validation::TierEvent::Lost => "lost".into(),
+                        },
+                    })
+                    .collect();
+                self.out.push(Effect::RecordTransitions(events));
+            }
+        }
+        // After the validation message, as in the greeting.
+        if simulated.changed {
+            let message = protocol::encode_tierboard(&simulated.message().to_string());
+            self.broadcast(message.clone(), None);
+            self.simulation_message = Some(message);
+            self.simulation = Some(simulated.result);
+        }
+    }
+
+    /// Raises `changed` whenever a transaction changes something validation reads: anything under
+    /// `nodes` or `edges` except a node's position set to a number. Dragging nodes is most of what a
+    /// session does, and a position changes no tier (a position that is not a number is an issue, so it
+    /// counts). Observers run inside the commit; this one only looks at the changed keys.
+    pub(super) fn watch_design(doc: &Doc, changed: &Arc<AtomicBool>) {
+        use yrs::Out;
+        use yrs::types::{EntryChange, Event, PathSegment};
+        use yrs::{DeepObservable, Origin};
+        let flag = changed.clone();
+        doc.get_or_insert_map(crate::design::NODES_KEY)
+            .observe_deep(Origin::from("tierboard-design"), move |txn, events| {
+                let moves_only = events.iter().all(|event| match event {
+                    Event::Map(map) => {
+                        let path = map.path();
+                        matches!(path.front(), Some(PathSegment::Key(_)))
+                            && path.len() == 1
+                            && map.keys(txn).iter().all(|(key, change)| {
+                                matches!(key.as_ref(), "x" | "y")
+                                    && matches!(
+                                        change,
+                                        EntryChange::Inserted(Out::Any(yrs::Any::Number(_)))
+                                            | EntryChange::Updated(
+                                                _,
+                                                Out::Any(yrs::Any::Number(_))
+                                            )
+                                    )
+                            })
+                    }
+                    _ => false,
+                });
+                if !moves_only {
+                    flag.store(true, Ordering::Relaxed);
+                }
+            });
+        let flag = changed.clone();
+        doc.get_or_insert_map(crate::design::EDGES_KEY)
+            .observe_deep(Origin::from("tierboard-design"), move |_, _| {
+                flag.store(true, Ordering::Relaxed)
+            });
+    }
+}

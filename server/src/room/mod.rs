@@ -1,0 +1,41 @@
+//! One loaded room: its document, its connections and its awareness.
+//!
+//! - [`core`](RoomCore): the room's state and rules, sans I/O. Inputs (a connection joined or left,
+//!   a frame's messages, a submission refused or acknowledged, a bus message, a tick) with the current
+//!   time in; [`Effect`]s out (`effect.rs`). Unit-tested without a database, a bus or sockets
+//!   (`tests.rs`). Split by concern: `core/persist.rs`, `core/saved.rs`, `core/peers.rs`,
+//!   `core/validate.rs`.
+//! - `actor.rs` ([`Room`]): one tokio task per room that feeds the core and executes its effects with
+//!   the outboxes, the persister, the bus and the store (tier transitions, written in order).
+//! - `load.rs`: reading the room from the store and the loading state machine (it reaches the actor
+//!   through its `Host` trait, so it never imports the actor).
+//! - `command.rs`: the mailbox commands, the registry's handle and the room's dependencies.
+//! - `conn.rs`: a connection's handle, outbox and [`ConnControl`].
+//!
+//! Across instances (see [`crate::bus`]): a room subscribes to its bus channel before it loads,
+//! publishes the deltas of its own clients and their awareness, applies (and stores) what other
+//! instances publish, and reconciles with them by state vectors when it loads, periodically while it
+//! has connections, after the bus reconnects and after its bus inbox overflowed. Every instance
+//! stores every update it integrates, local or from the bus, so an edit any surviving client has
+//! seen is stored by a surviving instance.
+//!
+//! The registry ([`crate::rooms`]) starts rooms and forgets them when their actor returns; a room
+//! never calls back into it (it asks to unload with [`Effect::Unload`] and ends with [`Exit::Idle`]).
+
+mod actor;
+mod command;
+mod conn;
+mod core;
+mod effect;
+mod load;
+#[cfg(test)]
+mod tests;
+
+pub use actor::{Exit, Room};
+pub use command::{RoomCommand, RoomDeps, RoomHandle, RoomShared};
+pub use conn::{ConnControl, ConnHandle, ConnId, Side, Stopped};
+pub use core::{
+    AWARENESS_TIMEOUT, CoreConfig, Inbound, Owner, RoomCore, RoomStatus, SAVED_INTERVAL, Start,
+    VALIDATION_INTERVAL, initial_update,
+};
+pub use effect::{Effect, Refused, Restore, Rows, Submission};

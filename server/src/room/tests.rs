@@ -1,0 +1,1345 @@
+//! Unit tests of the room core: each drives a [`RoomCore`] with inputs at explicit instants and
+//! asserts the effects it returns. No database, bus, socket or runtime.
+
+use std::path::PathBuf;
+use std::sync::atomic::Ordering;
+use std::sync::{Arc, OnceLock};
+use std::time::Duration;
+
+use base64::Engine;
+use bytes::{Bytes, BytesMut};
+use tokio::time::Instant;
+use yrs::updates::decoder::Decode;
+use yrs::updates::encoder::Encode;
+use yrs::{Doc, Map, ReadTxn, StateVector, Transact, Update};
+
+use super::core::{ANNOUNCE_SOON, HOUSEKEEPING, PERSIST_COALESCE, PERSIST_RETRY};
+use super::*;
+use crate::close::CloseCode;
+use crate::ids::{InstanceId, Role, RoomId};
+use crate::metrics::Metrics;
+use crate::problems::Bank;
+use crate::rows::RowKey;
+use crate::sync::peer::{BusMessage, SyncState};
+use crate::sync::protocol;
+use crate::sync::reconcile::{DocState, RECONCILE_PERIOD};
+
+const PROBLEM: &str = "tutorial-simple-blog";
+
+fn bank() -> Arc<Bank> {
+    static BANK: OnceLock<Arc<Bank>> = OnceLock::new();
+    BANK.get_or_init(|| {
+        let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../problems");
+        Arc::new(Bank::load(&dir).expect("the committed problem bank loads"))
+    })
+    .clone()
+}
+
+fn config(fans_out: bool) -> CoreConfig {
+    CoreConfig {
+        id: RoomId::random(),
+        problem_id: Some(PROBLEM.into()),
+        bank: bank(),
+        metrics: Arc::new(Metrics::default()),
+        fans_out,
+        compact_rows: 64,
+        idle: Duration::from_secs(30),
+        reconcile_jitter: Duration::ZERO,
+    }
+}
+
+/// A core and the instant the test is at.
+struct Room {
+    core: RoomCore,
+    t0: Instant,
+    metrics: Arc<Metrics>,
+}
+
+impl Room {
+    fn with(config: CoreConfig, start: Start) -> Room {
+        let t0 = Instant::now();
+        let metrics = config.metrics.clone();
+        Room {
+            core: RoomCore::new(config, t0, start),
+            t0,
+            metrics,
+        }
+    }
+
+    fn new() -> Room {
+        Room::with(config(false), loaded(Doc::new()))
+    }
+
+    fn fanning_out() -> Room {
+        Room::with(config(true), loaded(Doc::new()))
+    }
+
+    fn at(&self, ms: u64) -> Instant {
+        self.t0 + Duration::from_millis(ms)
+    }
+
+    fn effects(&mut self) -> Vec<Effect> {
+        let mut out = Vec::new();
+        self.core.take_effects(&mut out);
+        out
+    }
+
+    /// Joins `conn` at `ms` and returns the greeting's effects.
+    fn join(&mut self, ms: u64, conn: u64, role: Role) -> Vec<Effect> {
+        self.core.join(self.at(ms), ConnId(conn), role);
+        self.effects()
+    }
+
+    fn send(&mut self, ms: u64, conn: u64, messages: Vec<Inbound>) -> Vec<Effect> {
+        self.core.inbound(self.at(ms), ConnId(conn), messages);
+        self.effects()
+    }
+
+    fn tick(&mut self, ms: u64) -> Vec<Effect> {
+        self.core.tick(self.at(ms));
+        self.effects()
+    }
+
+    fn validations(&self) -> u64 {
+        self.metrics.validations.load(Ordering::Relaxed)
+    }
+}
+
+fn loaded(doc: Doc) -> Start {
+    Start {
+        doc: Some(doc),
+        ..Start::default()
+    }
+}
+
+/// What a message is: `step1`, `step2`, `update`, `awareness` or a tierboard message's type.
+fn kind(message: &[u8]) -> String {
+    let mut reader = protocol::Reader::new(message);
+    match reader.read_var().unwrap() {
+        protocol::MSG_SYNC => match reader.read_var().unwrap() {
+            protocol::SYNC_STEP1 => "step1".into(),
+            protocol::SYNC_STEP2 => "step2".into(),
+            _ => "update".into(),
+        },
+        protocol::MSG_AWARENESS => "awareness".into(),
+        protocol::MSG_TIERBOARD => tierboard(message)["type"].as_str().unwrap().into(),
+        other => format!("type {other}"),
+    }
+}
+
+fn tierboard(message: &[u8]) -> serde_json::Value {
+    let mut reader = protocol::Reader::new(message);
+    assert_eq!(reader.read_var().unwrap(), protocol::MSG_TIERBOARD);
+    serde_json::from_slice(reader.read_buf().unwrap()).unwrap()
+}
+
+/// The payload of a sync message (state vector or update).
+fn sync_payload(message: &[u8]) -> Vec<u8> {
+    let mut reader = protocol::Reader::new(message);
+    assert_eq!(reader.read_var().unwrap(), protocol::MSG_SYNC);
+    reader.read_var().unwrap();
+    reader.read_buf().unwrap().to_vec()
+}
+
+/// The kinds of the messages sent to `conn` alone, in order.
+fn sent_to(effects: &[Effect], conn: u64) -> Vec<String> {
+    effects
+        .iter()
+        .filter_map(|e| match e {
+            Effect::Send { to, message } if *to == ConnId(conn) => Some(kind(message)),
+            _ => None,
+        })
+        .collect()
+}
+
+fn broadcasts(effects: &[Effect]) -> Vec<(String, Option<ConnId>)> {
+    effects
+        .iter()
+        .filter_map(|e| match e {
+            Effect::Broadcast { message, except } => Some((kind(message), *except)),
+            _ => None,
+        })
+        .collect()
+}
+
+fn published(effects: &[Effect]) -> Vec<&BusMessage> {
+    effects
+        .iter()
+        .filter_map(|e| match e {
+            Effect::Publish(m) => Some(m),
+            _ => None,
+        })
+        .collect()
+}
+
+fn submissions(effects: Vec<Effect>) -> Vec<Submission> {
+    effects
+        .into_iter()
+        .filter_map(|e| match e {
+            Effect::Submit(s) => Some(s),
+            _ => None,
+        })
+        .collect()
+}
+
+fn closes(effects: &[Effect]) -> Vec<(ConnId, CloseCode)> {
+    effects
+        .iter()
+        .filter_map(|e| match e {
+            Effect::Close { conn, code } => Some((*conn, *code)),
+            _ => None,
+        })
+        .collect()
+}
+
+fn unloads(effects: &[Effect]) -> bool {
+    effects.iter().any(|e| matches!(e, Effect::Unload))
+}
+
+/// A client document of its own id, making edits.
+struct Client(Doc);
+
+impl Client {
+    fn new(id: u64) -> Client {
+        Client(Doc::with_client_id(id))
+    }
+
+    /// Sets `key` in the `notes` map (not read by validation) and returns the update.
+    fn note(&self, key: &str, value: i64) -> (Update, Vec<u8>) {
+        let map = self.0.get_or_insert_map("notes");
+        let bytes = {
+            let mut txn = self.0.transact_mut();
+            map.insert(&mut txn, key, value);
+            txn.encode_update_v1()
+        };
+        (Update::decode_v1(&bytes).unwrap(), bytes)
+    }
+
+    fn edit(&self, key: &str, value: i64) -> Inbound {
+        let (update, bytes) = self.note(key, value);
+        Inbound::Update(update, bytes.len())
+    }
+
+    fn design(&self, change: impl FnOnce(&mut yrs::TransactionMut)) -> Inbound {
+        let bytes = {
+            let mut txn = self.0.transact_mut();
+            change(&mut txn);
+            txn.encode_update_v1()
+        };
+        Inbound::Update(Update::decode_v1(&bytes).unwrap(), bytes.len())
+    }
+
+    /// Adds an `app` node under `key`.
+    fn add_node(&self, key: impl Into<String>) -> Inbound {
+        let nodes = self.0.get_or_insert_map(crate::design::NODES_KEY);
+        let key = key.into();
+        self.design(|txn| {
+            nodes.insert(txn, key, yrs::MapPrelim::from([("type", "app")]));
+        })
+    }
+
+    /// Writes the problem's reference design (every tier reached).
+    fn reference(&self) -> Inbound {
+        let design = bank().get(PROBLEM).unwrap().reference_design().unwrap();
+        self.design(|txn| design.write_to_txn(txn))
+    }
+
+    /// Removes every node and edge (every tier lost).
+    fn clear(&self) -> Inbound {
+        let nodes = self.0.get_or_insert_map(crate::design::NODES_KEY);
+        let edges = self.0.get_or_insert_map(crate::design::EDGES_KEY);
+        self.design(|txn| {
+            nodes.clear(txn);
+            edges.clear(txn);
+        })
+    }
+
+    fn clock(&self) -> u32 {
+        self.0.transact().state_vector().get(&self.0.client_id())
+    }
+}
+
+/// The value of `key` in the `notes` map of a document made of `update`.
+fn note_in(update: &[u8], key: &str) -> Option<String> {
+    let doc = Doc::new();
+    doc.transact_mut()
+        .apply_update(Update::decode_v1(update).unwrap())
+        .unwrap();
+    let notes = doc.get_or_insert_map("notes");
+    let txn = doc.transact();
+    notes.get(&txn, key).map(|v| v.to_string(&txn))
+}
+
+/// An awareness update of one client: `[1, client, clock, state]`.
+fn awareness(client: u64, clock: u64, state: &str) -> Bytes {
+    let mut buf = BytesMut::new();
+    protocol::write_var(&mut buf, 1);
+    protocol::write_var(&mut buf, client);
+    protocol::write_var(&mut buf, clock);
+    protocol::write_buf(&mut buf, state.as_bytes());
+    buf.freeze()
+}
+
+/// The clock of `client` in a `saved` message's state vector.
+fn saved_clock(message: &[u8], client: &Client) -> u32 {
+    let json = tierboard(message);
+    assert_eq!(json["type"], "saved");
+    let sv = base64::engine::general_purpose::STANDARD
+        .decode(json["sv"].as_str().unwrap())
+        .unwrap();
+    StateVector::decode_v1(&sv)
+        .unwrap()
+        .get(&client.0.client_id())
+}
+
+fn saved_to(effects: &[Effect], conn: u64) -> Vec<Bytes> {
+    effects
+        .iter()
+        .filter_map(|e| match e {
+            Effect::Send { to, message } if *to == ConnId(conn) && kind(message) == "saved" => {
+                Some(message.clone())
+            }
+            _ => None,
+        })
+        .collect()
+}
+
+/// Submits what is pending at `ms` (after the coalescing window) and acknowledges it at `ack_ms`.
+fn commit(room: &mut Room, ms: u64, ack_ms: u64) -> Vec<Effect> {
+    let subs = submissions(room.tick(ms));
+    assert_eq!(subs.len(), 1, "one submission at {ms} ms");
+    let sub = subs.into_iter().next().unwrap();
+    room.core
+        .persisted(room.at(ack_ms), Ok(()), sub.saved_sv, sub.version);
+    room.effects()
+}
+
+// ---- joining ---------------------------------------------------------------------------------
+
+#[test]
+fn a_fresh_room_greets_with_step1_then_session() {
+    let mut room = Room::new();
+    let effects = room.join(0, 1, Role::Edit);
+    assert_eq!(sent_to(&effects, 1), ["step1", "session"]);
+    let Effect::Send { message, .. } = &effects[1] else {
+        panic!("a send")
+    };
+    let session = tierboard(message);
+    assert_eq!(session["role"], "edit");
+    assert_eq!(session["problem"], PROBLEM);
+    assert_eq!(room.core.connections(), 1);
+}
+
+#[test]
+fn the_greeting_is_step1_awareness_session_validation_saved_in_order() {
+    let mut room = Room::new();
+    let a = Client::new(1);
+    room.join(0, 1, Role::Edit);
+    room.send(1, 1, vec![Inbound::Awareness(awareness(1, 1, "{}"))]);
+    room.tick(50); // the baseline validation: a `validation` message exists
+    room.send(61, 1, vec![a.edit("k", 1)]);
+    commit(&mut room, 80, 90); // a stored state: a `saved` message exists
+    let effects = room.join(100, 2, Role::View);
+    assert_eq!(
+        sent_to(&effects, 2),
+        [
+            "step1",
+            "awareness",
+            "session",
+            "validation",
+            "simulation",
+            "saved"
+        ]
+    );
+}
+
+#[test]
+fn a_joiner_of_a_loading_room_is_answered_from_the_snapshot_and_owed_its_step1() {
+    let stored = Client::new(9);
+    let (_, row) = stored.note("k", 7);
+    let start = Start {
+        doc: None,
+        snapshot: Some(protocol::encode_step2(&row)),
+        ..Start::default()
+    };
+    let mut room = Room::with(config(false), start);
+    assert!(room.core.is_loading());
+    let effects = room.join(0, 1, Role::Edit);
+    assert_eq!(sent_to(&effects, 1), ["session"], "no step 1 while loading");
+    let effects = room.send(1, 1, vec![Inbound::SyncStep1(StateVector::default())]);
+    assert_eq!(sent_to(&effects, 1), ["step2"]);
+    let Effect::Send { message, .. } = &effects[0] else {
+        panic!("a send")
+    };
+    assert_eq!(sync_payload(message), row, "the stored row is the answer");
+    // The document arrives: the owed step 1 carries its state vector.
+    let doc = Doc::new();
+    doc.transact_mut()
+        .apply_update(Update::decode_v1(&row).unwrap())
+        .unwrap();
+    room.core.loaded(doc.clone(), vec![]);
+    let effects = room.effects();
+    assert_eq!(sent_to(&effects, 1), ["step1"]);
+    let Effect::Send { message, .. } = &effects[0] else {
+        panic!("a send")
+    };
+    assert_eq!(
+        sync_payload(message),
+        doc.transact().state_vector().encode_v1()
+    );
+    assert!(!room.core.is_loading());
+}
+
+// ---- sync steps --------------------------------------------------------------------------------
+
+#[test]
+fn joiners_with_nothing_share_one_encoded_full_state_per_version() {
+    let mut room = Room::new();
+    let a = Client::new(1);
+    room.join(0, 1, Role::Edit);
+    room.send(1, 1, vec![a.edit("k", 1)]);
+    room.join(2, 2, Role::Edit);
+    room.join(2, 3, Role::Edit);
+    let first = room.send(3, 2, vec![Inbound::SyncStep1(StateVector::default())]);
+    let second = room.send(3, 3, vec![Inbound::SyncStep1(StateVector::default())]);
+    let (Effect::Send { message: m2, .. }, Effect::Send { message: m3, .. }) =
+        (&first[0], &second[0])
+    else {
+        panic!("sends")
+    };
+    assert_eq!(kind(m2), "step2");
+    assert_eq!(m2.as_ptr(), m3.as_ptr(), "one encoding shared by both");
+    room.send(4, 1, vec![a.edit("k", 2)]);
+    let third = room.send(5, 2, vec![Inbound::SyncStep1(StateVector::default())]);
+    let Effect::Send { message: m4, .. } = &third[0] else {
+        panic!("a send")
+    };
+    assert_ne!(m2, m4, "a new version is encoded anew");
+}
+
+#[test]
+fn a_step1_is_answered_with_only_what_the_client_lacks() {
+    let mut room = Room::new();
+    let a = Client::new(1);
+    room.join(0, 1, Role::Edit);
+    let (first, first_bytes) = a.note("one", 1);
+    room.send(1, 1, vec![Inbound::Update(first, 0)]);
+    room.send(2, 1, vec![a.edit("two", 2)]);
+    // A client that has the first edit only.
+    let b = Doc::with_client_id(2);
+    b.transact_mut()
+        .apply_update(Update::decode_v1(&first_bytes).unwrap())
+        .unwrap();
+    room.join(3, 2, Role::Edit);
+    let sv = b.transact().state_vector();
+    let effects = room.send(4, 2, vec![Inbound::SyncStep1(sv)]);
+    let Effect::Send { message, .. } = &effects[0] else {
+        panic!("a send")
+    };
+    let diff = Update::decode_v1(&sync_payload(message)).unwrap();
+    b.transact_mut().apply_update(diff).unwrap();
+    let notes = b.get_or_insert_map("notes");
+    let txn = b.transact();
+    assert_eq!(notes.len(&txn), 2);
+    // The diff holds the second edit only: smaller than the full state.
+    let full =
+        a.0.transact()
+            .encode_state_as_update_v1(&StateVector::default());
+    assert!(sync_payload(message).len() < full.len());
+}
+
+// ---- updates -----------------------------------------------------------------------------------
+
+#[test]
+fn an_update_is_broadcast_to_the_others_published_and_submitted_after_coalescing() {
+    let mut room = Room::fanning_out();
+    let a = Client::new(1);
+    room.join(0, 1, Role::Edit);
+    room.join(0, 2, Role::Edit);
+    room.effects();
+    let effects = room.send(1, 1, vec![a.edit("k", 1)]);
+    assert_eq!(broadcasts(&effects), [("update".into(), Some(ConnId(1)))]);
+    assert!(matches!(published(&effects)[..], [BusMessage::Update(_)]));
+    assert!(submissions(effects).is_empty(), "not before the window");
+    room.send(2, 1, vec![a.edit("k", 2)]);
+    let ms = 1 + PERSIST_COALESCE.as_millis() as u64;
+    assert!(submissions(room.tick(ms - 1)).is_empty());
+    let subs = submissions(room.tick(ms));
+    assert_eq!(subs.len(), 1, "both edits in one submission");
+    let Rows::Update(bytes) = &subs[0].rows else {
+        panic!("an update")
+    };
+    assert_eq!(note_in(bytes, "k").as_deref(), Some("2"));
+}
+
+#[test]
+fn a_duplicate_update_changes_nothing_and_is_not_fanned_out() {
+    let mut room = Room::fanning_out();
+    let a = Client::new(1);
+    room.join(0, 1, Role::Edit);
+    room.join(0, 2, Role::Edit);
+    let (update, bytes) = a.note("k", 1);
+    room.send(1, 1, vec![Inbound::Update(update, bytes.len())]);
+    room.effects();
+    let again = Update::decode_v1(&bytes).unwrap();
+    let effects = room.send(2, 2, vec![Inbound::Update(again, bytes.len())]);
+    assert!(broadcasts(&effects).is_empty());
+    assert!(published(&effects).is_empty());
+}
+
+#[test]
+fn an_out_of_order_update_waits_for_its_dependency_then_both_go_out() {
+    let mut room = Room::new();
+    let a = Client::new(1);
+    let (first, first_bytes) = a.note("k", 1);
+    let (second, _) = a.note("k", 2);
+    drop(first);
+    room.join(0, 1, Role::Edit);
+    room.join(0, 2, Role::Edit);
+    let effects = room.send(1, 1, vec![Inbound::Update(second, 0)]);
+    assert!(
+        broadcasts(&effects).is_empty(),
+        "held back until its dependency"
+    );
+    assert!(
+        submissions(room.tick(50)).is_empty(),
+        "nothing integrated to store"
+    );
+    let first = Update::decode_v1(&first_bytes).unwrap();
+    let effects = room.send(60, 1, vec![Inbound::Update(first, 0)]);
+    let delta = effects
+        .iter()
+        .find_map(|e| match e {
+            Effect::Broadcast { message, .. } => Some(sync_payload(message)),
+            _ => None,
+        })
+        .expect("broadcast once the dependency came");
+    assert_eq!(
+        note_in(&delta, "k").as_deref(),
+        Some("2"),
+        "the delta carries both edits"
+    );
+}
+
+#[test]
+fn a_view_connection_cannot_edit_but_is_present() {
+    let mut room = Room::new();
+    let a = Client::new(1);
+    room.join(0, 1, Role::View);
+    room.join(0, 2, Role::Edit);
+    let effects = room.send(1, 1, vec![a.edit("k", 1)]);
+    assert!(broadcasts(&effects).is_empty());
+    assert_eq!(room.metrics.rejected_messages.load(Ordering::Relaxed), 1);
+    assert!(submissions(room.tick(100)).is_empty(), "nothing stored");
+    let effects = room.send(101, 1, vec![Inbound::Awareness(awareness(1, 1, "{}"))]);
+    assert_eq!(
+        broadcasts(&effects),
+        [("awareness".into(), Some(ConnId(1)))]
+    );
+}
+
+#[test]
+fn a_malformed_awareness_update_closes_its_connection_with_4400() {
+    let mut room = Room::new();
+    room.join(0, 1, Role::Edit);
+    let effects = room.send(
+        1,
+        1,
+        vec![
+            Inbound::Awareness(Bytes::from_static(&[5, 1])),
+            Inbound::QueryAwareness,
+        ],
+    );
+    assert_eq!(closes(&effects), [(ConnId(1), CloseCode::Malformed)]);
+    assert!(
+        sent_to(&effects, 1).is_empty(),
+        "the rest of the frame is ignored"
+    );
+    assert_eq!(room.core.connections(), 0);
+}
+
+#[test]
+fn messages_from_a_connection_the_room_dropped_are_ignored() {
+    let mut room = Room::new();
+    let a = Client::new(1);
+    room.join(0, 1, Role::Edit);
+    room.join(0, 2, Role::Edit);
+    room.core.slow_consumer(room.at(1), ConnId(1));
+    room.effects();
+    let effects = room.send(2, 1, vec![a.edit("k", 1)]);
+    assert!(effects.is_empty());
+}
+
+// ---- saved acknowledgements --------------------------------------------------------------------
+
+#[test]
+fn the_first_commit_is_acknowledged_at_once_to_the_editor_only() {
+    let mut room = Room::new();
+    let a = Client::new(1);
+    room.join(0, 1, Role::Edit);
+    room.join(0, 2, Role::Edit);
+    room.send(1, 1, vec![a.edit("k", 1)]);
+    room.effects();
+    commit(&mut room, 11, 60);
+    let effects = room.tick(60);
+    let saved = saved_to(&effects, 1);
+    assert_eq!(saved.len(), 1);
+    assert_eq!(saved_clock(&saved[0], &a), a.clock());
+    assert!(
+        saved_to(&effects, 2).is_empty(),
+        "no edits, nothing to tell"
+    );
+}
+
+#[test]
+fn a_commit_covering_part_of_the_edits_says_what_is_stored_and_the_rest_follows() {
+    let mut room = Room::new();
+    let a = Client::new(1);
+    room.join(0, 1, Role::Edit);
+    room.send(1, 1, vec![a.edit("k", 1)]);
+    let stored_clock = a.clock();
+    let subs = submissions(room.tick(11));
+    room.send(20, 1, vec![a.edit("k", 2)]);
+    let sub = subs.into_iter().next().unwrap();
+    room.core
+        .persisted(room.at(60), Ok(()), sub.saved_sv, sub.version);
+    let effects = room.tick(60);
+    let saved = saved_to(&effects, 1);
+    assert_eq!(saved.len(), 1, "told what is stored so far");
+    assert_eq!(saved_clock(&saved[0], &a), stored_clock);
+    assert!(stored_clock < a.clock());
+    // The second edit's submission went out on the same tick; its commit is told a window after
+    // the first round.
+    let sub = submissions(effects)
+        .into_iter()
+        .next()
+        .expect("the second edit's submission");
+    room.core
+        .persisted(room.at(120), Ok(()), sub.saved_sv, sub.version);
+    assert!(saved_to(&room.tick(500), 1).is_empty(), "within the window");
+    let effects = room.tick(1060);
+    let saved = saved_to(&effects, 1);
+    assert_eq!(saved.len(), 1);
+    assert_eq!(saved_clock(&saved[0], &a), a.clock());
+    // Nothing unsaved any more: the next commit (another client's) tells it nothing.
+    let b = Client::new(2);
+    room.join(1100, 2, Role::Edit);
+    room.send(1100, 2, vec![b.edit("x", 1)]);
+    commit(&mut room, 1120, 1150);
+    let effects = room.tick(2100);
+    assert!(saved_to(&effects, 1).is_empty());
+    assert_eq!(saved_to(&effects, 2).len(), 1);
+}
+
+#[test]
+fn a_failed_commit_acknowledges_nothing_and_keeps_joiners_unsaved() {
+    let mut room = Room::new();
+    let a = Client::new(1);
+    room.join(0, 1, Role::Edit);
+    room.send(1, 1, vec![a.edit("k", 1)]);
+    let sub = submissions(room.tick(11)).into_iter().next().unwrap();
+    room.core.persisted(
+        room.at(60),
+        Err(crate::Error::Internal("disk on fire".into())),
+        sub.saved_sv,
+        sub.version,
+    );
+    let effects = room.tick(2000);
+    assert!(saved_to(&effects, 1).is_empty());
+    let effects = room.join(2001, 2, Role::Edit);
+    assert!(!sent_to(&effects, 2).contains(&"saved".to_string()));
+}
+
+/// Issue 25 item 7: with an edit every 50 ms (each commit acknowledged 40 ms later), the editor's
+/// latest edit is never stored when a round goes out, yet it hears what is stored every second.
+#[test]
+fn steady_editing_is_acknowledged_at_least_once_a_second() {
+    let mut room = Room::new();
+    let a = Client::new(1);
+    room.join(0, 1, Role::Edit);
+    let mut told = Vec::new();
+    let mut in_flight: Option<(u64, Submission)> = None;
+    for ms in (0..5000u64).step_by(5) {
+        if ms % 50 == 0 {
+            room.send(ms, 1, vec![a.edit("k", ms as i64)]);
+        }
+        if let Some((at, sub)) = in_flight.take_if(|(at, _)| *at <= ms) {
+            let _ = at;
+            room.core
+                .persisted(room.at(ms), Ok(()), sub.saved_sv, sub.version);
+        }
+        let effects = room.tick(ms);
+        for saved in saved_to(&effects, 1) {
+            told.push((ms, saved_clock(&saved, &a)));
+        }
+        for sub in submissions(effects) {
+            assert!(in_flight.is_none());
+            in_flight = Some((ms + 40, sub));
+        }
+        let mut rest = Vec::new();
+        room.core.take_effects(&mut rest);
+        for saved in saved_to(&rest, 1) {
+            told.push((ms, saved_clock(&saved, &a)));
+        }
+    }
+    assert!(told.len() >= 4, "saved messages: {told:?}");
+    let mut last = 0;
+    for (i, (ms, clock)) in told.iter().enumerate() {
+        let gap = if i == 0 { *ms } else { ms - told[i - 1].0 };
+        assert!(gap <= 1100, "{gap} ms without a saved: {told:?}");
+        assert!(*clock > last, "each round acknowledges more: {told:?}");
+        last = *clock;
+    }
+}
+
+#[test]
+fn saved_rounds_go_out_at_most_once_a_second() {
+    let mut room = Room::new();
+    let a = Client::new(1);
+    room.join(0, 1, Role::Edit);
+    let mut rounds = Vec::new();
+    for i in 0..20u64 {
+        let ms = i * 100;
+        room.send(ms, 1, vec![a.edit("k", i as i64)]);
+        let mut effects = commit(&mut room, ms + 11, ms + 50);
+        effects.extend(room.tick(ms + 50));
+        if !saved_to(&effects, 1).is_empty() {
+            rounds.push(ms + 50);
+        }
+    }
+    assert_eq!(rounds[0], 50, "the first at once");
+    for pair in rounds.windows(2) {
+        assert!(pair[1] - pair[0] >= 1000, "rounds {rounds:?}");
+    }
+    assert!(rounds.len() >= 2, "rounds {rounds:?}");
+}
+
+#[test]
+fn a_joiner_gets_the_latest_saved_and_a_departed_editor_is_not_told() {
+    let mut room = Room::new();
+    let a = Client::new(1);
+    room.join(0, 1, Role::Edit);
+    room.join(0, 2, Role::Edit);
+    room.send(1, 1, vec![a.edit("k", 1)]);
+    room.send(1, 2, vec![a.edit("j", 1)]);
+    let sub = submissions(room.tick(11)).into_iter().next().unwrap();
+    room.core.leave(room.at(20), ConnId(2));
+    room.core
+        .persisted(room.at(60), Ok(()), sub.saved_sv, sub.version);
+    let effects = room.tick(60);
+    assert_eq!(saved_to(&effects, 1).len(), 1);
+    assert!(saved_to(&effects, 2).is_empty(), "it left");
+    let effects = room.join(70, 3, Role::View);
+    assert_eq!(saved_to(&effects, 3).len(), 1, "the latest, for the joiner");
+}
+
+#[test]
+fn a_refused_submission_is_kept_first_and_retried() {
+    let mut room = Room::new();
+    let a = Client::new(1);
+    room.join(0, 1, Role::Edit);
+    room.send(1, 1, vec![a.edit("k", 1)]);
+    let sub = submissions(room.tick(11)).into_iter().next().unwrap();
+    let Rows::Update(first) = sub.rows else {
+        panic!("an update")
+    };
+    room.core
+        .refused(room.at(11), Refused::Update(first.clone()));
+    assert!(room.core.has_pending());
+    room.send(12, 1, vec![a.edit("k", 2)]);
+    assert!(submissions(room.tick(12 + PERSIST_RETRY.as_millis() as u64 - 2)).is_empty());
+    let subs = submissions(room.tick(11 + PERSIST_RETRY.as_millis() as u64));
+    let Rows::Update(retried) = &subs[0].rows else {
+        panic!("an update")
+    };
+    // The retry carries the refused update with the newer one.
+    assert_eq!(subs.len(), 1);
+    let check = Doc::new();
+    check
+        .transact_mut()
+        .apply_update(Update::decode_v1(retried).unwrap())
+        .unwrap();
+    assert_eq!(check.transact().state_vector().get(&a.0.client_id()), 2);
+}
+
+#[test]
+fn the_room_snapshots_itself_every_compact_rows_submissions_and_a_refusal_restores_it() {
+    let mut cfg = config(false);
+    cfg.compact_rows = 3;
+    let start = Start {
+        doc: Some(Doc::new()),
+        loaded_keys: vec![RowKey {
+            writer: "w".into(),
+            seq: 1,
+        }],
+        rows_since_snapshot: 1,
+        ..Start::default()
+    };
+    let mut room = Room::with(cfg, start);
+    let a = Client::new(1);
+    room.join(0, 1, Role::Edit);
+    let mut kinds = Vec::new();
+    for i in 0..4u64 {
+        room.send(i * 100, 1, vec![a.edit("k", i as i64)]);
+        for sub in submissions(room.tick(i * 100 + 11)) {
+            match sub.rows {
+                Rows::Update(_) => kinds.push("update"),
+                Rows::Snapshot {
+                    replaces, restore, ..
+                } if kinds.len() == 2 => {
+                    kinds.push("snapshot");
+                    assert_eq!(replaces.len(), 1, "the loaded row");
+                    // Refused: the next attempt is a snapshot again, with the loaded row.
+                    room.core.refused(
+                        room.at(i * 100 + 11),
+                        Refused::Snapshot { replaces, restore },
+                    );
+                    let again = submissions(room.tick(i * 100 + 40));
+                    let Rows::Snapshot { replaces, .. } = &again[0].rows else {
+                        panic!("a snapshot again")
+                    };
+                    assert_eq!(replaces.len(), 1);
+                }
+                Rows::Snapshot { .. } => kinds.push("snapshot"),
+            }
+        }
+    }
+    assert_eq!(kinds, ["update", "update", "snapshot", "update"]);
+}
+
+// ---- reconcile ---------------------------------------------------------------------------------
+
+fn peer() -> InstanceId {
+    InstanceId("peer000000000000".into())
+}
+
+fn sync_of(message: &BusMessage) -> &SyncState {
+    match message {
+        BusMessage::Sync(state) => state,
+        other => panic!("a sync message, not {other:?}"),
+    }
+}
+
+#[test]
+fn a_loaded_room_announces_itself_and_asks_for_answers() {
+    let mut room = Room::fanning_out();
+    room.core.announce();
+    let effects = room.effects();
+    let published = published(&effects);
+    assert_eq!(published.len(), 1);
+    let state = sync_of(published[0]);
+    assert!(state.hello && state.request);
+}
+
+#[test]
+fn a_room_that_does_not_fan_out_publishes_nothing() {
+    let mut room = Room::new();
+    let a = Client::new(1);
+    room.core.announce();
+    room.join(0, 1, Role::Edit);
+    room.send(1, 1, vec![a.edit("k", 1)]);
+    room.send(2, 1, vec![Inbound::Awareness(awareness(1, 1, "{}"))]);
+    let mut effects = room.effects();
+    effects.extend(room.tick(10_000));
+    assert!(published(&effects).is_empty());
+}
+
+#[test]
+fn a_peer_that_lacks_our_edits_gets_the_diff() {
+    let mut room = Room::fanning_out();
+    let a = Client::new(1);
+    room.join(0, 1, Role::Edit);
+    room.send(1, 1, vec![a.edit("k", 1)]);
+    room.effects();
+    let empty = DocState::of(&Doc::new().transact());
+    room.core.bus_message(
+        room.at(2),
+        &peer(),
+        BusMessage::Sync(empty.to_message(true, false)),
+    );
+    let effects = room.effects();
+    let published = published(&effects);
+    assert_eq!(published.len(), 1, "the diff, no answer: {published:?}");
+    let BusMessage::Update(diff) = published[0] else {
+        panic!("a diff")
+    };
+    let b = Doc::new();
+    b.transact_mut()
+        .apply_update(Update::decode_v1(diff).unwrap())
+        .unwrap();
+    assert_eq!(b.transact().state_vector().get(&a.0.client_id()), 1);
+}
+
+#[test]
+fn a_peer_ahead_of_us_that_asks_gets_our_state_back() {
+    let mut room = Room::fanning_out();
+    let other = Client::new(5);
+    other.note("k", 1);
+    let theirs = DocState::of(&other.0.transact());
+    room.core.bus_message(
+        room.at(1),
+        &peer(),
+        BusMessage::Sync(theirs.to_message(true, false)),
+    );
+    let effects = room.effects();
+    let published = published(&effects);
+    assert_eq!(published.len(), 1);
+    let state = sync_of(published[0]);
+    assert!(!state.request, "an answer never asks for an answer");
+    // Without `request` there is nothing to say.
+    room.core.bus_message(
+        room.at(2),
+        &peer(),
+        BusMessage::Sync(theirs.to_message(false, false)),
+    );
+    assert!(published_now(&mut room).is_empty());
+}
+
+fn published_now(room: &mut Room) -> Vec<BusMessage> {
+    room.effects()
+        .into_iter()
+        .filter_map(|e| match e {
+            Effect::Publish(m) => Some(m),
+            _ => None,
+        })
+        .collect()
+}
+
+#[test]
+fn a_room_with_connections_reconciles_every_period_and_stops_when_empty() {
+    let mut room = Room::fanning_out();
+    room.join(0, 1, Role::Edit);
+    let first = published(&room.tick(0)).len();
+    assert_eq!(first, 1, "the first state right after the join (no jitter)");
+    let period = RECONCILE_PERIOD.as_millis() as u64;
+    assert!(published(&room.tick(period - 1)).is_empty());
+    let effects = room.tick(period);
+    let states = published(&effects);
+    assert_eq!(states.len(), 1);
+    let state = sync_of(states[0]);
+    assert!(state.request && !state.hello);
+    room.core.leave(room.at(period + 1), ConnId(1));
+    room.effects();
+    room.tick(2 * period);
+    assert!(published(&room.tick(3 * period)).is_empty(), "nobody here");
+}
+
+#[test]
+fn a_dropped_message_makes_the_room_announce_soon() {
+    let mut room = Room::fanning_out();
+    room.core.announce();
+    room.effects();
+    room.core.publish_dropped(room.at(0));
+    let soon = ANNOUNCE_SOON.as_millis() as u64;
+    assert!(room.core.next_wake() <= room.at(soon));
+    assert!(published(&room.tick(soon - 1)).is_empty());
+    let effects = room.tick(soon);
+    let states = published(&effects);
+    assert_eq!(states.len(), 1);
+    assert!(sync_of(states[0]).hello, "a full announcement");
+}
+
+#[test]
+fn a_bus_update_is_applied_broadcast_and_stored_but_not_republished() {
+    let mut room = Room::fanning_out();
+    room.join(0, 1, Role::Edit);
+    room.effects();
+    let other = Client::new(5);
+    let (_, bytes) = other.note("k", 1);
+    room.core
+        .bus_message(room.at(1), &peer(), BusMessage::Update(Bytes::from(bytes)));
+    let effects = room.effects();
+    assert_eq!(broadcasts(&effects), [("update".into(), None)]);
+    assert!(published(&effects).is_empty());
+    assert_eq!(submissions(room.tick(20)).len(), 1, "stored here too");
+}
+
+// ---- validation ---------------------------------------------------------------------------------
+
+#[test]
+fn the_first_validation_is_a_baseline_one_window_after_the_load() {
+    let mut room = Room::new();
+    room.join(0, 1, Role::Edit);
+    let window = VALIDATION_INTERVAL.as_millis() as u64;
+    assert_eq!(room.validations(), 0);
+    assert!(broadcasts(&room.tick(window - 1)).is_empty());
+    let effects = room.tick(window);
+    assert_eq!(
+        broadcasts(&effects),
+        [("validation".into(), None), ("simulation".into(), None)]
+    );
+    assert!(
+        !effects
+            .iter()
+            .any(|e| matches!(e, Effect::RecordTransitions(_))),
+        "the baseline is not a transition"
+    );
+    assert_eq!(room.validations(), 1);
+}
+
+#[test]
+fn the_simulation_follows_the_design_and_greets_joiners() {
+    let mut room = Room::new();
+    let a = Client::new(1);
+    room.join(0, 1, Role::Edit);
+    room.tick(50);
+    room.send(60, 1, vec![a.reference()]);
+    let window = VALIDATION_INTERVAL.as_millis() as u64;
+    let effects = room.tick(60 + window);
+    let simulation = |effects: &[Effect]| {
+        effects.iter().find_map(|e| match e {
+            Effect::Broadcast { message, .. } if kind(message) == "simulation" => {
+                Some(tierboard(message))
+            }
+            _ => None,
+        })
+    };
+    let before = simulation(&effects).expect("the reference design is simulated");
+    let app_capacity = |result: &serde_json::Value| {
+        result["result"]["nodes"]["app-servers"]["capacity_rps"].as_f64()
+    };
+    let capacity = app_capacity(&before).expect("the app node has a capacity");
+    // Ten times the app instances: ten times the capacity, pushed without a tier changing.
+    let nodes = a.0.get_or_insert_map(crate::design::NODES_KEY);
+    let more = a.design(|txn| {
+        let Some(yrs::Out::YMap(node)) = nodes.get(txn, "app-servers") else {
+            panic!("the reference has app-servers")
+        };
+        let Some(yrs::Out::YMap(params)) = node.get(txn, "params") else {
+            panic!("a node has params")
+        };
+        let instances = params
+            .get(txn, "instances")
+            .and_then(|v| v.cast::<f64>().ok())
+            .unwrap_or(1.0);
+        params.insert(txn, "instances", instances * 10.0);
+    });
+    room.send(60 + 2 * window, 1, vec![more]);
+    let effects = room.tick(60 + 3 * window);
+    let after = simulation(&effects).expect("a changed design is simulated again");
+    assert_eq!(app_capacity(&after), Some(capacity * 10.0));
+    assert!(
+        sent_to(&room.join(60 + 4 * window, 2, Role::View), 2).contains(&"simulation".to_string()),
+        "a joiner is greeted with the latest simulation"
+    );
+}
+
+#[test]
+fn a_burst_of_design_edits_is_validated_once_per_window() {
+    let mut room = Room::new();
+    let a = Client::new(1);
+    room.join(0, 1, Role::Edit);
+    room.tick(50);
+    assert_eq!(room.validations(), 1);
+    // The first edit after a quiet spell is judged at once ...
+    room.send(200, 1, vec![a.add_node("n0")]);
+    room.tick(200);
+    assert_eq!(room.validations(), 2);
+    // ... then ten edits in the next window cost one run, at the window's end.
+    for i in 1..=10u64 {
+        let key = format!("n{i}");
+        room.send(200 + i * 4, 1, vec![a.add_node(key)]);
+        room.tick(200 + i * 4);
+    }
+    assert_eq!(room.validations(), 2);
+    room.tick(249);
+    assert_eq!(room.validations(), 2);
+    room.tick(250);
+    assert_eq!(room.validations(), 3);
+}
+
+#[test]
+fn dragging_a_node_is_not_validated_but_other_changes_are() {
+    let mut room = Room::new();
+    let a = Client::new(1);
+    room.join(0, 1, Role::Edit);
+    room.tick(50);
+    let nodes = a.0.get_or_insert_map(crate::design::NODES_KEY);
+    room.send(100, 1, vec![a.add_node("n")]);
+    room.tick(100);
+    let runs = room.validations();
+    let node = |t: &yrs::TransactionMut| -> yrs::MapRef {
+        match nodes.get(t, "n").unwrap() {
+            yrs::Out::YMap(m) => m,
+            other => panic!("a map, not {other:?}"),
+        }
+    };
+    room.send(
+        500,
+        1,
+        vec![a.design(|t| {
+            let n = node(t);
+            n.insert(t, "x", 10.0);
+            n.insert(t, "y", 20.0);
+        })],
+    );
+    room.tick(1000);
+    assert_eq!(room.validations(), runs, "a move is not judged");
+    room.send(
+        1100,
+        1,
+        vec![a.design(|t| {
+            node(t).insert(t, "label", "web");
+        })],
+    );
+    room.tick(1100);
+    assert_eq!(room.validations(), runs + 1);
+}
+
+#[test]
+fn reaching_and_losing_tiers_records_transitions_in_order() {
+    let mut room = Room::new();
+    let a = Client::new(1);
+    room.join(0, 1, Role::Edit);
+    room.tick(50);
+    room.send(100, 1, vec![a.reference()]);
+    let mut recorded = Vec::new();
+    for effect in room.tick(100) {
+        if let Effect::RecordTransitions(events) = effect {
+            recorded.extend(events);
+        }
+    }
+    room.send(200, 1, vec![a.clear()]);
+    for effect in room.tick(200) {
+        if let Effect::RecordTransitions(events) = effect {
+            recorded.extend(events);
+        }
+    }
+    let tiers = bank().get(PROBLEM).unwrap().tiers.len();
+    let events: Vec<&str> = recorded.iter().map(|t| t.event.as_str()).collect();
+    let mut expected = vec!["reached"; tiers];
+    expected.extend(vec!["lost"; tiers]);
+    assert_eq!(events, expected);
+    let order: Vec<&str> = recorded
+        .iter()
+        .take(tiers)
+        .map(|t| t.tier.as_str())
+        .collect();
+    let problem = bank().get(PROBLEM).unwrap();
+    let tier_ids: Vec<&str> = problem.tiers.iter().map(|t| t.id.as_str()).collect();
+    assert_eq!(order, tier_ids, "in tier order");
+}
+
+#[test]
+fn asking_for_the_validation_runs_a_pending_one_first() {
+    let mut room = Room::new();
+    let a = Client::new(1);
+    room.join(0, 1, Role::Edit);
+    room.tick(50);
+    room.send(60, 1, vec![a.reference()]);
+    // Within the window: the run is pending, not done.
+    room.send(61, 1, vec![a.clear()]);
+    let result = room.core.validation_now(room.at(62)).expect("a result");
+    assert_eq!(result.reached, 0);
+    room.send(200, 1, vec![a.reference()]);
+    let result = room.core.validation_now(room.at(200)).expect("a result");
+    assert_eq!(result.reached, bank().get(PROBLEM).unwrap().tiers.len());
+}
+
+// ---- awareness ----------------------------------------------------------------------------------
+
+#[test]
+fn silent_awareness_expires_after_thirty_seconds_and_its_removal_goes_out() {
+    let mut room = Room::fanning_out();
+    room.join(0, 1, Role::Edit);
+    room.join(0, 2, Role::Edit);
+    room.send(0, 1, vec![Inbound::Awareness(awareness(11, 1, "{}"))]);
+    room.effects();
+    assert_eq!(room.core.status().participants, 1);
+    let timeout = AWARENESS_TIMEOUT.as_millis() as u64;
+    let housekeeping = HOUSEKEEPING.as_millis() as u64;
+    let mut at = housekeeping;
+    while at < timeout {
+        let effects = room.tick(at);
+        assert!(
+            !broadcasts(&effects).iter().any(|(k, _)| k == "awareness"),
+            "not expired at {at} ms"
+        );
+        at += housekeeping;
+    }
+    let effects = room.tick(timeout + housekeeping);
+    assert!(broadcasts(&effects).contains(&("awareness".into(), None)));
+    assert!(
+        published(&effects)
+            .iter()
+            .any(|m| matches!(m, BusMessage::Awareness(_))),
+        "our own client's removal is published"
+    );
+    assert_eq!(room.core.status().participants, 0);
+}
+
+#[test]
+fn a_departing_connection_takes_its_presence_with_it() {
+    let mut room = Room::fanning_out();
+    room.join(0, 1, Role::Edit);
+    room.join(0, 2, Role::Edit);
+    room.send(
+        1,
+        1,
+        vec![Inbound::Awareness(awareness(11, 1, "{\"a\":1}"))],
+    );
+    room.effects();
+    room.core.leave(room.at(2), ConnId(1));
+    let effects = room.effects();
+    assert_eq!(broadcasts(&effects), [("awareness".into(), None)]);
+    assert!(matches!(
+        published(&effects)[..],
+        [BusMessage::Awareness(_)]
+    ));
+    assert_eq!(room.core.status().participants, 0);
+    let effects = room.send(3, 2, vec![Inbound::QueryAwareness]);
+    assert!(sent_to(&effects, 2).is_empty(), "nobody left to report");
+}
+
+#[test]
+fn a_connection_cannot_rewrite_or_remove_anothers_presence() {
+    let mut room = Room::new();
+    room.join(0, 1, Role::Edit);
+    room.join(0, 2, Role::View);
+    room.join(0, 3, Role::View);
+    let effects = room.send(
+        1,
+        1,
+        vec![Inbound::Awareness(awareness(11, 1, "{\"name\":\"Ada\"}"))],
+    );
+    assert_eq!(
+        broadcasts(&effects),
+        [("awareness".into(), Some(ConnId(1)))]
+    );
+    // The viewer announces its own id, then tries to overwrite and to remove Ada's.
+    room.send(2, 2, vec![Inbound::Awareness(awareness(12, 1, "{}"))]);
+    let effects = room.send(
+        3,
+        2,
+        vec![Inbound::Awareness(awareness(
+            11,
+            2,
+            "{\"name\":\"IMPOSTOR\"}",
+        ))],
+    );
+    assert!(
+        broadcasts(&effects).is_empty(),
+        "an impostor's state is not relayed"
+    );
+    assert!(published(&effects).is_empty(), "nor published");
+    let effects = room.send(4, 2, vec![Inbound::Awareness(awareness(11, 3, "null"))]);
+    assert!(broadcasts(&effects).is_empty(), "nor is its removal");
+    let effects = room.send(5, 3, vec![Inbound::QueryAwareness]);
+    let Some(Effect::Send { message, .. }) =
+        effects.iter().find(|e| matches!(e, Effect::Send { .. }))
+    else {
+        panic!("the query is answered")
+    };
+    let text = String::from_utf8_lossy(message);
+    assert!(text.contains("Ada") && !text.contains("IMPOSTOR"), "{text}");
+}
+
+#[test]
+fn an_awareness_query_is_answered_with_everyone_present() {
+    let mut room = Room::new();
+    room.join(0, 1, Role::Edit);
+    room.join(0, 2, Role::View);
+    room.send(1, 1, vec![Inbound::Awareness(awareness(11, 1, "{}"))]);
+    room.send(1, 2, vec![Inbound::Awareness(awareness(12, 1, "{}"))]);
+    let effects = room.send(2, 2, vec![Inbound::QueryAwareness]);
+    assert_eq!(sent_to(&effects, 2), ["awareness"]);
+    assert_eq!(room.core.status().participants, 2);
+}
+
+// ---- slow consumers -----------------------------------------------------------------------------
+
+#[test]
+fn a_slow_consumer_is_closed_with_4000_once_and_its_presence_removed() {
+    let mut room = Room::new();
+    room.join(0, 1, Role::Edit);
+    room.join(0, 2, Role::Edit);
+    room.send(1, 1, vec![Inbound::Awareness(awareness(11, 1, "{}"))]);
+    room.effects();
+    room.core.slow_consumer(room.at(2), ConnId(1));
+    room.core.slow_consumer(room.at(2), ConnId(1));
+    let effects = room.effects();
+    assert_eq!(closes(&effects), [(ConnId(1), CloseCode::SlowConsumer)]);
+    assert_eq!(broadcasts(&effects), [("awareness".into(), None)]);
+    assert_eq!(room.metrics.slow_consumers.load(Ordering::Relaxed), 1);
+    assert_eq!(room.core.connections(), 1);
+}
+
+// ---- unloading ------------------------------------------------------------------------------------
+
+#[test]
+fn a_room_unloads_only_when_idle_empty_and_everything_is_stored() {
+    let mut cfg = config(false);
+    cfg.idle = Duration::from_secs(2);
+    let mut room = Room::with(cfg, loaded(Doc::new()));
+    let a = Client::new(1);
+    // Nobody ever came: idle since the load.
+    assert!(!unloads(&room.tick(1999)));
+    assert!(unloads(&room.tick(2000)));
+    // Someone connected: never.
+    room.join(2100, 1, Role::Edit);
+    assert!(!unloads(&room.tick(10_000)));
+    // An edit not yet submitted, then in flight: not while unsaved.
+    room.send(10_001, 1, vec![a.edit("k", 1)]);
+    room.core.leave(room.at(10_002), ConnId(1));
+    room.effects();
+    assert!(room.core.has_pending());
+    assert!(room.core.next_wake() <= room.at(10_011));
+    let effects = room.tick(13_000);
+    let subs = submissions(effects);
+    assert_eq!(subs.len(), 1);
+    assert!(!unloads(&room.tick(13_001)), "in flight");
+    assert!(
+        room.core.next_wake() > room.at(13_001),
+        "no wake-up loop while a commit is awaited"
+    );
+    let sub = subs.into_iter().next().unwrap();
+    room.core
+        .persisted(room.at(13_050), Ok(()), sub.saved_sv, sub.version);
+    room.effects();
+    // Stored, nobody here, idle since the leave: now.
+    assert!(room.core.next_wake() <= room.at(13_050));
+    assert!(unloads(&room.tick(13_051)));
+}
+
+#[test]
+fn the_idle_time_counts_from_the_last_departure() {
+    let mut cfg = config(false);
+    cfg.idle = Duration::from_secs(5);
+    let mut room = Room::with(cfg, loaded(Doc::new()));
+    room.join(0, 1, Role::Edit);
+    room.core.leave(room.at(4000), ConnId(1));
+    room.effects();
+    assert!(!unloads(&room.tick(8999)));
+    assert!(unloads(&room.tick(9000)));
+}
+
+// ---- the core stays sans-IO -----------------------------------------------------------------------
+
+#[test]
+fn the_core_files_import_no_networking_database_bus_or_tasks() {
+    let files = [
+        ("core/mod.rs", include_str!("core/mod.rs")),
+        ("core/persist.rs", include_str!("core/persist.rs")),
+        ("core/peers.rs", include_str!("core/peers.rs")),
+        ("core/saved.rs", include_str!("core/saved.rs")),
+        ("core/validate.rs", include_str!("core/validate.rs")),
+        ("effect.rs", include_str!("effect.rs")),
+    ];
+    for (name, source) in files {
+        for forbidden in [
+            "crate::store",
+            "crate::bus",
+            "sqlx",
+            "redis",
+            "tokio::net",
+            "tokio::sync",
+            "tokio::task",
+            "tokio::spawn",
+        ] {
+            assert!(
+                !source.contains(forbidden),
+                "room/{name} mentions {forbidden}"
+            );
+        }
+    }
+}

@@ -1,0 +1,46 @@
+//! What a room calls whenever validation runs: simulate the room's current design at the problem's
+//! peak and say whether the result differs from the one last pushed.
+//!
+//! The room decides when to run it and pushes `{"type":"simulation","result":{...}}` (type-100 message,
+//! docs/PROTOCOL.md) when `changed` is true, and on connect.
+
+use yrs::ReadTxn;
+
+use crate::design::Design;
+use crate::problems::{Catalog, Problem};
+
+use super::{Scenario, SimulationResult, simulate};
+
+/// The outcome of re-simulating a room's document.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Resimulation {
+    pub result: SimulationResult,
+    /// The result differs from the last one: push it to every connection.
+    pub changed: bool,
+}
+
+impl Resimulation {
+    /// The message to push: `{"type":"simulation","result":{...}}`.
+    pub fn message(&self) -> serde_json::Value {
+        message(&self.result)
+    }
+}
+
+/// `{"type":"simulation","result":{...}}` for `result`.
+pub fn message(result: &SimulationResult) -> serde_json::Value {
+    serde_json::json!({"type": "simulation", "result": result})
+}
+
+/// Reads the design through `txn`, simulates it at the problem's peak and compares with `last` (the
+/// result last pushed, or `None` for a room's first run, which always counts as changed).
+pub fn resimulate<T: ReadTxn>(
+    problem: &Problem,
+    catalog: &Catalog,
+    txn: &T,
+    last: Option<&SimulationResult>,
+) -> Resimulation {
+    let design = Design::from_txn(txn);
+    let result = simulate(problem, catalog, &design, &Scenario::peak());
+    let changed = last != Some(&result);
+    Resimulation { result, changed }
+}

@@ -1,0 +1,627 @@
+//! Capacity simulation: a pure function from (problem, catalog, design, scenario) to per-node load,
+//! utilisation, latency, errors and cost, end-to-end figures, capacity checks and the arithmetic behind
+//! them (docs/SIMULATION.md has the formulas and a worked example). No I/O, no async, never panics.
+//!
+//! - [`workload`]: the problem's peak and normal rate, read share, latency and availability targets.
+//! - [`graph`]: the design prepared for simulation (roles, capacities, an acyclic order, design issues).
+//! - [`queueing`]: per-node latency from an M/M/c queue (Erlang C).
+//! - [`model`]: one scenario run: flow forwards, success and latency backwards.
+//! - [`result`]: the scenario and result types (`POST /api/simulate`).
+//! - [`api`], [`cli`], [`live`]: the route, `tierboard simulate`, and what a room calls.
+
+pub mod api;
+pub mod cli;
+pub mod graph;
+pub mod live;
+pub mod model;
+pub mod queueing;
+pub mod result;
+pub mod workload;
+
+use std::collections::BTreeMap;
+
+pub use graph::{Graph, Role, SimIssue};
+pub use live::{Resimulation, resimulate};
+pub use result::{
+    Check, CheckStatus, EdgeResult, EndToEnd, Load, NodeResult, Scenario, ScenarioResult,
+    SimulationResult,
+};
+pub use workload::Workload;
+
+use crate::design::Design;
+use crate::problems::{Catalog, Problem};
+use model::{READ, Run, RunInput, WRITE};
+
+/// Utilisation above which a node does not "sustain the peak": the headroom interviewers ask for.
+pub const HEADROOM: f64 = 0.8;
+/// Availability target (percent) from which the single-point-of-failure check is shown.
+pub const SPOF_AVAILABILITY: f64 = 99.9;
+/// Single points of failure whose error rate the explanation states (one full run each); the rest are
+/// named in the check's `nodes`.
+pub const SPOF_EXPLAINED: usize = 8;
+
+/// Simulates `design` for `problem` under `scenario`. The capacity checks are always computed at the
+/// problem's peak with nothing failed and warm caches, whatever the scenario.
+pub fn simulate(
+    problem: &Problem,
+    catalog: &Catalog,
+    design: &Design,
+    scenario: &Scenario,
+) -> SimulationResult {
+    let workload = Workload::of(problem);
+    let mut graph = Graph::build(design, catalog);
+    let mut failed = vec![false; graph.nodes.len()];
+    let mut fail = Vec::new();
+    for id in &scenario.fail {
+        match graph.index.get(id) {
+            Some(&v) if !failed[v] => {
+                failed[v] = true;
+                fail.push(id.clone());
+            }
+            Some(_) => {}
+            None => graph.issues.push(SimIssue::new(
+                "unknown_failed_node",
+                format!("the scenario fails '{id}', which is not a simulated node of the design"),
+                vec![id.clone()],
+                vec![],
+            )),
+        }
+    }
+    let multiplier = match scenario.load {
+        Load::Normal => workload.normal_rps / workload.peak_rps,
+        Load::Peak => 1.0,
+        Load::Times(m) => m,
+    };
+    let rate = workload.peak_rps * multiplier;
+    let run = graph.run(
+        &run_input(&workload, rate, &failed, scenario.cold_cache),
+        None,
+    );
+    let plain_peak = multiplier == 1.0 && fail.is_empty() && !scenario.cold_cache;
+    let no_failures = vec![false; graph.nodes.len()];
+    let peak_run = if plain_peak {
+        None
+    } else {
+        Some(graph.run(
+            &run_input(&workload, workload.peak_rps, &no_failures, false),
+            None,
+        ))
+    };
+    let peak = peak_run.as_ref().unwrap_or(&run);
+    let failure_check = model::FailureCheck::new(
+        &graph,
+        peak,
+        RunInput {
+            with_latency: false,
+            ..run_input(&workload, workload.peak_rps, &no_failures, false)
+        },
+    );
+    let mut spof_failed = no_failures.clone();
+    let checks = checks(
+        problem,
+        &graph,
+        &workload,
+        peak,
+        |v| failure_check.fails_requests(v, &mut spof_failed),
+        |v| {
+            let mut failed = no_failures.clone();
+            failed[v] = true;
+            let only_errors = RunInput {
+                with_latency: false,
+                ..run_input(&workload, workload.peak_rps, &failed, false)
+            };
+            graph.run(&only_errors, Some(peak)).error_rate
+        },
+    );
+
+    let nodes = node_results(&graph, &run, &failed);
+    let mut edges = BTreeMap::new();
+    for (v, r) in run.nodes.iter().enumerate() {
+        let sent = if failed[v] { [0.0; 2] } else { r.offered };
+        for call in graph.calls(&run, v) {
+            let (to, id) = &graph.out[v][call.edge];
+            let rps = sent[READ] * call.share[READ] + sent[WRITE] * call.share[WRITE];
+            edges.insert(
+                id.clone(),
+                EdgeResult {
+                    from: graph.nodes[v].id.clone(),
+                    to: graph.nodes[*to].id.clone(),
+                    rps,
+                    off_path: call.off_path || graph.nodes[*to].is_async,
+                },
+            );
+        }
+        // Edges that carry nothing in this scenario (into a failed node, a balancer's dead target).
+        for (to, id) in &graph.out[v] {
+            edges.entry(id.clone()).or_insert_with(|| EdgeResult {
+                from: graph.nodes[v].id.clone(),
+                to: graph.nodes[*to].id.clone(),
+                rps: 0.0,
+                off_path: graph.nodes[*to].is_async,
+            });
+        }
+    }
+    let bottleneck = bottleneck(&graph, &run);
+    let monthly_usd = graph
+        .nodes
+        .iter()
+        .map(|n| n.instances * n.monthly_usd)
+        .sum();
+    let end_to_end = EndToEnd {
+        throughput_rps: run.offered_rps * (1.0 - run.error_rate),
+        error_rate: run.error_rate,
+        mean_ms: run.mean_ms,
+        p50_ms: run.p50_ms,
+        p99_ms: run.p99_ms,
+    };
+    let scenario_result = ScenarioResult {
+        load: scenario.load,
+        multiplier,
+        offered_rps: run.offered_rps,
+        read_share: workload.read_share,
+        read_rps: run.generated.iter().map(|g| g[READ]).sum(),
+        write_rps: run.generated.iter().map(|g| g[WRITE]).sum(),
+        peak_rps: workload.peak_rps,
+        normal_rps: workload.normal_rps,
+        read_share_from: workload.read_share_from.clone(),
+        default_hit_rate: workload.default_hit_rate,
+        latency_target_ms: workload.latency_target_ms,
+        latency_percentile: workload.latency_percentile.clone(),
+        availability_percent: workload.availability_percent,
+        fail,
+        cold_cache: scenario.cold_cache,
+        defaults: workload.defaults.clone(),
+    };
+    let explanations = explanations(&graph, &run, &scenario_result, &end_to_end, &bottleneck);
+    SimulationResult {
+        problem: problem.id.clone(),
+        scenario: scenario_result,
+        nodes,
+        edges,
+        end_to_end,
+        bottleneck,
+        monthly_usd,
+        checks,
+        explanations,
+        design_issues: graph.issues,
+    }
+}
+
+fn run_input<'a>(workload: &Workload, rate: f64, failed: &'a [bool], cold: bool) -> RunInput<'a> {
+    RunInput {
+        rate,
+        read_share: workload.read_share,
+        default_hit_rate: workload.default_hit_rate,
+        cold_cache: cold,
+        failed,
+        with_latency: true,
+    }
+}
+
+fn node_results(graph: &Graph, run: &Run, failed: &[bool]) -> BTreeMap<String, NodeResult> {
+    let mut out = BTreeMap::new();
+    for (v, n) in graph.nodes.iter().enumerate() {
+        let r = &run.nodes[v];
+        let offered = r.offered[READ] + r.offered[WRITE];
+        let error_rate = if failed[v] {
+            if offered > 0.0 { 1.0 } else { 0.0 }
+        } else if n.is_async {
+            0.0
+        } else {
+            1.0 - r.served_fraction
+        };
+        out.insert(
+            n.id.clone(),
+            NodeResult {
+                ty: n.ty.clone(),
+                label: n.label.clone(),
+                role: n.role,
+                is_async: n.is_async,
+                instances: n.instances,
+                offered_rps: offered,
+                read_rps: r.offered[READ],
+                write_rps: r.offered[WRITE],
+                served_rps: if n.is_async && !failed[v] {
+                    offered.min(r.capacity)
+                } else {
+                    offered * r.served_fraction
+                },
+                capacity_rps: if matches!(n.role, Role::Client | Role::Unknown) || failed[v] {
+                    0.0
+                } else {
+                    r.capacity
+                },
+                utilisation: if failed[v] { 0.0 } else { r.utilisation },
+                latency_ms: r.latency.mean_ms,
+                p99_ms: r.latency.p99_ms,
+                error_rate,
+                backlog_rps: r.backlog,
+                failed: failed[v],
+                monthly_usd: n.instances * n.monthly_usd,
+            },
+        );
+    }
+    out
+}
+
+fn bottleneck(graph: &Graph, run: &Run) -> Option<String> {
+    let mut best: Option<(f64, &str)> = None;
+    for (v, n) in graph.nodes.iter().enumerate() {
+        let u = run.nodes[v].utilisation;
+        // A failed node serves nothing (served fraction 0): it is not a bottleneck.
+        if u <= 0.0 || run.nodes[v].served_fraction <= 0.0 {
+            continue;
+        }
+        if best.is_none_or(|(b, id)| u > b || (u == b && n.id.as_str() < id)) {
+            best = Some((u, &n.id));
+        }
+    }
+    best.map(|(_, id)| id.to_string())
+}
+
+/// A figure for a sentence: thousands separated, at most two decimals below 100.
+pub fn num(x: f64) -> String {
+    if !x.is_finite() {
+        return format!("{x}");
+    }
+    if x.abs() < 100.0 {
+        let s = format!("{x:.2}");
+        let s = s.trim_end_matches('0').trim_end_matches('.');
+        return s.to_string();
+    }
+    let rounded = x.round() as i128;
+    let digits = rounded.unsigned_abs().to_string();
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    if rounded < 0 { format!("-{out}") } else { out }
+}
+
+fn percent(x: f64) -> String {
+    format!("{} %", num(x * 100.0))
+}
+
+/// "App Servers: 87,000 rps offered, 8 × 5,000 = 40,000 capacity, 218 %: add 12 instances to stay
+/// under 80 %".
+fn load_sentence(graph: &Graph, run: &Run, v: usize) -> String {
+    let n = &graph.nodes[v];
+    let r = &run.nodes[v];
+    let offered = r.offered[READ] + r.offered[WRITE];
+    let mut s = format!(
+        "{}: {} rps offered, {} × {} = {} capacity, {}",
+        n.label,
+        num(offered),
+        num(n.instances),
+        num(n.rps),
+        num(r.capacity),
+        percent(r.utilisation)
+    );
+    if r.capacity < n.instances * n.rps {
+        s.push_str(&format!(
+            " (capped by {} partitions × {} msg/s)",
+            num(n.partitions.unwrap_or(0.0)),
+            num(graph::PARTITION_RPS)
+        ));
+    } else if r.utilisation > HEADROOM && n.rps > 0.0 {
+        let needed = (offered / (HEADROOM * n.rps)).ceil();
+        let more = (needed - n.instances).max(1.0);
+        s.push_str(&format!(
+            ": add {} instance{} to stay under {}",
+            num(more),
+            if more == 1.0 { "" } else { "s" },
+            percent(HEADROOM)
+        ));
+    }
+    s
+}
+
+fn checks(
+    problem: &Problem,
+    graph: &Graph,
+    workload: &Workload,
+    peak: &Run,
+    mut fails_without: impl FnMut(usize) -> bool,
+    error_rate_without: impl Fn(usize) -> f64,
+) -> Vec<Check> {
+    let mut checks = Vec::new();
+    let sized = |v: usize| !matches!(graph.nodes[v].role, Role::Client | Role::Unknown);
+    // Sustains the peak.
+    let hot: Vec<usize> = (0..graph.nodes.len())
+        .filter(|&v| sized(v) && peak.nodes[v].utilisation > HEADROOM)
+        .collect();
+    let sustains = hot.is_empty() && peak.error_rate == 0.0 && peak.offered_rps > 0.0;
+    let explanation = if peak.offered_rps <= 0.0 {
+        "no traffic enters the design: connect a client".to_string()
+    } else if sustains {
+        let top = bottleneck(graph, peak)
+            .and_then(|id| graph.index.get(&id).copied())
+            .map(|v| format!("; busiest: {}", load_sentence(graph, peak, v)))
+            .unwrap_or_default();
+        format!(
+            "at the peak of {} rps every node stays under {}{top}",
+            num(workload.peak_rps),
+            percent(HEADROOM)
+        )
+    } else {
+        let mut parts: Vec<String> = hot.iter().map(|&v| load_sentence(graph, peak, v)).collect();
+        if peak.error_rate > 0.0 {
+            parts.push(format!("error rate {}", percent(peak.error_rate)));
+        }
+        format!(
+            "at the peak of {} rps: {}",
+            num(workload.peak_rps),
+            parts.join("; ")
+        )
+    };
+    checks.push(Check {
+        id: "sustains_peak".into(),
+        title: "Sustains the peak".into(),
+        status: if sustains {
+            CheckStatus::Pass
+        } else {
+            CheckStatus::Fail
+        },
+        explanation,
+        nodes: hot.iter().map(|&v| graph.nodes[v].id.clone()).collect(),
+    });
+    // Latency target.
+    let simulated = if workload.latency_percentile == "p50" {
+        peak.p50_ms
+    } else {
+        peak.p99_ms
+    };
+    let compared = if workload.latency_percentile == "p50" {
+        "p50"
+    } else {
+        "p99"
+    };
+    let meets = peak.offered_rps > 0.0 && simulated <= workload.latency_target_ms;
+    checks.push(Check {
+        id: "latency_target".into(),
+        title: "Meets the latency target".into(),
+        status: if meets {
+            CheckStatus::Pass
+        } else {
+            CheckStatus::Fail
+        },
+        explanation: format!(
+            "simulated {compared} {} ms at peak against the target {} < {} ms{}",
+            num(simulated),
+            workload.latency_percentile,
+            num(workload.latency_target_ms),
+            if workload.latency_percentile == "p95" || workload.latency_percentile == "p999" {
+                " (compared with the simulated p99)"
+            } else {
+                ""
+            }
+        ),
+        nodes: Vec::new(),
+    });
+    // Single points of failure.
+    if workload.availability_percent >= SPOF_AVAILABILITY {
+        let mut spof = Vec::new();
+        let mut tried = 0;
+        for v in 0..graph.nodes.len() {
+            let r = &peak.nodes[v];
+            if graph.nodes[v].role == Role::Client || r.offered[READ] + r.offered[WRITE] <= 0.0 {
+                continue;
+            }
+            tried += 1;
+            if fails_without(v) {
+                spof.push(v);
+            }
+        }
+        let explanation = if peak.offered_rps <= 0.0 {
+            "no traffic enters the design: connect a client".to_string()
+        } else if spof.is_empty() {
+            format!(
+                "failing any one of the {tried} nodes that carry traffic leaves the error rate at 0 (availability target {} %)",
+                num(workload.availability_percent)
+            )
+        } else {
+            // The error rate of each, for the first few (one full run each).
+            let mut parts: Vec<String> = spof
+                .iter()
+                .take(SPOF_EXPLAINED)
+                .map(|&v| {
+                    format!(
+                        "without {} the error rate is {}",
+                        graph.nodes[v].label,
+                        percent(error_rate_without(v))
+                    )
+                })
+                .collect();
+            if spof.len() > SPOF_EXPLAINED {
+                parts.push(format!("and {} more", spof.len() - SPOF_EXPLAINED));
+            }
+            format!(
+                "{} (availability target {} %)",
+                parts.join("; "),
+                num(workload.availability_percent)
+            )
+        };
+        checks.push(Check {
+            id: "no_single_point_of_failure".into(),
+            title: "No single point of failure".into(),
+            status: if spof.is_empty() && peak.offered_rps > 0.0 {
+                CheckStatus::Pass
+            } else {
+                CheckStatus::Fail
+            },
+            explanation,
+            nodes: spof.iter().map(|&v| graph.nodes[v].id.clone()).collect(),
+        });
+    }
+    // Monthly cost, against the budget when the problem states one.
+    let total: f64 = graph
+        .nodes
+        .iter()
+        .map(|n| n.instances * n.monthly_usd)
+        .sum();
+    let mut by_cost: Vec<&graph::Node> =
+        graph.nodes.iter().filter(|n| n.monthly_usd > 0.0).collect();
+    by_cost.sort_by(|a, b| {
+        (b.instances * b.monthly_usd)
+            .total_cmp(&(a.instances * a.monthly_usd))
+            .then_with(|| a.id.cmp(&b.id))
+    });
+    let top: Vec<String> = by_cost
+        .iter()
+        .take(3)
+        .map(|n| {
+            format!(
+                "{} {} × ${} = ${}",
+                n.label,
+                num(n.instances),
+                num(n.monthly_usd),
+                num(n.instances * n.monthly_usd)
+            )
+        })
+        .collect();
+    let budget = problem
+        .constant_f64("budget_monthly")
+        .filter(|b| b.is_finite() && *b > 0.0);
+    let (status, against) = match budget {
+        Some(b) if total <= b => (
+            CheckStatus::Pass,
+            format!(" within the budget of ${}", num(b)),
+        ),
+        Some(b) => (
+            CheckStatus::Fail,
+            format!(" over the budget of ${}", num(b)),
+        ),
+        None => (
+            CheckStatus::Info,
+            " (the problem states no budget)".to_string(),
+        ),
+    };
+    checks.push(Check {
+        id: "monthly_cost".into(),
+        title: "Monthly cost".into(),
+        status,
+        explanation: format!(
+            "${} a month at list prices{against}{}",
+            num(total),
+            if top.is_empty() {
+                String::new()
+            } else {
+                format!("; largest: {}", top.join(", "))
+            }
+        ),
+        nodes: by_cost.iter().take(3).map(|n| n.id.clone()).collect(),
+    });
+    checks
+}
+
+fn explanations(
+    graph: &Graph,
+    run: &Run,
+    scenario: &ScenarioResult,
+    e2e: &EndToEnd,
+    bottleneck: &Option<String>,
+) -> Vec<String> {
+    let mut out = Vec::new();
+    let load = match scenario.load {
+        Load::Normal => format!("normal load ({} rps)", num(scenario.normal_rps)),
+        Load::Peak => format!("peak load ({} rps)", num(scenario.peak_rps)),
+        Load::Times(m) => format!(
+            "{}× peak ({} × {} rps)",
+            num(m),
+            num(m),
+            num(scenario.peak_rps)
+        ),
+    };
+    out.push(format!(
+        "{load}: {} rps enter at the clients, {} reads ({}) and {} writes; read share {} from {}",
+        num(scenario.offered_rps),
+        num(scenario.read_rps),
+        percent(scenario.read_share),
+        num(scenario.write_rps),
+        num(scenario.read_share),
+        scenario.read_share_from
+    ));
+    if run.unrouted[READ] || run.unrouted[WRITE] {
+        let which = match run.unrouted {
+            [true, true] => "reads and writes",
+            [true, false] => "reads",
+            _ => "writes",
+        };
+        out.push(format!("no client sends {which}: they are not simulated"));
+    }
+    for (v, n) in graph.nodes.iter().enumerate() {
+        let r = &run.nodes[v];
+        if matches!(n.role, Role::Client | Role::Unknown)
+            || r.offered[READ] + r.offered[WRITE] <= 0.0
+            || r.served_fraction <= 0.0
+        {
+            continue;
+        }
+        if matches!(n.role, Role::Cache | Role::Cdn) {
+            let h = if scenario.cold_cache {
+                0.0
+            } else {
+                n.hit_rate.unwrap_or(scenario.default_hit_rate)
+            };
+            out.push(format!(
+                "{}: hit rate {}{}: of {} reads/s, {} miss",
+                n.label,
+                num(h),
+                if scenario.cold_cache { " (cold)" } else { "" },
+                num(r.offered[READ]),
+                num(r.offered[READ] * (1.0 - h))
+            ));
+        }
+        if r.utilisation > HEADROOM || run.nodes[v].served_fraction < 1.0 {
+            let mut s = load_sentence(graph, run, v);
+            if n.is_async && r.backlog > 0.0 {
+                s.push_str(&format!(
+                    "; the backlog grows by {} per second",
+                    num(r.backlog)
+                ));
+            } else if r.served_fraction < 1.0 && r.served_fraction > 0.0 {
+                s.push_str(&format!(
+                    "; errors 1 − 1/{} = {}",
+                    num(r.utilisation),
+                    percent(1.0 - r.served_fraction)
+                ));
+            }
+            out.push(s);
+        }
+    }
+    for id in &scenario.fail {
+        let name = graph
+            .index
+            .get(id)
+            .map_or(id.as_str(), |&v| graph.nodes[v].label.as_str());
+        out.push(format!(
+            "{name} is failed: it serves nothing; balancers route around it, calls into it fail"
+        ));
+    }
+    if let Some(id) = bottleneck
+        && let Some(&v) = graph.index.get(id)
+    {
+        out.push(format!("bottleneck: {}", load_sentence(graph, run, v)));
+    }
+    out.push(format!(
+        "end to end: {} of {} rps answered (error rate {}), mean {} ms, p50 {} ms, p99 {} ms (target {} < {} ms)",
+        num(e2e.throughput_rps),
+        num(scenario.offered_rps),
+        percent(e2e.error_rate),
+        num(e2e.mean_ms),
+        num(e2e.p50_ms),
+        num(e2e.p99_ms),
+        scenario.latency_percentile,
+        num(scenario.latency_target_ms)
+    ));
+    for d in &scenario.defaults {
+        out.push(format!("not stated by the problem, default used: {d}"));
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests;
