@@ -10,9 +10,13 @@
 //! Prints the median and p99 per update and writes them to `bench/results/guard.json`.
 //! Run: `cargo bench -p tierboard --bench guard` (release profile).
 
+mod common;
+
+use common::stats;
+
 use std::hint::black_box;
 use std::path::PathBuf;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use tierboard::sync::guard::apply_guarded;
 use yrs::updates::decoder::Decode;
@@ -194,10 +198,4 @@ fn paste(bytes: usize) -> Vec<u8> {
     let body: String = line.repeat(bytes / line.len() + 1)[..bytes].to_owned();
     text.insert(&mut txn, 0, &body);
     txn.encode_update_v1()
-}
-
-fn stats(mut times: Vec<Duration>) -> (f64, f64) {
-    times.sort_unstable();
-    let at = |q: f64| times[((times.len() - 1) as f64 * q).round() as usize].as_secs_f64() * 1e6;
-    (at(0.5), at(0.99))
 }

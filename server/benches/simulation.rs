@@ -7,9 +7,12 @@
 //!
 //! Run: `cargo bench -p tierboard --bench simulation` (release profile).
 
+mod common;
+
+use common::{measure, round, stats, write_result};
+
 use std::hint::black_box;
 use std::path::PathBuf;
-use std::time::{Duration, Instant};
 
 use serde_json::json;
 use tierboard::design::{Design, DesignEdge, DesignNode, ParamValue};
@@ -61,7 +64,7 @@ fn main() {
         result.design_issues
     );
 
-    let full = stats(measure(|| {
+    let full = stats(measure(WARMUP, RUNS, || {
         black_box(simulate(
             black_box(&problem),
             black_box(catalog),
@@ -72,7 +75,7 @@ fn main() {
     let workload = Workload::of(&problem);
     let graph = Graph::build(&design, catalog);
     let failed = vec![false; graph.nodes.len()];
-    let one = stats(measure(|| {
+    let one = stats(measure(WARMUP, RUNS, || {
         black_box(graph.run(
             &RunInput {
                 rate: workload.peak_rps,
@@ -110,36 +113,7 @@ fn main() {
         "met": full.0 <= TARGET_US,
         "profile": if cfg!(debug_assertions) { "debug" } else { "release" },
     });
-    let dir = root.join("bench/results");
-    std::fs::create_dir_all(&dir).expect("create bench/results");
-    let path = dir.join("simulation.json");
-    std::fs::write(&path, serde_json::to_string_pretty(&out).unwrap() + "\n")
-        .expect("write bench/results/simulation.json");
-    println!("wrote {}", path.display());
-}
-
-fn measure(mut f: impl FnMut()) -> Vec<Duration> {
-    for _ in 0..WARMUP {
-        f();
-    }
-    (0..RUNS)
-        .map(|_| {
-            let start = Instant::now();
-            f();
-            start.elapsed()
-        })
-        .collect()
-}
-
-/// (median, p99) in microseconds.
-fn stats(mut times: Vec<Duration>) -> (f64, f64) {
-    times.sort_unstable();
-    let at = |q: f64| times[((times.len() - 1) as f64 * q).round() as usize].as_secs_f64() * 1e6;
-    (at(0.5), at(0.99))
-}
-
-fn round(us: f64) -> f64 {
-    (us * 10.0).round() / 10.0
+    write_result("simulation", &out);
 }
 
 /// A layered system of 500 nodes with every role: 10 clients → 10 load balancers → 200 app nodes

@@ -7,9 +7,12 @@
 //! Run: `cargo bench -p tierboard --bench validation` (release profile). Falls back to a problem
 //! constructed here when the bank in `problems/` is empty.
 
+mod common;
+
+use common::{measure, round, stats, write_result};
+
 use std::hint::black_box;
 use std::path::PathBuf;
-use std::time::{Duration, Instant};
 
 use serde_json::json;
 use tierboard::design::{Design, DesignEdge, DesignNode, ParamValue};
@@ -57,7 +60,7 @@ fn main() {
         result.advisories.len()
     );
 
-    let validate_times = measure(|| {
+    let validate_times = measure(WARMUP, RUNS, || {
         black_box(validate(
             black_box(&problem),
             black_box(&catalog),
@@ -66,7 +69,7 @@ fn main() {
     });
     let doc = yrs::Doc::new();
     design.write_to_doc(&doc);
-    let read_times = measure(|| {
+    let read_times = measure(WARMUP, RUNS, || {
         black_box(Design::from_doc(black_box(&doc)));
     });
 
@@ -93,36 +96,7 @@ fn main() {
         "target_us": 200,
         "profile": if cfg!(debug_assertions) { "debug" } else { "release" },
     });
-    let dir = root.join("bench/results");
-    std::fs::create_dir_all(&dir).expect("create bench/results");
-    let path = dir.join("validation.json");
-    std::fs::write(&path, serde_json::to_string_pretty(&out).unwrap() + "\n")
-        .expect("write bench/results/validation.json");
-    println!("wrote {}", path.display());
-}
-
-fn measure(mut f: impl FnMut()) -> Vec<Duration> {
-    for _ in 0..WARMUP {
-        f();
-    }
-    (0..RUNS)
-        .map(|_| {
-            let start = Instant::now();
-            f();
-            start.elapsed()
-        })
-        .collect()
-}
-
-/// (median, p99) in microseconds.
-fn stats(mut times: Vec<Duration>) -> (f64, f64) {
-    times.sort_unstable();
-    let at = |q: f64| times[((times.len() - 1) as f64 * q).round() as usize].as_secs_f64() * 1e6;
-    (at(0.5), at(0.99))
-}
-
-fn round(us: f64) -> f64 {
-    (us * 10.0).round() / 10.0
+    write_result("validation", &out);
 }
 
 /// The problem the benchmark uses from the bank: tutorial-simple-blog, the one the live acceptance test

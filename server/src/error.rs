@@ -1,8 +1,11 @@
 //! One crate error, mapped to HTTP status codes and WebSocket close codes in one place.
 
 use axum::Json;
+use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
+use serde::de::DeserializeOwned;
 
 use crate::close::CloseCode;
 
@@ -127,4 +130,18 @@ impl IntoResponse for Error {
         }
         response
     }
+}
+
+/// Reads a JSON request body taken as `Result<Bytes, BytesRejection>` (any content type): a body over
+/// the route's limit is 413 `too_large`, an unreadable one 400, JSON that does not parse into `T`
+/// 400 `bad_json` with the parser's sentence.
+pub fn json_body<T: DeserializeOwned>(body: Result<Bytes, BytesRejection>) -> Result<T> {
+    let body = body.map_err(|rejection| {
+        if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            Error::TooLarge(format!("request body: {}", rejection.body_text()))
+        } else {
+            Error::BadRequest(rejection.body_text())
+        }
+    })?;
+    serde_json::from_slice(&body).map_err(|e| Error::BadJson(e.to_string()))
 }

@@ -667,12 +667,17 @@ fn revalidating_a_document_reports_changes_and_transitions() {
 
     let (problem, catalog) = (blog(), catalog());
     let doc = yrs::Doc::new();
-    let empty = revalidate(&problem, &catalog, &doc.transact(), None);
+    let empty = revalidate(&problem, &catalog, &Design::from_txn(&doc.transact()), None);
     assert!(empty.changed && empty.transitions.is_empty());
     assert_eq!(empty.result.reached, 0);
 
     blog_reference().write_to_doc(&doc);
-    let full = revalidate(&problem, &catalog, &doc.transact(), Some(&empty.result));
+    let full = revalidate(
+        &problem,
+        &catalog,
+        &Design::from_txn(&doc.transact()),
+        Some(&empty.result),
+    );
     assert!(full.changed);
     assert_eq!(full.result.reached, 3);
     let reached: Vec<(&str, TierEvent)> = full
@@ -698,7 +703,12 @@ fn revalidating_a_document_reports_changes_and_transitions() {
         };
         app.insert(&mut txn, "x", 300.0);
     }
-    let moved = revalidate(&problem, &catalog, &doc.transact(), Some(&full.result));
+    let moved = revalidate(
+        &problem,
+        &catalog,
+        &Design::from_txn(&doc.transact()),
+        Some(&full.result),
+    );
     assert!(!moved.changed && moved.transitions.is_empty());
 
     // Delete the primary database: T0 is lost, and with it every later tier.
@@ -706,7 +716,12 @@ fn revalidating_a_document_reports_changes_and_transitions() {
         let mut txn = doc.transact_mut();
         txn.get_or_insert_map("nodes").remove(&mut txn, "primary");
     }
-    let lost = revalidate(&problem, &catalog, &doc.transact(), Some(&moved.result));
+    let lost = revalidate(
+        &problem,
+        &catalog,
+        &Design::from_txn(&doc.transact()),
+        Some(&moved.result),
+    );
     assert!(lost.changed);
     assert_eq!(lost.result.reached, 0);
     assert_eq!(lost.transitions[0].tier, "T0");

@@ -168,6 +168,25 @@ export function rawSocket(url) {
 
 export { Y };
 
+/** Adds a design node to a room's document, as docs/PROTOCOL.md §3 defines it. */
+export function addNode(doc, id, type, label = id, params = {}) {
+  const node = new Y.Map();
+  node.set('type', type);
+  node.set('label', label);
+  node.set('x', 0);
+  node.set('y', 0);
+  node.set('params', new Y.Map(Object.entries(params)));
+  doc.getMap('nodes').set(id, node);
+}
+
+/** Adds a design edge `from` → `to` (docs/PROTOCOL.md §3). */
+export function addEdge(doc, id, from, to) {
+  const edge = new Y.Map();
+  edge.set('from', from);
+  edge.set('to', to);
+  doc.getMap('edges').set(id, edge);
+}
+
 /**
  * A TCP relay on 127.0.0.1 whose target can be switched: clients pointed at it follow the switch when
  * they reconnect (how a load balancer moves a dead instance's clients elsewhere). Connections open at

@@ -2,28 +2,11 @@
 // participant gets a `simulation` message on connect and a new one as the design's capacity changes.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { TestServer, connect, waitFor, Y } from './harness.mjs';
+import { TestServer, addEdge, addNode, connect, waitFor } from './harness.mjs';
 
 let server;
 before(async () => { server = await TestServer.start(); });
 after(async () => { await server?.stop(); });
-
-function addNode(doc, id, type, params = {}) {
-  const node = new Y.Map();
-  node.set('type', type);
-  node.set('label', id);
-  node.set('x', 0);
-  node.set('y', 0);
-  node.set('params', new Y.Map(Object.entries(params)));
-  doc.getMap('nodes').set(id, node);
-}
-
-function addEdge(doc, id, from, to) {
-  const edge = new Y.Map();
-  edge.set('from', from);
-  edge.set('to', to);
-  doc.getMap('edges').set(id, edge);
-}
 
 const simulations = (client) => client.provider.tierboard.filter((m) => m.type === 'simulation');
 const latest = (client) => simulations(client).at(-1)?.result;
@@ -35,7 +18,7 @@ test('the simulation message follows the app fleet as instances are added', asyn
   try {
     a.doc.transact(() => {
       addNode(a.doc, 'c1', 'client');
-      addNode(a.doc, 'app1', 'app', { instances: 1 });
+      addNode(a.doc, 'app1', 'app', 'app1', { instances: 1 });
       addNode(a.doc, 'db1', 'db_primary');
       addEdge(a.doc, 'e1', 'c1', 'app1');
       addEdge(a.doc, 'e2', 'app1', 'db1');

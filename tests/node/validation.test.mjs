@@ -1,29 +1,11 @@
 // Live validation with two stock yjs + y-websocket clients (issue 4).
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { TestServer, connect, waitFor, Y } from './harness.mjs';
+import { TestServer, addEdge, addNode, connect, waitFor } from './harness.mjs';
 
 let server;
 before(async () => { server = await TestServer.start(); });
 after(async () => { await server?.stop(); });
-
-/** Adds a node following docs/PROTOCOL.md §3. */
-function addNode(doc, id, type, label, params = {}) {
-  const node = new Y.Map();
-  node.set('type', type);
-  node.set('label', label);
-  node.set('x', 0);
-  node.set('y', 0);
-  node.set('params', new Y.Map(Object.entries(params)));
-  doc.getMap('nodes').set(id, node);
-}
-
-function addEdge(doc, id, from, to) {
-  const edge = new Y.Map();
-  edge.set('from', from);
-  edge.set('to', to);
-  doc.getMap('edges').set(id, edge);
-}
 
 const latest = (client) => [...client.provider.tierboard].reverse().find((m) => m.type === 'validation')?.result;
 const t0 = (result) => result?.tiers.find((t) => t.id === 'T0');

@@ -2,8 +2,13 @@
 
 use std::path::Path;
 
+use std::sync::Arc;
+
+use anyhow::Context;
+
 use crate::config::ProblemsCommand;
-use crate::problems::{Bank, load};
+use crate::design::Design;
+use crate::problems::{Bank, Problem, load};
 
 pub fn run(command: ProblemsCommand) -> crate::Result<()> {
     match command {
@@ -40,4 +45,28 @@ pub fn lint(problems: &Path) -> crate::Result<()> {
     // The same load the server does at start, so the log shows its time too.
     Bank::load(problems)?;
     Ok(())
+}
+
+/// What `tierboard validate` and `tierboard simulate` start from: the bank in `problems`, the problem
+/// `problem` in it, and the design JSON (docs/PROTOCOL.md §3) in the file `design`; each failure names
+/// the file or id at fault.
+pub fn load_check_inputs(
+    problem: &str,
+    design: &Path,
+    problems: &Path,
+) -> anyhow::Result<(Bank, Arc<Problem>, Design)> {
+    let text = std::fs::read_to_string(design)
+        .with_context(|| format!("cannot read the design file {}", design.display()))?;
+    let parsed: Design = serde_json::from_str(&text).with_context(|| {
+        format!(
+            "{} is not a design JSON (docs/PROTOCOL.md §3)",
+            design.display()
+        )
+    })?;
+    let bank = Bank::load(problems)
+        .with_context(|| format!("cannot load the problem bank from {}", problems.display()))?;
+    let found = bank
+        .get(problem)
+        .with_context(|| format!("no problem with id '{problem}' in {}", problems.display()))?;
+    Ok((bank, found, parsed))
 }

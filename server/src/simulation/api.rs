@@ -5,12 +5,12 @@ use std::sync::Arc;
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::extract::rejection::BytesRejection;
-use axum::http::StatusCode;
 use axum::routing::post;
 use axum::{Json, Router};
 use serde::Deserialize;
 
 use crate::design::Design;
+use crate::error::json_body;
 use crate::problems::Bank;
 use crate::{Error, Result};
 
@@ -48,15 +48,7 @@ async fn simulate_design(
     State(bank): State<Arc<Bank>>,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Json<SimulationResult>> {
-    let body = body.map_err(|rejection| {
-        if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
-            Error::TooLarge(format!("request body: {}", rejection.body_text()))
-        } else {
-            Error::BadRequest(rejection.body_text())
-        }
-    })?;
-    let request: SimulateRequest =
-        serde_json::from_slice(&body).map_err(|e| Error::BadJson(e.to_string()))?;
+    let request: SimulateRequest = json_body(body)?;
     let (nodes, edges) = (request.design.nodes.len(), request.design.edges.len());
     if nodes > MAX_NODES || edges > MAX_EDGES {
         return Err(Error::TooLarge(format!(

@@ -6,9 +6,6 @@ use std::path::Path;
 
 use anyhow::Context as _;
 
-use crate::design::Design;
-use crate::problems::Bank;
-
 use super::{CheckStatus, Load, Scenario, SimulationResult, num, simulate};
 
 /// Exit status when every check passes.
@@ -67,19 +64,8 @@ pub fn check(
         fail: fail.to_vec(),
         cold_cache: false,
     };
-    let text = std::fs::read_to_string(design)
-        .with_context(|| format!("cannot read the design file {}", design.display()))?;
-    let design: Design = serde_json::from_str(&text).with_context(|| {
-        format!(
-            "{} is not a design JSON (docs/PROTOCOL.md §3)",
-            design.display()
-        )
-    })?;
-    let bank = Bank::load(problems)
-        .with_context(|| format!("cannot load the problem bank from {}", problems.display()))?;
-    let problem = bank
-        .get(problem)
-        .with_context(|| format!("no problem with id '{problem}' in {}", problems.display()))?;
+    let (bank, problem, design) =
+        crate::problems::cli::load_check_inputs(problem, design, problems)?;
     let result = simulate(&problem, bank.catalog(), &design, &scenario);
     let passed = result.checks.iter().all(|c| c.status != CheckStatus::Fail);
     Ok((render(&problem.title, &result), passed))

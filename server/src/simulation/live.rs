@@ -4,8 +4,6 @@
 //! The room decides when to run it and pushes `{"type":"simulation","result":{...}}` (type-100 message,
 //! docs/PROTOCOL.md) when `changed` is true, and on connect.
 
-use yrs::ReadTxn;
-
 use crate::design::Design;
 use crate::problems::{Catalog, Problem};
 
@@ -31,16 +29,15 @@ pub fn message(result: &SimulationResult) -> serde_json::Value {
     serde_json::json!({"type": "simulation", "result": result})
 }
 
-/// Reads the design through `txn`, simulates it at the problem's peak and compares with `last` (the
-/// result last pushed, or `None` for a room's first run, which always counts as changed).
-pub fn resimulate<T: ReadTxn>(
+/// Simulates `design` at the problem's peak and compares with `last` (the result last pushed, or
+/// `None` for a room's first run, which always counts as changed).
+pub fn resimulate(
     problem: &Problem,
     catalog: &Catalog,
-    txn: &T,
+    design: &Design,
     last: Option<&SimulationResult>,
 ) -> Resimulation {
-    let design = Design::from_txn(txn);
-    let result = simulate(problem, catalog, &design, &Scenario::peak());
+    let result = simulate(problem, catalog, design, &Scenario::peak());
     let changed = last != Some(&result);
     Resimulation { result, changed }
 }

@@ -5,12 +5,12 @@ use std::sync::Arc;
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::extract::rejection::BytesRejection;
-use axum::http::StatusCode;
 use axum::routing::post;
 use axum::{Json, Router};
 use serde::Deserialize;
 
 use crate::design::Design;
+use crate::error::json_body;
 use crate::problems::Bank;
 use crate::{Error, Result};
 
@@ -34,17 +34,9 @@ async fn validate_design(
     State(bank): State<Arc<Bank>>,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Json<ValidationResult>> {
-    let body = body.map_err(|rejection| {
-        if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
-            Error::TooLarge(format!("request body: {}", rejection.body_text()))
-        } else {
-            Error::BadRequest(rejection.body_text())
-        }
-    })?;
     // A design is read leniently (malformed parts become design issues); only JSON that does not
     // parse, or a request without `problem` / `design`, is refused.
-    let request: ValidateRequest =
-        serde_json::from_slice(&body).map_err(|e| Error::BadJson(e.to_string()))?;
+    let request: ValidateRequest = json_body(body)?;
     let problem = bank
         .get(&request.problem)
         .ok_or_else(|| Error::UnknownProblem(request.problem.clone()))?;

@@ -4,10 +4,7 @@
 use std::fmt::Write as _;
 use std::path::Path;
 
-use anyhow::Context as _;
-
-use crate::design::Design;
-use crate::problems::{Bank, Problem};
+use crate::problems::Problem;
 
 use super::{ValidationResult, validate};
 
@@ -38,19 +35,8 @@ pub fn run(problem: &str, design: &Path, problems: &Path) -> i32 {
 
 /// Loads the bank and the design, validates, and returns the table and whether every tier is reached.
 pub fn check(problem: &str, design: &Path, problems: &Path) -> anyhow::Result<(String, bool)> {
-    let text = std::fs::read_to_string(design)
-        .with_context(|| format!("cannot read the design file {}", design.display()))?;
-    let design: Design = serde_json::from_str(&text).with_context(|| {
-        format!(
-            "{} is not a design JSON (docs/PROTOCOL.md §3)",
-            design.display()
-        )
-    })?;
-    let bank = Bank::load(problems)
-        .with_context(|| format!("cannot load the problem bank from {}", problems.display()))?;
-    let problem = bank
-        .get(problem)
-        .with_context(|| format!("no problem with id '{problem}' in {}", problems.display()))?;
+    let (bank, problem, design) =
+        crate::problems::cli::load_check_inputs(problem, design, problems)?;
     let result = validate(&problem, bank.catalog(), &design);
     Ok((render(&problem, &result), result.all_reached()))
 }

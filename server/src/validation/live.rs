@@ -1,11 +1,9 @@
-//! The one call a room makes per (debounced) change: read the design out of the document, validate it,
+//! The one call a room makes per (debounced) change: validate the design it read out of its document
 //! and compare with the last result it pushed.
 //!
 //! Kept here rather than in the room so the room only decides *when* to run it (at most once per 50 ms,
 //! coalescing bursts) and what to do with the answer (push the result if it changed, store the
 //! transitions with their time).
-
-use yrs::ReadTxn;
 
 use crate::design::Design;
 use crate::problems::{Catalog, Problem};
@@ -22,16 +20,15 @@ pub struct Revalidation {
     pub transitions: Vec<TierTransition>,
 }
 
-/// Reads the design through `txn`, validates it and diffs it against `last` (the result last pushed, or
-/// `None` for a room's first run, where every reached tier counts as newly reached).
-pub fn revalidate<T: ReadTxn>(
+/// Validates `design` and diffs it against `last` (the result last pushed, or `None` for a room's
+/// first run, where every reached tier counts as newly reached).
+pub fn revalidate(
     problem: &Problem,
     catalog: &Catalog,
-    txn: &T,
+    design: &Design,
     last: Option<&ValidationResult>,
 ) -> Revalidation {
-    let design = Design::from_txn(txn);
-    let result = validate(problem, catalog, &design);
+    let result = validate(problem, catalog, design);
     let changed = last != Some(&result);
     let transitions = if changed {
         transitions(last, &result)

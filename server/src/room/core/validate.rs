@@ -25,14 +25,12 @@ impl RoomCore {
         let Some(problem) = self.problem.clone() else {
             return;
         };
-        let (run, simulated) = {
-            let txn = self.doc.transact();
-            let catalog = self.config.bank.catalog();
-            (
-                validation::revalidate(&problem, catalog, &txn, self.validation.as_deref()),
-                simulation::live::resimulate(&problem, catalog, &txn, self.simulation.as_ref()),
-            )
-        };
+        // The design is read out of the document once, for both.
+        let design = crate::design::Design::from_txn(&self.doc.transact());
+        let catalog = self.config.bank.catalog();
+        let run = validation::revalidate(&problem, catalog, &design, self.validation.as_deref());
+        let simulated =
+            simulation::live::resimulate(&problem, catalog, &design, self.simulation.as_ref());
         inc(&self.config.metrics.validations, 1);
         if run.changed {
             let message = serde_json::json!({"type": "validation", "result": &run.result});
