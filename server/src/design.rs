@@ -27,7 +27,7 @@ pub const META_KEY: &str = "meta";
 pub const NOTES_KEY: &str = "notes";
 
 /// Something wrong with the design itself, independent of the tiers.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum IssueCode {
     /// A node type the catalog does not know.
@@ -43,7 +43,7 @@ pub enum IssueCode {
 }
 
 /// One design issue or advisory: a code, a sentence, and what it is about.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Finding<C> {
     pub code: C,
     pub message: String,
@@ -54,7 +54,7 @@ pub struct Finding<C> {
 pub type DesignIssue = Finding<IssueCode>;
 
 /// A parameter value as the canvas stores it: a number, a string or a boolean.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(untagged)]
 pub enum ParamValue {
     Bool(bool),
@@ -62,7 +62,7 @@ pub enum ParamValue {
     Text(String),
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct DesignNode {
     pub id: String,
     /// Component type id from the catalog; empty when the node has none.
@@ -78,7 +78,7 @@ pub struct DesignNode {
     pub params: BTreeMap<String, ParamValue>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct DesignEdge {
     pub id: String,
     /// Source node id; empty when the edge has none.
@@ -95,7 +95,7 @@ pub struct DesignEdge {
 ///
 /// Deserialising is lenient (see the module docs): it goes through [`Design::from_json`], so the same
 /// rules apply to `POST /api/validate`, the CLI and the reference designs of the problem files.
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct Design {
     pub nodes: Vec<DesignNode>,
     pub edges: Vec<DesignEdge>,

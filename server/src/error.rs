@@ -9,6 +9,36 @@ use serde::de::DeserializeOwned;
 
 use crate::close::CloseCode;
 
+/// The body of every error answer: a sentence for people and a stable code for programs.
+#[derive(Debug, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
+pub struct ErrorBody {
+    /// What went wrong, in one sentence (server errors say only "internal error").
+    pub error: String,
+    /// One of the codes of [`Error::code`].
+    #[schema(value_type = ErrorCode)]
+    pub code: String,
+}
+
+/// The stable error codes (docs/PROTOCOL.md), as the OpenAPI document lists them.
+#[derive(utoipa::ToSchema)]
+#[schema(rename_all = "snake_case")]
+#[allow(dead_code)]
+enum ErrorCode {
+    BadRequest,
+    BadJson,
+    Unauthorized,
+    Forbidden,
+    MethodNotAllowed,
+    RateLimited,
+    UnknownProblem,
+    UnknownRoom,
+    NotFound,
+    TooLarge,
+    UpgradeRequired,
+    Unavailable,
+    Internal,
+}
+
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 #[derive(Debug, thiserror::Error)]
@@ -85,6 +115,27 @@ impl Error {
         }
     }
 
+    /// One error of each code, for tests that check a table against [`Error::code`].
+    #[cfg(test)]
+    pub(crate) fn examples() -> Vec<Error> {
+        let s = String::new;
+        vec![
+            Error::BadRequest(s()),
+            Error::BadJson(s()),
+            Error::Unauthorized,
+            Error::Forbidden(s()),
+            Error::MethodNotAllowed,
+            Error::RateLimited(std::time::Duration::ZERO),
+            Error::UnknownProblem(s()),
+            Error::UnknownRoom(s()),
+            Error::NotFound(s()),
+            Error::TooLarge(s()),
+            Error::UpgradeRequired(s()),
+            Error::Unavailable(s()),
+            Error::Internal(s()),
+        ]
+    }
+
     /// The WebSocket close code for an error that ends a connection (docs/PROTOCOL.md §2).
     pub fn close_code(&self) -> CloseCode {
         match self {
@@ -119,7 +170,10 @@ impl IntoResponse for Error {
         };
         let mut response = (
             status,
-            Json(serde_json::json!({"error": message, "code": self.code()})),
+            Json(ErrorBody {
+                error: message,
+                code: self.code().to_string(),
+            }),
         )
             .into_response();
         if let Error::RateLimited(wait) = &self {

@@ -9,17 +9,18 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::IntoResponse;
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use serde::Deserialize;
 use serde::de::DeserializeOwned;
-use serde_json::{Value, json};
+use serde::{Deserialize, Serialize};
 use tower_http::services::{ServeDir, ServeFile};
 
 use crate::auth::RoomAccess;
 use crate::clock::now_ms;
+use crate::error::ErrorBody;
 use crate::ids::{Role, RoomId, Token};
 use crate::room::Room;
 use crate::state::AppState;
 use crate::store::NewRoom;
+use crate::validation::ValidationResult;
 use crate::{Error, Result};
 
 /// `Json<T>` whose rejection is a crate error (400 `bad_json` with the parser's sentence).
@@ -47,6 +48,7 @@ pub fn routes() -> Router<AppState> {
         .route("/api/rooms/{room}/timeline", get(timeline))
         .route("/api/rooms/{room}/validation", get(room_validation))
         .route("/ws/{room}", get(crate::ws::handler))
+        .route("/api/openapi.json", get(crate::openapi::serve))
 }
 
 /// Serves the built client with `index.html` for client-side routes, when it has been built.
@@ -57,18 +59,48 @@ pub fn static_client(dir: &Path) -> Option<ServeDir<ServeFile>> {
         .then(|| ServeDir::new(dir).fallback(ServeFile::new(index)))
 }
 
-async fn healthz(State(state): State<AppState>) -> Json<Value> {
-    Json(json!({
-        "status": "ok",
-        "instance": state.instance.to_string(),
-        "rooms": state.rooms.loaded(),
-        "connections": state.metrics.connections.load(std::sync::atomic::Ordering::Relaxed),
-        "uptime_secs": state.started.elapsed().as_secs(),
-        "problems": state.bank.len(),
-    }))
+/// `GET /healthz`: what this instance holds.
+#[derive(Debug, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct Health {
+    /// Always `ok` when the server answers.
+    pub status: String,
+    /// This process's random instance id (several instances may share a database and a bus).
+    pub instance: String,
+    /// Rooms loaded in memory.
+    pub rooms: usize,
+    /// Open WebSocket connections.
+    pub connections: u64,
+    pub uptime_secs: u64,
+    /// Problems in the bank.
+    pub problems: usize,
 }
 
-async fn metrics(State(state): State<AppState>, headers: HeaderMap) -> Result<impl IntoResponse> {
+#[utoipa::path(get, path = "/healthz", tag = "server",
+    responses((status = 200, description = "The server is up", body = Health)))]
+pub async fn healthz(State(state): State<AppState>) -> Json<Health> {
+    Json(Health {
+        status: "ok".into(),
+        instance: state.instance.to_string(),
+        rooms: state.rooms.loaded(),
+        connections: state
+            .metrics
+            .connections
+            .load(std::sync::atomic::Ordering::Relaxed) as u64,
+        uptime_secs: state.started.elapsed().as_secs(),
+        problems: state.bank.len(),
+    })
+}
+
+#[utoipa::path(get, path = "/metrics", tag = "server",
+    security((), ("bearer" = [])),
+    responses(
+        (status = 200, description = "Prometheus text format", content_type = "text/plain", body = String),
+        (status = 401, description = "`--metrics-token` is set and the request lacks it", body = ErrorBody),
+    ))]
+pub async fn metrics(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+) -> Result<impl IntoResponse> {
     crate::browser::check_metrics_token(&headers, state.config.metrics_token.as_deref())?;
     Ok((
         [(
@@ -79,12 +111,48 @@ async fn metrics(State(state): State<AppState>, headers: HeaderMap) -> Result<im
     ))
 }
 
-#[derive(Debug, Deserialize)]
-struct CreateRoom {
-    problem: String,
+/// `POST /api/rooms` body.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+pub struct CreateRoom {
+    /// A problem id of the bank (`GET /api/problems`).
+    #[schema(example = "classic-tinyurl-url-shortener")]
+    pub problem: String,
 }
 
-async fn create_room(
+/// A new room and its two tokens, shown once: only their hashes are stored.
+#[derive(Debug, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct CreatedRoom {
+    pub room: String,
+    pub tokens: RoomTokens,
+}
+
+#[derive(Debug, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct RoomTokens {
+    /// Grants editing.
+    pub edit: String,
+    /// Grants reading and presence only.
+    pub view: String,
+}
+
+#[utoipa::path(post, path = "/api/rooms", tag = "rooms",
+    request_body = CreateRoom,
+    responses(
+        (status = 201, description = "Room created", body = CreatedRoom, links(
+            ("info" = (operation_id = "room_info", parameters(
+                ("room" = "$response.body#/room"), ("token" = "$response.body#/tokens/edit")))),
+            ("timeline" = (operation_id = "timeline", parameters(
+                ("room" = "$response.body#/room"), ("token" = "$response.body#/tokens/view")))),
+            ("validation" = (operation_id = "room_validation", parameters(
+                ("room" = "$response.body#/room"), ("token" = "$response.body#/tokens/view")))),
+        )),
+        (status = 400, description = "The body is not JSON of this shape", body = ErrorBody),
+        (status = 404, description = "No such problem", body = ErrorBody),
+        (status = 413, description = "The body is too large", body = ErrorBody),
+        (status = 429, description = "Too many rooms from this address; see `Retry-After`", body = ErrorBody,
+            headers(("Retry-After" = u64, description = "Seconds to wait"))),
+        (status = 500, description = "The store failed", body = ErrorBody),
+    ))]
+pub async fn create_room(
     State(state): State<AppState>,
     extensions: axum::http::Extensions,
     ApiJson(body): ApiJson<CreateRoom>,
@@ -122,53 +190,147 @@ async fn create_room(
     tracing::info!(room = %room, problem = %body.problem, "room created");
     Ok((
         StatusCode::CREATED,
-        Json(json!({"room": room, "tokens": {"edit": edit.as_str(), "view": view.as_str()}})),
+        Json(CreatedRoom {
+            room: room.to_string(),
+            tokens: RoomTokens {
+                edit: edit.as_str().to_string(),
+                view: view.as_str().to_string(),
+            },
+        }),
     ))
 }
 
-async fn room_info(
+/// `GET /api/rooms/{room}`.
+#[derive(Debug, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct RoomInfo {
+    pub room: String,
+    pub problem: String,
+    /// Creation time, epoch milliseconds.
+    pub created: i64,
+    /// What the token grants: `edit` or `view`.
+    #[schema(value_type = RoleName)]
+    pub role: String,
+    /// Participants with presence on this instance (0 when the room is not loaded here).
+    pub participants: usize,
+    /// WebSocket connections on this instance.
+    pub connections: usize,
+}
+
+/// A token's role.
+#[derive(utoipa::ToSchema)]
+#[schema(rename_all = "snake_case")]
+#[allow(dead_code)]
+enum RoleName {
+    Edit,
+    View,
+}
+
+/// The parameters every room route takes: the room id, and its token (`?token=` or
+/// `Authorization: Bearer`).
+#[derive(utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+#[allow(dead_code)]
+pub struct RoomTokenQuery {
+    /// An edit or view token of the room (or send `Authorization: Bearer <token>`).
+    token: Option<String>,
+}
+
+#[utoipa::path(get, path = "/api/rooms/{room}", tag = "rooms",
+    params(("room" = String, Path, description = "Room id"), RoomTokenQuery),
+    security((), ("bearer" = [])),
+    responses(
+        (status = 200, description = "The room", body = RoomInfo),
+        (status = 400, description = "Malformed query", body = ErrorBody),
+        (status = 401, description = "Missing or wrong token", body = ErrorBody),
+        (status = 404, description = "No such room", body = ErrorBody),
+        (status = 503, description = "The token could not be checked; retry", body = ErrorBody),
+        (status = 500, description = "The store failed", body = ErrorBody),
+    ))]
+pub async fn room_info(
     State(state): State<AppState>,
     RoomAccess {
         room: room_id,
         role,
     }: RoomAccess,
-) -> Result<Json<Value>> {
+) -> Result<Json<RoomInfo>> {
     let record = state
         .store
         .room(&room_id)
         .await?
         .ok_or_else(|| Error::UnknownRoom(room_id.to_string()))?;
     let status = state.rooms.status(&room_id).await;
-    Ok(Json(json!({
-        "room": room_id,
-        "problem": record.problem,
-        "created": record.created_ms,
-        "role": role.as_str(),
-        "participants": status.as_ref().map_or(0, |s| s.participants),
-        "connections": status.as_ref().map_or(0, |s| s.connections),
-    })))
+    Ok(Json(RoomInfo {
+        room: room_id.to_string(),
+        problem: record.problem,
+        created: record.created_ms,
+        role: role.as_str().to_string(),
+        participants: status.as_ref().map_or(0, |s| s.participants),
+        connections: status.as_ref().map_or(0, |s| s.connections),
+    }))
 }
 
-async fn timeline(
+/// `GET /api/rooms/{room}/timeline`: when each tier was reached or lost, oldest first.
+#[derive(Debug, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct Timeline {
+    pub events: Vec<TimelineEvent>,
+}
+
+#[derive(Debug, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct TimelineEvent {
+    /// Epoch milliseconds.
+    pub at: i64,
+    /// The tier id.
+    pub tier: String,
+    /// `reached` or `lost`.
+    #[schema(value_type = crate::validation::TierEvent)]
+    pub event: String,
+}
+
+#[utoipa::path(get, path = "/api/rooms/{room}/timeline", tag = "rooms",
+    params(("room" = String, Path, description = "Room id"), RoomTokenQuery),
+    security((), ("bearer" = [])),
+    responses(
+        (status = 200, description = "The tier timeline", body = Timeline),
+        (status = 400, description = "Malformed query", body = ErrorBody),
+        (status = 401, description = "Missing or wrong token", body = ErrorBody),
+        (status = 404, description = "No such room", body = ErrorBody),
+        (status = 503, description = "The token could not be checked; retry", body = ErrorBody),
+        (status = 500, description = "The store failed", body = ErrorBody),
+    ))]
+pub async fn timeline(
     State(state): State<AppState>,
     RoomAccess { room: room_id, .. }: RoomAccess,
-) -> Result<Json<Value>> {
+) -> Result<Json<Timeline>> {
     let events = state.store.timeline(&room_id).await?;
-    let events: Vec<Value> = events
-        .into_iter()
-        .map(|t| json!({"at": t.at_ms, "tier": t.tier, "event": t.event}))
-        .collect();
-    Ok(Json(json!({"events": events})))
+    Ok(Json(Timeline {
+        events: events
+            .into_iter()
+            .map(|t| TimelineEvent {
+                at: t.at_ms,
+                tier: t.tier,
+                event: t.event,
+            })
+            .collect(),
+    }))
 }
 
-async fn room_validation(
+#[utoipa::path(get, path = "/api/rooms/{room}/validation", tag = "rooms",
+    params(("room" = String, Path, description = "Room id"), RoomTokenQuery),
+    security((), ("bearer" = [])),
+    responses(
+        (status = 200, description = "The room's current validation result", body = ValidationResult),
+        (status = 400, description = "Malformed query", body = ErrorBody),
+        (status = 401, description = "Missing or wrong token", body = ErrorBody),
+        (status = 404, description = "No such room, or its problem is not in the bank", body = ErrorBody),
+        (status = 503, description = "The room could not be loaded; retry", body = ErrorBody),
+        (status = 500, description = "The store failed", body = ErrorBody),
+    ))]
+pub async fn room_validation(
     State(state): State<AppState>,
     RoomAccess { room: room_id, .. }: RoomAccess,
-) -> Result<Json<Value>> {
+) -> Result<Json<ValidationResult>> {
     match state.rooms.validation(&room_id).await? {
-        Some(result) => Ok(Json(
-            serde_json::to_value(&*result).map_err(|e| Error::Internal(e.to_string()))?,
-        )),
+        Some(result) => Ok(Json((*result).clone())),
         None => Err(Error::NotFound(format!(
             "a validation result for room {room_id} (its problem is not in the bank)"
         ))),

@@ -23,6 +23,7 @@
 //! - [`validation`]: pure tier validation of a design.
 //! - [`simulation`]: pure capacity simulation of a design (load, latency, errors, cost, checks).
 //! - [`http`], [`ws`]: the routes and the WebSocket adapter.
+//! - [`openapi`]: the OpenAPI document of the HTTP API, served at `/api/openapi.json`.
 //! - [`metrics`]: Prometheus counters.
 //! - [`listen`]: accepting connections: caps per address and in total, the header-read timeout.
 //! - [`ratelimit`]: per-address token buckets (room creation).
@@ -40,6 +41,7 @@ pub mod http;
 pub mod ids;
 pub mod listen;
 pub mod metrics;
+pub mod openapi;
 pub mod problems;
 pub mod ratelimit;
 pub mod room;

@@ -8,10 +8,13 @@ use std::sync::Arc;
 use axum::extract::{Path, Query, State};
 use axum::routing::get;
 use axum::{Json, Router};
-use serde_json::{Value, json};
+use serde::Serialize;
+use serde_json::Value;
 
-use crate::problems::Bank;
-use crate::problems::search::{self, DEFAULT_PER_PAGE};
+use crate::error::ErrorBody;
+use crate::problems::model::{Analysis, Problem, ReferenceSolution, Staff};
+use crate::problems::search::{self, DEFAULT_PER_PAGE, Facets};
+use crate::problems::{Bank, ParamDef};
 use crate::{Error, Result};
 
 /// `GET /api/problems`, `GET /api/problems/{id}`, `GET /api/problems/{id}/solution`, `GET /api/components`.
@@ -40,10 +43,69 @@ fn text(params: &HashMap<String, String>, name: &str) -> Option<String> {
         .filter(|s| !s.is_empty())
 }
 
-async fn list(
+/// `GET /api/problems` query. Numbers are taken as text so that a bad one gets a sentence, not a
+/// parser's rejection.
+#[derive(utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+#[allow(dead_code)]
+pub struct ListQuery {
+    /// Words to search for in titles, summaries, descriptions and requirements (BM25F ranking).
+    q: Option<String>,
+    /// Only this category (see `facets`).
+    category: Option<String>,
+    /// Only this difficulty (see `facets`).
+    difficulty: Option<String>,
+    /// 1-based page number.
+    #[param(minimum = 1)]
+    page: Option<u64>,
+    /// Items per page (at most 100).
+    #[param(minimum = 1)]
+    per_page: Option<u64>,
+}
+
+/// One page of the bank, with facet counts over every match.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct ProblemList {
+    pub total: usize,
+    pub page: usize,
+    pub per_page: usize,
+    pub items: Vec<ProblemSummary>,
+    pub facets: Facets,
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct ProblemSummary {
+    pub id: String,
+    pub title: String,
+    pub category: String,
+    pub difficulty: Option<String>,
+    pub summary: String,
+    pub tier_count: usize,
+    /// `authored`, `seed` or `none`.
+    pub tier_source: String,
+    pub offers: Offers,
+}
+
+/// What a problem comes with.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct Offers {
+    pub tutorial: bool,
+    pub checkpoints: usize,
+    pub hints: usize,
+    pub reference: bool,
+    pub analysis: bool,
+}
+
+#[utoipa::path(get, path = "/api/problems", tag = "problems",
+    params(ListQuery),
+    responses(
+        (status = 200, description = "A page of matching problems", body = ProblemList),
+        (status = 400, description = "A bad `page` or `per_page`", body = ErrorBody),
+    ))]
+pub async fn list(
     State(bank): State<Arc<Bank>>,
     Query(params): Query<HashMap<String, String>>,
-) -> Result<Json<Value>> {
+) -> Result<Json<ProblemList>> {
     let query = search::Query {
         q: text(&params, "q").unwrap_or_default(),
         category: text(&params, "category"),
@@ -52,43 +114,47 @@ async fn list(
         per_page: number(&params, "per_page", DEFAULT_PER_PAGE)?,
     };
     let results = bank.search(&query);
-    let items: Vec<Value> = results
+    let items = results
         .hits
         .iter()
         .filter_map(|h| bank.get(&h.id))
-        .map(|p| {
-            json!({
-                "id": p.id,
-                "title": p.title,
-                "category": p.category,
-                "difficulty": p.difficulty,
-                "summary": p.summary,
-                "tier_count": p.tiers.len(),
-                "tier_source": p.tier_source(),
-                "offers": {
-                    "tutorial": p.tutorial.is_some(),
-                    "checkpoints": p.tutorial.as_ref().map_or(0, |t| t.checkpoints.len()),
-                    "hints": p.hints.len(),
-                    "reference": p.reference_solution.is_some(),
-                    "analysis": p.analysis.is_some(),
-                },
-            })
+        .map(|p| ProblemSummary {
+            id: p.id.clone(),
+            title: p.title.clone(),
+            category: p.category.clone(),
+            difficulty: p.difficulty.clone(),
+            summary: p.summary.clone(),
+            tier_count: p.tiers.len(),
+            tier_source: p.tier_source().to_string(),
+            offers: Offers {
+                tutorial: p.tutorial.is_some(),
+                checkpoints: p.tutorial.as_ref().map_or(0, |t| t.checkpoints.len()),
+                hints: p.hints.len(),
+                reference: p.reference_solution.is_some(),
+                analysis: p.analysis.is_some(),
+            },
         })
         .collect();
-    Ok(Json(json!({
-        "total": results.total,
-        "page": results.page,
-        "per_page": results.per_page,
-        "items": items,
-        "facets": results.facets,
-    })))
+    Ok(Json(ProblemList {
+        total: results.total,
+        page: results.page,
+        per_page: results.per_page,
+        items,
+        facets: results.facets,
+    }))
 }
 
 /// Fields kept for after the attempt (the answer), and which a later change may reserve for interviewers.
 /// `staff` considerations are part of the problem statement and stay visible.
 const HIDDEN: [&str; 2] = ["reference_solution", "analysis"];
 
-async fn one(State(bank): State<Arc<Bank>>, Path(id): Path<String>) -> Result<Json<Value>> {
+#[utoipa::path(get, path = "/api/problems/{id}", tag = "problems",
+    params(("id" = String, Path, description = "Problem id", example = "classic-tinyurl-url-shortener")),
+    responses(
+        (status = 200, description = "The problem as a candidate sees it (no `reference_solution`, no `analysis`)", body = Problem),
+        (status = 404, description = "No such problem", body = ErrorBody),
+    ))]
+pub async fn one(State(bank): State<Arc<Bank>>, Path(id): Path<String>) -> Result<Json<Value>> {
     let p = bank.get(&id).ok_or(Error::UnknownProblem(id))?;
     let mut v = serde_json::to_value(&*p)
         .map_err(|e| Error::Internal(format!("serialising problem: {e}")))?;
@@ -100,52 +166,105 @@ async fn one(State(bank): State<Arc<Bank>>, Path(id): Path<String>) -> Result<Js
     Ok(Json(v))
 }
 
-async fn solution(State(bank): State<Arc<Bank>>, Path(id): Path<String>) -> Result<Json<Value>> {
+/// `GET /api/problems/{id}/solution`: the answer to a problem.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct Solution {
+    pub id: String,
+    pub reference_solution: Option<ReferenceSolution>,
+    pub analysis: Option<Analysis>,
+    pub staff: Option<Staff>,
+}
+
+#[utoipa::path(get, path = "/api/problems/{id}/solution", tag = "problems",
+    params(("id" = String, Path, description = "Problem id", example = "classic-tinyurl-url-shortener")),
+    responses(
+        (status = 200, description = "The reference solution and analysis", body = Solution),
+        (status = 404, description = "No such problem", body = ErrorBody),
+    ))]
+pub async fn solution(
+    State(bank): State<Arc<Bank>>,
+    Path(id): Path<String>,
+) -> Result<Json<Solution>> {
     let p = bank.get(&id).ok_or(Error::UnknownProblem(id))?;
-    Ok(Json(json!({
-        "id": p.id,
-        "reference_solution": p.reference_solution,
-        "analysis": p.analysis,
-        "staff": p.staff,
-    })))
+    Ok(Json(Solution {
+        id: p.id.clone(),
+        reference_solution: p.reference_solution.clone(),
+        analysis: p.analysis.clone(),
+        staff: p.staff.clone(),
+    }))
+}
+
+/// `GET /api/components`.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct Components {
+    pub components: Vec<Component>,
+}
+
+/// A component type of the catalog.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct Component {
+    #[serde(rename = "type")]
+    pub ty: String,
+    pub name: String,
+    /// The canonical kind validation matches on; aliases share their target's kind.
+    pub kind: String,
+    pub family: String,
+    pub icon: String,
+    /// Other type ids of the same kind.
+    pub aliases: Vec<String>,
+    pub params: Vec<ParamDef>,
+    /// Per-instance capacity for the simulation (absent for notes).
+    pub capacity: Option<ComponentCapacity>,
 }
 
 /// A type's capacity as `GET /api/components` serves it: the figures, and the source's text (with
 /// its id and whether it is a guess) rather than only its id.
-fn capacity_json(catalog: &crate::problems::Catalog, t: &crate::problems::ComponentType) -> Value {
-    match &t.capacity {
-        None => Value::Null,
-        Some(c) => {
-            let source = catalog.source(&c.source);
-            json!({
-                "rps": c.rps,
-                "service_ms": c.service_ms,
-                "monthly_usd": c.monthly_usd,
-                "async": c.is_async,
-                "source": source.map_or(c.source.as_str(), |s| s.text.as_str()),
-                "source_id": c.source,
-                "guess": source.is_some_and(|s| s.guess),
-            })
-        }
-    }
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct ComponentCapacity {
+    pub rps: f64,
+    pub service_ms: f64,
+    pub monthly_usd: f64,
+    #[serde(rename = "async")]
+    pub is_async: bool,
+    pub source: String,
+    pub source_id: String,
+    pub guess: bool,
 }
 
-async fn components(State(bank): State<Arc<Bank>>) -> Json<Value> {
+fn capacity(
+    catalog: &crate::problems::Catalog,
+    t: &crate::problems::ComponentType,
+) -> Option<ComponentCapacity> {
+    t.capacity.as_ref().map(|c| {
+        let source = catalog.source(&c.source);
+        ComponentCapacity {
+            rps: c.rps,
+            service_ms: c.service_ms,
+            monthly_usd: c.monthly_usd,
+            is_async: c.is_async,
+            source: source.map_or(c.source.clone(), |s| s.text.clone()),
+            source_id: c.source.clone(),
+            guess: source.is_some_and(|s| s.guess),
+        }
+    })
+}
+
+#[utoipa::path(get, path = "/api/components", tag = "problems",
+    responses((status = 200, description = "The component catalog", body = Components)))]
+pub async fn components(State(bank): State<Arc<Bank>>) -> Json<Components> {
     let catalog = bank.catalog();
-    let list: Vec<Value> = catalog
+    let components = catalog
         .iter()
-        .map(|t| {
-            json!({
-                "type": t.ty,
-                "name": t.name,
-                "kind": t.kind,
-                "family": t.family,
-                "icon": t.icon,
-                "aliases": t.aliases,
-                "params": t.params,
-                "capacity": capacity_json(catalog, t),
-            })
+        .map(|t| Component {
+            ty: t.ty.clone(),
+            name: t.name.clone(),
+            kind: t.kind.clone(),
+            family: t.family.clone(),
+            icon: t.icon.clone(),
+            aliases: t.aliases.clone(),
+            params: t.params.clone(),
+            capacity: capacity(catalog, t),
         })
         .collect();
-    Json(json!({ "components": list }))
+    Json(Components { components })
 }

@@ -19,7 +19,7 @@ use serde::{Deserialize, Serialize};
 /// The component type of a free-text sticky note; validation ignores it.
 pub const NOTE: &str = crate::design::NOTE_TYPE;
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ParamDef {
     pub name: String,

@@ -14,7 +14,7 @@ fn is_false(b: &bool) -> bool {
     !*b
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Problem {
     pub id: String,
@@ -121,7 +121,7 @@ impl Problem {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Origin {
     /// Seed file name, e.g. `004_8b9a9769bbf4307b.txt`.
@@ -131,7 +131,7 @@ pub struct Origin {
 }
 
 /// Structured figures from the non-functional requirements (each one optional).
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Targets {
     /// "99.99% uptime" → 99.99.
@@ -154,14 +154,14 @@ impl Targets {
 }
 
 /// One non-functional requirement, e.g. `name = "Latency"`, `text = "P99 < 200ms"`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Requirement {
     pub name: String,
     pub text: String,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Constant {
     pub name: String,
@@ -179,6 +179,20 @@ pub enum ConstValue {
     Float(f64),
     Text(String),
 }
+
+// By hand: an integer is also a number, so the document says `anyOf`, not the derive's `oneOf`.
+impl utoipa::PartialSchema for ConstValue {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        use utoipa::openapi::schema::{AnyOfBuilder, ObjectBuilder, Type};
+        AnyOfBuilder::new()
+            .item(ObjectBuilder::new().schema_type(Type::Boolean))
+            .item(ObjectBuilder::new().schema_type(Type::Number))
+            .item(ObjectBuilder::new().schema_type(Type::String))
+            .into()
+    }
+}
+
+impl utoipa::ToSchema for ConstValue {}
 
 impl ConstValue {
     /// Reads a seed value: `900` → integer, `0.95` → float, `true` → boolean, anything else text.
@@ -214,7 +228,7 @@ impl ConstValue {
 }
 
 /// A block of seed text kept verbatim under its heading.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Section {
     pub heading: String,
@@ -222,7 +236,7 @@ pub struct Section {
 }
 
 /// The tutorial narrative: the full text, plus its calculations and checkpoint questions pulled out.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Tutorial {
     pub text: String,
@@ -232,14 +246,14 @@ pub struct Tutorial {
     pub checkpoints: Vec<Checkpoint>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Calculation {
     pub title: String,
     pub steps: Vec<String>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Checkpoint {
     pub question: String,
@@ -248,14 +262,14 @@ pub struct Checkpoint {
     pub hint: String,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum TierSource {
     Seed,
     Authored,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Tier {
     pub id: String,
@@ -267,7 +281,7 @@ pub struct Tier {
 /// One tier rule (docs/PROTOCOL.md §5). `text` is the seed's wording, kept verbatim.
 ///
 /// Authored rules carry `because`: the phrase of the problem's own text the rule comes from.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
 pub enum Rule {
     Include {
@@ -347,7 +361,7 @@ impl Rule {
 }
 
 /// A reference design: the seed's `**Components:**` / `**Connections:**` lists as a graph, or an authored one.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ReferenceSolution {
     pub source: TierSource,
@@ -389,7 +403,7 @@ impl ReferenceSolution {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RefNode {
     pub id: String,
@@ -408,7 +422,7 @@ pub struct RefNode {
     pub filled_in: Vec<String>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RefEdge {
     pub id: String,
@@ -419,7 +433,7 @@ pub struct RefEdge {
 }
 
 /// `### Solution Analysis`: architecture overview, phases with figures, trade-offs and cost.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Analysis {
     #[serde(default, skip_serializing_if = "String::is_empty")]
@@ -436,7 +450,7 @@ pub struct Analysis {
 }
 
 /// `*Normal Operation:*`, `*Peak Load:*`, `*Failure Scenarios:*`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Phase {
     /// `normal`, `peak` or `failure` (other names kept as written).
@@ -449,14 +463,14 @@ pub struct Phase {
 }
 
 /// `- Name: value` as written.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Fact {
     pub name: String,
     pub value: String,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct TradeOff {
     pub title: String,
@@ -470,7 +484,7 @@ pub struct TradeOff {
     pub cost: String,
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Cost {
     /// `Monthly Total`, `Yearly Total`, `Cost per Request`.
@@ -482,7 +496,7 @@ pub struct Cost {
 }
 
 /// The staff / principal-level considerations that end the L5 and L6 problems.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Staff {
     /// `L5 Staff-Level Considerations` or `L6 Principal-Level Innovations`.
@@ -494,7 +508,7 @@ pub struct Staff {
     pub blocks: Vec<Block>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct MigrationPhase {
     pub phase: String,
@@ -504,7 +518,7 @@ pub struct MigrationPhase {
     pub rollback: String,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Block {
     pub title: String,
@@ -512,7 +526,7 @@ pub struct Block {
 }
 
 /// A list item with its indented sub-items.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Item {
     pub text: String,

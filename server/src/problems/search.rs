@@ -79,7 +79,7 @@ pub struct Results {
     pub facets: Facets,
 }
 
-#[derive(Debug, Clone, Default, Serialize)]
+#[derive(Debug, Clone, Default, Serialize, utoipa::ToSchema)]
 pub struct Facets {
     pub category: BTreeMap<String, usize>,
     pub difficulty: BTreeMap<String, usize>,
@@ -214,7 +214,9 @@ impl Index {
         let page = q.page.max(1);
         let hits = hits
             .into_iter()
-            .skip((page - 1) * per_page)
+            // Saturating: `?page=` comes from the query string, and a huge one is past the end, not
+            // an overflow.
+            .skip((page - 1).saturating_mul(per_page))
             .take(per_page)
             .collect();
         Results {
@@ -238,5 +240,28 @@ mod tests {
             vec!["rate", "limiter", "api", "gateway"]
         );
         assert_eq!(tokenize("class bus"), vec!["class", "bus"]);
+    }
+
+    #[test]
+    fn a_page_past_any_end_is_empty() {
+        let mut p = Problem::new(
+            "a".into(),
+            "Rate limiter".into(),
+            "infra".into(),
+            crate::problems::model::Origin {
+                file: "f".into(),
+                number: 1,
+            },
+        );
+        p.summary = "limits".into();
+        let index = Index::build([&p]);
+        let results = index.search(&Query {
+            q: "rate".into(),
+            page: usize::MAX,
+            per_page: MAX_PER_PAGE,
+            ..Query::default()
+        });
+        assert_eq!(results.total, 1);
+        assert!(results.hits.is_empty());
     }
 }

@@ -10,7 +10,7 @@ use axum::{Json, Router};
 use serde::Deserialize;
 
 use crate::design::Design;
-use crate::error::json_body;
+use crate::error::{ErrorBody, json_body};
 use crate::problems::Bank;
 use crate::{Error, Result};
 
@@ -27,9 +27,11 @@ pub const MAX_BODY_BYTES: usize = 2 * 1024 * 1024;
 
 /// The request body: `{"problem": "<id>", "design": <design JSON>, "scenario": {...}}` (`scenario`
 /// optional: peak).
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SimulateRequest {
+    /// A problem id of the bank.
+    #[schema(example = "classic-tinyurl-url-shortener")]
     pub problem: String,
     pub design: Design,
     #[serde(default)]
@@ -44,7 +46,15 @@ pub fn router(bank: Arc<Bank>) -> Router {
         .with_state(bank)
 }
 
-async fn simulate_design(
+#[utoipa::path(post, path = "/api/simulate", tag = "design",
+    request_body = SimulateRequest,
+    responses(
+        (status = 200, description = "The simulation result", body = SimulationResult),
+        (status = 400, description = "Not JSON, or not of this shape", body = ErrorBody),
+        (status = 404, description = "No such problem", body = ErrorBody),
+        (status = 413, description = "The body or the design is too large", body = ErrorBody),
+    ))]
+pub async fn simulate_design(
     State(bank): State<Arc<Bank>>,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Json<SimulationResult>> {

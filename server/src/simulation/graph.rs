@@ -13,7 +13,7 @@ use crate::design::{Design, INSTANCES, ParamValue};
 use crate::problems::Catalog;
 
 /// Something in the design the simulation could not take as it is.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct SimIssue {
     /// `unknown_type`, `no_capacity`, `dangling_edge`, `note_edge`, `cycle`, `duplicate_id`,
     /// `duplicate_edge`, `bad_param`, `no_client`, `unknown_failed_node`, or a code of the design
@@ -36,7 +36,7 @@ impl SimIssue {
 }
 
 /// What a node does with the traffic it receives.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Role {
     /// Generates the workload (kind `client`).

@@ -50,12 +50,37 @@ impl Serialize for Load {
     }
 }
 
+// Hand-written: `Load` (de)serialises by hand, as a name or a number.
+impl utoipa::PartialSchema for Load {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        use utoipa::openapi::schema::{ObjectBuilder, OneOfBuilder, Type};
+        OneOfBuilder::new()
+            .item(
+                ObjectBuilder::new()
+                    .schema_type(Type::String)
+                    .enum_values(Some(["normal", "peak"])),
+            )
+            .item(
+                ObjectBuilder::new()
+                    .schema_type(Type::Number)
+                    .minimum(Some(0.0))
+                    .maximum(Some(MAX_MULTIPLIER)),
+            )
+            .description(Some(
+                "The problem's normal or peak rate, or a multiple of peak (`10` is a 10x spike)",
+            ))
+            .into()
+    }
+}
+
+impl utoipa::ToSchema for Load {}
+
 /// Largest spike multiplier accepted.
 pub const MAX_MULTIPLIER: f64 = 1_000_000.0;
 
 /// `{"load": "normal"|"peak"|<number>, "fail": ["<node id>"], "cold_cache": bool}`; every field optional
 /// (peak, nothing failed, warm caches).
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Scenario {
     #[serde(default)]
@@ -73,7 +98,7 @@ impl Scenario {
 }
 
 /// What the scenario offered, with the workload it comes from.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct ScenarioResult {
     pub load: Load,
     /// The rate as a multiple of peak (normal ÷ peak for `normal`).
@@ -97,7 +122,7 @@ pub struct ScenarioResult {
     pub defaults: Vec<String>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct NodeResult {
     #[serde(rename = "type")]
     pub ty: String,
@@ -125,7 +150,7 @@ pub struct NodeResult {
     pub monthly_usd: f64,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct EdgeResult {
     pub from: String,
     pub to: String,
@@ -135,7 +160,7 @@ pub struct EdgeResult {
     pub off_path: bool,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct EndToEnd {
     /// Requests/s answered without error.
     pub throughput_rps: f64,
@@ -146,7 +171,7 @@ pub struct EndToEnd {
 }
 
 /// Outcome of a capacity check.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum CheckStatus {
     Pass,
@@ -155,7 +180,7 @@ pub enum CheckStatus {
     Info,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct Check {
     /// `sustains_peak`, `latency_target`, `no_single_point_of_failure`, `monthly_cost`.
     pub id: String,
@@ -167,7 +192,7 @@ pub struct Check {
     pub nodes: Vec<String>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct SimulationResult {
     pub problem: String,
     pub scenario: ScenarioResult,

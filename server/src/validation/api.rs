@@ -10,15 +10,17 @@ use axum::{Json, Router};
 use serde::Deserialize;
 
 use crate::design::Design;
-use crate::error::json_body;
+use crate::error::{ErrorBody, json_body};
 use crate::problems::Bank;
 use crate::{Error, Result};
 
 use super::{ValidationResult, validate};
 
 /// The request body: `{"problem": "<id>", "design": <design JSON, docs/PROTOCOL.md §3>}`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub struct ValidateRequest {
+    /// A problem id of the bank.
+    #[schema(example = "classic-tinyurl-url-shortener")]
     pub problem: String,
     pub design: Design,
 }
@@ -30,7 +32,15 @@ pub fn router(bank: Arc<Bank>) -> Router {
         .with_state(bank)
 }
 
-async fn validate_design(
+#[utoipa::path(post, path = "/api/validate", tag = "design",
+    request_body = ValidateRequest,
+    responses(
+        (status = 200, description = "The validation result", body = ValidationResult),
+        (status = 400, description = "Not JSON, or no `problem` / `design`", body = ErrorBody),
+        (status = 404, description = "No such problem", body = ErrorBody),
+        (status = 413, description = "The body is too large", body = ErrorBody),
+    ))]
+pub async fn validate_design(
     State(bank): State<Arc<Bank>>,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Json<ValidationResult>> {

@@ -8,18 +8,21 @@ use serde::{Deserialize, Serialize};
 pub use crate::design::{DesignIssue, Finding, IssueCode};
 use crate::problems::TierSource;
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct ValidationResult {
     /// The problem id.
     pub problem: String,
     /// The number of leading tiers reached (0 = none).
     pub reached: usize,
     pub tiers: Vec<TierResult>,
+    // Inline: the two are one generic type, which the OpenAPI document cannot name once for both.
+    #[schema(inline)]
     pub design_issues: Vec<DesignIssue>,
+    #[schema(inline)]
     pub advisories: Vec<Advisory>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct TierResult {
     pub id: String,
     pub title: String,
@@ -31,7 +34,7 @@ pub struct TierResult {
     pub rules: Vec<RuleResult>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct RuleResult {
     /// The rule's text as the problem file has it (the seed's wording).
     pub text: String,
@@ -43,7 +46,7 @@ pub struct RuleResult {
     pub nodes: Vec<String>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum RuleKind {
     Include,
@@ -53,7 +56,7 @@ pub enum RuleKind {
 }
 
 /// Advice about the design that does not affect the tiers.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum AdvisoryCode {
     IsolatedNode,
@@ -75,7 +78,7 @@ impl ValidationResult {
 }
 
 /// A tier becoming reached or no longer reached.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum TierEvent {
     Reached,
