@@ -153,10 +153,9 @@ pub struct ServeConfig {
     pub persist_interval_ms: u64,
 
     /// Stored rows per room above which the room's log is compacted into one snapshot. Each
-    /// compaction re-encodes the whole document, so a busy room should not do it too often: with a
-    /// thousand rooms at 4,000 edits/s, the server used about 1.0 core at 64 and 0.65 at 256
-    /// (benchmark scenario 3, quick mode). The rows are small updates, so loading a few hundred
-    /// costs milliseconds.
+    /// compaction re-encodes the whole document, so a busy room should not do it too often (64 cost
+    /// markedly more CPU than 256: BENCHMARKS.md). The rows are small updates, so loading a few
+    /// hundred is quick.
     #[arg(long, env = "TIERBOARD_COMPACT_ROWS", default_value_t = 256)]
     pub compact_rows: u64,
 }

@@ -6,8 +6,9 @@ use tierboard::ids::InstanceId;
 use tierboard::store::Store;
 
 /// mimalloc rather than the system allocator: the server makes many small, short-lived allocations
-/// on several threads (frames, updates, batches), where glibc's malloc spent a tenth of the server's
-/// time consolidating and unlinking chunks under load (perf, benchmark scenario 3).
+/// on several threads (frames, updates, batches), where glibc's malloc spent a large share of the
+/// server's time consolidating and unlinking chunks under load (BENCHMARKS.md, "Figures behind code
+/// choices").
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 

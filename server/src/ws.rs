@@ -55,8 +55,9 @@ const READ_ONLY_NOTICE: Duration = Duration::from_secs(1);
 /// Outgoing messages larger than this are sent as a fragmented WebSocket message, in fragments of
 /// this size, each a zero-copy slice of the shared `Bytes`. Why: tungstenite copies every frame it
 /// sends into the connection's own output buffer, which keeps its capacity for the connection's
-/// life. A 20 MB full state sent to 150 joiners as one frame each left 150 × 20 MB of buffers behind;
-/// in fragments, each buffer grows to one fragment at most. 256 KiB keeps the number of frames (and
+/// life. A large full state sent to many joiners as one frame each left a document-sized buffer
+/// behind in every one of them (BENCHMARKS.md, scenario 7); in fragments, each buffer grows to one
+/// fragment at most. 256 KiB keeps the number of frames (and
 /// write calls) per large message small while bounding that leftover at 256 KiB per connection.
 /// Every message below it (nearly all of them) is one frame, as before.
 pub const FRAGMENT_BYTES: usize = 256 * 1024;

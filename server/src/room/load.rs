@@ -69,9 +69,8 @@ pub(super) async fn load(id: RoomId, deps: &RoomDeps) -> crate::Result<Loaded> {
     let rows_loaded = rows.len() as u64;
     // Plus a random head start on the first snapshot: rooms loaded together (a restart, the
     // thousand rooms of benchmark scenario 3) and edited at like rates would otherwise all
-    // snapshot within the same second, period after period (in benchmark scenario 3 a
-    // per-thread CPU sampler showed the runtime's threads at 1.1–1.3 cores for about a second
-    // at each such wave, against 0.5–0.6 between them).
+    // snapshot within the same second, period after period, in waves of CPU (BENCHMARKS.md,
+    // "Figures behind code choices").
     let head_start = rand::random_range(0..deps.persister.compact_rows());
     let stored_bytes = rows.iter().map(|r| r.data.len()).sum();
     let snapshot = match rows.as_slice() {

@@ -1,4 +1,5 @@
 //! Storage: rooms, token hashes, each room's Yjs update log and its tier timeline, in SQLite or PostgreSQL.
+//! The whole story, with the differences between SQLite and PostgreSQL, is `docs/STORAGE.md`.
 //!
 //! One [`Store`] wraps a sqlx `Any` pool so the same SQL runs on both databases (the schema in
 //! `migrations/` is written to the portable subset: BIGINT epoch milliseconds, BYTEA, TEXT, keys the
@@ -44,15 +45,15 @@
 //! anyway. It reaches the log only (the journal has no index to find a room's rows by): on SQLite the
 //! instance's own rows still in the journal are taken by the room's next snapshot, and loaded rows
 //! still there (a room that snapshots within a second of loading) by the compaction at unload or
-//! shutdown. No rows are read and nothing is decoded: with a thousand rooms editing, the server needed
-//! a quarter less CPU than with the compaction from stored rows (BENCHMARKS.md, scenario 3).
+//! shutdown. No rows are read and nothing is decoded, which costs the server markedly less CPU than the
+//! compaction from stored rows (BENCHMARKS.md, "Figures behind code choices").
 //!
 //! ## The journal (SQLite)
 //! On SQLite a group commit does not write to `doc_updates` but appends its rows to `doc_journal`, a
 //! rowid table without any other index, so a commit writes only the journal's last few pages. Written
 //! into the clustered log directly, every commit wrote a page for each room it carried: with a thousand
-//! rooms editing that was hundreds of pages (and ~75 MB/s of disk writes) for a few hundred rows of
-//! 50–100 bytes. [`Store::fold_journal`] moves the journal into the log, keys unchanged, in one
+//! rooms editing, hundreds of pages for a few hundred small rows (the disk writes are in
+//! BENCHMARKS.md). [`Store::fold_journal`] moves the journal into the log, keys unchanged, in one
 //! transaction; the [`Persister`] runs it once the journal's oldest row is a second old (or a room has
 //! `compact_rows` rows in it, or the journal holds 50,000), after a graceful shutdown, and
 //! [`Store::migrate`] folds what a crash left behind. So each room's page of the log is written about
@@ -91,10 +92,10 @@
 //! Each connection sets `temp_store = MEMORY`, a 32 MiB page cache and a 10,000-page WAL before an
 //! automatic checkpoint. A group commit inserts with multi-row statements inside one transaction, so
 //! SQLite keeps a statement journal for each of them: in memory rather than in a temporary file. With
-//! a thousand rooms editing (benchmark scenario 3), perf showed SQLite at about a quarter of the
-//! server's CPU, spent writing that journal, spilling the default 2 MiB cache mid-transaction, re-reading
-//! index pages and checkpointing every ~1,000 pages; with these settings the server needed 0.83 of a
-//! core at 10,000 edits/s where it had needed 1.0 (BENCHMARKS.md).
+//! a thousand rooms editing (benchmark scenario 3), a profile showed SQLite's share of the server's
+//! CPU spent writing that journal, spilling the default 2 MiB cache mid-transaction, re-reading index
+//! pages and checkpointing every 1,000 pages (SQLite's default); these settings removed most of it
+//! (BENCHMARKS.md, "Figures behind code choices").
 //!
 //! Every write transaction runs on one connection of its own (the writers queue on SQLite's single
 //! write lock anyway). In WAL mode a connection discards its whole page cache when it finds that
@@ -607,8 +608,8 @@ impl Store {
 
     async fn rows_on(&self, conn: &mut AnyConnection, id: &RoomId) -> Result<Vec<StoredRow>> {
         // No ORDER BY: the database would sort whole rows, copying every `data` through a temporary
-        // B-tree (SQLite: 1.3–2.9 ms for a room's one 373 KB snapshot, against 0.2 ms to read it
-        // unsorted). The rows are sorted here instead, where sorting moves only the keys. Order is
+        // B-tree, which took several times as long as reading a snapshot unsorted (BENCHMARKS.md,
+        // scenario 6). The rows are sorted here instead, where sorting moves only the keys. Order is
         // for efficiency only (Yjs integrates updates in any order), so byte order of `writer` is as
         // good as the database's collation.
         let sql = if self.has_journal() {

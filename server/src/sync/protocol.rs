@@ -22,8 +22,8 @@ pub const SYNC_UPDATE: u64 = 2;
 
 /// The most protocol messages one WebSocket message may carry. The stock client sends one per
 /// WebSocket message; the limit only stops a frame of tiny messages (`[3]` is one byte) from costing
-/// work and memory per message: before it, 4 MB of awareness queries made the server allocate
-/// 605 MB (issue 25, item 2).
+/// work and memory per message: before it, a frame of awareness queries made the server allocate
+/// many times the frame's size (issue 25, item 2; BENCHMARKS.md, "Figures behind code choices").
 pub const MAX_MESSAGES_PER_FRAME: usize = 32;
 
 /// Why a frame was refused: 4429 for too many messages, 4400 for everything else

@@ -16,9 +16,9 @@ use crate::sync::protocol;
 /// At most one round of `saved` messages per room in this window. The indicator is read by people,
 /// and a busy room commits many times a second: each commit telling every writer would cost as many
 /// messages as the edits themselves. The first round after a quiet second goes out as soon as its
-/// commit does, so a single edit still reads "Saved" within the commit's ~60 ms; steady editing is
-/// acknowledged once a second. (At 200 ms, scenario 3 of the benchmarks sent one `saved` for every
-/// edit, against three deliveries of it: about a quarter of the messages the server wrote.)
+/// commit does, so a single edit still reads "Saved" as soon as it is stored; steady editing is
+/// acknowledged once a second. (A shorter window made `saved` a large share of the messages the
+/// server wrote: BENCHMARKS.md, "Figures behind code choices".)
 pub const SAVED_INTERVAL: Duration = Duration::from_secs(1);
 
 #[derive(Debug)]
