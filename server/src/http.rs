@@ -85,7 +85,7 @@ pub async fn healthz(State(state): State<AppState>) -> Json<Health> {
         connections: state
             .metrics
             .connections
-            .load(std::sync::atomic::Ordering::Relaxed) as u64,
+            .load(std::sync::atomic::Ordering::Relaxed),
         uptime_secs: state.started.elapsed().as_secs(),
         problems: state.bank.len(),
     })
@@ -225,6 +225,28 @@ enum RoleName {
     View,
 }
 
+/// The errors of every room route: its extractor ([`RoomAccess`]) and the store.
+#[derive(utoipa::IntoResponses)]
+#[allow(dead_code)]
+enum RoomErrors {
+    /// A malformed query string.
+    #[response(status = 400)]
+    BadRequest(ErrorBody),
+    /// A missing or wrong token.
+    #[response(status = 401)]
+    Unauthorized(ErrorBody),
+    /// No such room (`unknown_room`); for the validation route also a room whose problem is not in
+    /// the bank (`not_found`).
+    #[response(status = 404)]
+    NotFound(ErrorBody),
+    /// The store failed.
+    #[response(status = 500)]
+    Internal(ErrorBody),
+    /// The token could not be checked, or the room not loaded: retry.
+    #[response(status = 503)]
+    Unavailable(ErrorBody),
+}
+
 /// The parameters every room route takes: the room id, and its token (`?token=` or
 /// `Authorization: Bearer`).
 #[derive(utoipa::IntoParams)]
@@ -240,11 +262,7 @@ pub struct RoomTokenQuery {
     security((), ("bearer" = [])),
     responses(
         (status = 200, description = "The room", body = RoomInfo),
-        (status = 400, description = "Malformed query", body = ErrorBody),
-        (status = 401, description = "Missing or wrong token", body = ErrorBody),
-        (status = 404, description = "No such room", body = ErrorBody),
-        (status = 503, description = "The token could not be checked; retry", body = ErrorBody),
-        (status = 500, description = "The store failed", body = ErrorBody),
+        RoomErrors,
     ))]
 pub async fn room_info(
     State(state): State<AppState>,
@@ -291,11 +309,7 @@ pub struct TimelineEvent {
     security((), ("bearer" = [])),
     responses(
         (status = 200, description = "The tier timeline", body = Timeline),
-        (status = 400, description = "Malformed query", body = ErrorBody),
-        (status = 401, description = "Missing or wrong token", body = ErrorBody),
-        (status = 404, description = "No such room", body = ErrorBody),
-        (status = 503, description = "The token could not be checked; retry", body = ErrorBody),
-        (status = 500, description = "The store failed", body = ErrorBody),
+        RoomErrors,
     ))]
 pub async fn timeline(
     State(state): State<AppState>,
@@ -319,11 +333,7 @@ pub async fn timeline(
     security((), ("bearer" = [])),
     responses(
         (status = 200, description = "The room's current validation result", body = ValidationResult),
-        (status = 400, description = "Malformed query", body = ErrorBody),
-        (status = 401, description = "Missing or wrong token", body = ErrorBody),
-        (status = 404, description = "No such room, or its problem is not in the bank", body = ErrorBody),
-        (status = 503, description = "The room could not be loaded; retry", body = ErrorBody),
-        (status = 500, description = "The store failed", body = ErrorBody),
+        RoomErrors,
     ))]
 pub async fn room_validation(
     State(state): State<AppState>,
