@@ -48,7 +48,6 @@ pub fn routes() -> Router<AppState> {
         .route("/api/rooms/{room}/timeline", get(timeline))
         .route("/api/rooms/{room}/validation", get(room_validation))
         .route("/ws/{room}", get(crate::ws::handler))
-        .route("/api/openapi.json", get(crate::openapi::serve))
 }
 
 /// Serves the built client with `index.html` for client-side routes, when it has been built.

@@ -72,6 +72,8 @@ pub fn app(state: AppState) -> Router {
         .merge(problems::api::router(bank.clone()))
         .merge(validation::api::router(bank.clone()))
         .merge(simulation::api::router(bank))
+        // Here rather than in `http`: the document lists `http`'s handlers, so `http` cannot import it.
+        .route("/api/openapi.json", axum::routing::get(openapi::serve))
         // API clients get JSON errors, never the web page: an unknown `/api/...` path is 404 and a
         // wrong method 405, both with the error body; only other paths fall back to the client.
         .route(
