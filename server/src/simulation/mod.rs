@@ -40,6 +40,16 @@ pub const SPOF_AVAILABILITY: f64 = 99.9;
 /// named in the check's `nodes`.
 pub const SPOF_EXPLAINED: usize = 8;
 
+/// How the single-point-of-failure check finds the error rate with a node failed when the design
+/// already has errors at peak (without errors, both use the demand-shift shortcut).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SpofMethod {
+    /// Recompute only what failing the node changes ([`model::FailureCheck::error_rate_without`]).
+    Incremental,
+    /// A full run per node: the former method, kept as the reference for tests and the benchmark.
+    FullRuns,
+}
+
 /// Simulates `design` for `problem` under `scenario`. The capacity checks are always computed at the
 /// problem's peak with nothing failed and warm caches, whatever the scenario.
 pub fn simulate(
@@ -47,6 +57,17 @@ pub fn simulate(
     catalog: &Catalog,
     design: &Design,
     scenario: &Scenario,
+) -> SimulationResult {
+    simulate_using(problem, catalog, design, scenario, SpofMethod::Incremental)
+}
+
+/// [`simulate`] with the single-point-of-failure check's method chosen; the result is the same.
+pub fn simulate_using(
+    problem: &Problem,
+    catalog: &Catalog,
+    design: &Design,
+    scenario: &Scenario,
+    method: SpofMethod,
 ) -> SimulationResult {
     let workload = Workload::of(problem);
     let mut graph = Graph::build(design, catalog);
@@ -96,21 +117,33 @@ pub fn simulate(
             ..run_input(&workload, workload.peak_rps, &no_failures, false)
         },
     );
-    let mut spof_failed = no_failures.clone();
+    let spof_failed = std::cell::RefCell::new(no_failures.clone());
     let checks = checks(
         problem,
         &graph,
         &workload,
         peak,
-        |v| failure_check.fails_requests(v, &mut spof_failed),
-        |v| {
-            let mut failed = no_failures.clone();
-            failed[v] = true;
-            let only_errors = RunInput {
-                with_latency: false,
-                ..run_input(&workload, workload.peak_rps, &failed, false)
-            };
-            graph.run(&only_errors, Some(peak)).error_rate
+        |v| match method {
+            SpofMethod::Incremental => {
+                failure_check.fails_requests(v, &mut spof_failed.borrow_mut())
+            }
+            SpofMethod::FullRuns => {
+                failure_check.fails_requests_by_full_runs(v, &mut spof_failed.borrow_mut())
+            }
+        },
+        |v| match method {
+            SpofMethod::Incremental => {
+                failure_check.error_rate_without(v, &mut spof_failed.borrow_mut())
+            }
+            SpofMethod::FullRuns => {
+                let mut failed = no_failures.clone();
+                failed[v] = true;
+                let only_errors = RunInput {
+                    with_latency: false,
+                    ..run_input(&workload, workload.peak_rps, &failed, false)
+                };
+                graph.run(&only_errors, Some(peak)).error_rate
+            }
         },
     );
 

@@ -6,6 +6,7 @@
 //! so a run is one pass forwards (flow) and one backwards (success and latency), O(nodes + edges).
 //! The flow is demand: offered load is linear in the rate and independent of capacities.
 
+use std::cell::RefCell;
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, HashMap, HashSet};
 
@@ -388,16 +389,17 @@ impl Graph {
             } else if !input.failed[v] {
                 let r = &run.nodes[v];
                 let calls = self.calls(&run, v);
-                let own = r.served_fraction;
+                success = success_of(r.served_fraction, r.lost, calls, input.failed, |t| {
+                    run.nodes[t].success
+                });
                 for class in [READ, WRITE] {
-                    let mut s = own * (1.0 - r.lost[class]);
                     let mut m = r.latency.mean_ms;
                     let mut q50 = r.latency.p50_ms;
                     let mut q99 = r.latency.p99_ms;
                     let mut at = 0;
                     while at < calls.len() {
                         let group = calls[at].group;
-                        let (mut fail, mut made, mut g50, mut g99) = (0.0, 0.0, 0.0, 0.0f64);
+                        let (mut made, mut g50, mut g99) = (0.0, 0.0, 0.0f64);
                         while at < calls.len() && calls[at].group == group {
                             let call = calls[at];
                             at += 1;
@@ -406,21 +408,13 @@ impl Graph {
                                 continue;
                             }
                             let t = &run.nodes[call.target];
-                            let target_async = self.nodes[call.target].is_async;
-                            let ts = if input.failed[call.target] {
-                                0.0
-                            } else {
-                                t.success[class]
-                            };
-                            fail += f * (1.0 - ts);
                             made += f;
-                            if !target_async {
+                            if !self.nodes[call.target].is_async {
                                 m += f * t.mean[class];
                                 g50 += f * t.p50[class];
                                 g99 = g99.max(t.p99[class]);
                             }
                         }
-                        s *= (1.0 - fail).max(0.0);
                         if made >= P50_SHARE {
                             q50 += g50 / made;
                         }
@@ -428,7 +422,6 @@ impl Graph {
                             q99 += g99;
                         }
                     }
-                    success[class] = s.clamp(0.0, 1.0);
                     mean[class] = m;
                     p50[class] = q50;
                     p99[class] = q99;
@@ -467,6 +460,46 @@ impl Graph {
     }
 }
 
+/// The success probability (per class) of a request from a node on: its own served fraction, less
+/// what it loses for want of a live target, times, per group of alternative calls, the share of that
+/// group's calls that succeed (a failed target never does; calls off the request path do not count).
+/// The one expression both a full run and the failure check's incremental recomputation use, so that
+/// both give the same bits.
+fn success_of(
+    own: f64,
+    lost: [f64; 2],
+    calls: &[Call],
+    failed: &[bool],
+    target_success: impl Fn(usize) -> [f64; 2],
+) -> [f64; 2] {
+    let mut success = [0.0; 2];
+    for class in [READ, WRITE] {
+        let mut s = own * (1.0 - lost[class]);
+        let mut at = 0;
+        while at < calls.len() {
+            let group = calls[at].group;
+            let mut fail = 0.0;
+            while at < calls.len() && calls[at].group == group {
+                let call = calls[at];
+                at += 1;
+                let f = call.share[class];
+                if f <= 0.0 || call.off_path {
+                    continue;
+                }
+                let ts = if failed[call.target] {
+                    0.0
+                } else {
+                    target_success(call.target)[class]
+                };
+                fail += f * (1.0 - ts);
+            }
+            s *= (1.0 - fail).max(0.0);
+        }
+        success[class] = s.clamp(0.0, 1.0);
+    }
+    success
+}
+
 /// The single-point-of-failure check without a full run per node (docs/SIMULATION.md §5).
 ///
 /// With a no-failure run that has no errors, failing node `v` causes errors exactly when (a) a caller
@@ -474,7 +507,10 @@ impl Graph {
 /// is left with no live target, or (b) the load its callers move elsewhere pushes a node that carries
 /// request traffic past its capacity. Demand is linear and only the callers of `v` route differently,
 /// so (b) needs only the change in demand below them, in topological order. When the no-failure run
-/// already has errors, each node gets a full run instead (it fails when the error rate grows).
+/// already has errors, the error rate with `v` failed is recomputed incrementally ([`Self::error_rate_without`]):
+/// only the demand below the callers that route differently and the success above the nodes whose
+/// served fraction changed are computed again, with the very operations of a full run, so the figure
+/// is bit for bit the one a full run gives (it fails when the error rate grows).
 pub struct FailureCheck<'a> {
     graph: &'a Graph,
     base: &'a Run,
@@ -485,6 +521,106 @@ pub struct FailureCheck<'a> {
     callers: Vec<Vec<usize>>,
     /// Position of each node in the topological order.
     position: Vec<usize>,
+    /// Per node, its callers in topological order with the index of their call to it in
+    /// `base.calls` (`NO_CALL` when the no-failure run makes none): the order in which a full run
+    /// adds their demand, which an incremental recomputation must repeat to get the same bits.
+    inbound: Vec<Vec<(usize, usize)>>,
+    /// The clients' requests as the end-to-end sum of a run adds them: (node, class, share).
+    entry: Vec<(usize, usize, f64)>,
+    scratch: RefCell<Scratch>,
+}
+
+const NO_CALL: usize = usize::MAX;
+
+/// Per-candidate working memory of [`FailureCheck::error_rate_without`], reused across candidates:
+/// an entry is valid for the current candidate when its stamp equals `epoch` (no clearing between
+/// candidates).
+#[derive(Default)]
+struct Scratch {
+    epoch: u32,
+    /// Demand recomputed (and differing from the no-failure run).
+    offered_at: Vec<u32>,
+    offered: Vec<[f64; 2]>,
+    served: Vec<f64>,
+    /// Success recomputed (and differing).
+    success_at: Vec<u32>,
+    success: Vec<[f64; 2]>,
+    /// Positions to recompute: demand (forwards), success (backwards).
+    forward: Marks,
+    backward: Marks,
+    /// Callers of the failed node, routed again: their index in `rerouted`.
+    rerouted_at: Vec<u32>,
+    rerouted_index: Vec<usize>,
+    rerouted: Vec<(Vec<Call>, [f64; 2])>,
+    /// The demand-shift shortcut: change of demand per node, and the positions still to visit.
+    delta_at: Vec<u32>,
+    delta: Vec<[f64; 2]>,
+    queued: Marks,
+}
+
+impl Scratch {
+    /// Starts a candidate: every stamp from an earlier one becomes stale.
+    fn next_epoch(&mut self) -> u32 {
+        self.epoch = self.epoch.wrapping_add(1);
+        if self.epoch == 0 {
+            // Stamps wrapped: clear them so that no stale entry reads as current.
+            for stamps in [
+                &mut self.offered_at,
+                &mut self.success_at,
+                &mut self.rerouted_at,
+                &mut self.delta_at,
+            ] {
+                stamps.fill(0);
+            }
+            self.epoch = 1;
+        }
+        self.epoch
+    }
+}
+
+/// A set of positions in the topological order, one bit each: marking is O(1), and the next marked
+/// position after (or before) a given one is found a word at a time.
+#[derive(Default)]
+struct Marks {
+    bits: Vec<u64>,
+}
+
+impl Marks {
+    fn new(n: usize) -> Marks {
+        Marks {
+            bits: vec![0; n.div_ceil(64)],
+        }
+    }
+
+    fn clear(&mut self) {
+        self.bits.fill(0);
+    }
+
+    fn set(&mut self, p: usize) {
+        self.bits[p / 64] |= 1 << (p % 64);
+    }
+
+    /// The smallest marked position ≥ `p`.
+    fn next_from(&self, p: usize) -> Option<usize> {
+        let mut i = p / 64;
+        let mut word = *self.bits.get(i)? & (!0u64 << (p % 64));
+        while word == 0 {
+            i += 1;
+            word = *self.bits.get(i)?;
+        }
+        Some(i * 64 + word.trailing_zeros() as usize)
+    }
+
+    /// The largest marked position ≤ `p`.
+    fn prev_from(&self, p: usize) -> Option<usize> {
+        let mut i = p / 64;
+        let mut word = *self.bits.get(i)? & (!0u64 >> (63 - p % 64));
+        while word == 0 {
+            i = i.checked_sub(1)?;
+            word = self.bits[i];
+        }
+        Some(i * 64 + 63 - word.leading_zeros() as usize)
+    }
 }
 
 impl<'a> FailureCheck<'a> {
@@ -515,6 +651,45 @@ impl<'a> FailureCheck<'a> {
                 }
             }
         }
+        let mut inbound: Vec<Vec<(usize, usize)>> = vec![Vec::new(); n];
+        for (w, list) in inbound.iter_mut().enumerate() {
+            let mut from: Vec<usize> = callers[w].clone();
+            from.sort_unstable_by_key(|&u| position[u]);
+            from.dedup();
+            for u in from {
+                let (a, b) = base.nodes[u].calls;
+                let call = (a..b)
+                    .find(|&i| base.calls[i].target == w)
+                    .unwrap_or(NO_CALL);
+                list.push((u, call));
+            }
+        }
+        let mut entry = Vec::new();
+        if base.offered_rps > 0.0 {
+            for v in 0..n {
+                for class in [READ, WRITE] {
+                    let q = base.generated[v][class] / base.offered_rps;
+                    if q > 0.0 {
+                        entry.push((v, class, q));
+                    }
+                }
+            }
+        }
+        let scratch = Scratch {
+            offered_at: vec![0; n],
+            offered: vec![[0.0; 2]; n],
+            served: vec![0.0; n],
+            success_at: vec![0; n],
+            success: vec![[0.0; 2]; n],
+            rerouted_at: vec![0; n],
+            rerouted_index: vec![0; n],
+            delta_at: vec![0; n],
+            delta: vec![[0.0; 2]; n],
+            queued: Marks::new(n),
+            forward: Marks::new(n),
+            backward: Marks::new(n),
+            ..Scratch::default()
+        };
         FailureCheck {
             graph,
             base,
@@ -525,11 +700,32 @@ impl<'a> FailureCheck<'a> {
                 .collect(),
             callers,
             position,
+            inbound,
+            entry,
+            scratch: RefCell::new(scratch),
         }
     }
 
     /// The end-to-end error rate with `v` failed exceeds the no-failure one.
     pub fn fails_requests(&self, v: usize, failed: &mut [bool]) -> bool {
+        let base = self.base;
+        failed[v] = true;
+        let input = RunInput {
+            failed,
+            ..self.input.clone()
+        };
+        let answer = if base.error_rate > 0.0 {
+            self.incremental(v, &input) > base.error_rate + 1e-12
+        } else {
+            self.quick(v, &input)
+        };
+        failed[v] = false;
+        answer
+    }
+
+    /// What `fails_requests` computed before the incremental recomputation: with errors at peak, a
+    /// full run per failed node. Kept as the reference the tests and the benchmark compare with.
+    pub fn fails_requests_by_full_runs(&self, v: usize, failed: &mut [bool]) -> bool {
         let (g, base) = (self.graph, self.base);
         failed[v] = true;
         let input = RunInput {
@@ -539,13 +735,305 @@ impl<'a> FailureCheck<'a> {
         let answer = if base.error_rate > 0.0 {
             g.run(&input, Some(base)).error_rate > base.error_rate + 1e-12
         } else {
-            self.quick(v, &input)
+            self.quick_by_maps(v, &input)
         };
         failed[v] = false;
         answer
     }
 
+    /// The end-to-end error rate with `v` failed: exactly (bit for bit) the `error_rate` of a full run
+    /// of the same input with `v` failed.
+    pub fn error_rate_without(&self, v: usize, failed: &mut [bool]) -> f64 {
+        failed[v] = true;
+        let input = RunInput {
+            failed,
+            ..self.input.clone()
+        };
+        let e = self.incremental(v, &input);
+        failed[v] = false;
+        e
+    }
+
+    /// The error rate of a run with `v` failed, recomputing only what failing `v` changes.
+    ///
+    /// Forwards, in topological order: `v` sends nothing and its callers route again, so the demand of
+    /// their targets is summed again from all its callers in the order a full run adds it; a node whose
+    /// demand comes out different passes the recomputation on to its targets. Backwards: a node's
+    /// success is computed again (the same expression as [`Graph::run`]) when its served fraction, its
+    /// calls or a target's success changed; a change passes on to its callers. Nodes below 100 % keep a
+    /// served fraction of exactly 1, so a shift of load among them stops there.
+    fn incremental(&self, v: usize, input: &RunInput) -> f64 {
+        let (g, base) = (self.graph, self.base);
+        if base.offered_rps <= 0.0 {
+            return 0.0;
+        }
+        let mut guard = self.scratch.borrow_mut();
+        let sc = &mut *guard;
+        let epoch = sc.next_epoch();
+        sc.rerouted.clear();
+        sc.forward.clear();
+        sc.backward.clear();
+        // The callers of `v` route again (a full run does so for every node with a failed target).
+        for &u in &self.callers[v] {
+            if u == v || sc.rerouted_at[u] == epoch {
+                continue;
+            }
+            let (calls, lost) = g.route(u, input);
+            for c in calls.iter().chain(g.calls(base, u)) {
+                sc.forward.set(self.position[c.target]);
+            }
+            sc.rerouted_at[u] = epoch;
+            sc.rerouted_index[u] = sc.rerouted.len();
+            sc.rerouted.push((calls, lost));
+            sc.backward.set(self.position[u]);
+        }
+        // `v` sends nothing.
+        for c in g.calls(base, v) {
+            sc.forward.set(self.position[c.target]);
+        }
+        // Forwards: demand and served fraction, visiting marked positions in increasing order (a
+        // node's targets come after it, so marks made on the way are still ahead).
+        let mut from = 0;
+        while let Some(p) = sc.forward.next_from(from) {
+            from = p + 1;
+            let w = g.order[p];
+            if w == v {
+                continue;
+            }
+            let mut offered = base.generated[w];
+            for &(u, at) in &self.inbound[w] {
+                if u == v {
+                    continue;
+                }
+                let call = if sc.rerouted_at[u] == epoch {
+                    sc.rerouted[sc.rerouted_index[u]]
+                        .0
+                        .iter()
+                        .find(|c| c.target == w)
+                } else if at != NO_CALL {
+                    Some(&base.calls[at])
+                } else {
+                    None
+                };
+                if let Some(call) = call {
+                    let sent = if sc.offered_at[u] == epoch {
+                        sc.offered[u]
+                    } else {
+                        base.nodes[u].offered
+                    };
+                    offered[READ] += sent[READ] * call.share[READ];
+                    offered[WRITE] += sent[WRITE] * call.share[WRITE];
+                }
+            }
+            let was = base.nodes[w].offered;
+            if offered[READ].to_bits() == was[READ].to_bits()
+                && offered[WRITE].to_bits() == was[WRITE].to_bits()
+            {
+                continue;
+            }
+            // The expressions of `Graph::run`'s forward pass.
+            let node = &g.nodes[w];
+            let total = offered[READ] + offered[WRITE];
+            let capacity = base.nodes[w].capacity;
+            let sized = !matches!(node.role, Role::Client | Role::Unknown);
+            let utilisation = if sized && capacity > 0.0 {
+                total / capacity
+            } else {
+                0.0
+            };
+            let served = if utilisation > 1.0 {
+                1.0 / utilisation
+            } else {
+                1.0
+            };
+            sc.offered_at[w] = epoch;
+            sc.offered[w] = offered;
+            sc.served[w] = served;
+            let calls = if sc.rerouted_at[w] == epoch {
+                &sc.rerouted[sc.rerouted_index[w]].0[..]
+            } else {
+                g.calls(base, w)
+            };
+            for c in calls {
+                sc.forward.set(self.position[c.target]);
+            }
+            if served.to_bits() != base.nodes[w].served_fraction.to_bits() {
+                sc.backward.set(p);
+            }
+        }
+        // Backwards: success, in decreasing position (callers come before their targets). The failed
+        // node has none, whatever it had.
+        sc.success_at[v] = epoch;
+        sc.success[v] = [0.0; 2];
+        for &(u, _) in &self.inbound[v] {
+            sc.backward.set(self.position[u]);
+        }
+        let mut from = g.nodes.len().checked_sub(1);
+        while let Some(p) = from.and_then(|f| sc.backward.prev_from(f)) {
+            from = p.checked_sub(1);
+            let w = g.order[p];
+            if w == v {
+                continue;
+            }
+            let success = if g.nodes[w].is_async {
+                [1.0; 2]
+            } else {
+                let (calls, lost) = if sc.rerouted_at[w] == epoch {
+                    let (c, l) = &sc.rerouted[sc.rerouted_index[w]];
+                    (&c[..], *l)
+                } else {
+                    (g.calls(base, w), base.nodes[w].lost)
+                };
+                let own = if sc.offered_at[w] == epoch {
+                    sc.served[w]
+                } else {
+                    base.nodes[w].served_fraction
+                };
+                let (success_at, success) = (&sc.success_at, &sc.success);
+                success_of(own, lost, calls, input.failed, |t| {
+                    if success_at[t] == epoch {
+                        success[t]
+                    } else {
+                        base.nodes[t].success
+                    }
+                })
+            };
+            let was = base.nodes[w].success;
+            if success[READ].to_bits() == was[READ].to_bits()
+                && success[WRITE].to_bits() == was[WRITE].to_bits()
+            {
+                continue;
+            }
+            sc.success_at[w] = epoch;
+            sc.success[w] = success;
+            for &(u, _) in &self.inbound[w] {
+                sc.backward.set(self.position[u]);
+            }
+        }
+        // End to end: the sum of a run, in its order.
+        let mut ok = 0.0;
+        for &(w, class, q) in &self.entry {
+            let s = if sc.success_at[w] == epoch {
+                sc.success[w]
+            } else {
+                base.nodes[w].success
+            };
+            ok += q * s[class];
+        }
+        let error_rate = (1.0 - ok).clamp(0.0, 1.0);
+        if error_rate < 1e-12 { 0.0 } else { error_rate }
+    }
+
     fn quick(&self, v: usize, input: &RunInput) -> bool {
+        let (g, base) = (self.graph, self.base);
+        let mut guard = self.scratch.borrow_mut();
+        let sc = &mut *guard;
+        let epoch = sc.next_epoch();
+        sc.rerouted.clear();
+        sc.queued.clear();
+        // (a) Calls into the failed node, or balancers left without a target, on the request path.
+        for &u in &self.callers[v] {
+            if u == v || sc.rerouted_at[u] == epoch {
+                continue;
+            }
+            let (calls, lost) = g.route(u, input);
+            for k in [READ, WRITE] {
+                if !self.on_path[u][k] || g.nodes[u].is_async {
+                    continue;
+                }
+                if lost[k] > 0.0 {
+                    return true;
+                }
+                if calls
+                    .iter()
+                    .any(|c| c.target == v && !c.off_path && c.share[k] > 0.0)
+                {
+                    return true;
+                }
+            }
+            sc.rerouted_at[u] = epoch;
+            sc.rerouted_index[u] = sc.rerouted.len();
+            sc.rerouted.push((calls, lost));
+            sc.queued.set(self.position[u]);
+        }
+        // (b) The demand that moves, pushed down in topological order: the failed node sends nothing,
+        // its callers send along their new routes, and every node whose demand changed passes the
+        // change on along its (unchanged) calls. Targets come after their callers, so one pass over
+        // the marked positions in increasing order visits each changed node after all its callers.
+        sc.queued.set(self.position[v]);
+        let none: &[Call] = &[];
+        let mut from = 0;
+        while let Some(p) = sc.queued.next_from(from) {
+            from = p + 1;
+            let w = g.order[p];
+            let d = if sc.delta_at[w] == epoch {
+                sc.delta[w]
+            } else {
+                [0.0; 2]
+            };
+            let old = base.nodes[w].offered;
+            let new = if w == v {
+                [0.0; 2]
+            } else {
+                [old[READ] + d[READ], old[WRITE] + d[WRITE]]
+            };
+            let node = &g.nodes[w];
+            let sized = !matches!(node.role, Role::Client | Role::Unknown) && !node.is_async;
+            if w != v
+                && sized
+                && (self.on_path[w][READ] || self.on_path[w][WRITE])
+                && new[READ] + new[WRITE] > base.nodes[w].capacity * (1.0 + 1e-12)
+            {
+                return true;
+            }
+            let new_calls = if w == v {
+                Some(none)
+            } else if sc.rerouted_at[w] == epoch {
+                Some(&sc.rerouted[sc.rerouted_index[w]].0[..])
+            } else {
+                None
+            };
+            let moved = (d[READ].abs() + d[WRITE].abs()) > 1e-9 * (old[READ] + old[WRITE] + 1.0);
+            if new_calls.is_none() && !moved {
+                continue;
+            }
+            let (delta, delta_at, queued) = (&mut sc.delta, &mut sc.delta_at, &mut sc.queued);
+            let mut add = |target: usize, amount: [f64; 2], sign: f64| {
+                if delta_at[target] != epoch {
+                    delta_at[target] = epoch;
+                    delta[target] = [0.0; 2];
+                }
+                let e = &mut delta[target];
+                for k in [READ, WRITE] {
+                    if sign < 0.0 {
+                        e[k] -= amount[k];
+                    } else {
+                        e[k] += amount[k];
+                    }
+                }
+                queued.set(self.position[target]);
+            };
+            for call in g.calls(base, w) {
+                add(
+                    call.target,
+                    [old[READ] * call.share[READ], old[WRITE] * call.share[WRITE]],
+                    -1.0,
+                );
+            }
+            for call in new_calls.unwrap_or_else(|| g.calls(base, w)) {
+                add(
+                    call.target,
+                    [new[READ] * call.share[READ], new[WRITE] * call.share[WRITE]],
+                    1.0,
+                );
+            }
+        }
+        false
+    }
+
+    /// `quick` as it was before the incremental recomputation (hash maps and a heap), for
+    /// `fails_requests_by_full_runs`: the reference keeps the former method whole.
+    fn quick_by_maps(&self, v: usize, input: &RunInput) -> bool {
         let (g, base) = (self.graph, self.base);
         // (a) Calls into the failed node, or balancers left without a target, on the request path.
         let mut rerouted: Vec<(usize, Vec<Call>)> = Vec::new();
