@@ -69,7 +69,7 @@ describe('heat', () => {
   it('draws the canvas from a result: badges, the bottleneck, edge widths', () => {
     const h = canvasHeat(peak)
     expect(h.nodes.get('db')).toMatchObject({ band: 'over', bottleneck: true })
-    expect(h.nodes.get('db')!.badge).toMatch(/^200 % · 10k rps · [\d.]+ ms$/)
+    expect(h.nodes.get('db')!.badge).toMatch(/^200% · 10k rps · [\d.]+ms$/)
     expect(h.nodes.get('a1')).toMatchObject({ band: 'hot', bottleneck: false })
     expect(h.nodes.get('users')!.badge).toBe('sends 10k rps')
     expect(h.nodes.get('db')!.title).toContain('capacity 1 × 5,000 = 5,000 rps')

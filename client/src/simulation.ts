@@ -249,9 +249,9 @@ export function rps(x: number): string {
   return num(x)
 }
 
-/** A latency, short: 0.4 ms, 5.3 ms, 31 ms (what fits on a node's badge). */
+/** A latency, short: 0.4ms, 5.3ms, 31ms (what fits on a node's badge). */
 export function shortMs(x: number): string {
-  return `${x >= 10 ? Math.round(x) : Math.round(x * 10) / 10} ms`
+  return `${x >= 10 ? Math.round(x) : Math.round(x * 10) / 10}ms`
 }
 
 function trim(x: number): string {

@@ -140,7 +140,7 @@ describe("capacity simulation in a room", () => {
     await page.getByTestId("heat-legend").waitFor();
     assert.match(
       await heatOf(page, "app").getByTestId("node-heat").textContent(),
-      /^200 % · 10k rps · [\d.]+ ms$/,
+      /^200% · 10k rps · [\d.]+ms$/,
     );
     assert.equal(
       await heatOf(page, "app").getByTestId("bottleneck-tag").count(),

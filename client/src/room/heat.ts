@@ -23,7 +23,8 @@ export function canvasHeat(r: SimulationResult | null): CanvasHeat {
     if (n.failed) badge = 'failed'
     else if (n.role === 'client') badge = `sends ${rps(n.offered_rps)} rps`
     else if (!sized) badge = n.offered_rps > 0 ? `${rps(n.offered_rps)} rps · not sized` : 'no traffic'
-    else badge = `${Math.round(n.utilisation * 100)} % · ${rps(n.offered_rps)} rps · ${shortMs(n.latency_ms)}`
+    // Compact (no space before the units): it has to fit a node's width.
+    else badge = `${Math.round(n.utilisation * 100)}% · ${rps(n.offered_rps)} rps · ${shortMs(n.latency_ms)}`
     const lines = [
       `${n.label || id}${n.failed ? ' (failed in this scenario)' : ''}`,
       `offered ${num(n.offered_rps)} rps (${num(n.read_rps)} reads, ${num(n.write_rps)} writes)`,
