@@ -73,13 +73,11 @@ async function openMenu(page, label) {
 
 async function importDesign(page, design) {
   await openMenu(page, "Export");
-  await page
-    .locator("input[type=file]")
-    .setInputFiles({
-      name: "design.json",
-      mimeType: "application/json",
-      buffer: Buffer.from(JSON.stringify(design)),
-    });
+  await page.locator("input[type=file]").setInputFiles({
+    name: "design.json",
+    mimeType: "application/json",
+    buffer: Buffer.from(JSON.stringify(design)),
+  });
   // close the menu again: it lies over the room's tabs
   const details = page.locator("details", {
     has: page.locator("summary", { hasText: "Export" }),
