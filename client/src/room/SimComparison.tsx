@@ -80,19 +80,13 @@ export function SimComparison({
   return (
     <>
       {error && <p className="error-box">Could not simulate normal load: {error}</p>}
-      <table className="sim-compare" data-testid="sim-compare">
-        <thead>
-          <tr>
-            <th scope="col">Phase</th>
-            <th scope="col">Published analysis</th>
-            <th scope="col">Your design, simulated</th>
-          </tr>
-        </thead>
-        <tbody>
-          {phases.map((p, i) => (
-            <tr key={i}>
-              <th scope="row">{p.title || p.name}</th>
-              <td>
+      <div className="sim-compare" data-testid="sim-compare">
+        {phases.map((p, i) => (
+          <section key={i} className="sim-phase" aria-label={p.title || p.name}>
+            <h4>{p.title || p.name}</h4>
+            <div className="sim-phase-cols">
+              <div>
+                <h5>Published analysis</h5>
                 <ul className="plain-list">
                   {(p.figures ?? []).map((f, j) => (
                     <li key={j}>
@@ -100,12 +94,15 @@ export function SimComparison({
                     </li>
                   ))}
                 </ul>
-              </td>
-              <td>{ours(p, normal, peak)}</td>
-            </tr>
-          ))}
-        </tbody>
-      </table>
+              </div>
+              <div>
+                <h5>Your design, simulated</h5>
+                {ours(p, normal, peak)}
+              </div>
+            </div>
+          </section>
+        ))}
+      </div>
     </>
   )
 }
