@@ -527,6 +527,21 @@ pub struct FailureCheck<'a> {
     inbound: Vec<Vec<(usize, usize)>>,
     /// The clients' requests as the end-to-end sum of a run adds them: (node, class, share).
     entry: Vec<(usize, usize, f64)>,
+    /// For the demand-shift shortcut, per node, compactly (the walk touches little else): the demand
+    /// of the no-failure run, and the demand past which it fails requests (`capacity × (1 + 1e-12)`
+    /// for synchronous sized nodes on the request path, infinite for the rest).
+    offered: Vec<[f64; 2]>,
+    limit: Vec<f64>,
+    /// The rest of the no-failure run the incremental recomputation reads, likewise compact.
+    served: Vec<f64>,
+    success: Vec<[f64; 2]>,
+    lost: Vec<[f64; 2]>,
+    capacity: Vec<f64>,
+    /// `base.calls[ranges[w].0..ranges[w].1]` are node `w`'s calls.
+    ranges: Vec<(usize, usize)>,
+    /// Not a client or an unknown type (has a utilisation), and asynchronous.
+    sized: Vec<bool>,
+    is_async: Vec<bool>,
     scratch: RefCell<Scratch>,
 }
 
@@ -556,6 +571,13 @@ struct Scratch {
     delta_at: Vec<u32>,
     delta: Vec<[f64; 2]>,
     queued: Marks,
+    /// The balancer bound: per balancer, the nodes it overflows (computed once, on first use), and the
+    /// unit demand pushed down from the balancer's targets (stamped by `unit_epoch`).
+    overflows_of: Vec<Option<Vec<usize>>>,
+    unit_epoch: u32,
+    unit_at: Vec<u32>,
+    unit: Vec<[f64; 2]>,
+    unit_marks: Marks,
 }
 
 impl Scratch {
@@ -686,24 +708,59 @@ impl<'a> FailureCheck<'a> {
             delta_at: vec![0; n],
             delta: vec![[0.0; 2]; n],
             queued: Marks::new(n),
+            overflows_of: vec![None; n],
+            unit_at: vec![0; n],
+            unit: vec![[0.0; 2]; n],
+            unit_marks: Marks::new(n),
             forward: Marks::new(n),
             backward: Marks::new(n),
             ..Scratch::default()
         };
+        let on_path: Vec<[bool; 2]> = sync
+            .iter()
+            .map(|s| [s[READ] > 0.0, s[WRITE] > 0.0])
+            .collect();
+        let limit = (0..n)
+            .map(|w| {
+                let node = &graph.nodes[w];
+                let sized = !matches!(node.role, Role::Client | Role::Unknown) && !node.is_async;
+                if sized && (on_path[w][READ] || on_path[w][WRITE]) {
+                    base.nodes[w].capacity * (1.0 + 1e-12)
+                } else {
+                    f64::INFINITY
+                }
+            })
+            .collect();
         FailureCheck {
             graph,
             base,
             input,
-            on_path: sync
+            on_path,
+            offered: base.nodes.iter().map(|r| r.offered).collect(),
+            limit,
+            served: base.nodes.iter().map(|r| r.served_fraction).collect(),
+            success: base.nodes.iter().map(|r| r.success).collect(),
+            lost: base.nodes.iter().map(|r| r.lost).collect(),
+            capacity: base.nodes.iter().map(|r| r.capacity).collect(),
+            ranges: base.nodes.iter().map(|r| r.calls).collect(),
+            sized: graph
+                .nodes
                 .iter()
-                .map(|s| [s[READ] > 0.0, s[WRITE] > 0.0])
+                .map(|n| !matches!(n.role, Role::Client | Role::Unknown))
                 .collect(),
+            is_async: graph.nodes.iter().map(|n| n.is_async).collect(),
             callers,
             position,
             inbound,
             entry,
             scratch: RefCell::new(scratch),
         }
+    }
+
+    /// Node `w`'s calls in the no-failure run.
+    fn base_calls(&self, w: usize) -> &'a [Call] {
+        let (a, b) = self.ranges[w];
+        &self.base.calls[a..b]
     }
 
     /// The end-to-end error rate with `v` failed exceeds the no-failure one.
@@ -779,7 +836,7 @@ impl<'a> FailureCheck<'a> {
                 continue;
             }
             let (calls, lost) = g.route(u, input);
-            for c in calls.iter().chain(g.calls(base, u)) {
+            for c in calls.iter().chain(self.base_calls(u)) {
                 sc.forward.set(self.position[c.target]);
             }
             sc.rerouted_at[u] = epoch;
@@ -788,7 +845,7 @@ impl<'a> FailureCheck<'a> {
             sc.backward.set(self.position[u]);
         }
         // `v` sends nothing.
-        for c in g.calls(base, v) {
+        for c in self.base_calls(v) {
             sc.forward.set(self.position[c.target]);
         }
         // Forwards: demand and served fraction, visiting marked positions in increasing order (a
@@ -819,23 +876,22 @@ impl<'a> FailureCheck<'a> {
                     let sent = if sc.offered_at[u] == epoch {
                         sc.offered[u]
                     } else {
-                        base.nodes[u].offered
+                        self.offered[u]
                     };
                     offered[READ] += sent[READ] * call.share[READ];
                     offered[WRITE] += sent[WRITE] * call.share[WRITE];
                 }
             }
-            let was = base.nodes[w].offered;
+            let was = self.offered[w];
             if offered[READ].to_bits() == was[READ].to_bits()
                 && offered[WRITE].to_bits() == was[WRITE].to_bits()
             {
                 continue;
             }
             // The expressions of `Graph::run`'s forward pass.
-            let node = &g.nodes[w];
             let total = offered[READ] + offered[WRITE];
-            let capacity = base.nodes[w].capacity;
-            let sized = !matches!(node.role, Role::Client | Role::Unknown);
+            let capacity = self.capacity[w];
+            let sized = self.sized[w];
             let utilisation = if sized && capacity > 0.0 {
                 total / capacity
             } else {
@@ -852,12 +908,12 @@ impl<'a> FailureCheck<'a> {
             let calls = if sc.rerouted_at[w] == epoch {
                 &sc.rerouted[sc.rerouted_index[w]].0[..]
             } else {
-                g.calls(base, w)
+                self.base_calls(w)
             };
             for c in calls {
                 sc.forward.set(self.position[c.target]);
             }
-            if served.to_bits() != base.nodes[w].served_fraction.to_bits() {
+            if served.to_bits() != self.served[w].to_bits() {
                 sc.backward.set(p);
             }
         }
@@ -875,30 +931,30 @@ impl<'a> FailureCheck<'a> {
             if w == v {
                 continue;
             }
-            let success = if g.nodes[w].is_async {
+            let success = if self.is_async[w] {
                 [1.0; 2]
             } else {
                 let (calls, lost) = if sc.rerouted_at[w] == epoch {
                     let (c, l) = &sc.rerouted[sc.rerouted_index[w]];
                     (&c[..], *l)
                 } else {
-                    (g.calls(base, w), base.nodes[w].lost)
+                    (self.base_calls(w), self.lost[w])
                 };
                 let own = if sc.offered_at[w] == epoch {
                     sc.served[w]
                 } else {
-                    base.nodes[w].served_fraction
+                    self.served[w]
                 };
                 let (success_at, success) = (&sc.success_at, &sc.success);
                 success_of(own, lost, calls, input.failed, |t| {
                     if success_at[t] == epoch {
                         success[t]
                     } else {
-                        base.nodes[t].success
+                        self.success[t]
                     }
                 })
             };
-            let was = base.nodes[w].success;
+            let was = self.success[w];
             if success[READ].to_bits() == was[READ].to_bits()
                 && success[WRITE].to_bits() == was[WRITE].to_bits()
             {
@@ -916,7 +972,7 @@ impl<'a> FailureCheck<'a> {
             let s = if sc.success_at[w] == epoch {
                 sc.success[w]
             } else {
-                base.nodes[w].success
+                self.success[w]
             };
             ok += q * s[class];
         }
@@ -925,7 +981,7 @@ impl<'a> FailureCheck<'a> {
     }
 
     fn quick(&self, v: usize, input: &RunInput) -> bool {
-        let (g, base) = (self.graph, self.base);
+        let g = self.graph;
         let mut guard = self.scratch.borrow_mut();
         let sc = &mut *guard;
         let epoch = sc.next_epoch();
@@ -956,6 +1012,12 @@ impl<'a> FailureCheck<'a> {
             sc.rerouted.push((calls, lost));
             sc.queued.set(self.position[u]);
         }
+        // A target of a balancer that is its only caller: the balancer's other targets share its load.
+        // When even all of the balancer's traffic moved onto them (an upper bound, whichever of its
+        // targets fails) overflows no node but possibly `v`, nothing overflows.
+        if self.balancer_bound_holds(v, sc, epoch) {
+            return false;
+        }
         // (b) The demand that moves, pushed down in topological order: the failed node sends nothing,
         // its callers send along their new routes, and every node whose demand changed passes the
         // change on along its (unchanged) calls. Targets come after their callers, so one pass over
@@ -971,19 +1033,13 @@ impl<'a> FailureCheck<'a> {
             } else {
                 [0.0; 2]
             };
-            let old = base.nodes[w].offered;
+            let old = self.offered[w];
             let new = if w == v {
                 [0.0; 2]
             } else {
                 [old[READ] + d[READ], old[WRITE] + d[WRITE]]
             };
-            let node = &g.nodes[w];
-            let sized = !matches!(node.role, Role::Client | Role::Unknown) && !node.is_async;
-            if w != v
-                && sized
-                && (self.on_path[w][READ] || self.on_path[w][WRITE])
-                && new[READ] + new[WRITE] > base.nodes[w].capacity * (1.0 + 1e-12)
-            {
+            if w != v && new[READ] + new[WRITE] > self.limit[w] {
                 return true;
             }
             let new_calls = if w == v {
@@ -1013,14 +1069,14 @@ impl<'a> FailureCheck<'a> {
                 }
                 queued.set(self.position[target]);
             };
-            for call in g.calls(base, w) {
+            for call in self.base_calls(w) {
                 add(
                     call.target,
                     [old[READ] * call.share[READ], old[WRITE] * call.share[WRITE]],
                     -1.0,
                 );
             }
-            for call in new_calls.unwrap_or_else(|| g.calls(base, w)) {
+            for call in new_calls.unwrap_or_else(|| self.base_calls(w)) {
                 add(
                     call.target,
                     [new[READ] * call.share[READ], new[WRITE] * call.share[WRITE]],
@@ -1029,6 +1085,76 @@ impl<'a> FailureCheck<'a> {
             }
         }
         false
+    }
+
+    /// For a node `v` whose only caller `u` is a balancer (or client) with `k ≥ 2` targets: failing `v`
+    /// gives each other target `sent / (k (k − 1))` more and takes `sent / k` off everything below `v`,
+    /// so by linearity every node's new demand is at most `base + sent / (k (k − 1)) × S`, where `S` is
+    /// the demand that one request/s into each of `u`'s targets brings to it. `S` is pushed down once
+    /// per balancer and the nodes the bound overflows are kept; when they are none but `v`, failing
+    /// `v` overflows nothing (true when the bound proves it; otherwise the exact walk decides).
+    fn balancer_bound_holds(&self, v: usize, sc: &mut Scratch, epoch: u32) -> bool {
+        let g = self.graph;
+        let [u] = self.callers[v][..] else {
+            return false;
+        };
+        if u == v || !matches!(g.nodes[u].role, Role::Client | Role::Balancer) {
+            return false;
+        }
+        let k = self.base_calls(u).len();
+        if k < 2 || sc.rerouted_at[u] != epoch {
+            return false;
+        }
+        if sc.overflows_of[u].is_none() {
+            let overflows = self.balancer_overflows(u, sc);
+            sc.overflows_of[u] = Some(overflows);
+        }
+        sc.overflows_of[u]
+            .as_ref()
+            .is_some_and(|o| o.iter().all(|&x| x == v))
+    }
+
+    /// The nodes the bound of [`Self::balancer_bound_holds`] overflows for balancer `u`.
+    fn balancer_overflows(&self, u: usize, sc: &mut Scratch) -> Vec<usize> {
+        let g = self.graph;
+        let k = self.base_calls(u).len() as f64;
+        let sent = self.offered[u];
+        let c = [sent[READ] / (k * (k - 1.0)), sent[WRITE] / (k * (k - 1.0))];
+        sc.unit_epoch = sc.unit_epoch.wrapping_add(1);
+        if sc.unit_epoch == 0 {
+            sc.unit_at.fill(0);
+            sc.unit_epoch = 1;
+        }
+        let stamp = sc.unit_epoch;
+        sc.unit_marks.clear();
+        for call in self.base_calls(u) {
+            let t = call.target;
+            sc.unit_at[t] = stamp;
+            sc.unit[t] = [1.0; 2];
+            sc.unit_marks.set(self.position[t]);
+        }
+        let mut overflows = Vec::new();
+        let mut from = 0;
+        while let Some(p) = sc.unit_marks.next_from(from) {
+            from = p + 1;
+            let w = g.order[p];
+            let s = sc.unit[w];
+            let old = self.offered[w];
+            if old[READ] + old[WRITE] + c[READ] * s[READ] + c[WRITE] * s[WRITE] > self.limit[w] {
+                overflows.push(w);
+            }
+            for call in self.base_calls(w) {
+                let t = call.target;
+                if sc.unit_at[t] != stamp {
+                    sc.unit_at[t] = stamp;
+                    sc.unit[t] = [0.0; 2];
+                }
+                sc.unit[t][READ] += s[READ] * call.share[READ];
+                sc.unit[t][WRITE] += s[WRITE] * call.share[WRITE];
+                sc.unit_marks.set(self.position[t]);
+            }
+        }
+        overflows
     }
 
     /// `quick` as it was before the incremental recomputation (hash maps and a heap), for

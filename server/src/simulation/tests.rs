@@ -755,3 +755,25 @@ fn the_incremental_failure_check_leaves_every_result_unchanged() {
     }
     assert!(spofs[0] > 50 && spofs[1] > 50, "{spofs:?}");
 }
+
+/// A posted design may repeat an edge id: the edge figures keep the one-by-one semantics (the last
+/// edge with a call wins), and every node is still there.
+#[test]
+fn a_repeated_edge_id_keeps_one_figure() {
+    let p = problem(1_000.0, 0.5, 99.0);
+    let mut d = design(
+        vec![
+            node("users", "client", 1),
+            node("app", "app", 1),
+            node("db", "db_primary", 1),
+        ],
+        &[("users", "app"), ("app", "db")],
+    );
+    for e in &mut d.edges {
+        e.id = "same".into();
+    }
+    let r = peak(&p, &d);
+    assert_eq!(r.edges.len(), 1);
+    assert_eq!(r.edges["same"].from, "app");
+    assert_eq!(r.nodes.len(), 3);
+}
