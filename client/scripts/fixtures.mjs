@@ -1,5 +1,6 @@
 // Writes the client's test fixtures from the server's real output: starts `tierboard serve` on port 0
-// with a scratch SQLite file, posts each design below to `POST /api/validate` (docs/PROTOCOL.md §4),
+// with a scratch SQLite file, posts each design below to `POST /api/validate` (docs/PROTOCOL.md §4)
+// and the simulation cases to `POST /api/simulate` (§6),
 // reads the problems below with `GET /api/problems/{id}` and `/solution`, and writes the answers to
 // src/testing/fixtures/.
 //
@@ -40,6 +41,31 @@ const CASES = {
       ],
     },
   },
+}
+
+/**
+ * Simulations the unit tests need (src/simulation.test.ts): a balancer over two app servers in front
+ * of one database, at peak (the database is the bottleneck) and at 3× peak with one app failed.
+ */
+const LAYERED = {
+  nodes: [
+    { id: 'users', type: 'client', label: 'Users', x: 0, y: 0, params: {} },
+    { id: 'lb', type: 'lb', label: 'LB', x: 200, y: 0, params: {} },
+    { id: 'a1', type: 'app', label: 'App 1', x: 400, y: -80, params: {} },
+    { id: 'a2', type: 'app', label: 'App 2', x: 400, y: 80, params: {} },
+    { id: 'db', type: 'db_primary', label: 'DB', x: 600, y: 0, params: {} },
+  ],
+  edges: [
+    { id: 'e1', from: 'users', to: 'lb' },
+    { id: 'e2', from: 'lb', to: 'a1' },
+    { id: 'e3', from: 'lb', to: 'a2' },
+    { id: 'e4', from: 'a1', to: 'db' },
+    { id: 'e5', from: 'a2', to: 'db' },
+  ],
+}
+const SIMULATIONS = {
+  peak: { problem: 'database-query-cache', design: LAYERED, scenario: { load: 'peak' } },
+  spike_failed: { problem: 'database-query-cache', design: LAYERED, scenario: { load: 3, fail: ['a1'] } },
 }
 
 /**
@@ -106,6 +132,16 @@ async function generate() {
       if (res.status !== 200) throw new Error(`POST /api/validate for '${name}' answered ${res.status}: ${await res.text()}`)
       results[name] = await res.json()
     }
+    const simulations = {}
+    for (const [name, body] of Object.entries(SIMULATIONS)) {
+      const res = await fetch(`${url}/api/simulate`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify(body),
+      })
+      if (res.status !== 200) throw new Error(`POST /api/simulate for '${name}' answered ${res.status}: ${await res.text()}`)
+      simulations[name] = await res.json()
+    }
     const problems = {}
     for (const id of PROBLEMS) {
       problems[id] = {
@@ -116,6 +152,7 @@ async function generate() {
     return {
       'validation.json': `${JSON.stringify(results, null, 2)}\n`,
       'problems.json': `${JSON.stringify(problems, null, 2)}\n`,
+      'simulation.json': `${JSON.stringify(simulations, null, 2)}\n`,
     }
   } finally {
     proc.kill('SIGTERM')

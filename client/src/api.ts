@@ -4,6 +4,7 @@
  */
 import type { Role } from './protocol'
 import type { Design } from './schema'
+import { parseSimulation, type ScenarioRequest, type SimulationResult } from './simulation'
 
 export class ApiError extends Error {
   constructor(
@@ -285,6 +286,27 @@ export function validateDesign(problem: string, design: Design): Promise<unknown
     headers: { 'Content-Type': 'application/json' },
     body: JSON.stringify({ problem, design }),
   })
+}
+
+/**
+ * `POST /api/simulate`: the design under a scenario, for the person asking only (the room's shared
+ * result stays at the problem's peak).
+ */
+export async function simulateDesign(
+  problem: string,
+  design: Design,
+  scenario: ScenarioRequest,
+  signal?: AbortSignal,
+): Promise<SimulationResult> {
+  const body = await request<unknown>('/api/simulate', {
+    method: 'POST',
+    headers: { 'Content-Type': 'application/json' },
+    body: JSON.stringify({ problem, design, scenario }),
+    signal,
+  })
+  const result = parseSimulation(body)
+  if (!result) throw new ApiError('the server sent a simulation result this page cannot read', 200, 'bad_answer')
+  return result
 }
 
 export interface TierEvent {

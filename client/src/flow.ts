@@ -13,6 +13,28 @@ export interface NodeDecor {
   highlight?: boolean
   /** Colours of the other participants who have this node selected. */
   remote?: string[]
+  /** The capacity simulation's figures for this node (the heat colour and its badge). */
+  heat?: NodeHeat
+}
+
+/** What a node shows of the simulation (built by ./room/heat.ts from the result). */
+export interface NodeHeat {
+  band: string
+  color: string
+  utilisation: number
+  /** One line on the node: "62 % · 1.2k rps · 14 ms". */
+  badge: string
+  /** The figures in full, for the tooltip. */
+  title: string
+  bottleneck: boolean
+}
+
+/** How an edge is drawn from the simulation: its width by its traffic. */
+export interface EdgeDecor {
+  width: number
+  rps: number
+  /** Off the request path (into a queue, replication): dashed. */
+  offPath: boolean
 }
 
 export type DesignFlowNode = Node<{ node: DesignNode; decor: NodeDecor }, 'component' | 'note'>
@@ -85,8 +107,8 @@ export function toFlowNode(n: DesignNode, decor: NodeDecor, prev?: DesignFlowNod
   }
 }
 
-export function toFlowEdge(e: DesignEdge, prev?: Edge): Edge {
-  return {
+export function toFlowEdge(e: DesignEdge, prev?: Edge, decor?: EdgeDecor): Edge {
+  const edge: Edge = {
     id: e.id,
     source: e.from,
     target: e.to,
@@ -95,6 +117,44 @@ export function toFlowEdge(e: DesignEdge, prev?: Edge): Edge {
     markerEnd: { type: MarkerType.ArrowClosed, width: 18, height: 18 },
     selected: prev?.selected ?? false,
   }
+  return decor ? withFlow(edge, decor) : edge
+}
+
+/** An arrowhead of about 18 px on a stroke of `width` px (marker sizes are in stroke widths). */
+function arrow(width: number): number {
+  return Math.round((18 / Math.max(1, width)) * 10) / 10 + 4
+}
+
+function withFlow(edge: Edge, d: EdgeDecor): Edge {
+  return {
+    ...edge,
+    style: { strokeWidth: d.width, strokeDasharray: d.offPath ? '6 4' : undefined },
+    // Markers are sized in stroke widths: scale them down so that a wide edge keeps a usual arrowhead.
+    markerEnd: { type: MarkerType.ArrowClosed, width: arrow(d.width), height: arrow(d.width) },
+    className: d.offPath ? 'sim-edge off-path' : 'sim-edge',
+    data: { rps: d.rps },
+  }
+}
+
+/** Re-draws only the edges whose flow changed; the same array when none did. */
+export function redecorateEdges(prev: Edge[], decorOf: (id: string) => EdgeDecor | undefined): Edge[] {
+  let changed = false
+  const out = prev.map((e) => {
+    const d = decorOf(e.id)
+    const was = e.data as { rps?: number } | undefined
+    const width = (e.style as { strokeWidth?: number } | undefined)?.strokeWidth
+    if (d ? was?.rps === d.rps && width === d.width : was?.rps === undefined) return e
+    changed = true
+    if (d) return withFlow(e, d)
+    return {
+      ...e,
+      style: undefined,
+      className: undefined,
+      data: undefined,
+      markerEnd: { type: MarkerType.ArrowClosed, width: 18, height: 18 },
+    }
+  })
+  return changed ? out : prev
 }
 
 /**
@@ -126,11 +186,11 @@ export function patchNodes(doc: Y.Doc, prev: DesignFlowNode[], dirty: Set<string
   })
 }
 
-export function patchEdges(doc: Y.Doc, prev: Edge[], dirty: Set<string>): Edge[] {
+export function patchEdges(doc: Y.Doc, prev: Edge[], dirty: Set<string>, decorOf?: (id: string) => EdgeDecor | undefined): Edge[] {
   const edges = root(doc).edges
   return patch(prev, dirty, (id, p) => {
     const m = edges.get(id)
-    return m instanceof Y.Map ? toFlowEdge(readEdge(id, m), p) : null
+    return m instanceof Y.Map ? toFlowEdge(readEdge(id, m), p, decorOf?.(id)) : null
   })
 }
 
@@ -143,10 +203,10 @@ export function allNodes(doc: Y.Doc, decorOf: (id: string) => NodeDecor): Design
   return out
 }
 
-export function allEdges(doc: Y.Doc): Edge[] {
+export function allEdges(doc: Y.Doc, decorOf?: (id: string) => EdgeDecor | undefined): Edge[] {
   const out: Edge[] = []
   root(doc).edges.forEach((m, id) => {
-    if (m instanceof Y.Map) out.push(toFlowEdge(readEdge(id, m)))
+    if (m instanceof Y.Map) out.push(toFlowEdge(readEdge(id, m), undefined, decorOf?.(id)))
   })
   return out
 }
@@ -167,6 +227,7 @@ export function sameDecor(a: NodeDecor, b: NodeDecor): boolean {
   if (Boolean(a.highlight) !== Boolean(b.highlight)) return false
   const ra = a.remote ?? []
   const rb = b.remote ?? []
+  if (a.heat?.title !== b.heat?.title || a.heat?.bottleneck !== b.heat?.bottleneck || a.heat?.color !== b.heat?.color) return false
   return ra.length === rb.length && ra.every((c, i) => c === rb[i])
 }
 

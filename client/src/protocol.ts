@@ -1,11 +1,12 @@
 /**
  * The tierboard side of the WebSocket protocol (docs/PROTOCOL.md §2): the custom message type 100
- * (`session`, `validation`, `saved`, `error`), the "saved" bookkeeping, close codes and the
+ * (`session`, `validation`, `simulation`, `saved`, `error`), the "saved" bookkeeping, close codes and the
  * validation result JSON (§4). The y-websocket sync and awareness messages are the stock provider's.
  */
 import * as Y from 'yjs'
 import * as decoding from 'lib0/decoding'
 import type { WebsocketProvider } from 'y-websocket'
+import { parseSimulation, type SimulationResult } from './simulation'
 
 export const MESSAGE_TIERBOARD = 100
 
@@ -52,6 +53,7 @@ export interface ValidationResult {
 export type ServerMessage =
   | { type: 'session'; room: string; role: Role; problem: string }
   | { type: 'validation'; result: ValidationResult }
+  | { type: 'simulation'; result: SimulationResult }
   | { type: 'saved'; sv: string }
   | { type: 'error'; code: string; message: string }
 
@@ -120,6 +122,10 @@ export function parseServerMessage(text: string): ServerMessage | null {
     case 'validation': {
       const result = parseValidation(v.result)
       return result ? { type: 'validation', result } : null
+    }
+    case 'simulation': {
+      const result = parseSimulation(v.result)
+      return result ? { type: 'simulation', result } : null
     }
     case 'saved':
       return typeof v.sv === 'string' ? { type: 'saved', sv: v.sv } : null

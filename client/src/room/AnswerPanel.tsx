@@ -1,7 +1,7 @@
 /**
  * "Show the reference" in a room (issue 21 item 4): the ghost toggle, the live diff between the
- * room's design and the reference, and the solution analysis with a place for the simulated
- * figures of the learner's own design.
+ * room's design and the reference, and the solution analysis beside the simulated figures of the
+ * learner's own design (./SimComparison.tsx).
  */
 import { useEffect, useState } from 'react'
 import type * as Y from 'yjs'
@@ -9,6 +9,8 @@ import type { Catalog } from '../catalog'
 import { AnalysisView, ReferenceView } from '../learn/Answer'
 import { designDiff, type DesignDiff, type DiffItem } from '../learn/diff'
 import { exportDesign } from '../schema'
+import type { SimulationResult } from '../simulation'
+import { SimComparison } from './SimComparison'
 import type { ReferenceState } from './useReference'
 
 function useDiff(doc: Y.Doc, reference: ReferenceState['solution'], catalog: Catalog): DesignDiff | null {
@@ -37,7 +39,19 @@ function Items({ items, catalog, empty }: { items: DiffItem[]; catalog: Catalog;
   )
 }
 
-export function AnswerPanel({ doc, catalog, reference }: { doc: Y.Doc; catalog: Catalog; reference: ReferenceState }) {
+export function AnswerPanel({
+  doc,
+  catalog,
+  reference,
+  problem,
+  simulation,
+}: {
+  doc: Y.Doc
+  catalog: Catalog
+  reference: ReferenceState
+  problem: string | null
+  simulation: SimulationResult | null
+}) {
   const diff = useDiff(doc, reference.solution, catalog)
   if (!reference.asked) {
     return (
@@ -96,7 +110,10 @@ export function AnswerPanel({ doc, catalog, reference }: { doc: Y.Doc; catalog: 
             <h2>Solution analysis</h2>
           </summary>
           <div className="part-body">
-            <AnalysisView analysis={sol.analysis} />
+            <AnalysisView
+              analysis={sol.analysis}
+              simulated={problem ? <SimComparison doc={doc} problem={problem} analysis={sol.analysis} peak={simulation} /> : undefined}
+            />
           </div>
         </details>
       )}

@@ -24,7 +24,20 @@ import {
 } from '@xyflow/react'
 import type * as Y from 'yjs'
 import type { Awareness } from 'y-protocols/awareness'
-import { allEdges, allNodes, observeDesign, patchEdges, patchNodes, redecorate, type DesignFlowNode, type NodeDecor } from '../flow'
+import {
+  allEdges,
+  allNodes,
+  observeDesign,
+  patchEdges,
+  patchNodes,
+  redecorate,
+  redecorateEdges,
+  type DesignFlowNode,
+  type EdgeDecor,
+  type NodeDecor,
+} from '../flow'
+import { NO_HEAT, type CanvasHeat } from './heat'
+import { HeatLegend } from './HeatLegend'
 import { participants, readPresence, type Participant } from '../presence'
 import { addEdge, addNode, deleteElements, LOCAL_ORIGIN, moveNodes, NOTE_TYPE, root } from '../schema'
 import { nodeTypes } from './nodes'
@@ -51,6 +64,10 @@ export interface CanvasProps {
   onSelection: (nodes: string[], edges: string[]) => void
   /** Drawn in flow coordinates above the design and never part of it (the reference's ghost). */
   overlay?: ReactNode
+  /** The capacity simulation drawn on the design: node heat and edge widths. */
+  heat?: CanvasHeat
+  /** Says what the heat shows ("peak", "3× peak, App 1 failed"). */
+  heatCaption?: string
 }
 
 /** Calls f at most once per `ms`, always with the latest arguments (trailing call kept). */
@@ -94,39 +111,50 @@ function remoteSelections(awareness: Awareness): Map<string, string[]> {
 
 export const Canvas = memo(function Canvas(props: CanvasProps) {
   const { doc, awareness, readOnly, highlight } = props
+  const heat = props.heat ?? NO_HEAT
   const rf = useReactFlow()
   const [theme] = useTheme()
   const remoteRef = useRef<Map<string, string[]>>(new Map())
   const highlightRef = useRef(highlight)
+  const heatRef = useRef(heat)
   const decorOf = useCallback((id: string): NodeDecor => {
     const remote = remoteRef.current.get(id)
     const hl = highlightRef.current.has(id)
-    return hl || remote ? { highlight: hl || undefined, remote } : {}
+    const h = heatRef.current.nodes.get(id)
+    return hl || remote || h ? { highlight: hl || undefined, remote, heat: h } : {}
   }, [])
+  const flowOf = useCallback((id: string): EdgeDecor | undefined => heatRef.current.edges.get(id), [])
   const [nodes, setNodes] = useState<DesignFlowNode[]>(() => allNodes(doc, decorOf))
-  const [edges, setEdges] = useState<Edge[]>(() => allEdges(doc))
+  const [edges, setEdges] = useState<Edge[]>(() => allEdges(doc, flowOf))
 
   // Yjs → React Flow, touching only the changed entries. The design usually arrives after the
   // first render (from IndexedDB or the server): fit it in view the first time it does.
   useEffect(() => {
     setNodes(allNodes(doc, decorOf))
-    setEdges(allEdges(doc))
+    setEdges(allEdges(doc, flowOf))
     let fitted = root(doc).nodes.size > 0
     return observeDesign(doc, (d, origin) => {
       if (d.nodes.size) setNodes((prev) => patchNodes(doc, prev, d.nodes, decorOf))
-      if (d.edges.size) setEdges((prev) => patchEdges(doc, prev, d.edges))
+      if (d.edges.size) setEdges((prev) => patchEdges(doc, prev, d.edges, flowOf))
       // Only the design's first arrival: once there are nodes (even one's own) the view is the user's.
       if (!fitted && root(doc).nodes.size > 0) {
         fitted = true
         if (origin !== LOCAL_ORIGIN) setTimeout(() => void rf.fitView({ maxZoom: 1, padding: 0.2 }), 50)
       }
     })
-  }, [doc, decorOf, rf])
+  }, [doc, decorOf, flowOf, rf])
 
   useEffect(() => {
     highlightRef.current = highlight
     setNodes((prev) => redecorate(prev, decorOf))
   }, [highlight, decorOf])
+
+  // A new simulation result: only the nodes and edges whose figures changed get new objects.
+  useEffect(() => {
+    heatRef.current = heat
+    setNodes((prev) => redecorate(prev, decorOf))
+    setEdges((prev) => redecorateEdges(prev, flowOf))
+  }, [heat, decorOf, flowOf])
 
   // Other people's selections, outlined in their colour.
   useEffect(() => {
@@ -323,6 +351,7 @@ export const Canvas = memo(function Canvas(props: CanvasProps) {
         <RemoteCursors awareness={awareness} />
         {props.overlay}
       </ReactFlow>
+      {heat.nodes.size > 0 && <HeatLegend caption={props.heatCaption} />}
       {nodes.length === 0 && (
         <div className="canvas-empty" aria-hidden="true">
           {readOnly

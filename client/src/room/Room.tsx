@@ -22,6 +22,9 @@ import { Palette } from './Palette'
 import { NameDialog, ParticipantList, useParticipants } from './Presence'
 import { ProblemPanel } from './ProblemPanel'
 import { AnswerPanel } from './AnswerPanel'
+import { CapacityPanel, scenarioCaption } from './CapacityPanel'
+import { canvasHeat } from './heat'
+import { useWhatIf } from './useSimulation'
 import { Ghost } from './Ghost'
 import { useReference } from './useReference'
 import { hintFor } from '../learn/coaching'
@@ -36,7 +39,8 @@ import { useHighlight } from './useHighlight'
 import { useShortcuts } from './useShortcuts'
 import { useUndoManager } from './useUndoManager'
 
-type Tab = 'tiers' | 'inspect' | 'problem' | 'answer' | 'notes'
+type Tab = 'tiers' | 'capacity' | 'inspect' | 'problem' | 'answer' | 'notes'
+const TABS: Tab[] = ['tiers', 'capacity', 'inspect', 'problem', 'answer', 'notes']
 
 // CodeMirror is most of the notes pad's weight: load it when the Notes tab is first opened.
 const NotesPad = lazy(() => import('./NotesPad').then((m) => ({ default: m.NotesPad })))
@@ -168,6 +172,10 @@ function RoomView(props: {
   const { undo, stack } = useUndoManager(doc)
   useShortcuts(doc, { readOnly, undo, duplicate, setHelp })
 
+  const whatIf = useWhatIf(doc, problem?.id ?? state.problem, state.simulation)
+  const heat = useMemo(() => canvasHeat(whatIf.shown), [whatIf.shown])
+  const heatCaption = scenarioCaption(whatIf.shown)
+  const onSimHighlight = useCallback((nodes: string[]) => onHighlight('simulation', nodes), [onHighlight])
   const onStopFollow = useCallback(() => setFollow(null), [])
   const reference = useReference(problem?.id ?? null)
   const refDesign = reference.ghost ? reference.solution?.reference_solution : null
@@ -278,10 +286,12 @@ function RoomView(props: {
           onStopFollow={onStopFollow}
           onSelection={onSelection}
           overlay={overlay}
+          heat={heat}
+          heatCaption={heatCaption}
         />
         <aside className="sidebar" aria-label="Room panels">
           <div className="tabs" role="tablist">
-            {(['tiers', 'inspect', 'problem', 'answer', 'notes'] as Tab[]).map((t) => (
+            {TABS.map((t) => (
               <button
                 key={t}
                 type="button"
@@ -295,6 +305,15 @@ function RoomView(props: {
                 {t === 'tiers' && state.validation && (
                   <span className={`badge ${state.validation.reached === state.validation.tiers.length ? 'ok' : ''}`}>
                     {state.validation.reached}/{state.validation.tiers.length}
+                  </span>
+                )}
+                {t === 'capacity' && state.simulation && state.simulation.scenario.offered_rps > 0 && (
+                  <span
+                    className={`badge ${state.simulation.checks.every((c) => c.status !== 'fail') ? 'ok' : ''}`}
+                    data-testid="capacity-badge"
+                  >
+                    {state.simulation.checks.filter((c) => c.status === 'pass').length}/
+                    {state.simulation.checks.filter((c) => c.status !== 'info').length}
                   </span>
                 )}
               </button>
@@ -321,13 +340,22 @@ function RoomView(props: {
                 )}
               </>
             )}
+            {tab === 'capacity' && <CapacityPanel whatIf={whatIf} onHighlight={onSimHighlight} />}
             {tab === 'inspect' && (
               <Inspector doc={doc} catalog={catalog} nodes={selection.nodes} edges={selection.edges} readOnly={readOnly} />
             )}
             {tab === 'problem' && (
               <ProblemPanel problem={problem} catalog={catalog} doc={doc} readOnly={readOnly} name={props.name} focusHint={focusHint} />
             )}
-            {tab === 'answer' && <AnswerPanel doc={doc} catalog={catalog} reference={reference} />}
+            {tab === 'answer' && (
+              <AnswerPanel
+                doc={doc}
+                catalog={catalog}
+                reference={reference}
+                problem={problem?.id ?? state.problem}
+                simulation={state.simulation}
+              />
+            )}
             {tab === 'notes' && (
               <Suspense fallback={<p className="muted">Loading the notes…</p>}>
                 <NotesPad doc={doc} awareness={awareness} readOnly={readOnly} />

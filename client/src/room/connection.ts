@@ -17,6 +17,7 @@ import {
   type ServerMessage,
   type ValidationResult,
 } from '../protocol'
+import type { SimulationResult } from '../simulation'
 import { colorFor } from '../presence'
 
 export type LinkStatus = 'connecting' | 'connected' | 'offline'
@@ -35,6 +36,8 @@ export interface RoomState {
   role: Role | null
   problem: string | null
   validation: ValidationResult | null
+  /** The room's shared simulation of the design at the problem's peak (the server's `simulation`). */
+  simulation: SimulationResult | null
   /** Set when the server closed for good (bad token, no such room): the provider stops retrying. */
   fatal: string | null
   /** The last non-fatal error message from the server, e.g. read_only. */
@@ -49,6 +52,7 @@ const INITIAL: RoomState = {
   role: null,
   problem: null,
   validation: null,
+  simulation: null,
   fatal: null,
   notice: null,
   restored: false,
@@ -84,6 +88,9 @@ export function useRoomConnection(room: string, token: string | null, name: stri
           break
         case 'validation':
           patch({ validation: m.result })
+          break
+        case 'simulation':
+          patch({ simulation: m.result })
           break
         case 'saved': {
           const s = tracker.onSaved(m.sv)

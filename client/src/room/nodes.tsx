@@ -12,9 +12,10 @@ import { CatalogContext, RoomContext } from './context'
 
 function decorStyle(d: DesignFlowNode['data']['decor']): CSSProperties | undefined {
   const remote = d.remote ?? []
-  if (remote.length === 0) return undefined
+  const heat: CSSProperties | undefined = d.heat ? ({ '--heat': d.heat.color } as CSSProperties) : undefined
+  if (remote.length === 0) return heat
   // One ring per remote selector, stacked outside the node.
-  return { boxShadow: remote.map((c, i) => `0 0 0 ${2 + i * 3}px ${c}`).join(', ') }
+  return { ...heat, boxShadow: remote.map((c, i) => `0 0 0 ${2 + i * 3}px ${c}`).join(', ') }
 }
 
 export const ComponentNode = memo(function ComponentNode({ data, selected }: NodeProps<DesignFlowNode>) {
@@ -23,13 +24,24 @@ export const ComponentNode = memo(function ComponentNode({ data, selected }: Nod
   const def = catalog.get(n.type)
   const count = instancesOf(n)
   const extra = keyParams(def, n.params)
-  const cls = ['tb-node', selected ? 'selected' : '', data.decor.highlight ? 'highlight' : '', def ? '' : 'unknown'].join(' ')
+  const heat = data.decor.heat
+  const cls = [
+    'tb-node',
+    selected ? 'selected' : '',
+    data.decor.highlight ? 'highlight' : '',
+    def ? '' : 'unknown',
+    heat ? `heat heat-${heat.band}` : '',
+    heat?.bottleneck ? 'bottleneck' : '',
+  ].join(' ')
   return (
     <div
       className={cls}
       style={decorStyle(data.decor)}
       data-testid="tb-node"
       data-type={n.type}
+      data-heat={heat?.band}
+      data-utilisation={heat ? heat.utilisation.toFixed(4) : undefined}
+      title={heat?.title}
       aria-label={`${n.label || catalog.name(n.type)} (${n.type})`}
     >
       <Handle type="target" position={Position.Left} aria-label="incoming connection" />
@@ -44,7 +56,17 @@ export const ComponentNode = memo(function ComponentNode({ data, selected }: Nod
           {!def && catalog.components.length > 0 && <span className="warn"> · unknown type</span>}
         </div>
         {extra.length > 0 && <div className="tb-node-params">{extra.join(' · ')}</div>}
+        {heat && (
+          <div className="tb-node-heat" data-testid="node-heat">
+            {heat.badge}
+          </div>
+        )}
       </div>
+      {heat?.bottleneck && (
+        <div className="bottleneck-tag" data-testid="bottleneck-tag">
+          bottleneck
+        </div>
+      )}
       {count > 1 && (
         <div className="tb-node-count" title={`fleet of ${count}`}>
           × {count}

@@ -5,7 +5,7 @@
 //! Nothing here fails: what cannot be simulated (unknown types, dangling edges, edges to notes, cycles,
 //! bad parameters) becomes a [`SimIssue`] and is left out or given a safe value.
 
-use std::collections::{HashMap, HashSet};
+use foldhash::{HashMap, HashMapExt, HashSet, HashSetExt};
 
 use serde::Serialize;
 
@@ -103,6 +103,7 @@ pub struct Node {
 #[derive(Debug, Clone, Default)]
 pub struct Graph {
     pub nodes: Vec<Node>,
+    /// Node id → index (foldhash: the room hashes every id on every validation).
     pub index: HashMap<String, usize>,
     /// Outgoing edges per node after dropping dangling, duplicate and cycle-closing ones: (target, edge id).
     pub out: Vec<Vec<(usize, String)>>,
@@ -140,6 +141,7 @@ impl Graph {
             ));
         }
         let mut notes: HashSet<&str> = HashSet::new();
+        g.index = HashMap::with_capacity(design.nodes.len());
         for node in &design.nodes {
             if node.is_note() {
                 notes.insert(&node.id);
@@ -249,7 +251,7 @@ impl Graph {
             });
         }
         g.out = vec![Vec::new(); g.nodes.len()];
-        let mut seen: HashSet<(usize, usize)> = HashSet::new();
+        let mut seen: HashSet<(usize, usize)> = HashSet::with_capacity(design.edges.len());
         for edge in &design.edges {
             if notes.contains(edge.from.as_str()) || notes.contains(edge.to.as_str()) {
                 g.issues.push(SimIssue::new(

@@ -40,6 +40,16 @@ pub const SPOF_AVAILABILITY: f64 = 99.9;
 /// named in the check's `nodes`.
 pub const SPOF_EXPLAINED: usize = 8;
 
+/// How the single-point-of-failure check finds the error rate with a node failed when the design
+/// already has errors at peak (without errors, both use the demand-shift shortcut).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SpofMethod {
+    /// Recompute only what failing the node changes ([`model::FailureCheck::error_rate_without`]).
+    Incremental,
+    /// A full run per node: the former method, kept as the reference for tests and the benchmark.
+    FullRuns,
+}
+
 /// Simulates `design` for `problem` under `scenario`. The capacity checks are always computed at the
 /// problem's peak with nothing failed and warm caches, whatever the scenario.
 pub fn simulate(
@@ -47,6 +57,17 @@ pub fn simulate(
     catalog: &Catalog,
     design: &Design,
     scenario: &Scenario,
+) -> SimulationResult {
+    simulate_using(problem, catalog, design, scenario, SpofMethod::Incremental)
+}
+
+/// [`simulate`] with the single-point-of-failure check's method chosen; the result is the same.
+pub fn simulate_using(
+    problem: &Problem,
+    catalog: &Catalog,
+    design: &Design,
+    scenario: &Scenario,
+    method: SpofMethod,
 ) -> SimulationResult {
     let workload = Workload::of(problem);
     let mut graph = Graph::build(design, catalog);
@@ -96,51 +117,38 @@ pub fn simulate(
             ..run_input(&workload, workload.peak_rps, &no_failures, false)
         },
     );
-    let mut spof_failed = no_failures.clone();
+    let spof_failed = std::cell::RefCell::new(no_failures.clone());
     let checks = checks(
         problem,
         &graph,
         &workload,
         peak,
-        |v| failure_check.fails_requests(v, &mut spof_failed),
-        |v| {
-            let mut failed = no_failures.clone();
-            failed[v] = true;
-            let only_errors = RunInput {
-                with_latency: false,
-                ..run_input(&workload, workload.peak_rps, &failed, false)
-            };
-            graph.run(&only_errors, Some(peak)).error_rate
+        |v| match method {
+            SpofMethod::Incremental => {
+                failure_check.fails_requests(v, &mut spof_failed.borrow_mut())
+            }
+            SpofMethod::FullRuns => {
+                failure_check.fails_requests_by_full_runs(v, &mut spof_failed.borrow_mut())
+            }
+        },
+        |v| match method {
+            SpofMethod::Incremental => {
+                failure_check.error_rate_without(v, &mut spof_failed.borrow_mut())
+            }
+            SpofMethod::FullRuns => {
+                let mut failed = no_failures.clone();
+                failed[v] = true;
+                let only_errors = RunInput {
+                    with_latency: false,
+                    ..run_input(&workload, workload.peak_rps, &failed, false)
+                };
+                graph.run(&only_errors, Some(peak)).error_rate
+            }
         },
     );
 
     let nodes = node_results(&graph, &run, &failed);
-    let mut edges = BTreeMap::new();
-    for (v, r) in run.nodes.iter().enumerate() {
-        let sent = if failed[v] { [0.0; 2] } else { r.offered };
-        for call in graph.calls(&run, v) {
-            let (to, id) = &graph.out[v][call.edge];
-            let rps = sent[READ] * call.share[READ] + sent[WRITE] * call.share[WRITE];
-            edges.insert(
-                id.clone(),
-                EdgeResult {
-                    from: graph.nodes[v].id.clone(),
-                    to: graph.nodes[*to].id.clone(),
-                    rps,
-                    off_path: call.off_path || graph.nodes[*to].is_async,
-                },
-            );
-        }
-        // Edges that carry nothing in this scenario (into a failed node, a balancer's dead target).
-        for (to, id) in &graph.out[v] {
-            edges.entry(id.clone()).or_insert_with(|| EdgeResult {
-                from: graph.nodes[v].id.clone(),
-                to: graph.nodes[*to].id.clone(),
-                rps: 0.0,
-                off_path: graph.nodes[*to].is_async,
-            });
-        }
-    }
+    let edges = edge_results(&graph, &run, &failed);
     let bottleneck = bottleneck(&graph, &run);
     let monthly_usd = graph
         .nodes
@@ -199,7 +207,8 @@ fn run_input<'a>(workload: &Workload, rate: f64, failed: &'a [bool], cold: bool)
 }
 
 fn node_results(graph: &Graph, run: &Run, failed: &[bool]) -> BTreeMap<String, NodeResult> {
-    let mut out = BTreeMap::new();
+    // Ids are unique in the graph: the map is built in one go from the list.
+    let mut out = Vec::with_capacity(graph.nodes.len());
     for (v, n) in graph.nodes.iter().enumerate() {
         let r = &run.nodes[v];
         let offered = r.offered[READ] + r.offered[WRITE];
@@ -210,7 +219,7 @@ fn node_results(graph: &Graph, run: &Run, failed: &[bool]) -> BTreeMap<String, N
         } else {
             1.0 - r.served_fraction
         };
-        out.insert(
+        out.push((
             n.id.clone(),
             NodeResult {
                 ty: n.ty.clone(),
@@ -239,9 +248,63 @@ fn node_results(graph: &Graph, run: &Run, failed: &[bool]) -> BTreeMap<String, N
                 failed: failed[v],
                 monthly_usd: n.instances * n.monthly_usd,
             },
-        );
+        ));
     }
-    out
+    out.into_iter().collect()
+}
+
+/// Per edge id, the requests/s it carries in `run`. Edges no call uses carry nothing in the scenario
+/// (into a failed node, a balancer's dead target).
+fn edge_results(graph: &Graph, run: &Run, failed: &[bool]) -> BTreeMap<String, EdgeResult> {
+    let result = |v: usize, to: usize, call: Option<&model::Call>| {
+        let sent = if failed[v] {
+            [0.0; 2]
+        } else {
+            run.nodes[v].offered
+        };
+        EdgeResult {
+            from: graph.nodes[v].id.clone(),
+            to: graph.nodes[to].id.clone(),
+            rps: call.map_or(0.0, |c| {
+                sent[READ] * c.share[READ] + sent[WRITE] * c.share[WRITE]
+            }),
+            off_path: call.is_some_and(|c| c.off_path) || graph.nodes[to].is_async,
+        }
+    };
+    // Built in one go from a list (a bulk build, not an insertion per edge) when the ids are unique,
+    // as they are in a room.
+    let mut list = Vec::with_capacity(graph.out.iter().map(Vec::len).sum());
+    let mut carried: Vec<Option<&model::Call>> = Vec::new();
+    for v in 0..graph.nodes.len() {
+        carried.clear();
+        carried.resize(graph.out[v].len(), None);
+        for call in graph.calls(run, v) {
+            carried[call.edge] = Some(call);
+        }
+        for ((to, id), call) in graph.out[v].iter().zip(&carried) {
+            list.push((id.clone(), result(v, *to, *call)));
+        }
+    }
+    let count = list.len();
+    let edges: BTreeMap<String, EdgeResult> = list.into_iter().collect();
+    if edges.len() == count {
+        return edges;
+    }
+    // A posted design may repeat an edge id: the figure of the last edge with a call wins, else the
+    // first edge's.
+    let mut edges = BTreeMap::new();
+    for v in 0..graph.nodes.len() {
+        for call in graph.calls(run, v) {
+            let (to, id) = &graph.out[v][call.edge];
+            edges.insert(id.clone(), result(v, *to, Some(call)));
+        }
+        for (to, id) in &graph.out[v] {
+            if !edges.contains_key(id) {
+                edges.insert(id.clone(), result(v, *to, None));
+            }
+        }
+    }
+    edges
 }
 
 fn bottleneck(graph: &Graph, run: &Run) -> Option<String> {

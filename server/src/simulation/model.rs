@@ -6,6 +6,7 @@
 //! so a run is one pass forwards (flow) and one backwards (success and latency), O(nodes + edges).
 //! The flow is demand: offered load is linear in the rate and independent of capacities.
 
+use std::cell::RefCell;
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, HashMap, HashSet};
 
@@ -388,16 +389,17 @@ impl Graph {
             } else if !input.failed[v] {
                 let r = &run.nodes[v];
                 let calls = self.calls(&run, v);
-                let own = r.served_fraction;
+                success = success_of(r.served_fraction, r.lost, calls, input.failed, |t| {
+                    run.nodes[t].success
+                });
                 for class in [READ, WRITE] {
-                    let mut s = own * (1.0 - r.lost[class]);
                     let mut m = r.latency.mean_ms;
                     let mut q50 = r.latency.p50_ms;
                     let mut q99 = r.latency.p99_ms;
                     let mut at = 0;
                     while at < calls.len() {
                         let group = calls[at].group;
-                        let (mut fail, mut made, mut g50, mut g99) = (0.0, 0.0, 0.0, 0.0f64);
+                        let (mut made, mut g50, mut g99) = (0.0, 0.0, 0.0f64);
                         while at < calls.len() && calls[at].group == group {
                             let call = calls[at];
                             at += 1;
@@ -406,21 +408,13 @@ impl Graph {
                                 continue;
                             }
                             let t = &run.nodes[call.target];
-                            let target_async = self.nodes[call.target].is_async;
-                            let ts = if input.failed[call.target] {
-                                0.0
-                            } else {
-                                t.success[class]
-                            };
-                            fail += f * (1.0 - ts);
                             made += f;
-                            if !target_async {
+                            if !self.nodes[call.target].is_async {
                                 m += f * t.mean[class];
                                 g50 += f * t.p50[class];
                                 g99 = g99.max(t.p99[class]);
                             }
                         }
-                        s *= (1.0 - fail).max(0.0);
                         if made >= P50_SHARE {
                             q50 += g50 / made;
                         }
@@ -428,7 +422,6 @@ impl Graph {
                             q99 += g99;
                         }
                     }
-                    success[class] = s.clamp(0.0, 1.0);
                     mean[class] = m;
                     p50[class] = q50;
                     p99[class] = q99;
@@ -467,6 +460,46 @@ impl Graph {
     }
 }
 
+/// The success probability (per class) of a request from a node on: its own served fraction, less
+/// what it loses for want of a live target, times, per group of alternative calls, the share of that
+/// group's calls that succeed (a failed target never does; calls off the request path do not count).
+/// The one expression both a full run and the failure check's incremental recomputation use, so that
+/// both give the same bits.
+fn success_of(
+    own: f64,
+    lost: [f64; 2],
+    calls: &[Call],
+    failed: &[bool],
+    target_success: impl Fn(usize) -> [f64; 2],
+) -> [f64; 2] {
+    let mut success = [0.0; 2];
+    for class in [READ, WRITE] {
+        let mut s = own * (1.0 - lost[class]);
+        let mut at = 0;
+        while at < calls.len() {
+            let group = calls[at].group;
+            let mut fail = 0.0;
+            while at < calls.len() && calls[at].group == group {
+                let call = calls[at];
+                at += 1;
+                let f = call.share[class];
+                if f <= 0.0 || call.off_path {
+                    continue;
+                }
+                let ts = if failed[call.target] {
+                    0.0
+                } else {
+                    target_success(call.target)[class]
+                };
+                fail += f * (1.0 - ts);
+            }
+            s *= (1.0 - fail).max(0.0);
+        }
+        success[class] = s.clamp(0.0, 1.0);
+    }
+    success
+}
+
 /// The single-point-of-failure check without a full run per node (docs/SIMULATION.md §5).
 ///
 /// With a no-failure run that has no errors, failing node `v` causes errors exactly when (a) a caller
@@ -474,7 +507,10 @@ impl Graph {
 /// is left with no live target, or (b) the load its callers move elsewhere pushes a node that carries
 /// request traffic past its capacity. Demand is linear and only the callers of `v` route differently,
 /// so (b) needs only the change in demand below them, in topological order. When the no-failure run
-/// already has errors, each node gets a full run instead (it fails when the error rate grows).
+/// already has errors, the error rate with `v` failed is recomputed incrementally ([`Self::error_rate_without`]):
+/// only the demand below the callers that route differently and the success above the nodes whose
+/// served fraction changed are computed again, with the very operations of a full run, so the figure
+/// is bit for bit the one a full run gives (it fails when the error rate grows).
 pub struct FailureCheck<'a> {
     graph: &'a Graph,
     base: &'a Run,
@@ -485,6 +521,128 @@ pub struct FailureCheck<'a> {
     callers: Vec<Vec<usize>>,
     /// Position of each node in the topological order.
     position: Vec<usize>,
+    /// Per node, its callers in topological order with the index of their call to it in
+    /// `base.calls` (`NO_CALL` when the no-failure run makes none): the order in which a full run
+    /// adds their demand, which an incremental recomputation must repeat to get the same bits.
+    inbound: Vec<Vec<(usize, usize)>>,
+    /// The clients' requests as the end-to-end sum of a run adds them: (node, class, share).
+    entry: Vec<(usize, usize, f64)>,
+    /// For the demand-shift shortcut, per node, compactly (the walk touches little else): the demand
+    /// of the no-failure run, and the demand past which it fails requests (`capacity × (1 + 1e-12)`
+    /// for synchronous sized nodes on the request path, infinite for the rest).
+    offered: Vec<[f64; 2]>,
+    limit: Vec<f64>,
+    /// The rest of the no-failure run the incremental recomputation reads, likewise compact.
+    served: Vec<f64>,
+    success: Vec<[f64; 2]>,
+    lost: Vec<[f64; 2]>,
+    capacity: Vec<f64>,
+    /// `base.calls[ranges[w].0..ranges[w].1]` are node `w`'s calls.
+    ranges: Vec<(usize, usize)>,
+    /// Not a client or an unknown type (has a utilisation), and asynchronous.
+    sized: Vec<bool>,
+    is_async: Vec<bool>,
+    scratch: RefCell<Scratch>,
+}
+
+const NO_CALL: usize = usize::MAX;
+
+/// Per-candidate working memory of [`FailureCheck::error_rate_without`], reused across candidates:
+/// an entry is valid for the current candidate when its stamp equals `epoch` (no clearing between
+/// candidates).
+#[derive(Default)]
+struct Scratch {
+    epoch: u32,
+    /// Demand recomputed (and differing from the no-failure run).
+    offered_at: Vec<u32>,
+    offered: Vec<[f64; 2]>,
+    served: Vec<f64>,
+    /// Success recomputed (and differing).
+    success_at: Vec<u32>,
+    success: Vec<[f64; 2]>,
+    /// Positions to recompute: demand (forwards), success (backwards).
+    forward: Marks,
+    backward: Marks,
+    /// Callers of the failed node, routed again: their index in `rerouted`.
+    rerouted_at: Vec<u32>,
+    rerouted_index: Vec<usize>,
+    rerouted: Vec<(Vec<Call>, [f64; 2])>,
+    /// The demand-shift shortcut: change of demand per node, and the positions still to visit.
+    delta_at: Vec<u32>,
+    delta: Vec<[f64; 2]>,
+    queued: Marks,
+    /// The balancer bound: per balancer, the nodes it overflows (computed once, on first use), and the
+    /// unit demand pushed down from the balancer's targets (stamped by `unit_epoch`).
+    overflows_of: Vec<Option<Vec<usize>>>,
+    unit_epoch: u32,
+    unit_at: Vec<u32>,
+    unit: Vec<[f64; 2]>,
+    unit_marks: Marks,
+}
+
+impl Scratch {
+    /// Starts a candidate: every stamp from an earlier one becomes stale.
+    fn next_epoch(&mut self) -> u32 {
+        self.epoch = self.epoch.wrapping_add(1);
+        if self.epoch == 0 {
+            // Stamps wrapped: clear them so that no stale entry reads as current.
+            for stamps in [
+                &mut self.offered_at,
+                &mut self.success_at,
+                &mut self.rerouted_at,
+                &mut self.delta_at,
+            ] {
+                stamps.fill(0);
+            }
+            self.epoch = 1;
+        }
+        self.epoch
+    }
+}
+
+/// A set of positions in the topological order, one bit each: marking is O(1), and the next marked
+/// position after (or before) a given one is found a word at a time.
+#[derive(Default)]
+struct Marks {
+    bits: Vec<u64>,
+}
+
+impl Marks {
+    fn new(n: usize) -> Marks {
+        Marks {
+            bits: vec![0; n.div_ceil(64)],
+        }
+    }
+
+    fn clear(&mut self) {
+        self.bits.fill(0);
+    }
+
+    fn set(&mut self, p: usize) {
+        self.bits[p / 64] |= 1 << (p % 64);
+    }
+
+    /// The smallest marked position ≥ `p`.
+    fn next_from(&self, p: usize) -> Option<usize> {
+        let mut i = p / 64;
+        let mut word = *self.bits.get(i)? & (!0u64 << (p % 64));
+        while word == 0 {
+            i += 1;
+            word = *self.bits.get(i)?;
+        }
+        Some(i * 64 + word.trailing_zeros() as usize)
+    }
+
+    /// The largest marked position ≤ `p`.
+    fn prev_from(&self, p: usize) -> Option<usize> {
+        let mut i = p / 64;
+        let mut word = *self.bits.get(i)? & (!0u64 >> (63 - p % 64));
+        while word == 0 {
+            i = i.checked_sub(1)?;
+            word = self.bits[i];
+        }
+        Some(i * 64 + 63 - word.leading_zeros() as usize)
+    }
 }
 
 impl<'a> FailureCheck<'a> {
@@ -515,21 +673,116 @@ impl<'a> FailureCheck<'a> {
                 }
             }
         }
+        let mut inbound: Vec<Vec<(usize, usize)>> = vec![Vec::new(); n];
+        for (w, list) in inbound.iter_mut().enumerate() {
+            let mut from: Vec<usize> = callers[w].clone();
+            from.sort_unstable_by_key(|&u| position[u]);
+            from.dedup();
+            for u in from {
+                let (a, b) = base.nodes[u].calls;
+                let call = (a..b)
+                    .find(|&i| base.calls[i].target == w)
+                    .unwrap_or(NO_CALL);
+                list.push((u, call));
+            }
+        }
+        let mut entry = Vec::new();
+        if base.offered_rps > 0.0 {
+            for v in 0..n {
+                for class in [READ, WRITE] {
+                    let q = base.generated[v][class] / base.offered_rps;
+                    if q > 0.0 {
+                        entry.push((v, class, q));
+                    }
+                }
+            }
+        }
+        let scratch = Scratch {
+            offered_at: vec![0; n],
+            offered: vec![[0.0; 2]; n],
+            served: vec![0.0; n],
+            success_at: vec![0; n],
+            success: vec![[0.0; 2]; n],
+            rerouted_at: vec![0; n],
+            rerouted_index: vec![0; n],
+            delta_at: vec![0; n],
+            delta: vec![[0.0; 2]; n],
+            queued: Marks::new(n),
+            overflows_of: vec![None; n],
+            unit_at: vec![0; n],
+            unit: vec![[0.0; 2]; n],
+            unit_marks: Marks::new(n),
+            forward: Marks::new(n),
+            backward: Marks::new(n),
+            ..Scratch::default()
+        };
+        let on_path: Vec<[bool; 2]> = sync
+            .iter()
+            .map(|s| [s[READ] > 0.0, s[WRITE] > 0.0])
+            .collect();
+        let limit = (0..n)
+            .map(|w| {
+                let node = &graph.nodes[w];
+                let sized = !matches!(node.role, Role::Client | Role::Unknown) && !node.is_async;
+                if sized && (on_path[w][READ] || on_path[w][WRITE]) {
+                    base.nodes[w].capacity * (1.0 + 1e-12)
+                } else {
+                    f64::INFINITY
+                }
+            })
+            .collect();
         FailureCheck {
             graph,
             base,
             input,
-            on_path: sync
+            on_path,
+            offered: base.nodes.iter().map(|r| r.offered).collect(),
+            limit,
+            served: base.nodes.iter().map(|r| r.served_fraction).collect(),
+            success: base.nodes.iter().map(|r| r.success).collect(),
+            lost: base.nodes.iter().map(|r| r.lost).collect(),
+            capacity: base.nodes.iter().map(|r| r.capacity).collect(),
+            ranges: base.nodes.iter().map(|r| r.calls).collect(),
+            sized: graph
+                .nodes
                 .iter()
-                .map(|s| [s[READ] > 0.0, s[WRITE] > 0.0])
+                .map(|n| !matches!(n.role, Role::Client | Role::Unknown))
                 .collect(),
+            is_async: graph.nodes.iter().map(|n| n.is_async).collect(),
             callers,
             position,
+            inbound,
+            entry,
+            scratch: RefCell::new(scratch),
         }
+    }
+
+    /// Node `w`'s calls in the no-failure run.
+    fn base_calls(&self, w: usize) -> &'a [Call] {
+        let (a, b) = self.ranges[w];
+        &self.base.calls[a..b]
     }
 
     /// The end-to-end error rate with `v` failed exceeds the no-failure one.
     pub fn fails_requests(&self, v: usize, failed: &mut [bool]) -> bool {
+        let base = self.base;
+        failed[v] = true;
+        let input = RunInput {
+            failed,
+            ..self.input.clone()
+        };
+        let answer = if base.error_rate > 0.0 {
+            self.incremental(v, &input) > base.error_rate + 1e-12
+        } else {
+            self.quick(v, &input)
+        };
+        failed[v] = false;
+        answer
+    }
+
+    /// What `fails_requests` computed before the incremental recomputation: with errors at peak, a
+    /// full run per failed node. Kept as the reference the tests and the benchmark compare with.
+    pub fn fails_requests_by_full_runs(&self, v: usize, failed: &mut [bool]) -> bool {
         let (g, base) = (self.graph, self.base);
         failed[v] = true;
         let input = RunInput {
@@ -539,13 +792,374 @@ impl<'a> FailureCheck<'a> {
         let answer = if base.error_rate > 0.0 {
             g.run(&input, Some(base)).error_rate > base.error_rate + 1e-12
         } else {
-            self.quick(v, &input)
+            self.quick_by_maps(v, &input)
         };
         failed[v] = false;
         answer
     }
 
+    /// The end-to-end error rate with `v` failed: exactly (bit for bit) the `error_rate` of a full run
+    /// of the same input with `v` failed.
+    pub fn error_rate_without(&self, v: usize, failed: &mut [bool]) -> f64 {
+        failed[v] = true;
+        let input = RunInput {
+            failed,
+            ..self.input.clone()
+        };
+        let e = self.incremental(v, &input);
+        failed[v] = false;
+        e
+    }
+
+    /// The error rate of a run with `v` failed, recomputing only what failing `v` changes.
+    ///
+    /// Forwards, in topological order: `v` sends nothing and its callers route again, so the demand of
+    /// their targets is summed again from all its callers in the order a full run adds it; a node whose
+    /// demand comes out different passes the recomputation on to its targets. Backwards: a node's
+    /// success is computed again (the same expression as [`Graph::run`]) when its served fraction, its
+    /// calls or a target's success changed; a change passes on to its callers. Nodes below 100 % keep a
+    /// served fraction of exactly 1, so a shift of load among them stops there.
+    fn incremental(&self, v: usize, input: &RunInput) -> f64 {
+        let (g, base) = (self.graph, self.base);
+        if base.offered_rps <= 0.0 {
+            return 0.0;
+        }
+        let mut guard = self.scratch.borrow_mut();
+        let sc = &mut *guard;
+        let epoch = sc.next_epoch();
+        sc.rerouted.clear();
+        sc.forward.clear();
+        sc.backward.clear();
+        // The callers of `v` route again (a full run does so for every node with a failed target).
+        for &u in &self.callers[v] {
+            if u == v || sc.rerouted_at[u] == epoch {
+                continue;
+            }
+            let (calls, lost) = g.route(u, input);
+            for c in calls.iter().chain(self.base_calls(u)) {
+                sc.forward.set(self.position[c.target]);
+            }
+            sc.rerouted_at[u] = epoch;
+            sc.rerouted_index[u] = sc.rerouted.len();
+            sc.rerouted.push((calls, lost));
+            sc.backward.set(self.position[u]);
+        }
+        // `v` sends nothing.
+        for c in self.base_calls(v) {
+            sc.forward.set(self.position[c.target]);
+        }
+        // Forwards: demand and served fraction, visiting marked positions in increasing order (a
+        // node's targets come after it, so marks made on the way are still ahead).
+        let mut from = 0;
+        while let Some(p) = sc.forward.next_from(from) {
+            from = p + 1;
+            let w = g.order[p];
+            if w == v {
+                continue;
+            }
+            let mut offered = base.generated[w];
+            for &(u, at) in &self.inbound[w] {
+                if u == v {
+                    continue;
+                }
+                let call = if sc.rerouted_at[u] == epoch {
+                    sc.rerouted[sc.rerouted_index[u]]
+                        .0
+                        .iter()
+                        .find(|c| c.target == w)
+                } else if at != NO_CALL {
+                    Some(&base.calls[at])
+                } else {
+                    None
+                };
+                if let Some(call) = call {
+                    let sent = if sc.offered_at[u] == epoch {
+                        sc.offered[u]
+                    } else {
+                        self.offered[u]
+                    };
+                    offered[READ] += sent[READ] * call.share[READ];
+                    offered[WRITE] += sent[WRITE] * call.share[WRITE];
+                }
+            }
+            let was = self.offered[w];
+            if offered[READ].to_bits() == was[READ].to_bits()
+                && offered[WRITE].to_bits() == was[WRITE].to_bits()
+            {
+                continue;
+            }
+            // The expressions of `Graph::run`'s forward pass.
+            let total = offered[READ] + offered[WRITE];
+            let capacity = self.capacity[w];
+            let sized = self.sized[w];
+            let utilisation = if sized && capacity > 0.0 {
+                total / capacity
+            } else {
+                0.0
+            };
+            let served = if utilisation > 1.0 {
+                1.0 / utilisation
+            } else {
+                1.0
+            };
+            sc.offered_at[w] = epoch;
+            sc.offered[w] = offered;
+            sc.served[w] = served;
+            let calls = if sc.rerouted_at[w] == epoch {
+                &sc.rerouted[sc.rerouted_index[w]].0[..]
+            } else {
+                self.base_calls(w)
+            };
+            for c in calls {
+                sc.forward.set(self.position[c.target]);
+            }
+            if served.to_bits() != self.served[w].to_bits() {
+                sc.backward.set(p);
+            }
+        }
+        // Backwards: success, in decreasing position (callers come before their targets). The failed
+        // node has none, whatever it had.
+        sc.success_at[v] = epoch;
+        sc.success[v] = [0.0; 2];
+        for &(u, _) in &self.inbound[v] {
+            sc.backward.set(self.position[u]);
+        }
+        let mut from = g.nodes.len().checked_sub(1);
+        while let Some(p) = from.and_then(|f| sc.backward.prev_from(f)) {
+            from = p.checked_sub(1);
+            let w = g.order[p];
+            if w == v {
+                continue;
+            }
+            let success = if self.is_async[w] {
+                [1.0; 2]
+            } else {
+                let (calls, lost) = if sc.rerouted_at[w] == epoch {
+                    let (c, l) = &sc.rerouted[sc.rerouted_index[w]];
+                    (&c[..], *l)
+                } else {
+                    (self.base_calls(w), self.lost[w])
+                };
+                let own = if sc.offered_at[w] == epoch {
+                    sc.served[w]
+                } else {
+                    self.served[w]
+                };
+                let (success_at, success) = (&sc.success_at, &sc.success);
+                success_of(own, lost, calls, input.failed, |t| {
+                    if success_at[t] == epoch {
+                        success[t]
+                    } else {
+                        self.success[t]
+                    }
+                })
+            };
+            let was = self.success[w];
+            if success[READ].to_bits() == was[READ].to_bits()
+                && success[WRITE].to_bits() == was[WRITE].to_bits()
+            {
+                continue;
+            }
+            sc.success_at[w] = epoch;
+            sc.success[w] = success;
+            for &(u, _) in &self.inbound[w] {
+                sc.backward.set(self.position[u]);
+            }
+        }
+        // End to end: the sum of a run, in its order.
+        let mut ok = 0.0;
+        for &(w, class, q) in &self.entry {
+            let s = if sc.success_at[w] == epoch {
+                sc.success[w]
+            } else {
+                self.success[w]
+            };
+            ok += q * s[class];
+        }
+        let error_rate = (1.0 - ok).clamp(0.0, 1.0);
+        if error_rate < 1e-12 { 0.0 } else { error_rate }
+    }
+
     fn quick(&self, v: usize, input: &RunInput) -> bool {
+        let g = self.graph;
+        let mut guard = self.scratch.borrow_mut();
+        let sc = &mut *guard;
+        let epoch = sc.next_epoch();
+        sc.rerouted.clear();
+        sc.queued.clear();
+        // (a) Calls into the failed node, or balancers left without a target, on the request path.
+        for &u in &self.callers[v] {
+            if u == v || sc.rerouted_at[u] == epoch {
+                continue;
+            }
+            let (calls, lost) = g.route(u, input);
+            for k in [READ, WRITE] {
+                if !self.on_path[u][k] || g.nodes[u].is_async {
+                    continue;
+                }
+                if lost[k] > 0.0 {
+                    return true;
+                }
+                if calls
+                    .iter()
+                    .any(|c| c.target == v && !c.off_path && c.share[k] > 0.0)
+                {
+                    return true;
+                }
+            }
+            sc.rerouted_at[u] = epoch;
+            sc.rerouted_index[u] = sc.rerouted.len();
+            sc.rerouted.push((calls, lost));
+            sc.queued.set(self.position[u]);
+        }
+        // A target of a balancer that is its only caller: the balancer's other targets share its load.
+        // When even all of the balancer's traffic moved onto them (an upper bound, whichever of its
+        // targets fails) overflows no node but possibly `v`, nothing overflows.
+        if self.balancer_bound_holds(v, sc, epoch) {
+            return false;
+        }
+        // (b) The demand that moves, pushed down in topological order: the failed node sends nothing,
+        // its callers send along their new routes, and every node whose demand changed passes the
+        // change on along its (unchanged) calls. Targets come after their callers, so one pass over
+        // the marked positions in increasing order visits each changed node after all its callers.
+        sc.queued.set(self.position[v]);
+        let none: &[Call] = &[];
+        let mut from = 0;
+        while let Some(p) = sc.queued.next_from(from) {
+            from = p + 1;
+            let w = g.order[p];
+            let d = if sc.delta_at[w] == epoch {
+                sc.delta[w]
+            } else {
+                [0.0; 2]
+            };
+            let old = self.offered[w];
+            let new = if w == v {
+                [0.0; 2]
+            } else {
+                [old[READ] + d[READ], old[WRITE] + d[WRITE]]
+            };
+            if w != v && new[READ] + new[WRITE] > self.limit[w] {
+                return true;
+            }
+            let new_calls = if w == v {
+                Some(none)
+            } else if sc.rerouted_at[w] == epoch {
+                Some(&sc.rerouted[sc.rerouted_index[w]].0[..])
+            } else {
+                None
+            };
+            let moved = (d[READ].abs() + d[WRITE].abs()) > 1e-9 * (old[READ] + old[WRITE] + 1.0);
+            if new_calls.is_none() && !moved {
+                continue;
+            }
+            let (delta, delta_at, queued) = (&mut sc.delta, &mut sc.delta_at, &mut sc.queued);
+            let mut add = |target: usize, amount: [f64; 2], sign: f64| {
+                if delta_at[target] != epoch {
+                    delta_at[target] = epoch;
+                    delta[target] = [0.0; 2];
+                }
+                let e = &mut delta[target];
+                for k in [READ, WRITE] {
+                    if sign < 0.0 {
+                        e[k] -= amount[k];
+                    } else {
+                        e[k] += amount[k];
+                    }
+                }
+                queued.set(self.position[target]);
+            };
+            for call in self.base_calls(w) {
+                add(
+                    call.target,
+                    [old[READ] * call.share[READ], old[WRITE] * call.share[WRITE]],
+                    -1.0,
+                );
+            }
+            for call in new_calls.unwrap_or_else(|| self.base_calls(w)) {
+                add(
+                    call.target,
+                    [new[READ] * call.share[READ], new[WRITE] * call.share[WRITE]],
+                    1.0,
+                );
+            }
+        }
+        false
+    }
+
+    /// For a node `v` whose only caller `u` is a balancer (or client) with `k ≥ 2` targets: failing `v`
+    /// gives each other target `sent / (k (k − 1))` more and takes `sent / k` off everything below `v`,
+    /// so by linearity every node's new demand is at most `base + sent / (k (k − 1)) × S`, where `S` is
+    /// the demand that one request/s into each of `u`'s targets brings to it. `S` is pushed down once
+    /// per balancer and the nodes the bound overflows are kept; when they are none but `v`, failing
+    /// `v` overflows nothing (true when the bound proves it; otherwise the exact walk decides).
+    fn balancer_bound_holds(&self, v: usize, sc: &mut Scratch, epoch: u32) -> bool {
+        let g = self.graph;
+        let [u] = self.callers[v][..] else {
+            return false;
+        };
+        if u == v || !matches!(g.nodes[u].role, Role::Client | Role::Balancer) {
+            return false;
+        }
+        let k = self.base_calls(u).len();
+        if k < 2 || sc.rerouted_at[u] != epoch {
+            return false;
+        }
+        if sc.overflows_of[u].is_none() {
+            let overflows = self.balancer_overflows(u, sc);
+            sc.overflows_of[u] = Some(overflows);
+        }
+        sc.overflows_of[u]
+            .as_ref()
+            .is_some_and(|o| o.iter().all(|&x| x == v))
+    }
+
+    /// The nodes the bound of [`Self::balancer_bound_holds`] overflows for balancer `u`.
+    fn balancer_overflows(&self, u: usize, sc: &mut Scratch) -> Vec<usize> {
+        let g = self.graph;
+        let k = self.base_calls(u).len() as f64;
+        let sent = self.offered[u];
+        let c = [sent[READ] / (k * (k - 1.0)), sent[WRITE] / (k * (k - 1.0))];
+        sc.unit_epoch = sc.unit_epoch.wrapping_add(1);
+        if sc.unit_epoch == 0 {
+            sc.unit_at.fill(0);
+            sc.unit_epoch = 1;
+        }
+        let stamp = sc.unit_epoch;
+        sc.unit_marks.clear();
+        for call in self.base_calls(u) {
+            let t = call.target;
+            sc.unit_at[t] = stamp;
+            sc.unit[t] = [1.0; 2];
+            sc.unit_marks.set(self.position[t]);
+        }
+        let mut overflows = Vec::new();
+        let mut from = 0;
+        while let Some(p) = sc.unit_marks.next_from(from) {
+            from = p + 1;
+            let w = g.order[p];
+            let s = sc.unit[w];
+            let old = self.offered[w];
+            if old[READ] + old[WRITE] + c[READ] * s[READ] + c[WRITE] * s[WRITE] > self.limit[w] {
+                overflows.push(w);
+            }
+            for call in self.base_calls(w) {
+                let t = call.target;
+                if sc.unit_at[t] != stamp {
+                    sc.unit_at[t] = stamp;
+                    sc.unit[t] = [0.0; 2];
+                }
+                sc.unit[t][READ] += s[READ] * call.share[READ];
+                sc.unit[t][WRITE] += s[WRITE] * call.share[WRITE];
+                sc.unit_marks.set(self.position[t]);
+            }
+        }
+        overflows
+    }
+
+    /// `quick` as it was before the incremental recomputation (hash maps and a heap), for
+    /// `fails_requests_by_full_runs`: the reference keeps the former method whole.
+    fn quick_by_maps(&self, v: usize, input: &RunInput) -> bool {
         let (g, base) = (self.graph, self.base);
         // (a) Calls into the failed node, or balancers left without a target, on the request path.
         let mut rerouted: Vec<(usize, Vec<Call>)> = Vec::new();

@@ -655,7 +655,8 @@ fn the_quick_failure_check_agrees_with_full_runs() {
     use super::model::{FailureCheck, RunInput};
     let c = catalog();
     let mut rng = StdRng::seed_from_u64(0xfa11);
-    let mut compared = (0, 0);
+    // (nodes compared, of which single points of failure, of those with errors at peak, of which SPOFs)
+    let mut compared = (0, 0, 0, 0);
     for case in 0..1_500 {
         let d = random_design(&mut rng);
         let graph = Graph::build(&d, &c);
@@ -690,13 +691,89 @@ fn the_quick_failure_check_agrees_with_full_runs() {
                 "case {case}, node {} ({:?}): full error {} vs base {}",
                 graph.nodes[v].id, graph.nodes[v].role, full.error_rate, base.error_rate
             );
+            // The former method (a full run per node when the peak already has errors) agrees.
+            assert_eq!(check.fails_requests_by_full_runs(v, &mut scratch), expected);
+            // The incremental recomputation gives the full run's error rate, bit for bit.
+            let incremental = check.error_rate_without(v, &mut scratch);
+            assert_eq!(
+                incremental.to_bits(),
+                full.error_rate.to_bits(),
+                "case {case}, node {} ({:?}): incremental {incremental} vs full {}",
+                graph.nodes[v].id,
+                graph.nodes[v].role,
+                full.error_rate
+            );
             assert!(!scratch[v]);
             compared.0 += 1;
             compared.1 += usize::from(expected);
+            if base.error_rate > 0.0 {
+                compared.2 += 1;
+                compared.3 += usize::from(expected);
+            }
         }
     }
+    // Both outcomes, with and without errors at the peak, are well represented.
     assert!(
-        compared.1 > 100 && compared.0 - compared.1 > 100,
+        compared.1 > 100
+            && compared.0 - compared.1 > 100
+            && compared.3 > 100
+            && compared.2 - compared.3 > 100,
         "{compared:?}"
     );
+}
+
+/// `simulate` gives the same result, field for field, with the incremental failure check as with the
+/// former one (a full run per failed node when the peak has errors), under every kind of scenario.
+#[test]
+fn the_incremental_failure_check_leaves_every_result_unchanged() {
+    use super::{SpofMethod, simulate_using};
+    let c = catalog();
+    let mut rng = StdRng::seed_from_u64(0x5b0f);
+    let mut spofs = [0usize; 2];
+    for case in 0..1_000 {
+        let d = random_design(&mut rng);
+        let p = problem(
+            rng.random_range(1.0..80_000.0),
+            rng.random_range(0.0..1.0),
+            99.99,
+        );
+        let scenario = Scenario {
+            load: Load::Times(rng.random_range(0.0..4.0)),
+            fail: if rng.random_bool(0.3) {
+                vec![format!("n{}", rng.random_range(0..d.nodes.len().max(1)))]
+            } else {
+                Vec::new()
+            },
+            cold_cache: rng.random_bool(0.2),
+        };
+        let new = simulate_using(&p, &c, &d, &scenario, SpofMethod::Incremental);
+        let old = simulate_using(&p, &c, &d, &scenario, SpofMethod::FullRuns);
+        assert_eq!(new, old, "case {case}");
+        if let Some(check) = new.check("no_single_point_of_failure") {
+            spofs[usize::from(check.status == CheckStatus::Fail)] += 1;
+        }
+    }
+    assert!(spofs[0] > 50 && spofs[1] > 50, "{spofs:?}");
+}
+
+/// A posted design may repeat an edge id: the edge figures keep the one-by-one semantics (the last
+/// edge with a call wins), and every node is still there.
+#[test]
+fn a_repeated_edge_id_keeps_one_figure() {
+    let p = problem(1_000.0, 0.5, 99.0);
+    let mut d = design(
+        vec![
+            node("users", "client", 1),
+            node("app", "app", 1),
+            node("db", "db_primary", 1),
+        ],
+        &[("users", "app"), ("app", "db")],
+    );
+    for e in &mut d.edges {
+        e.id = "same".into();
+    }
+    let r = peak(&p, &d);
+    assert_eq!(r.edges.len(), 1);
+    assert_eq!(r.edges["same"].from, "app");
+    assert_eq!(r.nodes.len(), 3);
 }
