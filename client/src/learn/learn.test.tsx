@@ -16,6 +16,14 @@ import { Markdown } from './Markdown'
 import { exportProgress, importProgress, loadProgress, recordProgress, statusOf, STORAGE_KEY } from './progress'
 import { formatValue, unitOf } from './units'
 
+/** Waits (in act, so React's updates land) until `ready()` holds; fails after 2 s. */
+async function waitUntil(ready: () => boolean) {
+  for (let i = 0; i < 200 && !ready(); i++) {
+    await act(() => new Promise((r) => setTimeout(r, 10)))
+  }
+  expect(ready()).toBe(true)
+}
+
 describe('Markdown', () => {
   const dom = setupHost()
 
@@ -27,6 +35,38 @@ describe('Markdown', () => {
     expect(host.querySelectorAll('li')).toHaveLength(2)
     expect(host.querySelector('table td')!.textContent).toBe('x')
     expect(host.querySelector('pre code')!.textContent).toBe('┌──┐\n│ab│\n└──┘\n')
+  })
+
+  it('highlights a fence in a known language with classes, and leaves diagrams and unknown languages plain', async () => {
+    const js = 'async function getFeed(userId) {\n  // cache first\n  return redis.get(`feed:${userId}`)\n}'
+    const text = '```javascript\n' + js + '\n```\n\n```\n┌──┐\n│ab│\n└──┘\n```\n\n```brainfuck\n+[-->]\n```\n\nand `inline code`'
+    const host = dom.host()
+    act(() => dom.root().render(<Markdown text={text} />))
+    const [code, diagram, unknown] = [...host.querySelectorAll('pre code')]
+    await waitUntil(() => code.getAttribute('data-highlighted') === 'yes')
+    // the text is unchanged, only split into tokens
+    expect(code.textContent).toBe(js + '\n')
+    const tokens = (cls: string) => [...code.querySelectorAll(`span.${cls}`)].map((s) => s.textContent)
+    expect(tokens('hljs-keyword')).toEqual(expect.arrayContaining(['async', 'function', 'return']))
+    expect(tokens('hljs-comment')).toEqual(['// cache first'])
+    expect(tokens('hljs-string')[0]).toContain('feed:')
+    // colours come from the stylesheet (CSP-safe): no inline style anywhere
+    expect(host.querySelector('[style]')).toBeNull()
+    expect(diagram.children).toHaveLength(0)
+    expect(diagram.textContent).toBe('┌──┐\n│ab│\n└──┘\n')
+    expect(unknown.children).toHaveLength(0)
+    expect(unknown.hasAttribute('data-highlighted')).toBe(false)
+    expect(host.querySelector('p code')!.children).toHaveLength(0)
+  })
+
+  it('highlights the languages the bank uses: sql, toml and sh', async () => {
+    const text = '```sql\nCREATE TABLE users (id BIGINT);\n```\n\n```toml\n[server]\nport = 8080\n```\n\n```sh\necho "hi"\n```'
+    const host = dom.host()
+    act(() => dom.root().render(<Markdown text={text} />))
+    const blocks = [...host.querySelectorAll('pre code')]
+    await waitUntil(() => blocks.every((b) => b.getAttribute('data-highlighted') === 'yes'))
+    expect(blocks.map((b) => b.querySelectorAll('span[class^="hljs-"]').length > 0)).toEqual([true, true, true])
+    expect(blocks[0].querySelector('.hljs-keyword')!.textContent).toBe('CREATE TABLE')
   })
 
   it('drops raw HTML and unsafe links', () => {
