@@ -19,6 +19,8 @@ import { CatalogContext, RoomContext } from './context'
 import { ExportMenu } from './ExportMenu'
 import { Inspector } from './Inspector'
 import { Palette } from './Palette'
+import { PanelToggle, usePanelOpen } from './PanelToggle'
+import './phone.css'
 import { NameDialog, ParticipantList, useParticipants } from './Presence'
 import { ProblemPanel } from './ProblemPanel'
 import { AnswerPanel } from './AnswerPanel'
@@ -164,6 +166,7 @@ function RoomView(props: {
   const [snap, setSnap] = useState(true)
   const [toast, setToast] = useState<string | null>(null)
   const [help, setHelp] = useState(false)
+  const [panelOpen, togglePanel] = usePanelOpen()
   const people = useParticipants(awareness)
   const { undo, stack } = useUndoManager(doc)
   useShortcuts(doc, { readOnly, undo, duplicate, setHelp })
@@ -279,8 +282,9 @@ function RoomView(props: {
           onSelection={onSelection}
           overlay={overlay}
         />
-        <aside className="sidebar" aria-label="Room panels">
-          <div className="tabs" role="tablist">
+        <aside className={`sidebar ${panelOpen ? 'open' : 'closed'}`} aria-label="Room panels">
+          <PanelToggle open={panelOpen} onToggle={togglePanel} controls="room-panels" />
+          <div className="tabs" role="tablist" id="room-panels" hidden={!panelOpen}>
             {(['tiers', 'inspect', 'problem', 'answer', 'notes'] as Tab[]).map((t) => (
               <button
                 key={t}
@@ -300,7 +304,7 @@ function RoomView(props: {
               </button>
             ))}
           </div>
-          <div className="tab-body" role="tabpanel" aria-labelledby={`tab-${tab}`}>
+          <div className="tab-body" role="tabpanel" aria-labelledby={`tab-${tab}`} hidden={!panelOpen}>
             {tab === 'tiers' && (
               <>
                 <TierPanel
