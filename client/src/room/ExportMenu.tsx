@@ -1,10 +1,11 @@
-/** The Export menu: the design as JSON, PNG or SVG, and (for editors, into an empty room) importing a design JSON. */
-import { useEffect, useRef, useState } from 'react'
+/** The Export menu: the design as JSON, PNG or SVG, copied as an image, and (for editors, into an empty room) importing a design JSON. */
+import { useContext, useEffect, useRef, useState } from 'react'
 import { useReactFlow } from '@xyflow/react'
 import type * as Y from 'yjs'
 import { observeDesign } from '../flow'
 import { isEmpty } from '../schema'
-import { exportImage, exportJson, importFile } from './exporting'
+import { CatalogContext } from './context'
+import { copyImage, exportImage, exportJson, importFile } from './exporting'
 import { Menu } from './Menu'
 
 /** Whether the design is empty, kept current (import is offered only into an empty room). */
@@ -29,6 +30,7 @@ export function ExportMenu({
   onNotice: (m: string) => void
 }) {
   const rf = useReactFlow()
+  const catalog = useContext(CatalogContext)
   const empty = useEmpty(doc)
   const fileInput = useRef<HTMLInputElement>(null)
   return (
@@ -38,15 +40,33 @@ export function ExportMenu({
       </button>
       <button
         type="button"
-        onClick={() => void exportImage('png', rf.getNodes(), base).catch((e: Error) => onNotice(`PNG export failed: ${e.message}`))}
+        onClick={() =>
+          void exportImage('png', doc, rf.getNodes(), catalog, base).catch((e: Error) => onNotice(`PNG export failed: ${e.message}`))
+        }
+        title="A PNG at twice the design's size, sharp on high-density screens"
       >
         PNG image
       </button>
       <button
         type="button"
-        onClick={() => void exportImage('svg', rf.getNodes(), base).catch((e: Error) => onNotice(`SVG export failed: ${e.message}`))}
+        onClick={() =>
+          void exportImage('svg', doc, rf.getNodes(), catalog, base).catch((e: Error) => onNotice(`SVG export failed: ${e.message}`))
+        }
+        title="Vector shapes and text, for documents and slides"
       >
         SVG image
+      </button>
+      <button
+        type="button"
+        onClick={() =>
+          void copyImage(doc, rf.getNodes(), catalog).then(
+            () => onNotice('Copied the design as an image'),
+            (e: Error) => onNotice(`Copy failed: ${e.message}`),
+          )
+        }
+        title="The PNG on the clipboard, to paste into a chat or a document"
+      >
+        Copy as image
       </button>
       {!readOnly && (
         <>
