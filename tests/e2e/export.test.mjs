@@ -108,13 +108,11 @@ describe("exports", () => {
     const created = await createRoom(env.server.base, "tutorial-simple-blog");
     const ann = await open("Ann", roomUrl(env.server.base, created, "edit"));
     await openMenu(ann.page);
-    await ann.page
-      .locator("input[type=file]")
-      .setInputFiles({
-        name: "d.json",
-        mimeType: "application/json",
-        buffer: Buffer.from(JSON.stringify(DESIGN)),
-      });
+    await ann.page.locator("input[type=file]").setInputFiles({
+      name: "d.json",
+      mimeType: "application/json",
+      buffer: Buffer.from(JSON.stringify(DESIGN)),
+    });
     await waitFor(
       async () => (await ann.page.locator(".react-flow__edge").count()) === 4,
       "four edges on the canvas",

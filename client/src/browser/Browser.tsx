@@ -10,6 +10,7 @@ import { linkClick, navigate } from '../router'
 import { OfferChips, ProgressFile, ProgressRing } from '../learn/ProgressBits'
 import { statusOf, useProgress, type Progress, type Status } from '../learn/progress'
 import { DifficultyBadge, difficultyOrder } from './common'
+import { YourRooms } from './YourRooms'
 
 const STATUSES: Record<Status, string> = { 'not-started': 'Not started', 'in-progress': 'In progress', done: 'Done' }
 
@@ -111,6 +112,7 @@ export function Browser({ query }: { query: URLSearchParams }) {
             />
           </form>
         </section>
+        <YourRooms />
         <div className="browser-body">
           <aside className="facets" aria-label="Filters">
             <Facet

@@ -88,6 +88,8 @@ export function ExportMenu({
             onChange={(e) => {
               const f = e.target.files?.[0]
               e.target.value = ''
+              // The file dialog was the menu's last step: close the menu as choosing an item does.
+              e.target.closest('details')?.removeAttribute('open')
               if (!f) return
               importFile(doc, f).then(
                 (n) => {

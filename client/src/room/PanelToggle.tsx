@@ -8,7 +8,8 @@ import { useCallback, useState } from 'react'
 
 const KEY = 'tierboard.panel'
 
-export function usePanelOpen(): [boolean, () => void] {
+/** Whether the panel is open, a toggle, and `show` (open it, as "show the problem" does). */
+export function usePanelOpen(): [boolean, () => void, () => void] {
   const [open, setOpen] = useState(() => {
     try {
       return localStorage.getItem(KEY) !== 'closed'
@@ -16,17 +17,20 @@ export function usePanelOpen(): [boolean, () => void] {
       return true
     }
   })
-  const toggle = useCallback(() => {
+  const set = useCallback((next: (o: boolean) => boolean) => {
     setOpen((o) => {
+      const n = next(o)
       try {
-        localStorage.setItem(KEY, o ? 'closed' : 'open')
+        localStorage.setItem(KEY, n ? 'open' : 'closed')
       } catch {
         // storage refused (private mode, quota): the panel still toggles for this visit
       }
-      return !o
+      return n
     })
   }, [])
-  return [open, toggle]
+  const toggle = useCallback(() => set((o) => !o), [set])
+  const show = useCallback(() => set(() => true), [set])
+  return [open, toggle, show]
 }
 
 /** The handle at the panel's edge: an arrow on a desktop, a sheet handle on a phone. */

@@ -20,7 +20,7 @@ import { ExportMenu } from './ExportMenu'
 import { Inspector } from './Inspector'
 import { Palette } from './Palette'
 import { PanelToggle, usePanelOpen } from './PanelToggle'
-import './phone.css'
+import './layout.css'
 import { NameDialog, ParticipantList, useParticipants } from './Presence'
 import { ProblemPanel } from './ProblemPanel'
 import { AnswerPanel } from './AnswerPanel'
@@ -28,6 +28,7 @@ import { Ghost } from './Ghost'
 import { useReference } from './useReference'
 import { hintFor } from '../learn/coaching'
 import { recordProgress } from '../learn/progress'
+import { useRememberRoom } from '../recentRooms'
 import { hintList } from '../browser/common'
 import { useSelection } from './selection'
 import { ShareMenu } from './ShareMenu'
@@ -166,7 +167,12 @@ function RoomView(props: {
   const [snap, setSnap] = useState(true)
   const [toast, setToast] = useState<string | null>(null)
   const [help, setHelp] = useState(false)
-  const [panelOpen, togglePanel] = usePanelOpen()
+  const [panelOpen, togglePanel, showPanel] = usePanelOpen()
+  // The problem statement opens beside the canvas (or in a new tab), never instead of the room.
+  const showProblem = useCallback(() => {
+    setTab('problem')
+    showPanel()
+  }, [showPanel])
   const people = useParticipants(awareness)
   const { undo, stack } = useUndoManager(doc)
   useShortcuts(doc, { readOnly, undo, duplicate, setHelp })
@@ -194,6 +200,8 @@ function RoomView(props: {
   useEffect(() => {
     if (problem && tierTotal > 0) recordProgress(problem.id, { title: problem.title, bestTier: reached, tiers: tierTotal })
   }, [problem, reached, tierTotal])
+  // …and the room itself joins this browser's "your rooms" on the landing page.
+  useRememberRoom(props.room, props.tokens, problem, reached, tierTotal)
 
   const notice = state.notice ?? toast
 
@@ -213,9 +221,21 @@ function RoomView(props: {
         <Brand />
         <div className="room-title">
           {problem ? (
-            <a href={`/problems/${encodeURIComponent(problem.id)}`} onClick={linkClick(`/problems/${encodeURIComponent(problem.id)}`)}>
-              {problem.title}
-            </a>
+            <>
+              <button type="button" className="link room-title-open" onClick={showProblem} title="Show the problem beside the canvas">
+                {problem.title}
+              </button>
+              <a
+                className="room-title-tab"
+                href={`/problems/${encodeURIComponent(problem.id)}`}
+                target="_blank"
+                rel="noopener"
+                aria-label="Open the problem page in a new tab"
+                title="Open the problem page in a new tab"
+              >
+                ↗
+              </a>
+            </>
           ) : (
             'Room'
           )}
