@@ -403,10 +403,28 @@ export function parseDesign(value: unknown): Design {
 /** Writes a design into an empty room in one transaction (one undo step). */
 export function importDesign(doc: Y.Doc, design: Design): void {
   if (!isEmpty(doc)) throw new DesignError('import needs an empty room: this one already has a design')
+  addDesign(doc, design)
+}
+
+/**
+ * Adds a design's nodes and edges with the ids they carry, in one transaction (one undo step): the
+ * caller gives fresh ids when the room may hold the same ones (paste, merge-import).
+ */
+export function addDesign(doc: Y.Doc, design: Design): void {
   const r = root(doc)
   local(doc, () => {
     for (const n of design.nodes) r.nodes.set(n.id, nodeMap(n))
     for (const e of design.edges) r.edges.set(e.id, edgeMap(e))
+  })
+}
+
+/** Replaces the whole design (import "replace"), in one transaction: one undo brings the old one back. */
+export function replaceDesign(doc: Y.Doc, design: Design): void {
+  const r = root(doc)
+  local(doc, () => {
+    for (const id of [...r.edges.keys()]) r.edges.delete(id)
+    for (const id of [...r.nodes.keys()]) r.nodes.delete(id)
+    addDesign(doc, design)
   })
 }
 

@@ -72,13 +72,11 @@ describe("your rooms", () => {
     const editUrl = roomUrl(env.server.base, blog, "edit");
     await enter(page, editUrl);
     await page.getByLabel("Export or import").click();
-    await page
-      .locator("input[type=file]")
-      .setInputFiles({
-        name: "d.json",
-        mimeType: "application/json",
-        buffer: Buffer.from(JSON.stringify(DESIGN)),
-      });
+    await page.locator("input[type=file]").setInputFiles({
+      name: "d.json",
+      mimeType: "application/json",
+      buffer: Buffer.from(JSON.stringify(DESIGN)),
+    });
     await page
       .getByTestId("tier-T1")
       .and(page.locator('[data-reached="true"]'))

@@ -18,6 +18,7 @@ import {
   type Connection,
   type Edge,
   type EdgeChange,
+  type FinalConnectionState,
   type NodeChange,
   type OnSelectionChangeParams,
   type Viewport,
@@ -28,6 +29,9 @@ import { allEdges, allNodes, observeDesign, patchEdges, patchNodes, redecorate, 
 import { participants, readPresence, type Participant } from '../presence'
 import { addEdge, addNode, deleteElements, LOCAL_ORIGIN, moveNodes, NOTE_TYPE, root } from '../schema'
 import { nodeTypes } from './nodes'
+import { edgeTypes } from './edges'
+import { snapToGuides, type Guide } from './guides'
+import './canvas.css'
 import { familyColor } from '../icons'
 import type { Catalog } from '../catalog'
 import { useTheme } from '../theme'
@@ -38,6 +42,8 @@ const FIT_OPTIONS = { maxZoom: 1.2, padding: 0.2 }
 const PRO_OPTIONS = { hideAttribution: true }
 const DELETE_KEYS = ['Delete', 'Backspace']
 const MULTI_KEYS = ['Shift', 'Meta', 'Control']
+/** How close (in screen pixels) a moved node's edge or centre must come to another's to snap to it. */
+const GUIDE_SNAP_PX = 6
 
 export interface CanvasProps {
   doc: Y.Doc
@@ -104,6 +110,12 @@ export const Canvas = memo(function Canvas(props: CanvasProps) {
     return hl || remote ? { highlight: hl || undefined, remote } : {}
   }, [])
   const [nodes, setNodes] = useState<DesignFlowNode[]>(() => allNodes(doc, decorOf))
+  // Fit the view on first render only to a design that is already there. React Flow's `fitView`
+  // would otherwise fit on the first node an empty room gets: the first drop jumped to the centre
+  // at 120 % zoom and the next drops landed on top of it (issue 24, item 3).
+  const [fitOnInit] = useState(() => root(doc).nodes.size > 0)
+  const [guides, setGuides] = useState<Guide[]>([])
+  const [connecting, setConnecting] = useState(false)
   const [edges, setEdges] = useState<Edge[]>(() => allEdges(doc))
 
   // Yjs → React Flow, touching only the changed entries. The design usually arrives after the
@@ -161,6 +173,26 @@ export const Canvas = memo(function Canvas(props: CanvasProps) {
       const local: NodeChange<DesignFlowNode>[] = []
       const removed: string[] = []
       let dragEnded = false
+      // One node dragged: line it up with the others when it comes close (alignment guides). The
+      // drag's last change (dragging: false) carries the pointer's position again: snap it too.
+      const drags = changes.filter((c) => c.type === 'position' && c.dragging !== undefined && c.position)
+      if (drags.length === 1 && !readOnly) {
+        const c = drags[0] as Extract<NodeChange<DesignFlowNode>, { type: 'position' }>
+        const all = rf.getNodes()
+        const me = all.find((n) => n.id === c.id)
+        if (me && c.position) {
+          const size = (n: { measured?: { width?: number; height?: number } }) => ({
+            width: n.measured?.width ?? 0,
+            height: n.measured?.height ?? 0,
+          })
+          const others = all.filter((n) => n.id !== c.id && !n.selected).map((n) => ({ ...n.position, ...size(n) }))
+          const snapped = snapToGuides({ ...c.position, ...size(me) }, others, GUIDE_SNAP_PX / rf.getZoom())
+          c.position = { x: snapped.x, y: snapped.y }
+          setGuides(c.dragging ? snapped.guides : [])
+        }
+      } else if (changes.some((c) => c.type === 'position' && c.dragging === false)) {
+        setGuides([])
+      }
       for (const c of changes) {
         if (c.type === 'remove') {
           removed.push(c.id)
@@ -177,7 +209,7 @@ export const Canvas = memo(function Canvas(props: CanvasProps) {
       if (dragEnded) flushMoves()
       else if (pendingMoves.current.size && frame.current === null) frame.current = setTimeout(flushMoves, 40)
     },
-    [doc, readOnly, flushMoves],
+    [doc, readOnly, flushMoves, rf],
   )
 
   const onEdgesChange = useCallback(
@@ -193,6 +225,24 @@ export const Canvas = memo(function Canvas(props: CanvasProps) {
   const onConnect = useCallback(
     (c: Connection) => {
       if (!readOnly && c.source && c.target) addEdge(doc, c.source, c.target)
+    },
+    [doc, readOnly],
+  )
+
+  // A connection dropped anywhere on another node's body (not only on a handle) connects to it. From
+  // the left handle (incoming), the new edge points the other way: into the node it started from.
+  const onConnectStart = useCallback(() => setConnecting(true), [])
+  const onConnectEnd = useCallback(
+    (e: MouseEvent | TouchEvent, state: FinalConnectionState) => {
+      setConnecting(false)
+      if (readOnly || state.isValid || !state.fromNode) return
+      const p = 'changedTouches' in e ? e.changedTouches[0] : e
+      if (!p) return
+      const el = document.elementFromPoint(p.clientX, p.clientY)?.closest<HTMLElement>('.react-flow__node')
+      const to = el?.dataset.id
+      if (!to || to === state.fromNode.id || el.classList.contains('react-flow__node-note')) return
+      if (state.fromHandle?.type === 'target') addEdge(doc, to, state.fromNode.id)
+      else addEdge(doc, state.fromNode.id, to)
     },
     [doc, readOnly],
   )
@@ -290,9 +340,13 @@ export const Canvas = memo(function Canvas(props: CanvasProps) {
         nodes={nodes}
         edges={edges}
         nodeTypes={nodeTypes}
+        edgeTypes={edgeTypes}
+        className={connecting ? 'tb-connecting' : undefined}
         onNodesChange={onNodesChange}
         onEdgesChange={onEdgesChange}
         onConnect={onConnect}
+        onConnectStart={onConnectStart}
+        onConnectEnd={onConnectEnd}
         onSelectionChange={onSelectionChange}
         onDragOver={onDragOver}
         onDrop={onDrop}
@@ -305,11 +359,11 @@ export const Canvas = memo(function Canvas(props: CanvasProps) {
         deleteKeyCode={readOnly ? null : DELETE_KEYS}
         multiSelectionKeyCode={MULTI_KEYS}
         selectionKeyCode="Shift"
-        connectionMode={ConnectionMode.Strict}
+        connectionMode={ConnectionMode.Loose}
         snapToGrid={props.snap}
         snapGrid={SNAP_GRID}
         colorMode={theme}
-        fitView
+        fitView={fitOnInit}
         fitViewOptions={FIT_OPTIONS}
         minZoom={0.1}
         maxZoom={2.5}
@@ -321,13 +375,14 @@ export const Canvas = memo(function Canvas(props: CanvasProps) {
         <Controls showInteractive={false} aria-label="Zoom controls" />
         <MiniMap pannable zoomable ariaLabel="Minimap" nodeBorderRadius={6} nodeColor={nodeColor} />
         <RemoteCursors awareness={awareness} />
+        <Guides guides={guides} />
         {props.overlay}
       </ReactFlow>
       {nodes.length === 0 && (
         <div className="canvas-empty" aria-hidden="true">
           {readOnly
             ? 'Nothing drawn yet.'
-            : 'Drag a component from the palette (or click it) to start. Connect two components by dragging from the dot on the right of one to the dot on the left of the other.'}
+            : 'Drag a component from the palette (or click it) to start. Connect two components by dragging from a dot on the side of one onto the other. Shift-drag on the canvas selects with a box.'}
         </div>
       )}
     </div>
@@ -360,6 +415,29 @@ function RemoteCursors({ awareness }: { awareness: Awareness }) {
             {p.user.name}
           </span>
         </div>
+      ))}
+    </ViewportPortal>
+  )
+}
+
+/** The alignment guides of the node being moved, in flow coordinates, one pixel wide on screen. */
+function Guides({ guides }: { guides: Guide[] }) {
+  const zoom = useStore((s) => s.transform[2])
+  if (guides.length === 0) return null
+  const w = 1 / zoom
+  return (
+    <ViewportPortal>
+      {guides.map((g) => (
+        <div
+          key={`${g.axis}${g.at}`}
+          className="tb-guide"
+          data-testid="alignment-guide"
+          style={
+            g.axis === 'x'
+              ? { transform: `translate(${g.at - w / 2}px, ${g.from}px)`, width: w, height: g.to - g.from }
+              : { transform: `translate(${g.from}px, ${g.at - w / 2}px)`, width: g.to - g.from, height: w }
+          }
+        />
       ))}
     </ViewportPortal>
   )

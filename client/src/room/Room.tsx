@@ -37,6 +37,8 @@ import { Status } from './Status'
 import { TierPanel, Timeline } from './TierPanel'
 import { useHighlight } from './useHighlight'
 import { useShortcuts } from './useShortcuts'
+import { useClipboard } from './useClipboard'
+import { AlignTools } from './AlignTools'
 import { useUndoManager } from './useUndoManager'
 
 type Tab = 'tiers' | 'inspect' | 'problem' | 'answer' | 'notes'
@@ -176,6 +178,7 @@ function RoomView(props: {
   const people = useParticipants(awareness)
   const { undo, stack } = useUndoManager(doc)
   useShortcuts(doc, { readOnly, undo, duplicate, setHelp })
+  useClipboard(doc, readOnly, selection.nodes, setToast)
 
   const onStopFollow = useCallback(() => setFollow(null), [])
   const reference = useReference(problem?.id ?? null)
@@ -372,6 +375,7 @@ function RoomView(props: {
       {!readOnly && selection.nodes.length > 0 && (
         <div className="selection-bar" role="toolbar" aria-label="Selection">
           <span>{selection.nodes.length} selected</span>
+          <AlignTools doc={doc} selected={selection.nodes} />
           <button type="button" onClick={duplicate}>
             Duplicate
           </button>

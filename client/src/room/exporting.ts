@@ -5,7 +5,9 @@
 import type { Node } from '@xyflow/react'
 import type * as Y from 'yjs'
 import type { Catalog } from '../catalog'
-import { exportDesign, importDesign, parseDesign } from '../schema'
+import { NODE_WIDTH } from '../flow'
+import { exportDesign, importDesign, parseDesign, type Design } from '../schema'
+import { insertDesign } from './pasting'
 import { designScene, guessWidth, LIGHT, sceneSvg, type Box, type Measure, type Theme } from './svgExport'
 
 export function download(name: string, href: string): void {
@@ -117,8 +119,8 @@ export async function copyImage(doc: Y.Doc, flowNodes: Node[], catalog: Catalog)
   await navigator.clipboard.write([new ClipboardItem({ 'image/png': svgToPng(svg, width, height) })])
 }
 
-/** Reads a design file and writes it into the (empty) room; throws a sentence on bad input. */
-export async function importFile(doc: Y.Doc, file: File): Promise<number> {
+/** Reads a design file; throws a sentence on bad input. */
+export async function readDesignFile(file: File): Promise<Design> {
   if (file.size > 16 * 1024 * 1024) throw new Error('the file is larger than 16 MB')
   let value: unknown
   try {
@@ -126,7 +128,22 @@ export async function importFile(doc: Y.Doc, file: File): Promise<number> {
   } catch {
     throw new Error(`${file.name} is not JSON`)
   }
-  const design = parseDesign(value)
+  return parseDesign(value)
+}
+
+/** Reads a design file and writes it into the (empty) room; throws a sentence on bad input. */
+export async function importFile(doc: Y.Doc, file: File): Promise<number> {
+  const design = await readDesignFile(file)
   importDesign(doc, design)
   return design.nodes.length
+}
+
+/**
+ * Adds an imported design beside the room's own (import "merge"): new ids, its top-left corner a
+ * little right of the existing design, level with its top. Returns the new node ids.
+ */
+export function mergeDesign(doc: Y.Doc, design: Design): string[] {
+  const own = exportDesign(doc).nodes
+  const at = own.length ? { x: Math.max(...own.map((n) => n.x)) + NODE_WIDTH + 160, y: Math.min(...own.map((n) => n.y)) } : { x: 0, y: 0 }
+  return insertDesign(doc, design, at)
 }

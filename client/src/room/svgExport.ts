@@ -3,7 +3,8 @@
  * the screen. Nodes are rounded rectangles with their icon, label, type and key parameters; edges are
  * the canvas's curves with their arrowheads and labels. What the screen also shows and a picture of
  * the design must not (other participants' cursors and selection rings, handles, the minimap, the
- * reference ghost) is simply never drawn, so an export cannot leak presence.
+ * reference ghost) is simply never drawn, so an export cannot leak presence. Edges run where the
+ * canvas runs them (`geometry.ts`).
  *
  * The PNG is this SVG rasterised at 2× (via an `<img>` of a blob URL, which the CSP's
  * `img-src blob:` allows), and "copy as image" puts that PNG on the clipboard.
@@ -15,14 +16,9 @@ import { NODE_WIDTH } from '../flow'
 import { familyColor, glyphPaths } from '../icons'
 import { keyParams, type Catalog } from '../catalog'
 import { instancesOf, type Design, type DesignNode } from '../schema'
+import { edgeGeometry, type Box } from './geometry'
 
-/** What the exporter knows of a node's box on the canvas (React Flow's measured size, if any). */
-export interface Box {
-  x: number
-  y: number
-  width: number
-  height: number
-}
+export type { Box }
 
 export interface SceneNode {
   id: string
@@ -95,33 +91,6 @@ export const guessWidth: Measure = (text, font) => {
   return text.length * size * 0.58
 }
 
-/** Where an edge leaves its source (right side) and reaches its target (left side), as on the canvas. */
-export function edgeEnds(source: Box, target: Box): { sx: number; sy: number; tx: number; ty: number } {
-  // The canvas's handles are 10 px circles centred on the node's border; React Flow joins an edge to
-  // the handle's outer side.
-  return { sx: source.x + source.width + 5, sy: source.y + source.height / 2, tx: target.x - 5, ty: target.y + target.height / 2 }
-}
-
-/** React Flow's offset of a bezier control point (`calculateControlOffset`, curvature 0.25). */
-function controlOffset(distance: number): number {
-  return distance >= 0 ? 0.5 * distance : 0.25 * 25 * Math.sqrt(-distance)
-}
-
-/**
- * The canvas's default edge from a right-side to a left-side handle: the same cubic bezier and
- * label point as React Flow's `getBezierPath`, plus its control points (for the drawing's bounds).
- */
-export function bezier(sx: number, sy: number, tx: number, ty: number) {
-  const c1 = { x: sx + controlOffset(tx - sx), y: sy }
-  const c2 = { x: tx - controlOffset(tx - sx), y: ty }
-  const d = `M${sx},${sy} C${c1.x},${c1.y} ${c2.x},${c2.y} ${tx},${ty}`
-  const label = {
-    x: sx * 0.125 + c1.x * 0.375 + c2.x * 0.375 + tx * 0.125,
-    y: sy * 0.125 + c1.y * 0.375 + c2.y * 0.375 + ty * 0.125,
-  }
-  return { d, label, points: [{ x: sx, y: sy }, c1, c2, { x: tx, y: ty }] }
-}
-
 /** Cuts `text` to fit `width`, ending in an ellipsis as the canvas's CSS does. */
 export function fit(text: string, width: number, font: string, measure: Measure): string {
   if (measure(text, font) <= width) return text
@@ -186,8 +155,7 @@ export function designScene(
     const from = byId.get(e.from)
     const to = byId.get(e.to)
     if (!from || !to) continue
-    const { sx, sy, tx, ty } = edgeEnds(from.box, to.box)
-    const curve = bezier(sx, sy, tx, ty)
+    const curve = edgeGeometry(from.box, to.box)
     // A curve lies inside the hull of its control points: they bound it.
     for (const p of curve.points) grow(p.x, p.y)
     const label = (e.label ?? '').trim()
