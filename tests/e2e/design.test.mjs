@@ -44,13 +44,11 @@ async function openMenu(page, label) {
 
 async function importDesign(page, design) {
   await openMenu(page, "Export");
-  await page
-    .locator("input[type=file]")
-    .setInputFiles({
-      name: "design.json",
-      mimeType: "application/json",
-      buffer: Buffer.from(JSON.stringify(design)),
-    });
+  await page.locator("input[type=file]").setInputFiles({
+    name: "design.json",
+    mimeType: "application/json",
+    buffer: Buffer.from(JSON.stringify(design)),
+  });
 }
 
 async function download(page, label) {

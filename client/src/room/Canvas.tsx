@@ -20,6 +20,7 @@ import {
   type EdgeChange,
   type FinalConnectionState,
   type NodeChange,
+  type OnConnectStartParams,
   type OnSelectionChangeParams,
   type Viewport,
 } from '@xyflow/react'
@@ -99,7 +100,7 @@ function remoteSelections(awareness: Awareness): Map<string, string[]> {
 }
 
 export const Canvas = memo(function Canvas(props: CanvasProps) {
-  const { doc, awareness, readOnly, highlight } = props
+  const { doc, awareness, readOnly, highlight, snap } = props
   const rf = useReactFlow()
   const [theme] = useTheme()
   const remoteRef = useRef<Map<string, string[]>>(new Map())
@@ -173,25 +174,42 @@ export const Canvas = memo(function Canvas(props: CanvasProps) {
       const local: NodeChange<DesignFlowNode>[] = []
       const removed: string[] = []
       let dragEnded = false
-      // One node dragged: line it up with the others when it comes close (alignment guides). The
-      // drag's last change (dragging: false) carries the pointer's position again: snap it too.
-      const drags = changes.filter((c) => c.type === 'position' && c.dragging !== undefined && c.position)
-      if (drags.length === 1 && !readOnly) {
-        const c = drags[0] as Extract<NodeChange<DesignFlowNode>, { type: 'position' }>
-        const all = rf.getNodes()
-        const me = all.find((n) => n.id === c.id)
-        if (me && c.position) {
-          const size = (n: { measured?: { width?: number; height?: number } }) => ({
-            width: n.measured?.width ?? 0,
-            height: n.measured?.height ?? 0,
-          })
-          const others = all.filter((n) => n.id !== c.id && !n.selected).map((n) => ({ ...n.position, ...size(n) }))
-          const snapped = snapToGuides({ ...c.position, ...size(me) }, others, GUIDE_SNAP_PX / rf.getZoom())
-          c.position = { x: snapped.x, y: snapped.y }
-          setGuides(c.dragging ? snapped.guides : [])
+      // Dragged nodes: a single node lines up with the others when it comes close (alignment
+      // guides, from the pointer's own position); an axis without a guide snaps to the grid when
+      // that is on. The drag's last change (dragging: false) carries the raw position again.
+      const drags = changes.filter(
+        (c): c is Extract<NodeChange<DesignFlowNode>, { type: 'position' }> =>
+          c.type === 'position' && c.dragging !== undefined && !!c.position,
+      )
+      if (drags.length > 0 && !readOnly) {
+        let shown: Guide[] = []
+        if (drags.length === 1) {
+          const c = drags[0]
+          const all = rf.getNodes()
+          const me = all.find((n) => n.id === c.id)
+          if (me && c.position) {
+            const size = (n: { measured?: { width?: number; height?: number } }) => ({
+              width: n.measured?.width ?? 0,
+              height: n.measured?.height ?? 0,
+            })
+            const others = all.filter((n) => n.id !== c.id && !n.selected).map((n) => ({ ...n.position, ...size(n) }))
+            const snapped = snapToGuides({ ...c.position, ...size(me) }, others, GUIDE_SNAP_PX / rf.getZoom())
+            c.position = { x: snapped.x, y: snapped.y }
+            shown = snapped.guides
+          }
         }
-      } else if (changes.some((c) => c.type === 'position' && c.dragging === false)) {
-        setGuides([])
+        if (snap) {
+          const guided = new Set(shown.map((g) => g.axis))
+          for (const c of drags) {
+            const [gx, gy] = SNAP_GRID
+            c.position = {
+              x: guided.has('x') ? c.position!.x : Math.round(c.position!.x / gx) * gx,
+              y: guided.has('y') ? c.position!.y : Math.round(c.position!.y / gy) * gy,
+            }
+          }
+        }
+        const next = drags.some((c) => c.dragging) ? shown : []
+        setGuides((prev) => (prev.length === 0 && next.length === 0 ? prev : next))
       }
       for (const c of changes) {
         if (c.type === 'remove') {
@@ -209,7 +227,7 @@ export const Canvas = memo(function Canvas(props: CanvasProps) {
       if (dragEnded) flushMoves()
       else if (pendingMoves.current.size && frame.current === null) frame.current = setTimeout(flushMoves, 40)
     },
-    [doc, readOnly, flushMoves, rf],
+    [doc, readOnly, flushMoves, rf, snap],
   )
 
   const onEdgesChange = useCallback(
@@ -222,27 +240,34 @@ export const Canvas = memo(function Canvas(props: CanvasProps) {
     [doc, readOnly],
   )
 
+  // An edge points from the node where the drag started to the one where it ended, whichever handles
+  // were used (React Flow's loose mode reverses a drag that starts on a left, "target" handle).
+  const startedAt = useRef<string | null>(null)
   const onConnect = useCallback(
     (c: Connection) => {
-      if (!readOnly && c.source && c.target) addEdge(doc, c.source, c.target)
+      if (readOnly || !c.source || !c.target) return
+      if (c.target === startedAt.current) addEdge(doc, c.target, c.source)
+      else addEdge(doc, c.source, c.target)
     },
     [doc, readOnly],
   )
 
-  // A connection dropped anywhere on another node's body (not only on a handle) connects to it. From
-  // the left handle (incoming), the new edge points the other way: into the node it started from.
-  const onConnectStart = useCallback(() => setConnecting(true), [])
+  // A connection dropped anywhere on another node's body (not only on a handle) connects to it.
+  const onConnectStart = useCallback((_e: unknown, p: OnConnectStartParams) => {
+    startedAt.current = p.nodeId
+    setConnecting(true)
+  }, [])
   const onConnectEnd = useCallback(
     (e: MouseEvent | TouchEvent, state: FinalConnectionState) => {
       setConnecting(false)
+      startedAt.current = null
       if (readOnly || state.isValid || !state.fromNode) return
       const p = 'changedTouches' in e ? e.changedTouches[0] : e
       if (!p) return
       const el = document.elementFromPoint(p.clientX, p.clientY)?.closest<HTMLElement>('.react-flow__node')
       const to = el?.dataset.id
       if (!to || to === state.fromNode.id || el.classList.contains('react-flow__node-note')) return
-      if (state.fromHandle?.type === 'target') addEdge(doc, to, state.fromNode.id)
-      else addEdge(doc, state.fromNode.id, to)
+      addEdge(doc, state.fromNode.id, to)
     },
     [doc, readOnly],
   )
@@ -360,8 +385,8 @@ export const Canvas = memo(function Canvas(props: CanvasProps) {
         multiSelectionKeyCode={MULTI_KEYS}
         selectionKeyCode="Shift"
         connectionMode={ConnectionMode.Loose}
-        snapToGrid={props.snap}
-        snapGrid={SNAP_GRID}
+        // The grid is applied in onNodesChange, after the alignment guides (which take precedence).
+        snapToGrid={false}
         colorMode={theme}
         fitView={fitOnInit}
         fitViewOptions={FIT_OPTIONS}

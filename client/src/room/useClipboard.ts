@@ -1,14 +1,15 @@
 /**
  * Ctrl+C / Ctrl+X / Ctrl+V on the canvas (issue 24, item 3): the selection with its edges goes to the
  * system clipboard as text (`pasting.ts`), so it pastes into this room, another room, or another
- * tab. A paste lands under the pointer when it is over the canvas, else in the middle of the view.
+ * tab. A paste is centred under the pointer when it is over the canvas, else in the middle of the view.
  * Copying text from a field, the notes or the page works as usual: those events are left alone.
  */
 import { useEffect, useRef } from 'react'
 import { useReactFlow, useStoreApi } from '@xyflow/react'
 import type * as Y from 'yjs'
 import { deleteElements, exportDesign } from '../schema'
-import { copyPayload, insertDesign, parsePayload } from './pasting'
+import { NODE_WIDTH } from '../flow'
+import { copyPayload, corner, insertDesign, parsePayload } from './pasting'
 import { selectWhenShown } from './selection'
 import { isTyping } from './useShortcuts'
 
@@ -53,7 +54,12 @@ export function useClipboard(doc: Y.Doc, readOnly: boolean, selected: string[], 
         latest.current.onNotice('This is a view-only link: pasting needs the edit link')
         return
       }
-      const ids = insertDesign(doc, design, target())
+      // The copy's middle goes under the pointer (sizes as the canvas's standard node).
+      const p = target()
+      const c = corner(design)
+      const w = Math.max(...design.nodes.map((n) => n.x)) + NODE_WIDTH - c.x
+      const h = Math.max(...design.nodes.map((n) => n.y)) + 56 - c.y
+      const ids = insertDesign(doc, design, { x: p.x - w / 2, y: p.y - h / 2 })
       store.getState().unselectNodesAndEdges()
       selectWhenShown(store, ids)
       latest.current.onNotice(`Pasted ${ids.length} component${ids.length === 1 ? '' : 's'}`)
