@@ -1,71 +1,51 @@
 // Shared harness for the browser end-to-end tests: a real `tierboard serve` on a free loopback port
 // with a fresh SQLite file, and the system Chromium driven by playwright-core (never a downloaded
 // browser). Every page's console errors are collected so that a test can assert there were none.
-import { spawn } from "node:child_process";
-import { after, before } from "node:test";
-import {
-  mkdtempSync,
-  mkdirSync,
-  rmSync,
-  existsSync,
-  readFileSync,
-} from "node:fs";
-import { createServer } from "node:net";
-import { tmpdir } from "node:os";
-import path from "node:path";
-import { createRequire } from "node:module";
-import { fileURLToPath } from "node:url";
+import { spawn } from 'node:child_process'
+import { after, before } from 'node:test'
+import { mkdtempSync, mkdirSync, rmSync, existsSync, readFileSync } from 'node:fs'
+import { createServer } from 'node:net'
+import { tmpdir } from 'node:os'
+import path from 'node:path'
+import { createRequire } from 'node:module'
+import { fileURLToPath } from 'node:url'
 
-const here = path.dirname(fileURLToPath(import.meta.url));
-export const repo = path.resolve(here, "../..");
+const here = path.dirname(fileURLToPath(import.meta.url))
+export const repo = path.resolve(here, '../..')
 // playwright-core is a dev dependency of client/ (one install: `npm --prefix client ci`).
-const require = createRequire(path.join(repo, "client/package.json"));
-const { chromium } = require("playwright-core");
+const require = createRequire(path.join(repo, 'client/package.json'))
+const { chromium } = require('playwright-core')
 
-export const screenshots = path.join(here, "screenshots");
-mkdirSync(screenshots, { recursive: true });
+export const screenshots = path.join(here, 'screenshots')
+mkdirSync(screenshots, { recursive: true })
 
-const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
-const ARGS = [
-  "--headless",
-  "--no-sandbox",
-  "--disable-gpu",
-  "--disable-background-networking",
-  "--disable-quic",
-  "--no-first-run",
-  "--disable-component-update",
-  "--disable-sync",
-];
+const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium'
+const ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-quic', '--no-first-run', '--disable-component-update', '--disable-sync']
 
 function freePort() {
   return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once("error", reject);
-    s.listen(0, "127.0.0.1", () => {
-      const { port } = s.address();
-      s.close(() => resolve(port));
-    });
-  });
+    const s = createServer()
+    s.once('error', reject)
+    s.listen(0, '127.0.0.1', () => {
+      const { port } = s.address()
+      s.close(() => resolve(port))
+    })
+  })
 }
 
 async function waitHealthy(base, proc, log) {
-  const deadline = Date.now() + 60_000;
+  const deadline = Date.now() + 60_000
   while (Date.now() < deadline) {
-    if (proc.exitCode !== null)
-      throw new Error(
-        `tierboard serve exited with ${proc.exitCode}:\n${log()}`,
-      );
+    if (proc.exitCode !== null) throw new Error(`tierboard serve exited with ${proc.exitCode}:\n${log()}`)
     try {
-      const r = await fetch(`${base}/healthz`);
-      if (r.ok) return;
+      const r = await fetch(`${base}/healthz`)
+      if (r.ok) return
     } catch {
       // not listening yet
     }
-    await new Promise((r) => setTimeout(r, 200));
+    await new Promise((r) => setTimeout(r, 200))
   }
-  throw new Error(
-    `tierboard serve did not answer /healthz within 60 s:\n${log()}`,
-  );
+  throw new Error(`tierboard serve did not answer /healthz within 60 s:\n${log()}`)
 }
 
 /**
@@ -73,82 +53,50 @@ async function waitHealthy(base, proc, log) {
  * one that is already running (for working on the tests themselves).
  */
 export async function startServer() {
-  if (process.env.TIERBOARD_E2E_URL)
-    return {
-      base: process.env.TIERBOARD_E2E_URL.replace(/\/$/, ""),
-      stop: async () => {},
-    };
-  const bin = path.resolve(
-    repo,
-    process.env.TIERBOARD_BIN ?? "target/debug/tierboard",
-  );
-  if (!existsSync(bin))
-    throw new Error(
-      `no server binary at ${bin}: run \`cargo build\` first or set TIERBOARD_BIN`,
-    );
-  const dist = path.join(repo, "client/dist");
-  if (!existsSync(path.join(dist, "index.html")))
-    throw new Error(
-      "client/dist is missing: run `npm --prefix client run build`",
-    );
-  const dir = mkdtempSync(path.join(tmpdir(), "tierboard-e2e-"));
-  const port = await freePort();
-  const base = `http://127.0.0.1:${port}`;
-  let output = "";
+  if (process.env.TIERBOARD_E2E_URL) return { base: process.env.TIERBOARD_E2E_URL.replace(/\/$/, ''), stop: async () => {} }
+  const bin = path.resolve(repo, process.env.TIERBOARD_BIN ?? 'target/debug/tierboard')
+  if (!existsSync(bin)) throw new Error(`no server binary at ${bin}: run \`cargo build\` first or set TIERBOARD_BIN`)
+  const dist = path.join(repo, 'client/dist')
+  if (!existsSync(path.join(dist, 'index.html'))) throw new Error('client/dist is missing: run `npm --prefix client run build`')
+  const dir = mkdtempSync(path.join(tmpdir(), 'tierboard-e2e-'))
+  const port = await freePort()
+  const base = `http://127.0.0.1:${port}`
+  let output = ''
   const proc = spawn(
     bin,
-    [
-      "serve",
-      "--addr",
-      `127.0.0.1:${port}`,
-      "--database-url",
-      `sqlite://${dir}/t.db`,
-      "--static-dir",
-      dist,
-      "--problems",
-      path.join(repo, "problems"),
-      "--room-creations-per-minute",
-      "0",
-    ],
-    {
-      cwd: repo,
-      env: { ...process.env, RUST_LOG: process.env.RUST_LOG ?? "info" },
-      stdio: ["ignore", "pipe", "pipe"],
-    },
-  );
+    ['serve', '--addr', `127.0.0.1:${port}`, '--database-url', `sqlite://${dir}/t.db`, '--static-dir', dist, '--problems', path.join(repo, 'problems'), '--room-creations-per-minute', '0'],
+    { cwd: repo, env: { ...process.env, RUST_LOG: process.env.RUST_LOG ?? 'info' }, stdio: ['ignore', 'pipe', 'pipe'] },
+  )
   const keep = (b) => {
-    output = (output + b.toString()).slice(-20_000);
-  };
-  proc.stdout.on("data", keep);
-  proc.stderr.on("data", keep);
+    output = (output + b.toString()).slice(-20_000)
+  }
+  proc.stdout.on('data', keep)
+  proc.stderr.on('data', keep)
   try {
-    await waitHealthy(base, proc, () => output);
+    await waitHealthy(base, proc, () => output)
   } catch (e) {
-    proc.kill("SIGKILL");
-    throw e;
+    proc.kill('SIGKILL')
+    throw e
   }
   return {
     base,
     log: () => output,
     stop: async () => {
       if (proc.exitCode === null) {
-        const done = new Promise((r) => proc.once("exit", r));
-        proc.kill("SIGTERM");
-        const t = setTimeout(() => proc.kill("SIGKILL"), 10_000);
-        await done;
-        clearTimeout(t);
+        const done = new Promise((r) => proc.once('exit', r))
+        proc.kill('SIGTERM')
+        const t = setTimeout(() => proc.kill('SIGKILL'), 10_000)
+        await done
+        clearTimeout(t)
       }
-      rmSync(dir, { recursive: true, force: true });
+      rmSync(dir, { recursive: true, force: true })
     },
-  };
+  }
 }
 
 export async function launchBrowser() {
-  if (!existsSync(CHROMIUM))
-    throw new Error(
-      `no Chromium at ${CHROMIUM}: install it with \`apt-get update && apt-get install -y chromium\``,
-    );
-  return chromium.launch({ executablePath: CHROMIUM, args: ARGS });
+  if (!existsSync(CHROMIUM)) throw new Error(`no Chromium at ${CHROMIUM}: install it with \`apt-get update && apt-get install -y chromium\``)
+  return chromium.launch({ executablePath: CHROMIUM, args: ARGS })
 }
 
 /**
@@ -156,100 +104,79 @@ export async function launchBrowser() {
  * console errors and page errors.
  */
 export async function person(browser, name, opts = {}) {
-  const context = await browser.newContext({
-    viewport: { width: 1280, height: 720 },
-    colorScheme: opts.dark ? "dark" : "light",
-  });
-  if (name)
-    await context.addInitScript(
-      (n) => localStorage.setItem("tierboard.name", n),
-      name,
-    );
-  const p = { context, page: null, errors: [], name };
-  await newPage(p);
-  return p;
+  const context = await browser.newContext({ viewport: { width: 1280, height: 720 }, colorScheme: opts.dark ? 'dark' : 'light' })
+  if (name) await context.addInitScript((n) => localStorage.setItem('tierboard.name', n), name)
+  const p = { context, page: null, errors: [], name }
+  await newPage(p)
+  return p
 }
 
 /** Opens a new page (tab) for a person, in the same context (same IndexedDB), watching its console. */
 export async function newPage(p) {
-  const page = await p.context.newPage();
-  page.on("console", (m) => {
-    if (m.type() === "error") p.errors.push(`${p.name}: ${m.text()}`);
-  });
-  page.on("pageerror", (e) => p.errors.push(`${p.name}: ${e.message}`));
-  p.page = page;
-  return page;
+  const page = await p.context.newPage()
+  page.on('console', (m) => {
+    if (m.type() === 'error') p.errors.push(`${p.name}: ${m.text()}`)
+  })
+  page.on('pageerror', (e) => p.errors.push(`${p.name}: ${e.message}`))
+  p.page = page
+  return page
 }
 
 export async function shot(page, file) {
-  await page.screenshot({ path: path.join(screenshots, file) });
+  await page.screenshot({ path: path.join(screenshots, file) })
 }
 
 /** Creates a room through the API, as the problem page's button does. */
 export async function createRoom(base, problem) {
-  const r = await fetch(`${base}/api/rooms`, {
-    method: "POST",
-    headers: { "content-type": "application/json" },
-    body: JSON.stringify({ problem }),
-  });
-  if (r.status !== 201)
-    throw new Error(`POST /api/rooms answered ${r.status}: ${await r.text()}`);
-  return r.json();
+  const r = await fetch(`${base}/api/rooms`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ problem }) })
+  if (r.status !== 201) throw new Error(`POST /api/rooms answered ${r.status}: ${await r.text()}`)
+  return r.json()
 }
 
 export function roomUrl(base, created, role) {
-  const t = created.tokens;
-  return role === "view"
-    ? `${base}/r/${created.room}#view=${t.view}`
-    : `${base}/r/${created.room}#edit=${t.edit}&view=${t.view}`;
+  const t = created.tokens
+  return role === 'view' ? `${base}/r/${created.room}#view=${t.view}` : `${base}/r/${created.room}#edit=${t.edit}&view=${t.view}`
 }
 
 // ---- canvas helpers ----
 
-export const nodeSel = (type) => `.react-flow__node:has([data-type="${type}"])`;
+export const nodeSel = (type) => `.react-flow__node:has([data-type="${type}"])`
 
 export async function addFromPalette(page, type) {
-  const before = await page.locator(nodeSel(type)).count();
-  await page.click(`.palette-item[data-type="${type}"]`);
-  await page.locator(nodeSel(type)).nth(before).waitFor();
+  const before = await page.locator(nodeSel(type)).count()
+  await page.click(`.palette-item[data-type="${type}"]`)
+  await page.locator(nodeSel(type)).nth(before).waitFor()
 }
 
 /** Connects two nodes by dragging from the source's right handle to the target's left handle. */
 export async function connect(page, fromType, toType) {
-  const src = page
-    .locator(`${nodeSel(fromType)} .react-flow__handle.source`)
-    .first();
-  const dst = page
-    .locator(`${nodeSel(toType)} .react-flow__handle.target`)
-    .first();
-  const a = await src.boundingBox();
-  const b = await dst.boundingBox();
-  await page.mouse.move(a.x + a.width / 2, a.y + a.height / 2);
-  await page.mouse.down();
+  const src = page.locator(`${nodeSel(fromType)} .react-flow__handle.source`).first()
+  const dst = page.locator(`${nodeSel(toType)} .react-flow__handle.target`).first()
+  const a = await src.boundingBox()
+  const b = await dst.boundingBox()
+  await page.mouse.move(a.x + a.width / 2, a.y + a.height / 2)
+  await page.mouse.down()
   for (let i = 1; i <= 10; i++) {
-    await page.mouse.move(
-      a.x + ((b.x - a.x) * i) / 10 + a.width / 2,
-      a.y + ((b.y - a.y) * i) / 10 + a.height / 2,
-    );
+    await page.mouse.move(a.x + ((b.x - a.x) * i) / 10 + a.width / 2, a.y + ((b.y - a.y) * i) / 10 + a.height / 2)
   }
-  await page.mouse.up();
+  await page.mouse.up()
 }
 
 /** Moves the pointer over an empty part of the canvas so that the others see a cursor. */
 export async function hoverCanvas(page, x = 420, y = 600) {
-  await page.mouse.move(x, y);
-  await page.mouse.move(x + 15, y + 10, { steps: 3 });
+  await page.mouse.move(x, y)
+  await page.mouse.move(x + 15, y + 10, { steps: 3 })
 }
 
 export async function waitFor(fn, what, ms = 10_000) {
-  const deadline = Date.now() + ms;
-  let last;
+  const deadline = Date.now() + ms
+  let last
   while (Date.now() < deadline) {
-    last = await fn();
-    if (last) return last;
-    await new Promise((r) => setTimeout(r, 100));
+    last = await fn()
+    if (last) return last
+    await new Promise((r) => setTimeout(r, 100))
   }
-  throw new Error(`timed out after ${ms} ms waiting for ${what}`);
+  throw new Error(`timed out after ${ms} ms waiting for ${what}`)
 }
 
 /**
@@ -257,22 +184,21 @@ export async function waitFor(fn, what, ms = 10_000) {
  * transform unchanged for 200 ms, polled every 100 ms.
  */
 export async function viewSettled(page, ms = 5_000) {
-  const transform = () =>
-    page.locator(".react-flow__viewport").evaluate((el) => el.style.transform);
-  let last = await transform();
-  let since = Date.now();
+  const transform = () => page.locator('.react-flow__viewport').evaluate((el) => el.style.transform)
+  let last = await transform()
+  let since = Date.now()
   await waitFor(
     async () => {
-      const now = await transform();
+      const now = await transform()
       if (now !== last) {
-        last = now;
-        since = Date.now();
+        last = now
+        since = Date.now()
       }
-      return Date.now() - since >= 200;
+      return Date.now() - since >= 200
     },
-    "the view to stop moving",
+    'the view to stop moving',
     ms,
-  );
+  )
 }
 
 /** How many updates the page's offline copy of a room holds (y-indexeddb's `updates` store). */
@@ -280,54 +206,39 @@ export function storedUpdates(page, room) {
   return page.evaluate(
     (name) =>
       new Promise((resolve, reject) => {
-        const open = indexedDB.open(name);
-        open.onerror = () => reject(open.error);
+        const open = indexedDB.open(name)
+        open.onerror = () => reject(open.error)
         open.onsuccess = () => {
-          const db = open.result;
-          const count = db
-            .transaction("updates", "readonly")
-            .objectStore("updates")
-            .count();
+          const db = open.result
+          const count = db.transaction('updates', 'readonly').objectStore('updates').count()
           count.onsuccess = () => {
-            db.close();
-            resolve(count.result);
-          };
+            db.close()
+            resolve(count.result)
+          }
           count.onerror = () => {
-            db.close();
-            reject(count.error);
-          };
-        };
+            db.close()
+            reject(count.error)
+          }
+        }
       }),
     `tierboard:${room}`,
-  );
+  )
 }
 
 /** Buttons, links and form fields on the page that have no accessible name (should be none). */
 export async function unlabelled(page) {
   return page.evaluate(() => {
     const named = (el) => {
-      if (
-        el.getAttribute("aria-label") ||
-        el.getAttribute("aria-labelledby") ||
-        el.getAttribute("title")
-      )
-        return true;
-      if (el.id && document.querySelector(`label[for="${CSS.escape(el.id)}"]`))
-        return true;
-      if (el.closest("label")) return true;
-      return (el.textContent ?? "").trim().length > 0;
-    };
-    const visible = (el) =>
-      el.getClientRects().length > 0 &&
-      getComputedStyle(el).visibility !== "hidden";
-    return [
-      ...document.querySelectorAll(
-        "button, a[href], input:not([type=hidden]), textarea, select, summary",
-      ),
-    ]
+      if (el.getAttribute('aria-label') || el.getAttribute('aria-labelledby') || el.getAttribute('title')) return true
+      if (el.id && document.querySelector(`label[for="${CSS.escape(el.id)}"]`)) return true
+      if (el.closest('label')) return true
+      return (el.textContent ?? '').trim().length > 0
+    }
+    const visible = (el) => el.getClientRects().length > 0 && getComputedStyle(el).visibility !== 'hidden'
+    return [...document.querySelectorAll('button, a[href], input:not([type=hidden]), textarea, select, summary')]
       .filter((el) => visible(el) && !named(el))
-      .map((el) => el.outerHTML.slice(0, 120));
-  });
+      .map((el) => el.outerHTML.slice(0, 120))
+  })
 }
 
 /**
@@ -340,21 +251,21 @@ export function setup() {
     browser: null,
     people: [],
     async person(name, opts) {
-      const p = await person(env.browser, name, opts);
-      env.people.push(p);
-      return p;
+      const p = await person(env.browser, name, opts)
+      env.people.push(p)
+      return p
     },
-  };
+  }
   before(async () => {
-    env.server = await startServer();
-    env.browser = await launchBrowser();
-  });
+    env.server = await startServer()
+    env.browser = await launchBrowser()
+  })
   after(async () => {
-    for (const p of env.people) await p.context.close().catch(() => {});
-    await env.browser?.close();
-    await env.server?.stop();
-  });
-  return env;
+    for (const p of env.people) await p.context.close().catch(() => {})
+    await env.browser?.close()
+    await env.server?.stop()
+  })
+  return env
 }
 
 /**
@@ -364,22 +275,10 @@ export function setup() {
 export async function axeSerious(page, selector) {
   // Evaluated through the DevTools protocol, not as a <script> tag: the server's Content-Security-Policy
   // (script-src 'self') rightly blocks inline scripts, and the page is checked with that policy on.
-  if (!(await page.evaluate(() => "axe" in window)))
-    await page.evaluate(
-      readFileSync(require.resolve("axe-core/axe.min.js"), "utf8"),
-    );
+  if (!(await page.evaluate(() => 'axe' in window))) await page.evaluate(readFileSync(require.resolve('axe-core/axe.min.js'), 'utf8'))
   const violations = await page.evaluate(async (sel) => {
-    const r = await window.axe.run(sel ? { include: [sel] } : document, {
-      resultTypes: ["violations"],
-    });
-    return r.violations.map((v) => ({
-      id: v.id,
-      impact: v.impact,
-      help: v.help,
-      nodes: v.nodes.slice(0, 3).map((n) => n.target.join(" ")),
-    }));
-  }, selector ?? null);
-  return violations
-    .filter((v) => v.impact === "serious" || v.impact === "critical")
-    .map((v) => `${v.impact} ${v.id}: ${v.help} (${v.nodes.join("; ")})`);
+    const r = await window.axe.run(sel ? { include: [sel] } : document, { resultTypes: ['violations'] })
+    return r.violations.map((v) => ({ id: v.id, impact: v.impact, help: v.help, nodes: v.nodes.slice(0, 3).map((n) => n.target.join(' ')) }))
+  }, selector ?? null)
+  return violations.filter((v) => v.impact === 'serious' || v.impact === 'critical').map((v) => `${v.impact} ${v.id}: ${v.help} (${v.nodes.join('; ')})`)
 }

@@ -1,162 +1,123 @@
 // Rooms you can find again (issue 24, item 2): the landing page lists the rooms this browser has been
 // in (problem, role, last visit, tiers reached), opens them again with their link, forgets them on
 // request; and the problem statement opens beside the canvas or in a new tab, never instead of it.
-import { describe, it } from "node:test";
-import assert from "node:assert/strict";
-import {
-  axeSerious,
-  createRoom,
-  roomUrl,
-  setup,
-  shot,
-  waitFor,
-} from "./harness.mjs";
+import { describe, it } from 'node:test'
+import assert from 'node:assert/strict'
+import { axeSerious, createRoom, roomUrl, setup, shot, waitFor } from './harness.mjs'
 
-const env = setup();
-const PROBLEM = "tutorial-simple-blog";
+const env = setup()
+const PROBLEM = 'tutorial-simple-blog'
 // T0 and T1 of the blog tutorial: an app fleet of 3 behind a load balancer, a primary database
 const DESIGN = {
   nodes: [
-    { id: "c", type: "client", label: "Readers", x: 0, y: 0, params: {} },
-    { id: "l", type: "lb", label: "Load Balancer", x: 320, y: 0, params: {} },
+    { id: 'c', type: 'client', label: 'Readers', x: 0, y: 0, params: {} },
+    { id: 'l', type: 'lb', label: 'Load Balancer', x: 320, y: 0, params: {} },
     {
-      id: "a",
-      type: "app",
-      label: "Blog API",
+      id: 'a',
+      type: 'app',
+      label: 'Blog API',
       x: 640,
       y: 0,
       params: { instances: 3 },
     },
     {
-      id: "p",
-      type: "db_primary",
-      label: "Posts DB",
+      id: 'p',
+      type: 'db_primary',
+      label: 'Posts DB',
       x: 960,
       y: 0,
       params: {},
     },
   ],
   edges: [
-    { id: "e1", from: "c", to: "l" },
-    { id: "e2", from: "l", to: "a" },
-    { id: "e3", from: "a", to: "p" },
+    { id: 'e1', from: 'c', to: 'l' },
+    { id: 'e2', from: 'l', to: 'a' },
+    { id: 'e3', from: 'a', to: 'p' },
   ],
-};
-
-async function enter(page, url) {
-  await page.goto(url);
-  await page
-    .getByTestId("link-status")
-    .filter({ hasText: "Connected" })
-    .waitFor({ timeout: 15_000 });
-  await page.locator(".palette-item, .react-flow__renderer").first().waitFor();
 }
 
-describe("your rooms", () => {
-  it("lists the rooms this browser was in, opens one again with its link, and forgets one", async () => {
-    const blog = await createRoom(env.server.base, PROBLEM);
-    const other = await createRoom(env.server.base, "classic-twitter-x");
-    const p = await env.person("Ann");
-    const { page } = p;
-    await page.setViewportSize({ width: 1440, height: 900 });
+async function enter(page, url) {
+  await page.goto(url)
+  await page.getByTestId('link-status').filter({ hasText: 'Connected' }).waitFor({ timeout: 15_000 })
+  await page.locator('.palette-item, .react-flow__renderer').first().waitFor()
+}
+
+describe('your rooms', () => {
+  it('lists the rooms this browser was in, opens one again with its link, and forgets one', async () => {
+    const blog = await createRoom(env.server.base, PROBLEM)
+    const other = await createRoom(env.server.base, 'classic-twitter-x')
+    const p = await env.person('Ann')
+    const { page } = p
+    await page.setViewportSize({ width: 1440, height: 900 })
 
     // a first visit: nothing listed yet
-    await page.goto(`${env.server.base}/`);
-    await page.locator(".card").first().waitFor();
-    assert.equal(
-      await page.getByRole("heading", { name: "Your rooms" }).count(),
-      0,
-    );
+    await page.goto(`${env.server.base}/`)
+    await page.locator('.card').first().waitFor()
+    assert.equal(await page.getByRole('heading', { name: 'Your rooms' }).count(), 0)
 
     // build in the blog room up to two tiers
-    const editUrl = roomUrl(env.server.base, blog, "edit");
-    await enter(page, editUrl);
-    await page.getByLabel("Export or import").click();
-    await page.locator("input[type=file]").setInputFiles({
-      name: "d.json",
-      mimeType: "application/json",
+    const editUrl = roomUrl(env.server.base, blog, 'edit')
+    await enter(page, editUrl)
+    await page.getByLabel('Export or import').click()
+    await page.locator('input[type=file]').setInputFiles({
+      name: 'd.json',
+      mimeType: 'application/json',
       buffer: Buffer.from(JSON.stringify(DESIGN)),
-    });
-    await page
-      .getByTestId("tier-T1")
-      .and(page.locator('[data-reached="true"]'))
-      .waitFor({ timeout: 15_000 });
+    })
+    await page.getByTestId('tier-T1').and(page.locator('[data-reached="true"]')).waitFor({ timeout: 15_000 })
 
     // the problem statement opens beside the canvas, not instead of the room
-    await page.getByRole("tab", { name: /Tiers/ }).click();
-    await page.locator(".room-title-open").click();
-    await page.getByRole("tab", { name: "Problem", selected: true }).waitFor();
-    assert.equal(page.url(), editUrl);
-    const tab = page.getByRole("link", {
-      name: "Open the problem page in a new tab",
-    });
-    assert.equal(await tab.getAttribute("target"), "_blank");
-    assert.equal(await tab.getAttribute("href"), `/problems/${PROBLEM}`);
+    await page.getByRole('tab', { name: /Tiers/ }).click()
+    await page.locator('.room-title-open').click()
+    await page.getByRole('tab', { name: 'Problem', selected: true }).waitFor()
+    assert.equal(page.url(), editUrl)
+    const tab = page.getByRole('link', {
+      name: 'Open the problem page in a new tab',
+    })
+    assert.equal(await tab.getAttribute('target'), '_blank')
+    assert.equal(await tab.getAttribute('href'), `/problems/${PROBLEM}`)
 
     // a view-only visit of another room
-    await enter(page, roomUrl(env.server.base, other, "view"));
+    await enter(page, roomUrl(env.server.base, other, 'view'))
 
     // the landing page lists both, newest first, with role, tiers and last visit
-    await page.goto(`${env.server.base}/`);
-    const cards = page.getByTestId("your-room");
-    await waitFor(async () => (await cards.count()) === 2, "two rooms listed");
-    const [first, second] = [cards.nth(0), cards.nth(1)];
-    assert.equal(await first.getAttribute("data-room"), other.room);
-    assert.match(
-      await first.textContent(),
-      /Design Twitter\/X.*View only.*just now/s,
-    );
-    assert.equal(await second.getAttribute("data-room"), blog.room);
-    assert.match(
-      await second.textContent(),
-      /Tutorial 1: Personal Blog Platform.*Editor/s,
-    );
-    assert.equal(
-      await second.getByTestId("your-room-tiers").textContent(),
-      "2 of 3 tiers",
-    );
-    await shot(page, "your-rooms-1440.png");
-    assert.deepEqual(
-      await axeSerious(page),
-      [],
-      "axe on the landing page with its rooms",
-    );
+    await page.goto(`${env.server.base}/`)
+    const cards = page.getByTestId('your-room')
+    await waitFor(async () => (await cards.count()) === 2, 'two rooms listed')
+    const [first, second] = [cards.nth(0), cards.nth(1)]
+    assert.equal(await first.getAttribute('data-room'), other.room)
+    assert.match(await first.textContent(), /Design Twitter\/X.*View only.*just now/s)
+    assert.equal(await second.getAttribute('data-room'), blog.room)
+    assert.match(await second.textContent(), /Tutorial 1: Personal Blog Platform.*Editor/s)
+    assert.equal(await second.getByTestId('your-room-tiers').textContent(), '2 of 3 tiers')
+    await shot(page, 'your-rooms-1440.png')
+    assert.deepEqual(await axeSerious(page), [], 'axe on the landing page with its rooms')
 
     // leave and return: the card opens the room again as an editor, with the design
-    await second.getByRole("link").click();
-    await page
-      .getByTestId("link-status")
-      .filter({ hasText: "Connected" })
-      .waitFor({ timeout: 15_000 });
-    assert.equal(page.url(), editUrl);
-    await waitFor(
-      async () => (await page.locator(".react-flow__node").count()) === 4,
-      "the design is back",
-    );
-    assert.equal(await page.getByTestId("read-only").count(), 0);
+    await second.getByRole('link').click()
+    await page.getByTestId('link-status').filter({ hasText: 'Connected' }).waitFor({ timeout: 15_000 })
+    assert.equal(page.url(), editUrl)
+    await waitFor(async () => (await page.locator('.react-flow__node').count()) === 4, 'the design is back')
+    assert.equal(await page.getByTestId('read-only').count(), 0)
 
     // forget the view-only room: the list survives a reload without it
-    await page.goto(`${env.server.base}/`);
-    await cards.first().waitFor();
-    await page
-      .getByRole("button", { name: /^Forget Design Twitter\/X/ })
-      .click();
-    await waitFor(async () => (await cards.count()) === 1, "one room left");
-    await page.reload();
-    await cards.first().waitFor();
-    assert.equal(await cards.count(), 1);
-    assert.equal(await cards.first().getAttribute("data-room"), blog.room);
+    await page.goto(`${env.server.base}/`)
+    await cards.first().waitFor()
+    await page.getByRole('button', { name: /^Forget Design Twitter\/X/ }).click()
+    await waitFor(async () => (await cards.count()) === 1, 'one room left')
+    await page.reload()
+    await cards.first().waitFor()
+    assert.equal(await cards.count(), 1)
+    assert.equal(await cards.first().getAttribute('data-room'), blog.room)
     // the blog room is now the newest visit
-    assert.match(await cards.first().textContent(), /just now/);
+    assert.match(await cards.first().textContent(), /just now/)
 
-    await page.setViewportSize({ width: 390, height: 844 });
-    await shot(page, "your-rooms-390.png");
+    await page.setViewportSize({ width: 390, height: 844 })
+    await shot(page, 'your-rooms-390.png')
     assert.ok(
-      (await page.evaluate(
-        () => document.documentElement.scrollWidth - window.innerWidth,
-      )) <= 0,
-      "no horizontal overflow at 390 px",
-    );
-    assert.deepEqual(p.errors, []);
-  });
-});
+      (await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth)) <= 0,
+      'no horizontal overflow at 390 px',
+    )
+    assert.deepEqual(p.errors, [])
+  })
+})
