@@ -6,54 +6,20 @@ import assert from 'node:assert/strict'
 import { readFileSync, writeFileSync } from 'node:fs'
 import path from 'node:path'
 import { pathToFileURL } from 'node:url'
+import { blogDesign } from './designs.mjs'
 import { createRoom, hoverCanvas, roomUrl, screenshots, setup, shot, waitFor } from './harness.mjs'
 
 const env = setup()
 
+// the blog design, plus a replica below and left of the app (its edge turns down) and a note
+const blog = blogDesign({ primaryY: -120 })
 const DESIGN = {
   nodes: [
-    { id: 'c', type: 'client', label: 'Readers', x: 0, y: 0, params: {} },
-    { id: 'l', type: 'lb', label: 'Load Balancer', x: 320, y: 0, params: {} },
-    {
-      id: 'a',
-      type: 'app',
-      label: 'Blog API',
-      x: 640,
-      y: 0,
-      params: { instances: 3 },
-    },
-    {
-      id: 'p',
-      type: 'db_primary',
-      label: 'Posts DB',
-      x: 960,
-      y: -120,
-      params: {},
-    },
-    // left of its source: the edge to it curves back, as on the canvas
-    {
-      id: 'r',
-      type: 'db_replica',
-      label: 'Replica',
-      x: 320,
-      y: 200,
-      params: {},
-    },
-    {
-      id: 'n',
-      type: 'note',
-      label: 'Reads go to the replica',
-      x: 0,
-      y: 200,
-      params: {},
-    },
+    ...blog.nodes,
+    { id: 'r', type: 'db_replica', label: 'Replica', x: 320, y: 200, params: {} },
+    { id: 'n', type: 'note', label: 'Reads go to the replica', x: 0, y: 200, params: {} },
   ],
-  edges: [
-    { id: 'e1', from: 'c', to: 'l', label: 'HTTPS' },
-    { id: 'e2', from: 'l', to: 'a' },
-    { id: 'e3', from: 'a', to: 'p', label: 'writes' },
-    { id: 'e4', from: 'a', to: 'r', label: 'reads' },
-  ],
+  edges: [...blog.edges, { id: 'e4', from: 'a', to: 'r', label: 'reads' }],
 }
 
 async function open(name, url) {

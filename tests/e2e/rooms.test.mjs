@@ -3,38 +3,13 @@
 // request; and the problem statement opens beside the canvas or in a new tab, never instead of it.
 import { describe, it } from 'node:test'
 import assert from 'node:assert/strict'
+import { blogDesign } from './designs.mjs'
 import { axeSerious, createRoom, roomUrl, setup, shot, waitFor } from './harness.mjs'
 
 const env = setup()
 const PROBLEM = 'tutorial-simple-blog'
-// T0 and T1 of the blog tutorial: an app fleet of 3 behind a load balancer, a primary database
-const DESIGN = {
-  nodes: [
-    { id: 'c', type: 'client', label: 'Readers', x: 0, y: 0, params: {} },
-    { id: 'l', type: 'lb', label: 'Load Balancer', x: 320, y: 0, params: {} },
-    {
-      id: 'a',
-      type: 'app',
-      label: 'Blog API',
-      x: 640,
-      y: 0,
-      params: { instances: 3 },
-    },
-    {
-      id: 'p',
-      type: 'db_primary',
-      label: 'Posts DB',
-      x: 960,
-      y: 0,
-      params: {},
-    },
-  ],
-  edges: [
-    { id: 'e1', from: 'c', to: 'l' },
-    { id: 'e2', from: 'l', to: 'a' },
-    { id: 'e3', from: 'a', to: 'p' },
-  ],
-}
+// T0 and T1 of the blog tutorial
+const DESIGN = blogDesign()
 
 async function enter(page, url) {
   await page.goto(url)
