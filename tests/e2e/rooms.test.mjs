@@ -96,3 +96,43 @@ describe('your rooms', () => {
     assert.deepEqual(p.errors, [])
   })
 })
+
+describe('viewers and identity', () => {
+  it('marks who only views, hides what a viewer cannot use, keeps colours across reloads, renames', async () => {
+    const created = await createRoom(env.server.base, PROBLEM)
+    const ann = await env.person('Ann')
+    const vera = await env.person('Vera')
+    await enter(ann.page, roomUrl(env.server.base, created, 'edit'))
+    await enter(vera.page, roomUrl(env.server.base, created, 'view'))
+
+    // Ann sees that Vera only views; Vera has no Snap toggle and is told the notes are read-only
+    const veraAtAnn = ann.page.getByTestId('participant').and(ann.page.locator('[data-name="Vera"]'))
+    await veraAtAnn.and(ann.page.locator('[data-role="view"]')).waitFor()
+    assert.match(await veraAtAnn.textContent(), /Follow Vera, view only/)
+    assert.equal(await vera.page.getByLabel('Snap to grid').count(), 0)
+    assert.equal(await vera.page.locator('.toggle', { hasText: 'Snap' }).count(), 0)
+    await vera.page.getByRole('tab', { name: 'Notes' }).click()
+    await vera.page.getByText('View only: you can read the notes but not change them').waitFor()
+
+    // Ann's colour at Vera's is the same after Ann reloads
+    const annAtVera = vera.page.getByTestId('participant').and(vera.page.locator('[data-name="Ann"]'))
+    await annAtVera.waitFor()
+    const colour = await annAtVera.evaluate((el) => el.style.background)
+    await ann.page.reload()
+    await ann.page.getByTestId('link-status').filter({ hasText: 'Connected' }).waitFor({ timeout: 15_000 })
+    await waitFor(
+      async () => (await annAtVera.count()) === 1 && (await annAtVera.evaluate((el) => el.style.background)) === colour,
+      'the same colour after a reload',
+    )
+
+    // Ann renames herself from her own avatar; Vera sees the new name
+    await ann.page.getByRole('button', { name: /^Ann \(you\): change your name/ }).click()
+    const dialog = ann.page.getByRole('dialog', { name: 'Change your name' })
+    await dialog.getByLabel('Your display name').fill('Ann Lee')
+    await dialog.getByRole('button', { name: 'Save' }).click()
+    await vera.page.getByTestId('participant').and(vera.page.locator('[data-name="Ann Lee"]')).waitFor()
+    await shot(vera.page, 'identity-viewer.png')
+    assert.deepEqual(await axeSerious(vera.page, '.room-bar'), [], 'axe on the viewer’s bar')
+    assert.deepEqual([...ann.errors, ...vera.errors], [])
+  })
+})

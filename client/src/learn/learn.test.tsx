@@ -13,6 +13,7 @@ import { hintFor } from './coaching'
 import { designDiff } from './diff'
 import { estimateDrills } from './estimates'
 import { Markdown } from './Markdown'
+import { TiersGate, TIERS_SHOWN_KEY } from './TiersGate'
 import { exportProgress, importProgress, loadProgress, recordProgress, statusOf, STORAGE_KEY } from './progress'
 import { formatValue, unitOf } from './units'
 
@@ -273,5 +274,26 @@ describe('estimates to practise', () => {
     for (const d of drills) expect(check(d.answer, d.answer)).toEqual({ ok: true })
     expect(check(drills[1].answer, '80')).toEqual({ ok: false, reason: 'wrong' })
     expect(estimateDrills({ id: 'y', title: 'y', category: 'c', available_components: [], tiers: [] })).toEqual([])
+  })
+})
+
+describe('the tiers behind a choice', () => {
+  const dom = setupHost()
+  beforeEach(() => localStorage.clear())
+
+  it('hides the answers until asked, then remembers the choice in this browser', () => {
+    const render = () => act(() => dom.root().render(<TiersGate count={3}>{<ol className="tier-list">Must include: lb</ol>}</TiersGate>))
+    render()
+    const host = dom.host()
+    expect(host.querySelector('.tier-list')).toBeNull()
+    expect(host.textContent).toContain('The 3 tiers list the checks')
+    act(() => [...host.querySelectorAll('button')].find((b) => b.textContent === 'Show the tiers')!.click())
+    expect(host.querySelector('.tier-list')!.textContent).toBe('Must include: lb')
+    expect(localStorage.getItem(TIERS_SHOWN_KEY)).toBe('yes')
+    act(() => dom.root().render(<p />))
+    render()
+    expect(host.querySelector('.tier-list')).not.toBeNull()
+    act(() => [...host.querySelectorAll('button')].find((b) => /^Hide the tiers/.test(b.textContent ?? ''))!.click())
+    expect(host.querySelector('.tier-list')).toBeNull()
   })
 })

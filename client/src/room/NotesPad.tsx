@@ -41,8 +41,12 @@ export function NotesPad(props: { doc: Y.Doc; awareness: Awareness; readOnly: bo
   }, [doc, awareness, readOnly])
   return (
     <div className="notes">
-      <p className="muted small">Requirements, estimates, open questions: shared with everyone in the room.</p>
-      <div ref={host} className="notes-editor" />
+      <p className="muted small">
+        {readOnly
+          ? 'View only: you can read the notes but not change them (the edit link can).'
+          : 'Requirements, estimates, open questions: shared with everyone in the room.'}
+      </p>
+      <div ref={host} className={`notes-editor ${readOnly ? 'read-only-field' : ''}`} />
     </div>
   )
 }

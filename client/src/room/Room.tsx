@@ -59,6 +59,8 @@ export function Room({ room }: { room: string }) {
     return () => window.removeEventListener('hashchange', onHash)
   }, [token])
   const [name, setName] = useState<string | null>(() => loadName())
+  const [renaming, setRenaming] = useState(false)
+  const onRename = useCallback(() => setRenaming(true), [])
   const { conn, state, dismissNotice } = useRoomConnection(room, token, name)
   const [info, setInfo] = useState<RoomInfo | null>(null)
   const [infoError, setInfoError] = useState<string | null>(null)
@@ -114,6 +116,7 @@ export function Room({ room }: { room: string }) {
               readOnly={role !== 'edit'}
               tokens={tokens}
               name={name ?? ''}
+              onRename={onRename}
               problem={problem}
               catalog={catalog}
               dismissNotice={dismissNotice}
@@ -123,6 +126,16 @@ export function Room({ room }: { room: string }) {
           <p className="muted pad">Opening the room…</p>
         )}
         {!name && <NameDialog onName={(n) => setName(saveName(n))} />}
+        {renaming && name && (
+          <NameDialog
+            initial={name}
+            onName={(n) => {
+              setName(saveName(n))
+              setRenaming(false)
+            }}
+            onCancel={() => setRenaming(false)}
+          />
+        )}
       </ReactFlowProvider>
     </CatalogContext.Provider>
   )
@@ -155,6 +168,7 @@ function RoomView(props: {
   readOnly: boolean
   tokens: RoomTokens
   name: string
+  onRename: () => void
   problem: Problem | null
   catalog: Catalog
   dismissNotice: () => void
@@ -250,7 +264,7 @@ function RoomView(props: {
         </div>
         <Status state={state} readOnly={readOnly} />
         <div className="spacer" />
-        <ParticipantList people={people} follow={follow} onFollow={setFollow} />
+        <ParticipantList people={people} follow={follow} onFollow={setFollow} onRename={props.onRename} />
         {!readOnly && (
           <div className="btn-group" role="group" aria-label="History">
             <button
@@ -275,9 +289,11 @@ function RoomView(props: {
             </button>
           </div>
         )}
-        <label className="toggle" title="Snap to grid">
-          <input type="checkbox" checked={snap} onChange={(e) => setSnap(e.target.checked)} /> Snap
-        </label>
+        {!readOnly && (
+          <label className="toggle" title="Snap to grid">
+            <input type="checkbox" checked={snap} onChange={(e) => setSnap(e.target.checked)} /> Snap
+          </label>
+        )}
         <ShareMenu room={props.room} tokens={props.tokens} onCopied={setToast} />
         <ExportMenu doc={doc} readOnly={readOnly} base={`tierboard-${problem?.id ?? 'design'}`} onNotice={setToast} />
         <button

@@ -17,7 +17,7 @@ import {
   type ServerMessage,
   type ValidationResult,
 } from '../protocol'
-import { colorFor } from '../presence'
+import { loadColor } from '../presence'
 
 export type LinkStatus = 'connecting' | 'connected' | 'offline'
 
@@ -132,11 +132,13 @@ export function useRoomConnection(room: string, token: string | null, name: stri
     }
   }, [room, token])
 
-  // The user part of the awareness state; the canvas sets cursor, selection and viewport.
+  // The user part of the awareness state (with the role, so that others see who only views); the
+  // canvas sets cursor, selection and viewport.
+  const role = state.role
   useEffect(() => {
     if (!conn || !name) return
-    conn.awareness.setLocalStateField('user', { name, color: colorFor(conn.awareness.clientID) })
-  }, [conn, name])
+    conn.awareness.setLocalStateField('user', { name, color: loadColor(), ...(role ? { role } : {}) })
+  }, [conn, name, role])
 
   const dismissNotice = useCallback(() => setState((s) => (s.notice === null ? s : { ...s, notice: null })), [])
   return { conn, state, dismissNotice }
