@@ -5,7 +5,7 @@
 import { describe, it } from 'node:test'
 import assert from 'node:assert/strict'
 import { readFileSync } from 'node:fs'
-import { createRoom, newPage, nodeSel, roomUrl, setup, shot, waitFor } from './harness.mjs'
+import { axeSerious, createRoom, newPage, nodeSel, roomUrl, setup, shot, waitFor } from './harness.mjs'
 
 const env = setup()
 const PROBLEM = 'tutorial-simple-blog'
@@ -106,6 +106,27 @@ describe('placing and connecting', () => {
     design = await designOf(page)
     assert.ok(design.edges.some((e) => e.from === id('db_primary') && e.to === id('app')))
     await shot(page, 'canvas-connected.png')
+    assert.deepEqual(await axeSerious(page), [], 'axe on the whole room, canvas included')
+
+    // everything is reachable with the keyboard: the bar, the palette, the nodes, the panel's tabs
+    await page.locator('body').click({ position: { x: 5, y: 5 } })
+    const reached = new Set()
+    for (let i = 0; i < 80; i++) {
+      await page.keyboard.press('Tab')
+      reached.add(
+        await page.evaluate(() => {
+          const el = document.activeElement
+          if (el.closest('.palette')) return 'palette'
+          if (el.classList.contains('react-flow__node')) return 'node'
+          if (el.closest('.room-bar summary')) return `menu:${el.textContent}`
+          if (el.getAttribute('role') === 'tab') return 'tab'
+          if (el.classList.contains('panel-toggle')) return 'panel-toggle'
+          return 'other'
+        }),
+      )
+    }
+    for (const want of ['palette', 'node', 'menu:Export', 'menu:Share', 'tab', 'panel-toggle'])
+      assert.ok(reached.has(want), `Tab reaches ${want}: ${[...reached]}`)
     assert.deepEqual(p.errors, [])
   })
 
