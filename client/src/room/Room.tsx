@@ -39,6 +39,8 @@ import { useHighlight } from './useHighlight'
 import { useShortcuts } from './useShortcuts'
 import { useClipboard } from './useClipboard'
 import { AlignTools } from './AlignTools'
+import { useFollowEditor } from './useFollowEditor'
+import { useDeletedNotice } from './useDeletedNotice'
 import { useUndoManager } from './useUndoManager'
 
 type Tab = 'tiers' | 'inspect' | 'problem' | 'answer' | 'notes'
@@ -193,8 +195,10 @@ function RoomView(props: {
   const { undo, stack } = useUndoManager(doc)
   useShortcuts(doc, { readOnly, undo, duplicate, setHelp })
   useClipboard(doc, readOnly, selection.nodes, setToast)
+  useDeletedNotice(doc, selection.nodes, setToast)
 
   const onStopFollow = useCallback(() => setFollow(null), [])
+  useFollowEditor(readOnly, people, follow, setFollow)
   const reference = useReference(problem?.id ?? null)
   const refDesign = reference.ghost ? reference.solution?.reference_solution : null
   const overlay = useMemo(() => (refDesign ? <Ghost reference={refDesign} catalog={catalog} /> : null), [refDesign, catalog])
