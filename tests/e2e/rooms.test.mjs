@@ -29,6 +29,13 @@ describe('your rooms', () => {
     await page.goto(`${env.server.base}/`)
     await page.locator('.card').first().waitFor()
     assert.equal(await page.getByRole('heading', { name: 'Your rooms' }).count(), 0)
+    // the classic interview questions come first, on the unfiltered page only (issue 24, item 5)
+    const shelf = page.getByRole('region', { name: 'Popular interview questions' })
+    await shelf.getByRole('link', { name: /Design Twitter\/X/ }).waitFor()
+    assert.equal(await shelf.getByRole('link').count(), 15)
+    await page.getByLabel('Search problems').fill('rate limiter')
+    await shelf.waitFor({ state: 'detached' })
+    await page.goto(`${env.server.base}/`)
 
     // build in the blog room up to two tiers
     const editUrl = roomUrl(env.server.base, blog, 'edit')

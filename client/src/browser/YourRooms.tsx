@@ -6,7 +6,7 @@
 import { useState } from 'react'
 import { editLink, viewLink } from '../links'
 import { forgetRoom, useRecentRooms, type RecentRoom } from '../recentRooms'
-import './yourRooms.css'
+import './landing.css'
 
 /** How many rooms show before "Show all". */
 const FIRST = 6
