@@ -68,6 +68,29 @@ export function root(doc: Y.Doc): Root {
   }
 }
 
+/** The origin of the `meta.edited` marker (not one's own edit for undo). */
+export const MARK_ORIGIN = Symbol('tierboard-mark')
+
+/**
+ * Makes every local change visible to the saved indicator (issue 24, item 6). The indicator compares
+ * state vectors, and a Yjs deletion does not advance the state vector: a change that only deletes
+ * (deleting a node, clearing a label, undoing an add) looked saved while it was not even sent. After
+ * such a change this writes `meta.edited` (a timestamp), which does advance it, in the next
+ * transaction. Returns the function that stops watching.
+ */
+export function markDeleteOnlyChanges(doc: Y.Doc): () => void {
+  const meta = root(doc).meta
+  const onTransaction = (tr: Y.Transaction) => {
+    if (!tr.local || tr.origin === MARK_ORIGIN || tr.deleteSet.clients.size === 0) return
+    const id = doc.clientID
+    if ((tr.afterState.get(id) ?? 0) !== (tr.beforeState.get(id) ?? 0)) return
+    // Not inside the transaction's own cleanup: a separate transaction right after it.
+    queueMicrotask(() => doc.transact(() => meta.set('edited', Date.now()), MARK_ORIGIN))
+  }
+  doc.on('afterTransaction', onTransaction)
+  return () => doc.off('afterTransaction', onTransaction)
+}
+
 export function newId(): string {
   return crypto.randomUUID()
 }

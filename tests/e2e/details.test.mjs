@@ -92,4 +92,39 @@ describe('smaller things', () => {
     assert.notEqual(await viewOf(vera), await viewOf(ann))
     assert.deepEqual([...ann.errors, ...vera.errors], [])
   })
+
+  it('offline, a delete is not "Saved" and the tiers say they are the last results', async () => {
+    const created = await createRoom(env.server.base, PROBLEM)
+    const ann = await enter('Ann', roomUrl(env.server.base, created, 'edit'))
+    const { page } = ann
+    await page.getByLabel('Export or import').click()
+    await page
+      .locator('input[type=file]')
+      .setInputFiles({ name: 'd.json', mimeType: 'application/json', buffer: Buffer.from(JSON.stringify(blogDesign())) })
+    const save = page.getByTestId('save-status')
+    await save.filter({ hasText: 'Saved' }).waitFor({ timeout: 15_000 })
+    await page.getByTestId('tier-T0').waitFor()
+    assert.equal(await page.getByTestId('tiers-stale').count(), 0)
+
+    await ann.context.setOffline(true)
+    await page.getByTestId('link-status').filter({ hasText: 'Offline' }).waitFor()
+    await page.getByTestId('tiers-stale').waitFor()
+    await page.locator('.react-flow__node[data-id="p"]').click()
+    await page.keyboard.press('Delete')
+    await waitFor(async () => (await page.locator('.react-flow__node').count()) === 3, 'the node deleted')
+    await save.filter({ hasText: 'Kept on this device' }).waitFor()
+    await shot(page, 'details-offline.png')
+
+    await ann.context.setOffline(false)
+    await page.getByTestId('link-status').filter({ hasText: 'Connected' }).waitFor({ timeout: 15_000 })
+    await save.filter({ hasText: 'Saved' }).waitFor({ timeout: 15_000 })
+    await page.getByTestId('tiers-stale').waitFor({ state: 'detached' })
+    // the server has the delete: a fresh visitor sees three nodes
+    const ben = await enter('Ben', roomUrl(env.server.base, created, 'edit'))
+    await waitFor(async () => (await ben.page.locator('.react-flow__node').count()) === 3, 'three nodes at Ben')
+    assert.deepEqual(
+      [...ann.errors, ...ben.errors].filter((e) => !/ERR_INTERNET_DISCONNECTED|WebSocket/.test(e)),
+      [],
+    )
+  })
 })

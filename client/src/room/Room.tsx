@@ -350,6 +350,11 @@ function RoomView(props: {
           <div className="tab-body" role="tabpanel" aria-labelledby={`tab-${tab}`} hidden={!panelOpen}>
             {tab === 'tiers' && (
               <>
+                {state.validation && state.status !== 'connected' && (
+                  <p className="stale-note" data-testid="tiers-stale">
+                    Offline: these are the server’s last results. Changes since then are checked once you reconnect.
+                  </p>
+                )}
                 <TierPanel
                   result={state.validation}
                   connected={state.status === 'connected'}

@@ -18,6 +18,7 @@ import {
   type ValidationResult,
 } from '../protocol'
 import { loadColor } from '../presence'
+import { markDeleteOnlyChanges } from '../schema'
 
 export type LinkStatus = 'connecting' | 'connected' | 'offline'
 
@@ -68,6 +69,7 @@ export function useRoomConnection(room: string, token: string | null, name: stri
       disableBc: true,
     })
     const tracker = new SavedTracker(doc)
+    const unmark = markDeleteOnlyChanges(doc)
     // Only re-render when something actually changed ('saved' messages arrive after every commit).
     const patch = (p: Partial<RoomState>) =>
       setState((s) => ((Object.keys(p) as (keyof RoomState)[]).every((k) => s[k] === p[k]) ? s : { ...s, ...p }))
@@ -124,6 +126,7 @@ export function useRoomConnection(room: string, token: string | null, name: stri
       window.removeEventListener('offline', offline)
       window.removeEventListener('online', online)
       doc.off('update', onUpdate)
+      unmark()
       off()
       provider.destroy()
       void idb.destroy()
