@@ -45,7 +45,7 @@ export function PanelToggle({ open, onToggle, controls }: { open: boolean; onTog
       title={open ? 'Hide the panel' : 'Show the panel'}
     >
       <span className="panel-toggle-arrow" aria-hidden="true" />
-      <span className="panel-toggle-text">{open ? 'Hide panel' : 'Show panel'}</span>
+      <span className="panel-toggle-text sr-only">{open ? 'Hide panel' : 'Show panel'}</span>
     </button>
   )
 }
