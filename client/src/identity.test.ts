@@ -1,7 +1,7 @@
 // Identity in a room (issue 24, item 7): a colour that survives reloads, and the role in presence so
 // that others can tell who only views.
 import { describe, expect, it } from 'vitest'
-import { loadColor, readPresence } from './presence'
+import { distinctColor, loadColor, readPresence } from './presence'
 
 function memory(): Pick<Storage, 'getItem' | 'setItem'> & { data: Map<string, string> } {
   const data = new Map<string, string>()
@@ -33,5 +33,13 @@ describe('presence with a role', () => {
     expect(readPresence(state('edit'))!.user.role).toBe('edit')
     expect(readPresence(state('admin'))!.user).toEqual({ name: 'Vera', color: '#2563eb' })
     expect(readPresence({ user: { name: 'Old client', color: '#000' } })!.user.role).toBeUndefined()
+  })
+})
+
+describe('two people with the same colour', () => {
+  it('keeps one’s own colour when free, else takes the next free one', () => {
+    expect(distinctColor('#1d4ed8', new Set(['#be123c']))).toBe('#1d4ed8')
+    expect(distinctColor('#1d4ed8', new Set(['#1d4ed8']))).toBe('#15803d')
+    expect(distinctColor('#1d4ed8', new Set(['#1d4ed8', '#15803d']))).toBe('#b45309')
   })
 })

@@ -42,6 +42,21 @@ export function colorFor(clientID: number): string {
   return PALETTE[Math.abs(clientID) % PALETTE.length]
 }
 
+/**
+ * The colour to show: this browser's own, unless someone already present shows it; then the next
+ * free one of the palette, for this visit only. Only peers with a lower client id count, so that of
+ * two people with the same colour exactly one changes, and no one changes back and forth.
+ */
+export function distinctColor(own: string, taken: ReadonlySet<string>): string {
+  if (!taken.has(own)) return own
+  const start = Math.max(0, PALETTE.indexOf(own))
+  for (let i = 1; i < PALETTE.length; i++) {
+    const c = PALETTE[(start + i) % PALETTE.length]
+    if (!taken.has(c)) return c
+  }
+  return own
+}
+
 const NAME_KEY = 'tierboard.name'
 const COLOR_KEY = 'tierboard.color'
 

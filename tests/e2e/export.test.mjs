@@ -67,6 +67,8 @@ describe('exports', () => {
     await ben.page.locator('.react-flow__node[data-id="a"]').click()
     await hoverCanvas(ben.page, 700, 650)
     await ann.page.getByTestId('remote-cursor').filter({ hasText: 'Ben' }).waitFor()
+    // the ring says whose it is (issue 24, item 7)
+    await ann.page.getByTestId('selection-tag').filter({ hasText: 'Ben' }).waitFor()
     await waitFor(
       async () => (await ann.page.locator('.react-flow__node[data-id="a"] .tb-node').getAttribute('style'))?.includes('box-shadow'),
       'Ben’s ring at Ann',

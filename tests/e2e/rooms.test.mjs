@@ -109,6 +109,9 @@ describe('viewers and identity', () => {
     const created = await createRoom(env.server.base, PROBLEM)
     const ann = await env.person('Ann')
     const vera = await env.person('Vera')
+    // two different colours, so that neither gives way to the other (a shared colour would)
+    await ann.context.addInitScript(() => localStorage.setItem('tierboard.color', '#1d4ed8'))
+    await vera.context.addInitScript(() => localStorage.setItem('tierboard.color', '#15803d'))
     await enter(ann.page, roomUrl(env.server.base, created, 'edit'))
     await enter(vera.page, roomUrl(env.server.base, created, 'view'))
 
@@ -131,6 +134,7 @@ describe('viewers and identity', () => {
       async () => (await annAtVera.count()) === 1 && (await annAtVera.evaluate((el) => el.style.background)) === colour,
       'the same colour after a reload',
     )
+    assert.match(colour, /rgb\(29, 78, 216\)/, 'Ann keeps her browser’s colour')
 
     // Ann renames herself from her own avatar; Vera sees the new name
     await ann.page.getByRole('button', { name: /^Ann \(you\): change your name/ }).click()
@@ -141,5 +145,23 @@ describe('viewers and identity', () => {
     await shot(vera.page, 'identity-viewer.png')
     assert.deepEqual(await axeSerious(vera.page, '.room-bar'), [], 'axe on the viewer’s bar')
     assert.deepEqual([...ann.errors, ...vera.errors], [])
+  })
+
+  it('two browsers with the same colour show different ones in the room', async () => {
+    const created = await createRoom(env.server.base, PROBLEM)
+    const cy = await env.person('Cy')
+    const dee = await env.person('Dee')
+    for (const p of [cy, dee]) await p.context.addInitScript(() => localStorage.setItem('tierboard.color', '#be123c'))
+    await enter(cy.page, roomUrl(env.server.base, created, 'edit'))
+    await enter(dee.page, roomUrl(env.server.base, created, 'edit'))
+    for (const p of [cy, dee]) {
+      const avatars = p.page.getByTestId('participant')
+      await waitFor(async () => {
+        if ((await avatars.count()) !== 2) return false
+        const colours = await avatars.evaluateAll((els) => els.map((el) => el.style.background))
+        return colours[0] !== colours[1]
+      }, `two colours at ${p.name}`)
+    }
+    assert.deepEqual([...cy.errors, ...dee.errors], [])
   })
 })

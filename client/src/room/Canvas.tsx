@@ -32,6 +32,7 @@ import { addEdge, addNode, deleteElements, LOCAL_ORIGIN, moveNodes, NOTE_TYPE, r
 import { nodeTypes } from './nodes'
 import { edgeTypes } from './edges'
 import { snapToGuides, type Guide } from './guides'
+import { SelectionTags } from './SelectionTags'
 import './canvas.css'
 import { familyColor } from '../icons'
 import type { Catalog } from '../catalog'
@@ -400,6 +401,7 @@ export const Canvas = memo(function Canvas(props: CanvasProps) {
         <Controls showInteractive={false} aria-label="Zoom controls" />
         <MiniMap pannable zoomable ariaLabel="Minimap" nodeBorderRadius={6} nodeColor={nodeColor} />
         <RemoteCursors awareness={awareness} />
+        <SelectionTags awareness={awareness} />
         <Guides guides={guides} />
         {props.overlay}
       </ReactFlow>

@@ -17,7 +17,7 @@ import {
   type ServerMessage,
   type ValidationResult,
 } from '../protocol'
-import { loadColor } from '../presence'
+import { distinctColor, loadColor, readPresence } from '../presence'
 import { markDeleteOnlyChanges } from '../schema'
 
 export type LinkStatus = 'connecting' | 'connected' | 'offline'
@@ -140,7 +140,22 @@ export function useRoomConnection(room: string, token: string | null, name: stri
   const role = state.role
   useEffect(() => {
     if (!conn || !name) return
-    conn.awareness.setLocalStateField('user', { name, color: loadColor(), ...(role ? { role } : {}) })
+    const aw = conn.awareness
+    const own = loadColor()
+    const publish = () => {
+      const taken = new Set<string>()
+      aw.getStates().forEach((st, id) => {
+        const p = id < aw.clientID ? readPresence(st) : null
+        if (p) taken.add(p.user.color)
+      })
+      const user = { name, color: distinctColor(own, taken), ...(role ? { role } : {}) }
+      const cur = aw.getLocalState()?.user as typeof user | undefined
+      if (!cur || cur.name !== user.name || cur.color !== user.color || cur.role !== user.role) aw.setLocalStateField('user', user)
+    }
+    publish()
+    // Someone with the same colour may join later: look again when presence changes.
+    aw.on('change', publish)
+    return () => aw.off('change', publish)
   }, [conn, name, role])
 
   const dismissNotice = useCallback(() => setState((s) => (s.notice === null ? s : { ...s, notice: null })), [])
