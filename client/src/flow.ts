@@ -113,7 +113,8 @@ export function toFlowEdge(e: DesignEdge, prev?: Edge, decor?: EdgeDecor): Edge 
     source: e.from,
     target: e.to,
     label: e.label,
-    type: 'default',
+    // between the facing sides of its nodes (room/edges.tsx)
+    type: 'facing',
     markerEnd: { type: MarkerType.ArrowClosed, width: 18, height: 18 },
     selected: prev?.selected ?? false,
   }

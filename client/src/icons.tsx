@@ -126,6 +126,11 @@ export function glyphName(icon: string | undefined, type: string, family?: strin
   return FAMILY[(family ?? '').toLowerCase()] ?? 'gear'
 }
 
+/** The path data of a component's glyph (24 × 24, stroked), for drawings outside React (exports). */
+export function glyphPaths(icon: string | undefined, type: string, family?: string): string[] {
+  return G[glyphName(icon, type, family)].paths
+}
+
 export const ComponentIcon = memo(function ComponentIcon(props: { icon?: string; type: string; family?: string; size?: number }) {
   const g = G[glyphName(props.icon, props.type, props.family)]
   const s = props.size ?? 20

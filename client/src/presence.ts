@@ -1,12 +1,13 @@
 /**
  * Presence over Yjs awareness (docs/PROTOCOL.md §2, "Awareness convention"):
- * `{user: {name, color}, cursor: {x, y} | null, selection: string[], viewport: {x, y, zoom},
+ * `{user: {name, color, role?}, cursor: {x, y} | null, selection: string[], viewport: {x, y, zoom},
  *   notesCursor: {anchor, head} | null}`.
  *
  * `cursor` is the pointer on the canvas in flow coordinates. The notes pad's caret lives under
  * `notesCursor`: y-codemirror.next hard-codes the field name `cursor`, so the notes editor gets
  * {@link NotesAwareness}, a view of the real awareness that maps its `cursor` to `notesCursor`.
  */
+import type { Role } from './protocol'
 import type { Awareness } from 'y-protocols/awareness'
 
 export interface XY {
@@ -21,7 +22,7 @@ export interface Viewport {
 }
 
 export interface PresenceState {
-  user: { name: string; color: string }
+  user: { name: string; color: string; role?: Role }
   cursor: XY | null
   selection: string[]
   viewport: Viewport | null
@@ -33,14 +34,47 @@ export interface Participant extends PresenceState {
   self: boolean
 }
 
-const PALETTE = ['#e11d48', '#2563eb', '#16a34a', '#d97706', '#9333ea', '#0891b2', '#db2777', '#4f46e5', '#65a30d', '#ea580c']
+// Dark enough for white initials on an avatar (at least 4.9:1, the accessibility check's 4.5 for small text).
+const PALETTE = ['#be123c', '#1d4ed8', '#15803d', '#b45309', '#7e22ce', '#0e7490', '#be185d', '#4338ca', '#4d7c0f', '#c2410c']
 
 /** A stable colour for a client id, from a palette that reads on light and dark backgrounds. */
 export function colorFor(clientID: number): string {
   return PALETTE[Math.abs(clientID) % PALETTE.length]
 }
 
+/**
+ * The colour to show: this browser's own, unless someone already present shows it; then the next
+ * free one of the palette, for this visit only. Only peers with a lower client id count, so that of
+ * two people with the same colour exactly one changes, and no one changes back and forth.
+ */
+export function distinctColor(own: string, taken: ReadonlySet<string>): string {
+  if (!taken.has(own)) return own
+  const start = Math.max(0, PALETTE.indexOf(own))
+  for (let i = 1; i < PALETTE.length; i++) {
+    const c = PALETTE[(start + i) % PALETTE.length]
+    if (!taken.has(c)) return c
+  }
+  return own
+}
+
 const NAME_KEY = 'tierboard.name'
+const COLOR_KEY = 'tierboard.color'
+
+/**
+ * This browser's colour: picked from the palette once and remembered, so that a participant keeps
+ * their colour across reloads (the client id, which used to choose it, is new on every load).
+ */
+export function loadColor(storage: Pick<Storage, 'getItem' | 'setItem'> = localStorage, pick: () => number = Math.random): string {
+  try {
+    const c = storage.getItem(COLOR_KEY)
+    if (c && PALETTE.includes(c)) return c
+    const fresh = PALETTE[Math.floor(pick() * PALETTE.length) % PALETTE.length]
+    storage.setItem(COLOR_KEY, fresh)
+    return fresh
+  } catch {
+    return PALETTE[0]
+  }
+}
 
 export function loadName(storage: Pick<Storage, 'getItem'> = localStorage): string | null {
   const n = storage.getItem(NAME_KEY)?.trim()
@@ -61,11 +95,15 @@ function isXY(v: unknown): v is XY {
 /** Reads one peer's awareness state; states that do not follow the convention give null. */
 export function readPresence(state: Record<string, unknown> | undefined): PresenceState | null {
   if (!state) return null
-  const user = state.user as { name?: unknown; color?: unknown } | undefined
+  const user = state.user as { name?: unknown; color?: unknown; role?: unknown } | undefined
   if (!user || typeof user.name !== 'string') return null
   const vp = state.viewport as Viewport | undefined
   return {
-    user: { name: user.name.slice(0, 40), color: typeof user.color === 'string' ? user.color : '#888' },
+    user: {
+      name: user.name.slice(0, 40),
+      color: typeof user.color === 'string' ? user.color : '#888',
+      ...(user.role === 'edit' || user.role === 'view' ? { role: user.role } : {}),
+    },
     cursor: isXY(state.cursor) ? state.cursor : null,
     selection: Array.isArray(state.selection) ? state.selection.filter((s): s is string => typeof s === 'string') : [],
     viewport: vp && isXY(vp) && Number.isFinite(vp.zoom) && vp.zoom > 0 ? vp : null,

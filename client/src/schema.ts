@@ -68,6 +68,29 @@ export function root(doc: Y.Doc): Root {
   }
 }
 
+/** The origin of the `meta.edited` marker (not one's own edit for undo). */
+export const MARK_ORIGIN = Symbol('tierboard-mark')
+
+/**
+ * Makes every local change visible to the saved indicator (issue 24, item 6). The indicator compares
+ * state vectors, and a Yjs deletion does not advance the state vector: a change that only deletes
+ * (deleting a node, clearing a label, undoing an add) looked saved while it was not even sent. After
+ * such a change this writes `meta.edited` (a timestamp), which does advance it, in the next
+ * transaction. Returns the function that stops watching.
+ */
+export function markDeleteOnlyChanges(doc: Y.Doc): () => void {
+  const meta = root(doc).meta
+  const onTransaction = (tr: Y.Transaction) => {
+    if (!tr.local || tr.origin === MARK_ORIGIN || tr.deleteSet.clients.size === 0) return
+    const id = doc.clientID
+    if ((tr.afterState.get(id) ?? 0) !== (tr.beforeState.get(id) ?? 0)) return
+    // Not inside the transaction's own cleanup: a separate transaction right after it.
+    queueMicrotask(() => doc.transact(() => meta.set('edited', Date.now()), MARK_ORIGIN))
+  }
+  doc.on('afterTransaction', onTransaction)
+  return () => doc.off('afterTransaction', onTransaction)
+}
+
 export function newId(): string {
   return crypto.randomUUID()
 }
@@ -403,10 +426,28 @@ export function parseDesign(value: unknown): Design {
 /** Writes a design into an empty room in one transaction (one undo step). */
 export function importDesign(doc: Y.Doc, design: Design): void {
   if (!isEmpty(doc)) throw new DesignError('import needs an empty room: this one already has a design')
+  addDesign(doc, design)
+}
+
+/**
+ * Adds a design's nodes and edges with the ids they carry, in one transaction (one undo step): the
+ * caller gives fresh ids when the room may hold the same ones (paste, merge-import).
+ */
+export function addDesign(doc: Y.Doc, design: Design): void {
   const r = root(doc)
   local(doc, () => {
     for (const n of design.nodes) r.nodes.set(n.id, nodeMap(n))
     for (const e of design.edges) r.edges.set(e.id, edgeMap(e))
+  })
+}
+
+/** Replaces the whole design (import "replace"), in one transaction: one undo brings the old one back. */
+export function replaceDesign(doc: Y.Doc, design: Design): void {
+  const r = root(doc)
+  local(doc, () => {
+    for (const id of [...r.edges.keys()]) r.edges.delete(id)
+    for (const id of [...r.nodes.keys()]) r.nodes.delete(id)
+    addDesign(doc, design)
   })
 }
 

@@ -38,7 +38,7 @@ async function download(page, label) {
 }
 
 describe('export and import', () => {
-  it('exports JSON, PNG and SVG; the JSON imports into an empty room unchanged', async () => {
+  it('exports JSON, PNG and SVG; the JSON imports into an empty room unchanged, and merges or replaces', async () => {
     const a = await open('Ada', roomUrl(env.server.base, await createRoom(env.server.base, PROBLEM), 'edit'))
     await addFromPalette(a.page, 'client')
     await addFromPalette(a.page, 'app')
@@ -65,9 +65,19 @@ describe('export and import', () => {
     const again = await download(b.page, 'Design JSON')
     assert.deepEqual(JSON.parse(again.bytes.toString()), design)
 
-    // a second import is refused: the room is no longer empty
-    await openMenu(b.page, 'Export')
-    assert.equal(await b.page.getByRole('button', { name: /Import design JSON/ }).isDisabled(), true)
+    // a second import asks: add beside the design, or replace it (issue 24, item 8)
+    await importDesign(b.page, design)
+    const ask = b.page.getByRole('dialog', { name: /Import design.json/ })
+    await ask.getByRole('button', { name: 'Add beside' }).click()
+    await waitFor(async () => (await b.page.locator('.react-flow__node').count()) === 4, 'merged nodes')
+    const merged = JSON.parse((await download(b.page, 'Design JSON')).bytes.toString())
+    assert.equal(merged.edges.length, 2)
+    assert.equal(new Set(merged.nodes.map((n) => n.id)).size, 4, 'the added copy has its own ids')
+    assert.ok(Math.min(...merged.nodes.map((n) => n.x)) === Math.min(...design.nodes.map((n) => n.x)), 'the room’s own design did not move')
+    await importDesign(b.page, design)
+    await ask.getByRole('button', { name: 'Replace the design' }).click()
+    await waitFor(async () => (await b.page.locator('.react-flow__node').count()) === 2, 'replaced nodes')
+    assert.deepEqual(JSON.parse((await download(b.page, 'Design JSON')).bytes.toString()), design)
     assert.deepEqual([...a.errors, ...b.errors], [])
   })
 

@@ -3,7 +3,7 @@
 // screenshots at desktop and phone sizes, and axe-core finding no serious violation.
 import { describe, it } from 'node:test'
 import assert from 'node:assert/strict'
-import { addFromPalette, axeSerious, createRoom, roomUrl, setup, shot, waitFor } from './harness.mjs'
+import { addFromPalette, axeSerious, createRoom, nodeSel, roomUrl, setup, shot, waitFor } from './harness.mjs'
 
 const env = setup()
 const DESKTOP = { width: 1440, height: 900 }
@@ -42,6 +42,20 @@ describe('the problem in full', () => {
     assert.match(font, /mono|Menlo|Consolas/i)
     const schema = page.locator('details.part', { has: page.getByRole('heading', { name: 'Database Schema' }) })
     await schema.getByText('CREATE TABLE users').first().waitFor()
+    // code in a named language is highlighted with classes; diagrams and unnamed fences stay plain
+    const sql = schema.locator('pre code.language-sql[data-highlighted="yes"]').first()
+    await sql.waitFor()
+    assert.equal(await sql.locator('.hljs-keyword', { hasText: 'CREATE TABLE' }).count(), 2)
+    assert.notEqual(
+      await sql
+        .locator('.hljs-keyword')
+        .first()
+        .evaluate((el) => getComputedStyle(el).color),
+      await sql.evaluate((el) => getComputedStyle(el).color),
+    )
+    const diagram = page.locator('pre', { hasText: 'API GATEWAY / LOAD BALANCER' }).first()
+    assert.equal(await diagram.locator('span').count(), 0)
+    assert.equal(await page.locator('.md [style]').count(), 0, 'no inline styles in the problem text')
     // the contents lead to a part; collapsing hides its body
     await page.getByRole('navigation', { name: /Contents/ }).getByRole('button', { name: 'API Endpoints' }).click()
     const api = page.locator('details.part[data-part*="api-endpoints"]')
@@ -148,5 +162,69 @@ describe('a practice room', () => {
     await ann.page.getByRole('tab', { name: 'Problem' }).click()
     await shot(ann.page, 'learn-room-390.png')
     assert.deepEqual([...ann.errors, ...ben.errors], [])
+  })
+})
+
+describe('the room on a phone', () => {
+  it('fits a 390 px screen: no horizontal overflow, the canvas usable, the panel opens and closes', async () => {
+    const created = await createRoom(env.server.base, 'tutorial-simple-blog')
+    const p = await env.person('Pia')
+    const { page } = p
+    await page.setViewportSize(PHONE)
+    await page.goto(roomUrl(env.server.base, created, 'edit'))
+    await page.waitForSelector('.react-flow__renderer')
+    await page.getByTestId('link-status').filter({ hasText: 'Connected' }).waitFor({ timeout: 15_000 })
+    await addFromPalette(page, 'app')
+    await addFromPalette(page, 'lb')
+
+    /** Pixels by which the document, or any control of the bar and the panel, passes the screen's right edge. */
+    const overflow = () =>
+      page.evaluate(() => {
+        const doc = document.documentElement.scrollWidth - window.innerWidth
+        const controls = [
+          ...document.querySelectorAll('.room-bar button, .room-bar summary, .room-bar a, .room-bar label, .sidebar button'),
+        ]
+          .filter((el) => el.getClientRects().length > 0)
+          .map((el) => Math.ceil(el.getBoundingClientRect().right - window.innerWidth))
+        return Math.max(doc, ...controls)
+      })
+    const canvasHeight = async () => (await page.locator('.canvas').boundingBox()).height
+
+    await page.getByRole('tab', { name: 'Problem' }).click()
+    assert.ok((await overflow()) <= 0, `${await overflow()} px past the right edge with the panel open`)
+    const open = await canvasHeight()
+    assert.ok(open >= 250, `the canvas is ${open} px high beside the open panel`)
+    // the nodes just added are on the visible part of the canvas
+    const canvas = await page.locator('.canvas').boundingBox()
+    const node = await page.locator(nodeSel('app')).boundingBox()
+    assert.ok(node.y >= canvas.y && node.y + node.height <= canvas.y + canvas.height, 'the node is inside the canvas')
+    await shot(page, 'learn-room-390-open.png')
+
+    await page.getByRole('button', { name: 'Hide panel' }).click()
+    await page.getByRole('tablist').waitFor({ state: 'hidden' })
+    assert.equal(await page.getByRole('button', { name: 'Show panel' }).getAttribute('aria-expanded'), 'false')
+    const closed = await canvasHeight()
+    assert.ok(closed > open + 200, `closing the panel gives the canvas the screen (${open} -> ${closed} px)`)
+    assert.ok((await overflow()) <= 0, 'nothing past the right edge with the panel closed')
+    await shot(page, 'learn-room-390-closed.png')
+
+    // the choice is this browser's: it survives a reload, and the panel opens again
+    await page.reload()
+    await page.waitForSelector('.react-flow__renderer')
+    await page.getByRole('button', { name: 'Show panel' }).click()
+    await page.getByRole('tab', { name: 'Tiers' }).waitFor()
+    assert.equal(await page.getByRole('button', { name: 'Hide panel' }).getAttribute('aria-expanded'), 'true')
+
+    // a menu of the bar opens across the screen, not off its edge
+    await page.getByLabel('Export or import').click()
+    const menu = await page.locator('.menu[open] .menu-body').boundingBox()
+    assert.ok(menu.x >= 0 && menu.x + menu.width <= PHONE.width, `the menu spans ${menu.x}..${menu.x + menu.width}`)
+    await shot(page, 'learn-room-390-menu.png')
+    await page.keyboard.press('Escape')
+    assert.ok((await overflow()) <= 0)
+    // the bar and the panel (the canvas's handles are the canvas work's, issue 24)
+    assert.deepEqual(await axeSerious(page, '.room-bar'), [], 'axe on the room bar at a phone width')
+    assert.deepEqual(await axeSerious(page, '.sidebar'), [], 'axe on the panel at a phone width')
+    assert.deepEqual(p.errors, [])
   })
 })

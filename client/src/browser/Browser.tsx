@@ -10,6 +10,8 @@ import { linkClick, navigate } from '../router'
 import { OfferChips, ProgressFile, ProgressRing } from '../learn/ProgressBits'
 import { statusOf, useProgress, type Progress, type Status } from '../learn/progress'
 import { DifficultyBadge, difficultyOrder } from './common'
+import { YourRooms } from './YourRooms'
+import { PopularShelf } from './PopularShelf'
 
 const STATUSES: Record<Status, string> = { 'not-started': 'Not started', 'in-progress': 'In progress', done: 'Done' }
 
@@ -111,6 +113,8 @@ export function Browser({ query }: { query: URLSearchParams }) {
             />
           </form>
         </section>
+        <YourRooms />
+        {!q.q && !q.category && !q.difficulty && !status && (q.page ?? 1) === 1 && <PopularShelf />}
         <div className="browser-body">
           <aside className="facets" aria-label="Filters">
             <Facet

@@ -1,10 +1,13 @@
 /**
- * Problem text rendered as Markdown (headings, lists, GFM tables, fenced code, ASCII diagrams kept
- * monospaced). react-markdown builds React elements from the syntax tree and never injects HTML: raw
- * HTML in the text is dropped (`skipHtml`), and links keep only http(s) and in-page targets.
+ * Problem text rendered as Markdown (headings, lists, GFM tables, fenced code highlighted by its
+ * language, ASCII diagrams kept monospaced and plain). react-markdown builds React elements from the
+ * syntax tree and never injects HTML: raw HTML in the text is dropped (`skipHtml`), and links keep
+ * only http(s) and in-page targets.
  */
 import ReactMarkdown, { type Components } from 'react-markdown'
 import remarkGfm from 'remark-gfm'
+import { CodeBlock } from './CodeBlock'
+import './learn.css'
 
 const SAFE_LINK = /^(https?:|#)/i
 
@@ -27,6 +30,11 @@ const components: Components = {
       <table>{children}</table>
     </div>
   ),
+  // Only a fence with a language gets a `language-…` class; inline code and plain fences have none.
+  code: ({ className, children }) => {
+    const lang = /(?:^|\s)language-(\S+)/.exec(className ?? '')?.[1]
+    return lang ? <CodeBlock lang={lang} code={String(children)} /> : <code>{children}</code>
+  },
   pre: ({ children }) => (
     <pre className="md-pre" tabIndex={0}>
       {children}

@@ -7,6 +7,7 @@ import { useRef, type ReactNode } from 'react'
 import type { Problem } from '../api'
 import type { Catalog } from '../catalog'
 import { Components, Constants, Origin, Overview, Requirements, StaffPart, Tiers, TextPart } from './parts'
+import { TiersGate } from './TiersGate'
 
 interface Part {
   id: string
@@ -39,7 +40,11 @@ export function partsOf(problem: Problem, catalog: Catalog | null, slots: Slots,
   if (problem.staff) add('staff', problem.staff.heading || 'Staff-level considerations', <StaffPart staff={problem.staff} />, !compact)
   if (problem.available_components.length)
     add('components', 'Available components', <Components problem={problem} catalog={catalog} />, !compact)
-  if (problem.tiers.length) add('tiers', 'Tiers', <Tiers problem={problem} />, !compact)
+  if (problem.tiers.length) {
+    // On the page the tiers wait behind a choice (they are the answers); the room panel shows them.
+    const tiers = <Tiers problem={problem} />
+    add('tiers', 'Tiers', compact ? tiers : <TiersGate count={problem.tiers.length}>{tiers}</TiersGate>, !compact)
+  }
   return parts
 }
 

@@ -65,6 +65,8 @@ describe('the problem page renders every field it is given', () => {
           if (!more) break
           await act(async () => more.click())
         }
+        const tiers = [...host.querySelectorAll('button')].find((b) => b.textContent === 'Show the tiers')
+        if (tiers) await act(async () => tiers.click())
         const answer = [...host.querySelectorAll('button')].find((b) => /reference design/.test(b.textContent ?? ''))!
         await act(async () => answer.click())
         await vi.waitFor(() => expect(host.querySelector('[data-field="reference_solution"]')).not.toBeNull())

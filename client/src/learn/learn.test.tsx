@@ -13,8 +13,17 @@ import { hintFor } from './coaching'
 import { designDiff } from './diff'
 import { estimateDrills } from './estimates'
 import { Markdown } from './Markdown'
+import { TiersGate, TIERS_SHOWN_KEY } from './TiersGate'
 import { exportProgress, importProgress, loadProgress, recordProgress, statusOf, STORAGE_KEY } from './progress'
 import { formatValue, unitOf } from './units'
+
+/** Waits (in act, so React's updates land) until `ready()` holds; fails after 2 s. */
+async function waitUntil(ready: () => boolean) {
+  for (let i = 0; i < 200 && !ready(); i++) {
+    await act(() => new Promise((r) => setTimeout(r, 10)))
+  }
+  expect(ready()).toBe(true)
+}
 
 describe('Markdown', () => {
   const dom = setupHost()
@@ -27,6 +36,38 @@ describe('Markdown', () => {
     expect(host.querySelectorAll('li')).toHaveLength(2)
     expect(host.querySelector('table td')!.textContent).toBe('x')
     expect(host.querySelector('pre code')!.textContent).toBe('┌──┐\n│ab│\n└──┘\n')
+  })
+
+  it('highlights a fence in a known language with classes, and leaves diagrams and unknown languages plain', async () => {
+    const js = 'async function getFeed(userId) {\n  // cache first\n  return redis.get(`feed:${userId}`)\n}'
+    const text = '```javascript\n' + js + '\n```\n\n```\n┌──┐\n│ab│\n└──┘\n```\n\n```brainfuck\n+[-->]\n```\n\nand `inline code`'
+    const host = dom.host()
+    act(() => dom.root().render(<Markdown text={text} />))
+    const [code, diagram, unknown] = [...host.querySelectorAll('pre code')]
+    await waitUntil(() => code.getAttribute('data-highlighted') === 'yes')
+    // the text is unchanged, only split into tokens
+    expect(code.textContent).toBe(js + '\n')
+    const tokens = (cls: string) => [...code.querySelectorAll(`span.${cls}`)].map((s) => s.textContent)
+    expect(tokens('hljs-keyword')).toEqual(expect.arrayContaining(['async', 'function', 'return']))
+    expect(tokens('hljs-comment')).toEqual(['// cache first'])
+    expect(tokens('hljs-string')[0]).toContain('feed:')
+    // colours come from the stylesheet (CSP-safe): no inline style anywhere
+    expect(host.querySelector('[style]')).toBeNull()
+    expect(diagram.children).toHaveLength(0)
+    expect(diagram.textContent).toBe('┌──┐\n│ab│\n└──┘\n')
+    expect(unknown.children).toHaveLength(0)
+    expect(unknown.hasAttribute('data-highlighted')).toBe(false)
+    expect(host.querySelector('p code')!.children).toHaveLength(0)
+  })
+
+  it('highlights the languages the bank uses: sql, toml and sh', async () => {
+    const text = '```sql\nCREATE TABLE users (id BIGINT);\n```\n\n```toml\n[server]\nport = 8080\n```\n\n```sh\necho "hi"\n```'
+    const host = dom.host()
+    act(() => dom.root().render(<Markdown text={text} />))
+    const blocks = [...host.querySelectorAll('pre code')]
+    await waitUntil(() => blocks.every((b) => b.getAttribute('data-highlighted') === 'yes'))
+    expect(blocks.map((b) => b.querySelectorAll('span[class^="hljs-"]').length > 0)).toEqual([true, true, true])
+    expect(blocks[0].querySelector('.hljs-keyword')!.textContent).toBe('CREATE TABLE')
   })
 
   it('drops raw HTML and unsafe links', () => {
@@ -233,5 +274,26 @@ describe('estimates to practise', () => {
     for (const d of drills) expect(check(d.answer, d.answer)).toEqual({ ok: true })
     expect(check(drills[1].answer, '80')).toEqual({ ok: false, reason: 'wrong' })
     expect(estimateDrills({ id: 'y', title: 'y', category: 'c', available_components: [], tiers: [] })).toEqual([])
+  })
+})
+
+describe('the tiers behind a choice', () => {
+  const dom = setupHost()
+  beforeEach(() => localStorage.clear())
+
+  it('hides the answers until asked, then remembers the choice in this browser', () => {
+    const render = () => act(() => dom.root().render(<TiersGate count={3}>{<ol className="tier-list">Must include: lb</ol>}</TiersGate>))
+    render()
+    const host = dom.host()
+    expect(host.querySelector('.tier-list')).toBeNull()
+    expect(host.textContent).toContain('The 3 tiers list the checks')
+    act(() => [...host.querySelectorAll('button')].find((b) => b.textContent === 'Show the tiers')!.click())
+    expect(host.querySelector('.tier-list')!.textContent).toBe('Must include: lb')
+    expect(localStorage.getItem(TIERS_SHOWN_KEY)).toBe('yes')
+    act(() => dom.root().render(<p />))
+    render()
+    expect(host.querySelector('.tier-list')).not.toBeNull()
+    act(() => [...host.querySelectorAll('button')].find((b) => /^Hide the tiers/.test(b.textContent ?? ''))!.click())
+    expect(host.querySelector('.tier-list')).toBeNull()
   })
 })

@@ -18,7 +18,9 @@ import {
   type Connection,
   type Edge,
   type EdgeChange,
+  type FinalConnectionState,
   type NodeChange,
+  type OnConnectStartParams,
   type OnSelectionChangeParams,
   type Viewport,
 } from '@xyflow/react'
@@ -41,6 +43,10 @@ import { HeatLegend } from './HeatLegend'
 import { participants, readPresence, type Participant } from '../presence'
 import { addEdge, addNode, deleteElements, LOCAL_ORIGIN, moveNodes, NOTE_TYPE, root } from '../schema'
 import { nodeTypes } from './nodes'
+import { edgeTypes } from './edges'
+import { snapToGuides, type Guide } from './guides'
+import { SelectionTags } from './SelectionTags'
+import './canvas.css'
 import { familyColor } from '../icons'
 import type { Catalog } from '../catalog'
 import { useTheme } from '../theme'
@@ -51,6 +57,8 @@ const FIT_OPTIONS = { maxZoom: 1.2, padding: 0.2 }
 const PRO_OPTIONS = { hideAttribution: true }
 const DELETE_KEYS = ['Delete', 'Backspace']
 const MULTI_KEYS = ['Shift', 'Meta', 'Control']
+/** How close (in screen pixels) a moved node's edge or centre must come to another's to snap to it. */
+const GUIDE_SNAP_PX = 6
 
 export interface CanvasProps {
   doc: Y.Doc
@@ -110,7 +118,7 @@ function remoteSelections(awareness: Awareness): Map<string, string[]> {
 }
 
 export const Canvas = memo(function Canvas(props: CanvasProps) {
-  const { doc, awareness, readOnly, highlight } = props
+  const { doc, awareness, readOnly, highlight, snap } = props
   const heat = props.heat ?? NO_HEAT
   const rf = useReactFlow()
   const [theme] = useTheme()
@@ -125,6 +133,12 @@ export const Canvas = memo(function Canvas(props: CanvasProps) {
   }, [])
   const flowOf = useCallback((id: string): EdgeDecor | undefined => heatRef.current.edges.get(id), [])
   const [nodes, setNodes] = useState<DesignFlowNode[]>(() => allNodes(doc, decorOf))
+  // Fit the view on first render only to a design that is already there. React Flow's `fitView`
+  // would otherwise fit on the first node an empty room gets: the first drop jumped to the centre
+  // at 120 % zoom and the next drops landed on top of it (issue 24, item 3).
+  const [fitOnInit] = useState(() => root(doc).nodes.size > 0)
+  const [guides, setGuides] = useState<Guide[]>([])
+  const [connecting, setConnecting] = useState(false)
   const [edges, setEdges] = useState<Edge[]>(() => allEdges(doc, flowOf))
 
   // Yjs → React Flow, touching only the changed entries. The design usually arrives after the
@@ -189,6 +203,43 @@ export const Canvas = memo(function Canvas(props: CanvasProps) {
       const local: NodeChange<DesignFlowNode>[] = []
       const removed: string[] = []
       let dragEnded = false
+      // Dragged nodes: a single node lines up with the others when it comes close (alignment
+      // guides, from the pointer's own position); an axis without a guide snaps to the grid when
+      // that is on. The drag's last change (dragging: false) carries the raw position again.
+      const drags = changes.filter(
+        (c): c is Extract<NodeChange<DesignFlowNode>, { type: 'position' }> =>
+          c.type === 'position' && c.dragging !== undefined && !!c.position,
+      )
+      if (drags.length > 0 && !readOnly) {
+        let shown: Guide[] = []
+        if (drags.length === 1) {
+          const c = drags[0]
+          const all = rf.getNodes()
+          const me = all.find((n) => n.id === c.id)
+          if (me && c.position) {
+            const size = (n: { measured?: { width?: number; height?: number } }) => ({
+              width: n.measured?.width ?? 0,
+              height: n.measured?.height ?? 0,
+            })
+            const others = all.filter((n) => n.id !== c.id && !n.selected).map((n) => ({ ...n.position, ...size(n) }))
+            const snapped = snapToGuides({ ...c.position, ...size(me) }, others, GUIDE_SNAP_PX / rf.getZoom())
+            c.position = { x: snapped.x, y: snapped.y }
+            shown = snapped.guides
+          }
+        }
+        if (snap) {
+          const guided = new Set(shown.map((g) => g.axis))
+          for (const c of drags) {
+            const [gx, gy] = SNAP_GRID
+            c.position = {
+              x: guided.has('x') ? c.position!.x : Math.round(c.position!.x / gx) * gx,
+              y: guided.has('y') ? c.position!.y : Math.round(c.position!.y / gy) * gy,
+            }
+          }
+        }
+        const next = drags.some((c) => c.dragging) ? shown : []
+        setGuides((prev) => (prev.length === 0 && next.length === 0 ? prev : next))
+      }
       for (const c of changes) {
         if (c.type === 'remove') {
           removed.push(c.id)
@@ -205,7 +256,7 @@ export const Canvas = memo(function Canvas(props: CanvasProps) {
       if (dragEnded) flushMoves()
       else if (pendingMoves.current.size && frame.current === null) frame.current = setTimeout(flushMoves, 40)
     },
-    [doc, readOnly, flushMoves],
+    [doc, readOnly, flushMoves, rf, snap],
   )
 
   const onEdgesChange = useCallback(
@@ -218,9 +269,34 @@ export const Canvas = memo(function Canvas(props: CanvasProps) {
     [doc, readOnly],
   )
 
+  // An edge points from the node where the drag started to the one where it ended, whichever handles
+  // were used (React Flow's loose mode reverses a drag that starts on a left, "target" handle).
+  const startedAt = useRef<string | null>(null)
   const onConnect = useCallback(
     (c: Connection) => {
-      if (!readOnly && c.source && c.target) addEdge(doc, c.source, c.target)
+      if (readOnly || !c.source || !c.target) return
+      if (c.target === startedAt.current) addEdge(doc, c.target, c.source)
+      else addEdge(doc, c.source, c.target)
+    },
+    [doc, readOnly],
+  )
+
+  // A connection dropped anywhere on another node's body (not only on a handle) connects to it.
+  const onConnectStart = useCallback((_e: unknown, p: OnConnectStartParams) => {
+    startedAt.current = p.nodeId
+    setConnecting(true)
+  }, [])
+  const onConnectEnd = useCallback(
+    (e: MouseEvent | TouchEvent, state: FinalConnectionState) => {
+      setConnecting(false)
+      startedAt.current = null
+      if (readOnly || state.isValid || !state.fromNode) return
+      const p = 'changedTouches' in e ? e.changedTouches[0] : e
+      if (!p) return
+      const el = document.elementFromPoint(p.clientX, p.clientY)?.closest<HTMLElement>('.react-flow__node')
+      const to = el?.dataset.id
+      if (!to || to === state.fromNode.id || el.classList.contains('react-flow__node-note')) return
+      addEdge(doc, state.fromNode.id, to)
     },
     [doc, readOnly],
   )
@@ -318,9 +394,13 @@ export const Canvas = memo(function Canvas(props: CanvasProps) {
         nodes={nodes}
         edges={edges}
         nodeTypes={nodeTypes}
+        edgeTypes={edgeTypes}
+        className={connecting ? 'tb-connecting' : undefined}
         onNodesChange={onNodesChange}
         onEdgesChange={onEdgesChange}
         onConnect={onConnect}
+        onConnectStart={onConnectStart}
+        onConnectEnd={onConnectEnd}
         onSelectionChange={onSelectionChange}
         onDragOver={onDragOver}
         onDrop={onDrop}
@@ -333,11 +413,11 @@ export const Canvas = memo(function Canvas(props: CanvasProps) {
         deleteKeyCode={readOnly ? null : DELETE_KEYS}
         multiSelectionKeyCode={MULTI_KEYS}
         selectionKeyCode="Shift"
-        connectionMode={ConnectionMode.Strict}
-        snapToGrid={props.snap}
-        snapGrid={SNAP_GRID}
+        connectionMode={ConnectionMode.Loose}
+        // The grid is applied in onNodesChange, after the alignment guides (which take precedence).
+        snapToGrid={false}
         colorMode={theme}
-        fitView
+        fitView={fitOnInit}
         fitViewOptions={FIT_OPTIONS}
         minZoom={0.1}
         maxZoom={2.5}
@@ -349,6 +429,8 @@ export const Canvas = memo(function Canvas(props: CanvasProps) {
         <Controls showInteractive={false} aria-label="Zoom controls" />
         <MiniMap pannable zoomable ariaLabel="Minimap" nodeBorderRadius={6} nodeColor={nodeColor} />
         <RemoteCursors awareness={awareness} />
+        <SelectionTags awareness={awareness} />
+        <Guides guides={guides} />
         {props.overlay}
       </ReactFlow>
       {heat.nodes.size > 0 && <HeatLegend caption={props.heatCaption} />}
@@ -356,7 +438,7 @@ export const Canvas = memo(function Canvas(props: CanvasProps) {
         <div className="canvas-empty" aria-hidden="true">
           {readOnly
             ? 'Nothing drawn yet.'
-            : 'Drag a component from the palette (or click it) to start. Connect two components by dragging from the dot on the right of one to the dot on the left of the other.'}
+            : 'Drag a component from the palette (or click it) to start. Connect two components by dragging from a dot on the side of one onto the other. Shift-drag on the canvas selects with a box.'}
         </div>
       )}
     </div>
@@ -389,6 +471,29 @@ function RemoteCursors({ awareness }: { awareness: Awareness }) {
             {p.user.name}
           </span>
         </div>
+      ))}
+    </ViewportPortal>
+  )
+}
+
+/** The alignment guides of the node being moved, in flow coordinates, one pixel wide on screen. */
+function Guides({ guides }: { guides: Guide[] }) {
+  const zoom = useStore((s) => s.transform[2])
+  if (guides.length === 0) return null
+  const w = 1 / zoom
+  return (
+    <ViewportPortal>
+      {guides.map((g) => (
+        <div
+          key={`${g.axis}${g.at}`}
+          className="tb-guide"
+          data-testid="alignment-guide"
+          style={
+            g.axis === 'x'
+              ? { transform: `translate(${g.at - w / 2}px, ${g.from}px)`, width: w, height: g.to - g.from }
+              : { transform: `translate(${g.from}px, ${g.at - w / 2}px)`, width: g.to - g.from, height: w }
+          }
+        />
       ))}
     </ViewportPortal>
   )

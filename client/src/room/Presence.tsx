@@ -11,7 +11,7 @@ export function useParticipants(awareness: Awareness | null): Participant[] {
     const update = () => {
       const next = participants(awareness)
       // Pointer moves change awareness constantly; re-render only when names, colours or the set change.
-      const key = next.map((p) => `${p.clientID}:${p.user.name}:${p.user.color}`).join('|')
+      const key = next.map((p) => `${p.clientID}:${p.user.name}:${p.user.color}:${p.user.role ?? ''}`).join('|')
       if (key !== lastKey) {
         lastKey = key
         setList(next)
@@ -29,31 +29,46 @@ function initials(name: string): string {
   return ((parts[0]?.[0] ?? '?') + (parts.length > 1 ? parts[parts.length - 1][0] : '')).toUpperCase()
 }
 
-export function ParticipantList(props: { people: Participant[]; follow: number | null; onFollow: (id: number | null) => void }) {
-  const { people, follow, onFollow } = props
+export function ParticipantList(props: {
+  people: Participant[]
+  follow: number | null
+  onFollow: (id: number | null) => void
+  /** Clicking one's own avatar changes one's name. */
+  onRename?: () => void
+}) {
+  const { people, follow, onFollow, onRename } = props
   return (
     <ul className="participants" aria-label="Participants">
       {people.map((p) => (
         <li key={p.clientID}>
           <button
             type="button"
-            className={`avatar ${follow === p.clientID ? 'following' : ''}`}
+            className={`avatar ${follow === p.clientID ? 'following' : ''} ${p.user.role === 'view' ? 'viewer' : ''}`}
             style={{ background: p.user.color }}
-            disabled={p.self}
-            onClick={() => onFollow(follow === p.clientID ? null : p.clientID)}
-            aria-pressed={follow === p.clientID}
-            aria-label={p.self ? `${p.user.name} (you)` : follow === p.clientID ? `Stop following ${p.user.name}` : `Follow ${p.user.name}`}
+            disabled={p.self && !onRename}
+            onClick={() => (p.self ? onRename?.() : onFollow(follow === p.clientID ? null : p.clientID))}
+            aria-pressed={p.self ? undefined : follow === p.clientID}
             title={
-              p.self
-                ? `${p.user.name} (you)`
+              (p.self
+                ? `${p.user.name} (you): click to change your name`
                 : follow === p.clientID
                   ? `Following ${p.user.name}; click to stop`
-                  : `Follow ${p.user.name}'s view`
+                  : `Follow ${p.user.name}'s view`) + (p.user.role === 'view' ? ' · view only' : '')
             }
+            data-role={p.user.role}
             data-testid="participant"
             data-name={p.user.name}
           >
-            {initials(p.user.name)}
+            {/* The initials are the picture; the hidden words name the person and what a click does
+                (as content, not aria-label, which would have to contain the initials). */}
+            <span aria-hidden="true">{initials(p.user.name)}</span>
+            <span className="sr-only">
+              {(p.self
+                ? `${p.user.name} (you): change your name`
+                : follow === p.clientID
+                  ? `Stop following ${p.user.name}`
+                  : `Follow ${p.user.name}`) + (p.user.role === 'view' ? ', view only' : '')}
+            </span>
           </button>
         </li>
       ))}
@@ -61,8 +76,8 @@ export function ParticipantList(props: { people: Participant[]; follow: number |
   )
 }
 
-export function NameDialog(props: { onName: (name: string) => void }) {
-  const [name, setName] = useState('')
+export function NameDialog(props: { onName: (name: string) => void; initial?: string; onCancel?: () => void }) {
+  const [name, setName] = useState(props.initial ?? '')
   return (
     <div className="modal-backdrop">
       <form
@@ -75,7 +90,7 @@ export function NameDialog(props: { onName: (name: string) => void }) {
           if (name.trim()) props.onName(name)
         }}
       >
-        <h2 id="name-title">What should others call you?</h2>
+        <h2 id="name-title">{props.initial ? 'Change your name' : 'What should others call you?'}</h2>
         <p className="muted">Your name is shown next to your cursor. It is remembered on this device.</p>
         <input
           autoFocus
@@ -86,8 +101,13 @@ export function NameDialog(props: { onName: (name: string) => void }) {
           placeholder="Your name"
         />
         <div className="row end">
+          {props.onCancel && (
+            <button type="button" onClick={props.onCancel}>
+              Cancel
+            </button>
+          )}
           <button type="submit" className="primary" disabled={!name.trim()}>
-            Join the room
+            {props.initial ? 'Save' : 'Join the room'}
           </button>
         </div>
       </form>

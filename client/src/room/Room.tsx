@@ -19,6 +19,8 @@ import { CatalogContext, RoomContext } from './context'
 import { ExportMenu } from './ExportMenu'
 import { Inspector } from './Inspector'
 import { Palette } from './Palette'
+import { PanelToggle, usePanelOpen } from './PanelToggle'
+import './layout.css'
 import { NameDialog, ParticipantList, useParticipants } from './Presence'
 import { ProblemPanel } from './ProblemPanel'
 import { AnswerPanel } from './AnswerPanel'
@@ -29,6 +31,7 @@ import { Ghost } from './Ghost'
 import { useReference } from './useReference'
 import { hintFor } from '../learn/coaching'
 import { recordProgress } from '../learn/progress'
+import { useRememberRoom } from '../recentRooms'
 import { hintList } from '../browser/common'
 import { useSelection } from './selection'
 import { ShareMenu } from './ShareMenu'
@@ -37,6 +40,10 @@ import { Status } from './Status'
 import { TierPanel, Timeline } from './TierPanel'
 import { useHighlight } from './useHighlight'
 import { useShortcuts } from './useShortcuts'
+import { useClipboard } from './useClipboard'
+import { AlignTools } from './AlignTools'
+import { useFollowEditor } from './useFollowEditor'
+import { useDeletedNotice } from './useDeletedNotice'
 import { useUndoManager } from './useUndoManager'
 
 type Tab = 'tiers' | 'capacity' | 'inspect' | 'problem' | 'answer' | 'notes'
@@ -58,6 +65,8 @@ export function Room({ room }: { room: string }) {
     return () => window.removeEventListener('hashchange', onHash)
   }, [token])
   const [name, setName] = useState<string | null>(() => loadName())
+  const [renaming, setRenaming] = useState(false)
+  const onRename = useCallback(() => setRenaming(true), [])
   const { conn, state, dismissNotice } = useRoomConnection(room, token, name)
   const [info, setInfo] = useState<RoomInfo | null>(null)
   const [infoError, setInfoError] = useState<string | null>(null)
@@ -113,6 +122,7 @@ export function Room({ room }: { room: string }) {
               readOnly={role !== 'edit'}
               tokens={tokens}
               name={name ?? ''}
+              onRename={onRename}
               problem={problem}
               catalog={catalog}
               dismissNotice={dismissNotice}
@@ -122,6 +132,16 @@ export function Room({ room }: { room: string }) {
           <p className="muted pad">Opening the room…</p>
         )}
         {!name && <NameDialog onName={(n) => setName(saveName(n))} />}
+        {renaming && name && (
+          <NameDialog
+            initial={name}
+            onName={(n) => {
+              setName(saveName(n))
+              setRenaming(false)
+            }}
+            onCancel={() => setRenaming(false)}
+          />
+        )}
       </ReactFlowProvider>
     </CatalogContext.Provider>
   )
@@ -154,6 +174,7 @@ function RoomView(props: {
   readOnly: boolean
   tokens: RoomTokens
   name: string
+  onRename: () => void
   problem: Problem | null
   catalog: Catalog
   dismissNotice: () => void
@@ -168,15 +189,24 @@ function RoomView(props: {
   const [snap, setSnap] = useState(true)
   const [toast, setToast] = useState<string | null>(null)
   const [help, setHelp] = useState(false)
+  const [panelOpen, togglePanel, showPanel] = usePanelOpen()
+  // The problem statement opens beside the canvas (or in a new tab), never instead of the room.
+  const showProblem = useCallback(() => {
+    setTab('problem')
+    showPanel()
+  }, [showPanel])
   const people = useParticipants(awareness)
   const { undo, stack } = useUndoManager(doc)
   useShortcuts(doc, { readOnly, undo, duplicate, setHelp })
+  useClipboard(doc, readOnly, selection.nodes, setToast)
+  useDeletedNotice(doc, selection.nodes, setToast)
 
   const whatIf = useWhatIf(doc, problem?.id ?? state.problem, state.simulation)
   const heat = useMemo(() => canvasHeat(whatIf.shown), [whatIf.shown])
   const heatCaption = scenarioCaption(whatIf.shown)
   const onSimHighlight = useCallback((nodes: string[]) => onHighlight('simulation', nodes), [onHighlight])
   const onStopFollow = useCallback(() => setFollow(null), [])
+  useFollowEditor(readOnly, people, follow, setFollow)
   const reference = useReference(problem?.id ?? null)
   const refDesign = reference.ghost ? reference.solution?.reference_solution : null
   const overlay = useMemo(() => (refDesign ? <Ghost reference={refDesign} catalog={catalog} /> : null), [refDesign, catalog])
@@ -199,6 +229,8 @@ function RoomView(props: {
   useEffect(() => {
     if (problem && tierTotal > 0) recordProgress(problem.id, { title: problem.title, bestTier: reached, tiers: tierTotal })
   }, [problem, reached, tierTotal])
+  // …and the room itself joins this browser's "your rooms" on the landing page.
+  useRememberRoom(props.room, props.tokens, problem, reached, tierTotal)
 
   const notice = state.notice ?? toast
 
@@ -218,9 +250,21 @@ function RoomView(props: {
         <Brand />
         <div className="room-title">
           {problem ? (
-            <a href={`/problems/${encodeURIComponent(problem.id)}`} onClick={linkClick(`/problems/${encodeURIComponent(problem.id)}`)}>
-              {problem.title}
-            </a>
+            <>
+              <button type="button" className="link room-title-open" onClick={showProblem} title="Show the problem beside the canvas">
+                {problem.title}
+              </button>
+              <a
+                className="room-title-tab"
+                href={`/problems/${encodeURIComponent(problem.id)}`}
+                target="_blank"
+                rel="noopener"
+                aria-label="Open the problem page in a new tab"
+                title="Open the problem page in a new tab"
+              >
+                ↗
+              </a>
+            </>
           ) : (
             'Room'
           )}
@@ -232,7 +276,7 @@ function RoomView(props: {
         </div>
         <Status state={state} readOnly={readOnly} />
         <div className="spacer" />
-        <ParticipantList people={people} follow={follow} onFollow={setFollow} />
+        <ParticipantList people={people} follow={follow} onFollow={setFollow} onRename={props.onRename} />
         {!readOnly && (
           <div className="btn-group" role="group" aria-label="History">
             <button
@@ -257,9 +301,11 @@ function RoomView(props: {
             </button>
           </div>
         )}
-        <label className="toggle" title="Snap to grid">
-          <input type="checkbox" checked={snap} onChange={(e) => setSnap(e.target.checked)} /> Snap
-        </label>
+        {!readOnly && (
+          <label className="toggle" title="Snap to grid">
+            <input type="checkbox" checked={snap} onChange={(e) => setSnap(e.target.checked)} /> Snap
+          </label>
+        )}
         <ShareMenu room={props.room} tokens={props.tokens} onCopied={setToast} />
         <ExportMenu doc={doc} readOnly={readOnly} base={`tierboard-${problem?.id ?? 'design'}`} onNotice={setToast} />
         <button
@@ -289,8 +335,9 @@ function RoomView(props: {
           heat={heat}
           heatCaption={heatCaption}
         />
-        <aside className="sidebar" aria-label="Room panels">
-          <div className="tabs" role="tablist">
+        <aside className={`sidebar ${panelOpen ? 'open' : 'closed'}`} aria-label="Room panels">
+          <PanelToggle open={panelOpen} onToggle={togglePanel} controls="room-panels" />
+          <div className="tabs" role="tablist" id="room-panels" hidden={!panelOpen}>
             {TABS.map((t) => (
               <button
                 key={t}
@@ -319,9 +366,14 @@ function RoomView(props: {
               </button>
             ))}
           </div>
-          <div className="tab-body" role="tabpanel" aria-labelledby={`tab-${tab}`}>
+          <div className="tab-body" role="tabpanel" aria-labelledby={`tab-${tab}`} hidden={!panelOpen}>
             {tab === 'tiers' && (
               <>
+                {state.validation && state.status !== 'connected' && (
+                  <p className="stale-note" data-testid="tiers-stale">
+                    Offline: these are the server’s last results. Changes since then are checked once you reconnect.
+                  </p>
+                )}
                 <TierPanel
                   result={state.validation}
                   connected={state.status === 'connected'}
@@ -376,6 +428,7 @@ function RoomView(props: {
       {!readOnly && selection.nodes.length > 0 && (
         <div className="selection-bar" role="toolbar" aria-label="Selection">
           <span>{selection.nodes.length} selected</span>
+          <AlignTools doc={doc} selected={selection.nodes} />
           <button type="button" onClick={duplicate}>
             Duplicate
           </button>

@@ -5,12 +5,14 @@ export function ShortcutsHelp({ onClose, readOnly }: { onClose: () => void; read
     ['Shift + drag', 'select an area'],
     ['Shift/Ctrl + click', 'add to the selection'],
     ['Ctrl + A', 'select all'],
+    ['Ctrl + C', 'copy the selection with its edges (pastes into any room)'],
     ['Esc', 'clear the selection'],
   ]
   if (!readOnly) {
     rows.push(
       ['Delete / Backspace', 'delete the selection'],
       ['Ctrl + D', 'duplicate the selection'],
+      ['Ctrl + X / Ctrl + V', 'cut / paste under the pointer'],
       ['Ctrl + Z', 'undo your last change'],
       ['Ctrl + Shift + Z / Ctrl + Y', 'redo'],
     )

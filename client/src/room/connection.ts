@@ -18,7 +18,8 @@ import {
   type ValidationResult,
 } from '../protocol'
 import type { SimulationResult } from '../simulation'
-import { colorFor } from '../presence'
+import { distinctColor, loadColor, readPresence } from '../presence'
+import { markDeleteOnlyChanges } from '../schema'
 
 export type LinkStatus = 'connecting' | 'connected' | 'offline'
 
@@ -72,6 +73,7 @@ export function useRoomConnection(room: string, token: string | null, name: stri
       disableBc: true,
     })
     const tracker = new SavedTracker(doc)
+    const unmark = markDeleteOnlyChanges(doc)
     // Only re-render when something actually changed ('saved' messages arrive after every commit).
     const patch = (p: Partial<RoomState>) =>
       setState((s) => ((Object.keys(p) as (keyof RoomState)[]).every((k) => s[k] === p[k]) ? s : { ...s, ...p }))
@@ -131,6 +133,7 @@ export function useRoomConnection(room: string, token: string | null, name: stri
       window.removeEventListener('offline', offline)
       window.removeEventListener('online', online)
       doc.off('update', onUpdate)
+      unmark()
       off()
       provider.destroy()
       void idb.destroy()
@@ -139,11 +142,28 @@ export function useRoomConnection(room: string, token: string | null, name: stri
     }
   }, [room, token])
 
-  // The user part of the awareness state; the canvas sets cursor, selection and viewport.
+  // The user part of the awareness state (with the role, so that others see who only views); the
+  // canvas sets cursor, selection and viewport.
+  const role = state.role
   useEffect(() => {
     if (!conn || !name) return
-    conn.awareness.setLocalStateField('user', { name, color: colorFor(conn.awareness.clientID) })
-  }, [conn, name])
+    const aw = conn.awareness
+    const own = loadColor()
+    const publish = () => {
+      const taken = new Set<string>()
+      aw.getStates().forEach((st, id) => {
+        const p = id < aw.clientID ? readPresence(st) : null
+        if (p) taken.add(p.user.color)
+      })
+      const user = { name, color: distinctColor(own, taken), ...(role ? { role } : {}) }
+      const cur = aw.getLocalState()?.user as typeof user | undefined
+      if (!cur || cur.name !== user.name || cur.color !== user.color || cur.role !== user.role) aw.setLocalStateField('user', user)
+    }
+    publish()
+    // Someone with the same colour may join later: look again when presence changes.
+    aw.on('change', publish)
+    return () => aw.off('change', publish)
+  }, [conn, name, role])
 
   const dismissNotice = useCallback(() => setState((s) => (s.notice === null ? s : { ...s, notice: null })), [])
   return { conn, state, dismissNotice }

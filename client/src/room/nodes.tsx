@@ -3,12 +3,13 @@
  * and the flow store (../flow.ts) gives new objects only to the nodes an edit touched.
  */
 import { memo, useContext, useState, type CSSProperties } from 'react'
-import { Handle, Position, type NodeProps } from '@xyflow/react'
+import type { NodeProps } from '@xyflow/react'
 import { keyParams } from '../catalog'
 import type { DesignFlowNode } from '../flow'
 import { ComponentIcon, familyColor } from '../icons'
 import { instancesOf, updateNode } from '../schema'
 import { CatalogContext, RoomContext } from './context'
+import { Handles } from './handles'
 
 function decorStyle(d: DesignFlowNode['data']['decor']): CSSProperties | undefined {
   const remote = d.remote ?? []
@@ -44,7 +45,7 @@ export const ComponentNode = memo(function ComponentNode({ data, selected }: Nod
       title={heat?.title}
       aria-label={`${n.label || catalog.name(n.type)} (${n.type})`}
     >
-      <Handle type="target" position={Position.Left} aria-label="incoming connection" />
+      <Handles />
       <div className="tb-node-icon" style={{ background: familyColor(def?.family) }}>
         <ComponentIcon icon={def?.icon} type={n.type} family={def?.family} size={22} />
       </div>
@@ -72,7 +73,6 @@ export const ComponentNode = memo(function ComponentNode({ data, selected }: Nod
           × {count}
         </div>
       )}
-      <Handle type="source" position={Position.Right} aria-label="outgoing connection" />
     </div>
   )
 })

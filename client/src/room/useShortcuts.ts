@@ -4,7 +4,7 @@ import { useReactFlow, useStoreApi } from '@xyflow/react'
 import type * as Y from 'yjs'
 import { root } from '../schema'
 
-function isTyping(t: EventTarget | null): boolean {
+export function isTyping(t: EventTarget | null): boolean {
   const el = t as HTMLElement | null
   if (!el) return false
   return el.tagName === 'INPUT' || el.tagName === 'TEXTAREA' || el.tagName === 'SELECT' || el.isContentEditable
