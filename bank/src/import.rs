@@ -92,6 +92,7 @@ fn seed_tiers(tiers: &[SeedTier], p: &Problem, catalog: &Catalog) -> Result<Vec<
                 id: t.id.clone(),
                 title: t.title.clone(),
                 source: TierSource::Seed,
+                generated: false,
                 rules: t
                     .rules
                     .iter()
@@ -158,7 +159,7 @@ fn used_types(seeds: &[SeedProblem], existing: &BTreeMap<String, Problem>) -> BT
         names.extend(
             p.tiers
                 .iter()
-                .flat_map(|t| t.rules.iter().map(|r| r.ty().to_string())),
+                .flat_map(|t| t.rules.iter().flat_map(|r| r.types().iter().cloned())),
         );
         if let Some(r) = &p.reference_solution {
             names.extend(r.nodes.iter().map(|n| n.ty.clone()));
@@ -252,12 +253,33 @@ pub fn build(
             p.reference_solution = Some(sol);
         }
         if let Some(old) = existing.get(&p.id) {
+            p.tiers_note = old.tiers_note.clone();
             if s.tiers.is_empty()
                 && old.tiers.iter().all(|t| t.source == TierSource::Authored)
                 && !old.tiers.is_empty()
             {
                 p.tiers = old.tiers.clone();
                 report.kept_authored += 1;
+            } else if !s.tiers.is_empty() {
+                // Authored tiers after the seed's (the generated last tier, hand-written ones) are kept.
+                let after: Vec<_> = old
+                    .tiers
+                    .iter()
+                    .filter(|t| t.source == TierSource::Authored)
+                    .cloned()
+                    .collect();
+                if !after.is_empty() {
+                    p.tiers.extend(after);
+                    report.kept_authored += 1;
+                }
+                if let Some(mut sol) = p.reference_solution.take() {
+                    let mut changes = reference::complete(&mut sol, &p.tiers, &catalog);
+                    changes.extend(reference::complete_structure(&mut sol, &p, &catalog));
+                    for change in changes {
+                        report.completions.push((p.id.clone(), change));
+                    }
+                    p.reference_solution = Some(sol);
+                }
             }
             if let Some(r) = &old.reference_solution
                 && r.source == TierSource::Authored

@@ -109,11 +109,10 @@ fn pick_problem(bank: &Bank) -> Option<Problem> {
 /// load balancers, which feed the rest in a chain with cross links, so every rule kind has work to do.
 fn build_design(problem: &Problem, catalog: &Catalog) -> Design {
     let mut types: Vec<String> = Vec::new();
-    let rule_type = |r: &Rule| r.ty().to_string();
     for ty in problem
         .tiers
         .iter()
-        .flat_map(|t| t.rules.iter().map(rule_type))
+        .flat_map(|t| t.rules.iter().flat_map(|r| r.types().iter().cloned()))
         .chain(problem.available_components.iter().cloned())
     {
         if !types.contains(&ty) && catalog.get(&ty).is_some() {

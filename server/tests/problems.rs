@@ -126,13 +126,14 @@ fn every_rule_is_known_to_the_catalog_and_every_range_is_sane() {
     for p in bank().iter() {
         for t in &p.tiers {
             for r in &t.rules {
-                assert!(
-                    catalog.kind_of(r.ty()).is_some(),
-                    "{} {}: unknown type {}",
-                    p.id,
-                    t.id,
-                    r.ty()
-                );
+                for ty in r.types() {
+                    assert!(
+                        catalog.kind_of(ty).is_some(),
+                        "{} {}: unknown type {ty}",
+                        p.id,
+                        t.id,
+                    );
+                }
                 if let Rule::ParamRange {
                     min,
                     max,
@@ -440,7 +441,9 @@ fn spot_checks_against_the_seed_text() {
     );
     let p = problem("academic-paper-search");
     assert_eq!(p.title, "Academic Paper Search (Google Scholar)");
-    assert_eq!(p.tiers.len(), 2);
+    // The seed's 2 tiers, then the generated last tier.
+    assert_eq!(p.tiers.len(), 3);
+    assert!(!p.tiers[1].generated && p.tiers[2].generated);
     let p = problem("active-active-regions");
     assert_eq!(
         (p.category.as_str(), p.difficulty.as_deref()),

@@ -53,6 +53,10 @@ pub struct Problem {
     pub sections: Vec<Section>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tutorial: Option<Tutorial>,
+    /// Who may change the tiers, e.g. "authored by hand, never regenerated": `tierboard-bank author`
+    /// leaves the tiers and reference design of a problem with a note alone.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub tiers_note: String,
     #[serde(default)]
     pub tiers: Vec<Tier>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -84,6 +88,7 @@ impl Problem {
             constants: vec![],
             sections: vec![],
             tutorial: None,
+            tiers_note: String::new(),
             tiers: vec![],
             reference_solution: None,
             analysis: None,
@@ -261,12 +266,18 @@ pub struct Tier {
     pub id: String,
     pub title: String,
     pub source: TierSource,
+    /// Written by `tierboard-bank author` from the problem's data (not by hand, not by the seed): a
+    /// re-run of the tool may replace it. Left out when false.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub generated: bool,
     pub rules: Vec<Rule>,
 }
 
 /// One tier rule (docs/PROTOCOL.md §5). `text` is the seed's wording, kept verbatim.
 ///
 /// Authored rules carry `because`: the phrase of the problem's own text the rule comes from.
+/// `include`, `min_count`, `connection_from` and `param_range` are the seed's kinds; `path`, `redundant`,
+/// `capacity` and `latency` judge how the design is wired and whether it holds the problem's peak.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
 pub enum Rule {
@@ -304,16 +315,77 @@ pub enum Rule {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         because: Option<String>,
     },
+    /// Nodes of `types[0]`, `types[1]`, ... joined by one directed path in that order (other nodes may
+    /// lie between them).
+    Path {
+        types: Vec<String>,
+        text: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        because: Option<String>,
+    },
+    /// No node of the type on the request path is a single instance.
+    Redundant {
+        #[serde(rename = "type")]
+        ty: String,
+        text: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        because: Option<String>,
+    },
+    /// At the problem's peak (simulated), the nodes of `type` (the whole design when absent) stay at or
+    /// under `max_utilisation` and serve without errors.
+    Capacity {
+        #[serde(rename = "type", default, skip_serializing_if = "Option::is_none")]
+        ty: Option<String>,
+        #[serde(default = "default_max_utilisation")]
+        max_utilisation: f64,
+        text: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        because: Option<String>,
+    },
+    /// The simulated p99 at the problem's peak is at most `max_ms` (the problem's latency target when
+    /// absent).
+    Latency {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        max_ms: Option<f64>,
+        text: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        because: Option<String>,
+    },
+}
+
+/// The utilisation bound of a `capacity` rule that states none: the simulation's headroom (80 %).
+pub const DEFAULT_MAX_UTILISATION: f64 = crate::simulation::HEADROOM;
+
+fn default_max_utilisation() -> f64 {
+    DEFAULT_MAX_UTILISATION
 }
 
 impl Rule {
-    /// The component type the rule names.
-    pub fn ty(&self) -> &str {
+    /// The component type the rule names, for the rules that name exactly one (`path` names several,
+    /// `latency` none, `capacity` one or none).
+    pub fn ty(&self) -> Option<&str> {
         match self {
             Rule::Include { ty, .. }
             | Rule::MinCount { ty, .. }
             | Rule::ConnectionFrom { ty, .. }
-            | Rule::ParamRange { ty, .. } => ty,
+            | Rule::ParamRange { ty, .. }
+            | Rule::Redundant { ty, .. } => Some(ty),
+            Rule::Capacity { ty, .. } => ty.as_deref(),
+            Rule::Path { .. } | Rule::Latency { .. } => None,
+        }
+    }
+
+    /// Every component type the rule names, in order.
+    pub fn types(&self) -> &[String] {
+        match self {
+            Rule::Include { ty, .. }
+            | Rule::MinCount { ty, .. }
+            | Rule::ConnectionFrom { ty, .. }
+            | Rule::ParamRange { ty, .. }
+            | Rule::Redundant { ty, .. } => std::slice::from_ref(ty),
+            Rule::Capacity { ty, .. } => ty.as_slice(),
+            Rule::Path { types, .. } => types,
+            Rule::Latency { .. } => &[],
         }
     }
 
@@ -322,7 +394,11 @@ impl Rule {
             Rule::Include { text, .. }
             | Rule::MinCount { text, .. }
             | Rule::ConnectionFrom { text, .. }
-            | Rule::ParamRange { text, .. } => text,
+            | Rule::ParamRange { text, .. }
+            | Rule::Path { text, .. }
+            | Rule::Redundant { text, .. }
+            | Rule::Capacity { text, .. }
+            | Rule::Latency { text, .. } => text,
         }
     }
 
@@ -331,18 +407,32 @@ impl Rule {
             Rule::Include { because, .. }
             | Rule::MinCount { because, .. }
             | Rule::ConnectionFrom { because, .. }
-            | Rule::ParamRange { because, .. } => because.as_deref(),
+            | Rule::ParamRange { because, .. }
+            | Rule::Path { because, .. }
+            | Rule::Redundant { because, .. }
+            | Rule::Capacity { because, .. }
+            | Rule::Latency { because, .. } => because.as_deref(),
         }
     }
 
-    /// The `kind` tag as it appears in JSON: `include`, `min_count`, `connection_from`, `param_range`.
+    /// The `kind` tag as it appears in JSON: `include`, `min_count`, `connection_from`, `param_range`,
+    /// `path`, `redundant`, `capacity`, `latency`.
     pub fn kind(&self) -> &'static str {
         match self {
             Rule::Include { .. } => "include",
             Rule::MinCount { .. } => "min_count",
             Rule::ConnectionFrom { .. } => "connection_from",
             Rule::ParamRange { .. } => "param_range",
+            Rule::Path { .. } => "path",
+            Rule::Redundant { .. } => "redundant",
+            Rule::Capacity { .. } => "capacity",
+            Rule::Latency { .. } => "latency",
         }
+    }
+
+    /// Whether answering the rule needs the capacity simulation (`capacity`, `latency`).
+    pub fn needs_simulation(&self) -> bool {
+        matches!(self, Rule::Capacity { .. } | Rule::Latency { .. })
     }
 }
 
