@@ -93,6 +93,7 @@ fn seed_tiers(tiers: &[SeedTier], p: &Problem, catalog: &Catalog) -> Result<Vec<
                 title: t.title.clone(),
                 source: TierSource::Seed,
                 generated: false,
+                note: None,
                 rules: t
                     .rules
                     .iter()
@@ -253,7 +254,17 @@ pub fn build(
             p.reference_solution = Some(sol);
         }
         if let Some(old) = existing.get(&p.id) {
-            p.tiers_note = old.tiers_note.clone();
+            // A hand-written problem keeps what its author added where the seed states nothing: hints
+            // and a peak read from its own text.
+            if old.tiers_by_hand() {
+                if p.hints.is_empty() {
+                    p.hints = old.hints.clone();
+                }
+                if p.targets.peak_rate_per_sec.is_none() && old.targets.peak_rate_from.is_some() {
+                    p.targets.peak_rate_per_sec = old.targets.peak_rate_per_sec;
+                    p.targets.peak_rate_from = old.targets.peak_rate_from.clone();
+                }
+            }
             if s.tiers.is_empty()
                 && old.tiers.iter().all(|t| t.source == TierSource::Authored)
                 && !old.tiers.is_empty()

@@ -32,7 +32,7 @@ enum Command {
         #[arg(long, env = "TIERBOARD_PROBLEMS", default_value = "problems")]
         problems: PathBuf,
         /// Also rewrite existing authored tiers and the generated last tier (problems whose tiers carry a
-        /// hand-written `tiers_note` are never touched; seed tiers are kept).
+        /// tier `note` (hand-written) are never touched; seed tiers are kept).
         #[arg(long)]
         regenerate: bool,
     },

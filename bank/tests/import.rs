@@ -152,7 +152,7 @@ fn importer_is_deterministic_and_keeps_authored_content() {
     let seed_tiered: Vec<_> = committed_bank()
         .1
         .iter()
-        .filter(|p| p.tier_source() == "seed" && p.tiers_note.is_empty())
+        .filter(|p| p.tier_source() == "seed" && !p.tiers_by_hand())
         .map(|p| p.id.clone())
         .collect();
     // The catalog is authored content (drafted once, editable): only problem files are compared.

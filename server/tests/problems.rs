@@ -143,7 +143,7 @@ fn every_rule_is_known_to_the_catalog_and_every_range_is_sane() {
                     ..
                 } = r
                 {
-                    ranges += 1;
+                    ranges += usize::from(t.source == TierSource::Seed);
                     assert!(
                         min.is_finite() && max.is_finite() && min <= max,
                         "{}: [{min}, {max}]",
@@ -1143,6 +1143,16 @@ fn every_peak_rate_is_the_figure_its_requirement_states() {
             })
             .find_map(|(_, text)| stated_rate(text).map(|v| (v, text.clone())));
         let stored = p.targets.peak_rate_per_sec;
+        // A hand-written peak names the phrase of the problem's text it is read from.
+        let from_phrase = p.targets.peak_rate_from.as_deref().and_then(|cite| {
+            let (field, phrase) = cite.split_once(": ")?;
+            let phrase = phrase.trim_matches('"');
+            field_text(p, field)
+                .contains(phrase)
+                .then(|| stated_rate(phrase))
+                .flatten()
+        });
+        let expected = expected.or_else(|| from_phrase.map(|v| (v, String::new())));
         let agree = match (&expected, stored) {
             (Some((want, _)), Some(got)) => (want - got).abs() <= want.abs() * 1e-9,
             (None, None) => true,
@@ -1161,5 +1171,60 @@ fn every_peak_rate_is_the_figure_its_requirement_states() {
     assert!(
         with_rate >= 550,
         "only {with_rate} problems have a peak rate"
+    );
+}
+
+/// The hand-written tier sets (issue 20): 4–6 tiers in interview order, at least one `path` and one
+/// `capacity` rule, at least 3 hints, every tier noted as written by hand, and a stated workload for
+/// the capacity rules (read from the problem's own text).
+#[test]
+fn hand_written_tier_sets_meet_the_interview_bar() {
+    let mut hand = Vec::new();
+    for p in bank().iter().filter(|p| p.tiers_by_hand()) {
+        hand.push(p.id.clone());
+        let rules: Vec<&Rule> = p.tiers.iter().flat_map(|t| &t.rules).collect();
+        assert!(
+            (4..=6).contains(&p.tiers.len()),
+            "{}: {} tiers",
+            p.id,
+            p.tiers.len()
+        );
+        assert!(
+            rules.iter().any(|r| matches!(r, Rule::Path { .. })),
+            "{}: no path",
+            p.id
+        );
+        assert!(
+            rules.iter().any(|r| matches!(r, Rule::Capacity { .. })),
+            "{}: no capacity",
+            p.id
+        );
+        assert!(p.hints.len() >= 3, "{}: {} hints", p.id, p.hints.len());
+        assert!(
+            p.tiers.iter().all(
+                |t| t.note.as_deref() == Some(tierboard::problems::model::BY_HAND)
+                    && t.source == TierSource::Authored
+                    && !t.generated
+            ),
+            "{}: every tier is noted as hand-written",
+            p.id
+        );
+        assert!(
+            p.targets.peak_rate_per_sec.is_some(),
+            "{}: no workload",
+            p.id
+        );
+        // The capacity rules state the arithmetic: a division by a per-server rate.
+        for r in &rules {
+            if let Rule::Capacity { text, .. } = r {
+                assert!(text.contains('÷'), "{}: '{text}' shows no arithmetic", p.id);
+            }
+        }
+    }
+    hand.sort();
+    assert!(
+        hand.len() >= 4,
+        "only {} hand-written tier sets: {hand:?}",
+        hand.len()
     );
 }

@@ -514,6 +514,7 @@ pub fn tiers_for(p: &Problem, catalog: &Catalog) -> Result<Vec<Tier>, String> {
             title: title("Working core"),
             source: TierSource::Authored,
             generated: false,
+            note: None,
             rules: t0,
         },
         Tier {
@@ -521,6 +522,7 @@ pub fn tiers_for(p: &Problem, catalog: &Catalog) -> Result<Vec<Tier>, String> {
             title: title("Scale and redundancy"),
             source: TierSource::Authored,
             generated: false,
+            note: None,
             rules: t1,
         },
         Tier {
@@ -528,6 +530,7 @@ pub fn tiers_for(p: &Problem, catalog: &Catalog) -> Result<Vec<Tier>, String> {
             title: title("Distinctive requirements"),
             source: TierSource::Authored,
             generated: false,
+            note: None,
             rules: t2,
         },
     ])
@@ -769,6 +772,7 @@ pub fn generated_tier(p: &Problem, sol: &ReferenceSolution, catalog: &Catalog) -
         .into(),
         source: TierSource::Authored,
         generated: true,
+        note: None,
         rules,
     })
 }
@@ -804,14 +808,29 @@ pub fn run(dir: &Path, regenerate: bool) -> Result<AuthorReport> {
     let mut report = AuthorReport::default();
     for path in load::problem_files(dir)? {
         let mut p = load::parse_file(&path).map_err(|e| Error::Internal(e.to_string()))?;
-        if !p.tiers_note.is_empty() {
+        if p.tiers_by_hand() {
+            // Hand-written tiers are never rewritten; the reference design is still completed for them
+            // (what it adds is marked).
             report.by_hand += 1;
+            let before = std::fs::read_to_string(&path).unwrap_or_default();
+            if let Some(mut sol) = p.reference_solution.take() {
+                let mut changes = reference::complete(&mut sol, &p.tiers, &catalog);
+                changes.extend(reference::complete_structure(&mut sol, &p, &catalog));
+                report.extended += usize::from(!changes.is_empty());
+                p.reference_solution = Some(sol);
+            }
+            let text = import::to_toml(&p)?;
+            if text != before {
+                std::fs::write(&path, text)
+                    .map_err(|e| Error::Internal(format!("{}: {e}", path.display())))?;
+                report.written += 1;
+            }
             continue;
         }
         if !p.tiers.is_empty() && !regenerate {
             continue;
         }
-        let before = import::to_toml(&p)?;
+        let before = std::fs::read_to_string(&path).unwrap_or_default();
         if p.available_components.is_empty() {
             let ac = classic::available_components(&p.id).ok_or_else(|| {
                 Error::Internal(format!(

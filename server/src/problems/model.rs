@@ -53,10 +53,6 @@ pub struct Problem {
     pub sections: Vec<Section>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tutorial: Option<Tutorial>,
-    /// Who may change the tiers, e.g. "authored by hand, never regenerated": `tierboard-bank author`
-    /// leaves the tiers and reference design of a problem with a note alone.
-    #[serde(default, skip_serializing_if = "String::is_empty")]
-    pub tiers_note: String,
     #[serde(default)]
     pub tiers: Vec<Tier>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -88,7 +84,6 @@ impl Problem {
             constants: vec![],
             sections: vec![],
             tutorial: None,
-            tiers_note: String::new(),
             tiers: vec![],
             reference_solution: None,
             analysis: None,
@@ -114,6 +109,11 @@ impl Problem {
         self.reference_solution
             .as_ref()
             .map(ReferenceSolution::design)
+    }
+
+    /// Whether the tiers were written by hand (a tier carries a note): no tool rewrites them.
+    pub fn tiers_by_hand(&self) -> bool {
+        self.tiers.iter().any(|t| t.note.is_some())
     }
 
     /// Where the tiers come from: `seed`, `authored`, or `none`.
@@ -148,6 +148,11 @@ pub struct Targets {
     /// The largest per-second rate the request-rate requirement names (peak), in units per second.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub peak_rate_per_sec: Option<f64>,
+    /// Where a hand-written `peak_rate_per_sec` comes from when no requirement states it: the problem's
+    /// own phrase, as `<field>: "<phrase>"` (the classic questions state their peak in a section, e.g.
+    /// `sections: "Peak traffic (3x): ~87,000 RPS"`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub peak_rate_from: Option<String>,
 }
 
 impl Targets {
@@ -270,8 +275,15 @@ pub struct Tier {
     /// re-run of the tool may replace it. Left out when false.
     #[serde(default, skip_serializing_if = "is_false")]
     pub generated: bool,
+    /// Who may change the tier, e.g. [`BY_HAND`]: `tierboard-bank author` never rewrites the tiers of a
+    /// problem whose tiers carry a note.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
     pub rules: Vec<Rule>,
 }
+
+/// The note on hand-written tiers.
+pub const BY_HAND: &str = "authored by hand, never regenerated";
 
 /// One tier rule (docs/PROTOCOL.md §5). `text` is the seed's wording, kept verbatim.
 ///

@@ -117,6 +117,7 @@ pub fn tier(id: &str, title: &str, rules: Vec<Rule>) -> Tier {
         title: title.into(),
         source: TierSource::Seed,
         generated: false,
+        note: None,
         rules,
     }
 }
