@@ -1109,6 +1109,27 @@ fn stated_rate(text: &str) -> Option<f64> {
     best
 }
 
+/// A monthly count as a rate per second, a month taken as 30 days ("1 billion play events per month"
+/// → 1e9 ÷ 2,592,000).
+fn per_month(phrase: &str) -> Option<f64> {
+    if !phrase.to_lowercase().contains("per month") {
+        return None;
+    }
+    let words: Vec<&str> = phrase.split_whitespace().collect();
+    words.iter().enumerate().find_map(|(k, w)| {
+        let (mut v, scaled) = count_word(w)?;
+        if !scaled {
+            v *= match words.get(k + 1).map(|w| w.to_lowercase()).as_deref() {
+                Some("billion") => 1e9,
+                Some("million") => 1e6,
+                Some("thousand") => 1e3,
+                _ => 1.0,
+            };
+        }
+        Some(v / (30.0 * 86_400.0))
+    })
+}
+
 /// `value` when `phrase` writes it as a bare figure after a rate ("Peak search QPS: 100,000", "Sync
 /// operations per second = ~500K"): with thousands separators or a K / M suffix.
 fn bare_figure(phrase: &str, value: f64) -> Option<f64> {
@@ -1173,7 +1194,11 @@ fn every_peak_rate_is_the_figure_its_requirement_states() {
             let phrase = phrase.trim_matches('"');
             field_text(p, field)
                 .contains(phrase)
-                .then(|| stated_rate(phrase).or_else(|| bare_figure(phrase, stored?)))
+                .then(|| {
+                    stated_rate(phrase)
+                        .or_else(|| per_month(phrase))
+                        .or_else(|| bare_figure(phrase, stored?))
+                })
                 .flatten()
         });
         let expected = expected.or_else(|| from_phrase.map(|v| (v, String::new())));
