@@ -92,6 +92,8 @@ fn seed_tiers(tiers: &[SeedTier], p: &Problem, catalog: &Catalog) -> Result<Vec<
                 id: t.id.clone(),
                 title: t.title.clone(),
                 source: TierSource::Seed,
+                generated: false,
+                note: None,
                 rules: t
                     .rules
                     .iter()
@@ -158,7 +160,7 @@ fn used_types(seeds: &[SeedProblem], existing: &BTreeMap<String, Problem>) -> BT
         names.extend(
             p.tiers
                 .iter()
-                .flat_map(|t| t.rules.iter().map(|r| r.ty().to_string())),
+                .flat_map(|t| t.rules.iter().flat_map(|r| r.types().iter().cloned())),
         );
         if let Some(r) = &p.reference_solution {
             names.extend(r.nodes.iter().map(|n| n.ty.clone()));
@@ -252,12 +254,43 @@ pub fn build(
             p.reference_solution = Some(sol);
         }
         if let Some(old) = existing.get(&p.id) {
+            // A hand-written problem keeps what its author added where the seed states nothing: hints
+            // and a peak read from its own text.
+            if old.tiers_by_hand() {
+                if p.hints.is_empty() {
+                    p.hints = old.hints.clone();
+                }
+                if p.targets.peak_rate_per_sec.is_none() && old.targets.peak_rate_from.is_some() {
+                    p.targets.peak_rate_per_sec = old.targets.peak_rate_per_sec;
+                    p.targets.peak_rate_from = old.targets.peak_rate_from.clone();
+                }
+            }
             if s.tiers.is_empty()
                 && old.tiers.iter().all(|t| t.source == TierSource::Authored)
                 && !old.tiers.is_empty()
             {
                 p.tiers = old.tiers.clone();
                 report.kept_authored += 1;
+            } else if !s.tiers.is_empty() {
+                // Authored tiers after the seed's (the generated last tier, hand-written ones) are kept.
+                let after: Vec<_> = old
+                    .tiers
+                    .iter()
+                    .filter(|t| t.source == TierSource::Authored)
+                    .cloned()
+                    .collect();
+                if !after.is_empty() {
+                    p.tiers.extend(after);
+                    report.kept_authored += 1;
+                }
+                if let Some(mut sol) = p.reference_solution.take() {
+                    let mut changes = reference::complete(&mut sol, &p.tiers, &catalog);
+                    changes.extend(reference::complete_structure(&mut sol, &p, &catalog));
+                    for change in changes {
+                        report.completions.push((p.id.clone(), change));
+                    }
+                    p.reference_solution = Some(sol);
+                }
             }
             if let Some(r) = &old.reference_solution
                 && r.source == TierSource::Authored

@@ -31,6 +31,10 @@ enum Command {
     Author {
         #[arg(long, env = "TIERBOARD_PROBLEMS", default_value = "problems")]
         problems: PathBuf,
+        /// Also rewrite existing authored tiers and the generated last tier (problems whose tiers carry a
+        /// tier `note` (hand-written) are never touched; seed tiers are kept).
+        #[arg(long)]
+        regenerate: bool,
     },
     /// Check every problem file against the format and the catalog (the server's start-up check).
     Lint {
@@ -60,9 +64,15 @@ fn run(command: Command) -> tierboard_bank::Result<()> {
             );
             Ok(())
         }
-        Command::Author { problems } => {
-            let n = author::run(&problems)?;
-            println!("authored tiers and reference designs for {n} problems");
+        Command::Author {
+            problems,
+            regenerate,
+        } => {
+            let r = author::run(&problems, regenerate)?;
+            println!(
+                "{} files written; {} generated last tiers; {} reference designs extended; {} hand-written tier sets left alone",
+                r.written, r.generated, r.extended, r.by_hand
+            );
             Ok(())
         }
         Command::Lint { problems } => tierboard::problems::cli::lint(&problems),

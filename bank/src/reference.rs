@@ -11,7 +11,9 @@ use crate::seed::classic::slug;
 use crate::seed::numbers::number_at;
 use tierboard::design::ParamValue;
 use tierboard::problems::catalog::Catalog;
-use tierboard::problems::model::{RefEdge, RefNode, ReferenceSolution, Rule, Tier, TierSource};
+use tierboard::problems::model::{
+    Problem, RefEdge, RefNode, ReferenceSolution, Rule, Tier, TierSource,
+};
 
 /// Builds the design of a seed reference solution (before completion).
 pub fn from_seed(r: &SeedReference, catalog: &Catalog) -> Result<ReferenceSolution, String> {
@@ -197,7 +199,14 @@ fn instances(n: &RefNode) -> f64 {
 pub fn complete(sol: &mut ReferenceSolution, tiers: &[Tier], catalog: &Catalog) -> Vec<String> {
     let mut changes = Vec::new();
     for rule in tiers.iter().flat_map(|t| &t.rules) {
-        let ty = rule.ty();
+        // The structure and capacity kinds are completed by `complete_structure`, on the whole design.
+        let ty = match rule {
+            Rule::Include { ty, .. }
+            | Rule::MinCount { ty, .. }
+            | Rule::ConnectionFrom { ty, .. }
+            | Rule::ParamRange { ty, .. } => ty.as_str(),
+            _ => continue,
+        };
         let matching: Vec<usize> = (0..sol.nodes.len())
             .filter(|&i| catalog.same_kind(&sol.nodes[i].ty, ty))
             .collect();
@@ -252,6 +261,10 @@ pub fn complete(sol: &mut ReferenceSolution, tiers: &[Tier], catalog: &Catalog) 
                     }
                 }
             }
+            Rule::Path { .. }
+            | Rule::Redundant { .. }
+            | Rule::Capacity { .. }
+            | Rule::Latency { .. } => {}
             Rule::ParamRange {
                 param, min, max, ..
             } => {
@@ -281,6 +294,202 @@ pub fn complete(sol: &mut ReferenceSolution, tiers: &[Tier], catalog: &Catalog) 
     }
     changes
 }
+
+/// Whether a node of type `node_ty` meets a rule naming `rule_ty` (the validation engine's matching).
+fn meets(catalog: &Catalog, rule_ty: &str, node_ty: &str) -> bool {
+    if catalog.exact_match(rule_ty) {
+        node_ty == rule_ty
+    } else {
+        catalog.same_kind(rule_ty, node_ty)
+    }
+}
+
+/// Completes `sol` for `p`'s `path`, `redundant` and `capacity` rules (after [`complete`]): a listed type
+/// the design lacks is added, a missing link of a path becomes an edge between the first nodes of the two
+/// types, a single instance on the request path becomes two, and every node over a capacity rule's bound
+/// at the problem's peak gets the instances (or partitions) the simulation says it needs, marked
+/// `filled_in`. Returns what it changed.
+pub fn complete_structure(
+    sol: &mut ReferenceSolution,
+    p: &Problem,
+    catalog: &Catalog,
+) -> Vec<String> {
+    let mut changes = Vec::new();
+    let first_of = |sol: &ReferenceSolution, ty: &str| {
+        sol.nodes.iter().position(|n| meets(catalog, ty, &n.ty))
+    };
+    for rule in p.tiers.iter().flat_map(|t| &t.rules) {
+        match rule {
+            Rule::Path { types, text, .. } => {
+                for ty in types {
+                    if first_of(sol, ty).is_none() {
+                        add_node(sol, ty, catalog);
+                        changes.push(format!("added a '{ty}' node for '{text}'"));
+                    }
+                }
+                if path_exists(sol, types, catalog) {
+                    continue;
+                }
+                for pair in types.windows(2) {
+                    let a = sol.nodes[first_of(sol, &pair[0]).unwrap_or(0)].id.clone();
+                    let b = sol.nodes[first_of(sol, &pair[1]).unwrap_or(0)].id.clone();
+                    if a != b && !reachable(sol, &a).contains(&b) {
+                        sol.edges.push(RefEdge {
+                            id: format!("e{}", sol.edges.len() + 1),
+                            from: a.clone(),
+                            to: b.clone(),
+                            added: true,
+                        });
+                        changes.push(format!("added an edge {a} → {b} for '{text}'"));
+                    }
+                }
+            }
+            Rule::Redundant { ty, text, .. } => {
+                for n in sol.nodes.iter_mut().filter(|n| meets(catalog, ty, &n.ty)) {
+                    if instances(n) < 2.0 {
+                        n.params.insert("instances".into(), ParamValue::Number(2.0));
+                        if !n.filled_in.contains(&"instances".to_string()) {
+                            n.filled_in.push("instances".into());
+                        }
+                        changes.push(format!("'{}' instances → 2 for '{text}'", n.label));
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    for rule in p.tiers.iter().flat_map(|t| &t.rules) {
+        if let Rule::Capacity {
+            ty,
+            max_utilisation,
+            text,
+            ..
+        } = rule
+        {
+            changes.extend(hold_peak(
+                sol,
+                p,
+                catalog,
+                ty.as_deref(),
+                *max_utilisation,
+                text,
+            ));
+        }
+    }
+    if !changes.is_empty() {
+        layout(sol);
+    }
+    changes
+}
+
+/// Every node id reachable from `from` along the edges (one or more).
+fn reachable(sol: &ReferenceSolution, from: &str) -> Vec<String> {
+    let mut seen: Vec<String> = Vec::new();
+    let mut todo = vec![from.to_string()];
+    while let Some(v) = todo.pop() {
+        for e in sol.edges.iter().filter(|e| e.from == v) {
+            if !seen.contains(&e.to) {
+                seen.push(e.to.clone());
+                todo.push(e.to.clone());
+            }
+        }
+    }
+    seen
+}
+
+/// Whether nodes of `types` are joined by a directed path in that order (other nodes between allowed).
+pub fn path_exists(sol: &ReferenceSolution, types: &[String], catalog: &Catalog) -> bool {
+    let Some((first, rest)) = types.split_first() else {
+        return false;
+    };
+    let mut stage: Vec<String> = sol
+        .nodes
+        .iter()
+        .filter(|n| meets(catalog, first, &n.ty))
+        .map(|n| n.id.clone())
+        .collect();
+    for ty in rest {
+        let next: Vec<String> = stage.iter().flat_map(|v| reachable(sol, v)).collect();
+        stage = sol
+            .nodes
+            .iter()
+            .filter(|n| meets(catalog, ty, &n.ty) && next.contains(&n.id))
+            .map(|n| n.id.clone())
+            .collect();
+    }
+    !stage.is_empty()
+}
+
+/// Raises the instances (and, for partition-capped streams and queues, the partitions) of every node
+/// the simulation finds over `bound` at the problem's peak. Load is demand (it does not depend on the
+/// capacities upstream), so one pass suffices; the loop re-checks to be sure.
+fn hold_peak(
+    sol: &mut ReferenceSolution,
+    p: &Problem,
+    catalog: &Catalog,
+    ty: Option<&str>,
+    bound: f64,
+    text: &str,
+) -> Vec<String> {
+    let mut changes = Vec::new();
+    for _ in 0..3 {
+        let peak = tierboard::simulation::peak(p, catalog, &sol.design(), false);
+        let mut changed = false;
+        for (v, node) in peak.graph.nodes.iter().enumerate() {
+            let r = &peak.run.nodes[v];
+            if ty.is_some_and(|t| !meets(catalog, t, &node.ty)) || node.rps <= 0.0 {
+                continue;
+            }
+            if r.utilisation <= bound {
+                continue;
+            }
+            let load: f64 = r.offered.iter().sum();
+            let Some(n) = sol.nodes.iter_mut().find(|n| n.id == node.id) else {
+                continue;
+            };
+            let needed = (load / (bound * node.rps)).ceil().clamp(1.0, MAX_INSTANCES);
+            if needed > instances(n) {
+                n.params
+                    .insert("instances".into(), ParamValue::Number(needed));
+                if !n.filled_in.contains(&"instances".to_string()) {
+                    n.filled_in.push("instances".into());
+                }
+                changes.push(format!(
+                    "'{}' instances → {needed} for '{text}' ({} rps ÷ ({bound} × {} rps))",
+                    n.label,
+                    tierboard::simulation::num(load),
+                    tierboard::simulation::num(node.rps)
+                ));
+                changed = true;
+            }
+            if node.partitions.is_some() || catalog.param(&node.ty, "partitions").is_some() {
+                let parts = (load / (bound * tierboard::simulation::graph::PARTITION_RPS))
+                    .ceil()
+                    .clamp(1.0, MAX_INSTANCES);
+                let has = match n.params.get("partitions") {
+                    Some(ParamValue::Number(x)) => *x,
+                    _ => 0.0,
+                };
+                if node.partitions.is_some() && parts > has {
+                    n.params
+                        .insert("partitions".into(), ParamValue::Number(parts));
+                    if !n.filled_in.contains(&"partitions".to_string()) {
+                        n.filled_in.push("partitions".into());
+                    }
+                    changes.push(format!("'{}' partitions → {parts} for '{text}'", n.label));
+                    changed = true;
+                }
+            }
+        }
+        if !changed {
+            break;
+        }
+    }
+    changes
+}
+
+/// The most instances a node may have (the catalog's bound on `instances`).
+const MAX_INSTANCES: f64 = 100_000.0;
 
 /// Where an edge from `from` should go: clients enter at the first non-client node something else
 /// points at (the design's entry), other components at the first compute node.

@@ -94,7 +94,18 @@ export function listProblems(q: ProblemQuery, signal?: AbortSignal): Promise<Pro
 
 export interface TierRule {
   kind: string
+  /**
+   * The component type. Absent from the JSON of `path` (see `types`), `latency` and whole-design
+   * `capacity` rules (PROTOCOL §5): typed as a string for the coaching code, which treats a missing type
+   * as naming nothing.
+   */
   type: string
+  /** A `path` rule's types, in order. */
+  types?: string[]
+  /** A `capacity` rule's utilisation bound (0–1). */
+  max_utilisation?: number
+  /** A `latency` rule's bound in ms (absent: the problem's target). */
+  max_ms?: number
   text: string
   count?: number
   param?: string
@@ -109,6 +120,8 @@ export interface Tier {
   id: string
   title: string
   source?: string
+  /** Written by `tierboard-bank author --regenerate` (PROTOCOL §5). */
+  generated?: boolean
   rules: TierRule[]
 }
 

@@ -14,7 +14,18 @@ export type Role = 'edit' | 'view'
 
 // ---- validation result (§4) ----
 
-export type RuleKind = 'include' | 'min_count' | 'connection_from' | 'param_range'
+export type RuleKind = 'include' | 'min_count' | 'connection_from' | 'param_range' | 'path' | 'redundant' | 'capacity' | 'latency'
+
+/**
+ * What the rule kinds that judge the design as a whole check (PROTOCOL §5), as a short label shown next
+ * to the rule: the component kinds' own texts say what they check.
+ */
+export const RULE_KIND_LABELS: Partial<Record<string, string>> = {
+  path: 'path',
+  redundant: 'redundancy',
+  capacity: 'capacity at peak',
+  latency: 'latency at peak',
+}
 
 export interface RuleResult {
   text: string

@@ -1,8 +1,10 @@
 //! Validation benchmark: a 500-node design for a real problem of the bank, validated many times.
 //!
 //! Prints the median and p99 time per run of `validate` (with the single-point-of-failure analysis on,
-//! the most expensive path) and of `Design::from_doc` on the same design written into a yrs document
-//! (the other half of what a room does per change), and writes them to `bench/results/validation.json`.
+//! the most expensive path) once with the problem's component and path rules only (target 200 µs) and
+//! once with capacity and latency rules added (one simulation run at the peak; target 1.5 ms), and of
+//! `Design::from_doc` on the same design written into a yrs document (the other half of what a room
+//! does per change), and writes them to `bench/results/validation.json`.
 //!
 //! Run: `cargo bench -p tierboard --bench validation` (release profile). Falls back to a problem
 //! constructed here when the bank in `problems/` is empty.
@@ -60,9 +62,42 @@ fn main() {
         result.advisories.len()
     );
 
+    // Two variants of the problem: its component and path rules only, and the same with capacity and
+    // latency rules (one simulation run at the peak per validation).
+    let mut plain = problem.clone();
+    for tier in &mut plain.tiers {
+        tier.rules.retain(|r| !r.needs_simulation());
+    }
+    plain.tiers.retain(|t| !t.rules.is_empty());
+    let mut loaded = plain.clone();
+    loaded.tiers.push(fixture::tier(
+        "TP",
+        "Holds the peak",
+        vec![
+            fixture::capacity(None, 0.8),
+            fixture::capacity(Some("app"), 0.8),
+            fixture::latency(None),
+        ],
+    ));
+    if loaded.targets.peak_rate_per_sec.is_none() {
+        loaded.targets.peak_rate_per_sec = Some(1_000.0);
+    }
+    let sim_rules = loaded
+        .tiers
+        .iter()
+        .flat_map(|t| &t.rules)
+        .filter(|r| r.needs_simulation())
+        .count();
     let validate_times = measure(WARMUP, RUNS, || {
         black_box(validate(
-            black_box(&problem),
+            black_box(&plain),
+            black_box(&catalog),
+            black_box(&design),
+        ));
+    });
+    let loaded_times = measure(WARMUP, RUNS / 5, || {
+        black_box(validate(
+            black_box(&loaded),
             black_box(&catalog),
             black_box(&design),
         ));
@@ -74,10 +109,17 @@ fn main() {
     });
 
     let v = stats(validate_times);
+    let c = stats(loaded_times);
     let r = stats(read_times);
     println!(
-        "validate:        median {:.1} µs, p99 {:.1} µs ({RUNS} runs)",
+        "validate:        median {:.1} µs, p99 {:.1} µs ({RUNS} runs; no capacity or latency rules; target 200 µs)",
         v.0, v.1
+    );
+    println!(
+        "validate + sim:  median {:.1} µs, p99 {:.1} µs ({} runs; {sim_rules} capacity/latency rules; target 1,500 µs)",
+        c.0,
+        c.1,
+        RUNS / 5
     );
     println!(
         "Design::from_doc: median {:.1} µs, p99 {:.1} µs ({RUNS} runs)",
@@ -92,6 +134,8 @@ fn main() {
         "edges": edges,
         "runs": RUNS,
         "validate_us": {"median": round(v.0), "p99": round(v.1)},
+        "validate_with_capacity_us": {"median": round(c.0), "p99": round(c.1), "rules": sim_rules},
+        "target_with_capacity_us": 1500,
         "from_doc_us": {"median": round(r.0), "p99": round(r.1)},
         "target_us": 200,
         "profile": if cfg!(debug_assertions) { "debug" } else { "release" },
@@ -109,11 +153,10 @@ fn pick_problem(bank: &Bank) -> Option<Problem> {
 /// load balancers, which feed the rest in a chain with cross links, so every rule kind has work to do.
 fn build_design(problem: &Problem, catalog: &Catalog) -> Design {
     let mut types: Vec<String> = Vec::new();
-    let rule_type = |r: &Rule| r.ty().to_string();
     for ty in problem
         .tiers
         .iter()
-        .flat_map(|t| t.rules.iter().map(rule_type))
+        .flat_map(|t| t.rules.iter().flat_map(|r| r.types().iter().cloned()))
         .chain(problem.available_components.iter().cloned())
     {
         if !types.contains(&ty) && catalog.get(&ty).is_some() {

@@ -175,3 +175,83 @@ advisories:
 ";
     assert_eq!(table, expected);
 }
+
+/// Issue 20's acceptance: over the committed bank, an empty design lists TinyURL's seed tiers first,
+/// exactly as the seed writes them, then the generated last tier; and the create client's seed rule is
+/// not met by a redirect client.
+#[tokio::test]
+async fn seed_tiers_come_first_and_a_specific_client_is_not_any_client() {
+    let bank = common::bank();
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        axum::serve(listener, tierboard::validation::api::router(bank))
+            .await
+            .unwrap();
+    });
+    let body = json!({"problem": "tinyurl", "design": {"nodes": [], "edges": []}});
+    let (status, result) = post(addr, "/api/validate", body.to_string().as_bytes()).await;
+    assert_eq!(status, 200, "{result}");
+    let tiers = result["tiers"].as_array().unwrap();
+    let seen: Vec<(String, String, Vec<String>)> = tiers
+        .iter()
+        .map(|t| {
+            (
+                t["id"].as_str().unwrap().to_string(),
+                t["source"].as_str().unwrap().to_string(),
+                t["rules"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|r| r["text"].as_str().unwrap().to_string())
+                    .collect(),
+            )
+        })
+        .collect();
+    let seed = |id: &str, rules: &[&str]| {
+        (
+            id.to_string(),
+            "seed".to_string(),
+            rules.iter().map(|r| r.to_string()).collect::<Vec<_>>(),
+        )
+    };
+    assert_eq!(
+        seen[..4],
+        [
+            seed(
+                "T0",
+                &[
+                    "Must have connection from: redirect_client",
+                    "Must have connection from: create_client"
+                ]
+            ),
+            seed("T1", &["Must include: app", "Must include: db_primary"]),
+            seed("T2", &["Must include: cdn", "Must include: cache"]),
+            seed(
+                "T3",
+                &[
+                    "Minimum 50 of type: app",
+                    "Parameter range check: cdn.hit_rate",
+                    "Parameter range check: cache.hit_rate"
+                ]
+            ),
+        ]
+    );
+    assert_eq!(seen.len(), 5, "{seen:?}");
+    assert_eq!(seen[4].1, "authored");
+    assert_eq!(tiers[4]["rules"][0]["kind"], "path");
+
+    // Only a redirect client: the create client's rule fails and says why.
+    let body = json!({"problem": "tinyurl", "design": {
+        "nodes": [{"id": "r", "type": "redirect_client", "label": "Redirect API"},
+                  {"id": "a", "type": "app", "label": "App"}],
+        "edges": [{"id": "e", "from": "r", "to": "a"}]}});
+    let (_, result) = post(addr, "/api/validate", body.to_string().as_bytes()).await;
+    let t0 = &result["tiers"][0]["rules"];
+    assert_eq!(t0[0]["passed"], true, "{t0}");
+    assert_eq!(t0[1]["passed"], false, "{t0}");
+    assert_eq!(
+        t0[1]["explanation"],
+        "no edge leaves a node of kind create_client: the design has no create_client node"
+    );
+}

@@ -6,8 +6,9 @@
 use std::path::PathBuf;
 use std::sync::OnceLock;
 
-use tierboard::design::{Design, INSTANCES, ParamValue};
+use tierboard::design::{Design, DesignNode, INSTANCES, ParamValue};
 use tierboard::problems::{Bank, Catalog, Problem, Rule};
+use tierboard::simulation::{Role, Scenario, simulate};
 use tierboard::validation::{ValidationResult, validate};
 
 fn bank() -> &'static Bank {
@@ -69,24 +70,50 @@ fn every_reference_design_reaches_every_tier() {
     );
 }
 
+/// Whether a node of type `node_ty` meets a rule naming `rule_ty`: same catalog kind, except that a
+/// specific client type (`create_client`) is met only by itself.
+fn meets(catalog: &Catalog, rule_ty: &str, node_ty: &str) -> bool {
+    if catalog.exact_match(rule_ty) {
+        return node_ty == rule_ty;
+    }
+    let kind = catalog.kind_of(rule_ty);
+    kind.is_some() && catalog.kind_of(node_ty) == kind
+}
+
 /// What the spec says a rule's verdict is, computed the slow, obvious way.
-fn oracle(catalog: &Catalog, design: &Design, rule: &Rule) -> bool {
-    let kind = catalog.kind_of(rule.ty());
-    let is_kind = |ty: &str| kind.is_some() && catalog.kind_of(ty) == kind;
+fn oracle(catalog: &Catalog, problem: &Problem, design: &Design, rule: &Rule) -> bool {
+    let rule_ty = rule.ty().unwrap_or_default();
+    let is_kind = |ty: &str| meets(catalog, rule_ty, ty);
     let nodes: Vec<_> = design.nodes.iter().filter(|n| is_kind(&n.ty)).collect();
     let exists = |id: &str| design.nodes.iter().any(|n| n.id == id && !n.is_note());
+    let instances = |n: &tierboard::design::DesignNode| match n.params.get(INSTANCES) {
+        Some(ParamValue::Number(v)) if *v >= 1.0 && v.fract() == 0.0 => *v as u64,
+        _ => 1,
+    };
+    // Edges between two distinct existing nodes.
+    let edges: Vec<(&str, &str)> = design
+        .edges
+        .iter()
+        .filter(|e| e.from != e.to && exists(&e.from) && exists(&e.to))
+        .map(|e| (e.from.as_str(), e.to.as_str()))
+        .collect();
+    // Every node reachable by one or more edges from `from`.
+    let reachable = |from: &[&str]| {
+        let mut seen: Vec<&str> = Vec::new();
+        let mut todo: Vec<&str> = from.to_vec();
+        while let Some(v) = todo.pop() {
+            for &(a, b) in &edges {
+                if a == v && !seen.contains(&b) {
+                    seen.push(b);
+                    todo.push(b);
+                }
+            }
+        }
+        seen
+    };
     match rule {
         Rule::Include { .. } => !nodes.is_empty(),
-        Rule::MinCount { count, .. } => {
-            let total: u64 = nodes
-                .iter()
-                .map(|n| match n.params.get(INSTANCES) {
-                    Some(ParamValue::Number(v)) if *v >= 1.0 && v.fract() == 0.0 => *v as u64,
-                    _ => 1,
-                })
-                .sum();
-            total >= *count
-        }
+        Rule::MinCount { count, .. } => nodes.iter().map(|n| instances(n)).sum::<u64>() >= *count,
         Rule::ConnectionFrom { .. } => design
             .edges
             .iter()
@@ -107,6 +134,111 @@ fn oracle(catalog: &Catalog, design: &Design, rule: &Rule) -> bool {
                     value.is_some_and(|v| v >= *min && v <= *max)
                 })
         }
+        Rule::Path { types, .. } => {
+            // Stage by stage: the nodes of the next type reachable from the last stage's nodes.
+            let of = |ty: &str| -> Vec<&str> {
+                design
+                    .nodes
+                    .iter()
+                    .filter(|n| !n.is_note() && meets(catalog, ty, &n.ty))
+                    .map(|n| n.id.as_str())
+                    .collect()
+            };
+            let mut stage = of(&types[0]);
+            for ty in &types[1..] {
+                let next = reachable(&stage);
+                stage = of(ty).into_iter().filter(|v| next.contains(v)).collect();
+            }
+            !stage.is_empty()
+        }
+        Rule::Redundant { .. } => {
+            let clients: Vec<&str> = design
+                .nodes
+                .iter()
+                .filter(|n| catalog.kind_of(&n.ty) == Some("client"))
+                .map(|n| n.id.as_str())
+                .collect();
+            let mut on_path = reachable(&clients);
+            on_path.extend(clients.iter().copied());
+            let role = |id: &str| {
+                let ty = &design.nodes.iter().find(|n| n.id == id).unwrap().ty;
+                catalog
+                    .get(ty)
+                    .map(|t| tierboard::simulation::graph::role_of(&t.kind, &t.family))
+            };
+            let ours: Vec<&str> = nodes.iter().map(|n| n.id.as_str()).collect();
+            let on: Vec<_> = nodes
+                .iter()
+                .filter(|n| on_path.contains(&n.id.as_str()))
+                .collect();
+            !on.is_empty()
+                && on.iter().all(|n| {
+                    let v = n.id.as_str();
+                    instances(n) >= 2
+                        || edges.iter().any(|&(b, x)| {
+                            x == v
+                                && role(b) == Some(Role::Balancer)
+                                && edges
+                                    .iter()
+                                    .any(|&(b2, y)| b2 == b && y != v && ours.contains(&y))
+                        })
+                        || edges.iter().any(|&(a, b)| {
+                            let other = if a == v {
+                                b
+                            } else if b == v {
+                                a
+                            } else {
+                                return false;
+                            };
+                            ours.contains(&other) || role(other) == Some(Role::Replica)
+                        })
+                })
+        }
+        Rule::Capacity {
+            ty,
+            max_utilisation,
+            ..
+        } => {
+            let sim = simulate(problem, catalog, design, &Scenario::peak());
+            let picked: Vec<_> = sim
+                .nodes
+                .values()
+                .filter(|n| match ty {
+                    Some(t) => meets(catalog, t, &n.ty),
+                    None => !matches!(n.role, Role::Client | Role::Unknown),
+                })
+                .collect();
+            let carried = sim
+                .nodes
+                .values()
+                .any(|n| n.role != Role::Client && n.offered_rps > 0.0);
+            carried
+                && (ty.is_none() || picked.iter().any(|n| n.offered_rps > 0.0))
+                && picked
+                    .iter()
+                    .all(|n| n.utilisation <= *max_utilisation + 1e-12 && n.error_rate == 0.0)
+                && (ty.is_some() || sim.end_to_end.error_rate == 0.0)
+        }
+        Rule::Latency { max_ms, .. } => {
+            let sim = simulate(problem, catalog, design, &Scenario::peak());
+            let (bound, p50) = match max_ms {
+                Some(ms) => (*ms, false),
+                None => (
+                    sim.scenario.latency_target_ms,
+                    sim.scenario.latency_percentile == "p50",
+                ),
+            };
+            let got = if p50 {
+                sim.end_to_end.p50_ms
+            } else {
+                sim.end_to_end.p99_ms
+            };
+            let carried = sim
+                .nodes
+                .values()
+                .any(|n| n.role != Role::Client && n.offered_rps > 0.0);
+            carried && got <= bound
+        }
     }
 }
 
@@ -126,10 +258,42 @@ fn remove_nodes(design: &mut Design, gone: impl Fn(&tierboard::design::DesignNod
 
 /// The reference design without what `rule` needs, and what the failing explanation must start with.
 fn break_rule(catalog: &Catalog, mut design: Design, rule: &Rule) -> (Design, String) {
-    let kind = catalog.kind_of(rule.ty()).map(str::to_string);
-    let is_kind = |ty: &str| kind.is_some() && catalog.kind_of(ty) == kind.as_deref();
-    let kind_name = kind.clone().unwrap_or_default();
+    let rule_ty = rule.ty().unwrap_or_default();
+    let is_kind = |ty: &str| meets(catalog, rule_ty, ty);
+    let kind_name = if catalog.exact_match(rule_ty) {
+        rule_ty.to_string()
+    } else {
+        catalog.kind_of(rule_ty).unwrap_or_default().to_string()
+    };
+    // Cut every edge out of a client: nothing reaches the system.
+    let cut_clients = |design: &mut Design| {
+        let clients: Vec<String> = design
+            .nodes
+            .iter()
+            .filter(|n| catalog.kind_of(&n.ty) == Some("client"))
+            .map(|n| n.id.clone())
+            .collect();
+        design.edges.retain(|e| !clients.contains(&e.from));
+    };
     match rule {
+        Rule::Path { types, .. } => {
+            let first: Vec<String> = design
+                .nodes
+                .iter()
+                .filter(|n| meets(catalog, &types[0], &n.ty))
+                .map(|n| n.id.clone())
+                .collect();
+            design.edges.retain(|e| !first.contains(&e.from));
+            (design, "no path".to_string())
+        }
+        Rule::Redundant { .. } => {
+            cut_clients(&mut design);
+            (design, format!("no {kind_name} node is on a request path"))
+        }
+        Rule::Capacity { .. } | Rule::Latency { .. } => {
+            cut_clients(&mut design);
+            (design, "at the peak of".to_string())
+        }
         Rule::Include { .. } => {
             remove_nodes(&mut design, |n| is_kind(&n.ty));
             (design, format!("no node of kind {kind_name}"))
@@ -193,7 +357,7 @@ fn check_against_oracle(
     for (tier, verdict) in problem.tiers.iter().zip(&result.tiers) {
         let mut passed = true;
         for (rule, got) in tier.rules.iter().zip(&verdict.rules) {
-            let expected = oracle(catalog, design, rule);
+            let expected = oracle(catalog, problem, design, rule);
             passed &= expected;
             if got.passed != expected {
                 wrong.push(format!(
@@ -310,5 +474,61 @@ fn cli_validates_a_reference_design_and_a_broken_one() {
     assert_eq!(output.status.code(), Some(2));
     assert!(
         String::from_utf8_lossy(&output.stderr).contains("no problem with id 'no-such-problem'")
+    );
+}
+
+/// Component bingo: one node of every type any rule of the problem names, with every count and range
+/// the rules ask for met (generous parameters), and no edges.
+fn bingo(problem: &Problem) -> Design {
+    let mut design = Design::default();
+    let mut seen: Vec<&str> = Vec::new();
+    for ty in problem
+        .tiers
+        .iter()
+        .flat_map(|t| &t.rules)
+        .flat_map(|r| r.types())
+    {
+        if seen.contains(&ty.as_str()) {
+            continue;
+        }
+        seen.push(ty);
+        let mut node = DesignNode::new(format!("bingo-{}", seen.len()), ty.as_str(), ty.as_str());
+        let mut count = 3;
+        for rule in problem.tiers.iter().flat_map(|t| &t.rules) {
+            match rule {
+                Rule::MinCount {
+                    ty: t, count: c, ..
+                } if t == ty => count = count.max(*c),
+                Rule::ParamRange {
+                    ty: t, param, min, ..
+                } if t == ty => {
+                    node = node.with_param(param.clone(), ParamValue::Number(*min));
+                }
+                _ => {}
+            }
+        }
+        design.nodes.push(node.with_instances(count));
+    }
+    design
+}
+
+#[test]
+fn component_bingo_reaches_no_problems_last_tier() {
+    let catalog = bank().catalog();
+    let mut reached = Vec::new();
+    let mut checked = 0;
+    for problem in problems() {
+        let result = validate(problem, catalog, &bingo(problem));
+        checked += 1;
+        if result.all_reached() {
+            reached.push(problem.id.clone());
+        }
+    }
+    assert_eq!(checked, bank().len());
+    assert!(
+        reached.is_empty(),
+        "{} of {checked} problems reach their last tier with every component and no edges: {}",
+        reached.len(),
+        reached.join(", ")
     );
 }

@@ -23,6 +23,7 @@ use tierboard::problems::load;
 use tierboard::problems::model::{
     Problem, RefEdge, RefNode, ReferenceSolution, Rule, Tier, TierSource,
 };
+use tierboard::validation::validate;
 
 /// Words too generic to tie a component to a sentence.
 const GENERIC: &[&str] = &[
@@ -243,11 +244,20 @@ fn nfr(p: &Problem, names: &[&str]) -> Option<Phrase> {
         })
 }
 
-fn listed(ty: &str) -> Phrase {
-    Phrase {
-        field: "available_components",
-        text: ty.to_string(),
-    }
+/// The phrase that states what the system must do: the first functional requirement, else the goal,
+/// the description, the summary. It is why the core of any design (a client, the service, where its data
+/// lives) is there at all.
+fn core_phrase(p: &Problem) -> Option<Phrase> {
+    let all = phrases(p);
+    [
+        "functional_requirements",
+        "goal",
+        "description",
+        "summary",
+        "sections",
+    ]
+    .iter()
+    .find_map(|f| all.iter().find(|ph| ph.field == *f).cloned())
 }
 
 fn include(ty: &str, because: String) -> Rule {
@@ -390,7 +400,8 @@ fn core_count(p: &Problem) -> (u64, String) {
             .map(|ph| ph.cite())
         })
         .or_else(|| scale_phrase(p).map(|ph| ph.cite()))
-        .unwrap_or_else(|| listed(&p.available_components[0]).cite());
+        .or_else(|| core_phrase(p).map(|ph| ph.cite()))
+        .unwrap_or_default();
     (n, why)
 }
 
@@ -412,8 +423,9 @@ fn scale_phrase(p: &Problem) -> Option<Phrase> {
 }
 
 /// The citation for a component without a sentence naming it: the requirement its kind answers
-/// (latency for caches, throughput for queues, data size for stores), else the component list.
-fn fallback(p: &Problem, ty: &str, catalog: &Catalog) -> Phrase {
+/// (latency for caches, throughput for queues, data size for stores). None when the problem's text gives
+/// no reason for it: the palette offering a component is not a reason to require it.
+fn fallback(p: &Problem, ty: &str, catalog: &Catalog) -> Option<Phrase> {
     let kind = catalog.kind_of(ty).unwrap_or(ty);
     let family = family(catalog, ty);
     let wanted: &[&str] = match (kind, family) {
@@ -423,21 +435,22 @@ fn fallback(p: &Problem, ty: &str, catalog: &Catalog) -> Phrase {
         (_, "security") => &["security", "compliance"],
         _ => &[],
     };
-    (!wanted.is_empty())
-        .then(|| nfr(p, wanted))
-        .flatten()
-        .unwrap_or_else(|| listed(ty))
+    (!wanted.is_empty()).then(|| nfr(p, wanted)).flatten()
 }
 
 /// Authors the tiers for one problem.
 pub fn tiers_for(p: &Problem, catalog: &Catalog) -> Result<Vec<Tier>, String> {
     let r = roles(&p.available_components, catalog)?;
     let ph = phrases(p);
-    let cite = |ty: &str| {
+    // A component the text names (or whose requirement it states); None when only the palette has it.
+    let cited = |ty: &str| {
         cite_component(ty, &ph, catalog)
-            .unwrap_or_else(|| fallback(p, ty, catalog))
-            .cite()
+            .or_else(|| fallback(p, ty, catalog))
+            .map(|x| x.cite())
     };
+    // The core (client, service, data) is required by what the system must do, named or not.
+    let core = core_phrase(p).map(|x| x.cite()).unwrap_or_default();
+    let cite = |ty: &str| cited(ty).unwrap_or_else(|| core.clone());
 
     let mut t0 = vec![
         include(&r.compute, cite(&r.compute)),
@@ -462,11 +475,10 @@ pub fn tiers_for(p: &Problem, catalog: &Catalog) -> Result<Vec<Tier>, String> {
             "scal",
         ],
     );
-    if let Some(e) = &r.entry {
-        t1.push(include(
-            e,
-            load.clone().map_or_else(|| cite(e), |x| x.cite()),
-        ));
+    if let Some(e) = &r.entry
+        && let Some(why) = load.clone().map(|x| x.cite()).or_else(|| cited(e))
+    {
+        t1.push(include(e, why));
     }
     let safe = nfr(p, &["durability", "availability", "uptime", "consistency"]);
     match &r.replica {
@@ -481,7 +493,11 @@ pub fn tiers_for(p: &Problem, catalog: &Catalog) -> Result<Vec<Tier>, String> {
         )),
     }
 
-    let mut t2: Vec<Rule> = r.rest.iter().map(|t| include(t, cite(t))).collect();
+    let mut t2: Vec<Rule> = r
+        .rest
+        .iter()
+        .filter_map(|t| cited(t).map(|why| include(t, why)))
+        .collect();
     if t2.is_empty() {
         // Nothing specific left: the distinctive requirement is scale itself.
         let why = load.map_or_else(|| cite(&r.compute), |x| x.cite());
@@ -497,18 +513,24 @@ pub fn tiers_for(p: &Problem, catalog: &Catalog) -> Result<Vec<Tier>, String> {
             id: "T0".into(),
             title: title("Working core"),
             source: TierSource::Authored,
+            generated: false,
+            note: None,
             rules: t0,
         },
         Tier {
             id: "T1".into(),
             title: title("Scale and redundancy"),
             source: TierSource::Authored,
+            generated: false,
+            note: None,
             rules: t1,
         },
         Tier {
             id: "T2".into(),
             title: title("Distinctive requirements"),
             source: TierSource::Authored,
+            generated: false,
+            note: None,
             rules: t2,
         },
     ])
@@ -606,15 +628,209 @@ pub fn reference_for(
     Ok(sol)
 }
 
-/// Authors every problem file under `dir` that has no tiers; returns how many it wrote.
-pub fn run(dir: &Path) -> Result<usize> {
+/// The title of the generated last tier.
+pub const GENERATED_TITLE: &str = "Works end to end and holds the peak";
+/// Its title on a problem without a stated workload (no capacity rule).
+pub const GENERATED_TITLE_NO_LOAD: &str = "Works end to end";
+
+/// The types along the reference design's request path from a client to where the data lives: the
+/// shortest path (fewest edges) from any client to a storage node, else to a cache, else to the node
+/// farthest from the clients; in a design without a client, from the nodes nothing points at. Types
+/// the palette does not offer are left out (the rule allows other nodes between the listed ones),
+/// repeats collapsed. None without a path of 2 types.
+pub fn data_path(p: &Problem, sol: &ReferenceSolution, catalog: &Catalog) -> Option<Vec<String>> {
+    let n = sol.nodes.len();
+    let index = |id: &str| sol.nodes.iter().position(|x| x.id == id);
+    let mut depth = vec![usize::MAX; n];
+    let mut parent = vec![usize::MAX; n];
+    let mut queue = std::collections::VecDeque::new();
+    for (i, node) in sol.nodes.iter().enumerate() {
+        if catalog.kind_of(&node.ty) == Some("client") {
+            depth[i] = 0;
+            queue.push_back(i);
+        }
+    }
+    // A design without a client (a pipeline, a backup system) starts where nothing points: its entry.
+    if queue.is_empty() {
+        for (i, node) in sol.nodes.iter().enumerate() {
+            if !sol.edges.iter().any(|e| e.to == node.id) {
+                depth[i] = 0;
+                queue.push_back(i);
+            }
+        }
+    }
+    while let Some(v) = queue.pop_front() {
+        for e in sol.edges.iter().filter(|e| e.from == sol.nodes[v].id) {
+            if let Some(w) = index(&e.to)
+                && depth[w] == usize::MAX
+            {
+                depth[w] = depth[v] + 1;
+                parent[w] = v;
+                queue.push_back(w);
+            }
+        }
+    }
+    let reached = |fam: &str| {
+        (0..n)
+            .filter(|&i| {
+                depth[i] != usize::MAX && depth[i] > 0 && family(catalog, &sol.nodes[i].ty) == fam
+            })
+            .min_by_key(|&i| depth[i])
+    };
+    let end = reached("storage")
+        .or_else(|| reached("cache"))
+        .or_else(|| {
+            (0..n)
+                .filter(|&i| depth[i] != usize::MAX && depth[i] > 0)
+                .max_by_key(|&i| (depth[i], std::cmp::Reverse(i)))
+        })?;
+    let mut chain = vec![end];
+    while parent[*chain.last()?] != usize::MAX {
+        chain.push(parent[*chain.last()?]);
+    }
+    chain.reverse();
+    let mut types: Vec<String> = Vec::new();
+    for i in chain {
+        let ty = &sol.nodes[i].ty;
+        // A specific type the palette does not list (a seed design's `redirect_client` where the palette
+        // offers `client`) is named by its kind, which any type of the kind meets.
+        let ty = if load::in_palette(p, catalog, ty) {
+            ty.clone()
+        } else if let Some(kind) = catalog
+            .kind_of(ty)
+            .filter(|k| load::in_palette(p, catalog, k))
+        {
+            kind.to_string()
+        } else {
+            continue;
+        };
+        if types.last() != Some(&ty) {
+            types.push(ty);
+        }
+    }
+    (types.len() >= 2).then_some(types)
+}
+
+/// The generated last tier: the request path from the entry client to the data (derived from the
+/// reference design's edges), and the peak held under 80 % utilisation where the problem states its
+/// workload. Marked `generated`: `author --regenerate` rewrites it.
+pub fn generated_tier(p: &Problem, sol: &ReferenceSolution, catalog: &Catalog) -> Option<Tier> {
+    let mut rules = Vec::new();
+    if let Some(types) = data_path(p, sol, catalog)
+        && let Some(why) = core_phrase(p)
+    {
+        rules.push(Rule::Path {
+            text: format!("Requests flow: {}", types.join(" → ")),
+            because: Some(format!(
+                "{} (a request must reach the data: the path of the reference design)",
+                why.cite()
+            )),
+            types,
+        });
+    }
+    let load = nfr(
+        p,
+        &[
+            "request rate",
+            "throughput",
+            "per second",
+            "qps",
+            "rps",
+            "requests",
+            "/s",
+            "peak",
+        ],
+    )
+    .or_else(|| scale_phrase(p));
+    let mut held = false;
+    // The simulated peak enters at clients: a palette without one cannot carry it.
+    if let Some(peak) = p.targets.peak_rate_per_sec
+        && let Some(why) = load
+        && load::in_palette(p, catalog, "client")
+    {
+        held = true;
+        rules.push(Rule::Capacity {
+            ty: None,
+            max_utilisation: tierboard::problems::model::DEFAULT_MAX_UTILISATION,
+            text: format!(
+                "Holds the peak of {} requests/s with every node under 80 %",
+                tierboard::simulation::num(peak)
+            ),
+            because: Some(why.cite()),
+        });
+    }
+    if rules.is_empty() {
+        return None;
+    }
+    Some(Tier {
+        id: next_tier_id(&p.tiers),
+        title: if held {
+            GENERATED_TITLE
+        } else {
+            GENERATED_TITLE_NO_LOAD
+        }
+        .into(),
+        source: TierSource::Authored,
+        generated: true,
+        note: None,
+        rules,
+    })
+}
+
+/// "T<n>" after the highest numbered tier id.
+fn next_tier_id(tiers: &[Tier]) -> String {
+    let next = tiers
+        .iter()
+        .filter_map(|t| t.id.strip_prefix('T')?.parse::<u32>().ok())
+        .max()
+        .map_or(0, |n| n + 1);
+    format!("T{next}")
+}
+
+/// What `run` did.
+#[derive(Debug, Default)]
+pub struct AuthorReport {
+    /// Files written.
+    pub written: usize,
+    /// Problems whose tiers carry a hand-written note (left alone).
+    pub by_hand: usize,
+    /// Problems that got a generated last tier.
+    pub generated: usize,
+    /// Reference designs extended for the new rules (changes made).
+    pub extended: usize,
+}
+
+/// Authors every problem file under `dir` that has no tiers; with `regenerate`, also rewrites the
+/// authored tiers (and the generated last tier after seed tiers) of every problem whose tiers carry no
+/// hand-written note. Seed tiers are kept rule for rule, first and in order.
+pub fn run(dir: &Path, regenerate: bool) -> Result<AuthorReport> {
     let catalog = Catalog::load(&dir.join("catalog.toml"))?;
-    let mut written = 0;
+    let mut report = AuthorReport::default();
     for path in load::problem_files(dir)? {
         let mut p = load::parse_file(&path).map_err(|e| Error::Internal(e.to_string()))?;
-        if !p.tiers.is_empty() {
+        if p.tiers_by_hand() {
+            // Hand-written tiers are never rewritten; the reference design is still completed for them
+            // (what it adds is marked).
+            report.by_hand += 1;
+            let before = std::fs::read_to_string(&path).unwrap_or_default();
+            if let Some(mut sol) = p.reference_solution.take() {
+                let mut changes = reference::complete(&mut sol, &p.tiers, &catalog);
+                changes.extend(reference::complete_structure(&mut sol, &p, &catalog));
+                report.extended += usize::from(!changes.is_empty());
+                p.reference_solution = Some(sol);
+            }
+            let text = import::to_toml(&p)?;
+            if text != before {
+                std::fs::write(&path, text)
+                    .map_err(|e| Error::Internal(format!("{}: {e}", path.display())))?;
+                report.written += 1;
+            }
             continue;
         }
+        if !p.tiers.is_empty() && !regenerate {
+            continue;
+        }
+        let before = std::fs::read_to_string(&path).unwrap_or_default();
         if p.available_components.is_empty() {
             let ac = classic::available_components(&p.id).ok_or_else(|| {
                 Error::Internal(format!(
@@ -626,13 +842,60 @@ pub fn run(dir: &Path) -> Result<usize> {
             p.available_components_authored = true;
         }
         let fail = |m: String| Error::Internal(format!("{}: {m}", path.display()));
-        p.tiers = tiers_for(&p, &catalog).map_err(fail)?;
-        if p.reference_solution.is_none() {
-            p.reference_solution = Some(reference_for(&p, &p.tiers, &catalog).map_err(fail)?);
+        let seeded = p.tiers.iter().any(|t| t.source == TierSource::Seed);
+        if seeded {
+            p.tiers.retain(|t| t.source == TierSource::Seed);
+        } else {
+            p.tiers = tiers_for(&p, &catalog).map_err(fail)?;
         }
-        std::fs::write(&path, import::to_toml(&p)?)
-            .map_err(|e| Error::Internal(format!("{}: {e}", path.display())))?;
-        written += 1;
+        let mut sol = match p.reference_solution.take() {
+            Some(sol) => sol,
+            None => reference_for(&p, &p.tiers, &catalog).map_err(fail)?,
+        };
+        let mut changes = reference::complete(&mut sol, &p.tiers, &catalog);
+        let base = sol.clone();
+        if let Some(tier) = generated_tier(&p, &sol, &catalog) {
+            p.tiers.push(tier);
+            report.generated += 1;
+        }
+        let mut extended = base.clone();
+        let mut more = reference::complete_structure(&mut extended, &p, &catalog);
+        // A peak no design within the catalog's bounds can hold (100,000 instances of a node): an
+        // impossible rule is a defect, so the generated tier keeps only its path.
+        let result = validate(&p, &catalog, &extended.design());
+        if !result.all_reached()
+            && let Some(last) = p.tiers.last_mut()
+            && last.generated
+            && last
+                .rules
+                .iter()
+                .any(|r| matches!(r, Rule::Capacity { .. }))
+        {
+            tracing::info!(problem = %p.id, "the reference design cannot hold the peak within the catalog's bounds; no capacity rule");
+            last.rules.retain(|r| !matches!(r, Rule::Capacity { .. }));
+            last.title = GENERATED_TITLE_NO_LOAD.into();
+            if last.rules.is_empty() {
+                p.tiers.pop();
+                report.generated -= 1;
+            }
+            extended = base.clone();
+            more = reference::complete_structure(&mut extended, &p, &catalog);
+        }
+        sol = extended;
+        changes.extend(more);
+        if !changes.is_empty() {
+            report.extended += 1;
+            for c in &changes {
+                tracing::debug!(problem = %p.id, change = %c, "reference design extended");
+            }
+        }
+        p.reference_solution = Some(sol);
+        let text = import::to_toml(&p)?;
+        if text != before {
+            std::fs::write(&path, text)
+                .map_err(|e| Error::Internal(format!("{}: {e}", path.display())))?;
+            report.written += 1;
+        }
     }
-    Ok(written)
+    Ok(report)
 }

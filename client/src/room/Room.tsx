@@ -220,7 +220,8 @@ function RoomView(props: {
     const hints = hintList(problem.hints)
     return (tier: number, rule: number) => {
       const r = problem.tiers[tier]?.rules[rule]
-      return r ? hintFor(r, problem.tiers[tier].id, hints, catalog) : null
+      // a path rule is coached by its first type; a latency or whole-design capacity rule by none
+      return r ? hintFor({ type: r.type || r.types?.[0] || '' }, problem.tiers[tier].id, hints, catalog) : null
     }
   }, [problem, catalog])
   // The best tier reached here counts as this browser's progress on the problem.

@@ -1,11 +1,13 @@
 /**
  * The server's live validation result (docs/PROTOCOL.md §4): a checkmark per tier and per rule, the
  * explanation of each rule, advisories and design issues apart. Clicking a rule highlights its nodes;
- * a failing rule links to the problem's hint that helps with it, where one does (issue 21).
+ * a failing rule links to the problem's hint that helps with it, where one does (issue 21). Rules that
+ * judge the design as a whole (path, redundancy, capacity and latency at peak, issue 20) carry a label
+ * of their kind; their explanations name the path found or where it breaks, and the load arithmetic.
  */
 import { memo, useEffect, useState } from 'react'
 import { getTimeline, type TierEvent } from '../api'
-import type { Finding, ValidationResult } from '../protocol'
+import { RULE_KIND_LABELS, type Finding, type ValidationResult } from '../protocol'
 
 function Mark({ ok, label }: { ok: boolean; label: string }) {
   return (
@@ -77,6 +79,7 @@ export const TierPanel = memo(function TierPanel(props: {
                     >
                       <Mark ok={r.passed} label={r.passed ? 'passed' : 'failed'} />
                       <span>
+                        {RULE_KIND_LABELS[r.kind] && <span className="chip small rule-kind">{RULE_KIND_LABELS[r.kind]}</span>}
                         <span className="rule-text">{r.text}</span>
                         {r.explanation && <span className="rule-why">{r.explanation}</span>}
                       </span>

@@ -61,6 +61,20 @@ describe('TierPanel', () => {
     expect(onHighlight).toHaveBeenLastCalledWith(null, [])
   })
 
+  it('labels the rules that judge the whole design with their kind (issue 20)', () => {
+    const last = result.tiers[result.tiers.length - 1]
+    const kinds = last.rules.map((r) => r.kind)
+    expect(kinds).toContain('path')
+    act(() => root.render(<TierPanel result={result} connected active={null} onHighlight={() => {}} />))
+    const tier = host.querySelector(`[data-testid="tier-${last.id}"]`)!
+    const labels = [...tier.querySelectorAll('.rule-kind')].map((l) => l.textContent)
+    expect(labels).toEqual(kinds.filter((k) => k === 'path' || k === 'capacity').map((k) => (k === 'path' ? 'path' : 'capacity at peak')))
+    // the partial design has no load balancer: the explanation says what breaks the path
+    const path = last.rules.find((r) => r.kind === 'path')!
+    expect(path.passed).toBe(false)
+    expect(tier.textContent).toContain(path.explanation)
+  })
+
   it('says it is waiting when there is no result yet', () => {
     act(() => root.render(<TierPanel result={null} connected={false} active={null} onHighlight={() => {}} />))
     expect(host.textContent).toContain('once connected')

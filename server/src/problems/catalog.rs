@@ -18,6 +18,8 @@ use serde::{Deserialize, Serialize};
 
 /// The component type of a free-text sticky note; validation ignores it.
 pub const NOTE: &str = crate::design::NOTE_TYPE;
+/// The kind of the nodes requests come from.
+pub const CLIENT: &str = "client";
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -290,6 +292,13 @@ impl Catalog {
     /// The kind a component type id denotes, if the catalog knows it.
     pub fn kind_of(&self, ty: &str) -> Option<&str> {
         self.by_type.get(ty).map(|t| t.kind.as_str())
+    }
+
+    /// Whether a rule naming `ty` is met only by nodes of that very type, not by the other types of its
+    /// kind: the specific clients (`create_client`, `redirect_client`), which the simulation treats as
+    /// different traffic (writes, reads). Every other rule type is matched by kind.
+    pub fn exact_match(&self, ty: &str) -> bool {
+        self.kind_of(ty) == Some(CLIENT) && ty != CLIENT
     }
 
     /// Whether two type ids denote the same kind (both known).

@@ -6,7 +6,7 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 
 use crate::design::ParamValue;
-use crate::problems::catalog::{Catalog, NOTE};
+use crate::problems::catalog::{CLIENT, Catalog, NOTE};
 use crate::problems::model::{Problem, Rule, TierSource};
 
 /// One problem with a file, located.
@@ -138,7 +138,9 @@ pub fn check(p: &Problem, path: &Path, catalog: &Catalog) -> Vec<LintError> {
         .iter()
         .filter(|t| t.source == TierSource::Authored)
         .count();
-    if authored > 0 && authored < 3 {
+    // A set of tiers written without the seed's; after seed tiers a single authored tier is fine.
+    let seeded = p.tiers.iter().any(|t| t.source == TierSource::Seed);
+    if !seeded && authored > 0 && authored < 3 {
         e(
             "tiers".into(),
             format!("an authored tier set needs at least 3 tiers, has {authored}"),
@@ -157,23 +159,88 @@ pub fn check(p: &Problem, path: &Path, catalog: &Catalog) -> Vec<LintError> {
         }
         for (ri, r) in t.rules.iter().enumerate() {
             let field = format!("tiers[{ti}].rules[{ri}]");
-            if !catalog.contains(r.ty()) {
-                e(
-                    format!("{field}.type"),
-                    format!("unknown component type '{}'", r.ty()),
-                );
-            }
-            if r.ty() == NOTE {
-                e(
-                    format!("{field}.type"),
-                    "a rule cannot ask for a note".into(),
-                );
+            let type_field = |k: usize| match r {
+                Rule::Path { .. } => format!("{field}.types[{k}]"),
+                _ => format!("{field}.type"),
+            };
+            for (k, ty) in r.types().iter().enumerate() {
+                if !catalog.contains(ty) {
+                    e(type_field(k), format!("unknown component type '{ty}'"));
+                }
+                if ty == NOTE {
+                    e(type_field(k), "a rule cannot ask for a note".into());
+                }
             }
             if t.source == TierSource::Authored && r.because().is_none_or(|b| b.trim().is_empty()) {
                 e(
                     format!("{field}.because"),
                     "an authored rule must say which text it comes from".into(),
                 );
+            }
+            // The palette is not a reason: a rule must come from what the problem asks for.
+            if let Some(b) = r.because()
+                && cites_only_palette(b)
+            {
+                e(
+                    format!("{field}.because"),
+                    "cites only available_components: the palette offers a component, it does not ask for it".into(),
+                );
+            }
+            // The simulation sends the peak from client nodes: without one in the palette no design
+            // can carry it.
+            if r.needs_simulation() && !in_palette(p, catalog, CLIENT) {
+                e(
+                    format!("{field}.kind"),
+                    "a capacity or latency rule needs a client in the palette (available_components): the simulated peak enters at clients".into(),
+                );
+            }
+            match r {
+                Rule::Path { types, .. } => {
+                    if types.len() < 2 {
+                        e(
+                            format!("{field}.types"),
+                            format!("a path needs at least 2 types, has {}", types.len()),
+                        );
+                    }
+                    for (k, ty) in types.iter().enumerate() {
+                        if catalog.contains(ty) && !in_palette(p, catalog, ty) {
+                            e(
+                                format!("{field}.types[{k}]"),
+                                format!(
+                                    "'{ty}' is not in the palette (available_components), so no design can have it"
+                                ),
+                            );
+                        }
+                    }
+                }
+                Rule::Capacity {
+                    max_utilisation, ..
+                } => {
+                    if p.targets.peak_rate_per_sec.is_none() {
+                        e(
+                            format!("{field}.kind"),
+                            "a capacity rule needs the problem's workload: targets.peak_rate_per_sec is not stated".into(),
+                        );
+                    }
+                    if !(max_utilisation.is_finite()
+                        && *max_utilisation > 0.0
+                        && *max_utilisation <= 1.0)
+                    {
+                        e(
+                            format!("{field}.max_utilisation"),
+                            format!("{max_utilisation} is not in (0, 1]"),
+                        );
+                    }
+                }
+                Rule::Latency { max_ms, .. }
+                    if max_ms.is_some_and(|ms| !(ms.is_finite() && ms > 0.0)) =>
+                {
+                    e(
+                        format!("{field}.max_ms"),
+                        format!("{:?} is not a positive number of milliseconds", max_ms),
+                    )
+                }
+                _ => {}
             }
             match r {
                 Rule::MinCount { count, .. } if *count < 1 => {
@@ -276,6 +343,28 @@ pub fn check(p: &Problem, path: &Path, catalog: &Catalog) -> Vec<LintError> {
         }
     }
     errs
+}
+
+/// Whether a `because` cites only the palette: every citation in it (`field: "phrase"`, several joined
+/// by `; `) is `available_components`.
+pub fn cites_only_palette(because: &str) -> bool {
+    let b = because.trim();
+    b.starts_with("available_components:")
+        && !b.split("; ").skip(1).any(|part| {
+            let field = part.split(':').next().unwrap_or("");
+            !field.is_empty() && field != "available_components"
+        })
+}
+
+/// Whether a design for `p` can have a node that meets a rule naming `ty`: the palette lists the
+/// type, or (for types matched by kind) another type of its kind.
+pub fn in_palette(p: &Problem, catalog: &Catalog, ty: &str) -> bool {
+    p.available_components.iter().any(|a| {
+        a == ty
+            || (!catalog.exact_match(ty)
+                && catalog.kind_of(a).is_some()
+                && catalog.kind_of(a) == catalog.kind_of(ty))
+    })
 }
 
 /// Loads every file under `dir` with the catalog `dir/catalog.toml`; returns the problems and every

@@ -111,6 +111,11 @@ impl Problem {
             .map(ReferenceSolution::design)
     }
 
+    /// Whether the tiers were written by hand (a tier carries a note): no tool rewrites them.
+    pub fn tiers_by_hand(&self) -> bool {
+        self.tiers.iter().any(|t| t.note.is_some())
+    }
+
     /// Where the tiers come from: `seed`, `authored`, or `none`.
     pub fn tier_source(&self) -> &'static str {
         match self.tiers.first().map(|t| t.source) {
@@ -143,6 +148,11 @@ pub struct Targets {
     /// The largest per-second rate the request-rate requirement names (peak), in units per second.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub peak_rate_per_sec: Option<f64>,
+    /// Where a hand-written `peak_rate_per_sec` comes from when no requirement states it: the problem's
+    /// own phrase, as `<field>: "<phrase>"` (the classic questions state their peak in a section, e.g.
+    /// `sections: "Peak traffic (3x): ~87,000 RPS"`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub peak_rate_from: Option<String>,
 }
 
 impl Targets {
@@ -275,12 +285,25 @@ pub struct Tier {
     pub id: String,
     pub title: String,
     pub source: TierSource,
+    /// Written by `tierboard-bank author` from the problem's data (not by hand, not by the seed): a
+    /// re-run of the tool may replace it. Left out when false.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub generated: bool,
+    /// Who may change the tier, e.g. [`BY_HAND`]: `tierboard-bank author` never rewrites the tiers of a
+    /// problem whose tiers carry a note.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
     pub rules: Vec<Rule>,
 }
+
+/// The note on hand-written tiers.
+pub const BY_HAND: &str = "authored by hand, never regenerated";
 
 /// One tier rule (docs/PROTOCOL.md §5). `text` is the seed's wording, kept verbatim.
 ///
 /// Authored rules carry `because`: the phrase of the problem's own text the rule comes from.
+/// `include`, `min_count`, `connection_from` and `param_range` are the seed's kinds; `path`, `redundant`,
+/// `capacity` and `latency` judge how the design is wired and whether it holds the problem's peak.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
 pub enum Rule {
@@ -318,16 +341,77 @@ pub enum Rule {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         because: Option<String>,
     },
+    /// Nodes of `types[0]`, `types[1]`, ... joined by one directed path in that order (other nodes may
+    /// lie between them).
+    Path {
+        types: Vec<String>,
+        text: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        because: Option<String>,
+    },
+    /// No node of the type on the request path is a single instance.
+    Redundant {
+        #[serde(rename = "type")]
+        ty: String,
+        text: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        because: Option<String>,
+    },
+    /// At the problem's peak (simulated), the nodes of `type` (the whole design when absent) stay at or
+    /// under `max_utilisation` and serve without errors.
+    Capacity {
+        #[serde(rename = "type", default, skip_serializing_if = "Option::is_none")]
+        ty: Option<String>,
+        #[serde(default = "default_max_utilisation")]
+        max_utilisation: f64,
+        text: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        because: Option<String>,
+    },
+    /// The simulated p99 at the problem's peak is at most `max_ms` (the problem's latency target when
+    /// absent).
+    Latency {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        max_ms: Option<f64>,
+        text: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        because: Option<String>,
+    },
+}
+
+/// The utilisation bound of a `capacity` rule that states none: the simulation's headroom (80 %).
+pub const DEFAULT_MAX_UTILISATION: f64 = crate::simulation::HEADROOM;
+
+fn default_max_utilisation() -> f64 {
+    DEFAULT_MAX_UTILISATION
 }
 
 impl Rule {
-    /// The component type the rule names.
-    pub fn ty(&self) -> &str {
+    /// The component type the rule names, for the rules that name exactly one (`path` names several,
+    /// `latency` none, `capacity` one or none).
+    pub fn ty(&self) -> Option<&str> {
         match self {
             Rule::Include { ty, .. }
             | Rule::MinCount { ty, .. }
             | Rule::ConnectionFrom { ty, .. }
-            | Rule::ParamRange { ty, .. } => ty,
+            | Rule::ParamRange { ty, .. }
+            | Rule::Redundant { ty, .. } => Some(ty),
+            Rule::Capacity { ty, .. } => ty.as_deref(),
+            Rule::Path { .. } | Rule::Latency { .. } => None,
+        }
+    }
+
+    /// Every component type the rule names, in order.
+    pub fn types(&self) -> &[String] {
+        match self {
+            Rule::Include { ty, .. }
+            | Rule::MinCount { ty, .. }
+            | Rule::ConnectionFrom { ty, .. }
+            | Rule::ParamRange { ty, .. }
+            | Rule::Redundant { ty, .. } => std::slice::from_ref(ty),
+            Rule::Capacity { ty, .. } => ty.as_slice(),
+            Rule::Path { types, .. } => types,
+            Rule::Latency { .. } => &[],
         }
     }
 
@@ -336,7 +420,11 @@ impl Rule {
             Rule::Include { text, .. }
             | Rule::MinCount { text, .. }
             | Rule::ConnectionFrom { text, .. }
-            | Rule::ParamRange { text, .. } => text,
+            | Rule::ParamRange { text, .. }
+            | Rule::Path { text, .. }
+            | Rule::Redundant { text, .. }
+            | Rule::Capacity { text, .. }
+            | Rule::Latency { text, .. } => text,
         }
     }
 
@@ -345,18 +433,32 @@ impl Rule {
             Rule::Include { because, .. }
             | Rule::MinCount { because, .. }
             | Rule::ConnectionFrom { because, .. }
-            | Rule::ParamRange { because, .. } => because.as_deref(),
+            | Rule::ParamRange { because, .. }
+            | Rule::Path { because, .. }
+            | Rule::Redundant { because, .. }
+            | Rule::Capacity { because, .. }
+            | Rule::Latency { because, .. } => because.as_deref(),
         }
     }
 
-    /// The `kind` tag as it appears in JSON: `include`, `min_count`, `connection_from`, `param_range`.
+    /// The `kind` tag as it appears in JSON: `include`, `min_count`, `connection_from`, `param_range`,
+    /// `path`, `redundant`, `capacity`, `latency`.
     pub fn kind(&self) -> &'static str {
         match self {
             Rule::Include { .. } => "include",
             Rule::MinCount { .. } => "min_count",
             Rule::ConnectionFrom { .. } => "connection_from",
             Rule::ParamRange { .. } => "param_range",
+            Rule::Path { .. } => "path",
+            Rule::Redundant { .. } => "redundant",
+            Rule::Capacity { .. } => "capacity",
+            Rule::Latency { .. } => "latency",
         }
+    }
+
+    /// Whether answering the rule needs the capacity simulation (`capacity`, `latency`).
+    pub fn needs_simulation(&self) -> bool {
+        matches!(self, Rule::Capacity { .. } | Rule::Latency { .. })
     }
 }
 

@@ -195,6 +195,33 @@ pub fn simulate_using(
     }
 }
 
+/// One run of a design at its problem's peak, nothing failed, warm caches: what validation's `capacity`
+/// and `latency` rules judge (docs/PROTOCOL.md §5), without the checks, the failure analysis and the
+/// result's strings.
+pub struct Peak {
+    pub workload: Workload,
+    pub graph: Graph,
+    pub run: model::Run,
+}
+
+/// Runs `design` once at `problem`'s peak; `with_latency` off skips the queueing arithmetic (a
+/// `capacity` rule needs only load and utilisation).
+pub fn peak(problem: &Problem, catalog: &Catalog, design: &Design, with_latency: bool) -> Peak {
+    let workload = Workload::of(problem);
+    let graph = Graph::build(design, catalog);
+    let failed = vec![false; graph.nodes.len()];
+    let input = RunInput {
+        with_latency,
+        ..run_input(&workload, workload.peak_rps, &failed, false)
+    };
+    let run = graph.run(&input, None);
+    Peak {
+        workload,
+        graph,
+        run,
+    }
+}
+
 fn run_input<'a>(workload: &Workload, rate: f64, failed: &'a [bool], cold: bool) -> RunInput<'a> {
     RunInput {
         rate,

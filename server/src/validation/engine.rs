@@ -7,6 +7,7 @@
 //! from a client to storage" is one reachability question and "on every such path" is dominance.
 
 use std::borrow::Cow;
+use std::cell::OnceCell;
 use std::collections::hash_map::Entry;
 use std::fmt::Write as _;
 
@@ -15,6 +16,7 @@ use foldhash::{HashMap, HashMapExt, HashSet, HashSetExt};
 
 use crate::design::{Design, DesignNode, INSTANCES, ParamValue};
 use crate::problems::{Catalog, ComponentType, Problem, Rule};
+use crate::simulation::Peak;
 
 use super::graph::Graph;
 use super::result::{
@@ -38,9 +40,11 @@ const QUOTE_LIMIT: usize = 60;
 /// does not know it (so an unknown rule type can still be met by a node of that same unknown type,
 /// but an unknown node type never meets a rule about a known kind).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum KindKey<'a> {
+pub(super) enum KindKey<'a> {
     Known(&'a str),
     Unknown(&'a str),
+    /// A rule type met only by nodes of that very type ([`Catalog::exact_match`]: `create_client`).
+    Exact(&'a str),
 }
 
 impl<'a> KindKey<'a> {
@@ -51,25 +55,34 @@ impl<'a> KindKey<'a> {
         }
     }
 
-    fn name(self) -> &'a str {
+    /// What a rule naming `ty` is met by.
+    pub(super) fn rule(catalog: &'a Catalog, ty: &'a str) -> KindKey<'a> {
+        if catalog.exact_match(ty) {
+            KindKey::Exact(ty)
+        } else {
+            KindKey::of(catalog, ty)
+        }
+    }
+
+    pub(super) fn name(self) -> &'a str {
         match self {
-            KindKey::Known(k) | KindKey::Unknown(k) => k,
+            KindKey::Known(k) | KindKey::Unknown(k) | KindKey::Exact(k) => k,
         }
     }
 }
 
 /// A design node that takes part in validation (not a note, not a duplicate).
-struct Member<'a> {
-    node: &'a DesignNode,
-    key: Option<KindKey<'a>>,
-    def: Option<&'a ComponentType>,
-    instances: u64,
-    client: bool,
-    storage: bool,
+pub(super) struct Member<'a> {
+    pub(super) node: &'a DesignNode,
+    pub(super) key: Option<KindKey<'a>>,
+    pub(super) def: Option<&'a ComponentType>,
+    pub(super) instances: u64,
+    pub(super) client: bool,
+    pub(super) storage: bool,
     /// Some edge leaves it for another node.
-    leaves: bool,
+    pub(super) leaves: bool,
     /// Some edge touches it.
-    connected: bool,
+    pub(super) connected: bool,
 }
 
 enum Slot {
@@ -220,6 +233,9 @@ pub fn validate(problem: &Problem, catalog: &Catalog, design: &Design) -> Valida
         graph: &graph,
         groups: Groups::new(problem, catalog, &members),
         catalog,
+        problem,
+        design,
+        peak: OnceCell::new(),
     };
     let mut tiers = Vec::with_capacity(problem.tiers.len());
     let mut reached = 0;
@@ -265,7 +281,7 @@ impl<'a> TypeInfo<'a> {
         // entry of its own borrows its kind's.
         let def = match key {
             KindKey::Known(kind) => catalog.get(ty).or_else(|| catalog.get(kind)),
-            KindKey::Unknown(_) => None,
+            KindKey::Unknown(_) | KindKey::Exact(_) => None,
         };
         TypeInfo { key, def }
     }
@@ -387,7 +403,7 @@ fn index_node<'a>(
 }
 
 /// The members of each distinct kind the problem's rules name, computed once per validation.
-struct Groups<'a> {
+pub(super) struct Groups<'a> {
     keys: Vec<KindKey<'a>>,
     members: Vec<Vec<u32>>,
 }
@@ -395,16 +411,30 @@ struct Groups<'a> {
 impl<'a> Groups<'a> {
     fn new(problem: &'a Problem, catalog: &'a Catalog, members: &[Member<'a>]) -> Groups<'a> {
         let mut keys: Vec<KindKey<'a>> = Vec::new();
-        for rule in problem.tiers.iter().flat_map(|t| &t.rules) {
-            let key = KindKey::of(catalog, rule.ty());
+        for ty in problem
+            .tiers
+            .iter()
+            .flat_map(|t| &t.rules)
+            .flat_map(|r| r.types())
+        {
+            let key = KindKey::rule(catalog, ty);
             if !keys.contains(&key) {
                 keys.push(key);
             }
         }
         let mut groups = vec![Vec::new(); keys.len()];
+        let exact = keys.iter().any(|k| matches!(k, KindKey::Exact(_)));
         for (i, m) in members.iter().enumerate() {
             if let Some(g) = m.key.and_then(|k| keys.iter().position(|&key| key == k)) {
                 groups[g].push(i as u32);
+            }
+            // A node is in its kind's group and, for a specific client, in its type's group too.
+            if exact {
+                for (g, key) in keys.iter().enumerate() {
+                    if matches!(key, KindKey::Exact(t) if *t == m.node.ty) {
+                        groups[g].push(i as u32);
+                    }
+                }
             }
         }
         Groups {
@@ -413,7 +443,7 @@ impl<'a> Groups<'a> {
         }
     }
 
-    fn of(&self, key: KindKey) -> &[u32] {
+    pub(super) fn of(&self, key: KindKey) -> &[u32] {
         self.keys
             .iter()
             .position(|&k| k == key)
@@ -422,31 +452,35 @@ impl<'a> Groups<'a> {
     }
 }
 
-struct Context<'a, 'm> {
-    members: &'m [Member<'a>],
-    graph: &'m Graph,
-    groups: Groups<'a>,
-    catalog: &'a Catalog,
+pub(super) struct Context<'a, 'm> {
+    pub(super) members: &'m [Member<'a>],
+    pub(super) graph: &'m Graph,
+    pub(super) groups: Groups<'a>,
+    pub(super) catalog: &'a Catalog,
+    pub(super) problem: &'a Problem,
+    pub(super) design: &'a Design,
+    /// The design run at the problem's peak, computed on the first `capacity` or `latency` rule.
+    pub(super) peak: OnceCell<Peak>,
 }
 
 impl Context<'_, '_> {
-    fn ids(&self, indices: &[u32]) -> Vec<String> {
+    pub(super) fn ids(&self, indices: &[u32]) -> Vec<String> {
         indices
             .iter()
             .map(|&i| self.member(i).node.id.clone())
             .collect()
     }
 
-    fn member(&self, i: u32) -> &Member<'_> {
+    pub(super) fn member(&self, i: u32) -> &Member<'_> {
         &self.members[i as usize]
     }
 
-    fn name(&self, i: u32) -> Cow<'_, str> {
+    pub(super) fn name(&self, i: u32) -> Cow<'_, str> {
         q(self.member(i).node.display_name())
     }
 
     /// "'A', 'B', 'C' and 4 more"
-    fn names(&self, indices: &[u32]) -> String {
+    pub(super) fn names(&self, indices: &[u32]) -> String {
         let mut out = String::new();
         for (n, &i) in indices.iter().take(LIST_LIMIT).enumerate() {
             if n > 0 {
@@ -461,10 +495,31 @@ impl Context<'_, '_> {
     }
 
     fn rule(&self, rule: &Rule) -> RuleResult {
-        let key = KindKey::of(self.catalog, rule.ty());
+        let (kind_code, passed, explanation, nodes) = self.answer(rule);
+        RuleResult {
+            text: rule.text().to_string(),
+            kind: kind_code,
+            passed,
+            explanation,
+            nodes,
+        }
+    }
+
+    /// The verdict, explanation and nodes of one rule. The seed's kinds name one component type and
+    /// are answered from its group here; the structure and capacity kinds in `rules.rs`.
+    fn answer(&self, rule: &Rule) -> (RuleKind, bool, String, Vec<String>) {
+        let key = KindKey::rule(self.catalog, rule.ty().unwrap_or_default());
         let group = self.groups.of(key);
         let kind = q(key.name());
         let (kind_code, passed, explanation, nodes) = match rule {
+            Rule::Path { types, .. } => self.path(types),
+            Rule::Redundant { ty, .. } => self.redundant(ty),
+            Rule::Capacity {
+                ty,
+                max_utilisation,
+                ..
+            } => self.capacity(ty.as_deref(), *max_utilisation),
+            Rule::Latency { max_ms, .. } => self.latency(*max_ms),
             Rule::Include { .. } => {
                 let explanation = if group.is_empty() {
                     format!("no node of kind {kind}{}", unknown_note(key))
@@ -679,13 +734,7 @@ impl Context<'_, '_> {
                 }
             }
         };
-        RuleResult {
-            text: rule.text().to_string(),
-            kind: kind_code,
-            passed,
-            explanation,
-            nodes,
-        }
+        (kind_code, passed, explanation, nodes)
     }
 }
 
@@ -699,9 +748,9 @@ fn default_of(def: Option<&ComponentType>, param: &str) -> Option<f64> {
         .as_f64()
 }
 
-fn unknown_note(key: KindKey) -> String {
+pub(super) fn unknown_note(key: KindKey) -> String {
     match key {
-        KindKey::Known(_) => String::new(),
+        KindKey::Known(_) | KindKey::Exact(_) => String::new(),
         KindKey::Unknown(_) => " (a type the component catalog does not know)".to_string(),
     }
 }
@@ -815,7 +864,7 @@ fn push(
 }
 
 /// A user string cut to [`QUOTE_LIMIT`] characters, for quoting in a message.
-fn q(s: &str) -> Cow<'_, str> {
+pub(super) fn q(s: &str) -> Cow<'_, str> {
     match s.char_indices().nth(QUOTE_LIMIT) {
         None => Cow::Borrowed(s),
         Some((cut, _)) => Cow::Owned(format!("{}…", &s[..cut])),
@@ -841,7 +890,7 @@ fn show_value(value: &ParamValue) -> String {
     }
 }
 
-fn plural(n: usize, word: &str) -> String {
+pub(super) fn plural(n: usize, word: &str) -> String {
     if n == 1 {
         format!("1 {word}")
     } else {

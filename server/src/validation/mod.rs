@@ -3,7 +3,9 @@
 //! - [`engine`]: [`validate`], the rules, design issues and advisories. No I/O, never panics.
 //! - [`result`]: the result types (serialised exactly as PROTOCOL.md §4) and [`transitions`], which
 //!   diffs two results into tier reached / lost events for a room's timeline.
-//! - [`graph`]: the compressed graph behind the path advisories.
+//! - [`graph`]: the compressed graph behind the path advisories and the `path` / `redundant` rules.
+//! - `rules`: the structure and capacity rule kinds (`path`, `redundant`, `capacity`, `latency`); the
+//!   last two run the design once at the problem's peak through [`crate::simulation::peak`].
 //! - [`live`]: [`revalidate`], what a room runs per change: read the document, validate, diff.
 //! - [`api`]: the stateless `POST /api/validate`.
 //! - [`cli`]: `tierboard validate --problem <id> design.json`.
@@ -17,6 +19,7 @@ pub mod engine;
 pub mod graph;
 pub mod live;
 pub mod result;
+mod rules;
 
 pub use engine::{CLIENT_KIND, SPOF_AVAILABILITY, STORAGE_FAMILY, validate};
 pub use live::{Revalidation, revalidate};

@@ -53,6 +53,10 @@ pub enum RuleKind {
     MinCount,
     ConnectionFrom,
     ParamRange,
+    Path,
+    Redundant,
+    Capacity,
+    Latency,
 }
 
 /// Advice about the design that does not affect the tiers.

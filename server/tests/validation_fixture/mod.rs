@@ -78,11 +78,46 @@ pub fn param_range(ty: &str, param: &str, min: f64, max: f64) -> Rule {
     }
 }
 
+pub fn path(types: &[&str]) -> Rule {
+    Rule::Path {
+        types: types.iter().map(|t| t.to_string()).collect(),
+        text: format!("Path: {}", types.join(" → ")),
+        because: None,
+    }
+}
+
+pub fn redundant(ty: &str) -> Rule {
+    Rule::Redundant {
+        ty: ty.into(),
+        text: format!("Redundant: {ty}"),
+        because: None,
+    }
+}
+
+pub fn capacity(ty: Option<&str>, max_utilisation: f64) -> Rule {
+    Rule::Capacity {
+        ty: ty.map(String::from),
+        max_utilisation,
+        text: format!("Holds the peak: {}", ty.unwrap_or("every node")),
+        because: None,
+    }
+}
+
+pub fn latency(max_ms: Option<f64>) -> Rule {
+    Rule::Latency {
+        max_ms,
+        text: "p99 at peak within the target".into(),
+        because: None,
+    }
+}
+
 pub fn tier(id: &str, title: &str, rules: Vec<Rule>) -> Tier {
     Tier {
         id: id.into(),
         title: title.into(),
         source: TierSource::Seed,
+        generated: false,
+        note: None,
         rules,
     }
 }
