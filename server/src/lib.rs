@@ -42,6 +42,7 @@ pub mod listen;
 pub mod metrics;
 pub mod problems;
 pub mod ratelimit;
+pub mod retention;
 pub mod room;
 pub mod rooms;
 pub mod rows;
