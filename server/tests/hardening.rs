@@ -568,10 +568,11 @@ async fn a_poisoned_update_is_refused_and_the_room_keeps_serving() {
     let server = common::TestServer::start(&url).await;
     let (room, edit, _) = server.create_room("tutorial-simple-blog").await;
     let mut writer = WsClient::connect(&server.ws_url(&room, &edit)).await;
+    // Taken before `edit` opens its transaction (yrs' get_or_insert takes one of its own).
+    let writer_map = writer.doc.get_or_insert_map("scratch");
     writer
-        .edit(|doc, txn| {
-            doc.get_or_insert_map("scratch")
-                .insert(txn, "before", "poison");
+        .edit(|_, txn| {
+            writer_map.insert(txn, "before", "poison");
         })
         .await;
     let mut attacker = WsClient::connect(&server.ws_url(&room, &edit)).await;
@@ -597,9 +598,8 @@ async fn a_poisoned_update_is_refused_and_the_room_keeps_serving() {
     };
     assert!(seen(&joiner, "before"), "the document survived");
     writer
-        .edit(|doc, txn| {
-            doc.get_or_insert_map("scratch")
-                .insert(txn, "after", "poison");
+        .edit(|_, txn| {
+            writer_map.insert(txn, "after", "poison");
         })
         .await;
     assert!(
@@ -624,22 +624,22 @@ async fn an_update_beyond_the_document_quota_is_refused_with_4414() {
     let (room, edit, _) = server.create_room("tutorial-simple-blog").await;
     let mut small = WsClient::connect(&server.ws_url(&room, &edit)).await;
     let mut big = WsClient::connect(&server.ws_url(&room, &edit)).await;
-    big.edit(|doc, txn| {
-        doc.get_or_insert_map("scratch")
-            .insert(txn, "half", "h".repeat(30 * 1024));
+    let small_map = small.doc.get_or_insert_map("scratch");
+    let big_map = big.doc.get_or_insert_map("scratch");
+    big.edit(|_, txn| {
+        big_map.insert(txn, "half", "h".repeat(30 * 1024));
     })
     .await;
-    big.edit(|doc, txn| {
-        doc.get_or_insert_map("scratch")
-            .insert(txn, "too much", "t".repeat(40 * 1024));
+    big.edit(|_, txn| {
+        big_map.insert(txn, "too much", "t".repeat(40 * 1024));
     })
     .await;
     big.pump_until(Duration::from_secs(10), |c| c.close_code.is_some())
         .await;
     assert_eq!(big.close_code, Some(4414));
     small
-        .edit(|doc, txn| {
-            doc.get_or_insert_map("scratch").insert(txn, "small", 1);
+        .edit(|_, txn| {
+            small_map.insert(txn, "small", 1);
         })
         .await;
     assert!(
