@@ -222,6 +222,8 @@ export const CLOSE_CODES: Record<number, string> = {
   4401: 'this link is not valid (missing or wrong token)',
   4404: 'no such room',
   4413: 'a change was too large for the server',
+  4414: 'the board reached its size limit; this change was not saved',
+  4415: 'too many changes are waiting for missing parts; reload the board',
   4429: 'the server refused a message carrying too many parts',
 }
 

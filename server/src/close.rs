@@ -30,13 +30,17 @@ pub enum CloseCode {
     UnknownRoom,
     /// 4413: a message larger than the limit.
     TooLarge,
+    /// 4414: the update would take the room's document beyond its size quota.
+    DocumentQuota,
+    /// 4415: too many updates (or bytes) wait in the room for parts that never arrived.
+    TooManyPending,
     /// 4429: more protocol messages in one WebSocket message than the server accepts.
     TooManyMessages,
 }
 
 impl CloseCode {
     /// Every code, in the order of the protocol's table.
-    pub const ALL: [CloseCode; 12] = [
+    pub const ALL: [CloseCode; 14] = [
         CloseCode::Normal,
         CloseCode::GoingAway,
         CloseCode::ProtocolError,
@@ -48,6 +52,8 @@ impl CloseCode {
         CloseCode::Unauthorized,
         CloseCode::UnknownRoom,
         CloseCode::TooLarge,
+        CloseCode::DocumentQuota,
+        CloseCode::TooManyPending,
         CloseCode::TooManyMessages,
     ];
 
@@ -65,6 +71,8 @@ impl CloseCode {
             CloseCode::Unauthorized => 4401,
             CloseCode::UnknownRoom => 4404,
             CloseCode::TooLarge => 4413,
+            CloseCode::DocumentQuota => 4414,
+            CloseCode::TooManyPending => 4415,
             CloseCode::TooManyMessages => 4429,
         }
     }
@@ -83,6 +91,8 @@ impl CloseCode {
             CloseCode::Unauthorized => "missing or invalid token",
             CloseCode::UnknownRoom => "no such room",
             CloseCode::TooLarge => "message too large",
+            CloseCode::DocumentQuota => "room document at its size quota",
+            CloseCode::TooManyPending => "too many updates waiting for missing parts",
             CloseCode::TooManyMessages => "too many messages in one frame",
         }
     }

@@ -158,6 +158,25 @@ pub struct ServeConfig {
     /// hundred is quick.
     #[arg(long, env = "TIERBOARD_COMPACT_ROWS", default_value_t = 256)]
     pub compact_rows: u64,
+
+    /// Largest document a room may hold, in encoded bytes: an update that would take it beyond is
+    /// refused and its sender closed with 4414. 0: no quota.
+    #[arg(long, env = "TIERBOARD_MAX_DOCUMENT_BYTES", default_value_t = 64 << 20)]
+    pub max_document_bytes: usize,
+
+    /// Updates a room holds waiting for parts that have not arrived (their sender is closed with
+    /// 4415 beyond it). 0: no bound.
+    #[arg(long, env = "TIERBOARD_MAX_PENDING_UPDATES", default_value_t = 256)]
+    pub max_pending_updates: usize,
+
+    /// Bytes of those updates. 0: no bound.
+    #[arg(long, env = "TIERBOARD_MAX_PENDING_BYTES", default_value_t = 8 << 20)]
+    pub max_pending_bytes: usize,
+
+    /// Rooms untouched (no stored edit, no creation) for this many days are deleted by a
+    /// background task, with their tokens, document and timeline. 0: keep rooms forever.
+    #[arg(long, env = "TIERBOARD_ROOM_RETENTION_DAYS", default_value_t = 90)]
+    pub room_retention_days: u64,
 }
 
 impl ServeConfig {
@@ -184,6 +203,10 @@ impl ServeConfig {
             max_connections: 0,
             persist_interval_ms: 50,
             compact_rows: 64,
+            max_document_bytes: 64 << 20,
+            max_pending_updates: 256,
+            max_pending_bytes: 8 << 20,
+            room_retention_days: 0,
         }
     }
 
@@ -197,6 +220,14 @@ impl ServeConfig {
 
     pub fn header_timeout(&self) -> Duration {
         Duration::from_secs(self.header_timeout_secs.max(1))
+    }
+
+    pub fn room_limits(&self) -> crate::room::RoomLimits {
+        crate::room::RoomLimits {
+            max_document_bytes: self.max_document_bytes,
+            max_pending_updates: self.max_pending_updates,
+            max_pending_bytes: self.max_pending_bytes,
+        }
     }
 
     pub fn persist_interval(&self) -> Duration {

@@ -44,6 +44,7 @@ pub mod metrics;
 pub mod openapi;
 pub mod problems;
 pub mod ratelimit;
+pub mod retention;
 pub mod room;
 pub mod rooms;
 pub mod rows;

@@ -163,6 +163,11 @@ impl Rooms {
         self.lock().len()
     }
 
+    /// The ids of the rooms loaded here (the retention policy never deletes them).
+    pub fn loaded_ids(&self) -> Vec<RoomId> {
+        self.lock().keys().cloned().collect()
+    }
+
     /// Room tasks still running, including rooms that have left the map and are finishing (their
     /// last tier transitions, the compaction after an idle unload).
     pub fn running(&self) -> usize {

@@ -68,6 +68,7 @@ impl Server {
             metrics: metrics.clone(),
             bus: bus.clone(),
             idle: config.room_idle(),
+            limits: config.room_limits(),
         }));
         let listener = TcpListener::bind(config.addr).await.map_err(|e| {
             crate::Error::Internal(format!("cannot listen on {}: {e}", config.addr))
@@ -137,7 +138,14 @@ impl Server {
         );
         // Upgraded WebSockets outlive axum's graceful shutdown, so the rooms close them below.
         let serve = tokio::spawn(serve);
+        let retention = tokio::spawn(crate::retention::run(
+            state.store.clone(),
+            state.rooms.clone(),
+            state.config.room_retention_days,
+            shutdown.child_token(),
+        ));
         shutdown.cancelled().await;
+        let _ = retention.await;
         tracing::info!("shutting down: flushing rooms");
         let rooms = state.rooms.flush_all().await;
         if let Err(e) = persister.flush().await {

@@ -35,7 +35,7 @@ use crate::ids::{Role, RoomId};
 use crate::metrics::{Metrics, dec, inc};
 use crate::room::{ConnControl, ConnHandle, ConnId, Inbound, RoomCommand, RoomHandle, Side};
 use crate::state::AppState;
-use crate::sync::{ClientMessage, parse_frame, protocol};
+use crate::sync::{ClientMessage, guard, parse_frame, protocol};
 
 /// The stock client reconnects after 30 s without a message; we send something well before that.
 const KEEPALIVE: Duration = Duration::from_secs(10);
@@ -433,6 +433,10 @@ async fn read_loop(
         for message in messages {
             match message {
                 ClientMessage::SyncStep1(sv) => {
+                    // Before yrs decodes it: a count the bytes cannot hold would make yrs reserve
+                    // memory for it first (sync::guard::precheck).
+                    guard::precheck(&sv)
+                        .map_err(|e| Closing::malformed(format!("bad state vector: {e}")))?;
                     let sv = decode_guarded("state vector", || StateVector::decode_v1(&sv))?;
                     inbound.push(Inbound::SyncStep1(sv));
                 }
@@ -453,6 +457,8 @@ async fn read_loop(
                         continue;
                     }
                     let size = update.len();
+                    guard::precheck(&update)
+                        .map_err(|e| Closing::malformed(format!("bad update: {e}")))?;
                     let decoded =
                         decode_guarded("update", || protocol::decode_update_exact(&update))?;
                     inbound.push(Inbound::Update(decoded, size));

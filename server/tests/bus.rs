@@ -68,6 +68,7 @@ impl Instance {
             metrics: metrics.clone(),
             bus: Arc::new(hub.bus(instance, metrics.clone())),
             idle: Duration::from_secs(60),
+            limits: Default::default(),
         });
         Instance {
             rooms,

@@ -556,3 +556,106 @@ async fn room_creation_is_rate_limited_per_address() {
     assert!((1..=20).contains(&retry), "retry after {retry} s");
     assert!(text.contains(r#""code":"rate_limited""#), "{text}");
 }
+
+/// Item 4: the 11-byte poison (an item held as pending whose `ContentJSON` yrs cannot read back;
+/// plain yrs panics at the next encode of the state and the room dies with 1013 for everyone) is
+/// refused over a real WebSocket: its sender is closed with 4400, and the room keeps serving the
+/// others: a joiner is greeted and its sync step 1 answered with the document, and edits flow.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_poisoned_update_is_refused_and_the_room_keeps_serving() {
+    const POISON: &[u8] = &[1, 1, 1, 0, 0x82, 9, 0, 0, 1, b'1', 0];
+    let (_dir, url) = common::sqlite_url();
+    let server = common::TestServer::start(&url).await;
+    let (room, edit, _) = server.create_room("tutorial-simple-blog").await;
+    let mut writer = WsClient::connect(&server.ws_url(&room, &edit)).await;
+    // Taken before `edit` opens its transaction (yrs' get_or_insert takes one of its own).
+    let writer_map = writer.doc.get_or_insert_map("scratch");
+    writer
+        .edit(|_, txn| {
+            writer_map.insert(txn, "before", "poison");
+        })
+        .await;
+    let mut attacker = WsClient::connect(&server.ws_url(&room, &edit)).await;
+    attacker.send(protocol::encode_update(POISON)).await;
+    attacker
+        .pump_until(Duration::from_secs(10), |c| c.close_code.is_some())
+        .await;
+    assert_eq!(attacker.close_code, Some(4400), "the poison is malformed");
+
+    // A joiner after the poison: greeted (step 1), and its own step 1 answered (step 2).
+    let mut joiner = WsClient::connect_unsynced(&server.ws_url(&room, &edit)).await;
+    assert!(
+        joiner
+            .pump_until(Duration::from_secs(10), |c| c.synced)
+            .await,
+        "the joiner's sync step 1 is answered (close code {:?})",
+        joiner.close_code
+    );
+    let seen = |c: &WsClient, key: &str| {
+        let scratch = c.doc.get_or_insert_map("scratch");
+        let txn = yrs::Transact::transact(&c.doc);
+        scratch.get(&txn, key).is_some()
+    };
+    assert!(seen(&joiner, "before"), "the document survived");
+    writer
+        .edit(|_, txn| {
+            writer_map.insert(txn, "after", "poison");
+        })
+        .await;
+    assert!(
+        joiner
+            .pump_until(Duration::from_secs(10), |c| seen(c, "after"))
+            .await,
+        "edits still flow"
+    );
+    assert_eq!(writer.close_code, None);
+    server.stop().await;
+}
+
+/// Item 8: a room's document quota (`--max-document-bytes`): an update that would take the
+/// document beyond it closes its sender with 4414 and is not applied; what was stored stays and other
+/// clients go on editing within the quota.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_update_beyond_the_document_quota_is_refused_with_4414() {
+    let (_dir, url) = common::sqlite_url();
+    let mut config = tierboard::config::ServeConfig::for_test(&url, "problems");
+    config.max_document_bytes = 64 * 1024;
+    let server = common::TestServer::start_with(config).await;
+    let (room, edit, _) = server.create_room("tutorial-simple-blog").await;
+    let mut small = WsClient::connect(&server.ws_url(&room, &edit)).await;
+    let mut big = WsClient::connect(&server.ws_url(&room, &edit)).await;
+    let small_map = small.doc.get_or_insert_map("scratch");
+    let big_map = big.doc.get_or_insert_map("scratch");
+    big.edit(|_, txn| {
+        big_map.insert(txn, "half", "h".repeat(30 * 1024));
+    })
+    .await;
+    big.edit(|_, txn| {
+        big_map.insert(txn, "too much", "t".repeat(40 * 1024));
+    })
+    .await;
+    big.pump_until(Duration::from_secs(10), |c| c.close_code.is_some())
+        .await;
+    assert_eq!(big.close_code, Some(4414));
+    small
+        .edit(|_, txn| {
+            small_map.insert(txn, "small", 1);
+        })
+        .await;
+    assert!(
+        small
+            .pump_until(Duration::from_secs(10), |c| c.saved())
+            .await,
+        "a small edit is stored"
+    );
+    let fresh = WsClient::connect(&server.ws_url(&room, &edit)).await;
+    let scratch = fresh.doc.get_or_insert_map("scratch");
+    let txn = yrs::Transact::transact(&fresh.doc);
+    assert!(scratch.get(&txn, "half").is_some() && scratch.get(&txn, "small").is_some());
+    assert!(
+        scratch.get(&txn, "too much").is_none(),
+        "the refused update was not applied"
+    );
+    drop(txn);
+    server.stop().await;
+}

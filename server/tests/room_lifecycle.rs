@@ -66,6 +66,7 @@ impl Registry {
             metrics,
             bus,
             idle: Duration::ZERO,
+            limits: Default::default(),
         });
         Registry {
             rooms,

@@ -1306,7 +1306,123 @@ on_both!(
     room_snapshot_replaces_own_rows_and_named_keys_only,
     persister_commits_room_snapshots,
     a_room_loads_its_record_and_rows_in_write_order,
+    retention_deletes_untouched_rooms_whole_and_keeps_the_rest,
 );
+
+/// The retention policy's store step (`--room-retention-days`): a room neither created, loaded nor
+/// edited since the cutoff goes with its tokens, rows (log and journal) and timeline; a room loaded
+/// (touched) or edited since, or loaded on this instance, stays.
+async fn retention_deletes_untouched_rooms_whole_and_keeps_the_rest(kind: Kind) {
+    let db = Db::new(kind).await;
+    let store = db.store("a").await;
+    const DAY: i64 = 24 * 3600 * 1000;
+    let now = now_ms();
+    let created = |days_ago: i64| {
+        let store = store.clone();
+        async move {
+            let id = RoomId::random();
+            let token = Token::random();
+            store
+                .create_room(&NewRoom {
+                    id: id.clone(),
+                    problem: "chat".into(),
+                    created_ms: now - days_ago * DAY,
+                    tokens: vec![(token.hash(), Role::Edit)],
+                })
+                .await
+                .unwrap();
+            (id, token)
+        }
+    };
+    let (abandoned, abandoned_token) = created(100).await;
+    let (touched, _) = created(100).await;
+    let (edited, _) = created(100).await;
+    let (loaded_here, _) = created(100).await;
+    let (young, _) = created(10).await;
+    let (_, updates) = edits(41, 3);
+    // Rows of the abandoned room, folded into the log and left in the journal, and a timeline:
+    // all of it goes. (Rows are stamped now; the cutoff below is set after them.)
+    store
+        .append(&rows_of(&abandoned, &updates[..2]))
+        .await
+        .unwrap();
+    if store.has_journal() {
+        store.fold_journal().await.unwrap();
+    }
+    store
+        .append(&rows_of(&abandoned, &updates[2..]))
+        .await
+        .unwrap();
+    store
+        .record_transitions(
+            &abandoned,
+            &[Transition {
+                at_ms: now,
+                tier: "t1".into(),
+                event: "reached".into(),
+            }],
+        )
+        .await
+        .unwrap();
+    // Edited: a row newer than the cutoff. Touched: loaded after the cutoff.
+    store.touch_room(&touched, now + 2 * DAY).await.unwrap();
+    let keep: std::collections::HashSet<RoomId> = [loaded_here.clone()].into();
+
+    // Cutoff 90 days ago: only the rows of `abandoned` and `edited` are recent; nothing goes yet
+    // but the rooms with neither a recent row nor a recent touch or creation.
+    store
+        .append(&rows_of(&edited, &updates[..1]))
+        .await
+        .unwrap();
+    let deleted = store
+        .delete_untouched_rooms(now - 90 * DAY, &keep, 100)
+        .await
+        .unwrap();
+    assert!(deleted.is_empty(), "{deleted:?}");
+
+    // A cutoff one day ahead: every row is older than it now.
+    let cutoff = now + DAY;
+    let mut deleted = store
+        .delete_untouched_rooms(cutoff, &keep, 100)
+        .await
+        .unwrap();
+    deleted.sort_by(|a, b| a.as_str().cmp(b.as_str()));
+    let mut expected = vec![abandoned.clone(), edited.clone(), young.clone()];
+    expected.sort_by(|a, b| a.as_str().cmp(b.as_str()));
+    assert_eq!(deleted, expected);
+    for gone in [&abandoned, &edited, &young] {
+        assert_eq!(store.room(gone).await.unwrap(), None);
+        assert!(store.load_doc(gone).await.unwrap().is_empty());
+        assert_eq!(store.row_count(gone).await.unwrap(), 0);
+    }
+    assert_eq!(
+        store
+            .role_for(&abandoned, &abandoned_token.hash())
+            .await
+            .unwrap(),
+        None
+    );
+    assert!(store.timeline(&abandoned).await.unwrap().is_empty());
+    for kept in [&touched, &loaded_here] {
+        assert!(store.room(kept).await.unwrap().is_some(), "{kept} kept");
+    }
+    // The limit bounds a round.
+    let (a, _) = created(100).await;
+    let (b, _) = created(100).await;
+    let first = store
+        .delete_untouched_rooms(cutoff, &keep, 1)
+        .await
+        .unwrap();
+    assert_eq!(first.len(), 1);
+    let second = store
+        .delete_untouched_rooms(cutoff, &keep, 1)
+        .await
+        .unwrap();
+    assert_eq!(second.len(), 1);
+    assert!(first[0] != second[0] && [&a, &b].contains(&&first[0]));
+    store.close().await;
+    db.drop_schema().await;
+}
 
 fn rows_of(room: &RoomId, updates: &[Vec<u8>]) -> Vec<(RoomId, Vec<u8>)> {
     updates.iter().map(|u| (room.clone(), u.clone())).collect()

@@ -277,3 +277,75 @@ test('a client that cannot keep up is closed with 4000, never fed a stream with 
     writer.close();
   } finally { await tight.stop(); }
 });
+
+// The room applies every update through its guard (issue 25, item 4), which refuses a hole in a
+// client's clocks as yrs 0.28 cannot be trusted with it: the room holds such an update instead of
+// refusing it. A stock client that edits offline and reconnects (its sync step 2 carries its whole
+// offline session), and updates that arrive out of order, must still merge.
+test('offline edits merge on reconnect, and a client’s out-of-order updates are held, not refused', async () => {
+  const { room, tokens } = await server.createRoom();
+  const a = await connect(server.ws, room, tokens.edit);
+  const b = await connect(server.ws, room, tokens.edit);
+  try {
+    a.doc.getMap('nodes').set('before', 1);
+    await waitFor(() => b.doc.getMap('nodes').get('before') === 1, 5000, 'b to see a');
+    a.provider.disconnect();
+    const text = a.doc.getText('notes');
+    for (let i = 0; i < 100; i++) {
+      text.insert(text.length, `offline ${i}\n`);
+      a.doc.getMap('nodes').set(`a${i}`, i);
+    }
+    for (let i = 0; i < 20; i++) b.doc.getMap('nodes').set(`b${i}`, i);
+    a.provider.connect();
+    const sv = (d) => Buffer.from(Y.encodeStateVector(d)).toString('hex');
+    await waitFor(() => sv(a.doc) === sv(b.doc) && a.doc.getMap('nodes').size === 121, 10000, 'the offline session to merge');
+    assert.equal(b.doc.getText('notes').toString(), text.toString());
+    assert.deepEqual(a.provider.closeEvents, [], 'nobody was refused');
+    assert.deepEqual(b.provider.closeEvents, []);
+
+    // A third client's three edits, sent last to first on a raw socket: held until the first
+    // arrives, then all applied.
+    const c = new Y.Doc();
+    const updates = [];
+    c.on('update', (u) => updates.push(u));
+    Y.applyUpdate(c, Y.encodeStateAsUpdate(b.doc));
+    updates.length = 0;
+    for (let i = 0; i < 3; i++) c.getMap('nodes').set(`c${i}`, i);
+    assert.equal(updates.length, 3);
+    const raw = rawSocket(`${server.ws}/${room}?token=${tokens.edit}`);
+    await raw.opened;
+    const frame = (u) => Buffer.concat([Buffer.from([0, 2]), varUint(u.length), Buffer.from(u)]);
+    for (const u of [...updates].reverse()) raw.ws.send(frame(u));
+    await waitFor(() => ['c0', 'c1', 'c2'].every((k) => b.doc.getMap('nodes').has(k)), 5000, 'the held edits to apply');
+    raw.ws.close();
+    await raw.closed;
+  } finally { a.close(); b.close(); }
+});
+
+// The 11-byte poison of issue 25, item 4 (plain yrs panics at the next encode of the room's state):
+// refused with 4400; the stock clients in the room keep editing and a new joiner syncs.
+test('a poisoned update is refused with 4400 and the room keeps serving stock clients', async () => {
+  const { room, tokens } = await server.createRoom();
+  const a = await connect(server.ws, room, tokens.edit);
+  try {
+    a.doc.getMap('nodes').set('kept', 1);
+    await waitSaved(a);
+    const raw = rawSocket(`${server.ws}/${room}?token=${tokens.edit}`);
+    await raw.opened;
+    raw.ws.send(Buffer.from([0, 2, 11, 1, 1, 1, 0, 0x82, 9, 0, 0, 1, 0x31, 0]));
+    assert.equal((await raw.closed).code, 4400);
+    const late = await connect(server.ws, room, tokens.edit);
+    try {
+      assert.equal(late.doc.getMap('nodes').get('kept'), 1);
+      a.doc.getMap('nodes').set('after', 2);
+      await waitFor(() => late.doc.getMap('nodes').get('after') === 2, 5000, 'edits to flow after the poison');
+    } finally { late.close(); }
+  } finally { a.close(); }
+});
+
+function varUint(n) {
+  const out = [];
+  while (n >= 0x80) { out.push((n & 0x7f) | 0x80); n >>>= 7; }
+  out.push(n);
+  return Buffer.from(out);
+}

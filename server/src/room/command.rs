@@ -9,7 +9,7 @@ use bytes::Bytes;
 use tokio::sync::{mpsc, oneshot};
 
 use super::conn::{ConnHandle, ConnId};
-use super::core::{Inbound, RoomStatus};
+use super::core::{Inbound, RoomLimits, RoomStatus};
 use crate::bus::Bus;
 use crate::close::CloseCode;
 use crate::metrics::Metrics;
@@ -66,6 +66,8 @@ pub struct RoomDeps {
     pub metrics: Arc<Metrics>,
     pub bus: Arc<dyn Bus>,
     pub idle: Duration,
+    /// What clients may make a room hold.
+    pub limits: RoomLimits,
 }
 
 /// A handle to a running room.

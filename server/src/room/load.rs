@@ -21,7 +21,7 @@ use crate::bus::{RECONCILE_JITTER, Subscription};
 use crate::ids::RoomId;
 use crate::metrics::inc;
 use crate::rows::{RowKey, StoredRow};
-use crate::sync::protocol;
+use crate::sync::{guard, protocol};
 
 /// A room read from the store: its core, its bus membership and, for a one-row room, the loading
 /// phase still to finish.
@@ -66,6 +66,17 @@ pub(super) async fn load(id: RoomId, deps: &RoomDeps) -> crate::Result<Loaded> {
     // and what they published before is fetched by the announcement `run` starts with.
     let bus = deps.bus.subscribe(&id).await;
     let (record, rows) = deps.store.load_room(&id).await?;
+    // In use: the retention policy keeps it another period. Off the load's path; a failure only
+    // matters if the room then stays unloaded and unedited for the whole period.
+    if record.is_some() {
+        let store = deps.store.clone();
+        let room = id.clone();
+        tokio::spawn(async move {
+            if let Err(e) = store.touch_room(&room, crate::clock::now_ms()).await {
+                tracing::warn!(%room, error = %e, "recording the room's use failed");
+            }
+        });
+    }
     let rows_loaded = rows.len() as u64;
     // Plus a random head start on the first snapshot: rooms loaded together (a restart, the
     // thousand rooms of benchmark scenario 3) and edited at like rates would otherwise all
@@ -113,6 +124,7 @@ pub(super) async fn load(id: RoomId, deps: &RoomDeps) -> crate::Result<Loaded> {
         compact_rows: deps.persister.compact_rows(),
         idle: deps.idle,
         reconcile_jitter: RECONCILE_JITTER,
+        limits: deps.limits,
     };
     let core = RoomCore::new(config, Instant::now(), start);
     Ok(Loaded { core, bus, loading })
@@ -170,26 +182,45 @@ impl Loading {
     }
 }
 
-/// A document made of the stored rows, and the keys of the rows it holds. A row that fails to decode
-/// or apply is logged and skipped, never fatal: the rest of the room stays usable, and the row stays
-/// stored (no snapshot replaces it). Blocking: run it off the executor.
-fn doc_from_rows(room: &RoomId, rows: Vec<StoredRow>) -> (Doc, Vec<RowKey>) {
+/// A document made of the stored rows, and the keys of the rows it holds. Every row goes through the
+/// guard ([`guard::apply_guarded_in`]): a row stored before the guard existed (or by an instance
+/// without it) that would poison the document is refused like a client's update. A row that fails to
+/// decode or apply is logged and skipped, never fatal: the rest of the room stays usable, and the row
+/// stays stored (no snapshot replaces it). Rows come in no particular order, so a row that starts
+/// beyond what the document has of a client ([`guard::Rejected::Gap`]) is tried again after the
+/// others, until a round applies none. Blocking: run it off the executor.
+pub(super) fn doc_from_rows(room: &RoomId, rows: Vec<StoredRow>) -> (Doc, Vec<RowKey>) {
     let doc = Doc::new();
     let mut applied = Vec::with_capacity(rows.len());
     {
         let mut txn = doc.transact_mut();
-        for (i, row) in rows.into_iter().enumerate() {
-            match Update::decode_v1(&row.data) {
-                Ok(update) => match txn.apply_update(update) {
-                    Ok(()) => applied.push(row.key),
+        let mut todo: Vec<(usize, StoredRow)> = rows.into_iter().enumerate().collect();
+        loop {
+            let before = todo.len();
+            let mut waiting = Vec::new();
+            for (i, row) in todo {
+                let update = match Update::decode_v1(&row.data) {
+                    Ok(update) => update,
                     Err(e) => {
-                        tracing::error!(room = %room, row = i, error = %e, "stored update failed to apply")
+                        tracing::error!(room = %room, row = i, error = %e, "stored update failed to decode");
+                        continue;
                     }
-                },
-                Err(e) => {
-                    tracing::error!(room = %room, row = i, error = %e, "stored update failed to decode")
+                };
+                match guard::apply_guarded_in(&mut txn, update) {
+                    Ok(_) => applied.push(row.key),
+                    Err(guard::Rejected::Gap { .. }) => waiting.push((i, row)),
+                    Err(e) => {
+                        tracing::error!(room = %room, row = i, error = %e, "stored update refused")
+                    }
                 }
             }
+            if waiting.is_empty() || waiting.len() == before {
+                for (i, _) in &waiting {
+                    tracing::error!(room = %room, row = i, "stored update waits for clocks no row has; left as is");
+                }
+                break;
+            }
+            todo = waiting;
         }
     }
     (doc, applied)

@@ -3,8 +3,8 @@
 //! - [`core`](RoomCore): the room's state and rules, sans I/O. Inputs (a connection joined or left,
 //!   a frame's messages, a submission refused or acknowledged, a bus message, a tick) with the current
 //!   time in; [`Effect`]s out (`effect.rs`). Unit-tested without a database, a bus or sockets
-//!   (`tests.rs`). Split by concern: `core/persist.rs`, `core/saved.rs`, `core/peers.rs`,
-//!   `core/validate.rs`.
+//!   (`tests.rs`). Split by concern: `core/integrate.rs` (the guard and the
+//!   room's limits), `core/persist.rs`, `core/saved.rs`, `core/peers.rs`, `core/validate.rs`.
 //! - `actor.rs` ([`Room`]): one tokio task per room that feeds the core and executes its effects with
 //!   the outboxes, the persister, the bus and the store (tier transitions, written in order).
 //! - `load.rs`: reading the room from the store and the loading state machine (it reaches the actor
@@ -35,7 +35,7 @@ pub use actor::{Exit, Room};
 pub use command::{RoomCommand, RoomDeps, RoomHandle, RoomShared};
 pub use conn::{ConnControl, ConnHandle, ConnId, Side, Stopped};
 pub use core::{
-    AWARENESS_TIMEOUT, CoreConfig, Inbound, Owner, RoomCore, RoomStatus, SAVED_INTERVAL, Start,
-    VALIDATION_INTERVAL, initial_update,
+    AWARENESS_TIMEOUT, CoreConfig, Inbound, Owner, RoomCore, RoomLimits, RoomStatus,
+    SAVED_INTERVAL, Start, VALIDATION_INTERVAL, initial_update,
 };
 pub use effect::{Effect, Refused, Restore, Rows, Submission};

@@ -539,6 +539,82 @@ impl Store {
         Ok(())
     }
 
+    /// Records that a room is in use at `at_ms` (an instance loaded it): the retention policy keeps
+    /// it for another period.
+    pub async fn touch_room(&self, id: &RoomId, at_ms: i64) -> Result<()> {
+        sqlx::query("UPDATE rooms SET touched_ms = $2 WHERE id = $1")
+            .bind(id.as_str())
+            .bind(at_ms)
+            .execute(&self.writer)
+            .await?;
+        Ok(())
+    }
+
+    /// The retention policy's step: deletes up to `limit` rooms untouched since `cutoff_ms` (neither
+    /// created nor loaded since, and no stored row written since), other than those in `keep` (the
+    /// rooms loaded here), with their tokens, document rows and timeline. Each room goes in a
+    /// transaction of its own that checks the condition again, so a room touched meanwhile stays.
+    /// Returns the deleted rooms.
+    pub async fn delete_untouched_rooms(
+        &self,
+        cutoff_ms: i64,
+        keep: &std::collections::HashSet<RoomId>,
+        limit: usize,
+    ) -> Result<Vec<RoomId>> {
+        let journal = if self.has_journal() {
+            " AND NOT EXISTS (SELECT 1 FROM doc_journal j                  WHERE j.room_id = rooms.id AND j.created_ms >= $1)"
+        } else {
+            ""
+        };
+        let untouched = format!(
+            "COALESCE(touched_ms, created_ms) < $1              AND NOT EXISTS (SELECT 1 FROM doc_updates d                  WHERE d.room_id = rooms.id AND d.created_ms >= $1){journal}"
+        );
+        let ids: Vec<String> = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
+            "SELECT id FROM rooms WHERE {untouched} ORDER BY id LIMIT $2"
+        )))
+        .bind(cutoff_ms)
+        .bind((limit + keep.len()) as i64)
+        .fetch_all(&self.pool)
+        .await?;
+        let mut deleted = Vec::new();
+        for id in ids {
+            let Some(room) = RoomId::parse(&id) else {
+                continue;
+            };
+            if keep.contains(&room) || deleted.len() >= limit {
+                continue;
+            }
+            let mut tx = self.begin_write().await?;
+            let gone = sqlx::query(sqlx::AssertSqlSafe(format!(
+                "DELETE FROM rooms WHERE id = $2 AND {untouched}"
+            )))
+            .bind(cutoff_ms)
+            .bind(&id)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+            if gone == 0 {
+                tx.rollback().await?;
+                continue;
+            }
+            let mut tables = vec!["room_tokens", "doc_updates", "tier_transitions"];
+            if self.has_journal() {
+                tables.push("doc_journal");
+            }
+            for table in tables {
+                sqlx::query(sqlx::AssertSqlSafe(format!(
+                    "DELETE FROM {table} WHERE room_id = $1"
+                )))
+                .bind(&id)
+                .execute(&mut *tx)
+                .await?;
+            }
+            tx.commit().await?;
+            deleted.push(room);
+        }
+        Ok(deleted)
+    }
+
     pub async fn room(&self, id: &RoomId) -> Result<Option<RoomRecord>> {
         room_on(&mut *self.pool.acquire().await?, id).await
     }
@@ -1054,7 +1130,9 @@ fn is_conflict(e: &sqlx::Error) -> bool {
 /// Loading them into a temporary document (rather than `merge_updates_v1`) garbage-collects deleted
 /// content; updates whose dependencies are missing stay pending in the document and are still part of
 /// the encoded state. A row that does not decode is left out (and so stays stored, untouched) and logged:
-/// one bad row must not stop a room's log from being compacted. Blocking: call from `spawn_blocking`.
+/// one bad row must not stop a room's log from being compacted. A snapshot that would not load (see
+/// [`crate::sync::guard::snapshot_loads`]) is an error: the rows are kept. Blocking: call from
+/// `spawn_blocking`.
 pub fn snapshot_of(room: &RoomId, updates: &[Vec<u8>]) -> Result<(Vec<u8>, Vec<usize>)> {
     let doc = Doc::new();
     let mut used = Vec::with_capacity(updates.len());
@@ -1075,6 +1153,16 @@ pub fn snapshot_of(room: &RoomId, updates: &[Vec<u8>]) -> Result<(Vec<u8>, Vec<u
         }
         // Dropping the transaction commits it, which is when deleted content is collected.
     }
-    let txn = doc.transact();
-    Ok((txn.encode_state_as_update_v1(&StateVector::default()), used))
+    let snapshot = doc
+        .transact()
+        .encode_state_as_update_v1(&StateVector::default());
+    // The snapshot replaces the rows: it must load as they do (fuzz/findings/snapshot-invalid-parent:
+    // a state yrs holds but cannot apply to an empty document). Otherwise the rows stay.
+    crate::sync::guard::snapshot_loads(&snapshot).map_err(|e| {
+        tracing::error!(%room, error = %e, rows = used.len(), "snapshot would not load; rows kept");
+        Error::Internal(format!(
+            "room {room}: snapshot would not load ({e}); rows kept"
+        ))
+    })?;
+    Ok((snapshot, used))
 }

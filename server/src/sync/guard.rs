@@ -46,6 +46,9 @@ pub struct Applied {
     /// The pending parts failed the post-check and were dropped (see the module doc). The delta is
     /// still what was integrated and is fanned out and stored as usual.
     pub dropped_pending: bool,
+    /// Encoded size of what the document holds as pending (unintegrated) after the update: 0 when
+    /// nothing waits. Measured by the post-check's encode, so it costs nothing more.
+    pub pending_bytes: usize,
 }
 
 impl Applied {
@@ -110,32 +113,73 @@ pub fn precheck(payload: &[u8]) -> Result<(), Rejected> {
 /// the sender with 4400 as for any malformed update.
 pub fn apply_guarded(doc: &Doc, update: Update) -> Result<Applied, Rejected> {
     let mut txn = doc.transact_mut();
-    let dropped_pending = apply_guarded_in(&mut txn, update)?;
+    let (dropped_pending, pending_bytes) = apply_checked(&mut txn, update)?;
     Ok(Applied {
         delta: txn.encode_update_v1(),
         dropped_pending,
+        pending_bytes,
     })
 }
 
 /// [`apply_guarded`] within a transaction the caller holds (e.g. one for all of a room's stored
 /// rows). Returns whether pending parts were dropped.
 pub fn apply_guarded_in(txn: &mut TransactionMut, update: Update) -> Result<bool, Rejected> {
-    let checked = check_clocks(&update)
+    apply_checked(txn, update).map(|(dropped, _)| dropped)
+}
+
+/// [`apply_guarded`] that hands the update back when a check refused it before applying (the
+/// document is then untouched). The room holds an update refused with [`Rejected::Gap`] until the
+/// clocks it waits for arrive, as yrs would hold it pending if it could do so safely.
+pub fn try_apply_guarded(doc: &Doc, update: Update) -> Result<Applied, (Rejected, Option<Update>)> {
+    let mut txn = doc.transact_mut();
+    if let Err(e) = check(&txn, &update) {
+        return Err((e, Some(update)));
+    }
+    let (dropped_pending, pending_bytes) =
+        apply_after_check(&mut txn, update).map_err(|e| (e, None))?;
+    Ok(Applied {
+        delta: txn.encode_update_v1(),
+        dropped_pending,
+        pending_bytes,
+    })
+}
+
+/// Both of the above: whether pending parts were dropped, and the size of what stays pending.
+fn apply_checked(txn: &mut TransactionMut, update: Update) -> Result<(bool, usize), Rejected> {
+    check(txn, &update)?;
+    apply_after_check(txn, update)
+}
+
+/// Steps 1-3 of the module doc. A hole (`Gap`) is what an honest client's out-of-order update
+/// looks like too, so it is not logged as poison here: the caller decides.
+fn check(txn: &TransactionMut, update: &Update) -> Result<(), Rejected> {
+    let checked = check_clocks(update)
         .and_then(|inserted| check_contiguous(txn, inserted))
-        .and_then(|()| check_round_trip(&update));
-    if let Err(e) = checked {
-        tracing::warn!(error = %e, "poisoned update refused before applying");
-        return Err(e);
+        .and_then(|()| check_round_trip(update));
+    match &checked {
+        Err(Rejected::Gap { .. }) => {}
+        Err(e) => tracing::warn!(error = %e, "poisoned update refused before applying"),
+        Ok(()) => {}
     }
+    checked
+}
+
+/// Step 4 of the module doc, after [`check`] passed.
+fn apply_after_check(txn: &mut TransactionMut, update: Update) -> Result<(bool, usize), Rejected> {
     txn.apply_update(update)?;
-    let dropped_pending = txn.has_missing_updates() && !pending_decodes(txn);
-    if dropped_pending {
-        tracing::error!(
-            "pending parts of the document do not decode; dropped them to keep the room"
-        );
-        drop_pending(txn);
+    if !txn.has_missing_updates() {
+        return Ok((false, 0));
     }
-    Ok(dropped_pending)
+    match pending_size(txn) {
+        Some(bytes) => Ok((false, bytes)),
+        None => {
+            tracing::error!(
+                "pending parts of the document do not decode; dropped them to keep the room"
+            );
+            drop_pending(txn);
+            Ok((true, 0))
+        }
+    }
 }
 
 /// A client's clock ranges in an update.
@@ -231,26 +275,43 @@ fn check_contiguous(txn: &TransactionMut, inserted: Vec<ClientRanges>) -> Result
     Ok(())
 }
 
-/// Step 1: `update` encodes to bytes that decode to an update encoding to the same bytes.
+/// Step 3: `update` encodes to bytes that decode to the same update. Compared as values, not as
+/// bytes: an `Any` map (a JSON object, e.g. `{type, i}` set by a stock client) is a `HashMap` in
+/// yrs, whose keys encode in an order that differs from one map to the next, so a byte comparison
+/// refused honest updates (found by tests/node/durability.test.mjs once the room used the guard).
 pub fn check_round_trip(update: &Update) -> Result<(), Rejected> {
     let first = update.encode_v1();
     let again = Update::decode_v1(&first).map_err(Rejected::NotRoundTrip)?;
-    if again.encode_v1() != first {
+    if again != *update {
         return Err(Rejected::Unstable);
     }
     Ok(())
 }
 
-/// Step 2: what `merge_pending_v1` will decode at every `encode_state_as_update_v1` decodes.
-fn pending_decodes(txn: &TransactionMut) -> bool {
+/// Step 4: what `merge_pending_v1` will decode at every `encode_state_as_update_v1` decodes.
+/// `Some(encoded size of the pending parts)` when it does, `None` when it does not.
+fn pending_size(txn: &TransactionMut) -> Option<usize> {
     let store = txn.store();
-    let update_ok = store
-        .pending_update()
-        .is_none_or(|pending| Update::decode_v1(&pending.update.encode_v1()).is_ok());
-    let ds_ok = store
-        .pending_ds()
-        .is_none_or(|ds| IdSet::decode_v1(&ds.encode_v1()).is_ok());
-    update_ok && ds_ok
+    let mut bytes = 0;
+    if let Some(pending) = store.pending_update() {
+        let encoded = pending.update.encode_v1();
+        Update::decode_v1(&encoded).ok()?;
+        bytes += encoded.len();
+    }
+    if let Some(ds) = store.pending_ds() {
+        let encoded = ds.encode_v1();
+        IdSet::decode_v1(&encoded).ok()?;
+        bytes += encoded.len();
+    }
+    Some(bytes)
+}
+
+/// Drops the document's pending (unintegrated) parts, logged by the caller: a room whose pending
+/// parts passed its bound (see the room core). They are not part of the document and were never
+/// stored or acknowledged; the clients that sent them still hold them and send them again when
+/// they resync.
+pub fn clear_pending(doc: &Doc) {
+    drop_pending(&mut doc.transact_mut());
 }
 
 /// yrs offers no way to remove the pending parts, but they can be emptied: an empty pending update
@@ -264,6 +325,20 @@ fn drop_pending(txn: &mut TransactionMut) {
     if let Some(ds) = store.pending_ds_mut() {
         *ds = IdSet::default();
     }
+}
+
+/// Whether `snapshot` (a whole document as one v1 update) loads: it decodes and applies to an empty
+/// document, as a room's load (`doc_from_rows`) would apply it. A document can hold a state that
+/// does not (fuzz/findings/snapshot-invalid-parent: an item accepted as pending under a parent that
+/// turns out to be a text item makes the full state fail with `InvalidParent`); a snapshot of it
+/// must not replace the rows it was made from, which do load.
+pub fn snapshot_loads(snapshot: &[u8]) -> Result<(), String> {
+    let update = Update::decode_v1(snapshot).map_err(|e| format!("does not decode: {e}"))?;
+    let doc = Doc::new();
+    let mut txn = doc.transact_mut();
+    apply_guarded_in(&mut txn, update)
+        .map(drop)
+        .map_err(|e| format!("does not apply: {e}"))
 }
 
 /// The room's joiner path on a guarded document: its state vector and its step 2 for `sv`.
@@ -528,6 +603,31 @@ mod tests {
         apply_guarded(&doc, decode(&updates[0])).expect("a normal update still applies");
         assert_eq!(as_joiner_sees_it(&doc), as_joiner_sees_it(&source));
         check_clocks(&decode(&updates[0])).expect("normal clocks pass");
+    }
+
+    /// A JSON object of several keys (what a stock client's `map.set(k, {type, i})` sends) encodes
+    /// its keys in `HashMap` order: the round trip must compare values, not bytes.
+    #[test]
+    fn objects_of_several_keys_pass_the_round_trip() {
+        let doc = Doc::with_client_id(4);
+        let nodes = doc.get_or_insert_map("nodes");
+        let updates: Vec<Vec<u8>> = (0..50)
+            .map(|i| {
+                let mut txn = doc.transact_mut();
+                let value: yrs::Any = yrs::Any::from(std::collections::HashMap::from([
+                    ("type".to_string(), yrs::Any::from("app")),
+                    ("i".to_string(), yrs::Any::from(i as f64)),
+                    ("label".to_string(), yrs::Any::from(format!("n{i}"))),
+                    ("x".to_string(), yrs::Any::from(1.5)),
+                ]));
+                yrs::Map::insert(&nodes, &mut txn, format!("n{i}"), value);
+                txn.encode_update_v1()
+            })
+            .collect();
+        let room = Doc::new();
+        for u in &updates {
+            apply_guarded(&room, decode(u)).expect("an object value is no poison");
+        }
     }
 
     /// What yrs does with a lying count, and what `precheck` refuses.

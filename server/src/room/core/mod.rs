@@ -15,11 +15,13 @@
 //! Because the core (through its actor) is the document's only user, `transact_mut` never waits for
 //! a lock, and the CPU work of one update is bounded by the message size limit.
 
+mod integrate;
 mod peers;
 mod persist;
 mod saved;
 mod validate;
 
+pub use integrate::RoomLimits;
 pub use saved::SAVED_INTERVAL;
 
 use std::collections::HashMap;
@@ -33,6 +35,7 @@ use yrs::updates::decoder::Decode;
 use yrs::updates::encoder::Encode;
 use yrs::{Doc, Map, ReadTxn, StateVector, Transact, Update};
 
+use self::integrate::Waiting;
 use self::saved::SavedAcks;
 use super::conn::ConnId;
 use super::effect::{Effect, Refused, Restore, Rows, Submission};
@@ -113,6 +116,8 @@ pub struct CoreConfig {
     /// Reconcile ticks are spread by a random delay up to this, so rooms and instances do not
     /// reconcile in step (tests set zero).
     pub reconcile_jitter: Duration,
+    /// What clients may make the room hold (document quota, waiting updates).
+    pub limits: RoomLimits,
 }
 
 /// The stored state a core starts from.
@@ -149,6 +154,11 @@ pub struct RoomCore {
     cached_state: Option<(u64, DocState)>,
     /// Accepted updates not yet handed to the persister.
     pending: Vec<Vec<u8>>,
+    /// Updates waiting for missing parts (`integrate.rs`).
+    waiting: Waiting,
+    /// The document's size as counted against the quota, and the last exact measure of it.
+    doc_bytes: usize,
+    doc_bytes_measured: usize,
     /// Rows the room's storage gained since its last snapshot (one per submission, an upper bound:
     /// the persister merges a room's submissions of one commit).
     rows_since_snapshot: u64,
@@ -206,6 +216,9 @@ impl RoomCore {
             cached_full: start.snapshot.map(|full| (0, full)),
             cached_state: None,
             pending: Vec::new(),
+            waiting: Waiting::default(),
+            doc_bytes: start.stored_bytes,
+            doc_bytes_measured: 0,
             rows_since_snapshot: start.rows_since_snapshot,
             stored_bytes: start.stored_bytes,
             loaded_keys: start.loaded_keys,
@@ -374,7 +387,7 @@ impl RoomCore {
                     }
                     inc(&self.config.metrics.updates_in, 1);
                     inc(&self.config.metrics.bytes_in, size as u64);
-                    if !self.apply(now, from, update) {
+                    if !self.apply(now, from, update, size) {
                         return;
                     }
                 }
@@ -405,61 +418,6 @@ impl RoomCore {
                 }
             }
         }
-    }
-
-    /// Applies a client's update, fans out exactly what it changed and publishes it to other
-    /// instances. False when the update was refused and its connection closed.
-    fn apply(&mut self, now: Instant, from: ConnId, update: Update) -> bool {
-        match self.integrate(now, update) {
-            Ok(Some(delta)) => {
-                self.saved.edited(from, self.version);
-                self.broadcast(protocol::encode_update(&delta), Some(from));
-                self.publish(BusMessage::Update(Bytes::from(delta)));
-            }
-            // Nothing new (e.g. a reconnecting client re-sending edits another connection of
-            // its own already delivered): it still hears when they are stored.
-            Ok(None) => {
-                if self.version > self.saved.version() {
-                    self.saved.edited(from, self.version);
-                }
-            }
-            Err(e) => {
-                tracing::warn!(room = %self.config.id, conn = from.0, error = %e, "update failed to apply");
-                inc(&self.config.metrics.rejected_messages, 1);
-                self.close(now, from, CloseCode::Malformed);
-                return false;
-            }
-        }
-        true
-    }
-
-    /// Applies an update to the document and queues what it changed for storage. Returns that delta,
-    /// or `None` when nothing changed.
-    fn integrate(
-        &mut self,
-        now: Instant,
-        update: Update,
-    ) -> Result<Option<Vec<u8>>, yrs::error::UpdateError> {
-        let delta = {
-            let mut txn = self.doc.transact_mut();
-            txn.apply_update(update)?;
-            txn.encode_update_v1()
-        };
-        // `[0, 0]`: no new blocks and no deletions (a duplicate, or only stashed as pending).
-        if delta.len() <= 2 {
-            return Ok(None);
-        }
-        self.version += 1;
-        self.pending.push(delta.clone());
-        if self.persist_at.is_none() {
-            self.persist_at = Some(now + PERSIST_COALESCE);
-        }
-        if self.design_changed.swap(false, Ordering::Relaxed) && self.validate_at.is_none() {
-            // Run now if the last run is old enough, else at the end of its window: a burst of edits
-            // costs one run per window, and the first edit after a quiet spell is judged at once.
-            self.validate_at = Some(now.max(self.last_validation + VALIDATION_INTERVAL));
-        }
-        Ok(Some(delta))
     }
 
     /// The instant of the next due timer: the actor sleeps until then and calls [`RoomCore::tick`].

@@ -10,13 +10,13 @@ impl RoomCore {
     pub fn bus_message(&mut self, now: Instant, from: &InstanceId, message: BusMessage) {
         match message {
             BusMessage::Update(raw) => {
-                let applied = Update::decode_v1(&raw)
+                // The bus is another instance, but its bytes are checked like a client's: the
+                // count before decoding, the guard when applying.
+                let decoded = crate::sync::guard::precheck(&raw)
                     .map_err(|e| e.to_string())
-                    .and_then(|update| self.integrate(now, update).map_err(|e| e.to_string()));
-                match applied {
-                    // Stored here too, and sent to our clients; never re-published.
-                    Ok(Some(delta)) => self.broadcast(protocol::encode_update(&delta), None),
-                    Ok(None) => {}
+                    .and_then(|()| Update::decode_v1(&raw).map_err(|e| e.to_string()));
+                match decoded {
+                    Ok(update) => self.apply_from_bus(now, update, raw.len()),
                     Err(e) => {
                         tracing::warn!(room = %self.config.id, from = %from, error = %e, "bus update ignored");
                         inc(&self.config.metrics.bus_errors, 1);

@@ -2,6 +2,7 @@
 //! refused submission kept and retried, acknowledged commits turned into `saved` rounds.
 
 use super::*;
+use crate::sync::guard;
 
 impl RoomCore {
     /// Whether accepted updates are still waiting to be handed to the persister.
@@ -21,8 +22,8 @@ impl RoomCore {
         }
         if self.rows_since_snapshot >= self.config.compact_rows
             && self.stored_bytes <= SNAPSHOT_MAX_BYTES
+            && self.submit_snapshot()
         {
-            self.submit_snapshot();
             return;
         }
         // Everything pending goes out as one update; if merging fails (it cannot for updates the
@@ -64,11 +65,22 @@ impl RoomCore {
     /// Submits the whole document as one row that replaces the rows it covers: this instance's
     /// earlier rows of the room and the rows it was loaded from (store module docs, "Snapshots from
     /// the room"). It holds every pending update, which therefore need not go on their own.
-    pub(super) fn submit_snapshot(&mut self) {
+    ///
+    /// The snapshot is submitted only if it loads (decodes and applies to an empty document, see
+    /// [`guard::snapshot_loads`]): a snapshot replaces rows, and one that does not load would lose
+    /// them at the next start. Otherwise it is logged, the rows stay, and false is returned (the
+    /// pending updates then go as a plain row; the next attempt comes `compact_rows` rows later).
+    pub(super) fn submit_snapshot(&mut self) -> bool {
         let snapshot = self
             .doc
             .transact()
             .encode_state_as_update_v1(&StateVector::default());
+        if let Err(e) = guard::snapshot_loads(&snapshot) {
+            tracing::error!(room = %self.config.id, error = %e, bytes = snapshot.len(), "snapshot of the room would not load; keeping the rows");
+            inc(&self.config.metrics.errors, 1);
+            self.rows_since_snapshot = 0;
+            return false;
+        }
         let version = self.version;
         let saved_sv = self.saved_sv(version);
         let restore = Restore {
@@ -88,6 +100,7 @@ impl RoomCore {
             version,
             saved_sv,
         }));
+        true
     }
 
     /// The state vector a submission covering `version` stores; empty for a version already saved.
