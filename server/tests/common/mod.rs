@@ -140,6 +140,22 @@ pub async fn http(
     )
 }
 
+/// Whether `GET /healthz` answers 200 (any I/O error: not yet).
+async fn healthz_ok(addr: SocketAddr) -> bool {
+    let Ok(mut stream) = TcpStream::connect(addr).await else {
+        return false;
+    };
+    let request = format!("GET /healthz HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n");
+    if stream.write_all(request.as_bytes()).await.is_err() {
+        return false;
+    }
+    let mut response = Vec::new();
+    if stream.read_to_end(&mut response).await.is_err() {
+        return false;
+    }
+    response.starts_with(b"HTTP/1.1 200")
+}
+
 /// A y-websocket client with a real yrs document.
 pub struct WsClient {
     pub doc: Doc,
@@ -318,11 +334,9 @@ impl ServerProcess {
         let server = ServerProcess { addr, child, dir };
         let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
         loop {
-            if TcpStream::connect(addr).await.is_ok() {
-                let (status, _) = http(addr, "GET", "/healthz", None).await;
-                if status == 200 {
-                    break;
-                }
+            // A server still starting may accept and reset: only a full 200 answer counts.
+            if healthz_ok(addr).await {
+                break;
             }
             assert!(
                 tokio::time::Instant::now() < deadline,
