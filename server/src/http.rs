@@ -16,7 +16,7 @@ use tower_http::services::{ServeDir, ServeFile};
 use crate::auth::RoomAccess;
 use crate::clock::now_ms;
 use crate::error::ErrorBody;
-use crate::ids::{Role, RoomId, Token};
+use crate::ids::{Mode, Role, RoomId, Token};
 use crate::room::Room;
 use crate::state::AppState;
 use crate::store::NewRoom;
@@ -116,17 +116,24 @@ pub struct CreateRoom {
     /// A problem id of the bank (`GET /api/problems`).
     #[schema(example = "classic-tinyurl-url-shortener")]
     pub problem: String,
+    /// `practice` (the default) or `interview`.
+    #[serde(default)]
+    pub mode: Mode,
 }
 
-/// A new room and its two tokens, shown once: only their hashes are stored.
+/// A new room and its three tokens, shown once: only their hashes are stored.
 #[derive(Debug, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct CreatedRoom {
     pub room: String,
+    pub mode: Mode,
     pub tokens: RoomTokens,
 }
 
 #[derive(Debug, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct RoomTokens {
+    /// The room's creator: everything `edit` grants, plus running the room (host actions, the
+    /// reference solution, rotating the other links). Keep it private.
+    pub host: String,
     /// Grants editing.
     pub edit: String,
     /// Grants reading and presence only.
@@ -170,28 +177,38 @@ pub async fn create_room(
         return Err(Error::UnknownProblem(body.problem));
     }
     let room = RoomId::random();
+    let host = Token::random();
     let edit = Token::random();
     let view = Token::random();
     state
         .store
-        .create_room(&NewRoom {
-            id: room.clone(),
-            problem: body.problem.clone(),
-            created_ms: now_ms(),
-            tokens: vec![(edit.hash(), Role::Edit), (view.hash(), Role::View)],
-        })
+        .create_room_with_mode(
+            &NewRoom {
+                id: room.clone(),
+                problem: body.problem.clone(),
+                created_ms: now_ms(),
+                tokens: vec![
+                    (host.hash(), Role::Host),
+                    (edit.hash(), Role::Edit),
+                    (view.hash(), Role::View),
+                ],
+            },
+            body.mode,
+        )
         .await?;
     // The document starts with `meta.problem`, stored before anyone can connect.
     state
         .store
         .append(&[(room.clone(), Room::initial_update(&body.problem))])
         .await?;
-    tracing::info!(room = %room, problem = %body.problem, "room created");
+    tracing::info!(room = %room, problem = %body.problem, mode = body.mode.as_str(), "room created");
     Ok((
         StatusCode::CREATED,
         Json(CreatedRoom {
             room: room.to_string(),
+            mode: body.mode,
             tokens: RoomTokens {
+                host: host.as_str().to_string(),
                 edit: edit.as_str().to_string(),
                 view: view.as_str().to_string(),
             },
@@ -206,9 +223,11 @@ pub struct RoomInfo {
     pub problem: String,
     /// Creation time, epoch milliseconds.
     pub created: i64,
-    /// What the token grants: `edit` or `view`.
+    /// What the token grants: `host`, `edit` or `view`.
     #[schema(value_type = RoleName)]
     pub role: String,
+    /// `practice` or `interview`.
+    pub mode: Mode,
     /// Participants with presence on this instance (0 when the room is not loaded here).
     pub participants: usize,
     /// WebSocket connections on this instance.
@@ -220,6 +239,7 @@ pub struct RoomInfo {
 #[schema(rename_all = "snake_case")]
 #[allow(dead_code)]
 enum RoleName {
+    Host,
     Edit,
     View,
 }
@@ -252,7 +272,7 @@ enum RoomErrors {
 #[into_params(parameter_in = Query)]
 #[allow(dead_code)]
 pub struct RoomTokenQuery {
-    /// An edit or view token of the room (or send `Authorization: Bearer <token>`).
+    /// A host, edit or view token of the room (or send `Authorization: Bearer <token>`).
     token: Option<String>,
 }
 
@@ -281,6 +301,7 @@ pub async fn room_info(
         problem: record.problem,
         created: record.created_ms,
         role: role.as_str().to_string(),
+        mode: record.mode,
         participants: status.as_ref().map_or(0, |s| s.participants),
         connections: status.as_ref().map_or(0, |s| s.connections),
     }))

@@ -106,6 +106,7 @@ pub(super) async fn load(id: RoomId, deps: &RoomDeps) -> crate::Result<Loaded> {
     inc(&deps.metrics.rooms_loaded, 1);
     let config = CoreConfig {
         id,
+        mode: record.as_ref().map(|r| r.mode).unwrap_or_default(),
         problem_id: record.map(|r| r.problem),
         bank: deps.bank.clone(),
         metrics: deps.metrics.clone(),

@@ -39,6 +39,7 @@ fn config(fans_out: bool) -> CoreConfig {
     CoreConfig {
         id: RoomId::random(),
         problem_id: Some(PROBLEM.into()),
+        mode: crate::ids::Mode::Practice,
         bank: bank(),
         metrics: Arc::new(Metrics::default()),
         fans_out,

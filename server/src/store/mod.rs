@@ -119,7 +119,7 @@ use yrs::{Doc, ReadTxn, StateVector, Transact, Update};
 
 use crate::clock::now_ms;
 use crate::error::{Error, Result};
-use crate::ids::{InstanceId, Role, RoomId, TokenHash};
+use crate::ids::{InstanceId, Mode, Role, RoomId, TokenHash};
 
 pub use crate::rows::{RowKey, StoredRow, Transition};
 pub use persister::Persister;
@@ -174,6 +174,7 @@ pub struct RoomRecord {
     pub id: RoomId,
     pub problem: String,
     pub created_ms: i64,
+    pub mode: Mode,
 }
 
 /// A row to append. A row with `replaces` set is a snapshot of the room as this instance's room holds
@@ -229,7 +230,7 @@ fn now_micros() -> i64 {
 
 /// The record of room `id`, on the given connection.
 async fn room_on(conn: &mut AnyConnection, id: &RoomId) -> Result<Option<RoomRecord>> {
-    let row = sqlx::query("SELECT problem, created_ms FROM rooms WHERE id = $1")
+    let row = sqlx::query("SELECT problem, created_ms, mode FROM rooms WHERE id = $1")
         .bind(id.as_str())
         .fetch_optional(conn)
         .await?;
@@ -238,6 +239,8 @@ async fn room_on(conn: &mut AnyConnection, id: &RoomId) -> Result<Option<RoomRec
             id: id.clone(),
             problem: row.try_get("problem")?,
             created_ms: row.try_get("created_ms")?,
+            // A mode written by a newer server: the stricter one, so nothing leaks.
+            mode: Mode::parse(&row.try_get::<String, _>("mode")?).unwrap_or(Mode::Interview),
         }),
         None => None,
     })
@@ -514,13 +517,19 @@ impl Store {
         })
     }
 
-    /// Creates a room and its tokens in one transaction.
+    /// Creates a practice room and its tokens in one transaction.
     pub async fn create_room(&self, room: &NewRoom) -> Result<()> {
+        self.create_room_with_mode(room, Mode::Practice).await
+    }
+
+    /// Creates a room of `mode` and its tokens in one transaction.
+    pub async fn create_room_with_mode(&self, room: &NewRoom, mode: Mode) -> Result<()> {
         let mut tx = self.begin_write().await?;
-        sqlx::query("INSERT INTO rooms (id, problem, created_ms) VALUES ($1, $2, $3)")
+        sqlx::query("INSERT INTO rooms (id, problem, created_ms, mode) VALUES ($1, $2, $3, $4)")
             .bind(room.id.as_str())
             .bind(&room.problem)
             .bind(room.created_ms)
+            .bind(mode.as_str())
             .execute(&mut *tx)
             .await?;
         for (hash, role) in &room.tokens {

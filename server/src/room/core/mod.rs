@@ -37,7 +37,7 @@ use self::saved::SavedAcks;
 use super::conn::ConnId;
 use super::effect::{Effect, Refused, Restore, Rows, Submission};
 use crate::close::CloseCode;
-use crate::ids::{InstanceId, Role, RoomId};
+use crate::ids::{InstanceId, Mode, Role, RoomId};
 use crate::metrics::{Metrics, inc};
 use crate::problems::{Bank, Problem};
 use crate::rows::{RowKey, Transition};
@@ -102,6 +102,8 @@ pub struct CoreConfig {
     pub id: RoomId,
     /// The problem the room was created for (its stored row says so).
     pub problem_id: Option<String>,
+    /// Practice or interview (its stored row says so).
+    pub mode: Mode,
     pub bank: Arc<Bank>,
     pub metrics: Arc<Metrics>,
     /// Whether a publish can reach another instance; when not, the room never reconciles.
@@ -294,6 +296,7 @@ impl RoomCore {
             "type": "session",
             "room": self.config.id.as_str(),
             "role": role.as_str(),
+            "mode": self.config.mode.as_str(),
             "problem": self.config.problem_id,
         });
         self.out.push(Effect::Send {
