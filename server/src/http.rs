@@ -47,6 +47,7 @@ pub fn routes() -> Router<AppState> {
         .route("/api/rooms/{room}", get(room_info))
         .route("/api/rooms/{room}/timeline", get(timeline))
         .route("/api/rooms/{room}/validation", get(room_validation))
+        .route("/api/rooms/{room}/solution", get(room_solution))
         .route("/ws/{room}", get(crate::ws::handler))
 }
 
@@ -365,4 +366,55 @@ pub async fn room_validation(
             "a validation result for room {room_id} (its problem is not in the bank)"
         ))),
     }
+}
+
+/// `GET /api/rooms/{room}/solution`: the answer to the room's problem, with its hints and tutorial.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct RoomSolution {
+    #[serde(flatten)]
+    pub solution: crate::problems::api::Solution,
+    pub hints: Vec<String>,
+    pub tutorial: Option<crate::problems::model::Tutorial>,
+}
+
+#[utoipa::path(get, path = "/api/rooms/{room}/solution", tag = "rooms",
+    params(("room" = String, Path, description = "Room id"), RoomTokenQuery),
+    security((), ("bearer" = [])),
+    responses(
+        (status = 200, description = "The reference solution, analysis, hints and tutorial of the room's problem", body = RoomSolution),
+        (status = 403, description = "An interview room whose host has not revealed the solution, asked with an edit or view token", body = ErrorBody),
+        RoomErrors,
+    ))]
+pub async fn room_solution(
+    State(state): State<AppState>,
+    RoomAccess {
+        room: room_id,
+        role,
+    }: RoomAccess,
+) -> Result<Json<RoomSolution>> {
+    let record = state
+        .store
+        .room(&room_id)
+        .await?
+        .ok_or_else(|| Error::UnknownRoom(room_id.to_string()))?;
+    // The host always; everyone in a practice room; in an interview room the others only once the
+    // host has revealed it.
+    let allowed = role.is_host()
+        || record.mode == Mode::Practice
+        || state.rooms.solution_revealed(&room_id).await?;
+    if !allowed {
+        tracing::info!(room = %room_id, role = role.as_str(), "solution refused: not revealed");
+        return Err(Error::Forbidden(
+            "the host has not revealed the solution of this interview".into(),
+        ));
+    }
+    let problem = state
+        .bank
+        .get(&record.problem)
+        .ok_or_else(|| Error::NotFound(format!("problem {} in the bank", record.problem)))?;
+    Ok(Json(RoomSolution {
+        solution: crate::problems::api::Solution::of(&problem),
+        hints: problem.hints.clone(),
+        tutorial: problem.tutorial.clone(),
+    }))
 }

@@ -30,6 +30,7 @@ use crate::validation::{AdvisoryCode, IssueCode};
         crate::http::room_info,
         crate::http::timeline,
         crate::http::room_validation,
+        crate::http::room_solution,
         websocket,
         serve,
         crate::problems::api::list,

@@ -191,3 +191,115 @@ async fn rooms_have_a_mode_and_three_roles() {
     interviewer.close().await;
     server.stop().await;
 }
+
+// ---- step 2: hidden solutions --------------------------------------------------------------
+
+async fn hiding_server(url: &str) -> TestServer {
+    let mut config = tierboard::config::ServeConfig::for_test(url, "problems");
+    config.hide_solutions = true;
+    TestServer::start_with(config).await
+}
+
+#[tokio::test]
+async fn hide_solutions_closes_the_public_routes_and_the_room_route_serves_the_host() {
+    let (_dir, url) = sqlite_url();
+    let server = hiding_server(&url).await;
+    let problem = common::bank().get(PROBLEM).unwrap();
+    assert!(!problem.hints.is_empty() && problem.reference_solution.is_some());
+
+    let (status, json) = http(
+        server.addr,
+        "GET",
+        &format!("/api/problems/{PROBLEM}/solution"),
+        None,
+    )
+    .await;
+    assert_eq!(
+        (status, json["code"].as_str()),
+        (404, Some("unknown_problem"))
+    );
+    let (status, json) = http(
+        server.addr,
+        "GET",
+        &format!("/api/problems/{PROBLEM}"),
+        None,
+    )
+    .await;
+    assert_eq!(status, 200);
+    for hidden in ["hints", "tutorial", "reference_solution", "analysis"] {
+        assert!(
+            json.get(hidden).is_none(),
+            "{hidden} served by /api/problems/{{id}}"
+        );
+    }
+    assert!(
+        json.get("tiers").is_some() && json.get("title").is_some(),
+        "the statement stays"
+    );
+
+    let solution = |room: String, token: String| {
+        let addr = server.addr;
+        async move {
+            http(
+                addr,
+                "GET",
+                &format!("/api/rooms/{room}/solution?token={token}"),
+                None,
+            )
+            .await
+        }
+    };
+    let (room, host, edit, view) = create(&server, Some("interview")).await;
+    let (status, json) = solution(room.clone(), host.clone()).await;
+    assert_eq!(status, 200, "{json}");
+    assert!(
+        json["reference_solution"]["nodes"]
+            .as_array()
+            .is_some_and(|n| !n.is_empty())
+    );
+    assert_eq!(
+        json["hints"].as_array().map(Vec::len),
+        Some(problem.hints.len())
+    );
+    assert!(json["analysis"].is_object());
+    for token in [&edit, &view] {
+        let (status, json) = solution(room.clone(), token.clone()).await;
+        assert_eq!(
+            (status, json["code"].as_str()),
+            (403, Some("forbidden")),
+            "{json}"
+        );
+        assert!(!json.to_string().contains(&problem.hints[0]));
+    }
+    let (status, _) = solution(room.clone(), "not-a-token".into()).await;
+    assert_eq!(status, 401);
+
+    // In a practice room everyone may look.
+    let (room, _host, edit, view) = create(&server, None).await;
+    for token in [edit, view] {
+        let (status, json) = solution(room.clone(), token).await;
+        assert_eq!(status, 200, "{json}");
+    }
+    server.stop().await;
+
+    // Without the flag the public routes are as before.
+    let (_dir2, url) = sqlite_url();
+    let server = TestServer::start(&url).await;
+    let (status, _) = http(
+        server.addr,
+        "GET",
+        &format!("/api/problems/{PROBLEM}/solution"),
+        None,
+    )
+    .await;
+    assert_eq!(status, 200);
+    let (_, json) = http(
+        server.addr,
+        "GET",
+        &format!("/api/problems/{PROBLEM}"),
+        None,
+    )
+    .await;
+    assert!(json["hints"].as_array().is_some_and(|h| !h.is_empty()));
+    server.stop().await;
+}
