@@ -48,6 +48,7 @@ pub fn routes() -> Router<AppState> {
         .route("/api/rooms/{room}/timeline", get(timeline))
         .route("/api/rooms/{room}/validation", get(room_validation))
         .route("/api/rooms/{room}/solution", get(room_solution))
+        .route("/api/rooms/{room}/rotate", post(rotate))
         .route("/ws/{room}", get(crate::ws::handler))
 }
 
@@ -416,5 +417,63 @@ pub async fn room_solution(
         solution: crate::problems::api::Solution::of(&problem),
         hints: problem.hints.clone(),
         tutorial: problem.tutorial.clone(),
+    }))
+}
+
+/// `POST /api/rooms/{room}/rotate` body: which link to replace.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+pub struct Rotate {
+    pub role: RotatedRole,
+}
+
+/// The links a host can take back (the host link itself cannot be rotated: it has no one above it).
+#[derive(Debug, Clone, Copy, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum RotatedRole {
+    Edit,
+    View,
+}
+
+/// The new link's token, shown once.
+#[derive(Debug, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct Rotated {
+    pub token: String,
+}
+
+#[utoipa::path(post, path = "/api/rooms/{room}/rotate", tag = "rooms",
+    params(("room" = String, Path, description = "Room id"), RoomTokenQuery),
+    security((), ("bearer" = [])),
+    request_body = Rotate,
+    responses(
+        (status = 200, description = "The new token; the old one no longer opens the room and its connections are closed with 4401 on every instance", body = Rotated),
+        (status = 403, description = "Not the host's token", body = ErrorBody),
+        RoomErrors,
+    ))]
+pub async fn rotate(
+    State(state): State<AppState>,
+    RoomAccess {
+        room: room_id,
+        role,
+    }: RoomAccess,
+    ApiJson(body): ApiJson<Rotate>,
+) -> Result<Json<Rotated>> {
+    if !role.is_host() {
+        tracing::info!(room = %room_id, role = role.as_str(), "rotate refused: not the host");
+        return Err(Error::Forbidden("only the host may rotate links".into()));
+    }
+    let rotated = match body.role {
+        RotatedRole::Edit => Role::Edit,
+        RotatedRole::View => Role::View,
+    };
+    let token = Token::random();
+    let old = state
+        .store
+        .rotate_token(&room_id, rotated, &token.hash())
+        .await?;
+    tracing::info!(room = %room_id, role = rotated.as_str(), revoked = old.len(), "link rotated");
+    // The store already refuses the old tokens; now their open connections, on every instance.
+    state.rooms.revoke(&room_id, old).await?;
+    Ok(Json(Rotated {
+        token: token.as_str().to_string(),
     }))
 }

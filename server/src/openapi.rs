@@ -31,6 +31,7 @@ use crate::validation::{AdvisoryCode, IssueCode};
         crate::http::timeline,
         crate::http::room_validation,
         crate::http::room_solution,
+        crate::http::rotate,
         websocket,
         serve,
         crate::problems::api::list,

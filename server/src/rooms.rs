@@ -151,6 +151,28 @@ impl Rooms {
         )))
     }
 
+    /// Closes the connections holding `tokens` (just revoked in the store), here and, through the
+    /// room's bus channel, on every instance. Loads the room if needed: that is what publishes.
+    pub async fn revoke(
+        &self,
+        id: &RoomId,
+        tokens: Vec<crate::ids::TokenHash>,
+    ) -> crate::Result<()> {
+        for _ in 0..3 {
+            let handle = self.get_or_start(id);
+            let cmd = RoomCommand::Revoke {
+                tokens: tokens.clone(),
+            };
+            // A closed mailbox: the room was unloading itself; the next attempt starts a fresh one.
+            if handle.tx.send(cmd).await.is_ok() {
+                return Ok(());
+            }
+        }
+        Err(crate::Error::Unavailable(format!(
+            "room {id} could not be loaded"
+        )))
+    }
+
     /// Whether the host of an interview room has revealed the reference solution to the room.
     pub async fn solution_revealed(&self, _id: &RoomId) -> crate::Result<bool> {
         Ok(false)

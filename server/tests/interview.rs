@@ -303,3 +303,143 @@ async fn hide_solutions_closes_the_public_routes_and_the_room_route_serves_the_h
     assert!(json["hints"].as_array().is_some_and(|h| !h.is_empty()));
     server.stop().await;
 }
+
+// ---- step 3: rotated links -----------------------------------------------------------------
+
+async fn rotate(
+    server: &TestServer,
+    room: &str,
+    token: &str,
+    role: &str,
+) -> (u16, serde_json::Value) {
+    let body = serde_json::json!({ "role": role }).to_string();
+    http(
+        server.addr,
+        "POST",
+        &format!("/api/rooms/{room}/rotate?token={token}"),
+        Some(&body),
+    )
+    .await
+}
+
+/// Waits up to `limit` for the server to close `client`; its close code.
+async fn closed_within(client: &mut WsClient, limit: Duration) -> Option<u16> {
+    client.pump_until(limit, |c| c.close_code.is_some()).await;
+    client.close_code
+}
+
+#[tokio::test]
+async fn a_rotated_link_is_closed_with_4401_and_cannot_come_back() {
+    let (_dir, url) = sqlite_url();
+    let server = TestServer::start(&url).await;
+    let (room, host, edit, view) = create(&server, Some("interview")).await;
+    let mut candidate = WsClient::connect(&server.ws_url(&room, &edit)).await;
+    let mut observer = WsClient::connect(&server.ws_url(&room, &view)).await;
+
+    // Only the host rotates, and only edit and view links.
+    for token in [&edit, &view] {
+        let (status, json) = rotate(&server, &room, token, "view").await;
+        assert_eq!(
+            (status, json["code"].as_str()),
+            (403, Some("forbidden")),
+            "{json}"
+        );
+    }
+    let (status, json) = rotate(&server, &room, &host, "host").await;
+    assert_eq!(
+        (status, json["code"].as_str()),
+        (400, Some("bad_json")),
+        "{json}"
+    );
+
+    let (status, json) = rotate(&server, &room, &host, "edit").await;
+    assert_eq!(status, 200, "{json}");
+    let fresh = json["token"].as_str().unwrap().to_string();
+    assert_ne!(fresh, edit);
+    assert_eq!(
+        closed_within(&mut candidate, Duration::from_secs(1)).await,
+        Some(4401)
+    );
+    // The observer's link was not rotated.
+    assert_eq!(
+        closed_within(&mut observer, Duration::from_millis(300)).await,
+        None
+    );
+
+    let mut again = WsClient::connect_unsynced(&server.ws_url(&room, &edit)).await;
+    assert_eq!(
+        closed_within(&mut again, Duration::from_secs(5)).await,
+        Some(4401)
+    );
+    let (status, _) = http(
+        server.addr,
+        "GET",
+        &format!("/api/rooms/{room}?token={edit}"),
+        None,
+    )
+    .await;
+    assert_eq!(status, 401);
+    let s = session(&server, &room, &fresh).await;
+    assert_eq!(s["role"], "edit");
+    observer.close().await;
+    server.stop().await;
+}
+
+/// Two instances sharing PostgreSQL and Redis.
+async fn two_instances() -> (ScratchSchema, TestServer, TestServer) {
+    require_postgres().await;
+    let schema = ScratchSchema::create(PG_URL).await.expect("scratch schema");
+    let mut servers = Vec::new();
+    for _ in 0..2 {
+        let mut config = tierboard::config::ServeConfig::for_test(schema.url(), "problems");
+        config.redis_url = Some("redis://127.0.0.1:6379".into());
+        config.hide_solutions = true;
+        servers.push(TestServer::start_with(config).await);
+    }
+    let b = servers.pop().unwrap();
+    let a = servers.pop().unwrap();
+    (schema, a, b)
+}
+
+#[tokio::test]
+async fn a_rotated_link_is_closed_on_every_instance() {
+    let (schema, a, b) = two_instances().await;
+    let (room, host, edit, view) = create(&a, Some("interview")).await;
+    let mut on_b = WsClient::connect(&b.ws_url(&room, &edit)).await;
+    let mut viewer_on_b = WsClient::connect(&b.ws_url(&room, &view)).await;
+    // The host is on A: the room is loaded there too.
+    let host_on_a = WsClient::connect(&a.ws_url(&room, &host)).await;
+
+    let started = std::time::Instant::now();
+    let (status, json) = rotate(&a, &room, &host, "edit").await;
+    assert_eq!(status, 200, "{json}");
+    assert_eq!(
+        closed_within(&mut on_b, Duration::from_secs(1)).await,
+        Some(4401)
+    );
+    println!(
+        "revoked connection on the other instance closed after {:?}",
+        started.elapsed()
+    );
+    assert_eq!(
+        closed_within(&mut viewer_on_b, Duration::from_millis(200)).await,
+        None
+    );
+    let mut again = WsClient::connect_unsynced(&b.ws_url(&room, &edit)).await;
+    assert_eq!(
+        closed_within(&mut again, Duration::from_secs(5)).await,
+        Some(4401)
+    );
+
+    // Rotating on B, where the room is not loaded any more than by this observer, reaches A.
+    let (status, _) = rotate(&b, &room, &host, "view").await;
+    assert_eq!(status, 200);
+    assert_eq!(
+        closed_within(&mut viewer_on_b, Duration::from_secs(1)).await,
+        Some(4401)
+    );
+    host_on_a.close().await;
+    a.stop().await;
+    b.stop().await;
+    schema.drop_now().await.expect("drop schema");
+}

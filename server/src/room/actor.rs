@@ -219,6 +219,10 @@ impl Room {
                 self.flush_for_shutdown().await;
                 let _ = reply.send(());
             }
+            RoomCommand::Revoke { tokens } => {
+                self.core.revoke(now, tokens, true);
+                self.execute(now);
+            }
             RoomCommand::CloseAll { code } => {
                 for conn in self.conns.values() {
                     conn.control.close(code);
@@ -232,9 +236,9 @@ impl Room {
     }
 
     fn join(&mut self, now: Instant, conn: ConnHandle) {
-        let (id, role) = (conn.id, conn.role);
+        let (id, role, token) = (conn.id, conn.role, conn.token.clone());
         self.conns.insert(id, conn);
-        self.core.join(now, id, role);
+        self.core.join_holding(now, id, role, token);
         self.execute(now);
     }
 

@@ -49,6 +49,10 @@ pub enum RoomCommand {
     CloseAll {
         code: CloseCode,
     },
+    /// Tokens of the room were revoked: close their connections here and on the other instances.
+    Revoke {
+        tokens: Vec<crate::ids::TokenHash>,
+    },
 }
 
 /// Fields the registry and HTTP handlers read without a round trip through the mailbox.

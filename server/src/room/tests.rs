@@ -1344,3 +1344,71 @@ fn the_core_files_import_no_networking_database_bus_or_tasks() {
         }
     }
 }
+
+#[test]
+fn a_revoked_token_closes_its_connections_here_and_on_peers_and_refuses_late_joins() {
+    use crate::ids::Token;
+    let mut room = Room::fanning_out();
+    let (old, kept) = (Token::random().hash(), Token::random().hash());
+    room.core
+        .join_holding(room.at(0), ConnId(1), Role::Edit, Some(old.clone()));
+    room.core
+        .join_holding(room.at(0), ConnId(2), Role::View, Some(kept.clone()));
+    room.effects();
+    let effects = {
+        room.core.revoke(room.at(10), vec![old.clone()], true);
+        room.effects()
+    };
+    let closed: Vec<_> = effects
+        .iter()
+        .filter_map(|e| match e {
+            Effect::Close { conn, code } => Some((conn.0, *code)),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        closed,
+        vec![(1, CloseCode::Unauthorized)],
+        "only the holder"
+    );
+    assert!(
+        effects.iter().any(
+            |e| matches!(e, Effect::Publish(BusMessage::Revoke(t)) if t == &vec![old.clone()])
+        ),
+        "told to the other instances"
+    );
+    // A connection authorised just before the revocation, joining after it.
+    room.core
+        .join_holding(room.at(20), ConnId(3), Role::Edit, Some(old.clone()));
+    let effects = room.effects();
+    assert!(matches!(
+        effects.as_slice(),
+        [Effect::Close {
+            conn: ConnId(3),
+            code: CloseCode::Unauthorized
+        }]
+    ));
+
+    // From a peer: closed here, not published again.
+    let mut other = Room::fanning_out();
+    other
+        .core
+        .join_holding(other.at(0), ConnId(7), Role::Edit, Some(old.clone()));
+    other.effects();
+    other
+        .core
+        .bus_message(other.at(5), &peer(), BusMessage::Revoke(vec![old]));
+    let effects = other.effects();
+    assert!(effects.iter().any(|e| matches!(
+        e,
+        Effect::Close {
+            conn: ConnId(7),
+            code: CloseCode::Unauthorized
+        }
+    )));
+    assert!(
+        !effects
+            .iter()
+            .any(|e| matches!(e, Effect::Publish(BusMessage::Revoke(_))))
+    );
+}

@@ -599,6 +599,47 @@ impl Store {
         Ok(done.rows_affected() > 0)
     }
 
+    /// Replaces a room's live tokens of `role` with `new`, in one transaction: the old ones are
+    /// revoked (their rows kept) and returned, so their connections can be closed.
+    pub async fn rotate_token(
+        &self,
+        id: &RoomId,
+        role: Role,
+        new: &TokenHash,
+    ) -> Result<Vec<TokenHash>> {
+        let now = now_ms();
+        let mut tx = self.begin_write().await?;
+        let old: Vec<String> = sqlx::query_scalar(
+            "SELECT token_hash FROM room_tokens \
+             WHERE room_id = $1 AND role = $2 AND revoked_ms IS NULL",
+        )
+        .bind(id.as_str())
+        .bind(role.as_str())
+        .fetch_all(&mut *tx)
+        .await?;
+        sqlx::query(
+            "UPDATE room_tokens SET revoked_ms = $1 \
+             WHERE room_id = $2 AND role = $3 AND revoked_ms IS NULL",
+        )
+        .bind(now)
+        .bind(id.as_str())
+        .bind(role.as_str())
+        .execute(&mut *tx)
+        .await?;
+        sqlx::query(
+            "INSERT INTO room_tokens (token_hash, room_id, role, created_ms, revoked_ms) \
+             VALUES ($1, $2, $3, $4, NULL)",
+        )
+        .bind(&new.0)
+        .bind(id.as_str())
+        .bind(role.as_str())
+        .bind(now)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(old.into_iter().map(TokenHash).collect())
+    }
+
     /// Every stored update and snapshot of a room (v1 encoding). Apply them all, in any order.
     pub async fn load_doc(&self, id: &RoomId) -> Result<Vec<Vec<u8>>> {
         Ok(self

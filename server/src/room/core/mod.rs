@@ -17,12 +17,13 @@
 
 mod peers;
 mod persist;
+mod revoke;
 mod saved;
 mod validate;
 
 pub use saved::SAVED_INTERVAL;
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
@@ -37,7 +38,7 @@ use self::saved::SavedAcks;
 use super::conn::ConnId;
 use super::effect::{Effect, Refused, Restore, Rows, Submission};
 use crate::close::CloseCode;
-use crate::ids::{InstanceId, Mode, Role, RoomId};
+use crate::ids::{InstanceId, Mode, Role, RoomId, TokenHash};
 use crate::metrics::{Metrics, inc};
 use crate::problems::{Bank, Problem};
 use crate::rows::{RowKey, Transition};
@@ -143,6 +144,10 @@ pub struct RoomCore {
     /// step 1 (it carries the document's state vector).
     owe_step1: Option<Vec<ConnId>>,
     conns: HashMap<ConnId, Role>,
+    /// The token each connection was authorised by, and the tokens revoked since the room loaded
+    /// (`revoke.rs`).
+    holders: HashMap<ConnId, TokenHash>,
+    revoked: HashSet<TokenHash>,
     awareness: AwarenessTable<Owner>,
     /// Bumped on every document change; keys the encoding caches below.
     version: u64,
@@ -202,6 +207,8 @@ impl RoomCore {
             doc,
             owe_step1,
             conns: HashMap::new(),
+            holders: HashMap::new(),
+            revoked: HashSet::new(),
             awareness: AwarenessTable::default(),
             version: 0,
             cached_sv: None,
@@ -329,6 +336,7 @@ impl RoomCore {
     pub fn leave(&mut self, now: Instant, conn: ConnId) {
         self.saved.left(conn);
         self.conns.remove(&conn);
+        self.holders.remove(&conn);
         if let Some(removal) = self.awareness.remove_owner(Owner::Conn(conn)) {
             self.broadcast(protocol::encode_awareness(&removal), None);
             self.publish(BusMessage::Awareness(removal));

@@ -34,6 +34,7 @@ impl RoomCore {
                 }
             }
             BusMessage::Sync(state) => self.peer_state(from, state),
+            BusMessage::Revoke(tokens) => self.revoke(now, tokens, false),
         }
     }
 
