@@ -49,6 +49,7 @@ pub fn routes() -> Router<AppState> {
         .route("/api/rooms/{room}/validation", get(room_validation))
         .route("/api/rooms/{room}/solution", get(room_solution))
         .route("/api/rooms/{room}/rotate", post(rotate))
+        .route("/api/rooms/{room}/host", post(host_action))
         .route("/ws/{room}", get(crate::ws::handler))
 }
 
@@ -476,4 +477,46 @@ pub async fn rotate(
     Ok(Json(Rotated {
         token: token.as_str().to_string(),
     }))
+}
+
+/// `POST /api/rooms/{room}/host` body: `{"action": "lock"|"unlock"|"reveal_hint"|"reveal_solution"|
+/// "hide_solution"|"clock_start"|"clock_pause"|"next_phase"|"driver"|"curveball"|"clear_curveball"|
+/// "notes", ...}` (docs/PROTOCOL.md §7).
+#[derive(utoipa::ToSchema)]
+#[allow(dead_code)]
+pub struct HostActionBody {
+    /// The action's name.
+    action: String,
+    /// `reveal_hint`: the hint's index.
+    index: Option<usize>,
+    /// `driver`: an awareness client id, or null for everyone.
+    client: Option<u64>,
+    /// `curveball`: a scenario as `POST /api/simulate` takes it.
+    scenario: Option<crate::simulation::Scenario>,
+    /// `notes`: the host's private notes.
+    text: Option<String>,
+}
+
+#[utoipa::path(post, path = "/api/rooms/{room}/host", tag = "rooms",
+    params(("room" = String, Path, description = "Room id"), RoomTokenQuery),
+    security((), ("bearer" = [])),
+    request_body = HostActionBody,
+    responses(
+        (status = 200, description = "The room's interview state after the action", body = Object),
+        (status = 403, description = "Not the host's token", body = ErrorBody),
+        RoomErrors,
+    ))]
+pub async fn host_action(
+    State(state): State<AppState>,
+    RoomAccess {
+        room: room_id,
+        role,
+    }: RoomAccess,
+    ApiJson(action): ApiJson<crate::room::HostAction>,
+) -> Result<Json<serde_json::Value>> {
+    if !role.is_host() {
+        tracing::warn!(room = %room_id, role = role.as_str(), action = action.name(), "host action refused: not the host");
+        return Err(Error::Forbidden("host actions need the host link".into()));
+    }
+    Ok(Json(state.rooms.host_action(&room_id, action).await?))
 }

@@ -32,6 +32,7 @@ use crate::validation::{AdvisoryCode, IssueCode};
         crate::http::room_validation,
         crate::http::room_solution,
         crate::http::rotate,
+        crate::http::host_action,
         websocket,
         serve,
         crate::problems::api::list,

@@ -174,8 +174,45 @@ impl Rooms {
     }
 
     /// Whether the host of an interview room has revealed the reference solution to the room.
-    pub async fn solution_revealed(&self, _id: &RoomId) -> crate::Result<bool> {
-        Ok(false)
+    pub async fn solution_revealed(&self, id: &RoomId) -> crate::Result<bool> {
+        self.ask(id, |reply| RoomCommand::SolutionRevealed { reply })
+            .await
+    }
+
+    /// Applies a host action in the room, loading it if needed; the room's new public state.
+    pub async fn host_action(
+        &self,
+        id: &RoomId,
+        action: crate::room::HostAction,
+    ) -> crate::Result<serde_json::Value> {
+        self.ask(id, |reply| RoomCommand::HostAction {
+            action: action.clone(),
+            reply,
+        })
+        .await?
+        .map_err(|e| crate::Error::BadRequest(e.to_string()))
+    }
+
+    /// Sends the room (loading it if needed) the command `make` builds and awaits its reply. A few
+    /// attempts: the room may be unloading itself just as we ask (see [`Rooms::join`]).
+    async fn ask<T>(
+        &self,
+        id: &RoomId,
+        make: impl Fn(oneshot::Sender<T>) -> RoomCommand,
+    ) -> crate::Result<T> {
+        for _ in 0..3 {
+            let handle = self.get_or_start(id);
+            let (reply, rx) = oneshot::channel();
+            if handle.tx.send(make(reply)).await.is_err() {
+                continue;
+            }
+            if let Ok(answer) = rx.await {
+                return Ok(answer);
+            }
+        }
+        Err(crate::Error::Unavailable(format!(
+            "room {id} could not be loaded"
+        )))
     }
 
     /// Live figures of a loaded room; `None` when it is not loaded here.

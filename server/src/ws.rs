@@ -461,6 +461,7 @@ async fn read_loop(
                 ClientMessage::Awareness(update) => inbound.push(Inbound::Awareness(update)),
                 ClientMessage::QueryAwareness => inbound.push(Inbound::QueryAwareness),
                 ClientMessage::Auth => {}
+                ClientMessage::Tierboard(json) => inbound.push(Inbound::Tierboard(json)),
             }
         }
         if inbound.is_empty() {

@@ -443,3 +443,431 @@ async fn a_rotated_link_is_closed_on_every_instance() {
     b.stop().await;
     schema.drop_now().await.expect("drop schema");
 }
+
+// ---- step 4: the interview state -----------------------------------------------------------
+
+async fn act(
+    server: &TestServer,
+    room: &str,
+    token: &str,
+    action: serde_json::Value,
+) -> (u16, serde_json::Value) {
+    http(
+        server.addr,
+        "POST",
+        &format!("/api/rooms/{room}/host?token={token}"),
+        Some(&action.to_string()),
+    )
+    .await
+}
+
+/// The latest message of `kind` received.
+fn latest<'a>(client: &'a WsClient, kind: &str) -> Option<&'a serde_json::Value> {
+    client.tierboard.iter().rev().find(|m| m["type"] == kind)
+}
+
+/// Announces an awareness state for `client_id` (so the connection owns that id).
+async fn announce(client: &mut WsClient, client_id: u64) {
+    use bytes::BytesMut;
+    use tierboard::sync::protocol::{encode_awareness, write_buf, write_var};
+    let mut payload = BytesMut::new();
+    write_var(&mut payload, 1);
+    write_var(&mut payload, client_id);
+    write_var(&mut payload, 1);
+    write_buf(&mut payload, br#"{"user":{"name":"T"}}"#);
+    client.send(encode_awareness(&payload)).await;
+}
+
+/// Sends an edit setting `meta.<key>`.
+async fn set_meta(client: &mut WsClient, key: &'static str) {
+    let meta = client.doc.get_or_insert_map("meta");
+    client
+        .edit(|_, txn| {
+            meta.insert(txn, key, 1.0);
+        })
+        .await;
+}
+
+/// Whether `client` sees `meta.<key>` within `limit`.
+async fn sees(client: &mut WsClient, key: &str, limit: Duration) -> bool {
+    let meta = client.doc.get_or_insert_map("meta");
+    client
+        .pump_until(limit, |c| meta.get(&c.doc.transact(), key).is_some())
+        .await
+}
+
+#[tokio::test]
+async fn lock_and_driver_refuse_a_candidates_edits() {
+    let (_dir, url) = sqlite_url();
+    let server = TestServer::start(&url).await;
+    let (room, host, edit, view) = create(&server, Some("interview")).await;
+    let mut interviewer = WsClient::connect(&server.ws_url(&room, &host)).await;
+    let mut candidate = WsClient::connect(&server.ws_url(&room, &edit)).await;
+    let mut peer = WsClient::connect(&server.ws_url(&room, &edit)).await;
+
+    // Non-host tokens are refused.
+    for token in [&edit, &view] {
+        let (status, json) =
+            act(&server, &room, token, serde_json::json!({"action": "lock"})).await;
+        assert_eq!((status, json["code"].as_str()), (403, Some("forbidden")));
+    }
+    let (status, json) = act(
+        &server,
+        &room,
+        &host,
+        serde_json::json!({"action": "explode"}),
+    )
+    .await;
+    assert_eq!(status, 400, "{json}");
+
+    let (status, state) = act(&server, &room, &host, serde_json::json!({"action": "lock"})).await;
+    assert_eq!(
+        (status, state["locked"].as_bool()),
+        (200, Some(true)),
+        "{state}"
+    );
+    assert!(
+        candidate
+            .pump_until(Duration::from_secs(5), |c| latest(c, "interview")
+                .is_some_and(|m| m["state"]["locked"] == true))
+            .await
+    );
+    set_meta(&mut candidate, "while_locked").await;
+    assert!(
+        candidate
+            .pump_until(Duration::from_secs(5), |c| latest(c, "error")
+                .is_some_and(|m| m["code"] == "locked"))
+            .await
+    );
+    assert!(
+        !sees(&mut interviewer, "while_locked", Duration::from_millis(500)).await,
+        "a locked edit was applied"
+    );
+    // The host still edits.
+    set_meta(&mut interviewer, "host_while_locked").await;
+    assert!(sees(&mut candidate, "host_while_locked", Duration::from_secs(5)).await);
+
+    act(
+        &server,
+        &room,
+        &host,
+        serde_json::json!({"action": "unlock"}),
+    )
+    .await;
+    announce(&mut candidate, 4242).await;
+    announce(&mut peer, 777).await;
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    // The driver is the peer (whose document never had an edit refused: a refused edit leaves a
+    // gap that keeps the client's later edits pending, so clients must not edit while refused).
+    let (status, state) = act(
+        &server,
+        &room,
+        &host,
+        serde_json::json!({"action": "driver", "client": 777}),
+    )
+    .await;
+    assert_eq!((status, state["driver"].as_u64()), (200, Some(777)));
+    assert!(
+        candidate
+            .pump_until(Duration::from_secs(5), |c| latest(c, "interview")
+                .is_some_and(|m| m["state"]["driver"] == 777))
+            .await
+    );
+    set_meta(&mut candidate, "not_the_driver").await;
+    assert!(
+        candidate
+            .pump_until(Duration::from_secs(5), |c| latest(c, "error")
+                .is_some_and(|m| m["code"] == "not_driver"))
+            .await
+    );
+    set_meta(&mut peer, "the_driver").await;
+    assert!(sees(&mut interviewer, "the_driver", Duration::from_secs(5)).await);
+    assert!(
+        !sees(
+            &mut interviewer,
+            "not_the_driver",
+            Duration::from_millis(300)
+        )
+        .await
+    );
+
+    // Host actions over the WebSocket: refused from a candidate (nothing closed), applied from the host.
+    candidate
+        .send(tierboard::sync::protocol::encode_tierboard(
+            r#"{"type":"host_action","action":"unlock"}"#,
+        ))
+        .await;
+    assert!(
+        candidate
+            .pump_until(Duration::from_secs(5), |c| latest(c, "error")
+                .is_some_and(|m| m["code"] == "forbidden"))
+            .await
+    );
+    candidate
+        .send(tierboard::sync::protocol::encode_tierboard("not json"))
+        .await;
+    assert!(
+        candidate
+            .pump_until(Duration::from_secs(5), |c| latest(c, "error")
+                .is_some_and(|m| m["code"] == "bad_request"))
+            .await
+    );
+    assert_eq!(candidate.close_code, None);
+    interviewer
+        .send(tierboard::sync::protocol::encode_tierboard(
+            r#"{"type":"host_action","action":"driver","client":null}"#,
+        ))
+        .await;
+    assert!(
+        peer.pump_until(Duration::from_secs(5), |c| latest(c, "interview")
+            .is_some_and(|m| m["state"]["driver"].is_null()))
+            .await
+    );
+    set_meta(&mut peer, "everyone_again").await;
+    assert!(sees(&mut interviewer, "everyone_again", Duration::from_secs(5)).await);
+    for c in [interviewer, candidate, peer] {
+        c.close().await;
+    }
+    server.stop().await;
+}
+
+/// Long strings of a JSON value (the distinctive text of a reference or an analysis).
+fn long_strings(value: &serde_json::Value, out: &mut Vec<String>) {
+    match value {
+        serde_json::Value::String(s) if s.len() >= 24 => out.push(s.clone()),
+        serde_json::Value::Array(a) => a.iter().for_each(|v| long_strings(v, out)),
+        serde_json::Value::Object(m) => m.values().for_each(|v| long_strings(v, out)),
+        _ => {}
+    }
+}
+
+#[tokio::test]
+async fn a_candidate_receives_no_byte_of_the_answer_hints_or_notes_until_revealed() {
+    let (_dir, url) = sqlite_url();
+    let server = hiding_server(&url).await;
+    let problem = common::bank().get(PROBLEM).unwrap();
+    let (room, host, edit, view) = create(&server, Some("interview")).await;
+    let mut interviewer = WsClient::connect(&server.ws_url(&room, &host)).await;
+    let mut candidate = WsClient::connect(&server.ws_url(&room, &edit)).await;
+    let mut observer = WsClient::connect(&server.ws_url(&room, &view)).await;
+    let notes = "candidate forgot the cache; probe on consistency";
+    for action in [
+        serde_json::json!({"action": "notes", "text": notes}),
+        serde_json::json!({"action": "reveal_hint", "index": 1}),
+        serde_json::json!({"action": "clock_start"}),
+    ] {
+        let (status, json) = act(&server, &room, &host, action).await;
+        assert_eq!(status, 200, "{json}");
+    }
+    assert!(
+        interviewer
+            .pump_until(Duration::from_secs(5), |c| latest(c, "host")
+                .is_some_and(|m| m["notes"] == notes))
+            .await
+    );
+    let host_view = latest(&interviewer, "host").unwrap();
+    assert_eq!(
+        host_view["hints"].as_array().unwrap().len(),
+        problem.hints.len()
+    );
+    for client in [&mut candidate, &mut observer] {
+        assert!(
+            client
+                .pump_until(Duration::from_secs(5), |c| latest(c, "interview")
+                    .is_some_and(|m| m["state"]["revealed_hints"]
+                        .as_array()
+                        .is_some_and(|h| h.len() == 1)))
+                .await
+        );
+        client
+            .pump_until(Duration::from_millis(500), |_| false)
+            .await;
+        let wire = String::from_utf8_lossy(&client.raw).to_string();
+        assert!(
+            wire.contains(&problem.hints[1]),
+            "the revealed hint arrives"
+        );
+        assert!(!wire.contains(notes), "host notes on a candidate's wire");
+        for (i, hint) in problem.hints.iter().enumerate() {
+            if i != 1 {
+                assert!(
+                    !wire.contains(hint.as_str()),
+                    "unrevealed hint {i} on a candidate's wire"
+                );
+            }
+        }
+        let mut secret = Vec::new();
+        long_strings(
+            &serde_json::to_value(&problem.reference_solution).unwrap(),
+            &mut secret,
+        );
+        long_strings(
+            &serde_json::to_value(&problem.analysis).unwrap(),
+            &mut secret,
+        );
+        assert!(secret.len() > 3, "the test looks for something");
+        for s in &secret {
+            assert!(
+                !wire.contains(s.as_str()),
+                "reference or analysis text on a candidate's wire: {s}"
+            );
+        }
+        assert!(latest(client, "host").is_none());
+        assert!(!wire.contains(&host), "the host token");
+    }
+    // The solution route opens to them once revealed, and closes again.
+    let solution = |token: &str| format!("/api/rooms/{room}/solution?token={token}");
+    assert_eq!(
+        http(server.addr, "GET", &solution(&edit), None).await.0,
+        403
+    );
+    act(
+        &server,
+        &room,
+        &host,
+        serde_json::json!({"action": "reveal_solution"}),
+    )
+    .await;
+    assert_eq!(
+        http(server.addr, "GET", &solution(&edit), None).await.0,
+        200
+    );
+    assert_eq!(
+        http(server.addr, "GET", &solution(&view), None).await.0,
+        200
+    );
+    act(
+        &server,
+        &room,
+        &host,
+        serde_json::json!({"action": "hide_solution"}),
+    )
+    .await;
+    assert_eq!(
+        http(server.addr, "GET", &solution(&edit), None).await.0,
+        403
+    );
+    for c in [interviewer, candidate, observer] {
+        c.close().await;
+    }
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn the_interview_state_and_its_actions_survive_a_restart() {
+    let (_dir, url) = sqlite_url();
+    let server = TestServer::start(&url).await;
+    let (room, host, edit, _view) = create(&server, Some("interview")).await;
+    for action in [
+        serde_json::json!({"action": "lock"}),
+        serde_json::json!({"action": "reveal_hint", "index": 0}),
+        serde_json::json!({"action": "clock_start"}),
+        serde_json::json!({"action": "curveball", "scenario": {"load": 3, "cold_cache": true}}),
+    ] {
+        assert_eq!(act(&server, &room, &host, action).await.0, 200);
+    }
+    let (_, before) = act(
+        &server,
+        &room,
+        &host,
+        serde_json::json!({"action": "next_phase"}),
+    )
+    .await;
+    let store = server.state.store.clone();
+    let id = RoomId::parse(&room).unwrap();
+    assert!(
+        common::wait_until(Duration::from_secs(5), || {
+            let store = store.clone();
+            let id = id.clone();
+            async move { store.host_actions(&id).await.unwrap().len() == 5 }
+        })
+        .await,
+        "every host action stored"
+    );
+    let actions = store.host_actions(&id).await.unwrap();
+    assert!(
+        actions[0].1.contains("\"lock\"") && actions[4].1.contains("next_phase"),
+        "{actions:?}"
+    );
+    server.stop().await;
+
+    let server = TestServer::start(&url).await;
+    let mut candidate = WsClient::connect(&server.ws_url(&room, &edit)).await;
+    assert!(
+        candidate
+            .pump_until(Duration::from_secs(5), |c| latest(c, "simulation")
+                .is_some()
+                && latest(c, "interview").is_some())
+            .await
+    );
+    let state = &latest(&candidate, "interview").unwrap()["state"];
+    assert_eq!(state, &before, "the same state after a restart");
+    assert_eq!(state["clock"]["phase"], 1);
+    assert_eq!(state["curveball"]["cold_cache"], true);
+    // The simulation is judged under the curveball.
+    let sim = &latest(&candidate, "simulation").unwrap()["result"]["scenario"];
+    assert_eq!(
+        (sim["cold_cache"].as_bool(), sim["multiplier"].as_f64()),
+        (Some(true), Some(3.0)),
+        "{sim}"
+    );
+    candidate.close().await;
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn the_clock_and_state_agree_across_instances() {
+    let (schema, a, b) = two_instances().await;
+    let (room, host, edit, _view) = create(&a, Some("interview")).await;
+    let mut on_a = WsClient::connect(&a.ws_url(&room, &edit)).await;
+    let mut on_b = WsClient::connect(&b.ws_url(&room, &edit)).await;
+    let (status, state) = act(
+        &a,
+        &room,
+        &host,
+        serde_json::json!({"action": "clock_start"}),
+    )
+    .await;
+    assert_eq!(status, 200);
+    let ends_at = state["clock"]["ends_at"].as_i64().expect("running");
+    for c in [&mut on_a, &mut on_b] {
+        assert!(
+            c.pump_until(Duration::from_secs(2), |c| latest(c, "interview")
+                .is_some_and(|m| m["state"]["clock"]["ends_at"] == ends_at))
+                .await
+        );
+    }
+    // A curveball thrown on B re-judges on A.
+    let (status, _) = act(
+        &b,
+        &room,
+        &host,
+        serde_json::json!({"action": "curveball", "scenario": {"load": 5}}),
+    )
+    .await;
+    assert_eq!(status, 200);
+    assert!(
+        on_a.pump_until(Duration::from_secs(2), |c| latest(c, "simulation")
+            .is_some_and(|m| m["result"]["scenario"]["multiplier"] == 5.0))
+            .await
+    );
+    // Locked on B: a candidate on A is refused.
+    act(&b, &room, &host, serde_json::json!({"action": "lock"})).await;
+    assert!(
+        on_a.pump_until(Duration::from_secs(2), |c| latest(c, "interview")
+            .is_some_and(|m| m["state"]["locked"] == true))
+            .await
+    );
+    set_meta(&mut on_a, "locked_on_a").await;
+    assert!(
+        on_a.pump_until(Duration::from_secs(5), |c| latest(c, "error")
+            .is_some_and(|m| m["code"] == "locked"))
+            .await
+    );
+    assert!(!sees(&mut on_b, "locked_on_a", Duration::from_millis(500)).await);
+    on_a.close().await;
+    on_b.close().await;
+    a.stop().await;
+    b.stop().await;
+    schema.drop_now().await.expect("drop schema");
+}

@@ -219,6 +219,14 @@ impl Room {
                 self.flush_for_shutdown().await;
                 let _ = reply.send(());
             }
+            RoomCommand::HostAction { action, reply } => {
+                let result = self.core.host_action(now, &action);
+                self.execute(now);
+                let _ = reply.send(result);
+            }
+            RoomCommand::SolutionRevealed { reply } => {
+                let _ = reply.send(self.core.solution_revealed());
+            }
             RoomCommand::Revoke { tokens } => {
                 self.core.revoke(now, tokens, true);
                 self.execute(now);
@@ -323,6 +331,25 @@ impl Room {
             Effect::Submit(submission) => self.submit(now, submission),
             Effect::RecordTransitions(events) => {
                 self.transitions.push(events, &self.deps, self.core.id())
+            }
+            Effect::SaveInterview {
+                state,
+                version,
+                action,
+                at_ms,
+            } => {
+                // Off the room's task; the store keeps the highest version whatever order the
+                // writes finish in. A failure is logged: the state lives on in memory and on peers.
+                let store = self.deps.store.clone();
+                let room = self.core.id().clone();
+                tokio::spawn(async move {
+                    if let Err(e) = store
+                        .save_interview(&room, &state, version, &action, at_ms)
+                        .await
+                    {
+                        tracing::error!(room = %room, error = %e, "storing the interview state failed");
+                    }
+                });
             }
             Effect::Unload => self.unload = true,
         }

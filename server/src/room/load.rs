@@ -66,6 +66,16 @@ pub(super) async fn load(id: RoomId, deps: &RoomDeps) -> crate::Result<Loaded> {
     // and what they published before is fetched by the announcement `run` starts with.
     let bus = deps.bus.subscribe(&id).await;
     let (record, rows) = deps.store.load_room(&id).await?;
+    let interview = match deps.store.load_interview(&id).await? {
+        Some(json) => match crate::room::core::interview::Interview::from_stored(&json) {
+            Ok(state) => Some(state),
+            Err(e) => {
+                tracing::error!(room = %id, error = %e, "stored interview state unreadable: starting afresh");
+                None
+            }
+        },
+        None => None,
+    };
     let rows_loaded = rows.len() as u64;
     // Plus a random head start on the first snapshot: rooms loaded together (a restart, the
     // thousand rooms of benchmark scenario 3) and edited at like rates would otherwise all
@@ -85,6 +95,7 @@ pub(super) async fn load(id: RoomId, deps: &RoomDeps) -> crate::Result<Loaded> {
         loaded_keys: Vec::new(),
         rows_since_snapshot: rows_loaded + head_start,
         stored_bytes,
+        interview,
     };
     let loading = match snapshot {
         Some(full) => {

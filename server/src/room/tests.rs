@@ -321,7 +321,7 @@ fn commit(room: &mut Room, ms: u64, ack_ms: u64) -> Vec<Effect> {
 fn a_fresh_room_greets_with_step1_then_session() {
     let mut room = Room::new();
     let effects = room.join(0, 1, Role::Edit);
-    assert_eq!(sent_to(&effects, 1), ["step1", "session"]);
+    assert_eq!(sent_to(&effects, 1), ["step1", "session", "interview"]);
     let Effect::Send { message, .. } = &effects[1] else {
         panic!("a send")
     };
@@ -347,6 +347,7 @@ fn the_greeting_is_step1_awareness_session_validation_saved_in_order() {
             "step1",
             "awareness",
             "session",
+            "interview",
             "validation",
             "simulation",
             "saved"
@@ -366,7 +367,11 @@ fn a_joiner_of_a_loading_room_is_answered_from_the_snapshot_and_owed_its_step1()
     let mut room = Room::with(config(false), start);
     assert!(room.core.is_loading());
     let effects = room.join(0, 1, Role::Edit);
-    assert_eq!(sent_to(&effects, 1), ["session"], "no step 1 while loading");
+    assert_eq!(
+        sent_to(&effects, 1),
+        ["session", "interview"],
+        "no step 1 while loading"
+    );
     let effects = room.send(1, 1, vec![Inbound::SyncStep1(StateVector::default())]);
     assert_eq!(sent_to(&effects, 1), ["step2"]);
     let Effect::Send { message, .. } = &effects[0] else {
@@ -1411,4 +1416,73 @@ fn a_revoked_token_closes_its_connections_here_and_on_peers_and_refuses_late_joi
             .iter()
             .any(|e| matches!(e, Effect::Publish(BusMessage::Revoke(_))))
     );
+}
+
+#[test]
+fn host_actions_reach_each_audience_lock_refuses_edits_and_peers_keep_the_newest_state() {
+    use crate::room::core::interview::{Action, Interview};
+    let mut room = Room::fanning_out();
+    room.join(0, 1, Role::Host);
+    room.join(0, 2, Role::Edit);
+    let candidate = Client::new(2);
+    room.core
+        .host_action(room.at(10), &Action::Lock)
+        .expect("lock");
+    let effects = room.effects();
+    assert_eq!(sent_to(&effects, 1), ["host"]);
+    assert_eq!(sent_to(&effects, 2), ["interview"]);
+    assert!(
+        effects
+            .iter()
+            .any(|e| matches!(e, Effect::SaveInterview { version: 1, .. }))
+    );
+    let published = effects
+        .iter()
+        .find_map(|e| match e {
+            Effect::Publish(BusMessage::Interview(state)) => Some(state.clone()),
+            _ => None,
+        })
+        .expect("published");
+
+    // Locked: the candidate's edit is refused and told, once a second.
+    let effects = room.send(20, 2, vec![candidate.edit("k", 1)]);
+    assert_eq!(sent_to(&effects, 2), ["error"]);
+    assert!(broadcasts(&effects).is_empty(), "nothing applied");
+    let effects = room.send(30, 2, vec![candidate.edit("k", 2)]);
+    assert!(sent_to(&effects, 2).is_empty(), "told once a second");
+    let effects = room.send(1100, 2, vec![candidate.edit("k", 3)]);
+    assert_eq!(sent_to(&effects, 2), ["error"]);
+
+    // A non-host's host action over the WebSocket: an error, nothing closed.
+    let effects = room.send(
+        1200,
+        2,
+        vec![Inbound::Tierboard(Bytes::from_static(
+            br#"{"type":"host_action","action":"unlock"}"#,
+        ))],
+    );
+    assert_eq!(sent_to(&effects, 2), ["error"]);
+    assert!(!effects.iter().any(|e| matches!(e, Effect::Close { .. })));
+
+    // A peer applies the newer copy and ignores an older one.
+    let mut other = Room::fanning_out();
+    other.join(0, 5, Role::Edit);
+    let effects = {
+        other.core.bus_message(
+            other.at(1),
+            &peer(),
+            BusMessage::Interview(published.clone()),
+        );
+        other.effects()
+    };
+    assert_eq!(sent_to(&effects, 5), ["interview"]);
+    assert_eq!(other.core.interview_state()["locked"], true);
+    let stale = Interview::new(crate::ids::Mode::Interview).to_stored();
+    other.core.bus_message(
+        other.at(2),
+        &peer(),
+        BusMessage::Interview(Bytes::from(stale)),
+    );
+    assert!(sent_to(&other.effects(), 5).is_empty());
+    assert_eq!(other.core.interview_state()["locked"], true);
 }

@@ -640,6 +640,65 @@ impl Store {
         Ok(old.into_iter().map(TokenHash).collect())
     }
 
+    /// Stores a room's interview state (unless a newer version is stored) and the host action that
+    /// made it, in one transaction.
+    pub async fn save_interview(
+        &self,
+        id: &RoomId,
+        state: &str,
+        version: u64,
+        action: &str,
+        at_ms: i64,
+    ) -> Result<()> {
+        let mut tx = self.begin_write().await?;
+        sqlx::query(
+            "INSERT INTO interview_state (room_id, version, state, updated_ms) VALUES ($1, $2, $3, $4) \
+             ON CONFLICT (room_id) DO UPDATE SET version = excluded.version, state = excluded.state, \
+             updated_ms = excluded.updated_ms WHERE interview_state.version < excluded.version",
+        )
+        .bind(id.as_str())
+        .bind(version as i64)
+        .bind(state)
+        .bind(at_ms)
+        .execute(&mut *tx)
+        .await?;
+        sqlx::query(
+            "INSERT INTO host_actions (room_id, writer, seq, at_ms, action) VALUES ($1, $2, $3, $4, $5)",
+        )
+        .bind(id.as_str())
+        .bind(&self.instance.0)
+        .bind(self.next_seq())
+        .bind(at_ms)
+        .bind(action)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// A room's stored interview state (JSON), if the host ever acted.
+    pub async fn load_interview(&self, id: &RoomId) -> Result<Option<String>> {
+        Ok(
+            sqlx::query_scalar("SELECT state FROM interview_state WHERE room_id = $1")
+                .bind(id.as_str())
+                .fetch_optional(&self.pool)
+                .await?,
+        )
+    }
+
+    /// A room's host actions (JSON) with their times, oldest first.
+    pub async fn host_actions(&self, id: &RoomId) -> Result<Vec<(i64, String)>> {
+        let rows = sqlx::query(
+            "SELECT at_ms, action FROM host_actions WHERE room_id = $1 ORDER BY at_ms, writer, seq",
+        )
+        .bind(id.as_str())
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|row| Ok((row.try_get("at_ms")?, row.try_get("action")?)))
+            .collect()
+    }
+
     /// Every stored update and snapshot of a room (v1 encoding). Apply them all, in any order.
     pub async fn load_doc(&self, id: &RoomId) -> Result<Vec<Vec<u8>>> {
         Ok(self

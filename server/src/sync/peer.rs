@@ -12,6 +12,7 @@ const KIND_UPDATE: u8 = 1;
 const KIND_AWARENESS: u8 = 2;
 const KIND_SYNC: u8 = 3;
 const KIND_REVOKE: u8 = 4;
+const KIND_INTERVIEW: u8 = 5;
 const FLAG_REQUEST: u8 = 1;
 const FLAG_HELLO: u8 = 2;
 /// Instance ids are 16 hex characters; anything up to this length is accepted.
@@ -42,6 +43,9 @@ pub enum BusMessage {
     /// Tokens of the room were revoked (the host rotated a link): every instance closes the
     /// connections holding them with 4401 and refuses them from then on.
     Revoke(Vec<TokenHash>),
+    /// A room's whole interview state (JSON, notes included) after a host action: instances keep
+    /// the newest copy by its version.
+    Interview(Bytes),
 }
 
 /// A message with the id of the instance that published it.
@@ -83,7 +87,7 @@ impl Envelope {
             _ => String::new(),
         };
         let payload_len = match &self.message {
-            BusMessage::Update(b) | BusMessage::Awareness(b) => b.len(),
+            BusMessage::Update(b) | BusMessage::Awareness(b) | BusMessage::Interview(b) => b.len(),
             BusMessage::Sync(s) => 9 + s.sv.len(),
             BusMessage::Revoke(_) => revoked.len(),
         };
@@ -94,11 +98,14 @@ impl Envelope {
             BusMessage::Awareness(_) => KIND_AWARENESS,
             BusMessage::Sync(_) => KIND_SYNC,
             BusMessage::Revoke(_) => KIND_REVOKE,
+            BusMessage::Interview(_) => KIND_INTERVIEW,
         });
         buf.put_u8(from.len() as u8);
         buf.put_slice(from);
         match &self.message {
-            BusMessage::Update(b) | BusMessage::Awareness(b) => buf.put_slice(b),
+            BusMessage::Update(b) | BusMessage::Awareness(b) | BusMessage::Interview(b) => {
+                buf.put_slice(b)
+            }
             BusMessage::Sync(s) => {
                 let mut flags = 0;
                 if s.request {
@@ -153,6 +160,7 @@ impl Envelope {
                     hello: flags & FLAG_HELLO != 0,
                 })
             }
+            KIND_INTERVIEW => BusMessage::Interview(payload),
             KIND_REVOKE => {
                 let text = std::str::from_utf8(&payload).map_err(|_| DecodeError::Payload)?;
                 let tokens = text
@@ -199,6 +207,7 @@ mod tests {
                 crate::ids::Token::random().hash(),
             ]),
             BusMessage::Revoke(vec![]),
+            BusMessage::Interview(Bytes::from_static(b"{}")),
         ] {
             let envelope = Envelope {
                 from: from.clone(),

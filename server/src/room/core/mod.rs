@@ -15,6 +15,8 @@
 //! Because the core (through its actor) is the document's only user, `transact_mut` never waits for
 //! a lock, and the CPU work of one update is bounded by the message size limit.
 
+mod host;
+pub mod interview;
 mod peers;
 mod persist;
 mod revoke;
@@ -88,6 +90,8 @@ pub enum Inbound {
     Update(Update, usize),
     Awareness(Bytes),
     QueryAwareness,
+    /// A tierboard message (type 100) from the client: a host action (`host.rs`).
+    Tierboard(Bytes),
 }
 
 /// A point-in-time view for the HTTP API.
@@ -132,6 +136,8 @@ pub struct Start {
     pub rows_since_snapshot: u64,
     /// Bytes of the stored rows: an upper bound on the size of the room's state.
     pub stored_bytes: usize,
+    /// The stored interview state (issue 22), if the host ever acted.
+    pub interview: Option<interview::Interview>,
 }
 
 pub struct RoomCore {
@@ -148,6 +154,10 @@ pub struct RoomCore {
     /// (`revoke.rs`).
     holders: HashMap<ConnId, TokenHash>,
     revoked: HashSet<TokenHash>,
+    /// The interview state (`interview.rs`, `host.rs`) and when each connection was last told that
+    /// its edits were refused (at most once a second).
+    interview: interview::Interview,
+    refusal_notices: HashMap<ConnId, (Instant, interview::Refusal)>,
     awareness: AwarenessTable<Owner>,
     /// Bumped on every document change; keys the encoding caches below.
     version: u64,
@@ -193,6 +203,9 @@ impl RoomCore {
         if problem.is_none() {
             tracing::warn!(room = %config.id, problem = ?config.problem_id, "room's problem is not in the bank: no validation");
         }
+        let interview = start
+            .interview
+            .unwrap_or_else(|| interview::Interview::new(config.mode));
         let design_changed = Arc::new(AtomicBool::new(false));
         let (doc, owe_step1) = match start.doc {
             Some(doc) => {
@@ -209,6 +222,8 @@ impl RoomCore {
             conns: HashMap::new(),
             holders: HashMap::new(),
             revoked: HashSet::new(),
+            interview,
+            refusal_notices: HashMap::new(),
             awareness: AwarenessTable::default(),
             version: 0,
             cached_sv: None,
@@ -310,6 +325,11 @@ impl RoomCore {
             to: id,
             message: protocol::encode_tierboard(&session.to_string()),
         });
+        let interview = self.interview_message_for(role);
+        self.out.push(Effect::Send {
+            to: id,
+            message: interview,
+        });
         for message in [&self.validation_message, &self.simulation_message]
             .into_iter()
             .flatten()
@@ -337,6 +357,7 @@ impl RoomCore {
         self.saved.left(conn);
         self.conns.remove(&conn);
         self.holders.remove(&conn);
+        self.refusal_notices.remove(&conn);
         if let Some(removal) = self.awareness.remove_owner(Owner::Conn(conn)) {
             self.broadcast(protocol::encode_awareness(&removal), None);
             self.publish(BusMessage::Awareness(removal));
@@ -383,6 +404,10 @@ impl RoomCore {
                         inc(&self.config.metrics.rejected_messages, 1);
                         continue;
                     }
+                    // The host's lock and driver (issue 22). `[0, 0]` (an empty step 2) changes nothing.
+                    if size > 2 && !self.may_edit(now, from, role) {
+                        continue;
+                    }
                     inc(&self.config.metrics.updates_in, 1);
                     inc(&self.config.metrics.bytes_in, size as u64);
                     if !self.apply(now, from, update) {
@@ -409,6 +434,7 @@ impl RoomCore {
                         }
                     }
                 }
+                Inbound::Tierboard(json) => self.tierboard_message(now, from, role, &json),
                 Inbound::QueryAwareness => {
                     if let Some(all) = self.awareness.encode_all() {
                         self.send_to(from, protocol::encode_awareness(&all));

@@ -35,6 +35,7 @@ impl RoomCore {
             }
             BusMessage::Sync(state) => self.peer_state(from, state),
             BusMessage::Revoke(tokens) => self.revoke(now, tokens, false),
+            BusMessage::Interview(state) => self.interview_from_peer(now, &state),
         }
     }
 
