@@ -773,25 +773,18 @@ async fn the_interview_state_and_its_actions_survive_a_restart() {
         serde_json::json!({"action": "next_phase"}),
     )
     .await;
-    let store = server.state.store.clone();
-    let id = RoomId::parse(&room).unwrap();
-    assert!(
-        common::wait_until(Duration::from_secs(5), || {
-            let store = store.clone();
-            let id = id.clone();
-            async move { store.host_actions(&id).await.unwrap().len() == 5 }
-        })
-        .await,
-        "every host action stored"
-    );
-    let actions = store.host_actions(&id).await.unwrap();
-    assert!(
-        actions[0].1.contains("\"lock\"") && actions[4].1.contains("next_phase"),
-        "{actions:?}"
-    );
+    // Stopped at once: a graceful shutdown waits for the writes of the last actions.
     server.stop().await;
 
     let server = TestServer::start(&url).await;
+    let actions = server
+        .state
+        .store
+        .host_actions(&RoomId::parse(&room).unwrap())
+        .await
+        .unwrap();
+    assert_eq!(actions.len(), 5, "every host action stored: {actions:?}");
+    assert!(actions[0].1.contains("\"lock\"") && actions[4].1.contains("next_phase"));
     let mut candidate = WsClient::connect(&server.ws_url(&room, &edit)).await;
     assert!(
         candidate

@@ -71,6 +71,9 @@ pub struct Room {
     slow: Vec<ConnId>,
     unload: bool,
     transitions: TransitionWriter,
+    /// Interview state writes in flight (host actions are rare: a handful at a time at most). Awaited
+    /// before the room's task ends and by a graceful shutdown, so no host action is left unstored.
+    interview_writes: tokio::task::JoinSet<()>,
 }
 
 impl Room {
@@ -95,6 +98,7 @@ impl Room {
             slow: Vec::new(),
             unload: false,
             transitions: TransitionWriter::default(),
+            interview_writes: tokio::task::JoinSet::new(),
         })
     }
 
@@ -170,6 +174,7 @@ impl Room {
         }
         drop(rx);
         self.transitions.finish(&self.deps, self.core.id()).await;
+        while self.interview_writes.join_next().await.is_some() {}
         dec(&self.deps.metrics.rooms_loaded);
         tracing::debug!(room = %self.core.id(), ?exit, "room unloaded");
         exit
@@ -261,6 +266,7 @@ impl Room {
             tokio::time::sleep(PERSIST_RETRY).await;
         }
         self.transitions.finish(&self.deps, self.core.id()).await;
+        while self.interview_writes.join_next().await.is_some() {}
     }
 
     /// Executes the core's effects, then reports the slow consumers they found, until the core has
@@ -342,7 +348,8 @@ impl Room {
                 // writes finish in. A failure is logged: the state lives on in memory and on peers.
                 let store = self.deps.store.clone();
                 let room = self.core.id().clone();
-                tokio::spawn(async move {
+                while self.interview_writes.try_join_next().is_some() {}
+                self.interview_writes.spawn(async move {
                     if let Err(e) = store
                         .save_interview(&room, &state, version, &action, at_ms)
                         .await
