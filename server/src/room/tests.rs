@@ -1486,3 +1486,27 @@ fn host_actions_reach_each_audience_lock_refuses_edits_and_peers_keep_the_newest
     assert!(sent_to(&other.effects(), 5).is_empty());
     assert_eq!(other.core.interview_state()["locked"], true);
 }
+
+#[test]
+fn an_interview_state_lost_on_the_bus_is_sent_again_when_the_bus_comes_back() {
+    use crate::room::core::interview::Action;
+    let mut room = Room::fanning_out();
+    room.core.announce();
+    assert!(
+        !room
+            .effects()
+            .iter()
+            .any(|e| matches!(e, Effect::Publish(BusMessage::Interview(_)))),
+        "nothing to tell before the host acted"
+    );
+    room.core.host_action(room.at(1), &Action::Lock).unwrap();
+    room.effects();
+    room.core.bus_reconnected();
+    let effects = room.effects();
+    assert!(
+        effects
+            .iter()
+            .any(|e| matches!(e, Effect::Publish(BusMessage::Interview(_)))),
+        "the state goes out again"
+    );
+}

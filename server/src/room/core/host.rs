@@ -110,16 +110,24 @@ impl RoomCore {
         let hints = self.hints().len();
         self.interview.apply(action, at_ms, hints)?;
         tracing::info!(room = %self.config.id, action = action.name(), version = self.interview.version, "host action");
-        let state = self.interview.to_stored();
         self.out.push(Effect::SaveInterview {
-            state: state.clone(),
+            state: self.interview.to_stored(),
             version: self.interview.version,
             action: serde_json::to_string(action).unwrap_or_default(),
             at_ms,
         });
-        self.publish(BusMessage::Interview(Bytes::from(state)));
+        self.publish_interview();
         self.interview_changed(now, scenario != self.interview.curveball);
         Ok(self.interview_state())
+    }
+
+    /// Publishes the whole interview state, if a host ever acted (after a load, a reconnect of the
+    /// bus, or a peer's hello: a state change lost on the bus is healed by the next of these).
+    pub(super) fn publish_interview(&mut self) {
+        if self.interview.version > 0 {
+            let state = self.interview.to_stored();
+            self.publish(BusMessage::Interview(Bytes::from(state)));
+        }
     }
 
     /// Another instance's copy of the state: kept when newer.

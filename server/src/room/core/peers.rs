@@ -78,6 +78,9 @@ impl RoomCore {
         {
             self.publish(BusMessage::Awareness(ours));
         }
+        if state.hello {
+            self.publish_interview();
+        }
     }
 
     /// Publishes our state, asking peers to answer, and our clients' awareness, asking peers for
@@ -93,6 +96,9 @@ impl RoomCore {
         if let Some(ours) = self.awareness.encode_where(Owner::is_local) {
             self.publish(BusMessage::Awareness(ours));
         }
+        // Interview states published while the bus was down are exchanged again; each side keeps
+        // the newest.
+        self.publish_interview();
     }
 
     /// Due reconcile work: an announcement when something was dropped, else (while we have
