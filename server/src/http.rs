@@ -504,6 +504,8 @@ pub struct HostActionBody {
     responses(
         (status = 200, description = "The room's interview state after the action", body = Object),
         (status = 403, description = "Not the host's token", body = ErrorBody),
+        (status = 429, description = "More than 20 host actions a second in this room", body = ErrorBody,
+            headers(("Retry-After" = u64, description = "Seconds to wait"))),
         RoomErrors,
     ))]
 pub async fn host_action(

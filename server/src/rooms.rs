@@ -190,7 +190,12 @@ impl Rooms {
             reply,
         })
         .await?
-        .map_err(|e| crate::Error::BadRequest(e.to_string()))
+        .map_err(|e| match e {
+            crate::room::ActionError::TooFast => {
+                crate::Error::RateLimited(std::time::Duration::from_secs(1))
+            }
+            e => crate::Error::BadRequest(e.to_string()),
+        })
     }
 
     /// Sends the room (loading it if needed) the command `make` builds and awaits its reply. A few

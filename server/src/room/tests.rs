@@ -1382,6 +1382,13 @@ fn a_revoked_token_closes_its_connections_here_and_on_peers_and_refuses_late_joi
         ),
         "told to the other instances"
     );
+    // Sent again when the bus comes back (a revocation lost while Redis was down).
+    room.core.bus_reconnected();
+    assert!(
+        room.effects().iter().any(
+            |e| matches!(e, Effect::Publish(BusMessage::Revoke(t)) if t == &vec![old.clone()])
+        )
+    );
     // A connection authorised just before the revocation, joining after it.
     room.core
         .join_holding(room.at(20), ConnId(3), Role::Edit, Some(old.clone()));
@@ -1509,4 +1516,26 @@ fn an_interview_state_lost_on_the_bus_is_sent_again_when_the_bus_comes_back() {
             .any(|e| matches!(e, Effect::Publish(BusMessage::Interview(_)))),
         "the state goes out again"
     );
+}
+
+#[test]
+fn a_flood_of_host_actions_is_refused_past_the_per_second_budget() {
+    use crate::room::core::interview::{Action, ActionError, MAX_ACTIONS_PER_SECOND};
+    let mut room = Room::new();
+    for _ in 0..MAX_ACTIONS_PER_SECOND {
+        room.core.host_action(room.at(100), &Action::Lock).unwrap();
+    }
+    assert_eq!(
+        room.core.host_action(room.at(900), &Action::Unlock),
+        Err(ActionError::TooFast)
+    );
+    assert_eq!(
+        room.core.interview_state()["locked"],
+        true,
+        "refused: not applied"
+    );
+    room.core
+        .host_action(room.at(1100), &Action::Unlock)
+        .unwrap();
+    assert_eq!(room.core.interview_state()["locked"], false);
 }

@@ -5,7 +5,7 @@
 
 use serde_json::Value;
 
-use super::interview::{Action, ActionError, Interview};
+use super::interview::{self, Action, ActionError, Interview};
 use super::*;
 use crate::clock::now_ms;
 
@@ -98,13 +98,27 @@ impl RoomCore {
             Err(e) => return refuse(self, "bad_request", format!("bad host action: {e}")),
         };
         if let Err(e) = self.host_action(now, &action) {
-            refuse(self, "bad_request", e.to_string());
+            let code = match e {
+                ActionError::TooFast => "rate_limited",
+                _ => "bad_request",
+            };
+            refuse(self, code, e.to_string());
         }
     }
 
     /// Applies a host action: every connection hears the new state, the other instances get it, and
     /// the state and the action are stored. A curveball re-judges the design at once.
     pub fn host_action(&mut self, now: Instant, action: &Action) -> Result<Value, ActionError> {
+        // A fixed one-second window: bounds the writes and publishes a flooding host can cause.
+        match self.host_window {
+            Some((start, n)) if now.duration_since(start) < Duration::from_secs(1) => {
+                if n >= interview::MAX_ACTIONS_PER_SECOND {
+                    return Err(ActionError::TooFast);
+                }
+                self.host_window = Some((start, n + 1));
+            }
+            _ => self.host_window = Some((now, 1)),
+        }
         let at_ms = now_ms();
         let scenario = self.interview.curveball.clone();
         let hints = self.hints().len();

@@ -134,7 +134,12 @@ pub enum ActionError {
     NotesTooLong,
     #[error("a curveball's load multiplier must be a positive number")]
     BadCurveball,
+    #[error("more than {MAX_ACTIONS_PER_SECOND} host actions in a second: slow down")]
+    TooFast,
 }
+
+/// Host actions a room takes per second; more are refused (each one is stored and published).
+pub const MAX_ACTIONS_PER_SECOND: u32 = 20;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Interview {

@@ -158,6 +158,8 @@ pub struct RoomCore {
     /// its edits were refused (at most once a second).
     interview: interview::Interview,
     refusal_notices: HashMap<ConnId, (Instant, interview::Refusal)>,
+    /// The current one-second window of host actions and how many it has had.
+    host_window: Option<(Instant, u32)>,
     awareness: AwarenessTable<Owner>,
     /// Bumped on every document change; keys the encoding caches below.
     version: u64,
@@ -224,6 +226,7 @@ impl RoomCore {
             revoked: HashSet::new(),
             interview,
             refusal_notices: HashMap::new(),
+            host_window: None,
             awareness: AwarenessTable::default(),
             version: 0,
             cached_sv: None,

@@ -96,9 +96,13 @@ impl RoomCore {
         if let Some(ours) = self.awareness.encode_where(Owner::is_local) {
             self.publish(BusMessage::Awareness(ours));
         }
-        // Interview states published while the bus was down are exchanged again; each side keeps
-        // the newest.
+        // Interview states and revocations published while the bus was down are exchanged again;
+        // each side keeps the newest state, and a revocation is idempotent.
         self.publish_interview();
+        if !self.revoked.is_empty() {
+            let revoked = self.revoked.iter().cloned().collect();
+            self.publish(BusMessage::Revoke(revoked));
+        }
     }
 
     /// Due reconcile work: an announcement when something was dropped, else (while we have
