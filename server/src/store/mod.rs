@@ -525,11 +525,20 @@ impl Store {
     /// Creates a room of `mode` and its tokens in one transaction.
     pub async fn create_room_with_mode(&self, room: &NewRoom, mode: Mode) -> Result<()> {
         let mut tx = self.begin_write().await?;
-        sqlx::query("INSERT INTO rooms (id, problem, created_ms, mode) VALUES ($1, $2, $3, $4)")
+        // A practice room leaves `mode` to its column default, so that it can be created on a
+        // schema from before migration 0010 too (schema-upgrade tests, a rolling deploy).
+        let insert = match mode {
+            Mode::Practice => {
+                sqlx::query("INSERT INTO rooms (id, problem, created_ms) VALUES ($1, $2, $3)")
+            }
+            Mode::Interview => sqlx::query(
+                "INSERT INTO rooms (id, problem, created_ms, mode) VALUES ($1, $2, $3, 'interview')",
+            ),
+        };
+        insert
             .bind(room.id.as_str())
             .bind(&room.problem)
             .bind(room.created_ms)
-            .bind(mode.as_str())
             .execute(&mut *tx)
             .await?;
         for (hash, role) in &room.tokens {
