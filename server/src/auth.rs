@@ -10,7 +10,7 @@ use axum::http::request::Parts;
 use axum::http::{HeaderMap, header};
 use serde::Deserialize;
 
-use crate::ids::{Role, RoomId, Token};
+use crate::ids::{Role, RoomId, Token, TokenHash};
 use crate::state::AppState;
 use crate::{Error, Result};
 
@@ -40,6 +40,19 @@ pub async fn authorize(
     query: &TokenQuery,
     headers: &HeaderMap,
 ) -> Result<(RoomId, Role)> {
+    authorize_holder(state, room, query, headers)
+        .await
+        .map(|(room, role, _)| (room, role))
+}
+
+/// As [`authorize`], with the hash of the token: a connection keeps it, so that revoking the token
+/// closes the connection (issue 22).
+pub async fn authorize_holder(
+    state: &AppState,
+    room: &str,
+    query: &TokenQuery,
+    headers: &HeaderMap,
+) -> Result<(RoomId, Role, TokenHash)> {
     let room_id = RoomId::parse(room).ok_or_else(|| Error::UnknownRoom(room.to_string()))?;
     let token = token_from(query, headers).ok_or(Error::Unauthorized)?;
     let unavailable = |e: Error| {
@@ -52,7 +65,7 @@ pub async fn authorize(
         .await
         .map_err(unavailable)?
     {
-        Some(role) => Ok((room_id, role)),
+        Some(role) => Ok((room_id, role, token.hash())),
         None if state
             .store
             .room(&room_id)

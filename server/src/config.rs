@@ -135,6 +135,12 @@ pub struct ServeConfig {
     #[arg(long, env = "TIERBOARD_ALLOWED_ORIGINS", value_delimiter = ',')]
     pub allowed_origins: Vec<String>,
 
+    /// For interviews: `GET /api/problems/{id}/solution` answers 404 and problems are served without
+    /// hints and tutorial; rooms serve them (`GET /api/rooms/{room}/solution`) to whom they allow.
+    #[arg(long, env = "TIERBOARD_HIDE_SOLUTIONS", action = clap::ArgAction::SetTrue,
+        value_parser = clap::builder::BoolishValueParser::new())]
+    pub hide_solutions: bool,
+
     /// When set, `GET /metrics` requires `Authorization: Bearer <this token>`.
     #[arg(long, env = "TIERBOARD_METRICS_TOKEN")]
     pub metrics_token: Option<String>,
@@ -199,6 +205,7 @@ impl ServeConfig {
             allowed_origins: Vec::new(),
             room_creations_per_minute: 0,
             metrics_token: None,
+            hide_solutions: false,
             max_connections_per_address: 0,
             max_connections: 0,
             persist_interval_ms: 50,

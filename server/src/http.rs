@@ -16,7 +16,7 @@ use tower_http::services::{ServeDir, ServeFile};
 use crate::auth::RoomAccess;
 use crate::clock::now_ms;
 use crate::error::ErrorBody;
-use crate::ids::{Role, RoomId, Token};
+use crate::ids::{Mode, Role, RoomId, Token};
 use crate::room::Room;
 use crate::state::AppState;
 use crate::store::NewRoom;
@@ -47,6 +47,9 @@ pub fn routes() -> Router<AppState> {
         .route("/api/rooms/{room}", get(room_info))
         .route("/api/rooms/{room}/timeline", get(timeline))
         .route("/api/rooms/{room}/validation", get(room_validation))
+        .route("/api/rooms/{room}/solution", get(room_solution))
+        .route("/api/rooms/{room}/rotate", post(rotate))
+        .route("/api/rooms/{room}/host", post(host_action))
         .route("/ws/{room}", get(crate::ws::handler))
 }
 
@@ -116,17 +119,24 @@ pub struct CreateRoom {
     /// A problem id of the bank (`GET /api/problems`).
     #[schema(example = "classic-tinyurl-url-shortener")]
     pub problem: String,
+    /// `practice` (the default) or `interview`.
+    #[serde(default)]
+    pub mode: Mode,
 }
 
-/// A new room and its two tokens, shown once: only their hashes are stored.
+/// A new room and its three tokens, shown once: only their hashes are stored.
 #[derive(Debug, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct CreatedRoom {
     pub room: String,
+    pub mode: Mode,
     pub tokens: RoomTokens,
 }
 
 #[derive(Debug, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct RoomTokens {
+    /// The room's creator: everything `edit` grants, plus running the room (host actions, the
+    /// reference solution, rotating the other links). Keep it private.
+    pub host: String,
     /// Grants editing.
     pub edit: String,
     /// Grants reading and presence only.
@@ -170,28 +180,38 @@ pub async fn create_room(
         return Err(Error::UnknownProblem(body.problem));
     }
     let room = RoomId::random();
+    let host = Token::random();
     let edit = Token::random();
     let view = Token::random();
     state
         .store
-        .create_room(&NewRoom {
-            id: room.clone(),
-            problem: body.problem.clone(),
-            created_ms: now_ms(),
-            tokens: vec![(edit.hash(), Role::Edit), (view.hash(), Role::View)],
-        })
+        .create_room_with_mode(
+            &NewRoom {
+                id: room.clone(),
+                problem: body.problem.clone(),
+                created_ms: now_ms(),
+                tokens: vec![
+                    (host.hash(), Role::Host),
+                    (edit.hash(), Role::Edit),
+                    (view.hash(), Role::View),
+                ],
+            },
+            body.mode,
+        )
         .await?;
     // The document starts with `meta.problem`, stored before anyone can connect.
     state
         .store
         .append(&[(room.clone(), Room::initial_update(&body.problem))])
         .await?;
-    tracing::info!(room = %room, problem = %body.problem, "room created");
+    tracing::info!(room = %room, problem = %body.problem, mode = body.mode.as_str(), "room created");
     Ok((
         StatusCode::CREATED,
         Json(CreatedRoom {
             room: room.to_string(),
+            mode: body.mode,
             tokens: RoomTokens {
+                host: host.as_str().to_string(),
                 edit: edit.as_str().to_string(),
                 view: view.as_str().to_string(),
             },
@@ -206,9 +226,11 @@ pub struct RoomInfo {
     pub problem: String,
     /// Creation time, epoch milliseconds.
     pub created: i64,
-    /// What the token grants: `edit` or `view`.
+    /// What the token grants: `host`, `edit` or `view`.
     #[schema(value_type = RoleName)]
     pub role: String,
+    /// `practice` or `interview`.
+    pub mode: Mode,
     /// Participants with presence on this instance (0 when the room is not loaded here).
     pub participants: usize,
     /// WebSocket connections on this instance.
@@ -220,6 +242,7 @@ pub struct RoomInfo {
 #[schema(rename_all = "snake_case")]
 #[allow(dead_code)]
 enum RoleName {
+    Host,
     Edit,
     View,
 }
@@ -252,7 +275,7 @@ enum RoomErrors {
 #[into_params(parameter_in = Query)]
 #[allow(dead_code)]
 pub struct RoomTokenQuery {
-    /// An edit or view token of the room (or send `Authorization: Bearer <token>`).
+    /// A host, edit or view token of the room (or send `Authorization: Bearer <token>`).
     token: Option<String>,
 }
 
@@ -281,6 +304,7 @@ pub async fn room_info(
         problem: record.problem,
         created: record.created_ms,
         role: role.as_str().to_string(),
+        mode: record.mode,
         participants: status.as_ref().map_or(0, |s| s.participants),
         connections: status.as_ref().map_or(0, |s| s.connections),
     }))
@@ -344,4 +368,157 @@ pub async fn room_validation(
             "a validation result for room {room_id} (its problem is not in the bank)"
         ))),
     }
+}
+
+/// `GET /api/rooms/{room}/solution`: the answer to the room's problem, with its hints and tutorial.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct RoomSolution {
+    #[serde(flatten)]
+    pub solution: crate::problems::api::Solution,
+    pub hints: Vec<String>,
+    pub tutorial: Option<crate::problems::model::Tutorial>,
+}
+
+#[utoipa::path(get, path = "/api/rooms/{room}/solution", tag = "rooms",
+    params(("room" = String, Path, description = "Room id"), RoomTokenQuery),
+    security((), ("bearer" = [])),
+    responses(
+        (status = 200, description = "The reference solution, analysis, hints and tutorial of the room's problem", body = RoomSolution),
+        (status = 403, description = "An interview room whose host has not revealed the solution, asked with an edit or view token", body = ErrorBody),
+        RoomErrors,
+    ))]
+pub async fn room_solution(
+    State(state): State<AppState>,
+    RoomAccess {
+        room: room_id,
+        role,
+    }: RoomAccess,
+) -> Result<Json<RoomSolution>> {
+    let record = state
+        .store
+        .room(&room_id)
+        .await?
+        .ok_or_else(|| Error::UnknownRoom(room_id.to_string()))?;
+    // The host always; everyone in a practice room; in an interview room the others only once the
+    // host has revealed it.
+    let allowed = role.is_host()
+        || record.mode == Mode::Practice
+        || state.rooms.solution_revealed(&room_id).await?;
+    if !allowed {
+        tracing::info!(room = %room_id, role = role.as_str(), "solution refused: not revealed");
+        return Err(Error::Forbidden(
+            "the host has not revealed the solution of this interview".into(),
+        ));
+    }
+    let problem = state
+        .bank
+        .get(&record.problem)
+        .ok_or_else(|| Error::NotFound(format!("problem {} in the bank", record.problem)))?;
+    Ok(Json(RoomSolution {
+        solution: crate::problems::api::Solution::of(&problem),
+        hints: problem.hints.clone(),
+        tutorial: problem.tutorial.clone(),
+    }))
+}
+
+/// `POST /api/rooms/{room}/rotate` body: which link to replace.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+pub struct Rotate {
+    pub role: RotatedRole,
+}
+
+/// The links a host can take back (the host link itself cannot be rotated: it has no one above it).
+#[derive(Debug, Clone, Copy, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum RotatedRole {
+    Edit,
+    View,
+}
+
+/// The new link's token, shown once.
+#[derive(Debug, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct Rotated {
+    pub token: String,
+}
+
+#[utoipa::path(post, path = "/api/rooms/{room}/rotate", tag = "rooms",
+    params(("room" = String, Path, description = "Room id"), RoomTokenQuery),
+    security((), ("bearer" = [])),
+    request_body = Rotate,
+    responses(
+        (status = 200, description = "The new token; the old one no longer opens the room and its connections are closed with 4401 on every instance", body = Rotated),
+        (status = 403, description = "Not the host's token", body = ErrorBody),
+        RoomErrors,
+    ))]
+pub async fn rotate(
+    State(state): State<AppState>,
+    RoomAccess {
+        room: room_id,
+        role,
+    }: RoomAccess,
+    ApiJson(body): ApiJson<Rotate>,
+) -> Result<Json<Rotated>> {
+    if !role.is_host() {
+        tracing::info!(room = %room_id, role = role.as_str(), "rotate refused: not the host");
+        return Err(Error::Forbidden("only the host may rotate links".into()));
+    }
+    let rotated = match body.role {
+        RotatedRole::Edit => Role::Edit,
+        RotatedRole::View => Role::View,
+    };
+    let token = Token::random();
+    let old = state
+        .store
+        .rotate_token(&room_id, rotated, &token.hash())
+        .await?;
+    tracing::info!(room = %room_id, role = rotated.as_str(), revoked = old.len(), "link rotated");
+    // The store already refuses the old tokens; now their open connections, on every instance.
+    state.rooms.revoke(&room_id, old).await?;
+    Ok(Json(Rotated {
+        token: token.as_str().to_string(),
+    }))
+}
+
+/// `POST /api/rooms/{room}/host` body: `{"action": "lock"|"unlock"|"reveal_hint"|"reveal_solution"|
+/// "hide_solution"|"clock_start"|"clock_pause"|"next_phase"|"driver"|"curveball"|"clear_curveball"|
+/// "notes", ...}` (docs/PROTOCOL.md §7).
+#[derive(utoipa::ToSchema)]
+#[allow(dead_code)]
+pub struct HostActionBody {
+    /// The action's name.
+    action: String,
+    /// `reveal_hint`: the hint's index.
+    index: Option<usize>,
+    /// `driver`: an awareness client id, or null for everyone.
+    client: Option<u64>,
+    /// `curveball`: a scenario as `POST /api/simulate` takes it.
+    scenario: Option<crate::simulation::Scenario>,
+    /// `notes`: the host's private notes.
+    text: Option<String>,
+}
+
+#[utoipa::path(post, path = "/api/rooms/{room}/host", tag = "rooms",
+    params(("room" = String, Path, description = "Room id"), RoomTokenQuery),
+    security((), ("bearer" = [])),
+    request_body = HostActionBody,
+    responses(
+        (status = 200, description = "The room's interview state after the action", body = Object),
+        (status = 403, description = "Not the host's token", body = ErrorBody),
+        (status = 429, description = "More than 20 host actions a second in this room", body = ErrorBody,
+            headers(("Retry-After" = u64, description = "Seconds to wait"))),
+        RoomErrors,
+    ))]
+pub async fn host_action(
+    State(state): State<AppState>,
+    RoomAccess {
+        room: room_id,
+        role,
+    }: RoomAccess,
+    ApiJson(action): ApiJson<crate::room::HostAction>,
+) -> Result<Json<serde_json::Value>> {
+    if !role.is_host() {
+        tracing::warn!(room = %room_id, role = role.as_str(), action = action.name(), "host action refused: not the host");
+        return Err(Error::Forbidden("host actions need the host link".into()));
+    }
+    Ok(Json(state.rooms.host_action(&room_id, action).await?))
 }

@@ -44,10 +44,12 @@ impl fmt::Display for RoomId {
     }
 }
 
-/// What a token lets its holder do in a room. More roles (host) may follow.
+/// What a token lets its holder do in a room. `host` (the room's creator) can do everything `edit`
+/// can, and runs the interview (issue 22).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Role {
+    Host,
     Edit,
     View,
 }
@@ -55,6 +57,7 @@ pub enum Role {
 impl Role {
     pub fn as_str(self) -> &'static str {
         match self {
+            Role::Host => "host",
             Role::Edit => "edit",
             Role::View => "view",
         }
@@ -62,6 +65,7 @@ impl Role {
 
     pub fn parse(s: &str) -> Option<Role> {
         match s {
+            "host" => Some(Role::Host),
             "edit" => Some(Role::Edit),
             "view" => Some(Role::View),
             _ => None,
@@ -69,7 +73,40 @@ impl Role {
     }
 
     pub fn can_edit(self) -> bool {
-        matches!(self, Role::Edit)
+        matches!(self, Role::Host | Role::Edit)
+    }
+
+    pub fn is_host(self) -> bool {
+        matches!(self, Role::Host)
+    }
+}
+
+/// What a room is for: `practice` (everyone equal, the answer one click away) or `interview` (a host
+/// runs the room; the candidate cannot see the answer until the host reveals it).
+#[derive(
+    Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema,
+)]
+#[serde(rename_all = "snake_case")]
+pub enum Mode {
+    #[default]
+    Practice,
+    Interview,
+}
+
+impl Mode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Mode::Practice => "practice",
+            Mode::Interview => "interview",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Mode> {
+        match s {
+            "practice" => Some(Mode::Practice),
+            "interview" => Some(Mode::Interview),
+            _ => None,
+        }
     }
 }
 

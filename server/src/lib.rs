@@ -68,9 +68,10 @@ use tower_http::trace::TraceLayer;
 pub fn app(state: AppState) -> Router {
     let static_dir = state.config.static_dir.clone();
     let bank = state.bank.clone();
+    let hide_solutions = state.config.hide_solutions;
     let mut router = http::routes()
         .with_state(state)
-        .merge(problems::api::router(bank.clone()))
+        .merge(problems::api::router_with(bank.clone(), hide_solutions))
         .merge(validation::api::router(bank.clone()))
         .merge(simulation::api::router(bank))
         // Here rather than in `http`: the document lists `http`'s handlers, so `http` cannot import it.

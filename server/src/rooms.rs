@@ -151,6 +151,75 @@ impl Rooms {
         )))
     }
 
+    /// Closes the connections holding `tokens` (just revoked in the store), here and, through the
+    /// room's bus channel, on every instance. Loads the room if needed: that is what publishes.
+    pub async fn revoke(
+        &self,
+        id: &RoomId,
+        tokens: Vec<crate::ids::TokenHash>,
+    ) -> crate::Result<()> {
+        for _ in 0..3 {
+            let handle = self.get_or_start(id);
+            let cmd = RoomCommand::Revoke {
+                tokens: tokens.clone(),
+            };
+            // A closed mailbox: the room was unloading itself; the next attempt starts a fresh one.
+            if handle.tx.send(cmd).await.is_ok() {
+                return Ok(());
+            }
+        }
+        Err(crate::Error::Unavailable(format!(
+            "room {id} could not be loaded"
+        )))
+    }
+
+    /// Whether the host of an interview room has revealed the reference solution to the room.
+    pub async fn solution_revealed(&self, id: &RoomId) -> crate::Result<bool> {
+        self.ask(id, |reply| RoomCommand::SolutionRevealed { reply })
+            .await
+    }
+
+    /// Applies a host action in the room, loading it if needed; the room's new public state.
+    pub async fn host_action(
+        &self,
+        id: &RoomId,
+        action: crate::room::HostAction,
+    ) -> crate::Result<serde_json::Value> {
+        self.ask(id, |reply| RoomCommand::HostAction {
+            action: action.clone(),
+            reply,
+        })
+        .await?
+        .map_err(|e| match e {
+            crate::room::ActionError::TooFast => {
+                crate::Error::RateLimited(std::time::Duration::from_secs(1))
+            }
+            e => crate::Error::BadRequest(e.to_string()),
+        })
+    }
+
+    /// Sends the room (loading it if needed) the command `make` builds and awaits its reply. A few
+    /// attempts: the room may be unloading itself just as we ask (see [`Rooms::join`]).
+    async fn ask<T>(
+        &self,
+        id: &RoomId,
+        make: impl Fn(oneshot::Sender<T>) -> RoomCommand,
+    ) -> crate::Result<T> {
+        for _ in 0..3 {
+            let handle = self.get_or_start(id);
+            let (reply, rx) = oneshot::channel();
+            if handle.tx.send(make(reply)).await.is_err() {
+                continue;
+            }
+            if let Ok(answer) = rx.await {
+                return Ok(answer);
+            }
+        }
+        Err(crate::Error::Unavailable(format!(
+            "room {id} could not be loaded"
+        )))
+    }
+
     /// Live figures of a loaded room; `None` when it is not loaded here.
     pub async fn status(&self, id: &RoomId) -> Option<RoomStatus> {
         let handle = self.lock().get(id).cloned()?;

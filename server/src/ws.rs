@@ -29,9 +29,9 @@ use yrs::StateVector;
 use yrs::updates::decoder::Decode;
 
 use crate::Error;
-use crate::auth::{TokenQuery, authorize};
+use crate::auth::{TokenQuery, authorize_holder};
 use crate::close::CloseCode;
-use crate::ids::{Role, RoomId};
+use crate::ids::{Role, RoomId, TokenHash};
 use crate::metrics::{Metrics, dec, inc};
 use crate::room::{ConnControl, ConnHandle, ConnId, Inbound, RoomCommand, RoomHandle, Side};
 use crate::state::AppState;
@@ -131,7 +131,7 @@ pub async fn handler(
 
     // Authorise before upgrading, but refuse through a close code after the upgrade: the stock client
     // stops reconnecting on 44xx, while a refused upgrade makes it retry forever.
-    let verdict = authorize(&state, &room, &query, &headers).await;
+    let verdict = authorize_holder(&state, &room, &query, &headers).await;
     let tracker = state.connections.clone();
     tokio::spawn(tracker.track_future(async move {
         // Resolves once hyper has written the 101 below and handed over the connection.
@@ -146,7 +146,7 @@ pub async fn handler(
             WebSocketStream::from_raw_socket(TokioIo::new(upgraded), WsRole::Server, Some(config))
                 .await;
         match verdict {
-            Ok((room_id, role)) => serve(socket, state, room_id, role).await,
+            Ok((room_id, role, token)) => serve(socket, state, room_id, role, token).await,
             Err(e) => {
                 tracing::info!(room = %room, reason = %e, "websocket refused");
                 inc(&state.metrics.rejected_messages, 1);
@@ -268,7 +268,7 @@ async fn close_now(mut socket: Socket, reason: Closing) {
     let _ = timeout(Duration::from_secs(2), socket.next()).await;
 }
 
-async fn serve(socket: Socket, state: AppState, room_id: RoomId, role: Role) {
+async fn serve(socket: Socket, state: AppState, room_id: RoomId, role: Role, token: TokenHash) {
     let conn_id = ConnId::next();
     // The greeting alone is up to five messages (step 1, awareness, session, validation, saved): a
     // smaller outbox would drop part of it.
@@ -277,6 +277,7 @@ async fn serve(socket: Socket, state: AppState, room_id: RoomId, role: Role) {
     let conn = ConnHandle {
         id: conn_id,
         role,
+        token: Some(token),
         outbox: outbox_tx.clone(),
         control: control.clone(),
     };
@@ -466,6 +467,7 @@ async fn read_loop(
                 ClientMessage::Awareness(update) => inbound.push(Inbound::Awareness(update)),
                 ClientMessage::QueryAwareness => inbound.push(Inbound::QueryAwareness),
                 ClientMessage::Auth => {}
+                ClientMessage::Tierboard(json) => inbound.push(Inbound::Tierboard(json)),
             }
         }
         if inbound.is_empty() {

@@ -104,6 +104,7 @@ impl Peer {
         let conn = ConnHandle {
             id: ConnId::next(),
             role: Role::Edit,
+            token: None,
             outbox: tx,
             control: Arc::new(ConnControl::default()),
         };

@@ -103,6 +103,7 @@ fn conn_with_outbox(capacity: usize) -> (ConnHandle, mpsc::Receiver<Bytes>) {
     let handle = ConnHandle {
         id: ConnId::next(),
         role: Role::Edit,
+        token: None,
         outbox,
         control: Arc::new(ConnControl::default()),
     };

@@ -5,7 +5,7 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use axum::extract::{Path, Query, State};
+use axum::extract::{FromRef, Path, Query, State};
 use axum::routing::get;
 use axum::{Json, Router};
 use serde::Serialize;
@@ -19,12 +19,35 @@ use crate::{Error, Result};
 
 /// `GET /api/problems`, `GET /api/problems/{id}`, `GET /api/problems/{id}/solution`, `GET /api/components`.
 pub fn router(bank: Arc<Bank>) -> Router {
+    router_with(bank, false)
+}
+
+/// As [`router`]; with `hide_solutions` (`--hide-solutions`, for interviews) the solution route
+/// answers 404 and a problem is served without its hints and its tutorial (a worked solution): the
+/// room route `GET /api/rooms/{room}/solution` serves them to whom the room allows.
+pub fn router_with(bank: Arc<Bank>, hide_solutions: bool) -> Router {
     Router::new()
         .route("/api/problems", get(list))
         .route("/api/problems/{id}", get(one))
         .route("/api/problems/{id}/solution", get(solution))
         .route("/api/components", get(components))
-        .with_state(bank)
+        .with_state(BankState {
+            bank,
+            hide_solutions,
+        })
+}
+
+/// The state of the bank's routes.
+#[derive(Clone)]
+pub struct BankState {
+    bank: Arc<Bank>,
+    hide_solutions: bool,
+}
+
+impl FromRef<BankState> for Arc<Bank> {
+    fn from_ref(state: &BankState) -> Arc<Bank> {
+        state.bank.clone()
+    }
 }
 
 fn number(params: &HashMap<String, String>, name: &str, default: usize) -> Result<usize> {
@@ -147,6 +170,9 @@ pub async fn list(
 /// Fields kept for after the attempt (the answer), and which a later change may reserve for interviewers.
 /// `staff` considerations are part of the problem statement and stay visible.
 const HIDDEN: [&str; 2] = ["reference_solution", "analysis"];
+/// Also left out on a server started with `--hide-solutions`: the hints, and the tutorial (it walks
+/// through the solution, its checkpoints carry answers).
+const HIDDEN_FOR_INTERVIEWS: [&str; 2] = ["hints", "tutorial"];
 
 #[utoipa::path(get, path = "/api/problems/{id}", tag = "problems",
     params(("id" = String, Path, description = "Problem id", example = "classic-tinyurl-url-shortener")),
@@ -154,13 +180,18 @@ const HIDDEN: [&str; 2] = ["reference_solution", "analysis"];
         (status = 200, description = "The problem as a candidate sees it (no `reference_solution`, no `analysis`)", body = Problem),
         (status = 404, description = "No such problem", body = ErrorBody),
     ))]
-pub async fn one(State(bank): State<Arc<Bank>>, Path(id): Path<String>) -> Result<Json<Value>> {
-    let p = bank.get(&id).ok_or(Error::UnknownProblem(id))?;
+pub async fn one(State(state): State<BankState>, Path(id): Path<String>) -> Result<Json<Value>> {
+    let p = state.bank.get(&id).ok_or(Error::UnknownProblem(id))?;
     let mut v = serde_json::to_value(&*p)
         .map_err(|e| Error::Internal(format!("serialising problem: {e}")))?;
     if let Some(map) = v.as_object_mut() {
         for k in HIDDEN {
             map.remove(k);
+        }
+        if state.hide_solutions {
+            for k in HIDDEN_FOR_INTERVIEWS {
+                map.remove(k);
+            }
         }
     }
     Ok(Json(v))
@@ -182,16 +213,27 @@ pub struct Solution {
         (status = 404, description = "No such problem", body = ErrorBody),
     ))]
 pub async fn solution(
-    State(bank): State<Arc<Bank>>,
+    State(state): State<BankState>,
     Path(id): Path<String>,
 ) -> Result<Json<Solution>> {
-    let p = bank.get(&id).ok_or(Error::UnknownProblem(id))?;
-    Ok(Json(Solution {
-        id: p.id.clone(),
-        reference_solution: p.reference_solution.clone(),
-        analysis: p.analysis.clone(),
-        staff: p.staff.clone(),
-    }))
+    if state.hide_solutions {
+        // The same answer as for a problem that does not exist: nothing tells a candidate the
+        // solution is there to be had.
+        return Err(Error::UnknownProblem(id));
+    }
+    let p = state.bank.get(&id).ok_or(Error::UnknownProblem(id))?;
+    Ok(Json(Solution::of(&p)))
+}
+
+impl Solution {
+    pub fn of(p: &Problem) -> Solution {
+        Solution {
+            id: p.id.clone(),
+            reference_solution: p.reference_solution.clone(),
+            analysis: p.analysis.clone(),
+            staff: p.staff.clone(),
+        }
+    }
 }
 
 /// `GET /api/components`.

@@ -71,6 +71,9 @@ pub struct Room {
     slow: Vec<ConnId>,
     unload: bool,
     transitions: TransitionWriter,
+    /// Interview state writes in flight (host actions are rare: a handful at a time at most). Awaited
+    /// before the room's task ends and by a graceful shutdown, so no host action is left unstored.
+    interview_writes: tokio::task::JoinSet<()>,
 }
 
 impl Room {
@@ -95,6 +98,7 @@ impl Room {
             slow: Vec::new(),
             unload: false,
             transitions: TransitionWriter::default(),
+            interview_writes: tokio::task::JoinSet::new(),
         })
     }
 
@@ -170,6 +174,7 @@ impl Room {
         }
         drop(rx);
         self.transitions.finish(&self.deps, self.core.id()).await;
+        while self.interview_writes.join_next().await.is_some() {}
         dec(&self.deps.metrics.rooms_loaded);
         tracing::debug!(room = %self.core.id(), ?exit, "room unloaded");
         exit
@@ -219,6 +224,18 @@ impl Room {
                 self.flush_for_shutdown().await;
                 let _ = reply.send(());
             }
+            RoomCommand::HostAction { action, reply } => {
+                let result = self.core.host_action(now, &action);
+                self.execute(now);
+                let _ = reply.send(result);
+            }
+            RoomCommand::SolutionRevealed { reply } => {
+                let _ = reply.send(self.core.solution_revealed());
+            }
+            RoomCommand::Revoke { tokens } => {
+                self.core.revoke(now, tokens, true);
+                self.execute(now);
+            }
             RoomCommand::CloseAll { code } => {
                 for conn in self.conns.values() {
                     conn.control.close(code);
@@ -232,9 +249,9 @@ impl Room {
     }
 
     fn join(&mut self, now: Instant, conn: ConnHandle) {
-        let (id, role) = (conn.id, conn.role);
+        let (id, role, token) = (conn.id, conn.role, conn.token.clone());
         self.conns.insert(id, conn);
-        self.core.join(now, id, role);
+        self.core.join_holding(now, id, role, token);
         self.execute(now);
     }
 
@@ -249,6 +266,7 @@ impl Room {
             tokio::time::sleep(PERSIST_RETRY).await;
         }
         self.transitions.finish(&self.deps, self.core.id()).await;
+        while self.interview_writes.join_next().await.is_some() {}
     }
 
     /// Executes the core's effects, then reports the slow consumers they found, until the core has
@@ -319,6 +337,26 @@ impl Room {
             Effect::Submit(submission) => self.submit(now, submission),
             Effect::RecordTransitions(events) => {
                 self.transitions.push(events, &self.deps, self.core.id())
+            }
+            Effect::SaveInterview {
+                state,
+                version,
+                action,
+                at_ms,
+            } => {
+                // Off the room's task; the store keeps the highest version whatever order the
+                // writes finish in. A failure is logged: the state lives on in memory and on peers.
+                let store = self.deps.store.clone();
+                let room = self.core.id().clone();
+                while self.interview_writes.try_join_next().is_some() {}
+                self.interview_writes.spawn(async move {
+                    if let Err(e) = store
+                        .save_interview(&room, &state, version, &action, at_ms)
+                        .await
+                    {
+                        tracing::error!(room = %room, error = %e, "storing the interview state failed");
+                    }
+                });
             }
             Effect::Unload => self.unload = true,
         }

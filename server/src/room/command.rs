@@ -49,6 +49,20 @@ pub enum RoomCommand {
     CloseAll {
         code: CloseCode,
     },
+    /// A host action from `POST /api/rooms/{room}/host`: the new public state, or why it was refused.
+    HostAction {
+        action: crate::room::core::interview::Action,
+        reply:
+            oneshot::Sender<Result<serde_json::Value, crate::room::core::interview::ActionError>>,
+    },
+    /// Whether the host revealed the solution (`GET /api/rooms/{room}/solution`).
+    SolutionRevealed {
+        reply: oneshot::Sender<bool>,
+    },
+    /// Tokens of the room were revoked: close their connections here and on the other instances.
+    Revoke {
+        tokens: Vec<crate::ids::TokenHash>,
+    },
 }
 
 /// Fields the registry and HTTP handlers read without a round trip through the mailbox.

@@ -10,7 +10,7 @@ use futures::task::AtomicWaker;
 use tokio::sync::mpsc;
 
 use crate::close::CloseCode;
-use crate::ids::Role;
+use crate::ids::{Role, TokenHash};
 
 /// A connection id, unique within the process.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -112,6 +112,9 @@ impl ConnControl {
 pub struct ConnHandle {
     pub id: ConnId,
     pub role: Role,
+    /// The token the connection was authorised by (`None` in tests that make no token): revoking
+    /// it closes the connection.
+    pub token: Option<TokenHash>,
     /// Bounded outbox. When it is full the client is too slow: it is closed with 4000 and will resync
     /// on reconnect, rather than silently missing an update.
     pub outbox: mpsc::Sender<Bytes>,

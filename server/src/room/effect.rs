@@ -30,6 +30,14 @@ pub enum Effect {
     Submit(Submission),
     /// Store tier transitions, in this order, after every earlier batch of the room.
     RecordTransitions(Vec<Transition>),
+    /// Store the room's interview state (JSON) and the host action (JSON) that made it, taken at
+    /// `at_ms`. Writes may finish out of order: the store keeps the state of the highest `version`.
+    SaveInterview {
+        state: String,
+        version: u64,
+        action: String,
+        at_ms: i64,
+    },
     /// The room is idle, nobody is connected and everything it submitted is stored: it may stop
     /// (the actor does when no command is waiting).
     Unload,

@@ -77,6 +77,16 @@ pub(super) async fn load(id: RoomId, deps: &RoomDeps) -> crate::Result<Loaded> {
             }
         });
     }
+    let interview = match deps.store.load_interview(&id).await? {
+        Some(json) => match crate::room::core::interview::Interview::from_stored(&json) {
+            Ok(state) => Some(state),
+            Err(e) => {
+                tracing::error!(room = %id, error = %e, "stored interview state unreadable: starting afresh");
+                None
+            }
+        },
+        None => None,
+    };
     let rows_loaded = rows.len() as u64;
     // Plus a random head start on the first snapshot: rooms loaded together (a restart, the
     // thousand rooms of benchmark scenario 3) and edited at like rates would otherwise all
@@ -96,6 +106,7 @@ pub(super) async fn load(id: RoomId, deps: &RoomDeps) -> crate::Result<Loaded> {
         loaded_keys: Vec::new(),
         rows_since_snapshot: rows_loaded + head_start,
         stored_bytes,
+        interview,
     };
     let loading = match snapshot {
         Some(full) => {
@@ -117,6 +128,7 @@ pub(super) async fn load(id: RoomId, deps: &RoomDeps) -> crate::Result<Loaded> {
     inc(&deps.metrics.rooms_loaded, 1);
     let config = CoreConfig {
         id,
+        mode: record.as_ref().map(|r| r.mode).unwrap_or_default(),
         problem_id: record.map(|r| r.problem),
         bank: deps.bank.clone(),
         metrics: deps.metrics.clone(),

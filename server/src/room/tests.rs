@@ -39,6 +39,7 @@ fn config(fans_out: bool) -> CoreConfig {
     CoreConfig {
         id: RoomId::random(),
         problem_id: Some(PROBLEM.into()),
+        mode: crate::ids::Mode::Practice,
         bank: bank(),
         metrics: Arc::new(Metrics::default()),
         fans_out,
@@ -321,7 +322,7 @@ fn commit(room: &mut Room, ms: u64, ack_ms: u64) -> Vec<Effect> {
 fn a_fresh_room_greets_with_step1_then_session() {
     let mut room = Room::new();
     let effects = room.join(0, 1, Role::Edit);
-    assert_eq!(sent_to(&effects, 1), ["step1", "session"]);
+    assert_eq!(sent_to(&effects, 1), ["step1", "session", "interview"]);
     let Effect::Send { message, .. } = &effects[1] else {
         panic!("a send")
     };
@@ -347,6 +348,7 @@ fn the_greeting_is_step1_awareness_session_validation_saved_in_order() {
             "step1",
             "awareness",
             "session",
+            "interview",
             "validation",
             "simulation",
             "saved"
@@ -366,7 +368,11 @@ fn a_joiner_of_a_loading_room_is_answered_from_the_snapshot_and_owed_its_step1()
     let mut room = Room::with(config(false), start);
     assert!(room.core.is_loading());
     let effects = room.join(0, 1, Role::Edit);
-    assert_eq!(sent_to(&effects, 1), ["session"], "no step 1 while loading");
+    assert_eq!(
+        sent_to(&effects, 1),
+        ["session", "interview"],
+        "no step 1 while loading"
+    );
     let effects = room.send(1, 1, vec![Inbound::SyncStep1(StateVector::default())]);
     assert_eq!(sent_to(&effects, 1), ["step2"]);
     let Effect::Send { message, .. } = &effects[0] else {
@@ -1594,4 +1600,193 @@ fn a_snapshot_that_would_not_load_is_not_submitted_and_the_rows_stay() {
         1,
         "logged and counted"
     );
+}
+#[test]
+fn a_revoked_token_closes_its_connections_here_and_on_peers_and_refuses_late_joins() {
+    use crate::ids::Token;
+    let mut room = Room::fanning_out();
+    let (old, kept) = (Token::random().hash(), Token::random().hash());
+    room.core
+        .join_holding(room.at(0), ConnId(1), Role::Edit, Some(old.clone()));
+    room.core
+        .join_holding(room.at(0), ConnId(2), Role::View, Some(kept.clone()));
+    room.effects();
+    let effects = {
+        room.core.revoke(room.at(10), vec![old.clone()], true);
+        room.effects()
+    };
+    let closed: Vec<_> = effects
+        .iter()
+        .filter_map(|e| match e {
+            Effect::Close { conn, code } => Some((conn.0, *code)),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        closed,
+        vec![(1, CloseCode::Unauthorized)],
+        "only the holder"
+    );
+    assert!(
+        effects.iter().any(
+            |e| matches!(e, Effect::Publish(BusMessage::Revoke(t)) if t == &vec![old.clone()])
+        ),
+        "told to the other instances"
+    );
+    // Sent again when the bus comes back (a revocation lost while Redis was down).
+    room.core.bus_reconnected();
+    assert!(
+        room.effects().iter().any(
+            |e| matches!(e, Effect::Publish(BusMessage::Revoke(t)) if t == &vec![old.clone()])
+        )
+    );
+    // A connection authorised just before the revocation, joining after it.
+    room.core
+        .join_holding(room.at(20), ConnId(3), Role::Edit, Some(old.clone()));
+    let effects = room.effects();
+    assert!(matches!(
+        effects.as_slice(),
+        [Effect::Close {
+            conn: ConnId(3),
+            code: CloseCode::Unauthorized
+        }]
+    ));
+
+    // From a peer: closed here, not published again.
+    let mut other = Room::fanning_out();
+    other
+        .core
+        .join_holding(other.at(0), ConnId(7), Role::Edit, Some(old.clone()));
+    other.effects();
+    other
+        .core
+        .bus_message(other.at(5), &peer(), BusMessage::Revoke(vec![old]));
+    let effects = other.effects();
+    assert!(effects.iter().any(|e| matches!(
+        e,
+        Effect::Close {
+            conn: ConnId(7),
+            code: CloseCode::Unauthorized
+        }
+    )));
+    assert!(
+        !effects
+            .iter()
+            .any(|e| matches!(e, Effect::Publish(BusMessage::Revoke(_))))
+    );
+}
+
+#[test]
+fn host_actions_reach_each_audience_lock_refuses_edits_and_peers_keep_the_newest_state() {
+    use crate::room::core::interview::{Action, Interview};
+    let mut room = Room::fanning_out();
+    room.join(0, 1, Role::Host);
+    room.join(0, 2, Role::Edit);
+    let candidate = Client::new(2);
+    room.core
+        .host_action(room.at(10), &Action::Lock)
+        .expect("lock");
+    let effects = room.effects();
+    assert_eq!(sent_to(&effects, 1), ["host"]);
+    assert_eq!(sent_to(&effects, 2), ["interview"]);
+    assert!(
+        effects
+            .iter()
+            .any(|e| matches!(e, Effect::SaveInterview { version: 1, .. }))
+    );
+    let published = effects
+        .iter()
+        .find_map(|e| match e {
+            Effect::Publish(BusMessage::Interview(state)) => Some(state.clone()),
+            _ => None,
+        })
+        .expect("published");
+
+    // Locked: the candidate's edit is refused and told, once a second.
+    let effects = room.send(20, 2, vec![candidate.edit("k", 1)]);
+    assert_eq!(sent_to(&effects, 2), ["error"]);
+    assert!(broadcasts(&effects).is_empty(), "nothing applied");
+    let effects = room.send(30, 2, vec![candidate.edit("k", 2)]);
+    assert!(sent_to(&effects, 2).is_empty(), "told once a second");
+    let effects = room.send(1100, 2, vec![candidate.edit("k", 3)]);
+    assert_eq!(sent_to(&effects, 2), ["error"]);
+
+    // A non-host's host action over the WebSocket: an error, nothing closed.
+    let effects = room.send(
+        1200,
+        2,
+        vec![Inbound::Tierboard(Bytes::from_static(
+            br#"{"type":"host_action","action":"unlock"}"#,
+        ))],
+    );
+    assert_eq!(sent_to(&effects, 2), ["error"]);
+    assert!(!effects.iter().any(|e| matches!(e, Effect::Close { .. })));
+
+    // A peer applies the newer copy and ignores an older one.
+    let mut other = Room::fanning_out();
+    other.join(0, 5, Role::Edit);
+    let effects = {
+        other.core.bus_message(
+            other.at(1),
+            &peer(),
+            BusMessage::Interview(published.clone()),
+        );
+        other.effects()
+    };
+    assert_eq!(sent_to(&effects, 5), ["interview"]);
+    assert_eq!(other.core.interview_state()["locked"], true);
+    let stale = Interview::new(crate::ids::Mode::Interview).to_stored();
+    other.core.bus_message(
+        other.at(2),
+        &peer(),
+        BusMessage::Interview(Bytes::from(stale)),
+    );
+    assert!(sent_to(&other.effects(), 5).is_empty());
+    assert_eq!(other.core.interview_state()["locked"], true);
+}
+
+#[test]
+fn an_interview_state_lost_on_the_bus_is_sent_again_when_the_bus_comes_back() {
+    use crate::room::core::interview::Action;
+    let mut room = Room::fanning_out();
+    room.core.announce();
+    assert!(
+        !room
+            .effects()
+            .iter()
+            .any(|e| matches!(e, Effect::Publish(BusMessage::Interview(_)))),
+        "nothing to tell before the host acted"
+    );
+    room.core.host_action(room.at(1), &Action::Lock).unwrap();
+    room.effects();
+    room.core.bus_reconnected();
+    let effects = room.effects();
+    assert!(
+        effects
+            .iter()
+            .any(|e| matches!(e, Effect::Publish(BusMessage::Interview(_)))),
+        "the state goes out again"
+    );
+}
+
+#[test]
+fn a_flood_of_host_actions_is_refused_past_the_per_second_budget() {
+    use crate::room::core::interview::{Action, ActionError, MAX_ACTIONS_PER_SECOND};
+    let mut room = Room::new();
+    for _ in 0..MAX_ACTIONS_PER_SECOND {
+        room.core.host_action(room.at(100), &Action::Lock).unwrap();
+    }
+    assert_eq!(
+        room.core.host_action(room.at(900), &Action::Unlock),
+        Err(ActionError::TooFast)
+    );
+    assert_eq!(
+        room.core.interview_state()["locked"],
+        true,
+        "refused: not applied"
+    );
+    room.core
+        .host_action(room.at(1100), &Action::Unlock)
+        .unwrap();
+    assert_eq!(room.core.interview_state()["locked"], false);
 }

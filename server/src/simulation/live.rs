@@ -37,7 +37,18 @@ pub fn resimulate(
     design: &Design,
     last: Option<&SimulationResult>,
 ) -> Resimulation {
-    let result = simulate(problem, catalog, design, &Scenario::peak());
+    resimulate_under(problem, catalog, design, &Scenario::peak(), last)
+}
+
+/// As [`resimulate`], under `scenario` (an interview's curveball, issue 22).
+pub fn resimulate_under(
+    problem: &Problem,
+    catalog: &Catalog,
+    design: &Design,
+    scenario: &Scenario,
+    last: Option<&SimulationResult>,
+) -> Resimulation {
+    let result = simulate(problem, catalog, design, scenario);
     let changed = last != Some(&result);
     Resimulation { result, changed }
 }

@@ -21,7 +21,7 @@ pub mod workload;
 use std::collections::BTreeMap;
 
 pub use graph::{Graph, Role, SimIssue};
-pub use live::{Resimulation, resimulate};
+pub use live::{Resimulation, resimulate, resimulate_under};
 pub use result::{
     Check, CheckStatus, EdgeResult, EndToEnd, Load, NodeResult, Scenario, ScenarioResult,
     SimulationResult,

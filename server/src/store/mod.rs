@@ -119,7 +119,7 @@ use yrs::{Doc, ReadTxn, StateVector, Transact, Update};
 
 use crate::clock::now_ms;
 use crate::error::{Error, Result};
-use crate::ids::{InstanceId, Role, RoomId, TokenHash};
+use crate::ids::{InstanceId, Mode, Role, RoomId, TokenHash};
 
 pub use crate::rows::{RowKey, StoredRow, Transition};
 pub use persister::Persister;
@@ -174,6 +174,7 @@ pub struct RoomRecord {
     pub id: RoomId,
     pub problem: String,
     pub created_ms: i64,
+    pub mode: Mode,
 }
 
 /// A row to append. A row with `replaces` set is a snapshot of the room as this instance's room holds
@@ -229,7 +230,7 @@ fn now_micros() -> i64 {
 
 /// The record of room `id`, on the given connection.
 async fn room_on(conn: &mut AnyConnection, id: &RoomId) -> Result<Option<RoomRecord>> {
-    let row = sqlx::query("SELECT problem, created_ms FROM rooms WHERE id = $1")
+    let row = sqlx::query("SELECT problem, created_ms, mode FROM rooms WHERE id = $1")
         .bind(id.as_str())
         .fetch_optional(conn)
         .await?;
@@ -238,6 +239,8 @@ async fn room_on(conn: &mut AnyConnection, id: &RoomId) -> Result<Option<RoomRec
             id: id.clone(),
             problem: row.try_get("problem")?,
             created_ms: row.try_get("created_ms")?,
+            // A mode written by a newer server: the stricter one, so nothing leaks.
+            mode: Mode::parse(&row.try_get::<String, _>("mode")?).unwrap_or(Mode::Interview),
         }),
         None => None,
     })
@@ -514,10 +517,25 @@ impl Store {
         })
     }
 
-    /// Creates a room and its tokens in one transaction.
+    /// Creates a practice room and its tokens in one transaction.
     pub async fn create_room(&self, room: &NewRoom) -> Result<()> {
+        self.create_room_with_mode(room, Mode::Practice).await
+    }
+
+    /// Creates a room of `mode` and its tokens in one transaction.
+    pub async fn create_room_with_mode(&self, room: &NewRoom, mode: Mode) -> Result<()> {
         let mut tx = self.begin_write().await?;
-        sqlx::query("INSERT INTO rooms (id, problem, created_ms) VALUES ($1, $2, $3)")
+        // A practice room leaves `mode` to its column default, so that it can be created on a
+        // schema from before migration 0010 too (schema-upgrade tests, a rolling deploy).
+        let insert = match mode {
+            Mode::Practice => {
+                sqlx::query("INSERT INTO rooms (id, problem, created_ms) VALUES ($1, $2, $3)")
+            }
+            Mode::Interview => sqlx::query(
+                "INSERT INTO rooms (id, problem, created_ms, mode) VALUES ($1, $2, $3, 'interview')",
+            ),
+        };
+        insert
             .bind(room.id.as_str())
             .bind(&room.problem)
             .bind(room.created_ms)
@@ -664,6 +682,106 @@ impl Store {
         .execute(&self.writer)
         .await?;
         Ok(done.rows_affected() > 0)
+    }
+
+    /// Replaces a room's live tokens of `role` with `new`, in one transaction: the old ones are
+    /// revoked (their rows kept) and returned, so their connections can be closed.
+    pub async fn rotate_token(
+        &self,
+        id: &RoomId,
+        role: Role,
+        new: &TokenHash,
+    ) -> Result<Vec<TokenHash>> {
+        let now = now_ms();
+        let mut tx = self.begin_write().await?;
+        let old: Vec<String> = sqlx::query_scalar(
+            "SELECT token_hash FROM room_tokens \
+             WHERE room_id = $1 AND role = $2 AND revoked_ms IS NULL",
+        )
+        .bind(id.as_str())
+        .bind(role.as_str())
+        .fetch_all(&mut *tx)
+        .await?;
+        sqlx::query(
+            "UPDATE room_tokens SET revoked_ms = $1 \
+             WHERE room_id = $2 AND role = $3 AND revoked_ms IS NULL",
+        )
+        .bind(now)
+        .bind(id.as_str())
+        .bind(role.as_str())
+        .execute(&mut *tx)
+        .await?;
+        sqlx::query(
+            "INSERT INTO room_tokens (token_hash, room_id, role, created_ms, revoked_ms) \
+             VALUES ($1, $2, $3, $4, NULL)",
+        )
+        .bind(&new.0)
+        .bind(id.as_str())
+        .bind(role.as_str())
+        .bind(now)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(old.into_iter().map(TokenHash).collect())
+    }
+
+    /// Stores a room's interview state (unless a newer version is stored) and the host action that
+    /// made it, in one transaction.
+    pub async fn save_interview(
+        &self,
+        id: &RoomId,
+        state: &str,
+        version: u64,
+        action: &str,
+        at_ms: i64,
+    ) -> Result<()> {
+        let mut tx = self.begin_write().await?;
+        sqlx::query(
+            "INSERT INTO interview_state (room_id, version, state, updated_ms) VALUES ($1, $2, $3, $4) \
+             ON CONFLICT (room_id) DO UPDATE SET version = excluded.version, state = excluded.state, \
+             updated_ms = excluded.updated_ms WHERE interview_state.version < excluded.version",
+        )
+        .bind(id.as_str())
+        .bind(version as i64)
+        .bind(state)
+        .bind(at_ms)
+        .execute(&mut *tx)
+        .await?;
+        sqlx::query(
+            "INSERT INTO host_actions (room_id, writer, seq, at_ms, action) VALUES ($1, $2, $3, $4, $5)",
+        )
+        .bind(id.as_str())
+        .bind(&self.instance.0)
+        .bind(self.next_seq())
+        .bind(at_ms)
+        .bind(action)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// A room's stored interview state (JSON), if the host ever acted.
+    pub async fn load_interview(&self, id: &RoomId) -> Result<Option<String>> {
+        Ok(
+            sqlx::query_scalar("SELECT state FROM interview_state WHERE room_id = $1")
+                .bind(id.as_str())
+                .fetch_optional(&self.pool)
+                .await?,
+        )
+    }
+
+    /// A room's host actions (JSON) with their times, oldest first.
+    pub async fn host_actions(&self, id: &RoomId) -> Result<Vec<(i64, String)>> {
+        let rows = sqlx::query(
+            "SELECT at_ms, action FROM host_actions WHERE room_id = $1 ORDER BY at_ms, writer, seq",
+        )
+        .bind(id.as_str())
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|row| Ok((row.try_get("at_ms")?, row.try_get("action")?)))
+            .collect()
     }
 
     /// Every stored update and snapshot of a room (v1 encoding). Apply them all, in any order.

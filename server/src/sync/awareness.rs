@@ -235,6 +235,17 @@ impl<C: Copy + PartialEq> AwarenessTable<C> {
     }
 
     /// Every present state, for a newcomer or an awareness query. `None` when nobody is present.
+    /// The client ids whose states `owner` announced.
+    pub fn clients_of<'a>(&'a self, owner: &'a C) -> impl Iterator<Item = u64> + 'a
+    where
+        C: PartialEq,
+    {
+        self.entries
+            .iter()
+            .filter(move |(_, e)| &e.owner == owner)
+            .map(|(id, _)| *id)
+    }
+
     pub fn encode_all(&self) -> Option<Bytes> {
         self.encode_where(|_| true)
     }

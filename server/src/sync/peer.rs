@@ -4,13 +4,15 @@
 
 use bytes::{BufMut, Bytes, BytesMut};
 
-use crate::ids::InstanceId;
+use crate::ids::{InstanceId, TokenHash};
 
 /// Wire format version of an [`Envelope`].
 const VERSION: u8 = 1;
 const KIND_UPDATE: u8 = 1;
 const KIND_AWARENESS: u8 = 2;
 const KIND_SYNC: u8 = 3;
+const KIND_REVOKE: u8 = 4;
+const KIND_INTERVIEW: u8 = 5;
 const FLAG_REQUEST: u8 = 1;
 const FLAG_HELLO: u8 = 2;
 /// Instance ids are 16 hex characters; anything up to this length is accepted.
@@ -38,6 +40,12 @@ pub enum BusMessage {
     /// A y-protocols awareness update (states of the sender's clients, or their removal).
     Awareness(Bytes),
     Sync(SyncState),
+    /// Tokens of the room were revoked (the host rotated a link): every instance closes the
+    /// connections holding them with 4401 and refuses them from then on.
+    Revoke(Vec<TokenHash>),
+    /// A room's whole interview state (JSON, notes included) after a host action: instances keep
+    /// the newest copy by its version.
+    Interview(Bytes),
 }
 
 /// A message with the id of the instance that published it.
@@ -57,6 +65,8 @@ pub enum DecodeError {
     Kind(u8),
     #[error("bad instance id in bus message")]
     Instance,
+    #[error("bad payload in bus message")]
+    Payload,
 }
 
 impl Envelope {
@@ -65,9 +75,21 @@ impl Envelope {
     pub fn encode(&self) -> Bytes {
         let from = self.from.0.as_bytes();
         debug_assert!(from.len() <= MAX_INSTANCE_LEN);
+        let revoked = match &self.message {
+            BusMessage::Revoke(tokens) => {
+                // Hex hashes, comma-separated.
+                tokens
+                    .iter()
+                    .map(|t| t.0.as_str())
+                    .collect::<Vec<_>>()
+                    .join(",")
+            }
+            _ => String::new(),
+        };
         let payload_len = match &self.message {
-            BusMessage::Update(b) | BusMessage::Awareness(b) => b.len(),
+            BusMessage::Update(b) | BusMessage::Awareness(b) | BusMessage::Interview(b) => b.len(),
             BusMessage::Sync(s) => 9 + s.sv.len(),
+            BusMessage::Revoke(_) => revoked.len(),
         };
         let mut buf = BytesMut::with_capacity(3 + from.len() + payload_len);
         buf.put_u8(VERSION);
@@ -75,11 +97,15 @@ impl Envelope {
             BusMessage::Update(_) => KIND_UPDATE,
             BusMessage::Awareness(_) => KIND_AWARENESS,
             BusMessage::Sync(_) => KIND_SYNC,
+            BusMessage::Revoke(_) => KIND_REVOKE,
+            BusMessage::Interview(_) => KIND_INTERVIEW,
         });
         buf.put_u8(from.len() as u8);
         buf.put_slice(from);
         match &self.message {
-            BusMessage::Update(b) | BusMessage::Awareness(b) => buf.put_slice(b),
+            BusMessage::Update(b) | BusMessage::Awareness(b) | BusMessage::Interview(b) => {
+                buf.put_slice(b)
+            }
             BusMessage::Sync(s) => {
                 let mut flags = 0;
                 if s.request {
@@ -92,6 +118,7 @@ impl Envelope {
                 buf.put_u64(s.deletes);
                 buf.put_slice(&s.sv);
             }
+            BusMessage::Revoke(_) => buf.put_slice(revoked.as_bytes()),
         }
         buf.freeze()
     }
@@ -133,6 +160,20 @@ impl Envelope {
                     hello: flags & FLAG_HELLO != 0,
                 })
             }
+            KIND_INTERVIEW => BusMessage::Interview(payload),
+            KIND_REVOKE => {
+                let text = std::str::from_utf8(&payload).map_err(|_| DecodeError::Payload)?;
+                let tokens = text
+                    .split(',')
+                    .filter(|t| !t.is_empty())
+                    .map(|t| {
+                        (t.len() == 64 && t.bytes().all(|b| b.is_ascii_hexdigit()))
+                            .then(|| TokenHash(t.to_string()))
+                            .ok_or(DecodeError::Payload)
+                    })
+                    .collect::<Result<Vec<_>, _>>()?;
+                BusMessage::Revoke(tokens)
+            }
             other => return Err(DecodeError::Kind(other)),
         };
         Ok(Envelope { from, message })
@@ -161,6 +202,12 @@ mod tests {
                 request: false,
                 hello: true,
             }),
+            BusMessage::Revoke(vec![
+                crate::ids::Token::random().hash(),
+                crate::ids::Token::random().hash(),
+            ]),
+            BusMessage::Revoke(vec![]),
+            BusMessage::Interview(Bytes::from_static(b"{}")),
         ] {
             let envelope = Envelope {
                 from: from.clone(),
@@ -193,6 +240,10 @@ mod tests {
         assert_eq!(
             Envelope::decode(Bytes::from_static(&[1, 1, 0])),
             Err(DecodeError::Instance)
+        );
+        assert_eq!(
+            Envelope::decode(Bytes::from_static(&[1, 4, 1, b'a', b'x', b','])),
+            Err(DecodeError::Payload)
         );
     }
 }

@@ -83,6 +83,8 @@ pub enum ClientMessage {
     QueryAwareness,
     /// Auth messages are only sent by servers; a client's is ignored.
     Auth,
+    /// A tierboard message (type 100): JSON text, checked by the room (host actions, issue 22).
+    Tierboard(Bytes),
 }
 
 /// A cursor over a frame that never reads past the end.
@@ -221,7 +223,7 @@ pub fn parse_frame(frame: &Bytes) -> Result<Vec<ClientMessage>, ProtocolError> {
                 ClientMessage::Auth
             }
             MSG_QUERY_AWARENESS => ClientMessage::QueryAwareness,
-            MSG_TIERBOARD => return Err(ProtocolError::NotFromClient(MSG_TIERBOARD)),
+            MSG_TIERBOARD => ClientMessage::Tierboard(frame.slice(reader.read_buf_range()?)),
             other => return Err(ProtocolError::UnknownType(other)),
         };
         out.push(msg);
@@ -430,7 +432,7 @@ mod tests {
         );
         assert_eq!(
             parse_frame(&frame(&[100, 0])),
-            Err(ProtocolError::NotFromClient(100))
+            Ok(vec![ClientMessage::Tierboard(Bytes::new())])
         );
     }
 

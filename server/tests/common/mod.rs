@@ -165,6 +165,8 @@ pub struct WsClient {
     pub close_code: Option<u16>,
     /// `[0, 2, update]` messages received (a merged run of updates counts once).
     pub updates_received: usize,
+    /// Every binary message received, as it came over the wire, concatenated.
+    pub raw: Vec<u8>,
 }
 
 impl WsClient {
@@ -189,6 +191,7 @@ impl WsClient {
             tierboard: Vec::new(),
             close_code: None,
             updates_received: 0,
+            raw: Vec::new(),
         };
         let sv = client.doc.transact().state_vector().encode_v1();
         client.send(protocol::encode_step1(&sv)).await;
@@ -221,7 +224,10 @@ impl WsClient {
                 return false;
             };
             match next {
-                Some(Ok(Message::Binary(frame))) => self.handle(&frame).await,
+                Some(Ok(Message::Binary(frame))) => {
+                    self.raw.extend_from_slice(&frame);
+                    self.handle(&frame).await
+                }
                 Some(Ok(Message::Close(frame))) => {
                     self.close_code = Some(frame.map_or(1005, |f| f.code.into()));
                     return done(self);

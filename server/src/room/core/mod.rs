@@ -15,16 +15,19 @@
 //! Because the core (through its actor) is the document's only user, `transact_mut` never waits for
 //! a lock, and the CPU work of one update is bounded by the message size limit.
 
+mod host;
 mod integrate;
+pub mod interview;
 mod peers;
 mod persist;
+mod revoke;
 mod saved;
 mod validate;
 
 pub use integrate::RoomLimits;
 pub use saved::SAVED_INTERVAL;
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
@@ -40,7 +43,7 @@ use self::saved::SavedAcks;
 use super::conn::ConnId;
 use super::effect::{Effect, Refused, Restore, Rows, Submission};
 use crate::close::CloseCode;
-use crate::ids::{InstanceId, Role, RoomId};
+use crate::ids::{InstanceId, Mode, Role, RoomId, TokenHash};
 use crate::metrics::{Metrics, inc};
 use crate::problems::{Bank, Problem};
 use crate::rows::{RowKey, Transition};
@@ -90,6 +93,8 @@ pub enum Inbound {
     Update(Update, usize),
     Awareness(Bytes),
     QueryAwareness,
+    /// A tierboard message (type 100) from the client: a host action (`host.rs`).
+    Tierboard(Bytes),
 }
 
 /// A point-in-time view for the HTTP API.
@@ -105,6 +110,8 @@ pub struct CoreConfig {
     pub id: RoomId,
     /// The problem the room was created for (its stored row says so).
     pub problem_id: Option<String>,
+    /// Practice or interview (its stored row says so).
+    pub mode: Mode,
     pub bank: Arc<Bank>,
     pub metrics: Arc<Metrics>,
     /// Whether a publish can reach another instance; when not, the room never reconciles.
@@ -134,6 +141,8 @@ pub struct Start {
     pub rows_since_snapshot: u64,
     /// Bytes of the stored rows: an upper bound on the size of the room's state.
     pub stored_bytes: usize,
+    /// The stored interview state (issue 22), if the host ever acted.
+    pub interview: Option<interview::Interview>,
 }
 
 pub struct RoomCore {
@@ -146,6 +155,16 @@ pub struct RoomCore {
     /// step 1 (it carries the document's state vector).
     owe_step1: Option<Vec<ConnId>>,
     conns: HashMap<ConnId, Role>,
+    /// The token each connection was authorised by, and the tokens revoked since the room loaded
+    /// (`revoke.rs`).
+    holders: HashMap<ConnId, TokenHash>,
+    revoked: HashSet<TokenHash>,
+    /// The interview state (`interview.rs`, `host.rs`) and when each connection was last told that
+    /// its edits were refused (at most once a second).
+    interview: interview::Interview,
+    refusal_notices: HashMap<ConnId, (Instant, interview::Refusal)>,
+    /// The current one-second window of host actions and how many it has had.
+    host_window: Option<(Instant, u32)>,
     awareness: AwarenessTable<Owner>,
     /// Bumped on every document change; keys the encoding caches below.
     version: u64,
@@ -196,6 +215,9 @@ impl RoomCore {
         if problem.is_none() {
             tracing::warn!(room = %config.id, problem = ?config.problem_id, "room's problem is not in the bank: no validation");
         }
+        let interview = start
+            .interview
+            .unwrap_or_else(|| interview::Interview::new(config.mode));
         let design_changed = Arc::new(AtomicBool::new(false));
         let (doc, owe_step1) = match start.doc {
             Some(doc) => {
@@ -210,6 +232,11 @@ impl RoomCore {
             doc,
             owe_step1,
             conns: HashMap::new(),
+            holders: HashMap::new(),
+            revoked: HashSet::new(),
+            interview,
+            refusal_notices: HashMap::new(),
+            host_window: None,
             awareness: AwarenessTable::default(),
             version: 0,
             cached_sv: None,
@@ -307,11 +334,17 @@ impl RoomCore {
             "type": "session",
             "room": self.config.id.as_str(),
             "role": role.as_str(),
+            "mode": self.config.mode.as_str(),
             "problem": self.config.problem_id,
         });
         self.out.push(Effect::Send {
             to: id,
             message: protocol::encode_tierboard(&session.to_string()),
+        });
+        let interview = self.interview_message_for(role);
+        self.out.push(Effect::Send {
+            to: id,
+            message: interview,
         });
         for message in [&self.validation_message, &self.simulation_message]
             .into_iter()
@@ -339,6 +372,8 @@ impl RoomCore {
     pub fn leave(&mut self, now: Instant, conn: ConnId) {
         self.saved.left(conn);
         self.conns.remove(&conn);
+        self.holders.remove(&conn);
+        self.refusal_notices.remove(&conn);
         if let Some(removal) = self.awareness.remove_owner(Owner::Conn(conn)) {
             self.broadcast(protocol::encode_awareness(&removal), None);
             self.publish(BusMessage::Awareness(removal));
@@ -385,6 +420,10 @@ impl RoomCore {
                         inc(&self.config.metrics.rejected_messages, 1);
                         continue;
                     }
+                    // The host's lock and driver (issue 22). `[0, 0]` (an empty step 2) changes nothing.
+                    if size > 2 && !self.may_edit(now, from, role) {
+                        continue;
+                    }
                     inc(&self.config.metrics.updates_in, 1);
                     inc(&self.config.metrics.bytes_in, size as u64);
                     if !self.apply(now, from, update, size) {
@@ -411,6 +450,7 @@ impl RoomCore {
                         }
                     }
                 }
+                Inbound::Tierboard(json) => self.tierboard_message(now, from, role, &json),
                 Inbound::QueryAwareness => {
                     if let Some(all) = self.awareness.encode_all() {
                         self.send_to(from, protocol::encode_awareness(&all));

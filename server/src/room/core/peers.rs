@@ -34,6 +34,8 @@ impl RoomCore {
                 }
             }
             BusMessage::Sync(state) => self.peer_state(from, state),
+            BusMessage::Revoke(tokens) => self.revoke(now, tokens, false),
+            BusMessage::Interview(state) => self.interview_from_peer(now, &state),
         }
     }
 
@@ -76,6 +78,9 @@ impl RoomCore {
         {
             self.publish(BusMessage::Awareness(ours));
         }
+        if state.hello {
+            self.publish_interview();
+        }
     }
 
     /// Publishes our state, asking peers to answer, and our clients' awareness, asking peers for
@@ -90,6 +95,13 @@ impl RoomCore {
         self.publish(BusMessage::Sync(state));
         if let Some(ours) = self.awareness.encode_where(Owner::is_local) {
             self.publish(BusMessage::Awareness(ours));
+        }
+        // Interview states and revocations published while the bus was down are exchanged again;
+        // each side keeps the newest state, and a revocation is idempotent.
+        self.publish_interview();
+        if !self.revoked.is_empty() {
+            let revoked = self.revoked.iter().cloned().collect();
+            self.publish(BusMessage::Revoke(revoked));
         }
     }
 

@@ -29,8 +29,13 @@ impl RoomCore {
         let design = crate::design::Design::from_txn(&self.doc.transact());
         let catalog = self.config.bank.catalog();
         let run = validation::revalidate(&problem, catalog, &design, self.validation.as_deref());
-        let simulated =
-            simulation::live::resimulate(&problem, catalog, &design, self.simulation.as_ref());
+        let simulated = simulation::live::resimulate_under(
+            &problem,
+            catalog,
+            &design,
+            &self.interview.scenario(),
+            self.simulation.as_ref(),
+        );
         inc(&self.config.metrics.validations, 1);
         if run.changed {
             let message = serde_json::json!({"type": "validation", "result": &run.result});
