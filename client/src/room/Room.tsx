@@ -45,6 +45,7 @@ import { AlignTools } from './AlignTools'
 import { useFollowEditor } from './useFollowEditor'
 import { useDeletedNotice } from './useDeletedNotice'
 import { useUndoManager } from './useUndoManager'
+import { useToast } from './useToast'
 
 type Tab = 'tiers' | 'capacity' | 'inspect' | 'problem' | 'answer' | 'notes'
 const TABS: Tab[] = ['tiers', 'capacity', 'inspect', 'problem', 'answer', 'notes']
@@ -187,7 +188,6 @@ function RoomView(props: {
   const [highlight, onHighlight] = useHighlight()
   const [follow, setFollow] = useState<number | null>(null)
   const [snap, setSnap] = useState(true)
-  const [toast, setToast] = useState<string | null>(null)
   const [help, setHelp] = useState(false)
   const [panelOpen, togglePanel, showPanel] = usePanelOpen()
   // The problem statement opens beside the canvas (or in a new tab), never instead of the room.
@@ -195,6 +195,7 @@ function RoomView(props: {
     setTab('problem')
     showPanel()
   }, [showPanel])
+  const { notice, show: setToast } = useToast(state.notice, props.dismissNotice)
   const people = useParticipants(awareness)
   const { undo, stack } = useUndoManager(doc)
   useShortcuts(doc, { readOnly, undo, duplicate, setHelp })
@@ -232,18 +233,6 @@ function RoomView(props: {
   }, [problem, reached, tierTotal])
   // …and the room itself joins this browser's "your rooms" on the landing page.
   useRememberRoom(props.room, props.tokens, problem, reached, tierTotal)
-
-  const notice = state.notice ?? toast
-
-  const { dismissNotice } = props
-  useEffect(() => {
-    if (!notice) return
-    const t = setTimeout(() => {
-      setToast(null)
-      dismissNotice()
-    }, 4000)
-    return () => clearTimeout(t)
-  }, [notice, dismissNotice])
 
   return (
     <div className={`room ${readOnly ? 'read-only' : 'editable'}`}>
