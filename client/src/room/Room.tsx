@@ -37,7 +37,7 @@ import { useSelection } from './selection'
 import { ShareMenu } from './ShareMenu'
 import { ShortcutsHelp } from './ShortcutsHelp'
 import { Status } from './Status'
-import { TierPanel, Timeline } from './TierPanel'
+import { TierPanel, TierStrip, Timeline } from './TierPanel'
 import { useHighlight } from './useHighlight'
 import { useShortcuts } from './useShortcuts'
 import { useClipboard } from './useClipboard'
@@ -183,8 +183,7 @@ function RoomView(props: {
   const { doc, awareness, state, readOnly, problem, catalog } = props
   const token = tokenFor(props.tokens)
   const [tab, setTab] = useState<Tab>('tiers')
-  const inspect = useCallback(() => setTab('inspect'), [])
-  const { selection, onSelection, duplicate } = useSelection(doc, readOnly, inspect)
+  const { selection, onSelection, duplicate } = useSelection(doc, readOnly)
   const [highlight, onHighlight] = useHighlight()
   const [follow, setFollow] = useState<number | null>(null)
   const [snap, setSnap] = useState(true)
@@ -193,6 +192,12 @@ function RoomView(props: {
   // The problem statement opens beside the canvas (or in a new tab), never instead of the room.
   const showProblem = useCallback(() => {
     setTab('problem')
+    showPanel()
+  }, [showPanel])
+  // The inspector opens when asked (its tab or the selection bar's button),
+  // never by selecting: the tiers stay in view while one builds (issue 24, item 4).
+  const inspect = useCallback(() => {
+    setTab('inspect')
     showPanel()
   }, [showPanel])
   const { notice, show: setToast } = useToast(state.notice, props.dismissNotice)
@@ -356,6 +361,9 @@ function RoomView(props: {
               </button>
             ))}
           </div>
+          {tab !== 'tiers' && panelOpen && state.validation && (
+            <TierStrip result={state.validation} stale={state.status !== 'connected'} onOpen={() => setTab('tiers')} />
+          )}
           <div className="tab-body" role="tabpanel" aria-labelledby={`tab-${tab}`} hidden={!panelOpen}>
             {tab === 'tiers' && (
               <>
@@ -418,6 +426,14 @@ function RoomView(props: {
       {!readOnly && selection.nodes.length > 0 && (
         <div className="selection-bar" role="toolbar" aria-label="Selection">
           <span>{selection.nodes.length} selected</span>
+          <button
+            type="button"
+            onClick={inspect}
+            aria-pressed={panelOpen && tab === 'inspect'}
+            title="Show the selection in the Inspect tab"
+          >
+            Inspect
+          </button>
           <AlignTools doc={doc} selected={selection.nodes} />
           <button type="button" onClick={duplicate}>
             Duplicate
