@@ -208,6 +208,12 @@ describe('placing and connecting', () => {
     const inspectTab = page.getByRole('tab', { name: /Inspect/ })
     await addFromPalette(page, 'app')
     await page.getByTestId('tier-T0').waitFor()
+    // a failing rule that names the node marks it on the canvas, with the legend saying what it means
+    const tag = page.locator(nodeSel('app')).getByTestId('rule-tag')
+    await tag.waitFor()
+    assert.match(await tag.textContent(), /^✗ T\d+$/)
+    assert.ok((await tag.getAttribute('title')).startsWith('Fails:\n'), 'the tag lists the rules it fails')
+    await page.getByTestId('legend-rules').waitFor()
 
     // selecting a node does not switch the panel away from the tiers
     await page.locator(nodeSel('app')).click()

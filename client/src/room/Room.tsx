@@ -25,7 +25,7 @@ import { NameDialog, ParticipantList, useParticipants } from './Presence'
 import { ProblemPanel } from './ProblemPanel'
 import { AnswerPanel } from './AnswerPanel'
 import { CapacityPanel, scenarioCaption } from './CapacityPanel'
-import { canvasHeat } from './heat'
+import { canvasHeat, ruleMarks } from './heat'
 import { useWhatIf } from './useSimulation'
 import { Ghost } from './Ghost'
 import { useReference } from './useReference'
@@ -209,6 +209,7 @@ function RoomView(props: {
 
   const whatIf = useWhatIf(doc, problem?.id ?? state.problem, state.simulation)
   const heat = useMemo(() => canvasHeat(whatIf.shown), [whatIf.shown])
+  const failing = useMemo(() => ruleMarks(state.validation), [state.validation])
   const heatCaption = scenarioCaption(whatIf.shown)
   const onSimHighlight = useCallback((nodes: string[]) => onHighlight('simulation', nodes), [onHighlight])
   const onStopFollow = useCallback(() => setFollow(null), [])
@@ -329,6 +330,7 @@ function RoomView(props: {
           overlay={overlay}
           heat={heat}
           heatCaption={heatCaption}
+          failing={failing}
         />
         <aside className={`sidebar ${panelOpen ? 'open' : 'closed'}`} aria-label="Room panels">
           <PanelToggle open={panelOpen} onToggle={togglePanel} controls="room-panels" />
