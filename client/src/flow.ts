@@ -15,6 +15,14 @@ export interface NodeDecor {
   remote?: string[]
   /** The capacity simulation's figures for this node (the heat colour and its badge). */
   heat?: NodeHeat
+  /** Failing tier rules that name this node (issue 24, item 4), from ./room/heat.ts. */
+  failing?: RuleMark
+}
+
+/** A node's mark for the failing tier rules that name it: the earliest such tier, and the rules. */
+export interface RuleMark {
+  tier: string
+  rules: string[]
 }
 
 /** What a node shows of the simulation (built by ./room/heat.ts from the result). */
@@ -226,6 +234,7 @@ export function redecorate(prev: DesignFlowNode[], decorOf: (id: string) => Node
 
 export function sameDecor(a: NodeDecor, b: NodeDecor): boolean {
   if (Boolean(a.highlight) !== Boolean(b.highlight)) return false
+  if (a.failing?.tier !== b.failing?.tier || a.failing?.rules.join('\n') !== b.failing?.rules.join('\n')) return false
   const ra = a.remote ?? []
   const rb = b.remote ?? []
   if (a.heat?.title !== b.heat?.title || a.heat?.bottleneck !== b.heat?.bottleneck || a.heat?.color !== b.heat?.color) return false

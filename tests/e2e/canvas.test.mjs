@@ -5,7 +5,7 @@
 import { describe, it } from 'node:test'
 import assert from 'node:assert/strict'
 import { readFileSync } from 'node:fs'
-import { axeSerious, createRoom, newPage, nodeSel, roomUrl, setup, shot, waitFor } from './harness.mjs'
+import { addFromPalette, axeSerious, createRoom, newPage, nodeSel, roomUrl, setup, shot, waitFor } from './harness.mjs'
 
 const env = setup()
 const PROBLEM = 'tutorial-simple-blog'
@@ -197,6 +197,50 @@ describe('placing and connecting', () => {
     const mine = await designOf(page)
     assert.equal(inOther.nodes.filter((n) => mine.nodes.some((m) => m.id === n.id)).length, 0, 'the copies have their own ids')
     await shot(tab, 'canvas-pasted.png')
+    assert.deepEqual(p.errors, [])
+  })
+
+  it('selecting keeps the tiers in view; the inspector opens when asked (issue 24, item 4)', async () => {
+    const p = await env.person('Ivy')
+    const { page } = p
+    await enter(page, roomUrl(env.server.base, await createRoom(env.server.base, PROBLEM), 'edit'))
+    const tiersTab = page.getByRole('tab', { name: /Tiers/ })
+    const inspectTab = page.getByRole('tab', { name: /Inspect/ })
+    await addFromPalette(page, 'app')
+    await page.getByTestId('tier-T0').waitFor()
+    // a failing rule that names the node marks it on the canvas, with the legend saying what it means
+    const tag = page.locator(nodeSel('app')).getByTestId('rule-tag')
+    await tag.waitFor()
+    assert.match(await tag.textContent(), /^✗ T\d+$/)
+    assert.ok((await tag.getAttribute('title')).startsWith('Fails:\n'), 'the tag lists the rules it fails')
+    await page.getByTestId('legend-rules').waitFor()
+
+    // selecting a node does not switch the panel away from the tiers
+    await page.locator(nodeSel('app')).click()
+    await page.getByRole('toolbar', { name: 'Selection' }).getByText('1 selected').waitFor()
+    assert.equal(await tiersTab.getAttribute('aria-selected'), 'true', 'the Tiers tab stays selected')
+    assert.equal(await inspectTab.getAttribute('aria-selected'), 'false')
+    assert.equal(await page.getByTestId('tier-T0').isVisible(), true, 'the tiers stay on screen')
+    assert.equal(await page.getByTestId('tier-strip').count(), 0, 'no strip over the Tiers tab itself')
+
+    // asking for it: the selection bar's Inspect opens the inspector, with the tiers as a strip above
+    await page.getByRole('toolbar', { name: 'Selection' }).getByRole('button', { name: 'Inspect' }).click()
+    assert.equal(await inspectTab.getAttribute('aria-selected'), 'true')
+    await page.getByLabel(/^instances/).waitFor()
+    const strip = page.getByTestId('tier-strip')
+    await strip.waitFor()
+    const reached = await page.getByRole('tab', { name: /Tiers/ }).locator('.badge').textContent()
+    assert.equal((await strip.locator('.tier-strip-count').textContent()).trim(), reached.trim(), 'the strip agrees with the tab badge')
+    assert.ok((await strip.locator('.tier-strip-tier').count()) >= 2, 'one mark per tier')
+    await shot(page, 'canvas-inspect-strip.png')
+
+    // selecting another node keeps the inspector (the user's choice), and the strip leads back
+    await addFromPalette(page, 'client')
+    await page.locator(nodeSel('client')).click()
+    assert.equal(await inspectTab.getAttribute('aria-selected'), 'true', 'the chosen tab stays')
+    await strip.click()
+    assert.equal(await tiersTab.getAttribute('aria-selected'), 'true')
+    await page.getByTestId('tier-T0').waitFor()
     assert.deepEqual(p.errors, [])
   })
 })

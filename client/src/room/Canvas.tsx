@@ -37,8 +37,9 @@ import {
   type DesignFlowNode,
   type EdgeDecor,
   type NodeDecor,
+  type RuleMark,
 } from '../flow'
-import { NO_HEAT, type CanvasHeat } from './heat'
+import { NO_HEAT, NO_MARKS, type CanvasHeat } from './heat'
 import { HeatLegend } from './HeatLegend'
 import { participants, readPresence, type Participant } from '../presence'
 import { addEdge, addNode, deleteElements, LOCAL_ORIGIN, moveNodes, NOTE_TYPE, root } from '../schema'
@@ -76,6 +77,8 @@ export interface CanvasProps {
   heat?: CanvasHeat
   /** Says what the heat shows ("peak", "3× peak, App 1 failed"). */
   heatCaption?: string
+  /** Nodes named by failing tier rules, marked on the canvas. */
+  failing?: Map<string, RuleMark>
 }
 
 /** Calls f at most once per `ms`, always with the latest arguments (trailing call kept). */
@@ -125,11 +128,14 @@ export const Canvas = memo(function Canvas(props: CanvasProps) {
   const remoteRef = useRef<Map<string, string[]>>(new Map())
   const highlightRef = useRef(highlight)
   const heatRef = useRef(heat)
+  const failing = props.failing ?? NO_MARKS
+  const failingRef = useRef(failing)
   const decorOf = useCallback((id: string): NodeDecor => {
     const remote = remoteRef.current.get(id)
     const hl = highlightRef.current.has(id)
     const h = heatRef.current.nodes.get(id)
-    return hl || remote || h ? { highlight: hl || undefined, remote, heat: h } : {}
+    const f = failingRef.current.get(id)
+    return hl || remote || h || f ? { highlight: hl || undefined, remote, heat: h, failing: f } : {}
   }, [])
   const flowOf = useCallback((id: string): EdgeDecor | undefined => heatRef.current.edges.get(id), [])
   const [nodes, setNodes] = useState<DesignFlowNode[]>(() => allNodes(doc, decorOf))
@@ -162,6 +168,12 @@ export const Canvas = memo(function Canvas(props: CanvasProps) {
     highlightRef.current = highlight
     setNodes((prev) => redecorate(prev, decorOf))
   }, [highlight, decorOf])
+
+  // A new validation result: only the nodes whose rule marks changed get new objects.
+  useEffect(() => {
+    failingRef.current = failing
+    setNodes((prev) => redecorate(prev, decorOf))
+  }, [failing, decorOf])
 
   // A new simulation result: only the nodes and edges whose figures changed get new objects.
   useEffect(() => {
@@ -433,7 +445,9 @@ export const Canvas = memo(function Canvas(props: CanvasProps) {
         <Guides guides={guides} />
         {props.overlay}
       </ReactFlow>
-      {heat.nodes.size > 0 && <HeatLegend caption={props.heatCaption} />}
+      {(heat.nodes.size > 0 || failing.size > 0) && (
+        <HeatLegend caption={props.heatCaption} heat={heat.nodes.size > 0} rules={failing.size > 0} />
+      )}
       {nodes.length === 0 && (
         <div className="canvas-empty" aria-hidden="true">
           {readOnly

@@ -25,7 +25,7 @@ import { NameDialog, ParticipantList, useParticipants } from './Presence'
 import { ProblemPanel } from './ProblemPanel'
 import { AnswerPanel } from './AnswerPanel'
 import { CapacityPanel, scenarioCaption } from './CapacityPanel'
-import { canvasHeat } from './heat'
+import { canvasHeat, ruleMarks } from './heat'
 import { useWhatIf } from './useSimulation'
 import { Ghost } from './Ghost'
 import { useReference } from './useReference'
@@ -37,7 +37,7 @@ import { useSelection } from './selection'
 import { ShareMenu } from './ShareMenu'
 import { ShortcutsHelp } from './ShortcutsHelp'
 import { Status } from './Status'
-import { TierPanel, Timeline } from './TierPanel'
+import { TierPanel, TierStrip, Timeline } from './TierPanel'
 import { useHighlight } from './useHighlight'
 import { useShortcuts } from './useShortcuts'
 import { useClipboard } from './useClipboard'
@@ -45,6 +45,7 @@ import { AlignTools } from './AlignTools'
 import { useFollowEditor } from './useFollowEditor'
 import { useDeletedNotice } from './useDeletedNotice'
 import { useUndoManager } from './useUndoManager'
+import { useToast } from './useToast'
 
 type Tab = 'tiers' | 'capacity' | 'inspect' | 'problem' | 'answer' | 'notes'
 const TABS: Tab[] = ['tiers', 'capacity', 'inspect', 'problem', 'answer', 'notes']
@@ -182,12 +183,10 @@ function RoomView(props: {
   const { doc, awareness, state, readOnly, problem, catalog } = props
   const token = tokenFor(props.tokens)
   const [tab, setTab] = useState<Tab>('tiers')
-  const inspect = useCallback(() => setTab('inspect'), [])
-  const { selection, onSelection, duplicate } = useSelection(doc, readOnly, inspect)
+  const { selection, onSelection, duplicate } = useSelection(doc, readOnly)
   const [highlight, onHighlight] = useHighlight()
   const [follow, setFollow] = useState<number | null>(null)
   const [snap, setSnap] = useState(true)
-  const [toast, setToast] = useState<string | null>(null)
   const [help, setHelp] = useState(false)
   const [panelOpen, togglePanel, showPanel] = usePanelOpen()
   // The problem statement opens beside the canvas (or in a new tab), never instead of the room.
@@ -195,6 +194,13 @@ function RoomView(props: {
     setTab('problem')
     showPanel()
   }, [showPanel])
+  // The inspector opens when asked (its tab or the selection bar's button),
+  // never by selecting: the tiers stay in view while one builds (issue 24, item 4).
+  const inspect = useCallback(() => {
+    setTab('inspect')
+    showPanel()
+  }, [showPanel])
+  const { notice, show: setToast } = useToast(state.notice, props.dismissNotice)
   const people = useParticipants(awareness)
   const { undo, stack } = useUndoManager(doc)
   useShortcuts(doc, { readOnly, undo, duplicate, setHelp })
@@ -203,6 +209,7 @@ function RoomView(props: {
 
   const whatIf = useWhatIf(doc, problem?.id ?? state.problem, state.simulation)
   const heat = useMemo(() => canvasHeat(whatIf.shown), [whatIf.shown])
+  const failing = useMemo(() => ruleMarks(state.validation), [state.validation])
   const heatCaption = scenarioCaption(whatIf.shown)
   const onSimHighlight = useCallback((nodes: string[]) => onHighlight('simulation', nodes), [onHighlight])
   const onStopFollow = useCallback(() => setFollow(null), [])
@@ -232,18 +239,6 @@ function RoomView(props: {
   }, [problem, reached, tierTotal])
   // …and the room itself joins this browser's "your rooms" on the landing page.
   useRememberRoom(props.room, props.tokens, problem, reached, tierTotal)
-
-  const notice = state.notice ?? toast
-
-  const { dismissNotice } = props
-  useEffect(() => {
-    if (!notice) return
-    const t = setTimeout(() => {
-      setToast(null)
-      dismissNotice()
-    }, 4000)
-    return () => clearTimeout(t)
-  }, [notice, dismissNotice])
 
   return (
     <div className={`room ${readOnly ? 'read-only' : 'editable'}`}>
@@ -335,6 +330,7 @@ function RoomView(props: {
           overlay={overlay}
           heat={heat}
           heatCaption={heatCaption}
+          failing={failing}
         />
         <aside className={`sidebar ${panelOpen ? 'open' : 'closed'}`} aria-label="Room panels">
           <PanelToggle open={panelOpen} onToggle={togglePanel} controls="room-panels" />
@@ -367,6 +363,9 @@ function RoomView(props: {
               </button>
             ))}
           </div>
+          {tab !== 'tiers' && panelOpen && state.validation && (
+            <TierStrip result={state.validation} stale={state.status !== 'connected'} onOpen={() => setTab('tiers')} />
+          )}
           <div className="tab-body" role="tabpanel" aria-labelledby={`tab-${tab}`} hidden={!panelOpen}>
             {tab === 'tiers' && (
               <>
@@ -429,6 +428,14 @@ function RoomView(props: {
       {!readOnly && selection.nodes.length > 0 && (
         <div className="selection-bar" role="toolbar" aria-label="Selection">
           <span>{selection.nodes.length} selected</span>
+          <button
+            type="button"
+            onClick={inspect}
+            aria-pressed={panelOpen && tab === 'inspect'}
+            title="Show the selection in the Inspect tab"
+          >
+            Inspect
+          </button>
           <AlignTools doc={doc} selected={selection.nodes} />
           <button type="button" onClick={duplicate}>
             Duplicate

@@ -167,3 +167,34 @@ export const Timeline = memo(function Timeline(props: { room: string; token: str
     </section>
   )
 })
+
+/**
+ * The tiers at a glance, above whichever other tab is open (issue 24, item 4): the feedback stays in
+ * view while one inspects a node or reads the problem. One mark per tier, the same ✓/✗ as the
+ * panel's; clicking the strip opens the Tiers tab.
+ */
+export const TierStrip = memo(function TierStrip(props: { result: ValidationResult; stale: boolean; onOpen: () => void }) {
+  const { result, stale, onOpen } = props
+  const total = result.tiers.length
+  return (
+    <button
+      type="button"
+      className={`tier-strip ${stale ? 'stale' : ''}`}
+      data-testid="tier-strip"
+      onClick={onOpen}
+      title={stale ? 'The server’s last results (offline): open the Tiers tab' : 'Open the Tiers tab'}
+    >
+      {/* visible words only: the button's name is its text (axe: label-content-name-mismatch) */}
+      <span className="tier-strip-label">Tiers</span>
+      <span className="tier-strip-count">
+        {result.reached}/{total}
+      </span>
+      {stale && <span className="tier-strip-label">offline</span>}
+      {result.tiers.map((t) => (
+        <span key={t.id} className={`tier-strip-tier ${t.reached ? 'ok' : 'no'}`} data-reached={t.reached} title={`${t.id} ${t.title}`}>
+          {t.reached ? '✓' : '✗'} {t.id}
+        </span>
+      ))}
+    </button>
+  )
+})

@@ -3,7 +3,8 @@
  * badge with offered rps, utilisation and latency, a tooltip with the arithmetic) and each edge's
  * width by the traffic it carries. Pure: the canvas keeps the maps and asks them per id.
  */
-import type { EdgeDecor, NodeHeat } from '../flow'
+import type { EdgeDecor, NodeHeat, RuleMark } from '../flow'
+import type { ValidationResult } from '../protocol'
 import { edgeWidth, heatBand, heatColor, ms, num, pct, rps, shortMs, type SimulationResult } from '../simulation'
 
 export interface CanvasHeat {
@@ -12,6 +13,7 @@ export interface CanvasHeat {
 }
 
 export const NO_HEAT: CanvasHeat = { nodes: new Map(), edges: new Map() }
+export const NO_MARKS: Map<string, RuleMark> = new Map()
 
 export function canvasHeat(r: SimulationResult | null): CanvasHeat {
   if (!r) return NO_HEAT
@@ -51,4 +53,25 @@ export function canvasHeat(r: SimulationResult | null): CanvasHeat {
     edges.set(id, { width: edgeWidth(e.rps, max), rps: Math.round(e.rps * 100) / 100, offPath: e.off_path })
   }
   return { nodes, edges }
+}
+
+/**
+ * The nodes that failing tier rules name (issue 24, item 4): each gets a mark with the earliest tier
+ * whose rule it fails and the texts of all such rules, so that the canvas shows where the design
+ * falls short without the Tiers tab open. Rules of any tier count, reached or not.
+ */
+export function ruleMarks(r: ValidationResult | null): Map<string, RuleMark> {
+  if (!r) return NO_MARKS
+  const marks = new Map<string, RuleMark>()
+  for (const t of r.tiers) {
+    for (const rule of t.rules) {
+      if (rule.passed) continue
+      for (const id of rule.nodes) {
+        const m = marks.get(id)
+        if (m) m.rules.push(`${t.id}: ${rule.text}`)
+        else marks.set(id, { tier: t.id, rules: [`${t.id}: ${rule.text}`] })
+      }
+    }
+  }
+  return marks
 }

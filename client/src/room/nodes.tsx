@@ -33,7 +33,9 @@ export const ComponentNode = memo(function ComponentNode({ data, selected }: Nod
     def ? '' : 'unknown',
     heat ? `heat heat-${heat.band}` : '',
     heat?.bottleneck ? 'bottleneck' : '',
+    data.decor.failing ? 'failing' : '',
   ].join(' ')
+  const failing = data.decor.failing
   return (
     <div
       className={cls}
@@ -41,6 +43,7 @@ export const ComponentNode = memo(function ComponentNode({ data, selected }: Nod
       data-testid="tb-node"
       data-type={n.type}
       data-heat={heat?.band}
+      data-failing={failing?.tier}
       data-utilisation={heat ? heat.utilisation.toFixed(4) : undefined}
       title={heat?.title}
       aria-label={`${n.label || catalog.name(n.type)} (${n.type})`}
@@ -66,6 +69,11 @@ export const ComponentNode = memo(function ComponentNode({ data, selected }: Nod
       {heat?.bottleneck && (
         <div className="bottleneck-tag" data-testid="bottleneck-tag">
           bottleneck
+        </div>
+      )}
+      {failing && (
+        <div className="rule-tag" data-testid="rule-tag" title={`Fails:\n${failing.rules.join('\n')}`}>
+          ✗ {failing.tier}
         </div>
       )}
       {count > 1 && (

@@ -8,7 +8,8 @@ import { addNode, getNode } from '../schema'
 import { VALIDATION } from '../testing/fixtures'
 import { setupHost } from '../testing/render'
 import { Inspector } from './Inspector'
-import { TierPanel } from './TierPanel'
+import { TierPanel, TierStrip } from './TierPanel'
+import { NO_MARKS, ruleMarks } from './heat'
 
 const dom = setupHost()
 let host: HTMLDivElement
@@ -78,6 +79,46 @@ describe('TierPanel', () => {
   it('says it is waiting when there is no result yet', () => {
     act(() => root.render(<TierPanel result={null} connected={false} active={null} onHighlight={() => {}} />))
     expect(host.textContent).toContain('once connected')
+  })
+})
+
+describe('TierStrip', () => {
+  it('shows each tier’s mark and the count, marks stale results, and opens the Tiers tab (issue 24, item 4)', () => {
+    const onOpen = vi.fn()
+    act(() => root.render(<TierStrip result={result} stale={false} onOpen={onOpen} />))
+    const strip = host.querySelector<HTMLButtonElement>('[data-testid="tier-strip"]')!
+    expect(strip.querySelector('.tier-strip-count')!.textContent).toBe(`${result.reached}/${result.tiers.length}`)
+    const marks = [...strip.querySelectorAll('.tier-strip-tier')]
+    expect(marks.map((m) => m.getAttribute('data-reached'))).toEqual(result.tiers.map((t) => String(t.reached)))
+    expect(marks.map((m) => m.textContent)).toEqual(result.tiers.map((t) => `${t.reached ? '✓' : '✗'} ${t.id}`))
+    expect(strip.classList.contains('stale')).toBe(false)
+    act(() => strip.click())
+    expect(onOpen).toHaveBeenCalledTimes(1)
+    act(() => root.render(<TierStrip result={result} stale onOpen={onOpen} />))
+    const stale = host.querySelector('[data-testid="tier-strip"]')!
+    expect(stale.classList.contains('stale')).toBe(true)
+    expect(stale.textContent).toContain('offline')
+  })
+})
+
+describe('ruleMarks', () => {
+  it('marks each node a failing rule names with its earliest tier and every such rule (issue 24, item 4)', () => {
+    const marks = ruleMarks(result)
+    const expected = new Map<string, { tier: string; rules: string[] }>()
+    for (const t of result.tiers)
+      for (const r of t.rules)
+        if (!r.passed)
+          for (const id of r.nodes) {
+            const m = expected.get(id) ?? { tier: t.id, rules: [] }
+            m.rules.push(`${t.id}: ${r.text}`)
+            expected.set(id, m)
+          }
+    expect(marks).toEqual(expected)
+    // the fixture's T1 "Minimum 2 app instances" fails on n1, and no passing rule marks anything
+    expect(marks.get('n1')?.rules.some((r) => r.startsWith('T1: Minimum 2'))).toBe(true)
+    const passingOnly = result.tiers.flatMap((t) => t.rules.filter((r) => r.passed).flatMap((r) => r.nodes))
+    expect(passingOnly.filter((id) => !expected.has(id)).every((id) => !marks.has(id))).toBe(true)
+    expect(ruleMarks(null)).toBe(NO_MARKS)
   })
 })
 

@@ -36,21 +36,14 @@ export function selectWhenShown(store: ReturnType<typeof useStoreApi>, ids: stri
 }
 
 /**
- * The current selection, the callback the canvas reports it to (`onFirst` runs when something gets
- * selected after nothing was), and `duplicate`, which copies the selected nodes and selects the copies.
+ * The current selection, the callback the canvas reports it to, and `duplicate`, which copies the
+ * selected nodes and selects the copies. Selecting changes no panel: the side panel used to switch
+ * to the inspector on the first selection, hiding the tiers mid-build (issue 24, item 4).
  */
-export function useSelection(doc: Y.Doc, readOnly: boolean, onFirst: () => void) {
+export function useSelection(doc: Y.Doc, readOnly: boolean) {
   const store = useStoreApi()
   const [selection, setSelection] = useState<Selection>({ nodes: [], edges: [] })
-  const onSelection = useCallback(
-    (nodes: string[], edges: string[]) => {
-      setSelection((prev) => {
-        if (prev.nodes.length + prev.edges.length === 0 && nodes.length + edges.length > 0) onFirst()
-        return { nodes, edges }
-      })
-    },
-    [onFirst],
-  )
+  const onSelection = useCallback((nodes: string[], edges: string[]) => setSelection({ nodes, edges }), [])
   const duplicate = useCallback(() => {
     if (readOnly || selection.nodes.length === 0) return
     const ids = duplicateNodes(doc, selection.nodes)
