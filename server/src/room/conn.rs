@@ -112,8 +112,9 @@ impl ConnControl {
 pub struct ConnHandle {
     pub id: ConnId,
     pub role: Role,
-    /// Bounded outbox. When it is full the client is too slow: it is closed with 4000 and will resync
-    /// on reconnect, rather than silently missing an update.
+    /// Bounded outbox. When it is full the client is behind: nothing more is queued until it has
+    /// drained, then the room sends it one update with everything it missed (`core/catchup.rs`).
+    /// A client that stops reading is dropped by its writer's timeout.
     pub outbox: mpsc::Sender<Bytes>,
     pub control: Arc<ConnControl>,
 }

@@ -10,11 +10,12 @@
 //!
 //! Files: this one holds the state, joining and leaving, a frame's messages, timers and unloading;
 //! `persist.rs` the hand-off to storage, `saved.rs` the saved acknowledgements, `peers.rs` the
-//! bus, `validate.rs` validation scheduling.
+//! bus, `validate.rs` validation scheduling, `catchup.rs` connections that fell behind a burst.
 //!
 //! Because the core (through its actor) is the document's only user, `transact_mut` never waits for
 //! a lock, and the CPU work of one update is bounded by the message size limit.
 
+mod catchup;
 mod integrate;
 mod peers;
 mod persist;
@@ -35,6 +36,7 @@ use yrs::updates::decoder::Decode;
 use yrs::updates::encoder::Encode;
 use yrs::{Doc, Map, ReadTxn, StateVector, Transact, Update};
 
+use self::catchup::CatchUp;
 use self::integrate::Waiting;
 use self::saved::SavedAcks;
 use super::conn::ConnId;
@@ -184,6 +186,8 @@ pub struct RoomCore {
     /// Set when the document changed since the last run; the run happens at this instant.
     validate_at: Option<Instant>,
     last_validation: Instant,
+    /// Connections that fell behind a burst (`catchup.rs`).
+    catch_up: CatchUp,
     out: Vec<Effect>,
 }
 
@@ -238,6 +242,7 @@ impl RoomCore {
             // joiner that loaded the room is greeted and answered first.
             validate_at: Some(now + VALIDATION_INTERVAL),
             last_validation: now,
+            catch_up: CatchUp::default(),
             out: Vec::new(),
         }
     }
@@ -246,6 +251,7 @@ impl RoomCore {
     pub fn take_effects(&mut self, into: &mut Vec<Effect>) {
         debug_assert!(into.is_empty());
         std::mem::swap(&mut self.out, into);
+        self.catch_up.taken(self.version);
     }
 
     pub fn id(&self) -> &RoomId {
@@ -259,6 +265,8 @@ impl RoomCore {
     /// The document is there (see [`Start::doc`]): the owed step 1s go out.
     pub fn loaded(&mut self, doc: Doc, loaded_keys: Vec<RowKey>) {
         RoomCore::watch_design(&doc, &self.design_changed);
+        // Whoever falls behind in the next effects had the placeholder's (empty) state at most.
+        self.before_change();
         self.doc = doc;
         self.loaded_keys = loaded_keys;
         self.cached_sv = None;
@@ -338,6 +346,7 @@ impl RoomCore {
     /// A connection is gone (its socket closed): its presence is removed here and on the peers.
     pub fn leave(&mut self, now: Instant, conn: ConnId) {
         self.saved.left(conn);
+        self.catch_up.left(conn);
         self.conns.remove(&conn);
         if let Some(removal) = self.awareness.remove_owner(Owner::Conn(conn)) {
             self.broadcast(protocol::encode_awareness(&removal), None);
@@ -346,17 +355,6 @@ impl RoomCore {
         if self.conns.is_empty() {
             self.idle_since = Some(now);
         }
-    }
-
-    /// A connection's outbox was full: it is too slow, and is closed (it resyncs on reconnect)
-    /// rather than silently missing an update. Idempotent.
-    pub fn slow_consumer(&mut self, now: Instant, conn: ConnId) {
-        if !self.conns.contains_key(&conn) {
-            return;
-        }
-        tracing::warn!(room = %self.config.id, conn = conn.0, "outbox full: closing slow consumer");
-        inc(&self.config.metrics.slow_consumers, 1);
-        self.close(now, conn, CloseCode::SlowConsumer);
     }
 
     fn close(&mut self, now: Instant, conn: ConnId, code: CloseCode) {
@@ -368,7 +366,7 @@ impl RoomCore {
 
     /// The messages of one frame, in order.
     pub fn inbound(&mut self, now: Instant, from: ConnId, messages: Vec<Inbound>) {
-        // A message from a connection the room already dropped (slow consumer) is ignored.
+        // A message from a connection the room already closed is ignored.
         let Some(role) = self.conns.get(&from).copied() else {
             return;
         };
@@ -376,7 +374,7 @@ impl RoomCore {
             match message {
                 Inbound::SyncStep1(sv) => {
                     let step2 = self.diff_for(&sv);
-                    self.send_to(from, step2);
+                    self.send_step2(from, &sv, step2);
                 }
                 Inbound::Update(update, size) => {
                     // The WebSocket reader refuses updates from view connections before they get
@@ -433,6 +431,7 @@ impl RoomCore {
                 .filter(|_| self.nothing_unsaved())
                 .map(|since| since + self.config.idle),
             self.reconcile_at,
+            self.catch_up_wake(),
         ]
         .into_iter()
         .flatten()
@@ -471,6 +470,7 @@ impl RoomCore {
             }
         }
         self.reconcile_tick(now);
+        self.catch_up_tick(now);
         if self.may_unload(now) {
             self.out.push(Effect::Unload);
         }
