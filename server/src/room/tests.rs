@@ -1338,7 +1338,13 @@ fn a_behind_connection_gets_one_catch_up_diff_once_drained_and_converges() {
     room.core.outbox_drained(room.at(31), ConnId(2));
     let catch_up = room.effects();
     assert_eq!(slow.receive(&catch_up), 1);
-    assert_eq!(sent_to(&catch_up, 2).iter().filter(|k| *k == "update").count(), 1);
+    assert_eq!(
+        sent_to(&catch_up, 2)
+            .iter()
+            .filter(|k| *k == "update")
+            .count(),
+        1
+    );
     assert_eq!(sends_to(&catch_up, 3), 0, "the others get nothing");
     assert!(broadcasts(&catch_up).is_empty());
     assert_eq!(slow.notes(), other.notes());
@@ -1382,7 +1388,11 @@ fn a_step2_that_did_not_fit_is_folded_into_the_catch_up() {
     room.core.outbox_drained(room.at(6), ConnId(2));
     let catch_up = room.effects();
     assert_eq!(joiner.receive(&catch_up), 1);
-    assert_eq!(joiner.notes().len(), 21, "the whole document, not a diff from ours");
+    assert_eq!(
+        joiner.notes().len(),
+        21,
+        "the whole document, not a diff from ours"
+    );
 }
 
 #[test]
@@ -1402,7 +1412,10 @@ fn a_connection_that_leaves_while_behind_is_owed_nothing() {
     assert_eq!(room.core.connections(), 1);
     room.tick(30);
     room.tick(60);
-    assert!(room.core.next_wake() > room.at(60 + 20), "no polling for the departed");
+    assert!(
+        room.core.next_wake() > room.at(60 + 20),
+        "no polling for the departed"
+    );
 }
 
 // ---- unloading ------------------------------------------------------------------------------------
