@@ -110,7 +110,10 @@ async fn readers_that_stop_reading_fall_behind_then_are_dropped() {
 /// it catches up with the whole document, and the server's memory does not grow with the burst.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_reader_slower_than_a_burst_catches_up_without_reconnecting() {
-    let server = ServerProcess::start(&["--outbox-capacity", "8"]).await;
+    // A long write timeout: on a loaded machine the burst may outlast the default 15 s, and the pause
+    // must not be mistaken for a reader that stopped (that case is the test above).
+    let server =
+        ServerProcess::start(&["--outbox-capacity", "8", "--write-timeout-secs", "120"]).await;
     let (room, edit, view) = server.create_room("tutorial-simple-blog").await;
     let mut writer = WsClient::connect(&server.ws_url(&room, &edit)).await;
     let mut reader = WsClient::connect(&server.ws_url(&room, &view)).await;

@@ -247,7 +247,8 @@ test('a message over the size limit closes with 4413', async () => {
 // Issue 25, item 11: a reader slower than a burst falls behind (nothing more is queued for it) and,
 // once its outbox drains, gets one update with everything it missed: no close, no reconnect.
 test('a client that falls behind a burst catches up without being closed', async () => {
-  const tight = await TestServer.start({ extraArgs: ['--outbox-capacity', '8'] });
+  // A long write timeout, so a pause on a loaded machine is not taken for a reader that stopped.
+  const tight = await TestServer.start({ extraArgs: ['--outbox-capacity', '8', '--write-timeout-secs', '120'] });
   try {
     const { room, tokens } = await tight.createRoom();
     const writer = await connect(tight.ws, room, tokens.edit);

@@ -5,10 +5,10 @@
 //! necessarily gone. Closing it would make a healthy client reconnect and resync the whole document;
 //! queueing without bound would make the server's memory grow with the burst. Instead the room marks
 //! it **behind**: nothing more is queued for it (the actor skips it, and the core folds a step 2
-//! it owes into the catch-up), and the room remembers a state vector the client is known to have. Once its
-//! outbox has drained ([`RoomCore::outbox_drained`]) it gets one update, the document's diff from
-//! that state vector, plus the latest presence, validation and `saved` messages, and is current
-//! again. What the room holds for it is then bounded by the document, not by the burst.
+//! it owes into the catch-up), and the room remembers a state vector the client is known to have.
+//! Once its outbox has drained ([`RoomCore::outbox_drained`]) it gets one update, the document's
+//! diff from that state vector, plus the latest presence, validation and `saved` messages, and is
+//! current again. What the room holds for it is then bounded by the document, not by the burst.
 //!
 //! A reader that stopped reading never drains: its writer's blocked write times out and drops it
 //! (item 1, in `ws.rs`). Awareness changes meant for a behind connection are dropped; the catch-up
@@ -33,9 +33,9 @@ pub const CATCH_UP_POLL: Duration = Duration::from_millis(20);
 pub(super) struct CatchUp {
     /// Connections that are behind, and a state vector each is known to have.
     behind: HashMap<ConnId, StateVector>,
-    /// The document's state vector before the first change since the last take, and the version
-    /// the last take covered.
+    /// The document's state vector before the first change since the last take.
     since_take: Option<StateVector>,
+    /// The document version when the effects were last taken.
     taken_version: u64,
     /// The state vector as of the previous take: what the effects of the last take started from.
     /// `None` when those effects changed nothing (then the current state vector is it).
@@ -66,7 +66,8 @@ impl CatchUp {
     }
 }
 
-/// The clocks both state vectors contain: what a client has for sure when it has one or the other.
+/// The clocks both state vectors contain: what a client surely has when it is known to have one of
+/// them, but not which.
 fn lower_bound(a: &StateVector, b: &StateVector) -> StateVector {
     a.iter()
         .filter_map(|(client, clock)| {
@@ -157,21 +158,7 @@ impl RoomCore {
                 message: protocol::encode_awareness(&all),
             });
         }
-        for message in [&self.validation_message, &self.simulation_message]
-            .into_iter()
-            .flatten()
-        {
-            self.out.push(Effect::Send {
-                to: conn,
-                message: message.clone(),
-            });
-        }
-        if let Some(saved) = self.saved.message() {
-            self.out.push(Effect::Send {
-                to: conn,
-                message: saved,
-            });
-        }
+        self.send_latest(conn);
     }
 
     /// A tick: while a connection is behind, the actor is woken every [`CATCH_UP_POLL`] to look at

@@ -321,21 +321,7 @@ impl RoomCore {
             to: id,
             message: protocol::encode_tierboard(&session.to_string()),
         });
-        for message in [&self.validation_message, &self.simulation_message]
-            .into_iter()
-            .flatten()
-        {
-            self.out.push(Effect::Send {
-                to: id,
-                message: message.clone(),
-            });
-        }
-        if let Some(saved) = self.saved.message() {
-            self.out.push(Effect::Send {
-                to: id,
-                message: saved,
-            });
-        }
+        self.send_latest(id);
         self.conns.insert(id, role);
         self.idle_since = None;
         if self.reconcile_at.is_none() && self.config.fans_out {
@@ -513,6 +499,24 @@ impl RoomCore {
             return full;
         }
         protocol::encode_step2(&self.doc.transact().encode_state_as_update_v1(sv))
+    }
+
+    /// The latest of the room's state messages (validation, simulation, saved), as a joiner is
+    /// greeted and a connection that was behind is caught up: whatever state a client must not miss
+    /// belongs here.
+    fn send_latest(&mut self, to: ConnId) {
+        for message in [&self.validation_message, &self.simulation_message]
+            .into_iter()
+            .flatten()
+        {
+            self.out.push(Effect::Send {
+                to,
+                message: message.clone(),
+            });
+        }
+        if let Some(saved) = self.saved.message() {
+            self.out.push(Effect::Send { to, message: saved });
+        }
     }
 
     fn send_to(&mut self, to: ConnId, message: Bytes) {
