@@ -18,7 +18,8 @@ pub enum CloseCode {
     Internal,
     /// 1013: try again later (the room could not be loaded).
     TryAgainLater,
-    /// 4000: the connection's outbox was full; the client resyncs on reconnect.
+    /// 4000: a write to the connection made no progress for the write timeout (it stopped
+    /// reading); the client resyncs on reconnect. A full outbox alone only puts it behind.
     SlowConsumer,
     /// 4002: nothing received for 30 s (dead peer).
     DeadPeer,

@@ -71,6 +71,8 @@ pub struct Metrics {
     pub bytes_out: AtomicU64,
     pub rejected_messages: AtomicU64,
     pub slow_consumers: AtomicU64,
+    pub fell_behind: AtomicU64,
+    pub catch_ups: AtomicU64,
     pub errors: AtomicU64,
     pub persisted_updates: AtomicU64,
     pub compactions: AtomicU64,
@@ -100,6 +102,8 @@ impl Default for Metrics {
             bytes_out: AtomicU64::new(0),
             rejected_messages: AtomicU64::new(0),
             slow_consumers: AtomicU64::new(0),
+            fell_behind: AtomicU64::new(0),
+            catch_ups: AtomicU64::new(0),
             errors: AtomicU64::new(0),
             persisted_updates: AtomicU64::new(0),
             compactions: AtomicU64::new(0),
@@ -131,7 +135,7 @@ pub fn dec(gauge: &AtomicU64) {
 impl Metrics {
     pub fn render(&self) -> String {
         let mut out = String::with_capacity(4096);
-        let rows: [(&str, &str, &str, &AtomicU64); 23] = [
+        let rows: [(&str, &str, &str, &AtomicU64); 25] = [
             (
                 "tierboard_connections",
                 "gauge",
@@ -189,8 +193,20 @@ impl Metrics {
             (
                 "tierboard_slow_consumers_total",
                 "counter",
-                "Connections closed because their outbox was full",
+                "Connections dropped because a write to them made no progress",
                 &self.slow_consumers,
+            ),
+            (
+                "tierboard_fell_behind_total",
+                "counter",
+                "Times a connection's outbox was full and it fell behind",
+                &self.fell_behind,
+            ),
+            (
+                "tierboard_catch_ups_total",
+                "counter",
+                "Connections that fell behind and were caught up with one update",
+                &self.catch_ups,
             ),
             (
                 "tierboard_errors_total",

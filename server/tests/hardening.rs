@@ -10,7 +10,7 @@ use common::{ServerProcess, WsClient, wait_until};
 use futures::SinkExt;
 use tierboard::sync::protocol;
 use tokio_tungstenite::tungstenite::Message;
-use yrs::Map;
+use yrs::{Map, ReadTxn, Transact};
 
 const MB: u64 = 1024 * 1024;
 
@@ -99,11 +99,107 @@ async fn stuck_readers_are_dropped(flags: &[&str], what: &str) {
     writer.close().await;
 }
 
-/// Item 1: the room closes a full outbox as a slow consumer; the writer parked on the blocked socket
-/// must end then (the write timeout is set long, so only the close can end it).
+/// Items 1 and 11: a full outbox only puts a reader behind (nothing more is queued for it); one
+/// that stopped reading never drains, and its blocked write times out and drops it.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn readers_that_stop_reading_are_dropped_when_their_outbox_fills() {
-    stuck_readers_are_dropped(&["--write-timeout-secs", "600"], "outbox full").await;
+async fn readers_that_stop_reading_fall_behind_then_are_dropped() {
+    stuck_readers_are_dropped(&["--write-timeout-secs", "3"], "outbox full").await;
+}
+
+/// Item 11: a reader that pauses during a burst of 10,000 updates (a paste, an import, a replayed
+/// offline session), with an outbox far smaller than the burst, is not closed: once it reads again
+/// it catches up with the whole document, and the server's memory does not grow with the burst.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reader_slower_than_a_burst_catches_up_without_reconnecting() {
+    // A long write timeout: on a loaded machine the burst may outlast the default 15 s, and the pause
+    // must not be mistaken for a reader that stopped (that case is the test above).
+    let server =
+        ServerProcess::start(&["--outbox-capacity", "8", "--write-timeout-secs", "120"]).await;
+    let (room, edit, view) = server.create_room("tutorial-simple-blog").await;
+    let mut writer = WsClient::connect(&server.ws_url(&room, &edit)).await;
+    let mut reader = WsClient::connect(&server.ws_url(&room, &view)).await;
+    let before = server.rss();
+    // 4 KB per update, 40 MB in all: far more than the loopback socket buffers hold, so the
+    // server's outbox for the reader fills while it does not read. One map value is overwritten,
+    // so the document stays small.
+    let blob: String = (0..4 * 1024)
+        .map(|i| char::from(b'a' + (i % 26) as u8))
+        .collect();
+    let scratch = writer.doc.get_or_insert_map("scratch");
+    let notes = writer.doc.get_or_insert_map("notes");
+    const UPDATES: usize = 10_000;
+    for i in 0..UPDATES {
+        writer
+            .edit(|_, txn| {
+                scratch.insert(txn, "blob", format!("{i}{blob}"));
+                if i % 100 == 0 {
+                    notes.insert(txn, format!("n{i}"), i as i64);
+                }
+            })
+            .await;
+    }
+    let peak = server.rss();
+    // The reader reads again.
+    let last = format!("{}{blob}", UPDATES - 1);
+    let caught_up = reader
+        .pump_until(Duration::from_secs(60), |c| {
+            let txn = c.doc.transact();
+            let scratch = txn.get_map("scratch");
+            let notes = txn.get_map("notes");
+            scratch
+                .and_then(|m| m.get(&txn, "blob"))
+                .map(|v| v.to_string(&txn))
+                == Some(last.clone())
+                && notes.is_some_and(|m| m.len(&txn) as usize == UPDATES / 100)
+        })
+        .await;
+    assert!(
+        caught_up,
+        "the reader did not receive the whole document (close code {:?})\n{}",
+        reader.close_code,
+        server.log()
+    );
+    assert_eq!(reader.close_code, None, "the reader was closed");
+    let log = server.log();
+    assert!(
+        log.contains("connection is behind") && log.contains("catching up a connection"),
+        "the burst did not put the reader behind, so this test proves nothing:\n{log}"
+    );
+    // Both clients are still connected, and the reader hears the next edit as usual.
+    assert_eq!(server.connections().await, 2);
+    writer
+        .edit(|_, txn| {
+            notes.insert(txn, "after", 1);
+        })
+        .await;
+    assert!(
+        reader
+            .pump_until(Duration::from_secs(10), |c| {
+                let txn = c.doc.transact();
+                txn.get_map("notes")
+                    .is_some_and(|m| m.get(&txn, "after").is_some())
+            })
+            .await,
+        "the reader is current again"
+    );
+    // What the burst cost is its persistence and the allocator's slack, not the 40 MB held for a
+    // reader (generous bound for a loaded machine, as in the tests above).
+    let after = server.rss();
+    println!(
+        "slow reader: rss before {} MB, after the burst {} MB, after the catch-up {} MB",
+        before / MB,
+        peak / MB,
+        after / MB
+    );
+    assert!(
+        peak < before + 256 * MB && after < before + 256 * MB,
+        "resident memory grew with the burst: before {} MB, peak {} MB, after {} MB",
+        before / MB,
+        peak / MB,
+        after / MB
+    );
+    writer.close().await;
+    reader.close().await;
 }
 
 /// Item 1: an outbox large enough never to fill; only the write timeout ends the blocked writes.

@@ -7,7 +7,7 @@
 //! as a [`RoomCommand::Persisted`] in the room's own mailbox. The actor never calls into the
 //! registry: it returns an [`Exit`], and the registry ([`crate::rooms`]) forgets and compacts it.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
@@ -69,6 +69,9 @@ pub struct Room {
     effects: Vec<Effect>,
     /// Connections whose outbox was full during the effects being executed.
     slow: Vec<ConnId>,
+    /// Connections that are behind (see `core/catchup.rs`): nothing is queued for them until their
+    /// outbox has drained, then the core catches them up with one update.
+    behind: HashSet<ConnId>,
     unload: bool,
     transitions: TransitionWriter,
     /// Interview state writes in flight (host actions are rare: a handful at a time at most). Awaited
@@ -96,6 +99,7 @@ impl Room {
             tx_self: None,
             effects: Vec::new(),
             slow: Vec::new(),
+            behind: HashSet::new(),
             unload: false,
             transitions: TransitionWriter::default(),
             interview_writes: tokio::task::JoinSet::new(),
@@ -143,6 +147,7 @@ impl Room {
                 () = sleep_until(deadline) => Wake::Timer,
             };
             let now = Instant::now();
+            self.check_drained(now);
             match wake {
                 Wake::Command(None) => break,
                 Wake::Command(Some(cmd)) => stopped = self.handle(cmd).await == Flow::Stop,
@@ -180,6 +185,34 @@ impl Room {
         exit
     }
 
+    /// Behind connections whose outbox has drained are caught up (the core wakes the actor every
+    /// `CATCH_UP_POLL` while one is behind). Drained means empty: the writer has taken everything
+    /// that was queued, so the catch-up goes out next.
+    fn check_drained(&mut self, now: Instant) {
+        if self.behind.is_empty() {
+            return;
+        }
+        let conns = &self.conns;
+        let drained: Vec<ConnId> = self
+            .behind
+            .iter()
+            .copied()
+            .filter(|id| {
+                conns
+                    .get(id)
+                    .is_none_or(|c| c.outbox.capacity() == c.outbox.max_capacity())
+            })
+            .collect();
+        if drained.is_empty() {
+            return;
+        }
+        for id in drained {
+            self.behind.remove(&id);
+            self.core.outbox_drained(now, id);
+        }
+        self.execute(now);
+    }
+
     /// A bus event for this room was dropped (its inbox was full): announce soon.
     fn check_lagged(&mut self, now: Instant) {
         if self.bus.lagged.swap(false, Ordering::Relaxed) {
@@ -201,6 +234,7 @@ impl Room {
             }
             RoomCommand::Leave { conn } => {
                 self.conns.remove(&conn);
+                self.behind.remove(&conn);
                 self.core.leave(now, conn);
                 self.execute(now);
             }
@@ -269,9 +303,8 @@ impl Room {
         while self.interview_writes.join_next().await.is_some() {}
     }
 
-    /// Executes the core's effects, then reports the slow consumers they found, until the core has
-    /// nothing more to do. Closing a slow connection broadcasts its awareness removal, which may find
-    /// more: they go round again rather than recursing.
+    /// Executes the core's effects, then reports the connections whose outbox they found full (they
+    /// are behind from then on), until the core has nothing more to do.
     fn execute(&mut self, now: Instant) {
         let mut effects = std::mem::take(&mut self.effects);
         loop {
@@ -300,10 +333,16 @@ impl Room {
                 let Some(conn) = self.conns.get(&to) else {
                     return;
                 };
+                if self.behind.contains(&to) {
+                    return;
+                }
                 let len = message.len() as u64;
                 match conn.outbox.try_send(message) {
                     Ok(()) => inc(&metrics.bytes_out, len),
-                    Err(mpsc::error::TrySendError::Full(_)) => self.slow.push(to),
+                    Err(mpsc::error::TrySendError::Full(_)) => {
+                        self.behind.insert(to);
+                        self.slow.push(to);
+                    }
                     // The connection's writer has ended and its `Leave` is on the way: not a slow
                     // consumer.
                     Err(mpsc::error::TrySendError::Closed(_)) => {}
@@ -312,12 +351,15 @@ impl Room {
             Effect::Broadcast { message, except } => {
                 let mut sent = 0u64;
                 for (id, conn) in &self.conns {
-                    if Some(*id) == except {
+                    if Some(*id) == except || self.behind.contains(id) {
                         continue;
                     }
                     match conn.outbox.try_send(message.clone()) {
                         Ok(()) => sent += 1,
-                        Err(mpsc::error::TrySendError::Full(_)) => self.slow.push(*id),
+                        Err(mpsc::error::TrySendError::Full(_)) => {
+                            self.behind.insert(*id);
+                            self.slow.push(*id);
+                        }
                         Err(mpsc::error::TrySendError::Closed(_)) => {}
                     }
                 }
@@ -325,6 +367,7 @@ impl Room {
                 inc(&metrics.bytes_out, sent * message.len() as u64);
             }
             Effect::Close { conn, code } => {
+                self.behind.remove(&conn);
                 if let Some(conn) = self.conns.remove(&conn) {
                     conn.control.close(code);
                 }

@@ -115,8 +115,9 @@ pub struct ConnHandle {
     /// The token the connection was authorised by (`None` in tests that make no token): revoking
     /// it closes the connection.
     pub token: Option<TokenHash>,
-    /// Bounded outbox. When it is full the client is too slow: it is closed with 4000 and will resync
-    /// on reconnect, rather than silently missing an update.
+    /// Bounded outbox. When it is full the client is behind: nothing more is queued until it has
+    /// drained, then the room sends it one update with everything it missed (`core/catchup.rs`).
+    /// A client that stops reading is dropped by its writer's timeout.
     pub outbox: mpsc::Sender<Bytes>,
     pub control: Arc<ConnControl>,
 }

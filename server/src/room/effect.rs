@@ -11,10 +11,13 @@ use crate::sync::peer::BusMessage;
 /// One thing the actor does for the core.
 #[derive(Debug)]
 pub enum Effect {
-    /// Queue `message` on one connection's outbox. A full outbox means a slow consumer: the actor
-    /// reports it with [`super::RoomCore::slow_consumer`] once the current effects are executed.
+    /// Queue `message` on one connection's outbox. A full outbox means the connection is behind:
+    /// the actor queues nothing more for it and reports it with [`super::RoomCore::slow_consumer`]
+    /// once the current effects are executed; once the outbox has drained it calls
+    /// [`super::RoomCore::outbox_drained`], and the core catches the connection up.
     Send { to: ConnId, message: Bytes },
-    /// The same bytes to every connection but `except` (a full outbox: as for `Send`).
+    /// The same bytes to every connection but `except` and those behind (a full outbox: as for
+    /// `Send`).
     Broadcast {
         message: Bytes,
         except: Option<ConnId>,

@@ -573,7 +573,7 @@ fn messages_from_a_connection_the_room_dropped_are_ignored() {
     let a = Client::new(1);
     room.join(0, 1, Role::Edit);
     room.join(0, 2, Role::Edit);
-    room.core.slow_consumer(room.at(1), ConnId(1));
+    room.core.leave(room.at(1), ConnId(1));
     room.effects();
     let effects = room.send(2, 1, vec![a.edit("k", 1)]);
     assert!(effects.is_empty());
@@ -1255,22 +1255,173 @@ fn an_awareness_query_is_answered_with_everyone_present() {
     assert_eq!(room.core.status().participants, 2);
 }
 
-// ---- slow consumers -----------------------------------------------------------------------------
+// ---- connections that fall behind (issue 25, item 11) -----------------------------------------------------------------------------
+
+/// A reader's copy of the document, fed what the actor would queue for it: broadcasts not meant
+/// to skip it and sends to it, except while `behind` (the actor skips a behind connection).
+struct Reader {
+    conn: ConnId,
+    doc: Doc,
+}
+
+impl Reader {
+    fn new(conn: u64) -> Reader {
+        Reader {
+            conn: ConnId(conn),
+            doc: Doc::new(),
+        }
+    }
+
+    /// Applies every sync message of `effects` meant for this reader; returns how many.
+    fn receive(&self, effects: &[Effect]) -> usize {
+        let mut applied = 0;
+        for effect in effects {
+            let message = match effect {
+                Effect::Send { to, message } if *to == self.conn => message,
+                Effect::Broadcast { message, except } if *except != Some(self.conn) => message,
+                _ => continue,
+            };
+            if matches!(kind(message).as_str(), "update" | "step2") {
+                let update = Update::decode_v1(&sync_payload(message)).unwrap();
+                self.doc.transact_mut().apply_update(update).unwrap();
+                applied += 1;
+            }
+        }
+        applied
+    }
+
+    fn notes(&self) -> Vec<(String, String)> {
+        let notes = self.doc.get_or_insert_map("notes");
+        let txn = self.doc.transact();
+        let mut all: Vec<_> = notes
+            .iter(&txn)
+            .map(|(k, v)| (k.to_string(), v.to_string(&txn)))
+            .collect();
+        all.sort();
+        all
+    }
+}
+
+fn sends_to(effects: &[Effect], conn: u64) -> usize {
+    effects
+        .iter()
+        .filter(|e| matches!(e, Effect::Send { to, .. } if *to == ConnId(conn)))
+        .count()
+}
 
 #[test]
-fn a_slow_consumer_is_closed_with_4000_once_and_its_presence_removed() {
+fn a_behind_connection_gets_one_catch_up_diff_once_drained_and_converges() {
     let mut room = Room::new();
+    let writer = Client::new(1);
+    let (slow, other) = (Reader::new(2), Reader::new(3));
     room.join(0, 1, Role::Edit);
-    room.join(0, 2, Role::Edit);
-    room.send(1, 1, vec![Inbound::Awareness(awareness(11, 1, "{}"))]);
+    room.join(0, 2, Role::View);
+    room.join(0, 3, Role::View);
+    let first = room.send(1, 1, vec![writer.edit("k0", 0)]);
+    assert_eq!((slow.receive(&first), other.receive(&first)), (1, 1));
+    // The next broadcast does not fit in the slow reader's outbox: the actor reports it.
+    let missed = room.send(2, 1, vec![writer.edit("k1", 1)]);
+    other.receive(&missed);
+    room.core.slow_consumer(room.at(2), ConnId(2));
+    room.core.slow_consumer(room.at(2), ConnId(2));
+    assert!(room.core.is_behind(ConnId(2)));
+    assert!(room.effects().is_empty(), "falling behind closes nothing");
+    assert_eq!(room.core.connections(), 3);
+    assert_eq!(room.metrics.fell_behind.load(Ordering::Relaxed), 1);
+    // A burst: the room goes on for everyone else; nothing is queued for the slow reader.
+    for i in 2..200 {
+        let effects = room.send(3, 1, vec![writer.edit(&format!("k{i}"), i)]);
+        assert_eq!(sends_to(&effects, 2), 0);
+        other.receive(&effects);
+    }
+    assert_eq!(other.notes().len(), 200);
+    assert_eq!(slow.notes().len(), 1);
+    // The actor is woken to look at the outbox while the reader is behind.
+    assert!(room.core.next_wake() <= room.at(2) + Duration::from_millis(20));
+    room.tick(30);
+    assert!(room.core.next_wake() <= room.at(50));
+    // Drained: one update with everything missed, then the reader is current again.
+    room.core.outbox_drained(room.at(31), ConnId(2));
+    let catch_up = room.effects();
+    assert_eq!(slow.receive(&catch_up), 1);
+    assert_eq!(
+        sent_to(&catch_up, 2)
+            .iter()
+            .filter(|k| *k == "update")
+            .count(),
+        1
+    );
+    assert_eq!(sends_to(&catch_up, 3), 0, "the others get nothing");
+    assert!(broadcasts(&catch_up).is_empty());
+    assert_eq!(slow.notes(), other.notes());
+    assert_eq!(
+        slow.doc.transact().state_vector(),
+        writer.0.transact().state_vector()
+    );
+    assert_eq!(room.metrics.catch_ups.load(Ordering::Relaxed), 1);
+    assert!(!room.core.is_behind(ConnId(2)));
+    // Exactly one: a second drain report finds nothing owed.
+    room.core.outbox_drained(room.at(32), ConnId(2));
+    assert!(room.effects().is_empty());
+    // And it hears the next edit like everyone else.
+    let next = room.send(33, 1, vec![writer.edit("after", 1)]);
+    assert_eq!((slow.receive(&next), other.receive(&next)), (1, 1));
+    assert_eq!(slow.notes(), other.notes());
+    // With nobody behind, no more polling.
+    room.tick(60);
+    assert!(room.core.next_wake() > room.at(60 + 20));
+}
+
+#[test]
+fn a_step2_that_did_not_fit_is_folded_into_the_catch_up() {
+    let mut room = Room::new();
+    let writer = Client::new(1);
+    room.join(0, 1, Role::Edit);
+    for i in 0..20 {
+        room.send(1, 1, vec![writer.edit(&format!("k{i}"), i)]);
+    }
+    // A joiner's step 1 is answered with the whole document, which does not fit.
+    let joiner = Reader::new(2);
+    room.join(2, 2, Role::View);
+    let answer = room.send(3, 2, vec![Inbound::SyncStep1(StateVector::default())]);
+    assert_eq!(sent_to(&answer, 2), ["step2"]);
+    room.core.slow_consumer(room.at(3), ConnId(2));
     room.effects();
-    room.core.slow_consumer(room.at(2), ConnId(1));
-    room.core.slow_consumer(room.at(2), ConnId(1));
-    let effects = room.effects();
-    assert_eq!(closes(&effects), [(ConnId(1), CloseCode::SlowConsumer)]);
-    assert_eq!(broadcasts(&effects), [("awareness".into(), None)]);
-    assert_eq!(room.metrics.slow_consumers.load(Ordering::Relaxed), 1);
+    // Behind, its next step 1 is not answered but folded in.
+    let again = room.send(4, 2, vec![Inbound::SyncStep1(StateVector::default())]);
+    assert_eq!(sends_to(&again, 2), 0);
+    room.send(5, 1, vec![writer.edit("late", 1)]);
+    room.core.outbox_drained(room.at(6), ConnId(2));
+    let catch_up = room.effects();
+    assert_eq!(joiner.receive(&catch_up), 1);
+    assert_eq!(
+        joiner.notes().len(),
+        21,
+        "the whole document, not a diff from ours"
+    );
+}
+
+#[test]
+fn a_connection_that_leaves_while_behind_is_owed_nothing() {
+    let mut room = Room::new();
+    let writer = Client::new(1);
+    room.join(0, 1, Role::Edit);
+    room.join(0, 2, Role::View);
+    room.send(1, 1, vec![Inbound::Awareness(awareness(11, 1, "{}"))]);
+    room.core.slow_consumer(room.at(1), ConnId(2));
+    room.effects();
+    room.send(2, 1, vec![writer.edit("k", 1)]);
+    room.core.leave(room.at(3), ConnId(2));
+    room.effects();
+    room.core.outbox_drained(room.at(4), ConnId(2));
+    assert!(room.effects().is_empty());
     assert_eq!(room.core.connections(), 1);
+    room.tick(30);
+    room.tick(60);
+    assert!(
+        room.core.next_wake() > room.at(60 + 20),
+        "no polling for the departed"
+    );
 }
 
 // ---- unloading ------------------------------------------------------------------------------------
@@ -1332,6 +1483,7 @@ fn the_core_files_import_no_networking_database_bus_or_tasks() {
         ("core/peers.rs", include_str!("core/peers.rs")),
         ("core/saved.rs", include_str!("core/saved.rs")),
         ("core/validate.rs", include_str!("core/validate.rs")),
+        ("core/catchup.rs", include_str!("core/catchup.rs")),
         ("effect.rs", include_str!("effect.rs")),
     ];
     for (name, source) in files {

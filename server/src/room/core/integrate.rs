@@ -180,6 +180,7 @@ impl RoomCore {
                 refusal: Some(refusal),
             };
         }
+        self.before_change();
         let applied = match guard::try_apply_guarded(&self.doc, update) {
             Ok(applied) => applied,
             Err((Rejected::Gap { client, to, .. }, Some(update))) => {

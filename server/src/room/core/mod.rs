@@ -10,11 +10,12 @@
 //!
 //! Files: this one holds the state, joining and leaving, a frame's messages, timers and unloading;
 //! `persist.rs` the hand-off to storage, `saved.rs` the saved acknowledgements, `peers.rs` the
-//! bus, `validate.rs` validation scheduling.
+//! bus, `validate.rs` validation scheduling, `catchup.rs` connections that fell behind a burst.
 //!
 //! Because the core (through its actor) is the document's only user, `transact_mut` never waits for
 //! a lock, and the CPU work of one update is bounded by the message size limit.
 
+mod catchup;
 mod host;
 mod integrate;
 pub mod interview;
@@ -38,6 +39,7 @@ use yrs::updates::decoder::Decode;
 use yrs::updates::encoder::Encode;
 use yrs::{Doc, Map, ReadTxn, StateVector, Transact, Update};
 
+use self::catchup::CatchUp;
 use self::integrate::Waiting;
 use self::saved::SavedAcks;
 use super::conn::ConnId;
@@ -203,6 +205,8 @@ pub struct RoomCore {
     /// Set when the document changed since the last run; the run happens at this instant.
     validate_at: Option<Instant>,
     last_validation: Instant,
+    /// Connections that fell behind a burst (`catchup.rs`).
+    catch_up: CatchUp,
     out: Vec<Effect>,
 }
 
@@ -265,6 +269,7 @@ impl RoomCore {
             // joiner that loaded the room is greeted and answered first.
             validate_at: Some(now + VALIDATION_INTERVAL),
             last_validation: now,
+            catch_up: CatchUp::default(),
             out: Vec::new(),
         }
     }
@@ -273,6 +278,7 @@ impl RoomCore {
     pub fn take_effects(&mut self, into: &mut Vec<Effect>) {
         debug_assert!(into.is_empty());
         std::mem::swap(&mut self.out, into);
+        self.catch_up.taken(self.version);
     }
 
     pub fn id(&self) -> &RoomId {
@@ -286,6 +292,8 @@ impl RoomCore {
     /// The document is there (see [`Start::doc`]): the owed step 1s go out.
     pub fn loaded(&mut self, doc: Doc, loaded_keys: Vec<RowKey>) {
         RoomCore::watch_design(&doc, &self.design_changed);
+        // Whoever falls behind in the next effects had the placeholder's (empty) state at most.
+        self.before_change();
         self.doc = doc;
         self.loaded_keys = loaded_keys;
         self.cached_sv = None;
@@ -341,26 +349,7 @@ impl RoomCore {
             to: id,
             message: protocol::encode_tierboard(&session.to_string()),
         });
-        let interview = self.interview_message_for(role);
-        self.out.push(Effect::Send {
-            to: id,
-            message: interview,
-        });
-        for message in [&self.validation_message, &self.simulation_message]
-            .into_iter()
-            .flatten()
-        {
-            self.out.push(Effect::Send {
-                to: id,
-                message: message.clone(),
-            });
-        }
-        if let Some(saved) = self.saved.message() {
-            self.out.push(Effect::Send {
-                to: id,
-                message: saved,
-            });
-        }
+        self.send_latest(id, role);
         self.conns.insert(id, role);
         self.idle_since = None;
         if self.reconcile_at.is_none() && self.config.fans_out {
@@ -371,6 +360,7 @@ impl RoomCore {
     /// A connection is gone (its socket closed): its presence is removed here and on the peers.
     pub fn leave(&mut self, now: Instant, conn: ConnId) {
         self.saved.left(conn);
+        self.catch_up.left(conn);
         self.conns.remove(&conn);
         self.holders.remove(&conn);
         self.refusal_notices.remove(&conn);
@@ -383,17 +373,6 @@ impl RoomCore {
         }
     }
 
-    /// A connection's outbox was full: it is too slow, and is closed (it resyncs on reconnect)
-    /// rather than silently missing an update. Idempotent.
-    pub fn slow_consumer(&mut self, now: Instant, conn: ConnId) {
-        if !self.conns.contains_key(&conn) {
-            return;
-        }
-        tracing::warn!(room = %self.config.id, conn = conn.0, "outbox full: closing slow consumer");
-        inc(&self.config.metrics.slow_consumers, 1);
-        self.close(now, conn, CloseCode::SlowConsumer);
-    }
-
     fn close(&mut self, now: Instant, conn: ConnId, code: CloseCode) {
         if self.conns.contains_key(&conn) {
             self.out.push(Effect::Close { conn, code });
@@ -403,7 +382,7 @@ impl RoomCore {
 
     /// The messages of one frame, in order.
     pub fn inbound(&mut self, now: Instant, from: ConnId, messages: Vec<Inbound>) {
-        // A message from a connection the room already dropped (slow consumer) is ignored.
+        // A message from a connection the room already closed is ignored.
         let Some(role) = self.conns.get(&from).copied() else {
             return;
         };
@@ -411,7 +390,7 @@ impl RoomCore {
             match message {
                 Inbound::SyncStep1(sv) => {
                     let step2 = self.diff_for(&sv);
-                    self.send_to(from, step2);
+                    self.send_step2(from, &sv, step2);
                 }
                 Inbound::Update(update, size) => {
                     // The WebSocket reader refuses updates from view connections before they get
@@ -473,6 +452,7 @@ impl RoomCore {
                 .filter(|_| self.nothing_unsaved())
                 .map(|since| since + self.config.idle),
             self.reconcile_at,
+            self.catch_up_wake(),
         ]
         .into_iter()
         .flatten()
@@ -511,6 +491,7 @@ impl RoomCore {
             }
         }
         self.reconcile_tick(now);
+        self.catch_up_tick(now);
         if self.may_unload(now) {
             self.out.push(Effect::Unload);
         }
@@ -553,6 +534,31 @@ impl RoomCore {
             return full;
         }
         protocol::encode_step2(&self.doc.transact().encode_state_as_update_v1(sv))
+    }
+
+    /// The latest of the room's state messages (validation, simulation, saved), as a joiner is
+    /// greeted and a connection that was behind is caught up: whatever state a client must not miss
+    /// belongs here.
+    /// The latest room messages a connection needs, after its greeting or after it caught up:
+    /// the interview state for its role, tier results, simulation, saved marker.
+    fn send_latest(&mut self, to: ConnId, role: Role) {
+        let interview = self.interview_message_for(role);
+        self.out.push(Effect::Send {
+            to,
+            message: interview,
+        });
+        for message in [&self.validation_message, &self.simulation_message]
+            .into_iter()
+            .flatten()
+        {
+            self.out.push(Effect::Send {
+                to,
+                message: message.clone(),
+            });
+        }
+        if let Some(saved) = self.saved.message() {
+            self.out.push(Effect::Send { to, message: saved });
+        }
     }
 
     fn send_to(&mut self, to: ConnId, message: Bytes) {
