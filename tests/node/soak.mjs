@@ -24,7 +24,7 @@ function parseArgs(argv) {
   const o = {
     minutes: 60, warmupMin: null, windowMin: null, rooms: 8, editorsPerRoom: 2, presencePerRoom: 3,
     editMs: 1000, presenceHz: [10, 20], joinEveryMs: 2000, joinStaySec: [5, 30], hostileEverySec: 15,
-    roomMinutes: 10, hostile: 'all', http: null, http2: null, pid: null, log: null, rssCsv: null, out: null, seed: 1,
+    roomMinutes: 10, hostile: 'all', http: null, http2: null, pid: null, pid2: null, log: null, log2: null, rssCsv: null, out: null, seed: 1,
   };
   for (let i = 2; i < argv.length; i++) {
     const k = argv[i].replace(/^--/, '').replace(/-([a-z0-9])/g, (_, c) => c.toUpperCase());
@@ -492,8 +492,9 @@ async function main() {
 
   // The server: alive, healthy, and what it logged.
   const h = await healthz();
-  const serverAlive = alive(Number(opt.pid)) && h !== null;
-  const text = existsSync(opt.log) ? readFileSync(opt.log, 'utf8') : '';
+  let serverAlive = alive(Number(opt.pid)) && h !== null;
+  if (opt.http2) serverAlive &&= alive(Number(opt.pid2)) && (await healthz(opt.http2)) !== null;
+  const text = [opt.log, opt.log2].filter((f) => f && existsSync(f)).map((f) => readFileSync(f, 'utf8')).join('\n');
   const lines = text.split('\n');
   const level = (lvl) => lines.filter((l) => new RegExp(`\\b${lvl}\\b`).test(l.slice(0, 64))).length;
   const panics = lines.filter((l) => /panicked at/.test(l)).length;
