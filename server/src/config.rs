@@ -229,14 +229,6 @@ impl ServeConfig {
         Duration::from_secs(self.header_timeout_secs.max(1))
     }
 
-    pub fn room_limits(&self) -> crate::room::RoomLimits {
-        crate::room::RoomLimits {
-            max_document_bytes: self.max_document_bytes,
-            max_pending_updates: self.max_pending_updates,
-            max_pending_bytes: self.max_pending_bytes,
-        }
-    }
-
     pub fn persist_interval(&self) -> Duration {
         Duration::from_millis(self.persist_interval_ms)
     }

@@ -68,7 +68,11 @@ impl Server {
             metrics: metrics.clone(),
             bus: bus.clone(),
             idle: config.room_idle(),
-            limits: config.room_limits(),
+            limits: crate::room::RoomLimits {
+                max_document_bytes: config.max_document_bytes,
+                max_pending_updates: config.max_pending_updates,
+                max_pending_bytes: config.max_pending_bytes,
+            },
         }));
         let listener = TcpListener::bind(config.addr).await.map_err(|e| {
             crate::Error::Internal(format!("cannot listen on {}: {e}", config.addr))

@@ -1364,6 +1364,16 @@ async fn retention_deletes_untouched_rooms_whole_and_keeps_the_rest(kind: Kind) 
         )
         .await
         .unwrap();
+    store
+        .save_interview(
+            &abandoned,
+            r#"{"locked":true}"#,
+            1,
+            r#"{"action":"lock"}"#,
+            now,
+        )
+        .await
+        .unwrap();
     // Edited: a row newer than the cutoff. Touched: loaded after the cutoff.
     store.touch_room(&touched, now + 2 * DAY).await.unwrap();
     let keep: std::collections::HashSet<RoomId> = [loaded_here.clone()].into();
@@ -1403,6 +1413,8 @@ async fn retention_deletes_untouched_rooms_whole_and_keeps_the_rest(kind: Kind) 
         None
     );
     assert!(store.timeline(&abandoned).await.unwrap().is_empty());
+    assert_eq!(store.load_interview(&abandoned).await.unwrap(), None);
+    assert!(store.host_actions(&abandoned).await.unwrap().is_empty());
     for kept in [&touched, &loaded_here] {
         assert!(store.room(kept).await.unwrap().is_some(), "{kept} kept");
     }

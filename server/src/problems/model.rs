@@ -379,8 +379,10 @@ pub enum Rule {
     },
 }
 
-/// The utilisation bound of a `capacity` rule that states none: the simulation's headroom (80 %).
-pub const DEFAULT_MAX_UTILISATION: f64 = crate::simulation::HEADROOM;
+/// The utilisation bound of a `capacity` rule that states none: the headroom interviewers ask for
+/// (80 %). The simulation's `HEADROOM` is this value; it is defined here because the simulation reads
+/// problems, not the other way round.
+pub const DEFAULT_MAX_UTILISATION: f64 = 0.8;
 
 fn default_max_utilisation() -> f64 {
     DEFAULT_MAX_UTILISATION

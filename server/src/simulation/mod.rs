@@ -32,8 +32,9 @@ use crate::design::Design;
 use crate::problems::{Catalog, Problem};
 use model::{READ, Run, RunInput, WRITE};
 
-/// Utilisation above which a node does not "sustain the peak": the headroom interviewers ask for.
-pub const HEADROOM: f64 = 0.8;
+/// Utilisation above which a node does not "sustain the peak": the headroom interviewers ask for,
+/// which is also a `capacity` rule's default bound.
+pub const HEADROOM: f64 = crate::problems::model::DEFAULT_MAX_UTILISATION;
 /// Availability target (percent) from which the single-point-of-failure check is shown.
 pub const SPOF_AVAILABILITY: f64 = 99.9;
 /// Single points of failure whose error rate the explanation states (one full run each); the rest are

@@ -1,107 +1,12 @@
-//! Storage: rooms, token hashes, each room's Yjs update log and its tier timeline, in SQLite or PostgreSQL.
-//! The whole story, with the differences between SQLite and PostgreSQL, is `docs/STORAGE.md`.
+//! Storage: rooms, token hashes, each room's Yjs update log, its tier timeline and its interview
+//! state, in SQLite or PostgreSQL.
 //!
-//! One [`Store`] wraps a sqlx `Any` pool so the same SQL runs on both databases (the schema in
-//! `migrations/` is written to the portable subset: BIGINT epoch milliseconds, BYTEA, TEXT, keys the
-//! application assigns). Every statement uses `$n` placeholders, which both drivers accept.
+//! The whole story (schema, what is stored when, the log, group commit, compaction and its bound on rows
+//! per room, several writers, the SQLite journal and the differences between the two databases) is
+//! `docs/STORAGE.md`, in one place; this file's items say what each does and link there.
 //!
-//! ## The update log
-//! A room's document is stored as rows of `doc_updates`, each a Yjs v1 update (or a snapshot, which is
-//! just a larger update). Rows are keyed `(room_id, writer, seq)`: `writer` is the [`InstanceId`] of the
-//! server that wrote it and `seq` a per-process counter, so several instances append to one room
-//! without coordinating. Rows are never updated, only inserted and deleted; Yjs updates commute and are
-//! idempotent, so the document is the merge of whatever rows exist, in any order.
-//!
-//! ## Compaction
-//! [`Store::compact`] replaces a room's rows with one snapshot in a single transaction: read the rows,
-//! merge them (in `spawn_blocking`, through a temporary `yrs::Doc`, so deleted content is garbage
-//! collected; a row that does not decode is logged and left in place), insert the snapshot, delete
-//! *exactly* the rows it merged, by key, and roll back if the
-//! delete removed fewer rows than were read. Because rows are immutable, "all the rows I read still
-//! exist" means the snapshot is exactly their merge, so committing cannot lose or duplicate content:
-//! - rows appended meanwhile (by any instance) are not in the delete set, so they survive next to the
-//!   snapshot;
-//! - if another instance compacted the same rows first, some are gone, the delete count falls short and
-//!   this compaction rolls back ([`CompactOutcome::Conflict`]); on PostgreSQL the second delete waits on
-//!   the first transaction's row locks and then sees the rows gone. On SQLite the transaction starts with
-//!   `BEGIN IMMEDIATE`, which takes the single write lock before reading, so two compactions simply run
-//!   one after the other.
-//!
-//! Nothing ever overwrites a row, so no write can replace a newer state with an older one. The
-//! snapshot is written under the compaction writer `<instance>~c`, never the instance's own id (next
-//! section).
-//!
-//! ## Snapshots from the room
-//! A room that has gained `compact_rows` rows since its last snapshot submits its whole document
-//! instead of its next update ([`Persister::try_submit_snapshot`]): a [`NewRow`] with `replaces` set.
-//! The commit that stores it deletes, in the same transaction, this instance's own rows of the room
-//! below the snapshot's `seq` and the rows `replaces` names: the keys of the rows the room was loaded
-//! from that applied ([`Store::load_rows`]). All of them are in the snapshot: every row an instance
-//! writes for a room is an update that room applied before submitting it, a room unloads only once
-//! everything it submitted is stored (so a reloaded room has loaded its earlier rows), and the
-//! snapshots of [`Store::compact`], which may hold another instance's update the room never received,
-//! carry the compaction writer, not the instance's id. Rows already gone (another compaction took them
-//! into its snapshot) are not there to delete; the delete is not checked, as the snapshot holds them
-//! anyway. It reaches the log only (the journal has no index to find a room's rows by): on SQLite the
-//! instance's own rows still in the journal are taken by the room's next snapshot, and loaded rows
-//! still there (a room that snapshots within a second of loading) by the compaction at unload or
-//! shutdown. No rows are read and nothing is decoded, which costs the server markedly less CPU than the
-//! compaction from stored rows (BENCHMARKS.md, "Figures behind code choices").
-//!
-//! ## The journal (SQLite)
-//! On SQLite a group commit does not write to `doc_updates` but appends its rows to `doc_journal`, a
-//! rowid table without any other index, so a commit writes only the journal's last few pages. Written
-//! into the clustered log directly, every commit wrote a page for each room it carried: with a thousand
-//! rooms editing, hundreds of pages for a few hundred small rows (the disk writes are in
-//! BENCHMARKS.md). [`Store::fold_journal`] moves the journal into the log, keys unchanged, in one
-//! transaction; the [`Persister`] runs it once the journal's oldest row is a second old (or a room has
-//! `compact_rows` rows in it, or the journal holds 50,000), after a graceful shutdown, and
-//! [`Store::migrate`] folds what a crash left behind. So each room's page of the log is written about
-//! once a second instead of twenty times.
-//!
-//! Readers see both tables: [`Store::load_doc`] and the row counts read the room's rows in the log and
-//! in the journal in one statement, hence one snapshot, so a concurrent fold never hides or doubles a
-//! row. The journal has no room index (it would bring back a page per room per commit): a room load
-//! scans it, which the fold keeps to at most about a second of commits. The persister's compactions
-//! ([`Store::compact_log`]) read the log only, so rows still in the journal survive them and are
-//! compacted the next time; [`Store::compact`] folds first.
-//!
-//! ## Bound on stored rows per room
-//! Rooms snapshot themselves every `compact_rows` submissions (above); the [`persister::Persister`]
-//! also counts the rows it appends per room (a room's snapshot resets the count) and compacts a room
-//! once it holds more than `compact_rows` rows (rooms whose state is too large to snapshot on their own
-//! task). With one instance writing a room, the room holds at most
-//! `compact_rows + 1 + c` rows, where `c` is the number of rows that instance commits for the room
-//! while its compaction is queued or running (at most one row per room per persist interval, so `c` is
-//! 1–2 in practice; `server/tests/store.rs` commits back to back and checks `c <= compact_rows`). With `W`
-//! instances writing the same room each counts only its own rows, so the bound is
-//! `W × (compact_rows + c) + 1`. On SQLite add `j`, the room's rows still in the journal when its
-//! compaction or snapshot reached the log (compaction cannot see them and the counter forgets them): the
-//! fold runs once a room has `compact_rows` rows there, so `j <= compact_rows`, and in practice `j` is
-//! the room's commits of the last second.
-//!
-//! ## SQLite durability
-//! WAL journal with `synchronous = FULL`: every commit fsyncs the WAL, so a commit survives a power loss,
-//! not only a process crash (`kill -9`). `NORMAL` would be enough against a process crash (the WAL write
-//! is in the OS page cache once `COMMIT` returns) but loses the last commits on power loss; since the
-//! [`persister::Persister`] group-commits all rooms in about one transaction per persist interval
-//! (50 ms by default; more only on explicit flushes or batches over 4096 updates / 8 MiB), FULL costs
-//! about 20 fsyncs a second and we take it.
-//!
-//! ## SQLite under load
-//! Each connection sets `temp_store = MEMORY`, a 32 MiB page cache and a 10,000-page WAL before an
-//! automatic checkpoint. A group commit inserts with multi-row statements inside one transaction, so
-//! SQLite keeps a statement journal for each of them: in memory rather than in a temporary file. With
-//! a thousand rooms editing (benchmark scenario 3), a profile showed SQLite's share of the server's
-//! CPU spent writing that journal, spilling the default 2 MiB cache mid-transaction, re-reading index
-//! pages and checkpointing every 1,000 pages (SQLite's default); these settings removed most of it
-//! (BENCHMARKS.md, "Figures behind code choices").
-//!
-//! Every write transaction runs on one connection of its own (the writers queue on SQLite's single
-//! write lock anyway). In WAL mode a connection discards its whole page cache when it finds that
-//! another connection has written since its last transaction, so with writes spread over the pool each
-//! group commit re-read from the file the index pages it was about to change. Reads use the pool. The
-//! log itself is clustered by room (`WITHOUT ROWID`, [`Store::migrate`]).
+//! One [`Store`] wraps a sqlx `Any` pool so the same SQL runs on both databases. [`persister::Persister`]
+//! (`persister.rs`) group-commits what rooms submit and schedules compactions.
 
 pub mod persister;
 #[cfg(feature = "test-util")]
@@ -615,7 +520,14 @@ impl Store {
                 tx.rollback().await?;
                 continue;
             }
-            let mut tables = vec!["room_tokens", "doc_updates", "tier_transitions"];
+            // Every table keyed by room: a table added later belongs here too.
+            let mut tables = vec![
+                "room_tokens",
+                "doc_updates",
+                "tier_transitions",
+                "interview_state",
+                "host_actions",
+            ];
             if self.has_journal() {
                 tables.push("doc_journal");
             }
