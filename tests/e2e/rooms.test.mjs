@@ -15,6 +15,9 @@ async function enter(page, url) {
   await page.goto(url)
   await page.getByTestId('link-status').filter({ hasText: 'Connected' }).waitFor({ timeout: 15_000 })
   await page.locator('.palette-item, .react-flow__renderer').first().waitFor()
+  // the room is remembered with its title once the problem has loaded: wait for it, or a loaded
+  // machine leaves before the title is known and the card says "Untitled room"
+  await page.locator('.room-title-open').waitFor({ timeout: 15_000 })
 }
 
 describe('your rooms', () => {
