@@ -5,13 +5,17 @@ use std::path::Path;
 
 use axum::extract::rejection::JsonRejection;
 use axum::extract::{ConnectInfo, FromRequest, Request, State};
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::http::Response;
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::IntoResponse;
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
+use tower::ServiceBuilder;
+use tower_http::services::fs::ServeFileSystemResponseBody;
 use tower_http::services::{ServeDir, ServeFile};
+use tower_http::set_header::SetResponseHeaderLayer;
 
 use crate::auth::RoomAccess;
 use crate::clock::now_ms;
@@ -53,12 +57,68 @@ pub fn routes() -> Router<AppState> {
         .route("/ws/{room}", get(crate::ws::handler))
 }
 
+/// `Cache-Control` of the build's hashed files (`/assets/<name>-<hash>.<ext>`): a new build has new
+/// names, so a browser never needs to ask again.
+pub const IMMUTABLE: &str = "public, max-age=31536000, immutable";
+/// `Cache-Control` of `index.html` and the other unhashed files: revalidate each time (cheap, the
+/// answer is a 304), so a deploy is seen on the next load.
+pub const NO_CACHE: &str = "no-cache";
+
 /// Serves the built client with `index.html` for client-side routes, when it has been built.
-pub fn static_client(dir: &Path) -> Option<ServeDir<ServeFile>> {
+///
+/// Files come precompressed when the build wrote `<file>.br` / `<file>.gz` next to them (the client's
+/// build does, at the highest levels); otherwise [`crate::app`]'s compression layer compresses them as
+/// they are sent. A missing `/assets/...` file is a 404, never `index.html` under an immutable header.
+pub fn static_client(dir: &Path) -> Option<Router> {
     let index = dir.join("index.html");
-    index
-        .is_file()
-        .then(|| ServeDir::new(dir).fallback(ServeFile::new(index)))
+    if !index.is_file() {
+        return None;
+    }
+    let cache = |ok: &'static str| {
+        SetResponseHeaderLayer::overriding(
+            header::CACHE_CONTROL,
+            move |r: &Response<ServeFileSystemResponseBody>| {
+                Some(HeaderValue::from_static(if r.status().is_success() {
+                    ok
+                } else {
+                    NO_CACHE
+                }))
+            },
+        )
+    };
+    // Precompressed answers depend on Accept-Encoding too (the compression layer says so for the
+    // ones it compresses).
+    let vary = SetResponseHeaderLayer::appending(
+        header::VARY,
+        HeaderValue::from_static("accept-encoding"),
+    );
+    let assets = ServeDir::new(dir.join("assets"))
+        .precompressed_br()
+        .precompressed_gzip();
+    let rest = ServeDir::new(dir)
+        .precompressed_br()
+        .precompressed_gzip()
+        .fallback(
+            ServeFile::new(index)
+                .precompressed_br()
+                .precompressed_gzip(),
+        );
+    Some(
+        Router::new()
+            .nest_service(
+                "/assets",
+                ServiceBuilder::new()
+                    .layer(cache(IMMUTABLE))
+                    .layer(vary.clone())
+                    .service(assets),
+            )
+            .fallback_service(
+                ServiceBuilder::new()
+                    .layer(cache(NO_CACHE))
+                    .layer(vary)
+                    .service(rest),
+            ),
+    )
 }
 
 /// `GET /healthz`: what this instance holds.

@@ -92,5 +92,25 @@ pub fn app(state: AppState) -> Router {
     for (name, value) in browser::security_headers() {
         router = router.layer(SetResponseHeaderLayer::overriding(name, value));
     }
-    router
+    router.layer(compression())
+}
+
+/// gzip and brotli for what is worth it: the API's JSON, `/metrics`, and client files the build did
+/// not precompress. Not images (already compressed), not answers under 32 bytes, not the WebSocket
+/// upgrade. Level 4: brotli's default (11) costs ~100× the CPU for a few percent on JSON.
+pub fn compression()
+-> tower_http::compression::CompressionLayer<impl tower_http::compression::Predicate> {
+    use tower_http::compression::predicate::{DefaultPredicate, Predicate};
+    use tower_http::compression::{CompressionLayer, CompressionLevel};
+    let not_upgrade = |status: axum::http::StatusCode,
+                       _: axum::http::Version,
+                       _: &axum::http::HeaderMap,
+                       _: &axum::http::Extensions| {
+        status != axum::http::StatusCode::SWITCHING_PROTOCOLS
+    };
+    CompressionLayer::new()
+        .gzip(true)
+        .br(true)
+        .quality(CompressionLevel::Precise(4))
+        .compress_when(DefaultPredicate::new().and(not_upgrade))
 }

@@ -1,6 +1,7 @@
 // Placing and connecting (issue 24, item 3), as a new user does it: drops stay where they land,
 // a connection starts from any side and ends anywhere on the other node, an edge to a node on the
-// left does not loop, a moved node snaps to others with a guide, Shift-drag selects with a box,
+// left does not loop, a moved node snaps to others with a guide, a drag on the canvas selects with a
+// box (Space, the middle button or the hand tool pan),
 // align lines nodes up, and copy and paste carry nodes with their edges into another room.
 import { describe, it } from 'node:test'
 import assert from 'node:assert/strict'
@@ -241,6 +242,59 @@ describe('placing and connecting', () => {
     await strip.click()
     assert.equal(await tiersTab.getAttribute('aria-selected'), 'true')
     await page.getByTestId('tier-T0').waitFor()
+    assert.deepEqual(p.errors, [])
+  })
+
+  it('a drag on the empty canvas selects with a box; Space, the middle button and the hand tool pan', async () => {
+    const p = await env.person('Cy')
+    const { page } = p
+    await enter(page, roomUrl(env.server.base, await createRoom(env.server.base, PROBLEM), 'edit'))
+    const pane = page.locator('.react-flow__pane')
+    await page.locator('.palette-item[data-type="app"]').dragTo(pane, { targetPosition: { x: 300, y: 200 } })
+    await page.locator('.palette-item[data-type="lb"]').dragTo(pane, { targetPosition: { x: 560, y: 380 } })
+    await page.locator(nodeSel('lb')).waitFor()
+    const box = await pane.boundingBox()
+    const view = await transform(page)
+
+    // no Shift: a box around both selects both, and the view stays
+    // (away from the edges, where a selection drag scrolls the view)
+    await drag(page, { x: box.x + 60, y: box.y + 40 }, { x: box.x + Math.min(900, box.width - 120), y: box.y + Math.min(560, box.height - 80) })
+    await shot(page, 'canvas-box-select.png')
+    await page.mouse.up()
+    await page.getByRole('toolbar', { name: 'Selection' }).getByText('2 selected').waitFor()
+    assert.equal(await transform(page), view, 'a drag on the canvas did not pan')
+    await page.keyboard.press('Escape')
+
+    // Space + drag pans, and so does the middle button
+    await page.mouse.move(box.x + 900, box.y + 600)
+    await page.keyboard.down('Space')
+    await page.mouse.down()
+    await page.mouse.move(box.x + 850, box.y + 560, { steps: 6 })
+    await page.mouse.up()
+    await page.keyboard.up('Space')
+    const afterSpace = await transform(page)
+    assert.notEqual(afterSpace, view, 'Space + drag panned')
+    await page.mouse.move(box.x + 900, box.y + 600)
+    await page.mouse.down({ button: 'middle' })
+    await page.mouse.move(box.x + 860, box.y + 590, { steps: 6 })
+    await page.mouse.up({ button: 'middle' })
+    const afterMiddle = await transform(page)
+    assert.notEqual(afterMiddle, afterSpace, 'the middle button panned')
+    assert.equal(await page.locator('.react-flow__node.selected').count(), 0, 'panning selected nothing')
+
+    // the hand tool (H, or its button): a plain drag pans; V goes back to selecting
+    const hand = page.getByTestId('hand-tool')
+    assert.equal(await hand.getAttribute('aria-pressed'), 'false')
+    await page.keyboard.press('h')
+    assert.equal(await hand.getAttribute('aria-pressed'), 'true')
+    await shot(page, 'canvas-hand-tool.png')
+    await drag(page, { x: box.x + 900, y: box.y + 600 }, { x: box.x + 800, y: box.y + 500 })
+    await page.mouse.up()
+    assert.notEqual(await transform(page), afterMiddle, 'a drag with the hand tool panned')
+    assert.equal(await page.locator('.react-flow__node.selected').count(), 0)
+    await hand.click()
+    assert.equal(await hand.getAttribute('aria-pressed'), 'false')
+    assert.deepEqual(await axeSerious(page, '.react-flow__controls'), [], 'axe on the canvas controls')
     assert.deepEqual(p.errors, [])
   })
 })

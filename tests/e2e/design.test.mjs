@@ -142,10 +142,11 @@ describe('300-node design', () => {
     const pane = a.page.locator('.react-flow__pane')
     const box = await pane.boundingBox()
     const pan = await measure(a.page, async () => {
+      // the middle button pans (a left drag on the empty canvas selects with a box)
       await a.page.mouse.move(box.x + 300, box.y + 300)
-      await a.page.mouse.down()
+      await a.page.mouse.down({ button: 'middle' })
       for (let i = 0; i < 60; i++) await a.page.mouse.move(box.x + 300 + i * 4, box.y + 300 + i * 2)
-      await a.page.mouse.up()
+      await a.page.mouse.up({ button: 'middle' })
     })
     await a.page.keyboard.press('f')
     await a.page.waitForTimeout(400)
@@ -177,5 +178,120 @@ describe('300-node design', () => {
     // the drag moved the node
     const moved = await a.page.locator(`.react-flow__node[data-id="${id}"]`).evaluate((el) => el.style.transform)
     assert.notEqual(moved, startPos)
+  })
+})
+
+// Issue 24, item 10: the landing page over a slow connection (1.6 Mbit/s down, 750 kbit/s up,
+// 150 ms latency, as DevTools' "Slow 4G"-like presets), cold and on a repeat visit. "identity" asks
+// for uncompressed answers, as every load was before compression: the figure before. Printed and
+// written to tests/e2e/results/landing-load.json; no timing is asserted, only what makes it fast.
+const THROTTLE = {
+  offline: false,
+  latency: 150,
+  downloadThroughput: (1.6e6 / 8) | 0,
+  uploadThroughput: (750e3 / 8) | 0,
+}
+
+async function landingLoad(browser, base, { identity }) {
+  const context = await browser.newContext({
+    viewport: { width: 1280, height: 720 },
+  })
+  const page = await context.newPage()
+  const cdp = await context.newCDPSession(page)
+  await cdp.send('Network.enable')
+  await cdp.send('Network.clearBrowserCache')
+  await cdp.send('Network.emulateNetworkConditions', THROTTLE)
+  if (identity)
+    await cdp.send('Network.setExtraHTTPHeaders', {
+      headers: { 'Accept-Encoding': 'identity' },
+    })
+  const responses = new Map()
+  let bytes = 0
+  cdp.on('Network.responseReceived', (e) =>
+    responses.set(e.requestId, {
+      url: e.response.url,
+      status: e.response.status,
+      headers: e.response.headers,
+      cached: e.response.fromDiskCache || e.response.fromMemoryCache,
+    }),
+  )
+  const fromCache = new Set()
+  cdp.on('Network.requestServedFromCache', (e) => fromCache.add(e.requestId))
+  cdp.on('Network.loadingFinished', (e) => {
+    bytes += e.encodedDataLength
+  })
+  const load = async () => {
+    responses.clear()
+    fromCache.clear()
+    bytes = 0
+    const t0 = Date.now()
+    await page.goto(base + '/')
+    await page.locator('.card').first().waitFor({ timeout: 60_000 })
+    await page.locator('.result-count').waitFor()
+    const ms = Date.now() - t0
+    const header = (r, name) => Object.entries(r.headers).find(([k]) => k.toLowerCase() === name)?.[1]
+    const list = [...responses.entries()].map(([id, r]) => ({ ...r, cached: r.cached || fromCache.has(id) }))
+    return {
+      ms,
+      transferred_kb: Math.round(bytes / 102.4) / 10,
+      requests: list.length,
+      from_cache: list.filter((r) => r.cached).length,
+      encodings: [...new Set(list.map((r) => header(r, 'content-encoding') ?? 'identity'))].sort(),
+      responses: list,
+      header,
+    }
+  }
+  const cold = await load()
+  const warm = await load()
+  await context.close()
+  return { cold, warm }
+}
+
+describe('landing page on a throttled connection', () => {
+  it('loads compressed, with hashed assets cached (figures printed before/after)', async () => {
+    const before = await landingLoad(env.browser, env.server.base, {
+      identity: true,
+    })
+    const after = await landingLoad(env.browser, env.server.base, {
+      identity: false,
+    })
+    const script = after.cold.responses.find((r) => /\/assets\/index-[^/]+\.js$/.test(r.url))
+    assert.ok(script, 'the landing script was loaded')
+    assert.match(after.cold.header(script, 'content-encoding') ?? '', /^(br|gzip)$/, 'the script came compressed')
+    assert.equal(after.cold.header(script, 'cache-control'), 'public, max-age=31536000, immutable')
+    const html = after.cold.responses.find((r) => r.url.replace(/\/$/, '') === env.server.base)
+    assert.equal(after.cold.header(html, 'cache-control'), 'no-cache')
+    const api = after.cold.responses.find((r) => r.url.includes('/api/problems'))
+    assert.match(after.cold.header(api, 'content-encoding') ?? '', /^(br|gzip)$/, 'the problem list came compressed')
+    assert.deepEqual(before.cold.encodings, ['identity'], 'the "before" load asked for and got no compression')
+    assert.ok(after.warm.from_cache >= 2, `repeat visit: ${after.warm.from_cache} answers from the cache`)
+    assert.ok(
+      after.cold.transferred_kb * 2 < before.cold.transferred_kb,
+      `${after.cold.transferred_kb} KB vs ${before.cold.transferred_kb} KB`,
+    )
+    const pick = ({ ms, transferred_kb, requests, from_cache, encodings }) => ({
+      ms,
+      transferred_kb,
+      requests,
+      from_cache,
+      encodings,
+    })
+    const figures = {
+      network: '1.6 Mbit/s down, 750 kbit/s up, 150 ms latency (CDP Network.emulateNetworkConditions)',
+      before_uncompressed: {
+        cold: pick(before.cold),
+        repeat: pick(before.warm),
+      },
+      after_compressed_cached: {
+        cold: pick(after.cold),
+        repeat: pick(after.warm),
+      },
+      ready_when: 'first problem card and the result count shown',
+      browser: 'system chromium, headless, --disable-gpu',
+      loadavg_1m: Math.round(loadavg()[0] * 10) / 10,
+    }
+    console.log('landing-load', JSON.stringify(figures))
+    mkdirSync(results, { recursive: true })
+    writeFileSync(path.join(results, 'landing-load.json'), JSON.stringify(figures, null, 2) + '\n')
   })
 })

@@ -102,12 +102,15 @@ pub fn parse_questions(src: &str, file: &str) -> Result<Vec<Problem>, SeedError>
             if h == "Problem Statement" {
                 let (intro, subs) = split_headings(&part, 3);
                 p.description = text(&intro);
-                p.summary = p.description.lines().next().unwrap_or_default().to_string();
                 p.functional_requirements = intro
                     .iter()
                     .filter_map(|l| list_item(l))
                     .map(String::from)
                     .collect();
+                p.summary = summary_of(
+                    p.description.lines().next().unwrap_or_default(),
+                    &p.functional_requirements,
+                );
                 for (sh, sub) in subs {
                     p.sections.push(Section {
                         heading: sh.to_string(),
@@ -122,9 +125,68 @@ pub fn parse_questions(src: &str, file: &str) -> Result<Vec<Problem>, SeedError>
             }
         }
         p.targets = numbers::targets(&scale_lines(&p.sections));
+        p.difficulty = CLASSIC_DIFFICULTY
+            .iter()
+            .find(|(id, _)| *id == p.id)
+            .map(|(_, d)| d.to_string());
         out.push(p);
     }
     Ok(out)
+}
+
+/// The seed gives the classics no level; these are the usual interview levels, in the bank's scale
+/// (issue 24, item 5: a difficulty filter that leaves out the most asked questions is no filter).
+const CLASSIC_DIFFICULTY: &[(&str, &str)] = &[
+    ("classic-tinyurl-url-shortener", "Easy"),
+    ("classic-rate-limiter", "Intermediate"),
+    ("classic-notification-system", "Intermediate"),
+    ("classic-api-gateway", "Intermediate"),
+    ("classic-instagram", "Intermediate"),
+    ("classic-twitter-x", "Intermediate"),
+    ("classic-airbnb", "Intermediate"),
+    ("classic-distributed-cache-redis-like", "Advanced"),
+    ("classic-whatsapp-messaging", "Advanced"),
+    ("classic-slack-team-chat", "Advanced"),
+    ("classic-youtube", "Advanced"),
+    ("classic-netflix-streaming", "Advanced"),
+    ("classic-dropbox-file-storage-sync", "Advanced"),
+    ("classic-uber-ride-hailing", "Advanced"),
+    ("classic-google-docs-collaborative-editing", "Advanced"),
+];
+
+/// A whole sentence for a card: the statement's first line introduces a list ("Design a rate limiter
+/// that:"), so its connective is dropped and the first three items follow a colon ("Design a rate
+/// limiter: limits requests per user/API key, …."). A first line that is already a sentence stays.
+pub fn summary_of(first_line: &str, items: &[String]) -> String {
+    let line = first_line.trim();
+    let Some(head) = line.strip_suffix(':') else {
+        return line.to_string();
+    };
+    let mut head = head.trim_end();
+    for tail in [" where users can", " where", " that", " which", " with"] {
+        if let Some(h) = head.strip_suffix(tail) {
+            head = h;
+            break;
+        }
+    }
+    let lower_first = |s: &str| {
+        let mut c = s.chars();
+        match (c.next(), c.clone().next()) {
+            // "TTL (time-to-live)" keeps its capitals; "Upload videos" starts lower case.
+            (Some(a), Some(b)) if b.is_lowercase() => a.to_lowercase().chain(c).collect(),
+            _ => s.to_string(),
+        }
+    };
+    let listed: Vec<String> = items
+        .iter()
+        .take(3)
+        .map(|i| lower_first(i.trim()))
+        .collect();
+    if listed.is_empty() {
+        format!("{head}.")
+    } else {
+        format!("{head}: {}.", listed.join(", "))
+    }
 }
 
 /// Lines of the "Scale Requirements" / "Requirements" sections as requirements, for the targets only.

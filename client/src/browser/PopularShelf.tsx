@@ -9,6 +9,7 @@ import { listProblems, type ProblemSummary } from '../api'
 import { ProgressRing } from '../learn/ProgressBits'
 import { useProgress } from '../learn/progress'
 import { linkClick } from '../router'
+import { DifficultyBadge } from './common'
 import './landing.css'
 
 export const POPULAR_CATEGORY = 'classic'
@@ -39,6 +40,7 @@ export function PopularShelf() {
             >
               <span className="shelf-title">{p.title}</span>
               <span className="shelf-meta">
+                <DifficultyBadge value={p.difficulty} />
                 {p.tier_count} tier{p.tier_count === 1 ? '' : 's'}
                 {p.offers?.reference ? ' · reference' : ''}
                 <ProgressRing progress={progress[p.id]} />

@@ -7,6 +7,7 @@ import {
   Background,
   BackgroundVariant,
   ConnectionMode,
+  ControlButton,
   Controls,
   MiniMap,
   ReactFlow,
@@ -47,6 +48,7 @@ import { nodeTypes } from './nodes'
 import { edgeTypes } from './edges'
 import { snapToGuides, type Guide } from './guides'
 import { SelectionTags } from './SelectionTags'
+import { isTyping } from './useShortcuts'
 import './canvas.css'
 import { familyColor } from '../icons'
 import type { Catalog } from '../catalog'
@@ -58,6 +60,8 @@ const FIT_OPTIONS = { maxZoom: 1.2, padding: 0.2 }
 const PRO_OPTIONS = { hideAttribution: true }
 const DELETE_KEYS = ['Delete', 'Backspace']
 const MULTI_KEYS = ['Shift', 'Meta', 'Control']
+/** Middle and right button pan in the select tool, as in Excalidraw and tldraw (Space + drag too). */
+const PAN_BUTTONS = [1, 2]
 /** How close (in screen pixels) a moved node's edge or centre must come to another's to snap to it. */
 const GUIDE_SNAP_PX = 6
 
@@ -145,6 +149,20 @@ export const Canvas = memo(function Canvas(props: CanvasProps) {
   const [fitOnInit] = useState(() => root(doc).nodes.size > 0)
   const [guides, setGuides] = useState<Guide[]>([])
   const [connecting, setConnecting] = useState(false)
+  // The tools of Excalidraw and tldraw (issue 24, item 3): with the select tool a drag on the empty
+  // canvas selects with a box, and the canvas pans with Space + drag, the middle or right button or
+  // the hand tool (H); V goes back. A viewer has nothing to select for editing: the hand by default.
+  const [hand, setHand] = useState(readOnly)
+  useEffect(() => {
+    const onKey = (e: KeyboardEvent) => {
+      if (e.ctrlKey || e.metaKey || e.altKey || isTyping(e.target)) return
+      const k = e.key.toLowerCase()
+      if (k === 'h') setHand(true)
+      else if (k === 'v') setHand(false)
+    }
+    window.addEventListener('keydown', onKey)
+    return () => window.removeEventListener('keydown', onKey)
+  }, [])
   const [edges, setEdges] = useState<Edge[]>(() => allEdges(doc, flowOf))
 
   // Yjs → React Flow, touching only the changed entries. The design usually arrives after the
@@ -388,12 +406,18 @@ export const Canvas = memo(function Canvas(props: CanvasProps) {
   )
   const onMove = useCallback((_e: unknown, v: Viewport) => publishViewport(v), [publishViewport])
   const onInit = useCallback((inst: { getViewport: () => Viewport }) => publishViewport(inst.getViewport()), [publishViewport])
+  // While the view moves, the viewport is its own compositor layer: a pan then moves pixels already
+  // drawn instead of repainting every node (issue 24, item 9). Only while moving: a layer kept
+  // through a zoom would show blurred text. A class on the element, not state: no React render.
+  const canvasRef = useRef<HTMLDivElement>(null)
   const onMoveStart = useCallback(
     (e: unknown) => {
+      canvasRef.current?.classList.add('tb-moving')
       if (e && follow !== null) onStopFollow()
     },
     [follow, onStopFollow],
   )
+  const onMoveEnd = useCallback(() => canvasRef.current?.classList.remove('tb-moving'), [])
   const onPointerMove = useCallback(
     (e: React.PointerEvent) => publishCursor(rf.screenToFlowPosition({ x: e.clientX, y: e.clientY })),
     [publishCursor, rf],
@@ -401,7 +425,7 @@ export const Canvas = memo(function Canvas(props: CanvasProps) {
   const onPointerLeave = useCallback(() => publishCursor(null), [publishCursor])
 
   return (
-    <div className="canvas" onPointerMove={onPointerMove} onPointerLeave={onPointerLeave}>
+    <div className="canvas" ref={canvasRef} onPointerMove={onPointerMove} onPointerLeave={onPointerLeave}>
       <ReactFlow<DesignFlowNode, Edge>
         nodes={nodes}
         edges={edges}
@@ -419,12 +443,15 @@ export const Canvas = memo(function Canvas(props: CanvasProps) {
         onMove={onMove}
         onInit={onInit}
         onMoveStart={onMoveStart}
+        onMoveEnd={onMoveEnd}
         nodesDraggable={!readOnly}
         nodesConnectable={!readOnly}
         edgesReconnectable={false}
         deleteKeyCode={readOnly ? null : DELETE_KEYS}
         multiSelectionKeyCode={MULTI_KEYS}
         selectionKeyCode="Shift"
+        selectionOnDrag={!hand}
+        panOnDrag={hand ? true : PAN_BUTTONS}
         connectionMode={ConnectionMode.Loose}
         // The grid is applied in onNodesChange, after the alignment guides (which take precedence).
         snapToGrid={false}
@@ -437,8 +464,30 @@ export const Canvas = memo(function Canvas(props: CanvasProps) {
         proOptions={PRO_OPTIONS}
         aria-label="Design canvas"
       >
-        <Background variant={BackgroundVariant.Dots} gap={16} size={1.2} />
-        <Controls showInteractive={false} aria-label="Zoom controls" />
+        <DotGrid />
+        <Controls showInteractive={false} aria-label="Zoom controls">
+          <ControlButton
+            onClick={() => setHand((h) => !h)}
+            aria-pressed={hand}
+            aria-label={hand ? 'Hand tool: drag pans (V to select)' : 'Select tool: drag selects (H to pan)'}
+            title={hand ? 'Hand tool (H): drag pans. V: select tool' : 'Select tool (V): drag selects. H or Space + drag: pan'}
+            className={hand ? 'tb-tool-hand on' : 'tb-tool-hand'}
+            data-testid="hand-tool"
+          >
+            <svg
+              width="14"
+              height="14"
+              viewBox="0 0 24 24"
+              aria-hidden="true"
+              fill="none"
+              stroke="currentColor"
+              strokeWidth="2"
+              strokeLinecap="round"
+            >
+              <path d="M8 13V5.5a1.5 1.5 0 0 1 3 0V12M11 11.5v-8a1.5 1.5 0 0 1 3 0V12M14 11.5v-6a1.5 1.5 0 0 1 3 0V13M17 9.5a1.5 1.5 0 0 1 3 0V15a7 7 0 0 1-7 7h-1a7 7 0 0 1-5.2-2.4L4 16.5a1.6 1.6 0 0 1 2.3-2.2L8 16" />
+            </svg>
+          </ControlButton>
+        </Controls>
         <MiniMap pannable zoomable ariaLabel="Minimap" nodeBorderRadius={6} nodeColor={nodeColor} />
         <RemoteCursors awareness={awareness} />
         <SelectionTags awareness={awareness} />
@@ -452,7 +501,7 @@ export const Canvas = memo(function Canvas(props: CanvasProps) {
         <div className="canvas-empty" aria-hidden="true">
           {readOnly
             ? 'Nothing drawn yet.'
-            : 'Drag a component from the palette (or click it) to start. Connect two components by dragging from a dot on the side of one onto the other. Shift-drag on the canvas selects with a box.'}
+            : 'Drag a component from the palette (or click it) to start. Connect two components by dragging from a dot on the side of one onto the other. Drag on the canvas to select with a box; Space + drag (or the hand tool, H) pans.'}
         </div>
       )}
     </div>
@@ -464,7 +513,16 @@ function RemoteCursors({ awareness }: { awareness: Awareness }) {
   const zoom = useStore((s) => s.transform[2])
   const [people, setPeople] = useState<Participant[]>([])
   useEffect(() => {
-    const update = () => setPeople(participants(awareness).filter((p) => !p.self && p.cursor))
+    // Awareness changes on every viewport or selection publish too: re-render only when a pointer
+    // moved, someone came or left, or a name or colour changed.
+    let last = ''
+    const update = () => {
+      const next = participants(awareness).filter((p) => !p.self && p.cursor)
+      const key = JSON.stringify(next.map((p) => [p.clientID, p.cursor, p.user.name, p.user.color]))
+      if (key === last) return
+      last = key
+      setPeople(next)
+    }
     update()
     awareness.on('change', update)
     return () => awareness.off('change', update)
@@ -488,6 +546,17 @@ function RemoteCursors({ awareness }: { awareness: Awareness }) {
       ))}
     </ViewportPortal>
   )
+}
+
+/**
+ * The dot grid, only where it helps: zoomed out below 40 % its dots are under 7 px apart, a grey
+ * haze that the browser repainted on every frame of a pan (thousands of dots; the largest cost of
+ * panning a big design fitted in view, issue 24, item 9). tldraw and Excalidraw drop it too. Renders
+ * again only when the zoom crosses the threshold.
+ */
+function DotGrid() {
+  const shown = useStore((s) => s.transform[2] >= 0.4)
+  return shown ? <Background variant={BackgroundVariant.Dots} gap={16} size={1.2} /> : null
 }
 
 /** The alignment guides of the node being moved, in flow coordinates, one pixel wide on screen. */

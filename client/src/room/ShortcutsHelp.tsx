@@ -2,7 +2,9 @@
 export function ShortcutsHelp({ onClose, readOnly }: { onClose: () => void; readOnly: boolean }) {
   const rows: [string, string][] = [
     ['F', 'fit the design in view'],
-    ['Shift + drag', 'select an area'],
+    ['Drag on the canvas', 'select an area (Shift + drag with the hand tool)'],
+    ['Space + drag, middle button', 'pan'],
+    ['H / V', 'hand tool (drag pans) / select tool'],
     ['Shift/Ctrl + click', 'add to the selection'],
     ['Ctrl + A', 'select all'],
     ['Ctrl + C', 'copy the selection with its edges (pastes into any room)'],

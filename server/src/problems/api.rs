@@ -146,7 +146,7 @@ pub async fn list(
             title: p.title.clone(),
             category: p.category.clone(),
             difficulty: p.difficulty.clone(),
-            summary: p.summary.clone(),
+            summary: card_summary(&p),
             tier_count: p.tiers.len(),
             tier_source: p.tier_source().to_string(),
             offers: Offers {
@@ -165,6 +165,19 @@ pub async fn list(
         items,
         facets: results.facets,
     }))
+}
+
+/// The card's line: the summary, or for a problem without one the description's first sentence.
+fn card_summary(p: &Problem) -> String {
+    if !p.summary.trim().is_empty() {
+        return p.summary.clone();
+    }
+    let first = p.description.lines().next().unwrap_or_default().trim();
+    match first.find(". ") {
+        Some(end) => first[..=end].to_string(),
+        None if first.is_empty() || first.ends_with(['.', '!', '?']) => first.to_string(),
+        None => format!("{first}."),
+    }
 }
 
 /// Fields kept for after the attempt (the answer), and which a later change may reserve for interviewers.

@@ -2,7 +2,9 @@
 //! with category and difficulty facets and stable pagination.
 //!
 //! Built once at load (a few ms for ~640 problems); a query scores only the documents that contain one of
-//! its terms. Ties are broken by id so that pages never shuffle between requests.
+//! its terms. Ties are broken by a fixed order (classics, tutorials, easiest first, title) so that pages never
+//! shuffle between requests. Every query word must match (title matches first) unless no document
+//! holds them all; words are matched by prefix, and unknown words up to two edits away.
 
 use std::collections::{BTreeMap, HashMap};
 
@@ -36,11 +38,38 @@ pub fn tokenize(text: &str) -> Vec<String> {
         .collect()
 }
 
+/// Difficulties from the easiest; others after them.
+pub const DIFFICULTIES: [&str; 6] = [
+    "Easy",
+    "Foundation",
+    "Intermediate",
+    "Advanced",
+    "L5-Staff",
+    "L6-Principal",
+];
+
+fn default_rank(p: &Problem) -> (u8, u8, String) {
+    let shelf = match p.category.as_str() {
+        "classic" => 0,
+        "tutorial" => 1,
+        _ => 2,
+    };
+    let level = p
+        .difficulty
+        .as_deref()
+        .and_then(|d| DIFFICULTIES.iter().position(|x| *x == d))
+        .map_or(DIFFICULTIES.len() as u8, |i| i as u8);
+    (shelf, level, p.title.to_lowercase())
+}
+
 #[derive(Debug, Default)]
 struct Doc {
     id: String,
     category: String,
     difficulty: Option<String>,
+    /// Order without a query: the classic interview questions, then tutorials, then easiest first,
+    /// then by title.
+    default_rank: (u8, u8, String),
     /// Per field: term → count, and the field's length in terms.
     fields: [(HashMap<String, u32>, usize); 4],
 }
@@ -50,6 +79,8 @@ pub struct Index {
     docs: Vec<Doc>,
     /// term → indices of the documents containing it.
     postings: HashMap<String, Vec<usize>>,
+    /// Every term, sorted (prefix and typo matching).
+    vocabulary: Vec<String>,
     avg_len: [f64; 4],
 }
 
@@ -110,6 +141,7 @@ impl Index {
                 id: p.id.clone(),
                 category: p.category.clone(),
                 difficulty: p.difficulty.clone(),
+                default_rank: default_rank(p),
                 ..Default::default()
             };
             for (f, text) in texts.iter().enumerate() {
@@ -128,6 +160,8 @@ impl Index {
             }
             index.docs.push(doc);
         }
+        index.vocabulary = index.postings.keys().cloned().collect();
+        index.vocabulary.sort();
         let n = index.docs.len().max(1) as f64;
         for f in 0..FIELDS.len() {
             index.avg_len[f] =
@@ -136,42 +170,110 @@ impl Index {
         index
     }
 
-    fn score(&self, doc: usize, terms: &[String]) -> f64 {
+    /// BM25F contribution of one index term to one document.
+    fn term_score(&self, doc: usize, t: &str) -> f64 {
         let n = self.docs.len() as f64;
         let d = &self.docs[doc];
-        terms
+        let df = self.postings.get(t).map_or(0, Vec::len) as f64;
+        if df == 0.0 {
+            return 0.0;
+        }
+        let idf = ((n - df + 0.5) / (df + 0.5) + 1.0).ln();
+        let tf: f64 = FIELDS
             .iter()
-            .map(|t| {
-                let df = self.postings.get(t).map_or(0, Vec::len) as f64;
-                if df == 0.0 {
-                    return 0.0;
-                }
-                let idf = ((n - df + 0.5) / (df + 0.5) + 1.0).ln();
-                let tf: f64 = FIELDS
-                    .iter()
-                    .enumerate()
-                    .map(|(f, (_, weight))| {
-                        let (tfs, len) = &d.fields[f];
-                        let raw = *tfs.get(t).unwrap_or(&0) as f64;
-                        weight * raw / (1.0 - B + B * *len as f64 / self.avg_len[f])
-                    })
-                    .sum();
-                idf * tf / (K1 + tf)
+            .enumerate()
+            .map(|(f, (_, weight))| {
+                let (tfs, len) = &d.fields[f];
+                let raw = *tfs.get(t).unwrap_or(&0) as f64;
+                weight * raw / (1.0 - B + B * *len as f64 / self.avg_len[f])
             })
-            .sum()
+            .sum();
+        idf * tf / (K1 + tf)
+    }
+
+    /// The index terms a query word stands for, with a weight: the word itself (1), longer words it
+    /// starts ("limit" → "limiter", 0.8), and, when the word is in no document, the words one or two
+    /// edits away ("shortner" → "shortener", "twiter" → "twitter", 0.7). A word in no document that
+    /// is two words run together ("ratelimit") becomes two query words.
+    fn expand(&self, word: &str) -> Vec<Vec<(String, f64)>> {
+        let exact = self.postings.contains_key(word);
+        let mut group: Vec<(String, f64)> = Vec::new();
+        if exact {
+            group.push((word.to_string(), 1.0));
+        }
+        let chars = word.chars().count();
+        if chars >= 4 {
+            // "limiter" also finds "limit" and "limiting", "caching" finds "cache"; a word no
+            // document has only the words it starts ("twiter" is a typo of "twitter", not "twitch").
+            let base = if exact { stem(word) } else { word };
+            for t in self.vocabulary_from(base) {
+                if t != word {
+                    group.push((t.to_string(), 0.8));
+                }
+            }
+        }
+        if exact || !group.is_empty() {
+            return vec![group];
+        }
+        if chars >= 4 {
+            let limit = if chars >= 8 { 2 } else { 1 };
+            let fuzzy: Vec<(String, f64)> = self
+                .vocabulary
+                .iter()
+                .filter(|t| t.chars().count().abs_diff(chars) <= limit)
+                .filter(|t| within_edits(word, t, limit))
+                .map(|t| (t.clone(), 0.7))
+                .collect();
+            if !fuzzy.is_empty() {
+                return vec![fuzzy];
+            }
+        }
+        // Two words run together: the longest known first part whose rest is known or a prefix.
+        for (cut, _) in word.char_indices().rev() {
+            let (a, b) = word.split_at(cut);
+            if a.chars().count() < 2 || b.chars().count() < 2 || !self.postings.contains_key(a) {
+                continue;
+            }
+            let rest = self.expand(b);
+            if rest.iter().all(|g| !g.is_empty()) {
+                let mut out = vec![vec![(a.to_string(), 1.0)]];
+                out.extend(rest);
+                return out;
+            }
+        }
+        vec![group]
+    }
+
+    /// Index terms starting with `prefix`, in order.
+    fn vocabulary_from<'a>(&'a self, prefix: &'a str) -> impl Iterator<Item = &'a String> + 'a {
+        let start = self.vocabulary.partition_point(|t| t.as_str() < prefix);
+        self.vocabulary[start..]
+            .iter()
+            .take_while(move |t| t.starts_with(prefix))
     }
 
     pub fn search(&self, q: &Query) -> Results {
-        let mut terms = tokenize(&q.q);
-        terms.sort();
-        terms.dedup();
-        // Documents matching the text: any term (ranked), or all documents for an empty query.
-        let matching: Vec<(usize, f64)> = if terms.is_empty() {
-            (0..self.docs.len()).map(|i| (i, 0.0)).collect()
+        let mut words = tokenize(&q.q);
+        words.sort();
+        words.dedup();
+        // Each query word becomes a group of index terms; a document matches a group when it holds
+        // one of them.
+        let groups: Vec<Vec<(String, f64)>> = words
+            .iter()
+            .flat_map(|w| self.expand(w))
+            .filter(|g| !g.is_empty())
+            .collect();
+        let unknown_words = !words.is_empty() && groups.is_empty();
+        // Per matching document: rank key and score.
+        let mut matching: Vec<(usize, Rank)> = if words.is_empty() {
+            (0..self.docs.len()).map(|i| (i, Rank::default())).collect()
+        } else if unknown_words {
+            Vec::new()
         } else {
-            let mut candidates: Vec<usize> = terms
+            let mut candidates: Vec<usize> = groups
                 .iter()
-                .filter_map(|t| self.postings.get(t))
+                .flatten()
+                .filter_map(|(t, _)| self.postings.get(t))
                 .flatten()
                 .copied()
                 .collect();
@@ -179,45 +281,54 @@ impl Index {
             candidates.dedup();
             candidates
                 .into_iter()
-                .map(|i| (i, self.score(i, &terms)))
+                .map(|i| (i, self.rank(i, &groups)))
                 .collect()
         };
+        // All words before any word: when some document holds every word, only those match.
+        if matching.iter().any(|(_, r)| r.matched == groups.len()) {
+            matching.retain(|(_, r)| r.matched == groups.len());
+        }
         let cat_ok = |d: &Doc| q.category.as_ref().is_none_or(|c| &d.category == c);
         let diff_ok = |d: &Doc| {
-            q.difficulty
-                .as_ref()
-                .is_none_or(|c| d.difficulty.as_ref() == Some(c))
+            q.difficulty.as_ref().is_none_or(|c| match &d.difficulty {
+                Some(level) => level == c,
+                None => c == NO_DIFFICULTY,
+            })
         };
-        // Facets count what each choice would give with the other filter applied (disjunctive facets).
+        // Facets count what each choice would give with the other filter applied (disjunctive
+        // facets), over exactly the documents the query matches: a count is what its filter returns.
         let mut facets = Facets::default();
-        for &(i, _) in &matching {
-            let d = &self.docs[i];
+        for (i, _) in &matching {
+            let d = &self.docs[*i];
             if diff_ok(d) {
                 *facets.category.entry(d.category.clone()).or_insert(0) += 1;
             }
             if cat_ok(d) {
-                let key = d.difficulty.clone().unwrap_or_else(|| "none".to_string());
+                let key = d
+                    .difficulty
+                    .clone()
+                    .unwrap_or_else(|| NO_DIFFICULTY.to_string());
                 *facets.difficulty.entry(key).or_insert(0) += 1;
             }
         }
-        let mut hits: Vec<Hit> = matching
-            .into_iter()
-            .filter(|&(i, _)| cat_ok(&self.docs[i]) && diff_ok(&self.docs[i]))
-            .map(|(i, score)| Hit {
-                id: self.docs[i].id.clone(),
-                score,
-            })
-            .collect();
-        hits.sort_by(|a, b| b.score.total_cmp(&a.score).then_with(|| a.id.cmp(&b.id)));
-        let total = hits.len();
+        matching.retain(|(i, _)| cat_ok(&self.docs[*i]) && diff_ok(&self.docs[*i]));
+        matching.sort_by(|(a, ra), (b, rb)| {
+            rb.cmp_key(ra)
+                .then_with(|| self.docs[*a].default_rank.cmp(&self.docs[*b].default_rank))
+        });
+        let total = matching.len();
         let per_page = q.per_page.clamp(1, MAX_PER_PAGE);
         let page = q.page.max(1);
-        let hits = hits
+        let hits = matching
             .into_iter()
             // Saturating: `?page=` comes from the query string, and a huge one is past the end, not
             // an overflow.
             .skip((page - 1).saturating_mul(per_page))
             .take(per_page)
+            .map(|(i, r)| Hit {
+                id: self.docs[i].id.clone(),
+                score: r.score,
+            })
             .collect();
         Results {
             total,
@@ -227,6 +338,121 @@ impl Index {
             facets,
         }
     }
+
+    fn rank(&self, doc: usize, groups: &[Vec<(String, f64)>]) -> Rank {
+        let d = &self.docs[doc];
+        let mut rank = Rank::default();
+        let mut title_terms: Vec<&str> = Vec::new();
+        for group in groups {
+            let mut best = 0.0f64;
+            let mut in_doc = false;
+            let mut in_title: Option<&str> = None;
+            let mut exact_in_title = false;
+            for (t, weight) in group {
+                if *weight >= 1.0 && d.fields[0].0.contains_key(t) {
+                    exact_in_title = true;
+                }
+                if d.fields.iter().any(|(tf, _)| tf.contains_key(t)) {
+                    in_doc = true;
+                    best = best.max(weight * self.term_score(doc, t));
+                    if in_title.is_none() && d.fields[0].0.contains_key(t) {
+                        in_title = Some(t);
+                    }
+                }
+            }
+            rank.matched += usize::from(in_doc);
+            rank.exact_in_title += usize::from(exact_in_title);
+            if let Some(t) = in_title {
+                rank.in_title += 1;
+                title_terms.push(t);
+            }
+            rank.score += best;
+        }
+        // How much of the title the query covers ("twitter": "Design Twitter/X" before "Twitter-like
+        // Timeline Cache"); "design" and the like say nothing about the problem.
+        let (tf, _) = &d.fields[0];
+        let words: usize = tf
+            .iter()
+            .filter(|(t, _)| !TITLE_FILLER.contains(&t.as_str()))
+            .map(|(_, n)| *n as usize)
+            .sum();
+        let covered: usize = title_terms
+            .iter()
+            .filter(|t| !TITLE_FILLER.contains(t))
+            .map(|t| tf[*t] as usize)
+            .sum();
+        rank.title_cover = (covered * 1000).checked_div(words).unwrap_or(0) as u32;
+        rank
+    }
+}
+
+/// A word without its last suffix ("limiter" → "limit", "caching" → "cach"), when at least four
+/// letters remain: the prefix that finds the word's relatives.
+fn stem(word: &str) -> &str {
+    for suffix in ["ing", "ion", "er", "ed", "e"] {
+        if let Some(base) = word.strip_suffix(suffix)
+            && base.chars().count() >= 4
+        {
+            return base;
+        }
+    }
+    word
+}
+
+/// The difficulty facet's name for problems without one, and the filter value that selects them.
+pub const NO_DIFFICULTY: &str = "none";
+
+/// Title words that do not tell problems apart.
+const TITLE_FILLER: [&str; 4] = ["design", "build", "a", "the"];
+
+/// Why a document ranks where it does, most significant first.
+#[derive(Debug, Default, Clone, Copy)]
+struct Rank {
+    /// Query words found anywhere in the document.
+    matched: usize,
+    /// Query words found in the title.
+    in_title: usize,
+    /// Query words found in the title as typed (not a relative or a correction).
+    exact_in_title: usize,
+    /// Share of the title's words that are query words, in thousandths.
+    title_cover: u32,
+    /// BM25F over the matched words.
+    score: f64,
+}
+
+impl Rank {
+    fn cmp_key(&self, other: &Rank) -> std::cmp::Ordering {
+        self.matched
+            .cmp(&other.matched)
+            .then(self.in_title.cmp(&other.in_title))
+            .then(self.exact_in_title.cmp(&other.exact_in_title))
+            .then(self.title_cover.cmp(&other.title_cover))
+            .then(self.score.total_cmp(&other.score))
+    }
+}
+
+/// Whether `a` and `b` are at most `limit` edits apart (insert, delete, substitute, swap two
+/// neighbours).
+fn within_edits(a: &str, b: &str, limit: usize) -> bool {
+    let a: Vec<char> = a.chars().collect();
+    let b: Vec<char> = b.chars().collect();
+    let mut prev2: Vec<usize> = Vec::new();
+    let mut prev: Vec<usize> = (0..=b.len()).collect();
+    for i in 1..=a.len() {
+        let mut cur = vec![i; b.len() + 1];
+        for j in 1..=b.len() {
+            let cost = usize::from(a[i - 1] != b[j - 1]);
+            cur[j] = (prev[j] + 1).min(cur[j - 1] + 1).min(prev[j - 1] + cost);
+            if i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] {
+                cur[j] = cur[j].min(prev2[j - 2] + 1);
+            }
+        }
+        if cur.iter().min().is_some_and(|m| *m > limit) {
+            return false;
+        }
+        prev2 = std::mem::replace(&mut prev, cur);
+    }
+    prev[b.len()] <= limit
 }
 
 #[cfg(test)]
