@@ -51,6 +51,7 @@ pub fn routes() -> Router<AppState> {
         .route("/api/rooms/{room}/rotate", post(rotate))
         .route("/api/rooms/{room}/host", post(host_action))
         .route("/ws/{room}", get(crate::ws::handler))
+        .merge(crate::report::routes())
 }
 
 /// Serves the built client with `index.html` for client-side routes, when it has been built.

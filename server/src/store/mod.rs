@@ -103,6 +103,7 @@
 //! group commit re-read from the file the index pages it was about to change. Reads use the pool. The
 //! log itself is clustered by room (`WITHOUT ROWID`, [`Store::migrate`]).
 
+pub mod history;
 pub mod persister;
 #[cfg(feature = "test-util")]
 pub mod scratch;
@@ -615,7 +616,16 @@ impl Store {
                 tx.rollback().await?;
                 continue;
             }
-            let mut tables = vec!["room_tokens", "doc_updates", "tier_transitions"];
+            let mut tables = vec![
+                "room_tokens",
+                "doc_updates",
+                "tier_transitions",
+                "interview_state",
+                "host_actions",
+                "doc_history",
+                "room_reports",
+                "room_participants",
+            ];
             if self.has_journal() {
                 tables.push("doc_journal");
             }
