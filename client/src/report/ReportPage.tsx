@@ -384,7 +384,11 @@ function SectionsView({ sections: s, compact = false }: { sections: Sections; co
   const Heading = compact ? 'h4' : 'h2'
   return (
     <section className={compact ? 'sections compact' : 'sections'} data-testid={compact ? 'replay-sections' : 'sections'}>
-      <Heading>Requirements</Heading>
+      {s.functional.length + s.non_functional.length > 0 ? (
+        <Heading>Requirements</Heading>
+      ) : (
+        <p className="muted">No requirements written.</p>
+      )}
       <ul>
         {s.functional.map((l, i) => (
           <li key={i}>{l}</li>
