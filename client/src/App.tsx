@@ -7,6 +7,7 @@ import { TopBar } from './TopBar'
 
 // The room (React Flow, Yjs, IndexedDB) loads only when a room is opened.
 const Room = lazy(() => import('./room/Room').then((m) => ({ default: m.Room })))
+const ReportPage = lazy(() => import('./report/ReportPage').then((m) => ({ default: m.ReportPage })))
 
 export function App() {
   const route = useRoute()
@@ -19,6 +20,12 @@ export function App() {
       return (
         <Suspense fallback={<p className="muted pad">Opening the room…</p>}>
           <Room key={route.room} room={route.room} />
+        </Suspense>
+      )
+    case 'report':
+      return (
+        <Suspense fallback={<p className="muted pad">Opening the report…</p>}>
+          <ReportPage key={route.room} room={route.room} />
         </Suspense>
       )
     default:

@@ -8,6 +8,7 @@ export type Route =
   | { name: 'browser'; query: URLSearchParams }
   | { name: 'problem'; id: string }
   | { name: 'room'; room: string }
+  | { name: 'report'; room: string }
   | { name: 'not_found'; path: string }
 
 export function matchRoute(pathname: string, search: string): Route {
@@ -16,6 +17,8 @@ export function matchRoute(pathname: string, search: string): Route {
   if (m) return { name: 'problem', id: decodeURIComponent(m[1]) }
   m = /^\/r\/([^/]+)\/?$/.exec(pathname)
   if (m) return { name: 'room', room: decodeURIComponent(m[1]) }
+  m = /^\/r\/([^/]+)\/report\/?$/.exec(pathname)
+  if (m) return { name: 'report', room: decodeURIComponent(m[1]) }
   return { name: 'not_found', path: pathname }
 }
 

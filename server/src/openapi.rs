@@ -33,6 +33,11 @@ use crate::validation::{AdvisoryCode, IssueCode};
         crate::http::room_solution,
         crate::http::rotate,
         crate::http::host_action,
+        crate::report::report,
+        crate::report::history,
+        crate::report::scorecard,
+        crate::report::put_scorecard,
+        crate::report::share,
         websocket,
         serve,
         crate::problems::api::list,
@@ -48,6 +53,7 @@ use crate::validation::{AdvisoryCode, IssueCode};
     tags(
         (name = "server", description = "Health and metrics"),
         (name = "rooms", description = "Rooms and their tokens"),
+        (name = "report", description = "The session report: scorecard, sharing, replay"),
         (name = "problems", description = "The problem bank and the component catalog"),
         (name = "design", description = "Validation and simulation of a design without a room"),
     )

@@ -381,6 +381,34 @@ impl Room {
             Effect::RecordTransitions(events) => {
                 self.transitions.push(events, &self.deps, self.core.id())
             }
+            Effect::RecordHistory(rows) => {
+                let store = self.deps.store.clone();
+                let room = self.core.id().clone();
+                while self.interview_writes.try_join_next().is_some() {}
+                self.interview_writes.spawn(async move {
+                    if let Err(e) = store.append_history(&room, &rows).await {
+                        tracing::error!(room = %room, error = %e, rows = rows.len(), "storing the room's history failed");
+                    }
+                });
+            }
+            Effect::RecordParticipant {
+                client,
+                name,
+                role,
+                at_ms,
+            } => {
+                let store = self.deps.store.clone();
+                let room = self.core.id().clone();
+                while self.interview_writes.try_join_next().is_some() {}
+                self.interview_writes.spawn(async move {
+                    if let Err(e) = store
+                        .record_participant(&room, client, &name, &role, at_ms)
+                        .await
+                    {
+                        tracing::warn!(room = %room, error = %e, "storing a participant failed");
+                    }
+                });
+            }
             Effect::SaveInterview {
                 state,
                 version,

@@ -33,6 +33,17 @@ pub enum Effect {
     Submit(Submission),
     /// Store tier transitions, in this order, after every earlier batch of the room.
     RecordTransitions(Vec<Transition>),
+    /// Append updates with their times (epoch ms) to the room's history (interview rooms: the
+    /// replay of the session report). Written off the room's task, awaited before it ends.
+    RecordHistory(Vec<(i64, Vec<u8>)>),
+    /// Record an interview participant: an awareness client id, the name it shows and the role of
+    /// its connection, first seen at `at_ms` (the session report's participants).
+    RecordParticipant {
+        client: u64,
+        name: String,
+        role: String,
+        at_ms: i64,
+    },
     /// Store the room's interview state (JSON) and the host action (JSON) that made it, taken at
     /// `at_ms`. Writes may finish out of order: the store keeps the state of the highest `version`.
     SaveInterview {

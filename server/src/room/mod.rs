@@ -34,7 +34,7 @@ mod tests;
 pub use actor::{Exit, Room};
 pub use command::{RoomCommand, RoomDeps, RoomHandle, RoomShared};
 pub use conn::{ConnControl, ConnHandle, ConnId, Side, Stopped};
-pub use core::interview::{Action as HostAction, ActionError};
+pub use core::interview::{Action as HostAction, ActionError, Interview};
 pub use core::{
     AWARENESS_TIMEOUT, CoreConfig, Inbound, Owner, RoomCore, RoomLimits, RoomStatus,
     SAVED_INTERVAL, Start, VALIDATION_INTERVAL, initial_update,

@@ -351,6 +351,7 @@ fn the_greeting_is_step1_awareness_session_validation_saved_in_order() {
             "interview",
             "validation",
             "simulation",
+            "section_checks",
             "saved"
         ]
     );
@@ -975,7 +976,11 @@ fn the_first_validation_is_a_baseline_one_window_after_the_load() {
     let effects = room.tick(window);
     assert_eq!(
         broadcasts(&effects),
-        [("validation".into(), None), ("simulation".into(), None)]
+        [
+            ("validation".into(), None),
+            ("simulation".into(), None),
+            ("section_checks".into(), None)
+        ]
     );
     assert!(
         !effects

@@ -8,6 +8,7 @@
 //! One [`Store`] wraps a sqlx `Any` pool so the same SQL runs on both databases. [`persister::Persister`]
 //! (`persister.rs`) group-commits what rooms submit and schedules compactions.
 
+pub mod history;
 pub mod persister;
 #[cfg(feature = "test-util")]
 pub mod scratch;
@@ -527,6 +528,9 @@ impl Store {
                 "tier_transitions",
                 "interview_state",
                 "host_actions",
+                "doc_history",
+                "room_reports",
+                "room_participants",
             ];
             if self.has_journal() {
                 tables.push("doc_journal");

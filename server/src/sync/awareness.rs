@@ -72,6 +72,22 @@ struct Incoming {
     state: Option<Bytes>,
 }
 
+/// The display names (`user.name`, at most 40 characters kept) an awareness update announces, by
+/// client id; states without a name are left out. For the session report's participants.
+pub fn named_states(update: &Bytes) -> Vec<(u64, String)> {
+    let Ok(entries) = decode(update) else {
+        return vec![];
+    };
+    entries
+        .into_iter()
+        .filter_map(|e| {
+            let state: serde_json::Value = serde_json::from_slice(e.state.as_ref()?).ok()?;
+            let name = state.get("user")?.get("name")?.as_str()?.trim();
+            (!name.is_empty()).then(|| (e.client, name.chars().take(40).collect()))
+        })
+        .collect()
+}
+
 fn decode(update: &Bytes) -> Result<Vec<Incoming>, AwarenessError> {
     let mut reader = Reader::new(update);
     let count = reader.read_var()?;

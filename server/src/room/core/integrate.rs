@@ -214,6 +214,10 @@ impl RoomCore {
         self.version += 1;
         self.doc_bytes += delta.len();
         self.pending.push(delta.clone());
+        if self.config.mode == Mode::Interview {
+            // Kept for the session report's replay (store `history.rs`); each update with its time.
+            self.history.push((crate::clock::now_ms(), delta.clone()));
+        }
         if self.persist_at.is_none() {
             self.persist_at = Some(now + PERSIST_COALESCE);
         }

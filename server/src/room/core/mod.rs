@@ -202,6 +202,15 @@ pub struct RoomCore {
     /// The capacity simulation at the problem's peak, run with every validation, and its message.
     simulation: Option<SimulationResult>,
     simulation_message: Option<Bytes>,
+    /// The advisory checks of the structured sections (issue 23), run with every validation, and
+    /// their `section_checks` message.
+    section_checks: Option<crate::sections::SectionChecks>,
+    section_checks_message: Option<Bytes>,
+    /// Accepted updates with their times, not yet handed to the store's history (interview rooms
+    /// keep every update for the report's replay: `history.rs`).
+    history: Vec<(i64, Vec<u8>)>,
+    /// The awareness client ids and names already recorded as participants (interview rooms).
+    participants: HashMap<u64, String>,
     /// Set when the document changed since the last run; the run happens at this instant.
     validate_at: Option<Instant>,
     last_validation: Instant,
@@ -265,6 +274,10 @@ impl RoomCore {
             validation_message: None,
             simulation: None,
             simulation_message: None,
+            section_checks: None,
+            section_checks_message: None,
+            history: Vec::new(),
+            participants: HashMap::new(),
             // The first run is the baseline. It comes one validation window after the load, so the
             // joiner that loaded the room is greeted and answered first.
             validate_at: Some(now + VALIDATION_INTERVAL),
@@ -417,6 +430,7 @@ impl RoomCore {
                         .apply_owned(Owner::Conn(from), &update, now.into_std())
                     {
                         Ok(Some(relay)) => {
+                            self.note_participants(from, role, &relay);
                             self.broadcast(protocol::encode_awareness(&relay), Some(from));
                             self.publish(BusMessage::Awareness(relay));
                         }
@@ -547,9 +561,13 @@ impl RoomCore {
             to,
             message: interview,
         });
-        for message in [&self.validation_message, &self.simulation_message]
-            .into_iter()
-            .flatten()
+        for message in [
+            &self.validation_message,
+            &self.simulation_message,
+            &self.section_checks_message,
+        ]
+        .into_iter()
+        .flatten()
         {
             self.out.push(Effect::Send {
                 to,
@@ -558,6 +576,26 @@ impl RoomCore {
         }
         if let Some(saved) = self.saved.message() {
             self.out.push(Effect::Send { to, message: saved });
+        }
+    }
+
+    /// Records who took part in an interview (for the report): each awareness client id with the name
+    /// and role it first showed (again when the name changes).
+    fn note_participants(&mut self, _from: ConnId, role: Role, relay: &Bytes) {
+        if self.config.mode != Mode::Interview {
+            return;
+        }
+        for (client, name) in crate::sync::awareness::named_states(relay) {
+            if self.participants.get(&client) == Some(&name) {
+                continue;
+            }
+            self.participants.insert(client, name.clone());
+            self.out.push(Effect::RecordParticipant {
+                client,
+                name,
+                role: role.as_str().to_string(),
+                at_ms: crate::clock::now_ms(),
+            });
         }
     }
 

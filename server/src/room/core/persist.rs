@@ -17,6 +17,10 @@ impl RoomCore {
 
     pub(super) fn submit_pending(&mut self, now: Instant) {
         self.persist_at = None;
+        if !self.history.is_empty() {
+            self.out
+                .push(Effect::RecordHistory(std::mem::take(&mut self.history)));
+        }
         if self.pending.is_empty() {
             return;
         }

@@ -67,6 +67,18 @@ impl RoomCore {
             self.simulation_message = Some(message);
             self.simulation = Some(simulated.result);
         }
+        // The sections' advisory checks, after the simulation (the greeting's order too).
+        let checks = crate::sections::check(
+            &problem,
+            &crate::sections::Sections::from_txn(&self.doc.transact()),
+        );
+        if self.section_checks.as_ref() != Some(&checks) {
+            let message = serde_json::json!({"type": "section_checks", "result": &checks});
+            let message = protocol::encode_tierboard(&message.to_string());
+            self.broadcast(message.clone(), None);
+            self.section_checks_message = Some(message);
+            self.section_checks = Some(checks);
+        }
     }
 
     /// Raises `changed` whenever a transaction changes something validation reads: anything under
@@ -108,5 +120,23 @@ impl RoomCore {
             .observe_deep(Origin::from("tierboard-design"), move |_, _| {
                 flag.store(true, Ordering::Relaxed)
             });
+        // The structured sections (issue 23): any change re-runs their checks with the validation.
+        use crate::sections::{
+            API_KEY, DATA_MODEL_KEY, ESTIMATES_KEY, FUNCTIONAL_KEY, NONFUNCTIONAL_KEY,
+        };
+        for key in [FUNCTIONAL_KEY, NONFUNCTIONAL_KEY] {
+            let flag = changed.clone();
+            doc.get_or_insert_text(key)
+                .observe_deep(Origin::from("tierboard-design"), move |_, _| {
+                    flag.store(true, Ordering::Relaxed)
+                });
+        }
+        for key in [ESTIMATES_KEY, API_KEY, DATA_MODEL_KEY] {
+            let flag = changed.clone();
+            doc.get_or_insert_array(key)
+                .observe_deep(Origin::from("tierboard-design"), move |_, _| {
+                    flag.store(true, Ordering::Relaxed)
+                });
+        }
     }
 }

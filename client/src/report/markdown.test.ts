@@ -1,0 +1,61 @@
+import { describe, expect, it } from 'vitest'
+import type { Report } from './api'
+import { clock, reportMarkdown } from './markdown'
+
+const report: Report = {
+  room: 'r1',
+  mode: 'interview',
+  created: 1_000,
+  generated: 1_000_000,
+  shared: false,
+  include_notes: false,
+  problem: { id: 'p', title: 'Blog', summary: '', functional_requirements: [] },
+  participants: [],
+  started: 2_000,
+  ended: 600_000,
+  phases: [{ name: 'requirements', planned_ms: 300_000, spent_ms: 312_000, started: 2_000 }],
+  tier_timeline: [
+    { at: 62_000, tier: 'T0', event: 'reached' },
+    { at: 122_000, tier: 'T0', event: 'lost' },
+  ],
+  capacity: [],
+  components: [],
+  design: { nodes: [{ id: 'a', type: 'app', label: 'App', x: 0, y: 0, params: {} }], edges: [] },
+  validation: { problem: 'p', reached: 0, tiers: [], design_issues: [], advisories: [] } as unknown as Report['validation'],
+  sections: {
+    functional: ['Read posts'],
+    non_functional: ['p99 < 200 ms'],
+    estimates: [{ id: 'e', name: 'peak', value: '1,000', unit: '/s', arithmetic: '10k | 10' }],
+    api: [],
+    data_model: [],
+  },
+  section_checks: { checks: [{ id: 'estimates', title: 'Estimates', status: 'pass', explanation: 'all 1 hold', items: [] }] },
+  revealed_hints: [],
+  host_actions: [],
+  scorecard: {
+    scale: { min: 1, max: 4, labels: ['poor', 'fair', 'good', 'excellent'] },
+    dimensions: [{ id: 'estimation', title: 'Estimation', criteria: '', score: 4, comment: 'sharp', evidence: [] }],
+    summary: 'Solid.',
+    recommendation: 'strong_hire',
+    api_overrides: {},
+  },
+  notes: null,
+  history: { rows: 0, bytes: 0 },
+}
+
+describe('report markdown', () => {
+  it('formats clock offsets', () => {
+    expect(clock(61_000)).toBe('01:01')
+    expect(clock(3_661_000)).toBe('1:01:01')
+  })
+
+  it('holds the timeline, the sections and the scorecard', () => {
+    const md = reportMarkdown(report)
+    expect(md).toContain('- 01:00 T0 reached')
+    expect(md).toContain('- 02:00 T0 lost')
+    expect(md).toContain('| peak | 1,000 | /s | 10k \\| 10 |')
+    expect(md).toContain('| Estimation | 4 | sharp |')
+    expect(md).toContain('Recommendation: **strong hire**')
+    expect(md).not.toContain('Interviewer notes')
+  })
+})
