@@ -4,8 +4,14 @@
  * clock's remaining time from the server's `ends_at` and `now`, who may edit and why not, the phase
  * names, and the curveball's words.
  */
-import type { Role } from './protocol'
 import type { LoadSpec, ScenarioRequest } from './simulation'
+
+/**
+ * `host` runs the room (issue 22), `edit` is the candidate (or everyone), `view` an observer. Defined
+ * here, where the rules about roles live; `protocol.ts` re-exports it for the messages.
+ */
+export type Role = 'host' | 'edit' | 'view'
+export type Mode = 'practice' | 'interview'
 
 export interface Phase {
   name: string
@@ -27,7 +33,7 @@ export interface RevealedHint {
 }
 
 export interface InterviewState {
-  mode: 'practice' | 'interview'
+  mode: Mode
   locked: boolean
   /** The awareness client id of the participant who drives, or null (everyone with an edit link). */
   driver: number | null

@@ -7,13 +7,11 @@ import * as Y from 'yjs'
 import * as decoding from 'lib0/decoding'
 import type { WebsocketProvider } from 'y-websocket'
 import { parseSimulation, type SimulationResult } from './simulation'
-import { parseInterviewState, type InterviewState } from './interview'
+import { parseInterviewState, type InterviewState, type Mode, type Role } from './interview'
+
+export type { Mode, Role }
 
 export const MESSAGE_TIERBOARD = 100
-
-/** `host` runs the room (issue 22), `edit` is the candidate (or everyone), `view` an observer. */
-export type Role = 'host' | 'edit' | 'view'
-export type Mode = 'practice' | 'interview'
 
 export function isRole(v: unknown): v is Role {
   return v === 'host' || v === 'edit' || v === 'view'
@@ -237,7 +235,7 @@ export const CLOSE_CODES: Record<number, string> = {
   4000: 'connection too slow; resyncing',
   4002: 'nothing heard from this browser for 30 s; reconnecting',
   4400: 'the server rejected a malformed message',
-  4401: 'this link is not valid (missing or wrong token)',
+  4401: 'this link is not valid: its token is wrong, or the room’s host revoked it (ask the host for the current link)',
   4404: 'no such room',
   4413: 'a change was too large for the server',
   4414: 'the board reached its size limit; this change was not saved',

@@ -234,9 +234,48 @@ describe('an interview session', () => {
     await addFromPalette(cp, 'cache')
     await waitFor(async () => (await hp.locator(nodeSel('cache')).count()) === 2, 'the candidate edits again after unlock')
 
+    // ---- a driver: the host hands editing to the candidate, then back to everyone ----
+    await hp.locator('[data-testid=hc-person][data-name=Carl]').getByRole('button', { name: 'Make driver' }).click()
+    await cp.getByTestId('iv-driver').filter({ hasText: 'You are driving' }).waitFor()
+    await hp.getByTestId('iv-driver').filter({ hasText: 'Carl is driving' }).waitFor()
+    await hp.locator('[data-testid=participant][data-name=Carl][data-driver=true]').waitFor()
+    assert.equal(await cp.getByTestId('read-only').count(), 0, 'the driver edits')
     await shot(hp, 'interview-6-host.png')
+    await hp.getByRole('button', { name: 'Everyone edits' }).click()
+    await cp.getByTestId('iv-driver').waitFor({ state: 'detached' })
+
     assert.deepEqual(await axeSerious(hp, '.sidebar'), [], 'axe on the host console')
     assert.deepEqual(await axeSerious(cp, '.iv-bar'), [], 'axe on the interview bar')
-    assert.deepEqual([...host.errors, ...cand.errors], [], 'no console errors')
+
+    // ---- revoke the candidate link: the candidate is disconnected, the new link works ----
+    await menu(hp, 'Share', true)
+    await hp.getByTestId('rotate-edit').click()
+    await hp.getByTestId('rotate-edit').filter({ hasText: 'Click again' }).click()
+    await waitFor(async () => (await hp.getByLabel('Candidate link').inputValue()) !== candidateUrl, 'a new candidate link')
+    await cp
+      .getByText(/Cannot open this room: .*revoked/)
+      .waitFor({ timeout: 5000 })
+      .catch(async (e) => {
+        await shot(cp, 'interview-debug-cand.png')
+        throw e
+      })
+    const fresh = await hp.getByLabel('Candidate link').inputValue()
+    assert.equal(
+      (await fetch(`${base}/api/rooms/${room}?token=${new URLSearchParams(new URL(candidateUrl).hash.slice(1)).get('edit')}`)).status,
+      401,
+    )
+    assert.equal(
+      (await fetch(`${base}/api/rooms/${room}?token=${new URLSearchParams(new URL(fresh).hash.slice(1)).get('edit')}`)).status,
+      200,
+    )
+    await shot(cp, 'interview-7-candidate-revoked.png')
+    // the host's own page keeps working with the new tokens in its fragment
+    assert.equal(
+      new URLSearchParams(new URL(hp.url()).hash.slice(1)).get('edit'),
+      new URLSearchParams(new URL(fresh).hash.slice(1)).get('edit'),
+    )
+    // a revoked connection logs its 4401 close; nothing else may
+    const errors = [...host.errors, ...cand.errors].filter((e) => !/^Carl: WebSocket connection .* failed|4401/.test(e))
+    assert.deepEqual(errors, [], 'no console errors')
   })
 })

@@ -156,7 +156,9 @@ export function useRoomConnection(room: string, token: string | null, name: stri
       patch({ status: status === 'connected' ? 'connected' : status === 'connecting' ? 'connecting' : 'offline' })
     })
     provider.on('connection-close', (ev: CloseEvent | null) => {
-      if (ev && isTerminalClose(ev.code)) patch({ fatal: ev.reason || describeClose(ev.code), status: 'offline' })
+      // 4401 may mean a link the host revoked (issue 22): our words say so; the server's reason cannot tell.
+      if (ev && isTerminalClose(ev.code))
+        patch({ fatal: ev.code === 4401 ? describeClose(ev.code) : ev.reason || describeClose(ev.code), status: 'offline' })
     })
     const onUpdate = (_u: Uint8Array, origin: unknown) => {
       // Only this tab's own edits change whether its edits are saved.
