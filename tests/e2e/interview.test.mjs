@@ -231,6 +231,23 @@ describe('an interview session', () => {
     await shot(cp, 'interview-5-candidate-locked.png')
     await hp.getByTestId('hc-unlock').click()
     await cp.getByTestId('iv-locked').waitFor({ state: 'detached' })
+
+    // ---- a refused edit is shown, not silent: made offline, sent after the host locked ----
+    await cand.context.setOffline(true)
+    await cp.getByTestId('link-status').filter({ hasText: 'Offline' }).waitFor()
+    await addFromPalette(cp, 'app')
+    assert.equal(await cp.locator(nodeSel('app')).count(), 2)
+    await hp.getByTestId('hc-lock').click()
+    await cand.context.setOffline(false)
+    await cp.getByRole('status').filter({ hasText: 'Your last change was not applied: the host has locked the canvas' }).waitFor()
+    // The board starts over from the room: the refused component is gone, and never reached the host.
+    await waitFor(async () => (await cp.locator(nodeSel('app')).count()) === 1, 'the refused change dropped at the candidate')
+    await cp.getByTestId('link-status').filter({ hasText: 'Connected' }).waitFor()
+    await cp.getByTestId('iv-locked').waitFor()
+    assert.equal(await hp.locator(nodeSel('app')).count(), 1)
+    await shot(cp, 'interview-5b-candidate-refused.png')
+    await hp.getByTestId('hc-unlock').click()
+    await cp.getByTestId('iv-locked').waitFor({ state: 'detached' })
     await addFromPalette(cp, 'cache')
     await waitFor(async () => (await hp.locator(nodeSel('cache')).count()) === 2, 'the candidate edits again after unlock')
 
@@ -246,6 +263,15 @@ describe('an interview session', () => {
 
     assert.deepEqual(await axeSerious(hp, '.sidebar'), [], 'axe on the host console')
     assert.deepEqual(await axeSerious(cp, '.iv-bar'), [], 'axe on the interview bar')
+
+    // ---- reveal the answer to the room, then take it back ----
+    await hp.getByTestId('hc-reveal-solution').click()
+    await cp.getByRole('tab', { name: /^Answer/ }).click()
+    await cp.getByRole('button', { name: 'Show the reference' }).click()
+    await cp.locator('.ghost-node', { hasText: 'Dashboard Users' }).waitFor()
+    await hp.getByRole('button', { name: 'Hide it again' }).click()
+    await cp.getByRole('tab', { name: /^Answer/ }).waitFor({ state: 'detached' })
+    assert.equal(await cp.locator('.ghost-node').count(), 0, 'the ghost goes with the answer')
 
     // ---- revoke the candidate link: the candidate is disconnected, the new link works ----
     await menu(hp, 'Share', true)
