@@ -149,6 +149,20 @@ describe('an interview session', () => {
     const [h, c] = [await clockMs(hp), await clockMs(cp)]
     assert.ok(Math.abs(h - c) <= 1000, `host ${h} ms and candidate ${c} ms agree within a second`)
     assert.match(await cp.getByTestId('iv-phase').textContent(), /Requirements/)
+    // Next phase, then the host's own phases (which restart the clock at the first).
+    await hp.getByRole('button', { name: 'Next phase' }).click()
+    await cp.getByTestId('iv-phase').filter({ hasText: 'Estimates' }).waitFor()
+    await hp.getByRole('button', { name: 'Edit the phases' }).click()
+    await hp.getByLabel('Phase 1 minutes').fill('2')
+    await hp.getByLabel('Phase 5 name').fill('Deep dive and wrap-up')
+    await hp.getByRole('button', { name: 'Add a phase' }).click()
+    await hp.getByTestId('hc-clock').scrollIntoViewIfNeeded()
+    await shot(hp, 'interview-1b-phases.png')
+    await hp.getByRole('button', { name: 'Start with these phases' }).click()
+    await cp.getByTestId('iv-phase').filter({ hasText: 'Requirements' }).waitFor()
+    await waitFor(async () => (await clockMs(cp)) <= 2 * 60_000, 'two minutes on the clock')
+    assert.equal(await cp.locator('.iv-phases li').count(), 6)
+    assert.match(await cp.locator('.iv-phases').textContent(), /Deep dive and wrap-up.*Wrap-up/)
 
     // ---- a hint on cue ----
     const answer = await (await fetch(`${base}/api/rooms/${room}/solution?token=${hostToken}`)).json()
