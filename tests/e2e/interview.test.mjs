@@ -2,7 +2,8 @@
 // host and the candidate, on a server started with --hide-solutions. The host creates the room in
 // interview mode from the problem page, hands out the candidate link, starts the shared clock,
 // reveals a hint, looks at the reference overlay (the candidate's page never holds it), throws a
-// curveball (the candidate sees the banner and the capacity results change), and locks and unlocks
+// curveball (the candidate sees the banner, the capacity results change and the capacity tier is lost,
+// then reached again when the host clears it), and locks and unlocks
 // the canvas (the candidate cannot edit while locked). Screenshots in screenshots/interview-*.png.
 import { describe, it } from 'node:test'
 import assert from 'node:assert/strict'
@@ -203,6 +204,11 @@ describe('an interview session', () => {
     assert.match(await sustains(), /pass/, 'four app servers sustain the peak')
     assert.notEqual(await heat(cp, 'app'), 'over')
     assert.match(await cp.getByTestId('capacity-panel').textContent(), /at the problem's peak/)
+    // The tiers: all four reached at peak (T3 "holds the peak of 10,000 requests/s").
+    const tiersBadge = () => cp.getByRole('tab', { name: /Tiers/ }).locator('.badge').textContent()
+    const t3 = () => cp.getByTestId('tier-strip').locator('.tier-strip-tier', { hasText: 'T3' }).getAttribute('data-reached')
+    await waitFor(async () => (await tiersBadge()) === '4/4', 'every tier reached at peak')
+    assert.equal(await t3(), 'true')
     const offeredBefore = await offered()
     await hp.getByTestId('hc-load').fill('5')
     await hp.getByTestId('hc-fail').selectOption('cache')
@@ -225,9 +231,28 @@ describe('an interview session', () => {
     assert.equal(await heat(cp, 'cache'), 'failed')
     assert.match(await cp.getByTestId('fig-errors').getAttribute('class'), /bad/)
     assert.match(await cp.getByTestId('capacity-panel').textContent(), /under the host's curveball \(5× peak, Cache failed\)/)
+    // The tiers are re-judged under the curveball: the capacity tier is lost, and so is the check.
+    await waitFor(async () => (await t3()) === 'false', 'the capacity tier lost under the curveball')
+    assert.equal(await tiersBadge(), '3/4')
+    assert.match(await sustains(), /fail/, 'sustains_peak judged under the curveball')
     const badgeAfter = await cp.getByTestId('capacity-badge').textContent()
-    console.log(`capacity checks ${badgeBefore} → ${badgeAfter}, offered ${offeredBefore} → ${await offered()}`)
+    assert.notEqual(badgeAfter, badgeBefore)
+    console.log(`capacity checks ${badgeBefore} → ${badgeAfter}, offered ${offeredBefore} → ${await offered()}, tiers 4/4 → 3/4`)
     await shot(cp, 'interview-4-candidate-curveball.png')
+    await cp.getByRole('tab', { name: /Tiers/ }).click()
+    const tier3 = cp.getByTestId('tier-T3')
+    assert.equal(await tier3.getAttribute('data-reached'), 'false')
+    assert.match(await tier3.textContent(), /at 5× peak \(50,000 rps\) with 'Cache' failed/)
+    await tier3.scrollIntoViewIfNeeded()
+    await shot(cp, 'interview-4b-candidate-tiers-curveball.png')
+    // Cleared: the banner goes and the tier is reached again, at the plain peak.
+    await hp.getByTestId('hc-curveball-now').getByRole('button', { name: 'Clear it' }).click()
+    await banner.waitFor({ state: 'detached' })
+    await waitFor(async () => (await tier3.getAttribute('data-reached')) === 'true', 'the capacity tier back when the curveball is cleared')
+    assert.equal(await cp.getByTestId('tiers-reached').textContent(), '4 of 4 tiers reached')
+    assert.match(await tier3.textContent(), /at the peak of 10,000 rps/)
+    await cp.getByRole('tab', { name: /Capacity/ }).click()
+    await waitFor(async () => /pass/.test(await sustains()), 'sustains_peak passes again at peak')
 
     // ---- lock and unlock ----
     await addFromPalette(cp, 'db_replica')
