@@ -2,7 +2,9 @@
  * The HTTP API (docs/PROTOCOL.md §1): typed fetchers. Every error answer is
  * `{"error": "<sentence>", "code": "<snake_case>"}`; it becomes an {@link ApiError}.
  */
-import type { Role } from './protocol'
+import type { HostAction, InterviewState } from './interview'
+import { parseInterviewState } from './interview'
+import type { Mode, Role } from './protocol'
 import type { Design } from './schema'
 import { parseSimulation, type ScenarioRequest, type SimulationResult } from './simulation'
 
@@ -266,14 +268,16 @@ export async function getComponents(signal?: AbortSignal): Promise<ComponentDef[
 
 export interface CreatedRoom {
   room: string
-  tokens: { edit: string; view: string }
+  mode?: Mode
+  /** `host` is the creator's: it runs the room (issue 22). */
+  tokens: { host?: string; edit: string; view: string }
 }
 
-export function createRoom(problem: string): Promise<CreatedRoom> {
+export function createRoom(problem: string, mode: Mode = 'practice'): Promise<CreatedRoom> {
   return request<CreatedRoom>('/api/rooms', {
     method: 'POST',
     headers: { 'Content-Type': 'application/json' },
-    body: JSON.stringify({ problem }),
+    body: JSON.stringify({ problem, mode }),
   })
 }
 
@@ -282,11 +286,43 @@ export interface RoomInfo {
   problem: string
   created: number
   role: Role
+  mode?: Mode
   participants: number
 }
 
 function auth(token: string): RequestInit {
   return { headers: { Authorization: `Bearer ${token}` } }
+}
+
+function authJson(token: string, body: unknown): RequestInit {
+  return { method: 'POST', headers: { Authorization: `Bearer ${token}`, 'Content-Type': 'application/json' }, body: JSON.stringify(body) }
+}
+
+/**
+ * `POST /api/rooms/{room}/rotate` (host only): revokes the room's `edit` or `view` links (their
+ * connections are closed with 4401) and answers the new token.
+ */
+export async function rotateToken(room: string, hostToken: string, role: 'edit' | 'view'): Promise<string> {
+  const b = await request<{ token: string }>(`/api/rooms/${encodeURIComponent(room)}/rotate`, authJson(hostToken, { role }))
+  if (typeof b.token !== 'string' || !b.token) throw new ApiError('the server did not send a new token', 200, 'bad_answer')
+  return b.token
+}
+
+/** `POST /api/rooms/{room}/host` (host only): one host action; answers the room's interview state. */
+export async function hostAction(room: string, hostToken: string, action: HostAction): Promise<InterviewState> {
+  const b = await request<unknown>(`/api/rooms/${encodeURIComponent(room)}/host`, authJson(hostToken, action))
+  const state = parseInterviewState(b)
+  if (!state) throw new ApiError('the server sent an interview state this page cannot read', 200, 'bad_answer')
+  return state
+}
+
+/**
+ * `GET /api/rooms/{room}/solution`: the room's answer, to the host always, to others in practice rooms
+ * or once the host revealed it (403 otherwise). Never the public problem route, which an interview
+ * server (`--hide-solutions`) does not serve.
+ */
+export function getRoomSolution(room: string, token: string, signal?: AbortSignal): Promise<Solution> {
+  return request<Solution>(`/api/rooms/${encodeURIComponent(room)}/solution`, { ...auth(token), signal })
 }
 
 export function getRoom(room: string, token: string, signal?: AbortSignal): Promise<RoomInfo> {

@@ -102,12 +102,22 @@ export function readPresence(state: Record<string, unknown> | undefined): Presen
     user: {
       name: user.name.slice(0, 40),
       color: typeof user.color === 'string' ? user.color : '#888',
-      ...(user.role === 'edit' || user.role === 'view' ? { role: user.role } : {}),
+      ...(user.role === 'host' || user.role === 'edit' || user.role === 'view' ? { role: user.role } : {}),
     },
     cursor: isXY(state.cursor) ? state.cursor : null,
     selection: Array.isArray(state.selection) ? state.selection.filter((s): s is string => typeof s === 'string') : [],
     viewport: vp && isXY(vp) && Number.isFinite(vp.zoom) && vp.zoom > 0 ? vp : null,
   }
+}
+
+/**
+ * A role in words (issue 22 item 5): the host runs the room, editors are the candidates of an
+ * interview (or simply editors in practice), view links are observers.
+ */
+export function roleLabel(role: Role | undefined, mode: 'practice' | 'interview' | null): string {
+  if (role === 'host') return 'Host'
+  if (role === 'view') return 'Observer'
+  return mode === 'interview' ? 'Candidate' : 'Editor'
 }
 
 /** Everyone present, the local participant first, then by name. */

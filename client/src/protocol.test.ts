@@ -27,7 +27,12 @@ describe('type-100 messages', () => {
       type: 'session',
       room: 'r',
       role: 'view',
+      mode: 'practice',
       problem: 'p',
+    })
+    expect(parseServerMessage('{"type":"session","room":"r","role":"host","mode":"interview","problem":"p"}')).toMatchObject({
+      role: 'host',
+      mode: 'interview',
     })
     const v = parseServerMessage(JSON.stringify({ type: 'validation', result: RESULT }))
     expect(v).toEqual({ type: 'validation', result: RESULT })

@@ -1,16 +1,21 @@
 /**
- * The tierboard side of the WebSocket protocol (docs/PROTOCOL.md §2): the custom message type 100
- * (`session`, `validation`, `simulation`, `saved`, `error`), the "saved" bookkeeping, close codes and the
+ * The tierboard side of the WebSocket protocol (docs/PROTOCOL.md §2, §7): the custom message type 100
+ * (`session`, `interview`, `host`, `validation`, `simulation`, `saved`, `error`), the "saved" bookkeeping, close codes and the
  * validation result JSON (§4). The y-websocket sync and awareness messages are the stock provider's.
  */
 import * as Y from 'yjs'
 import * as decoding from 'lib0/decoding'
 import type { WebsocketProvider } from 'y-websocket'
 import { parseSimulation, type SimulationResult } from './simulation'
+import { parseInterviewState, type InterviewState, type Mode, type Role } from './interview'
+
+export type { Mode, Role }
 
 export const MESSAGE_TIERBOARD = 100
 
-export type Role = 'edit' | 'view'
+export function isRole(v: unknown): v is Role {
+  return v === 'host' || v === 'edit' || v === 'view'
+}
 
 // ---- validation result (§4) ----
 
@@ -62,7 +67,9 @@ export interface ValidationResult {
 // ---- type-100 messages ----
 
 export type ServerMessage =
-  | { type: 'session'; room: string; role: Role; problem: string }
+  | { type: 'session'; room: string; role: Role; mode: Mode; problem: string }
+  | { type: 'interview'; state: InterviewState; now: number }
+  | { type: 'host'; state: InterviewState; hints: string[]; notes: string; now: number }
   | { type: 'validation'; result: ValidationResult }
   | { type: 'simulation'; result: SimulationResult }
   | { type: 'saved'; sv: string }
@@ -123,13 +130,22 @@ export function parseServerMessage(text: string): ServerMessage | null {
   if (!isRecord(v)) return null
   switch (v.type) {
     case 'session':
-      if (v.role !== 'edit' && v.role !== 'view') return null
+      if (!isRole(v.role)) return null
       return {
         type: 'session',
         room: String(v.room ?? ''),
         role: v.role,
+        mode: v.mode === 'interview' ? 'interview' : 'practice',
         problem: String(v.problem ?? ''),
       }
+    case 'interview':
+    case 'host': {
+      const state = parseInterviewState(v.state)
+      if (!state) return null
+      const now = typeof v.now === 'number' ? v.now : Date.now()
+      if (v.type === 'interview') return { type: 'interview', state, now }
+      return { type: 'host', state, hints: strings(v.hints), notes: typeof v.notes === 'string' ? v.notes : '', now }
+    }
     case 'validation': {
       const result = parseValidation(v.result)
       return result ? { type: 'validation', result } : null
@@ -219,7 +235,7 @@ export const CLOSE_CODES: Record<number, string> = {
   4000: 'connection too slow; resyncing',
   4002: 'nothing heard from this browser for 30 s; reconnecting',
   4400: 'the server rejected a malformed message',
-  4401: 'this link is not valid (missing or wrong token)',
+  4401: 'this link is not valid: its token is wrong, or the room’s host revoked it (ask the host for the current link)',
   4404: 'no such room',
   4413: 'a change was too large for the server',
   4414: 'the board reached its size limit; this change was not saved',

@@ -39,9 +39,10 @@ export function parseRooms(v: unknown): RecentRoom[] {
     const room = str(e.room)
     const t = (typeof e.tokens === 'object' && e.tokens !== null ? e.tokens : {}) as Record<string, unknown>
     const tokens: RoomTokens = {}
+    if (str(t.host)) tokens.host = str(t.host)!
     if (str(t.edit)) tokens.edit = str(t.edit)!
     if (str(t.view)) tokens.view = str(t.view)!
-    const role: Role | null = tokens.edit ? 'edit' : tokens.view ? 'view' : null
+    const role: Role | null = tokens.host ? 'host' : tokens.edit ? 'edit' : tokens.view ? 'view' : null
     const lastVisit = int(e.lastVisit)
     if (!room || !role || lastVisit === null) continue
     out.push({ room, problem: str(e.problem), title: str(e.title), role, tokens, lastVisit, reached: int(e.reached), tiers: int(e.tiers) })
@@ -56,7 +57,7 @@ export function mergeRoom(before: RecentRoom | undefined, update: Partial<Recent
     room: update.room,
     problem: update.problem ?? before?.problem ?? null,
     title: update.title ?? before?.title ?? null,
-    role: tokens.edit ? 'edit' : 'view',
+    role: tokens.host ? 'host' : tokens.edit ? 'edit' : 'view',
     tokens,
     lastVisit: update.lastVisit ?? before?.lastVisit ?? Date.now(),
     reached: update.reached ?? before?.reached ?? null,
@@ -107,7 +108,7 @@ function save(rooms: RecentRoom[]) {
 export function rememberRoom(update: Partial<RecentRoom> & { room: string; tokens?: RoomTokens }) {
   const all = loadRooms()
   const before = all.find((r) => r.room === update.room)
-  if (!before && !update.tokens?.edit && !update.tokens?.view) return
+  if (!before && !update.tokens?.host && !update.tokens?.edit && !update.tokens?.view) return
   const next = mergeRoom(before, update)
   if (before && JSON.stringify(before) === JSON.stringify(next)) return
   save([next, ...all.filter((r) => r.room !== update.room)].sort((a, b) => b.lastVisit - a.lastVisit))

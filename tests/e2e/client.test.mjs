@@ -63,11 +63,12 @@ describe('problem browser', () => {
     await shot(page, 'problem.png')
     assert.deepEqual(await unlabelled(page), [], 'every control on the problem page has an accessible name')
     await page.getByRole('button', { name: 'Start a room' }).click()
-    await page.waitForURL(/\/r\/[A-Za-z0-9_-]+#edit=/)
+    // the creator lands with the host link (issue 22): it carries the edit and view tokens too
+    await page.waitForURL(/\/r\/[A-Za-z0-9_-]+#host=/)
     await page.locator('.palette-item').first().waitFor()
     // the fragment carries the tokens; the path does not
     const url = new URL(page.url())
-    assert.match(url.hash, /^#edit=[A-Za-z0-9_-]+&view=[A-Za-z0-9_-]+$/)
+    assert.match(url.hash, /^#host=[A-Za-z0-9_-]+&edit=[A-Za-z0-9_-]+&view=[A-Za-z0-9_-]+$/)
 
     const problem = await (await fetch(`${env.server.base}/api/problems/${PROBLEM}`)).json()
     await waitFor(async () => (await page.locator('.palette-item').count()) === problem.available_components.length + 1, 'the palette to fill')

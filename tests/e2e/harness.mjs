@@ -50,9 +50,10 @@ async function waitHealthy(base, proc, log) {
 
 /**
  * Starts the server (TIERBOARD_BIN, default target/debug/tierboard) unless TIERBOARD_E2E_URL names
- * one that is already running (for working on the tests themselves).
+ * one that is already running (for working on the tests themselves). `extraArgs` are appended to
+ * `tierboard serve` (e.g. `--hide-solutions` for an interview server).
  */
-export async function startServer() {
+export async function startServer(extraArgs = []) {
   if (process.env.TIERBOARD_E2E_URL) return { base: process.env.TIERBOARD_E2E_URL.replace(/\/$/, ''), stop: async () => {} }
   const bin = path.resolve(repo, process.env.TIERBOARD_BIN ?? 'target/debug/tierboard')
   if (!existsSync(bin)) throw new Error(`no server binary at ${bin}: run \`cargo build\` first or set TIERBOARD_BIN`)
@@ -64,7 +65,7 @@ export async function startServer() {
   let output = ''
   const proc = spawn(
     bin,
-    ['serve', '--addr', `127.0.0.1:${port}`, '--database-url', `sqlite://${dir}/t.db`, '--static-dir', dist, '--problems', path.join(repo, 'problems'), '--room-creations-per-minute', '0'],
+    ['serve', '--addr', `127.0.0.1:${port}`, '--database-url', `sqlite://${dir}/t.db`, '--static-dir', dist, '--problems', path.join(repo, 'problems'), '--room-creations-per-minute', '0', ...extraArgs],
     { cwd: repo, env: { ...process.env, RUST_LOG: process.env.RUST_LOG ?? 'info' }, stdio: ['ignore', 'pipe', 'pipe'] },
   )
   const keep = (b) => {
@@ -244,8 +245,9 @@ export async function unlabelled(page) {
 /**
  * One server and one browser for a test file: started before its tests, stopped after them, with
  * every person's context closed. `env.person(name)` opens a context that is cleaned up with it.
+ * `opts.serverArgs`: extra `tierboard serve` arguments.
  */
-export function setup() {
+export function setup(opts = {}) {
   const env = {
     server: null,
     browser: null,
@@ -257,7 +259,7 @@ export function setup() {
     },
   }
   before(async () => {
-    env.server = await startServer()
+    env.server = await startServer(opts.serverArgs)
     env.browser = await launchBrowser()
   })
   after(async () => {

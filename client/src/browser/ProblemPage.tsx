@@ -7,7 +7,8 @@ import { useEffect, useState } from 'react'
 import { createRoom, getComponents, getProblem, getSolution, type ComponentDef, type Problem, type Solution } from '../api'
 import { TopBar } from '../TopBar'
 import { Catalog } from '../catalog'
-import { editLink } from '../links'
+import { editLink, hostLink } from '../links'
+import type { Mode } from '../protocol'
 import { linkClick, navigate } from '../router'
 import { AnalysisView, ReferenceView } from '../learn/Answer'
 import { HintList } from '../learn/Hints'
@@ -15,12 +16,14 @@ import { ProblemFull } from '../learn/ProblemFull'
 import { recordProgress, statusOf, useProgress } from '../learn/progress'
 import { EstimateDrills, TutorialView } from '../learn/Tutorial'
 import { DifficultyBadge, hintList } from './common'
+import '../room/interview.css'
 
 export function ProblemPage({ id }: { id: string }) {
   const [problem, setProblem] = useState<Problem | null>(null)
   const [catalog, setCatalog] = useState<Catalog | null>(null)
   const [error, setError] = useState<string | null>(null)
   const [starting, setStarting] = useState(false)
+  const [mode, setMode] = useState<Mode>('practice')
   const progress = useProgress()[id]
 
   useEffect(() => {
@@ -41,8 +44,9 @@ export function ProblemPage({ id }: { id: string }) {
     setStarting(true)
     setError(null)
     try {
-      const r = await createRoom(id)
-      const link = editLink(location.origin, r.room, r.tokens)!
+      const r = await createRoom(id, mode)
+      // The creator holds the host link (issue 22): it runs the room and hands out the others.
+      const link = (hostLink(location.origin, r.room, r.tokens) ?? editLink(location.origin, r.room, r.tokens))!
       navigate(link.slice(location.origin.length))
     } catch (e) {
       setError(`Could not start a room: ${(e as Error).message}`)
@@ -92,9 +96,34 @@ export function ProblemPage({ id }: { id: string }) {
                   </p>
                 )}
               </div>
-              <button type="button" className="primary big" onClick={start} disabled={starting}>
-                {starting ? 'Starting…' : 'Start a room'}
-              </button>
+              <div className="start-room">
+                <fieldset className="mode-choice">
+                  <legend className="muted small">Kind of room</legend>
+                  <label className={mode === 'practice' ? 'on' : ''}>
+                    <input type="radio" name="mode" value="practice" checked={mode === 'practice'} onChange={() => setMode('practice')} />
+                    <span>
+                      <strong>Practice</strong>
+                      <small>Design alone or together; hints and the answer are there when you want them.</small>
+                    </span>
+                  </label>
+                  <label className={mode === 'interview' ? 'on' : ''}>
+                    <input
+                      type="radio"
+                      name="mode"
+                      value="interview"
+                      checked={mode === 'interview'}
+                      onChange={() => setMode('interview')}
+                    />
+                    <span>
+                      <strong>Mock interview</strong>
+                      <small>You host: a shared clock, hints on cue, curveballs. The candidate sees only what you reveal.</small>
+                    </span>
+                  </label>
+                </fieldset>
+                <button type="button" className="primary big" onClick={start} disabled={starting}>
+                  {starting ? 'Starting…' : mode === 'interview' ? 'Start the interview room' : 'Start a room'}
+                </button>
+              </div>
             </div>
             <ProblemFull
               problem={problem}

@@ -4,7 +4,7 @@
  * the room's tokens again, and Forget. Nothing shows until a room has been opened here.
  */
 import { useState } from 'react'
-import { editLink, viewLink } from '../links'
+import { editLink, hostLink, viewLink } from '../links'
 import { forgetRoom, useRecentRooms, type RecentRoom } from '../recentRooms'
 import './landing.css'
 
@@ -30,9 +30,11 @@ export function ago(then: number, now = Date.now()): string {
   return 'just now'
 }
 
-/** The room's link on this site (path and fragment), the editor's when this browser has it. */
+const ROLE_WORDS = { host: 'Host', edit: 'Editor', view: 'View only' } as const
+
+/** The room's link on this site (path and fragment), the host's or the editor's when this browser has it. */
 export function roomHref(r: RecentRoom): string {
-  return (editLink('', r.room, r.tokens) ?? viewLink('', r.room, r.tokens))!
+  return (hostLink('', r.room, r.tokens) ?? editLink('', r.room, r.tokens) ?? viewLink('', r.room, r.tokens))!
 }
 
 export function YourRooms() {
@@ -53,7 +55,7 @@ export function YourRooms() {
             <a href={roomHref(r)} className="room-card-open">
               <span className="room-card-title">{r.title ?? 'Untitled room'}</span>
               <span className="room-card-meta">
-                <span className={`chip ${r.role === 'edit' ? 'role-edit' : ''}`}>{r.role === 'edit' ? 'Editor' : 'View only'}</span>
+                <span className={`chip ${r.role !== 'view' ? 'role-edit' : ''}`}>{ROLE_WORDS[r.role]}</span>
                 {r.tiers !== null && r.reached !== null && (
                   <span className="chip" data-testid="your-room-tiers">
                     {r.reached} of {r.tiers} tiers
@@ -76,7 +78,7 @@ export function YourRooms() {
               type="button"
               className="room-card-forget"
               onClick={() => forgetRoom(r.room)}
-              aria-label={`Forget ${r.title ?? 'this room'} (${r.role === 'edit' ? 'editor' : 'view only'})`}
+              aria-label={`Forget ${r.title ?? 'this room'} (${ROLE_WORDS[r.role].toLowerCase()})`}
               title="Forget this room in this browser (the room itself stays)"
             >
               ×

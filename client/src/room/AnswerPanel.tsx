@@ -13,7 +13,7 @@ import type { SimulationResult } from '../simulation'
 import { SimComparison } from './SimComparison'
 import type { ReferenceState } from './useReference'
 
-function useDiff(doc: Y.Doc, reference: ReferenceState['solution'], catalog: Catalog): DesignDiff | null {
+export function useDiff(doc: Y.Doc, reference: ReferenceState['solution'], catalog: Catalog): DesignDiff | null {
   const [diff, setDiff] = useState<DesignDiff | null>(null)
   useEffect(() => {
     const ref = reference?.reference_solution
@@ -26,7 +26,7 @@ function useDiff(doc: Y.Doc, reference: ReferenceState['solution'], catalog: Cat
   return diff
 }
 
-function Items({ items, catalog, empty }: { items: DiffItem[]; catalog: Catalog; empty: string }) {
+export function Items({ items, catalog, empty }: { items: DiffItem[]; catalog: Catalog; empty: string }) {
   if (items.length === 0) return <p className="muted small">{empty}</p>
   return (
     <ul className="plain-list diff-list">

@@ -5,7 +5,20 @@
  * busiest nodes, and the sentences behind every figure.
  */
 import { useId, type CSSProperties } from 'react'
-import { heatBand, heatColor, loadLabel, ms, num, pct, rps, saturation, usd, type LoadSpec, type SimulationResult } from '../simulation'
+import {
+  heatBand,
+  heatColor,
+  isPlainPeak,
+  loadLabel,
+  ms,
+  num,
+  pct,
+  rps,
+  saturation,
+  usd,
+  type LoadSpec,
+  type SimulationResult,
+} from '../simulation'
 import type { WhatIf } from './useSimulation'
 
 /** Spike multipliers the slider offers: ×1 to ×20 of peak. */
@@ -19,6 +32,13 @@ export function scenarioCaption(r: SimulationResult | null): string | undefined 
   for (const id of r.scenario.fail) parts.push(`${r.nodes[id]?.label || id} failed`)
   if (r.scenario.cold_cache) parts.push('cold caches')
   return parts.join(', ')
+}
+
+/** What the room's shared result is judged under: the peak, or the host's curveball (issue 22). */
+function roomCaption(room: SimulationResult | null): string {
+  if (room && !isPlainPeak(room.scenario))
+    return `Showing the room's design under the host's curveball (${scenarioCaption(room)}), as everyone sees it.`
+  return "Showing the room's design at the problem's peak, as everyone sees it."
 }
 
 export function CapacityPanel({ whatIf, onHighlight }: { whatIf: WhatIf; onHighlight?: (nodes: string[]) => void }) {
@@ -133,14 +153,14 @@ function WhatIfControl({ whatIf }: { whatIf: WhatIf }) {
       <p className="muted small" role="status">
         {whatIf.active ? (
           <>
-            {whatIf.pending ? 'Simulating… ' : ''}Showing {scenarioCaption(whatIf.shown) ?? 'the what-if'} for you only; the room still sees
-            the peak.{' '}
+            {whatIf.pending ? 'Simulating… ' : ''}Showing {scenarioCaption(whatIf.shown) ?? 'the what-if'} for you only; the room still sees{' '}
+            {whatIf.room && !isPlainPeak(whatIf.room.scenario) ? 'the host’s curveball' : 'the peak'}.{' '}
             <button type="button" className="link" onClick={whatIf.reset}>
               Back to peak
             </button>
           </>
         ) : (
-          "Showing the room's design at the problem's peak, as everyone sees it."
+          roomCaption(whatIf.room)
         )}
       </p>
       {whatIf.error && <p className="error-box">Could not simulate: {whatIf.error}</p>}

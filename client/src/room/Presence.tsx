@@ -1,7 +1,8 @@
 /** Who is here: a participant list with colours; click someone to follow their view. */
 import { useEffect, useState } from 'react'
 import type { Awareness } from 'y-protocols/awareness'
-import { participants, type Participant } from '../presence'
+import { participants, roleLabel, type Participant } from '../presence'
+import type { Mode } from '../protocol'
 
 export function useParticipants(awareness: Awareness | null): Participant[] {
   const [list, setList] = useState<Participant[]>([])
@@ -35,43 +36,57 @@ export function ParticipantList(props: {
   onFollow: (id: number | null) => void
   /** Clicking one's own avatar changes one's name. */
   onRename?: () => void
+  /** The room's mode and driver (issue 22): roles are named, the driver is marked. */
+  mode?: Mode | null
+  driver?: number | null
 }) {
   const { people, follow, onFollow, onRename } = props
   return (
     <ul className="participants" aria-label="Participants">
-      {people.map((p) => (
-        <li key={p.clientID}>
-          <button
-            type="button"
-            className={`avatar ${follow === p.clientID ? 'following' : ''} ${p.user.role === 'view' ? 'viewer' : ''}`}
-            style={{ background: p.user.color }}
-            disabled={p.self && !onRename}
-            onClick={() => (p.self ? onRename?.() : onFollow(follow === p.clientID ? null : p.clientID))}
-            aria-pressed={p.self ? undefined : follow === p.clientID}
-            title={
-              (p.self
-                ? `${p.user.name} (you): click to change your name`
-                : follow === p.clientID
-                  ? `Following ${p.user.name}; click to stop`
-                  : `Follow ${p.user.name}'s view`) + (p.user.role === 'view' ? ' · view only' : '')
-            }
-            data-role={p.user.role}
-            data-testid="participant"
-            data-name={p.user.name}
-          >
-            {/* The initials are the picture; the hidden words name the person and what a click does
+      {people.map((p) => {
+        const role = roleLabel(p.user.role, props.mode ?? null)
+        const driving = props.driver != null && props.driver === p.clientID
+        const tag = `${p.user.role === 'view' ? 'view only (observer)' : role.toLowerCase()}${driving ? ', driving' : ''}`
+        return (
+          <li key={p.clientID}>
+            <button
+              type="button"
+              className={`avatar ${follow === p.clientID ? 'following' : ''} ${p.user.role === 'view' ? 'viewer' : ''} ${driving ? 'driving' : ''}`}
+              style={{ background: p.user.color }}
+              disabled={p.self && !onRename}
+              onClick={() => (p.self ? onRename?.() : onFollow(follow === p.clientID ? null : p.clientID))}
+              aria-pressed={p.self ? undefined : follow === p.clientID}
+              title={
+                (p.self
+                  ? `${p.user.name} (you): click to change your name`
+                  : follow === p.clientID
+                    ? `Following ${p.user.name}; click to stop`
+                    : `Follow ${p.user.name}'s view`) + ` · ${tag}`
+              }
+              data-role={p.user.role}
+              data-driver={driving ? 'true' : undefined}
+              data-testid="participant"
+              data-name={p.user.name}
+            >
+              {/* The initials are the picture; the hidden words name the person and what a click does
                 (as content, not aria-label, which would have to contain the initials). */}
-            <span aria-hidden="true">{initials(p.user.name)}</span>
-            <span className="sr-only">
-              {(p.self
-                ? `${p.user.name} (you): change your name`
-                : follow === p.clientID
-                  ? `Stop following ${p.user.name}`
-                  : `Follow ${p.user.name}`) + (p.user.role === 'view' ? ', view only' : '')}
-            </span>
-          </button>
-        </li>
-      ))}
+              <span aria-hidden="true">{initials(p.user.name)}</span>
+              {(p.user.role === 'host' || driving) && (
+                <span className={`avatar-badge ${driving ? 'drive' : 'host'}`} aria-hidden="true" data-testid="avatar-badge">
+                  {driving ? '✎' : '★'}
+                </span>
+              )}
+              <span className="sr-only">
+                {(p.self
+                  ? `${p.user.name} (you): change your name`
+                  : follow === p.clientID
+                    ? `Stop following ${p.user.name}`
+                    : `Follow ${p.user.name}`) + `, ${tag}`}
+              </span>
+            </button>
+          </li>
+        )
+      })}
     </ul>
   )
 }

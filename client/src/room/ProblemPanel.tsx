@@ -10,6 +10,7 @@ import type { Catalog } from '../catalog'
 import { HintList } from '../learn/Hints'
 import { ProblemFull } from '../learn/ProblemFull'
 import { EstimateDrills, TutorialView } from '../learn/Tutorial'
+import type { RevealedHint } from '../interview'
 import { useHints } from './useHints'
 
 export function ProblemPanel(props: {
@@ -20,9 +21,14 @@ export function ProblemPanel(props: {
   name: string
   /** A hint to bring into view (from a failing tier rule), with a counter so the same one can be asked twice. */
   focusHint: { index: number; seq: number } | null
+  /**
+   * In an interview (issue 22) the hints are the ones the host revealed, in their order, and nobody
+   * reveals more from here; the tutorial (a worked answer) is the host's.
+   */
+  interview?: { revealed: RevealedHint[]; isHost: boolean } | null
 }) {
-  const { problem, doc, focusHint } = props
-  const hints = hintList(problem?.hints)
+  const { problem, doc, focusHint, interview } = props
+  const hints = interview ? interview.revealed.map((h) => h.text) : hintList(problem?.hints)
   const { revealed, reveal } = useHints(doc, problem, hints.length, props.name)
   const ref = useRef<HTMLDivElement>(null)
   useEffect(() => {
@@ -42,9 +48,21 @@ export function ProblemPanel(props: {
         problem={problem}
         catalog={props.catalog}
         compact
-        tutorial={problem.tutorial ? <TutorialView problem={problem} /> : <EstimateDrills problem={problem} />}
+        tutorial={
+          interview && !interview.isHost ? undefined : problem.tutorial ? (
+            <TutorialView problem={problem} />
+          ) : (
+            <EstimateDrills problem={problem} />
+          )
+        }
         hints={
-          hints.length > 0 ? (
+          interview ? (
+            hints.length > 0 ? (
+              <HintList hints={hints} revealed={hints.map(() => ({}))} onReveal={null} idPrefix="panel-" />
+            ) : (
+              <p className="muted small">No hints yet: the interviewer reveals them one at a time.</p>
+            )
+          ) : hints.length > 0 ? (
             <HintList hints={hints} revealed={revealed} onReveal={props.readOnly ? null : reveal} idPrefix="panel-" />
           ) : undefined
         }

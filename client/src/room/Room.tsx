@@ -1,7 +1,9 @@
 /**
  * A room: the canvas with its palette, the side panels (tiers, inspector, problem, notes), presence,
  * undo/redo of one's own edits, share links, status, export/import. Editing controls exist only
- * for the edit role; a view link gets the same room read-only.
+ * while one may edit: a view link gets the same room read-only, and so does a candidate while the host
+ * has locked the canvas or someone else drives (issue 22). The host gets the host console, and every
+ * participant of an interview the clock, the revealed hints and the curveball (./InterviewBar.tsx).
  */
 import { lazy, Suspense, useCallback, useEffect, useMemo, useState } from 'react'
 import { ReactFlowProvider } from '@xyflow/react'
@@ -9,7 +11,10 @@ import type * as Y from 'yjs'
 import { getComponents, getProblem, getRoom, type Problem, type RoomInfo } from '../api'
 import { Brand, ThemeToggle, TopBar } from '../TopBar'
 import { Catalog, EMPTY_CATALOG } from '../catalog'
-import { parseFragment, roleOf, tokenFor, type RoomTokens } from '../links'
+import { fragmentOf, parseFragment, roleOf, tokenFor, type RoomTokens } from '../links'
+import { editBlock, type EditBlock, type InterviewState } from '../interview'
+import { HostConsole, useDesignNodes } from './HostConsole'
+import { InterviewBar } from './InterviewBar'
 import { loadName, saveName } from '../presence'
 import { deleteElements, problemOf } from '../schema'
 import { linkClick } from '../router'
@@ -47,15 +52,35 @@ import { useDeletedNotice } from './useDeletedNotice'
 import { useUndoManager } from './useUndoManager'
 import { useToast } from './useToast'
 
-type Tab = 'tiers' | 'capacity' | 'inspect' | 'problem' | 'answer' | 'notes'
-const TABS: Tab[] = ['tiers', 'capacity', 'inspect', 'problem', 'answer', 'notes']
+type Tab = 'host' | 'tiers' | 'capacity' | 'inspect' | 'problem' | 'answer' | 'notes'
+const TABS: Tab[] = ['host', 'tiers', 'capacity', 'inspect', 'problem', 'answer', 'notes']
+
+/** Whether the interview strip is worth showing: always in an interview, in practice once the host used it. */
+function interviewActive(s: InterviewState | null): boolean {
+  if (!s) return false
+  if (s.mode === 'interview') return true
+  const c = s.clock
+  const started = c.ends_at !== null || c.phase > 0 || (c.paused_remaining_ms ?? 0) !== Math.round((c.phases[0]?.minutes ?? 0) * 60_000)
+  return started || s.locked || s.driver !== null || s.curveball !== null || s.revealed_hints.length > 0
+}
+
+const BLOCK_WORDS: Record<Exclude<EditBlock, null>, string> = {
+  view: 'view only',
+  locked: 'locked by the host',
+  not_driver: 'someone else is driving',
+}
 
 // CodeMirror is most of the notes pad's weight: load it when the Notes tab is first opened.
 const NotesPad = lazy(() => import('./NotesPad').then((m) => ({ default: m.NotesPad })))
 
 export function Room({ room }: { room: string }) {
   // Tokens are read once from the fragment; the fragment stays so that reload and bookmarks work.
-  const [tokens] = useState<RoomTokens>(() => parseFragment(location.hash))
+  const [tokens, setTokens] = useState<RoomTokens>(() => parseFragment(location.hash))
+  // A rotated link (the host re-issued it) replaces the old one in this page's own fragment.
+  const onRotated = useCallback((next: RoomTokens) => {
+    setTokens(next)
+    history.replaceState(history.state, '', `#${fragmentOf(next)}`)
+  }, [])
   const token = tokenFor(tokens)
   // Pasting another link of the same room only changes the fragment: start over with its tokens.
   useEffect(() => {
@@ -102,7 +127,9 @@ export function Room({ room }: { room: string }) {
 
   const role = state.role ?? info?.role ?? roleOf(tokens)
   const doc = conn?.doc ?? null
-  const roomContext = useMemo(() => ({ doc, readOnly: role !== 'edit' }), [doc, role])
+  const block = editBlock(role, state.interview, doc?.clientID ?? -1)
+  const readOnly = block !== null
+  const roomContext = useMemo(() => ({ doc, readOnly }), [doc, readOnly])
 
   if (!token) {
     return <Fatal message="This link has no access token. Ask for the room's edit or view link." />
@@ -120,8 +147,12 @@ export function Room({ room }: { room: string }) {
               doc={conn.doc}
               awareness={conn.awareness}
               state={state}
-              readOnly={role !== 'edit'}
+              readOnly={readOnly}
+              block={block}
+              role={role}
+              mode={state.mode ?? info?.mode ?? null}
               tokens={tokens}
+              onRotated={onRotated}
               name={name ?? ''}
               onRename={onRename}
               problem={problem}
@@ -173,16 +204,28 @@ function RoomView(props: {
   awareness: import('y-protocols/awareness').Awareness
   state: RoomState
   readOnly: boolean
+  block: EditBlock
+  role: import('../protocol').Role | null
+  mode: import('../protocol').Mode | null
   tokens: RoomTokens
+  onRotated: (t: RoomTokens) => void
   name: string
   onRename: () => void
   problem: Problem | null
   catalog: Catalog
   dismissNotice: () => void
 }) {
-  const { doc, awareness, state, readOnly, problem, catalog } = props
+  const { doc, awareness, state, readOnly, problem, catalog, mode } = props
   const token = tokenFor(props.tokens)
-  const [tab, setTab] = useState<Tab>('tiers')
+  const isHost = props.role === 'host'
+  const interview = state.interview
+  // Nothing picked yet: the host of an interview starts on the console, everyone else on the tiers.
+  const [tab, setTab] = useState<Tab | null>(null)
+  // The answer is the host's until revealed, in an interview; in practice it is everyone's.
+  const answerAllowed = isHost || mode === 'practice' || interview?.solution_revealed === true
+  const tabs = TABS.filter((t) => (t === 'host' ? isHost : t === 'answer' ? answerAllowed : true))
+  const wanted: Tab = tab ?? (isHost && mode === 'interview' ? 'host' : 'tiers')
+  const shownTab: Tab = tabs.includes(wanted) ? wanted : 'tiers'
   const { selection, onSelection, duplicate } = useSelection(doc, readOnly)
   const [highlight, onHighlight] = useHighlight()
   const [follow, setFollow] = useState<number | null>(null)
@@ -214,7 +257,7 @@ function RoomView(props: {
   const onSimHighlight = useCallback((nodes: string[]) => onHighlight('simulation', nodes), [onHighlight])
   const onStopFollow = useCallback(() => setFollow(null), [])
   useFollowEditor(readOnly, people, follow, setFollow)
-  const reference = useReference(problem?.id ?? null)
+  const reference = useReference(props.room, token, answerAllowed)
   const refDesign = reference.ghost ? reference.solution?.reference_solution : null
   const overlay = useMemo(() => (refDesign ? <Ghost reference={refDesign} catalog={catalog} /> : null), [refDesign, catalog])
   const [focusHint, setFocusHint] = useState<{ index: number; seq: number } | null>(null)
@@ -223,14 +266,19 @@ function RoomView(props: {
     setFocusHint((f) => ({ index, seq: (f?.seq ?? 0) + 1 }))
   }, [])
   const coach = useMemo(() => {
-    if (!problem) return undefined
+    // In an interview, hints come from the host, one at a time: the tiers do not point at them.
+    if (!problem || mode === 'interview') return undefined
     const hints = hintList(problem.hints)
     return (tier: number, rule: number) => {
       const r = problem.tiers[tier]?.rules[rule]
       // a path rule is coached by its first type; a latency or whole-design capacity rule by none
       return r ? hintFor({ type: r.type || r.types?.[0] || '' }, problem.tiers[tier].id, hints, catalog) : null
     }
-  }, [problem, catalog])
+  }, [problem, catalog, mode])
+  // The host picks a node to fail; everyone reads the failed node's name in the banner.
+  const designNodes = useDesignNodes(doc, isHost || (interview?.curveball?.fail.length ?? 0) > 0)
+  const nodeLabel = useCallback((id: string) => designNodes.find((n) => n.id === id)?.label ?? id, [designNodes])
+  const peakRps = problem?.targets?.peak_rate_per_sec ?? null
   // The best tier reached here counts as this browser's progress on the problem.
   const reached = state.validation?.reached ?? 0
   const tierTotal = state.validation?.tiers.length ?? 0
@@ -264,15 +312,27 @@ function RoomView(props: {
           ) : (
             'Room'
           )}
-          {readOnly && (
-            <span className="chip small" data-testid="read-only">
-              view only
+          {isHost && (
+            <span className="chip small role-host" data-testid="host-chip">
+              host
+            </span>
+          )}
+          {props.block && (
+            <span className={`chip small ${props.block !== 'view' ? 'warn' : ''}`} data-testid="read-only" data-reason={props.block}>
+              {BLOCK_WORDS[props.block]}
             </span>
           )}
         </div>
         <Status state={state} readOnly={readOnly} />
         <div className="spacer" />
-        <ParticipantList people={people} follow={follow} onFollow={setFollow} onRename={props.onRename} />
+        <ParticipantList
+          people={people}
+          follow={follow}
+          onFollow={setFollow}
+          onRename={props.onRename}
+          mode={mode}
+          driver={interview?.driver ?? null}
+        />
         {!readOnly && (
           <div className="btn-group" role="group" aria-label="History">
             <button
@@ -302,7 +362,7 @@ function RoomView(props: {
             <input type="checkbox" checked={snap} onChange={(e) => setSnap(e.target.checked)} /> Snap
           </label>
         )}
-        <ShareMenu room={props.room} tokens={props.tokens} onCopied={setToast} />
+        <ShareMenu room={props.room} tokens={props.tokens} mode={mode} onCopied={setToast} onRotated={props.onRotated} />
         <ExportMenu doc={doc} readOnly={readOnly} base={`tierboard-${problem?.id ?? 'design'}`} onNotice={setToast} />
         <button
           type="button"
@@ -315,6 +375,17 @@ function RoomView(props: {
         </button>
         <ThemeToggle />
       </header>
+      {interview && interviewActive(interview) && (
+        <InterviewBar
+          state={interview}
+          offset={state.offset}
+          block={props.block}
+          isHost={isHost}
+          people={people}
+          peakRps={peakRps}
+          nodeLabel={nodeLabel}
+        />
+      )}
       <div className="room-body">
         {!readOnly && <Palette doc={doc} types={problem?.available_components ?? []} catalog={catalog} />}
         <Canvas
@@ -335,17 +406,17 @@ function RoomView(props: {
         <aside className={`sidebar ${panelOpen ? 'open' : 'closed'}`} aria-label="Room panels">
           <PanelToggle open={panelOpen} onToggle={togglePanel} controls="room-panels" />
           <div className="tabs" role="tablist" id="room-panels" hidden={!panelOpen}>
-            {TABS.map((t) => (
+            {tabs.map((t) => (
               <button
                 key={t}
                 type="button"
                 role="tab"
-                aria-selected={tab === t}
-                className={tab === t ? 'on' : ''}
+                aria-selected={shownTab === t}
+                className={shownTab === t ? 'on' : ''}
                 onClick={() => setTab(t)}
                 id={`tab-${t}`}
               >
-                {t[0].toUpperCase() + t.slice(1)}
+                {t === 'host' ? 'Host' : t[0].toUpperCase() + t.slice(1)}
                 {t === 'tiers' && state.validation && (
                   <span className={`badge ${state.validation.reached === state.validation.tiers.length ? 'ok' : ''}`}>
                     {state.validation.reached}/{state.validation.tiers.length}
@@ -363,11 +434,27 @@ function RoomView(props: {
               </button>
             ))}
           </div>
-          {tab !== 'tiers' && panelOpen && state.validation && (
+          {shownTab !== 'tiers' && panelOpen && state.validation && (
             <TierStrip result={state.validation} stale={state.status !== 'connected'} onOpen={() => setTab('tiers')} />
           )}
-          <div className="tab-body" role="tabpanel" aria-labelledby={`tab-${tab}`} hidden={!panelOpen}>
-            {tab === 'tiers' && (
+          <div className="tab-body" role="tabpanel" aria-labelledby={`tab-${shownTab}`} hidden={!panelOpen}>
+            {shownTab === 'host' && interview && (
+              <HostConsole
+                room={props.room}
+                token={props.tokens.host ?? null}
+                state={interview}
+                host={state.hostView}
+                offset={state.offset}
+                people={people}
+                doc={doc}
+                catalog={catalog}
+                reference={reference}
+                peakRps={peakRps}
+                nodes={designNodes}
+              />
+            )}
+            {shownTab === 'host' && !interview && <p className="muted">Waiting for the room’s interview state…</p>}
+            {shownTab === 'tiers' && (
               <>
                 {state.validation && state.status !== 'connected' && (
                   <p className="stale-note" data-testid="tiers-stale">
@@ -392,14 +479,22 @@ function RoomView(props: {
                 )}
               </>
             )}
-            {tab === 'capacity' && <CapacityPanel whatIf={whatIf} onHighlight={onSimHighlight} />}
-            {tab === 'inspect' && (
+            {shownTab === 'capacity' && <CapacityPanel whatIf={whatIf} onHighlight={onSimHighlight} />}
+            {shownTab === 'inspect' && (
               <Inspector doc={doc} catalog={catalog} nodes={selection.nodes} edges={selection.edges} readOnly={readOnly} />
             )}
-            {tab === 'problem' && (
-              <ProblemPanel problem={problem} catalog={catalog} doc={doc} readOnly={readOnly} name={props.name} focusHint={focusHint} />
+            {shownTab === 'problem' && (
+              <ProblemPanel
+                problem={problem}
+                catalog={catalog}
+                doc={doc}
+                readOnly={readOnly}
+                name={props.name}
+                focusHint={focusHint}
+                interview={mode === 'interview' ? { revealed: interview?.revealed_hints ?? [], isHost } : null}
+              />
             )}
-            {tab === 'answer' && (
+            {shownTab === 'answer' && (
               <AnswerPanel
                 doc={doc}
                 catalog={catalog}
@@ -408,7 +503,7 @@ function RoomView(props: {
                 simulation={state.simulation}
               />
             )}
-            {tab === 'notes' && (
+            {shownTab === 'notes' && (
               <Suspense fallback={<p className="muted">Loading the notes…</p>}>
                 <NotesPad doc={doc} awareness={awareness} readOnly={readOnly} />
               </Suspense>

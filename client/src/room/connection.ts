@@ -1,6 +1,7 @@
 /**
  * One room's live connection: the Yjs document, the stock y-websocket provider (with the tierboard
- * type-100 handler), IndexedDB persistence for offline edits, and the status the UI shows.
+ * type-100 handler), IndexedDB persistence for offline edits, and the status the UI shows, with the
+ * room's interview state (PROTOCOL §7) and, for the host, what only the host may see.
  */
 import { useCallback, useEffect, useState } from 'react'
 import * as Y from 'yjs'
@@ -13,11 +14,13 @@ import {
   isTerminalClose,
   registerTierboardHandler,
   wsServerUrl,
+  type Mode,
   type Role,
   type ServerMessage,
   type ValidationResult,
 } from '../protocol'
 import type { SimulationResult } from '../simulation'
+import { serverOffset, type HostView, type InterviewState } from '../interview'
 import { distinctColor, loadColor, readPresence } from '../presence'
 import { markDeleteOnlyChanges } from '../schema'
 
@@ -35,7 +38,14 @@ export interface RoomState {
   saved: boolean
   /** The role the server confirmed in its `session` message (null before it). */
   role: Role | null
+  mode: Mode | null
   problem: string | null
+  /** The room's interview state (clock, lock, driver, revealed hints, curveball); null before the first. */
+  interview: InterviewState | null
+  /** Every hint and the private notes: host connections only. */
+  hostView: HostView | null
+  /** Server time − local time, from the last `interview` / `host` message (ms). */
+  offset: number
   validation: ValidationResult | null
   /** The room's shared simulation of the design at the problem's peak (the server's `simulation`). */
   simulation: SimulationResult | null
@@ -51,7 +61,11 @@ const INITIAL: RoomState = {
   status: 'connecting',
   saved: true,
   role: null,
+  mode: null,
   problem: null,
+  interview: null,
+  hostView: null,
+  offset: 0,
   validation: null,
   simulation: null,
   fatal: null,
@@ -59,9 +73,19 @@ const INITIAL: RoomState = {
   restored: false,
 }
 
+/** What a refused edit (`locked`, `not_driver`) says; the tab then reloads the board from the server. */
+export const REFUSED: Record<string, string> = {
+  locked: 'Your last change was not applied: the host has locked the canvas. The board was reloaded from the room.',
+  not_driver: 'Your last change was not applied: another participant is driving. The board was reloaded from the room.',
+}
+
 export function useRoomConnection(room: string, token: string | null, name: string | null) {
   const [conn, setConn] = useState<RoomConnection | null>(null)
   const [state, setState] = useState<RoomState>(INITIAL)
+  // A refused edit leaves a gap in this tab's Yjs clock, so its later edits would never apply
+  // (PROTOCOL §7): the board starts over from the server, with the reason kept across the restart.
+  const [generation, setGeneration] = useState(0)
+  const [refused, setRefused] = useState<string | null>(null)
 
   useEffect(() => {
     if (!token) return
@@ -82,11 +106,23 @@ export function useRoomConnection(room: string, token: string | null, name: stri
     idb.whenSynced.then(() => patch({ restored: true, saved: tracker.saved() }))
 
     let role: Role | null = null
+    let restarting = false
     const off = registerTierboardHandler(provider, (m: ServerMessage) => {
       switch (m.type) {
         case 'session':
           role = m.role
-          patch({ role: m.role, problem: m.problem || null })
+          patch({ role: m.role, mode: m.mode, problem: m.problem || null })
+          break
+        case 'interview':
+          patch({ interview: m.state, offset: serverOffset(m.now, Date.now()) })
+          break
+        case 'host':
+          setState((s) => ({
+            ...s,
+            interview: m.state,
+            hostView: { hints: m.hints, notes: m.notes },
+            offset: serverOffset(m.now, Date.now()),
+          }))
           break
         case 'validation':
           patch({ validation: m.result })
@@ -102,6 +138,16 @@ export function useRoomConnection(room: string, token: string | null, name: stri
         case 'error':
           // A viewer's handshake (its sync step 2) is refused as read_only by design: nothing to tell.
           if (m.code === 'read_only' && role === 'view') break
+          if (m.code === 'locked' || m.code === 'not_driver') {
+            setRefused(REFUSED[m.code])
+            if (!restarting) {
+              restarting = true
+              // Drop the local copy holding the refused change, then reconnect with a fresh document.
+              provider.disconnect()
+              void idb.clearData().finally(() => setGeneration((g) => g + 1))
+            }
+            break
+          }
           patch({ notice: m.code === 'read_only' ? 'This is a view link: changes are not sent.' : m.message || m.code })
           break
       }
@@ -110,7 +156,9 @@ export function useRoomConnection(room: string, token: string | null, name: stri
       patch({ status: status === 'connected' ? 'connected' : status === 'connecting' ? 'connecting' : 'offline' })
     })
     provider.on('connection-close', (ev: CloseEvent | null) => {
-      if (ev && isTerminalClose(ev.code)) patch({ fatal: ev.reason || describeClose(ev.code), status: 'offline' })
+      // 4401 may mean a link the host revoked (issue 22): our words say so; the server's reason cannot tell.
+      if (ev && isTerminalClose(ev.code))
+        patch({ fatal: ev.code === 4401 ? describeClose(ev.code) : ev.reason || describeClose(ev.code), status: 'offline' })
     })
     const onUpdate = (_u: Uint8Array, origin: unknown) => {
       // Only this tab's own edits change whether its edits are saved.
@@ -140,7 +188,7 @@ export function useRoomConnection(room: string, token: string | null, name: stri
       doc.destroy()
       setConn(null)
     }
-  }, [room, token])
+  }, [room, token, generation])
 
   // The user part of the awareness state (with the role, so that others see who only views); the
   // canvas sets cursor, selection and viewport.
@@ -165,6 +213,10 @@ export function useRoomConnection(room: string, token: string | null, name: stri
     return () => aw.off('change', publish)
   }, [conn, name, role])
 
-  const dismissNotice = useCallback(() => setState((s) => (s.notice === null ? s : { ...s, notice: null })), [])
-  return { conn, state, dismissNotice }
+  const dismissNotice = useCallback(() => {
+    setRefused(null)
+    setState((s) => (s.notice === null ? s : { ...s, notice: null }))
+  }, [])
+  const shown = refused && !state.notice ? { ...state, notice: refused } : state
+  return { conn, state: shown, dismissNotice }
 }

@@ -1947,3 +1947,128 @@ fn a_flood_of_host_actions_is_refused_past_the_per_second_budget() {
         .unwrap();
     assert_eq!(room.core.interview_state()["locked"], false);
 }
+
+#[test]
+fn a_curveball_rejudges_the_tiers_and_clearing_it_gives_them_back() {
+    use crate::room::core::interview::Action;
+    use crate::simulation::{Load, Scenario};
+    let mut room = Room::with(
+        CoreConfig {
+            mode: crate::ids::Mode::Interview,
+            ..config(false)
+        },
+        loaded(Doc::new()),
+    );
+    let a = Client::new(2);
+    room.join(0, 1, Role::Host);
+    room.join(0, 2, Role::Edit);
+    room.tick(50);
+    room.send(100, 2, vec![a.reference()]);
+    room.tick(100);
+    let problem = bank().get(PROBLEM).unwrap();
+    let tiers = problem.tiers.len();
+    // The last tier is the one with the capacity rule: held at the peak of 1,000 rps.
+    let capacity_tier = problem
+        .tiers
+        .iter()
+        .position(|t| {
+            t.rules
+                .iter()
+                .any(|r| matches!(r, crate::problems::Rule::Capacity { .. }))
+        })
+        .expect("the tutorial has a capacity tier");
+    assert_eq!(capacity_tier, tiers - 1);
+    let tier_id = problem.tiers[capacity_tier].id.clone();
+    let reached = |room: &mut Room| room.core.validation_now(room.at(0)).unwrap().reached;
+    assert_eq!(
+        reached(&mut room),
+        tiers,
+        "the reference holds every tier at peak"
+    );
+
+    // What the host's action pushes: the validation, its transitions, the simulation.
+    let judged = |effects: &[Effect]| {
+        let mut validation = None;
+        let mut simulation = None;
+        let mut events = Vec::new();
+        for effect in effects {
+            match effect {
+                Effect::Broadcast { message, .. } if kind(message) == "validation" => {
+                    validation = Some(tierboard(message)["result"].clone())
+                }
+                Effect::Broadcast { message, .. } if kind(message) == "simulation" => {
+                    simulation = Some(tierboard(message)["result"].clone())
+                }
+                Effect::RecordTransitions(list) => events.extend(
+                    list.iter()
+                        .map(|t| format!("{} {}", t.event, t.tier))
+                        .collect::<Vec<_>>(),
+                ),
+                _ => {}
+            }
+        }
+        (validation, simulation, events)
+    };
+    let check = |sim: &serde_json::Value, id: &str| -> String {
+        let checks = sim["checks"].as_array().unwrap();
+        let c = checks.iter().find(|c| c["id"] == id).unwrap();
+        c["status"].as_str().unwrap().to_string()
+    };
+
+    // A 100× spike: 100,000 rps. The capacity tier is lost, recorded, and pushed to everyone, and the
+    // simulation's capacity check is judged under the spike too.
+    let spike = Scenario {
+        load: Load::Times(100.0),
+        ..Scenario::default()
+    };
+    room.core
+        .host_action(room.at(200), &Action::Curveball { scenario: spike })
+        .unwrap();
+    let effects = room.effects();
+    let (validation, simulation, events) = judged(&effects);
+    let validation = validation.expect("the curveball re-judges the tiers at once");
+    assert_eq!(validation["reached"], capacity_tier);
+    assert_eq!(events, [format!("lost {tier_id}")]);
+    let rules = &validation["tiers"][capacity_tier]["rules"];
+    let capacity = rules
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["kind"] == "capacity")
+        .unwrap();
+    assert_eq!(capacity["passed"], false);
+    let explanation = capacity["explanation"].as_str().unwrap();
+    assert!(
+        explanation.starts_with("at 100× peak (100,000 rps)"),
+        "{explanation}"
+    );
+    let simulation = simulation.expect("and the simulation");
+    assert_eq!(simulation["scenario"]["multiplier"], 100.0);
+    assert_eq!(check(&simulation, "sustains_peak"), "fail");
+    assert!(
+        broadcasts(&effects).contains(&("validation".to_string(), None)),
+        "everyone hears it, the candidate too"
+    );
+
+    // Cleared: the tier is reached again, and the check passes at the plain peak.
+    room.core
+        .host_action(room.at(300), &Action::ClearCurveball)
+        .unwrap();
+    let (validation, simulation, events) = judged(&room.effects());
+    assert_eq!(validation.expect("re-judged")["reached"], tiers);
+    assert_eq!(events, [format!("reached {tier_id}")]);
+    let simulation = simulation.expect("simulated at peak again");
+    assert_eq!(check(&simulation, "sustains_peak"), "pass");
+
+    // A curveball the design holds (half the peak) loses nothing: no transition.
+    let calm = Scenario {
+        load: Load::Times(0.5),
+        ..Scenario::default()
+    };
+    room.core
+        .host_action(room.at(400), &Action::Curveball { scenario: calm })
+        .unwrap();
+    let (_, _, events) = judged(&room.effects());
+    assert!(events.is_empty(), "{events:?}");
+    assert_eq!(reached(&mut room), tiers);
+}

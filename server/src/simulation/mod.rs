@@ -52,14 +52,41 @@ pub enum SpofMethod {
 }
 
 /// Simulates `design` for `problem` under `scenario`. The capacity checks are always computed at the
-/// problem's peak with nothing failed and warm caches, whatever the scenario.
+/// problem's peak with nothing failed and warm caches, whatever the scenario (`POST /api/simulate`).
 pub fn simulate(
     problem: &Problem,
     catalog: &Catalog,
     design: &Design,
     scenario: &Scenario,
 ) -> SimulationResult {
-    simulate_using(problem, catalog, design, scenario, SpofMethod::Incremental)
+    simulate_with(
+        problem,
+        catalog,
+        design,
+        scenario,
+        SpofMethod::Incremental,
+        false,
+    )
+}
+
+/// [`simulate`], with the `sustains_peak` and `latency_target` checks judged under `scenario` (its
+/// load, failed nodes and cold caches) rather than at the plain peak: what a room under an interview's
+/// curveball shows (issue 22). The single-point-of-failure check stays at the peak with nothing failed
+/// (it fails each node in turn itself), and the cost does not depend on the scenario.
+pub fn simulate_judged_under(
+    problem: &Problem,
+    catalog: &Catalog,
+    design: &Design,
+    scenario: &Scenario,
+) -> SimulationResult {
+    simulate_with(
+        problem,
+        catalog,
+        design,
+        scenario,
+        SpofMethod::Incremental,
+        true,
+    )
 }
 
 /// [`simulate`] with the single-point-of-failure check's method chosen; the result is the same.
@@ -70,36 +97,108 @@ pub fn simulate_using(
     scenario: &Scenario,
     method: SpofMethod,
 ) -> SimulationResult {
-    let workload = Workload::of(problem);
-    let mut graph = Graph::build(design, catalog);
-    let mut failed = vec![false; graph.nodes.len()];
-    let mut fail = Vec::new();
-    for id in &scenario.fail {
-        match graph.index.get(id) {
-            Some(&v) if !failed[v] => {
-                failed[v] = true;
-                fail.push(id.clone());
+    simulate_with(problem, catalog, design, scenario, method, false)
+}
+
+/// A scenario applied to a design's graph: the rate multiplier and the failed nodes (a failed id the
+/// graph does not have becomes a design issue).
+struct Applied {
+    multiplier: f64,
+    failed: Vec<bool>,
+    /// The failed ids that exist, once each, in the scenario's order.
+    fail: Vec<String>,
+}
+
+impl Applied {
+    fn new(graph: &mut Graph, workload: &Workload, scenario: &Scenario) -> Applied {
+        let mut failed = vec![false; graph.nodes.len()];
+        let mut fail = Vec::new();
+        for id in &scenario.fail {
+            match graph.index.get(id) {
+                Some(&v) if !failed[v] => {
+                    failed[v] = true;
+                    fail.push(id.clone());
+                }
+                Some(_) => {}
+                None => graph.issues.push(SimIssue::new(
+                    "unknown_failed_node",
+                    format!(
+                        "the scenario fails '{id}', which is not a simulated node of the design"
+                    ),
+                    vec![id.clone()],
+                    vec![],
+                )),
             }
-            Some(_) => {}
-            None => graph.issues.push(SimIssue::new(
-                "unknown_failed_node",
-                format!("the scenario fails '{id}', which is not a simulated node of the design"),
-                vec![id.clone()],
-                vec![],
-            )),
+        }
+        let multiplier = match scenario.load {
+            Load::Normal => workload.normal_rps / workload.peak_rps,
+            Load::Peak => 1.0,
+            Load::Times(m) => m,
+        };
+        Applied {
+            multiplier,
+            failed,
+            fail,
         }
     }
-    let multiplier = match scenario.load {
-        Load::Normal => workload.normal_rps / workload.peak_rps,
-        Load::Peak => 1.0,
-        Load::Times(m) => m,
-    };
+
+    fn plain_peak(&self, scenario: &Scenario) -> bool {
+        self.multiplier == 1.0 && self.fail.is_empty() && !scenario.cold_cache
+    }
+
+    /// Where a figure was judged, for explanations: `at the peak of 10,000 rps`, or under a changed
+    /// scenario `at 5× peak (50,000 rps) with 'Cache' failed and caches cold`.
+    fn situation(&self, graph: &Graph, workload: &Workload, scenario: &Scenario) -> String {
+        let rate = workload.peak_rps * self.multiplier;
+        let mut s = match scenario.load {
+            Load::Normal => format!("at the normal load of {} rps", num(rate)),
+            _ if self.multiplier == 1.0 => format!("at the peak of {} rps", num(rate)),
+            _ => format!("at {}× peak ({} rps)", num(self.multiplier), num(rate)),
+        };
+        let mut extras = Vec::new();
+        if !self.fail.is_empty() {
+            let names: Vec<String> = self
+                .fail
+                .iter()
+                .map(|id| {
+                    let label = graph
+                        .index
+                        .get(id)
+                        .map_or(id.as_str(), |&v| graph.nodes[v].label.as_str());
+                    format!("'{label}'")
+                })
+                .collect();
+            extras.push(format!("{} failed", names.join(", ")));
+        }
+        if scenario.cold_cache {
+            extras.push("caches cold".to_string());
+        }
+        if !extras.is_empty() {
+            s.push_str(" with ");
+            s.push_str(&extras.join(" and "));
+        }
+        s
+    }
+}
+
+fn simulate_with(
+    problem: &Problem,
+    catalog: &Catalog,
+    design: &Design,
+    scenario: &Scenario,
+    method: SpofMethod,
+    judged_under_scenario: bool,
+) -> SimulationResult {
+    let workload = Workload::of(problem);
+    let mut graph = Graph::build(design, catalog);
+    let applied = Applied::new(&mut graph, &workload, scenario);
+    let (multiplier, failed) = (applied.multiplier, applied.failed.as_slice());
     let rate = workload.peak_rps * multiplier;
     let run = graph.run(
-        &run_input(&workload, rate, &failed, scenario.cold_cache),
+        &run_input(&workload, rate, failed, scenario.cold_cache),
         None,
     );
-    let plain_peak = multiplier == 1.0 && fail.is_empty() && !scenario.cold_cache;
+    let plain_peak = applied.plain_peak(scenario);
     let no_failures = vec![false; graph.nodes.len()];
     let peak_run = if plain_peak {
         None
@@ -110,6 +209,20 @@ pub fn simulate_using(
         ))
     };
     let peak = peak_run.as_ref().unwrap_or(&run);
+    // What `sustains_peak` and `latency_target` judge, and where.
+    let judged = if judged_under_scenario && !plain_peak {
+        Judged {
+            run: &run,
+            failed,
+            situation: applied.situation(&graph, &workload, scenario),
+        }
+    } else {
+        Judged {
+            run: peak,
+            failed: &no_failures,
+            situation: format!("at the peak of {} rps", num(workload.peak_rps)),
+        }
+    };
     let failure_check = model::FailureCheck::new(
         &graph,
         peak,
@@ -124,6 +237,7 @@ pub fn simulate_using(
         &graph,
         &workload,
         peak,
+        &judged,
         |v| match method {
             SpofMethod::Incremental => {
                 failure_check.fails_requests(v, &mut spof_failed.borrow_mut())
@@ -148,8 +262,8 @@ pub fn simulate_using(
         },
     );
 
-    let nodes = node_results(&graph, &run, &failed);
-    let edges = edge_results(&graph, &run, &failed);
+    let nodes = node_results(&graph, &run, failed);
+    let edges = edge_results(&graph, &run, failed);
     let bottleneck = bottleneck(&graph, &run);
     let monthly_usd = graph
         .nodes
@@ -177,7 +291,7 @@ pub fn simulate_using(
         latency_target_ms: workload.latency_target_ms,
         latency_percentile: workload.latency_percentile.clone(),
         availability_percent: workload.availability_percent,
-        fail,
+        fail: applied.fail.clone(),
         cold_cache: scenario.cold_cache,
         defaults: workload.defaults.clone(),
     };
@@ -196,31 +310,62 @@ pub fn simulate_using(
     }
 }
 
-/// One run of a design at its problem's peak, nothing failed, warm caches: what validation's `capacity`
-/// and `latency` rules judge (docs/PROTOCOL.md §5), without the checks, the failure analysis and the
-/// result's strings.
+/// One run of a design at its problem's peak, nothing failed, warm caches, or under a scenario (an
+/// interview's curveball): what validation's `capacity` and `latency` rules judge (docs/PROTOCOL.md
+/// §5), without the checks, the failure analysis and the result's strings.
 pub struct Peak {
     pub workload: Workload,
     pub graph: Graph,
     pub run: model::Run,
+    /// The nodes the scenario fails (all false at the plain peak).
+    pub failed: Vec<bool>,
+    /// Where the run was judged, for explanations: `at the peak of 10,000 rps`, or under a scenario
+    /// `at 5× peak (50,000 rps) with 'Cache' failed and caches cold`.
+    pub situation: String,
 }
 
 /// Runs `design` once at `problem`'s peak; `with_latency` off skips the queueing arithmetic (a
 /// `capacity` rule needs only load and utilisation).
 pub fn peak(problem: &Problem, catalog: &Catalog, design: &Design, with_latency: bool) -> Peak {
+    peak_under(problem, catalog, design, &Scenario::peak(), with_latency)
+}
+
+/// [`peak`] under `scenario`: its load (a multiple of peak, or normal), failed nodes and cold caches.
+pub fn peak_under(
+    problem: &Problem,
+    catalog: &Catalog,
+    design: &Design,
+    scenario: &Scenario,
+    with_latency: bool,
+) -> Peak {
     let workload = Workload::of(problem);
-    let graph = Graph::build(design, catalog);
-    let failed = vec![false; graph.nodes.len()];
+    let mut graph = Graph::build(design, catalog);
+    let applied = Applied::new(&mut graph, &workload, scenario);
     let input = RunInput {
         with_latency,
-        ..run_input(&workload, workload.peak_rps, &failed, false)
+        ..run_input(
+            &workload,
+            workload.peak_rps * applied.multiplier,
+            &applied.failed,
+            scenario.cold_cache,
+        )
     };
     let run = graph.run(&input, None);
+    let situation = applied.situation(&graph, &workload, scenario);
     Peak {
         workload,
         graph,
         run,
+        failed: applied.failed,
+        situation,
     }
+}
+
+/// The run the `sustains_peak` and `latency_target` checks judge, its failed nodes, and where.
+struct Judged<'a> {
+    run: &'a Run,
+    failed: &'a [bool],
+    situation: String,
 }
 
 fn run_input<'a>(workload: &Workload, rate: f64, failed: &'a [bool], cold: bool) -> RunInput<'a> {
@@ -415,38 +560,36 @@ fn checks(
     graph: &Graph,
     workload: &Workload,
     peak: &Run,
+    judged: &Judged,
     mut fails_without: impl FnMut(usize) -> bool,
     error_rate_without: impl Fn(usize) -> f64,
 ) -> Vec<Check> {
     let mut checks = Vec::new();
     let sized = |v: usize| !matches!(graph.nodes[v].role, Role::Client | Role::Unknown);
-    // Sustains the peak.
+    // Sustains the peak (or the scenario the room is judged under). A failed node is not hot: the
+    // requests it fails are in the error rate.
+    let (run, situation) = (judged.run, judged.situation.as_str());
     let hot: Vec<usize> = (0..graph.nodes.len())
-        .filter(|&v| sized(v) && peak.nodes[v].utilisation > HEADROOM)
+        .filter(|&v| sized(v) && !judged.failed[v] && run.nodes[v].utilisation > HEADROOM)
         .collect();
-    let sustains = hot.is_empty() && peak.error_rate == 0.0 && peak.offered_rps > 0.0;
-    let explanation = if peak.offered_rps <= 0.0 {
+    let sustains = hot.is_empty() && run.error_rate == 0.0 && run.offered_rps > 0.0;
+    let explanation = if run.offered_rps <= 0.0 {
         "no traffic enters the design: connect a client".to_string()
     } else if sustains {
-        let top = bottleneck(graph, peak)
+        let top = bottleneck(graph, run)
             .and_then(|id| graph.index.get(&id).copied())
-            .map(|v| format!("; busiest: {}", load_sentence(graph, peak, v)))
+            .map(|v| format!("; busiest: {}", load_sentence(graph, run, v)))
             .unwrap_or_default();
         format!(
-            "at the peak of {} rps every node stays under {}{top}",
-            num(workload.peak_rps),
+            "{situation} every node stays under {}{top}",
             percent(HEADROOM)
         )
     } else {
-        let mut parts: Vec<String> = hot.iter().map(|&v| load_sentence(graph, peak, v)).collect();
-        if peak.error_rate > 0.0 {
-            parts.push(format!("error rate {}", percent(peak.error_rate)));
+        let mut parts: Vec<String> = hot.iter().map(|&v| load_sentence(graph, run, v)).collect();
+        if run.error_rate > 0.0 {
+            parts.push(format!("error rate {}", percent(run.error_rate)));
         }
-        format!(
-            "at the peak of {} rps: {}",
-            num(workload.peak_rps),
-            parts.join("; ")
-        )
+        format!("{situation}: {}", parts.join("; "))
     };
     checks.push(Check {
         id: "sustains_peak".into(),
@@ -461,16 +604,22 @@ fn checks(
     });
     // Latency target.
     let simulated = if workload.latency_percentile == "p50" {
-        peak.p50_ms
+        run.p50_ms
     } else {
-        peak.p99_ms
+        run.p99_ms
     };
     let compared = if workload.latency_percentile == "p50" {
         "p50"
     } else {
         "p99"
     };
-    let meets = peak.offered_rps > 0.0 && simulated <= workload.latency_target_ms;
+    let meets = run.offered_rps > 0.0 && simulated <= workload.latency_target_ms;
+    // The plain peak keeps its short wording.
+    let at = if std::ptr::eq(run, peak) {
+        "at peak"
+    } else {
+        situation
+    };
     checks.push(Check {
         id: "latency_target".into(),
         title: "Meets the latency target".into(),
@@ -480,7 +629,7 @@ fn checks(
             CheckStatus::Fail
         },
         explanation: format!(
-            "simulated {compared} {} ms at peak against the target {} < {} ms{}",
+            "simulated {compared} {} ms {at} against the target {} < {} ms{}",
             num(simulated),
             workload.latency_percentile,
             num(workload.latency_target_ms),

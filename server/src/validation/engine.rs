@@ -16,7 +16,7 @@ use foldhash::{HashMap, HashMapExt, HashSet, HashSetExt};
 
 use crate::design::{Design, DesignNode, INSTANCES, ParamValue};
 use crate::problems::{Catalog, ComponentType, Problem, Rule};
-use crate::simulation::Peak;
+use crate::simulation::{Peak, Scenario};
 
 use super::graph::Graph;
 use super::result::{
@@ -93,6 +93,18 @@ enum Slot {
 /// Validates `design` against every tier of `problem`. Never panics; malformed input becomes design
 /// issues. See docs/PROTOCOL.md §4 for the result and issue 4 for the rule semantics.
 pub fn validate(problem: &Problem, catalog: &Catalog, design: &Design) -> ValidationResult {
+    validate_under(problem, catalog, design, &Scenario::peak())
+}
+
+/// [`validate`] with the `capacity` and `latency` rules judged under `scenario` (its load, failed
+/// nodes, cold caches) instead of the plain peak: what a room under an interview's curveball runs
+/// (issue 22). The other rules do not depend on the scenario.
+pub fn validate_under(
+    problem: &Problem,
+    catalog: &Catalog,
+    design: &Design,
+    scenario: &Scenario,
+) -> ValidationResult {
     let mut issues: Vec<DesignIssue> = design.read_issues.clone();
     let mut members: Vec<Member> = Vec::with_capacity(design.nodes.len());
     let mut slots: HashMap<&str, Slot> = HashMap::with_capacity(design.nodes.len());
@@ -235,6 +247,7 @@ pub fn validate(problem: &Problem, catalog: &Catalog, design: &Design) -> Valida
         catalog,
         problem,
         design,
+        scenario,
         peak: OnceCell::new(),
     };
     let mut tiers = Vec::with_capacity(problem.tiers.len());
@@ -459,7 +472,10 @@ pub(super) struct Context<'a, 'm> {
     pub(super) catalog: &'a Catalog,
     pub(super) problem: &'a Problem,
     pub(super) design: &'a Design,
-    /// The design run at the problem's peak, computed on the first `capacity` or `latency` rule.
+    /// What the `capacity` and `latency` rules are judged under (the plain peak but in a curveball).
+    pub(super) scenario: &'a Scenario,
+    /// The design run at the problem's peak (under `scenario`), computed on the first `capacity` or
+    /// `latency` rule.
     pub(super) peak: OnceCell<Peak>,
 }
 

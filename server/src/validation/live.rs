@@ -8,7 +8,9 @@
 use crate::design::Design;
 use crate::problems::{Catalog, Problem};
 
-use super::{TierTransition, ValidationResult, transitions, validate};
+use crate::simulation::Scenario;
+
+use super::{TierTransition, ValidationResult, transitions, validate_under};
 
 /// The outcome of re-validating a room's document.
 #[derive(Debug, Clone, PartialEq)]
@@ -28,7 +30,20 @@ pub fn revalidate(
     design: &Design,
     last: Option<&ValidationResult>,
 ) -> Revalidation {
-    let result = validate(problem, catalog, design);
+    revalidate_under(problem, catalog, design, &Scenario::peak(), last)
+}
+
+/// [`revalidate`] with the capacity and latency rules judged under `scenario` (a room's curveball):
+/// a tier the design holds at peak but not under the curveball is lost, and reached again when it is
+/// cleared.
+pub fn revalidate_under(
+    problem: &Problem,
+    catalog: &Catalog,
+    design: &Design,
+    scenario: &Scenario,
+    last: Option<&ValidationResult>,
+) -> Revalidation {
+    let result = validate_under(problem, catalog, design, scenario);
     let changed = last != Some(&result);
     let transitions = if changed {
         transitions(last, &result)
@@ -48,6 +63,7 @@ mod tests {
 
     use super::*;
     use crate::design::{EDGES_KEY, NODES_KEY};
+    use crate::validation::validate;
 
     /// Random documents of every value type in every position read without panicking, and
     /// validate (against an empty problem) without panicking either. Here rather than with the schema
@@ -122,5 +138,72 @@ mod tests {
             let result_again = validate(&problem, &catalog, &again);
             assert!(result == result_again, "validation is deterministic");
         }
+    }
+
+    /// A curveball judges the capacity rule under its scenario: a spike or a failed node loses the
+    /// capacity tier the reference holds at peak, with the situation in the explanation; the peak
+    /// scenario is plain validation; the other tiers do not move.
+    #[test]
+    fn the_capacity_rule_is_judged_under_a_scenario() {
+        use crate::simulation::{Load, Scenario};
+        let dir = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../problems");
+        let bank = crate::problems::Bank::load(&dir).expect("the committed problem bank loads");
+        let problem = bank.get("tutorial-simple-blog").unwrap();
+        let design = problem.reference_design().unwrap();
+        let catalog = bank.catalog();
+        let at_peak = validate(&problem, catalog, &design);
+        let tiers = problem.tiers.len();
+        assert_eq!(at_peak.reached, tiers);
+        assert_eq!(
+            validate_under(&problem, catalog, &design, &Scenario::peak()),
+            at_peak
+        );
+        let capacity_of = |r: &ValidationResult| {
+            r.tiers[tiers - 1]
+                .rules
+                .iter()
+                .find(|r| r.kind == super::super::RuleKind::Capacity)
+                .map(|r| (r.passed, r.explanation.clone()))
+                .unwrap()
+        };
+        let spike = Scenario {
+            load: Load::Times(100.0),
+            ..Scenario::default()
+        };
+        let run = revalidate_under(&problem, catalog, &design, &spike, Some(&at_peak));
+        assert!(run.changed);
+        assert_eq!(run.result.reached, tiers - 1);
+        assert_eq!(run.transitions.len(), 1, "{:?}", run.transitions);
+        assert_eq!(run.transitions[0].tier, problem.tiers[tiers - 1].id);
+        let (passed, why) = capacity_of(&run.result);
+        assert!(
+            !passed && why.starts_with("at 100× peak (100,000 rps)"),
+            "{why}"
+        );
+        // The single app node failed: every request fails; its failure is named.
+        let failed = Scenario {
+            fail: vec!["app-servers".into()],
+            ..Scenario::default()
+        };
+        let result = validate_under(&problem, catalog, &design, &failed);
+        let (passed, why) = capacity_of(&result);
+        assert!(
+            !passed && why.starts_with("at the peak of 1,000 rps with 'App Servers' failed"),
+            "{why}"
+        );
+        assert!(why.contains("of requests fail"), "{why}");
+        // Half the peak with cold caches: still held, and said where.
+        let calm = Scenario {
+            load: Load::Times(0.5),
+            cold_cache: true,
+            ..Scenario::default()
+        };
+        let result = validate_under(&problem, catalog, &design, &calm);
+        assert_eq!(result.reached, tiers);
+        let (_, why) = capacity_of(&result);
+        assert!(
+            why.starts_with("at 0.5× peak (500 rps) with caches cold"),
+            "{why}"
+        );
     }
 }

@@ -8,7 +8,8 @@
 //!   the loss of one instance: it has 2 or more instances, or a balancer in front of it also feeds
 //!   another node of its kind, or it replicates to (or from) another node of its kind or a read replica.
 //! - `capacity` and `latency`: the design run once at the problem's peak through the simulation
-//!   ([`crate::simulation::peak`], docs/SIMULATION.md), computed on the first rule that needs it.
+//!   ([`crate::simulation::peak_under`], docs/SIMULATION.md), computed on the first rule that needs it;
+//!   under a scenario (a room's curveball, issue 22) at its load, with its failed nodes and cold caches.
 //!
 //! A failed rule names the nodes and the figures: where a path breaks, which node is a single
 //! instance, the load and capacity arithmetic of every node over its bound.
@@ -16,7 +17,7 @@
 use std::collections::VecDeque;
 use std::fmt::Write as _;
 
-use crate::simulation::{Peak, Role, graph::PARTITION_RPS, num as figure, peak};
+use crate::simulation::{Peak, Role, graph::PARTITION_RPS, num as figure, peak_under};
 
 use super::engine::{Context, KindKey, plural, q, unknown_note};
 use super::result::RuleKind;
@@ -284,8 +285,8 @@ impl Context<'_, '_> {
         }
     }
 
-    /// The design at the problem's peak, run once per validation. Latency is computed only when a rule
-    /// asks for it.
+    /// The design at the problem's peak (or under the validation's scenario), run once per validation.
+    /// Latency is computed only when a rule asks for it.
     fn peak(&self) -> &Peak {
         self.peak.get_or_init(|| {
             let with_latency = self
@@ -294,21 +295,27 @@ impl Context<'_, '_> {
                 .iter()
                 .flat_map(|t| &t.rules)
                 .any(|r| matches!(r, crate::problems::Rule::Latency { .. }));
-            peak(self.problem, self.catalog, self.design, with_latency)
+            peak_under(
+                self.problem,
+                self.catalog,
+                self.design,
+                self.scenario,
+                with_latency,
+            )
         })
     }
 
     pub(super) fn capacity(&self, ty: Option<&str>, bound: f64) -> Answer {
         let p = self.peak();
         let (graph, run) = (&p.graph, &p.run);
-        let rate = figure(p.workload.peak_rps);
+        let at = &p.situation;
         let subject = match ty {
             Some(t) => format!("{} node", q(KindKey::rule(self.catalog, t).name())),
             None => "node".to_string(),
         };
         if !carries_traffic(p) {
             let explanation = format!(
-                "at the peak of {rate} rps no traffic enters the design: connect a client to the components that serve it"
+                "{at} no traffic enters the design: connect a client to the components that serve it"
             );
             return (RuleKind::Capacity, false, explanation, vec![]);
         }
@@ -329,22 +336,34 @@ impl Context<'_, '_> {
                 let explanation = format!("no node of kind {}{}", q(key.name()), unknown_note(key));
                 return (RuleKind::Capacity, false, explanation, vec![]);
             }
-            if selected.iter().all(|&v| offered(v) <= 0.0) {
+            // The scenario failed every one of them: nothing of that kind serves.
+            if selected.iter().all(|&v| p.failed[v]) {
                 let ids: Vec<String> = selected
                     .iter()
                     .map(|&v| graph.nodes[v].id.clone())
                     .collect();
-                let names: Vec<String> = selected
-                    .iter()
-                    .take(5)
-                    .map(|&v| format!("'{}'", q(&graph.nodes[v].label)))
-                    .collect();
-                let explanation = format!(
-                    "at the peak of {rate} rps no request reaches a {subject} ({}): put it on the path from a client",
-                    names.join(", ")
-                );
+                let explanation = format!("{at} every {subject} is failed: none serves");
                 return (RuleKind::Capacity, false, explanation, ids);
             }
+        }
+        // A failed node serves nothing and is judged by nothing: the requests it fails are in the
+        // error rate, the load it moves is on its siblings.
+        let selected: Vec<usize> = selected.into_iter().filter(|&v| !p.failed[v]).collect();
+        if key.is_some() && selected.iter().all(|&v| offered(v) <= 0.0) {
+            let ids: Vec<String> = selected
+                .iter()
+                .map(|&v| graph.nodes[v].id.clone())
+                .collect();
+            let names: Vec<String> = selected
+                .iter()
+                .take(5)
+                .map(|&v| format!("'{}'", q(&graph.nodes[v].label)))
+                .collect();
+            let explanation = format!(
+                "{at} no request reaches a {subject} ({}): put it on the path from a client",
+                names.join(", ")
+            );
+            return (RuleKind::Capacity, false, explanation, ids);
         }
         // "App Servers: 87,000 rps, 8 × 5,000 = 40,000 capacity, 218 %: needs ≥ 22 instances (87,000 ÷ (0.8 × 5,000))"
         let sentence = |v: usize, over: bool| {
@@ -415,7 +434,7 @@ impl Context<'_, '_> {
                         .total_cmp(&run.nodes[b].utilisation)
                 });
             let explanation = format!(
-                "at the peak of {rate} rps every {subject} stays under {} without errors{}",
+                "{at} every {subject} stays under {} without errors{}",
                 percent(bound),
                 busiest
                     .map(|v| format!("; busiest: {}", sentence(v, false)))
@@ -446,7 +465,7 @@ impl Context<'_, '_> {
             ));
         }
         let explanation = format!(
-            "at the peak of {rate} rps (bound {} per {subject}): {}",
+            "{at} (bound {} per {subject}): {}",
             percent(bound),
             parts.join("; ")
         );
@@ -457,7 +476,7 @@ impl Context<'_, '_> {
     pub(super) fn latency(&self, max_ms: Option<f64>) -> Answer {
         let p = self.peak();
         let (graph, run, w) = (&p.graph, &p.run, &p.workload);
-        let rate = figure(w.peak_rps);
+        let at = &p.situation;
         let (bound, percentile, whence) = match max_ms {
             Some(ms) => (ms, "p99", String::new()),
             None if w.latency_percentile == "p50" => (
@@ -473,7 +492,7 @@ impl Context<'_, '_> {
         };
         if !carries_traffic(p) {
             let explanation = format!(
-                "at the peak of {rate} rps no traffic enters the design, so there is no latency to measure: connect a client to the components that serve it"
+                "{at} no traffic enters the design, so there is no latency to measure: connect a client to the components that serve it"
             );
             return (RuleKind::Latency, false, explanation, vec![]);
         }
@@ -508,7 +527,7 @@ impl Context<'_, '_> {
             })
             .collect();
         let mut explanation = format!(
-            "simulated {percentile} at the peak of {rate} rps: {} ms, {} the bound of {} ms{whence}",
+            "simulated {percentile} {at}: {} ms, {} the bound of {} ms{whence}",
             figure(simulated),
             if passed { "within" } else { "over" },
             figure(bound)

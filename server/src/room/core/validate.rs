@@ -1,6 +1,8 @@
 //! The room core's validation scheduling: at most one run per window, the first edit after a quiet
 //! spell judged at once, the result pushed when it changed and its tier transitions recorded. The
 //! capacity simulation at the problem's peak runs with every validation and is pushed when it changed.
+//! Under an interview's curveball both are judged under its scenario (issue 22), and setting or
+//! clearing it re-runs them at once (`host.rs`).
 
 use super::*;
 use crate::simulation;
@@ -28,12 +30,21 @@ impl RoomCore {
         // The design is read out of the document once, for both.
         let design = crate::design::Design::from_txn(&self.doc.transact());
         let catalog = self.config.bank.catalog();
-        let run = validation::revalidate(&problem, catalog, &design, self.validation.as_deref());
+        // Both judged under the host's curveball when one is in play: a tier held at peak can be lost
+        // under it (and reached again when it is cleared), recorded as any transition.
+        let scenario = self.interview.scenario();
+        let run = validation::revalidate_under(
+            &problem,
+            catalog,
+            &design,
+            &scenario,
+            self.validation.as_deref(),
+        );
         let simulated = simulation::live::resimulate_under(
             &problem,
             catalog,
             &design,
-            &self.interview.scenario(),
+            &scenario,
             self.simulation.as_ref(),
         );
         inc(&self.config.metrics.validations, 1);
