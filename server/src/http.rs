@@ -55,7 +55,6 @@ pub fn routes() -> Router<AppState> {
         .route("/api/rooms/{room}/rotate", post(rotate))
         .route("/api/rooms/{room}/host", post(host_action))
         .route("/ws/{room}", get(crate::ws::handler))
-        .merge(crate::report::routes())
 }
 
 /// `Cache-Control` of the build's hashed files (`/assets/<name>-<hash>.<ext>`): a new build has new

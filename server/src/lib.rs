@@ -71,7 +71,9 @@ pub fn app(state: AppState) -> Router {
     let static_dir = state.config.static_dir.clone();
     let bank = state.bank.clone();
     let hide_solutions = state.config.hide_solutions;
+    // The report's routes are merged here, not in `http`: `report` uses `http`'s extractors.
     let mut router = http::routes()
+        .merge(report::routes())
         .with_state(state)
         .merge(problems::api::router_with(bank.clone(), hide_solutions))
         .merge(validation::api::router(bank.clone()))
