@@ -1,5 +1,7 @@
-// Interview sessions (issue 22) with the stock yjs + y-websocket client: three `tierboard serve`
-// processes started with --hide-solutions, sharing PostgreSQL and Redis.
+// Interview sessions (issue 22) with the stock yjs + y-websocket client, run twice: on one
+// `tierboard serve` (a SQLite file, no Redis; host, candidate and observers all on it) and on three
+// processes sharing PostgreSQL and Redis (each participant on another instance). All started with
+// --hide-solutions.
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import {
@@ -35,24 +37,36 @@ function longStrings(value, out = []) {
   return out;
 }
 
-describe('interview sessions across three instances', () => {
+/** Starts the servers of one run: `servers[0..3]` are where the tests put their participants. */
+async function oneInstance() {
+  const s = await TestServer.start({ extraArgs: ['--hide-solutions'] });
+  return [s, s, s];
+}
+
+async function threeInstances() {
+  await requirePostgres();
+  await requireRedis();
+  const servers = [];
+  for (let i = 0; i < 3; i++) {
+    servers.push(await TestServer.start({
+      databaseUrl: PG_URL, extraArgs: ['--redis-url', REDIS_URL, '--hide-solutions'],
+    }));
+  }
+  return servers;
+}
+
+for (const [title, start] of [['on one instance', oneInstance], ['across three instances', threeInstances]]) describe(`interview sessions ${title}`, () => {
   const servers = [];
   const clients = [];
   const open = async (...args) => { const c = await connect(...args); clients.push(c); return c; };
 
   before(async () => {
-    await requirePostgres();
-    await requireRedis();
-    for (let i = 0; i < 3; i++) {
-      servers.push(await TestServer.start({
-        databaseUrl: PG_URL, extraArgs: ['--redis-url', REDIS_URL, '--hide-solutions'],
-      }));
-    }
+    servers.push(...await start());
   });
 
   after(async () => {
     for (const c of clients) c.close();
-    for (const s of servers) await s.stop();
+    for (const s of new Set(servers)) await s.stop();
   });
 
   test('a candidate cannot edit while locked or while another participant drives', async () => {
