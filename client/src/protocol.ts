@@ -10,6 +10,8 @@ import { parseSimulation, type SimulationResult } from './simulation'
 import { parseInterviewState, type InterviewState, type Mode, type Role } from './interview'
 
 export type { Mode, Role }
+import { parseSectionChecks } from './room/sections/checks'
+import type { SectionChecks } from './report/sections'
 
 export const MESSAGE_TIERBOARD = 100
 
@@ -72,6 +74,7 @@ export type ServerMessage =
   | { type: 'host'; state: InterviewState; hints: string[]; notes: string; now: number }
   | { type: 'validation'; result: ValidationResult }
   | { type: 'simulation'; result: SimulationResult }
+  | { type: 'section_checks'; result: SectionChecks }
   | { type: 'saved'; sv: string }
   | { type: 'error'; code: string; message: string }
 
@@ -153,6 +156,10 @@ export function parseServerMessage(text: string): ServerMessage | null {
     case 'simulation': {
       const result = parseSimulation(v.result)
       return result ? { type: 'simulation', result } : null
+    }
+    case 'section_checks': {
+      const result = parseSectionChecks(v.result)
+      return result ? { type: 'section_checks', result } : null
     }
     case 'saved':
       return typeof v.sv === 'string' ? { type: 'saved', sv: v.sv } : null

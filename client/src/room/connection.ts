@@ -21,6 +21,7 @@ import {
 } from '../protocol'
 import type { SimulationResult } from '../simulation'
 import { serverOffset, type HostView, type InterviewState } from '../interview'
+import type { SectionChecks } from '../report/sections'
 import { distinctColor, loadColor, readPresence } from '../presence'
 import { markDeleteOnlyChanges } from '../schema'
 
@@ -49,6 +50,8 @@ export interface RoomState {
   validation: ValidationResult | null
   /** The room's shared simulation of the design at the problem's peak (the server's `simulation`). */
   simulation: SimulationResult | null
+  /** The server's advisory checks of the sections (`section_checks`, issue 23). */
+  sectionChecks: SectionChecks | null
   /** Set when the server closed for good (bad token, no such room): the provider stops retrying. */
   fatal: string | null
   /** The last non-fatal error message from the server, e.g. read_only. */
@@ -68,6 +71,7 @@ const INITIAL: RoomState = {
   offset: 0,
   validation: null,
   simulation: null,
+  sectionChecks: null,
   fatal: null,
   notice: null,
   restored: false,
@@ -129,6 +133,9 @@ export function useRoomConnection(room: string, token: string | null, name: stri
           break
         case 'simulation':
           patch({ simulation: m.result })
+          break
+        case 'section_checks':
+          patch({ sectionChecks: m.result })
           break
         case 'saved': {
           const s = tracker.onSaved(m.sv)
