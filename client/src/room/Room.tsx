@@ -51,9 +51,10 @@ import { useFollowEditor } from './useFollowEditor'
 import { useDeletedNotice } from './useDeletedNotice'
 import { useUndoManager } from './useUndoManager'
 import { useToast } from './useToast'
+import { SectionsBadge } from './sections/SectionsBadge'
 
-type Tab = 'host' | 'tiers' | 'capacity' | 'inspect' | 'problem' | 'answer' | 'notes'
-const TABS: Tab[] = ['host', 'tiers', 'capacity', 'inspect', 'problem', 'answer', 'notes']
+type Tab = 'host' | 'tiers' | 'capacity' | 'inspect' | 'problem' | 'answer' | 'sections' | 'notes'
+const TABS: Tab[] = ['host', 'tiers', 'capacity', 'inspect', 'problem', 'answer', 'sections', 'notes']
 
 /** Whether the interview strip is worth showing: always in an interview, in practice once the host used it. */
 function interviewActive(s: InterviewState | null): boolean {
@@ -72,6 +73,8 @@ const BLOCK_WORDS: Record<Exclude<EditBlock, null>, string> = {
 
 // CodeMirror is most of the notes pad's weight: load it when the Notes tab is first opened.
 const NotesPad = lazy(() => import('./NotesPad').then((m) => ({ default: m.NotesPad })))
+// The sections (issue 23) edit with CodeMirror too: loaded with their tab.
+const SectionsPanel = lazy(() => import('./sections/SectionsPanel').then((m) => ({ default: m.SectionsPanel })))
 
 export function Room({ room }: { room: string }) {
   // Tokens are read once from the fragment; the fragment stays so that reload and bookmarks work.
@@ -431,6 +434,7 @@ function RoomView(props: {
                     {state.simulation.checks.filter((c) => c.status !== 'info').length}
                   </span>
                 )}
+                {t === 'sections' && <SectionsBadge checks={state.sectionChecks} />}
               </button>
             ))}
           </div>
@@ -502,6 +506,11 @@ function RoomView(props: {
                 problem={problem?.id ?? state.problem}
                 simulation={state.simulation}
               />
+            )}
+            {shownTab === 'sections' && (
+              <Suspense fallback={<p className="muted">Loading the sections…</p>}>
+                <SectionsPanel doc={doc} awareness={awareness} readOnly={readOnly} checks={state.sectionChecks} />
+              </Suspense>
             )}
             {shownTab === 'notes' && (
               <Suspense fallback={<p className="muted">Loading the notes…</p>}>
