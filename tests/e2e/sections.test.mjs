@@ -1,0 +1,189 @@
+// The Sections tab (issue 23, points 1 and 2): Ada writes a requirement, an estimate of the peak, an
+// endpoint and an entity without a key; Bob sees each live with Ada's caret, and the server's checks
+// beside them (the estimate passes against the problem's stated peak, the entity fails for its
+// missing key); Vera's view link sees the same read-only; Bob adds the key and the check passes for all.
+import { describe, it } from 'node:test'
+import assert from 'node:assert/strict'
+import { createRoom, roomUrl, setup, shot, waitFor } from './harness.mjs'
+
+const env = setup()
+
+async function open(p, url) {
+  await p.page.setViewportSize({ width: 1440, height: 900 })
+  await p.page.goto(url)
+  await p.page.getByTestId('link-status').filter({ hasText: 'Connected' }).waitFor({ timeout: 15_000 })
+  await p.page.getByRole('tab', { name: /^Sections/ }).click()
+  await p.page.getByTestId('sections-panel').waitFor()
+}
+
+/** Types into one collaborative field (a CodeMirror editor found by its label). */
+async function type(scope, label, text) {
+  const field = scope.getByRole('textbox', { name: label, exact: true })
+  await field.click()
+  await field.page().keyboard.type(text)
+}
+
+/** A field's text, without the name labels of others' carets (drawn inside the editor's content). */
+const value = (loc) =>
+  loc.evaluate((el) => {
+    const c = el.cloneNode(true)
+    c.querySelectorAll('.cm-ySelectionCaret').forEach((n) => n.remove())
+    return c.textContent
+  })
+
+const text = (page, selector) => page.locator(selector).evaluateAll((els) => els.map((e) => e.textContent).join('\n'))
+
+describe('sections', () => {
+  it('are written together, checked live by the server, and read-only for a view link', async () => {
+    const base = env.server.base
+    // Tutorial 2 states a peak of 10,000 requests/s (targets.peak_rate_per_sec).
+    const created = await createRoom(base, 'tutorial-intermediate-images')
+    const ada = await env.person('Ada')
+    const bob = await env.person('Bob')
+    const vera = await env.person('Vera')
+    await open(ada, roomUrl(base, created, 'edit'))
+    await open(bob, roomUrl(base, created, 'edit'))
+    await open(vera, roomUrl(base, created, 'view'))
+
+    // The checks arrive on connect: nothing written yet, nothing judged.
+    await waitFor(
+      async () => (await ada.page.getByTestId('sec-check-estimates').getAttribute('data-status')) === 'info',
+      'the first checks',
+    )
+
+    // A requirement, with Ada's caret at Bob.
+    await type(ada.page, 'Functional requirements', 'Users upload images\nUsers view an image by its URL')
+    await waitFor(
+      async () =>
+        (await value(bob.page.getByRole('textbox', { name: 'Functional requirements', exact: true }))).includes(
+          'Users view an image by its URL',
+        ),
+      'the requirement at Bob',
+    )
+    await waitFor(
+      async () => (await bob.page.locator('.sections-panel .cm-ySelectionInfo', { hasText: 'Ada' }).count()) === 1,
+      'Ada’s caret at Bob',
+    )
+
+    // An estimate of the peak near the problem's 10,000/s.
+    await ada.page.getByRole('button', { name: '+ Add estimate' }).click()
+    const est = ada.page.getByTestId('sec-estimate').last()
+    await type(est, 'Estimate name', 'peak requests')
+    await type(est, 'Estimate value', '9,500')
+    await type(est, 'Estimate unit', '/s')
+    await type(est, 'Estimate arithmetic', '1M DAU × 10 × 82 / 86,400')
+
+    // An endpoint and an entity without a key.
+    await ada.page.getByRole('button', { name: '+ Add endpoint' }).click()
+    const ep = ada.page.getByTestId('sec-endpoint').last()
+    await type(ep, 'Endpoint method', 'POST')
+    await type(ep, 'Endpoint path', '/images')
+    await type(ep, 'Endpoint request', '{file, owner}')
+    await type(ep, 'Endpoint response', '{id, url}')
+    await ada.page.getByRole('button', { name: '+ Add entity' }).click()
+    const ent = ada.page.getByTestId('sec-entity').last()
+    await type(ent, 'Entity name', 'Image')
+    await type(ent, 'Entity fields', 'id, owner, url, created_at')
+
+    // Bob sees all of it, and the server's checks beside it.
+    const bobEst = bob.page.getByTestId('sec-estimate')
+    await waitFor(
+      async () =>
+        (await bobEst.count()) === 1 &&
+        (await value(bobEst.getByRole('textbox', { name: 'Estimate arithmetic', exact: true }))) === '1M DAU × 10 × 82 / 86,400',
+      'the estimate at Bob',
+    )
+    assert.equal(await value(bobEst.getByRole('textbox', { name: 'Estimate name', exact: true })), 'peak requests')
+    assert.equal(await value(bobEst.getByRole('textbox', { name: 'Estimate value', exact: true })), '9,500')
+    await waitFor(
+      async () =>
+        (await value(bob.page.getByTestId('sec-endpoint').getByRole('textbox', { name: 'Endpoint response', exact: true }))) ===
+        '{id, url}',
+      'the endpoint at Bob',
+    )
+    assert.equal(
+      await value(bob.page.getByTestId('sec-endpoint').getByRole('textbox', { name: 'Endpoint path', exact: true })),
+      '/images',
+    )
+    await waitFor(
+      async () =>
+        (await value(bob.page.getByTestId('sec-entity').getByRole('textbox', { name: 'Entity fields', exact: true }))) ===
+        'id, owner, url, created_at',
+      'the entity at Bob',
+    )
+
+    const estCheck = bobEst.getByTestId('row-check')
+    await waitFor(
+      async () => (await estCheck.count()) === 1 && (await estCheck.getAttribute('data-status')) === 'pass',
+      'the estimate’s check at Bob',
+    )
+    const why = await estCheck.textContent()
+    assert.match(why, /your peak requests: 9,500\/s \(1M DAU × 10 × 82 \/ 86,400\)/)
+    assert.match(why, /the problem's stated peak: 10,000\/s \(targets\.peak_rate_per_sec\)/)
+    assert.match(why, /within 2×/)
+    assert.equal(await bob.page.getByTestId('sec-check-estimates').getAttribute('data-status'), 'pass')
+
+    const keyCheck = bob.page.getByTestId('sec-entity').getByTestId('row-check')
+    await waitFor(
+      async () => (await keyCheck.count()) === 1 && (await keyCheck.getAttribute('data-status')) === 'fail',
+      'the missing key at Bob',
+    )
+    assert.match(await keyCheck.textContent(), /no key/)
+    assert.equal(await bob.page.getByTestId('sec-check-data_model_keys').getAttribute('data-status'), 'fail')
+    // The API coverage is a checklist of the problem's functional requirements.
+    // (folded under its summary).
+    const coverage = bob.page.getByTestId('sec-checklist-api_coverage')
+    await coverage.locator('summary').click()
+    await coverage.locator('li').first().waitFor()
+    assert.ok((await coverage.locator('li').count()) >= 1)
+    await bob.page.locator('[data-section=estimates]').scrollIntoViewIfNeeded()
+    await shot(bob.page, 'sections-checks.png')
+
+    // Vera only reads: the same sections and checks, nothing to edit.
+    const veraEnt = vera.page.getByTestId('sec-entity')
+    await waitFor(
+      async () =>
+        (await veraEnt.count()) === 1 &&
+        (await value(veraEnt.getByRole('textbox', { name: 'Entity name', exact: true }))) === 'Image',
+      'the entity at Vera',
+    )
+    assert.equal(await vera.page.getByRole('button', { name: /^\+ Add/ }).count(), 0)
+    assert.equal(await vera.page.getByRole('button', { name: /^Remove this/ }).count(), 0)
+    assert.equal(
+      await vera.page.getByRole('textbox', { name: 'Functional requirements', exact: true }).getAttribute('contenteditable'),
+      'false',
+    )
+    assert.equal(await veraEnt.getByRole('textbox', { name: 'Entity name', exact: true }).getAttribute('contenteditable'), 'false')
+    assert.match(await text(vera.page, '.sections-panel'), /Users upload images/)
+    await waitFor(
+      async () =>
+        (await veraEnt
+          .getByTestId('row-check')
+          .getAttribute('data-status')
+          .catch(() => null)) === 'fail',
+      'the key check at Vera',
+    )
+
+    // Bob gives the entity its key: the check passes, live, for everyone.
+    await type(bob.page.getByTestId('sec-entity'), 'Entity keys', 'id')
+    await waitFor(
+      async () => (await ada.page.getByTestId('sec-check-data_model_keys').getAttribute('data-status')) === 'pass',
+      'the key check passing at Ada',
+    )
+    assert.match(await ada.page.getByTestId('sec-entity').getByTestId('row-check').textContent(), /key id/)
+    await waitFor(
+      async () => (await vera.page.getByTestId('sec-check-data_model_keys').getAttribute('data-status')) === 'pass',
+      'the key check passing at Vera',
+    )
+    await shot(vera.page, 'sections-view-only.png')
+
+    // Removing an entry reaches the others too.
+    await ada.page
+      .getByTestId('sec-endpoint')
+      .getByRole('button', { name: /^Remove this endpoint/ })
+      .click()
+    await waitFor(async () => (await bob.page.getByTestId('sec-endpoint').count()) === 0, 'the endpoint gone at Bob')
+
+    assert.deepEqual([...ada.errors, ...bob.errors, ...vera.errors], [])
+  })
+})
