@@ -1,10 +1,10 @@
 // The Sections tab (issue 23, points 1 and 2): Ada writes a requirement, an estimate of the peak, an
 // endpoint and an entity without a key; Bob sees each live with Ada's caret, and the server's checks
 // beside them (the estimate passes against the problem's stated peak, the entity fails for its
-// missing key); Vera's view link sees the same read-only; Bob adds the key and the check passes for all.
+// missing key); Vera's view link (dark theme) sees the same read-only; Bob adds the key and the check passes for all.
 import { describe, it } from 'node:test'
 import assert from 'node:assert/strict'
-import { createRoom, roomUrl, setup, shot, waitFor } from './harness.mjs'
+import { axeSerious, createRoom, roomUrl, setup, shot, waitFor } from './harness.mjs'
 
 const env = setup()
 
@@ -40,7 +40,7 @@ describe('sections', () => {
     const created = await createRoom(base, 'tutorial-intermediate-images')
     const ada = await env.person('Ada')
     const bob = await env.person('Bob')
-    const vera = await env.person('Vera')
+    const vera = await env.person('Vera', { dark: true })
     await open(ada, roomUrl(base, created, 'edit'))
     await open(bob, roomUrl(base, created, 'edit'))
     await open(vera, roomUrl(base, created, 'view'))
@@ -101,10 +101,7 @@ describe('sections', () => {
         '{id, url}',
       'the endpoint at Bob',
     )
-    assert.equal(
-      await value(bob.page.getByTestId('sec-endpoint').getByRole('textbox', { name: 'Endpoint path', exact: true })),
-      '/images',
-    )
+    assert.equal(await value(bob.page.getByTestId('sec-endpoint').getByRole('textbox', { name: 'Endpoint path', exact: true })), '/images')
     await waitFor(
       async () =>
         (await value(bob.page.getByTestId('sec-entity').getByRole('textbox', { name: 'Entity fields', exact: true }))) ===
@@ -138,13 +135,13 @@ describe('sections', () => {
     assert.ok((await coverage.locator('li').count()) >= 1)
     await bob.page.locator('[data-section=estimates]').scrollIntoViewIfNeeded()
     await shot(bob.page, 'sections-checks.png')
+    assert.deepEqual(await axeSerious(bob.page, '.sections-panel'), [], 'axe on the Sections tab')
 
     // Vera only reads: the same sections and checks, nothing to edit.
     const veraEnt = vera.page.getByTestId('sec-entity')
     await waitFor(
       async () =>
-        (await veraEnt.count()) === 1 &&
-        (await value(veraEnt.getByRole('textbox', { name: 'Entity name', exact: true }))) === 'Image',
+        (await veraEnt.count()) === 1 && (await value(veraEnt.getByRole('textbox', { name: 'Entity name', exact: true }))) === 'Image',
       'the entity at Vera',
     )
     assert.equal(await vera.page.getByRole('button', { name: /^\+ Add/ }).count(), 0)
@@ -175,7 +172,9 @@ describe('sections', () => {
       async () => (await vera.page.getByTestId('sec-check-data_model_keys').getAttribute('data-status')) === 'pass',
       'the key check passing at Vera',
     )
+    await vera.page.locator('[data-section=data_model]').scrollIntoViewIfNeeded()
     await shot(vera.page, 'sections-view-only.png')
+    assert.deepEqual(await axeSerious(vera.page, '.sections-panel'), [], 'axe on the read-only Sections tab, dark')
 
     // Removing an entry reaches the others too.
     await ada.page
