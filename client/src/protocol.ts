@@ -8,10 +8,10 @@ import * as decoding from 'lib0/decoding'
 import type { WebsocketProvider } from 'y-websocket'
 import { parseSimulation, type SimulationResult } from './simulation'
 import { parseInterviewState, type InterviewState, type Mode, type Role } from './interview'
-
-export type { Mode, Role }
 import { parseSectionChecks } from './room/sections/checks'
 import type { SectionChecks } from './report/sections'
+
+export type { Mode, Role }
 
 export const MESSAGE_TIERBOARD = 100
 

@@ -185,4 +185,50 @@ describe('sections', () => {
 
     assert.deepEqual([...ada.errors, ...bob.errors, ...vera.errors], [])
   })
+
+  it('follow the interview phase: the bar points at its sections, the tab highlights them', async () => {
+    const base = env.server.base
+    const r = await fetch(`${base}/api/rooms`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ problem: 'tutorial-intermediate-images', mode: 'interview' }),
+    })
+    assert.equal(r.status, 201)
+    const { room, tokens } = await r.json()
+    const host = async (action) => {
+      const res = await fetch(`${base}/api/rooms/${room}/host?token=${tokens.host}`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ action }),
+      })
+      assert.equal(res.status, 200, action)
+    }
+    const cleo = await env.person('Cleo')
+    await cleo.page.setViewportSize({ width: 1440, height: 900 })
+    await cleo.page.goto(`${base}/r/${room}#edit=${tokens.edit}&view=${tokens.view}`)
+    await cleo.page.getByTestId('link-status').filter({ hasText: 'Connected' }).waitFor({ timeout: 15_000 })
+    const current = () => cleo.page.locator('.sec-current').evaluateAll((els) => els.map((e) => e.getAttribute('data-section')))
+
+    // The first phase (requirements): the bar points at the requirements; following it opens the tab there.
+    await host('clock_start')
+    const pointer = cleo.page.getByTestId('iv-sections')
+    await pointer.filter({ hasText: 'Functional requirements, Non-functional requirements' }).waitFor()
+    await pointer.click()
+    await cleo.page.getByTestId('sections-panel').waitFor()
+    assert.equal(await cleo.page.getByRole('tab', { name: /^Sections/ }).getAttribute('aria-selected'), 'true')
+    await waitFor(async () => (await current()).join() === 'req_functional,req_nonfunctional', 'the requirements highlighted')
+
+    await host('next_phase')
+    await pointer.filter({ hasText: 'Estimates' }).waitFor()
+    await waitFor(async () => (await current()).join() === 'estimates', 'the estimates highlighted')
+    await host('next_phase')
+    await waitFor(async () => (await current()).join() === 'api,data_model', 'the API and data model highlighted')
+    await pointer.filter({ hasText: 'API, Data model' }).waitFor()
+    await shot(cleo.page, 'sections-phase.png')
+    // A phase without a section (the high-level design) points nowhere.
+    await host('next_phase')
+    await waitFor(async () => (await current()).length === 0, 'no section highlighted')
+    assert.equal(await pointer.count(), 0)
+    assert.deepEqual(cleo.errors, [])
+  })
 })

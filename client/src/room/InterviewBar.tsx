@@ -8,6 +8,7 @@ import './interview.css'
 import { clockView, curveballText, formatClock, phaseLabel, type EditBlock, type InterviewState } from '../interview'
 import { Markdown } from '../learn/Markdown'
 import type { Participant } from '../presence'
+import { SECTION_TITLES, sectionsOfPhase } from './sections/checks'
 
 /** Re-renders every `ms` while `on`. */
 export function useTicker(on: boolean, ms = 500): number {
@@ -45,6 +46,8 @@ export function InterviewBar(props: {
   people: Participant[]
   peakRps: number | null
   nodeLabel: (id: string) => string
+  /** Opens the Sections tab at the current phase's sections (issue 23), when the phase has some. */
+  onSections?: () => void
 }) {
   const { state, offset, block, people } = props
   const v = clockView(state.clock, offset, Date.now())
@@ -64,6 +67,14 @@ export function InterviewBar(props: {
               · phase {v.number} of {v.total}
             </span>
           </span>
+          {props.onSections && v.phase && sectionsOfPhase(v.phase.name).length > 0 && (
+            <button type="button" className="link iv-sections" data-testid="iv-sections" onClick={props.onSections}>
+              →{' '}
+              {sectionsOfPhase(v.phase.name)
+                .map((k) => SECTION_TITLES[k])
+                .join(', ')}
+            </button>
+          )}
         </div>
         <ol className="iv-phases" aria-label="Phases">
           {state.clock.phases.map((p, i) => (

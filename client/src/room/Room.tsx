@@ -246,6 +246,12 @@ function RoomView(props: {
     setTab('inspect')
     showPanel()
   }, [showPanel])
+  // The interview's phase points at its sections (issue 23): highlighted in the tab, a link in the bar.
+  const phase = interview && interviewActive(interview) ? (interview.clock.phases[interview.clock.phase]?.name ?? null) : null
+  const openSections = useCallback(() => {
+    setTab('sections')
+    showPanel()
+  }, [showPanel])
   const { notice, show: setToast } = useToast(state.notice, props.dismissNotice)
   const people = useParticipants(awareness)
   const { undo, stack } = useUndoManager(doc)
@@ -387,6 +393,7 @@ function RoomView(props: {
           people={people}
           peakRps={peakRps}
           nodeLabel={nodeLabel}
+          onSections={openSections}
         />
       )}
       <div className="room-body">
@@ -509,7 +516,7 @@ function RoomView(props: {
             )}
             {shownTab === 'sections' && (
               <Suspense fallback={<p className="muted">Loading the sections…</p>}>
-                <SectionsPanel doc={doc} awareness={awareness} readOnly={readOnly} checks={state.sectionChecks} />
+                <SectionsPanel doc={doc} awareness={awareness} readOnly={readOnly} checks={state.sectionChecks} phase={phase} />
               </Suspense>
             )}
             {shownTab === 'notes' && (

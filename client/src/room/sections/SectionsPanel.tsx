@@ -27,16 +27,8 @@ import {
   type Sections,
 } from '../../report/sections'
 import { YTextField } from './YTextField'
-import { STATUS_ICON, SECTION_KEYS, checkFor, itemFor, sectionsOfPhase, type SectionKey } from './checks'
+import { STATUS_ICON, SECTION_KEYS, SECTION_TITLES, checkFor, itemFor, sectionsOfPhase, type SectionKey } from './checks'
 import './sections.css'
-
-const TITLES: Record<SectionKey, string> = {
-  [FUNCTIONAL_KEY]: 'Functional requirements',
-  [NONFUNCTIONAL_KEY]: 'Non-functional requirements',
-  [ESTIMATES_KEY]: 'Estimates',
-  [API_KEY]: 'API',
-  [DATA_MODEL_KEY]: 'Data model',
-}
 
 /** The sections whose check is a checklist of the problem's items (shown folded under the editor). */
 const LISTED: SectionKey[] = [NONFUNCTIONAL_KEY, API_KEY]
@@ -103,7 +95,7 @@ export function SectionsPanel({ doc, awareness, readOnly, checks, phase }: Secti
             aria-labelledby={`sec-h-${key}`}
           >
             <header className="sec-head">
-              <h3 id={`sec-h-${key}`}>{TITLES[key]}</h3>
+              <h3 id={`sec-h-${key}`}>{SECTION_TITLES[key]}</h3>
               {isCurrent && (
                 <span className="chip small sec-phase" data-testid="sec-phase">
                   this phase
@@ -133,7 +125,14 @@ export function SectionsPanel({ doc, awareness, readOnly, checks, phase }: Secti
               />
             )}
             {key === ESTIMATES_KEY && (
-              <EntryList doc={doc} listKey={ESTIMATES_KEY} rows={sections.estimates} readOnly={readOnly} noun="estimate">
+              <EntryList
+                doc={doc}
+                listKey={ESTIMATES_KEY}
+                rows={sections.estimates}
+                readOnly={readOnly}
+                said={!!check?.explanation}
+                noun="estimate"
+              >
                 {(id, name) => (
                   <>
                     <div className="sec-grid est">
@@ -187,7 +186,7 @@ export function SectionsPanel({ doc, awareness, readOnly, checks, phase }: Secti
               </EntryList>
             )}
             {key === API_KEY && (
-              <EntryList doc={doc} listKey={API_KEY} rows={sections.api} readOnly={readOnly} noun="endpoint">
+              <EntryList doc={doc} listKey={API_KEY} rows={sections.api} readOnly={readOnly} said={!!check?.explanation} noun="endpoint">
                 {(id) => (
                   <>
                     <div className="sec-grid api">
@@ -247,7 +246,14 @@ export function SectionsPanel({ doc, awareness, readOnly, checks, phase }: Secti
               </EntryList>
             )}
             {key === DATA_MODEL_KEY && (
-              <EntryList doc={doc} listKey={DATA_MODEL_KEY} rows={sections.data_model} readOnly={readOnly} noun="entity">
+              <EntryList
+                doc={doc}
+                listKey={DATA_MODEL_KEY}
+                rows={sections.data_model}
+                readOnly={readOnly}
+                said={!!check?.explanation}
+                noun="entity"
+              >
                 {(id, name) => (
                   <>
                     <Field
@@ -391,13 +397,15 @@ function EntryList(props: {
   listKey: ListKey
   rows: { id: string; name?: string }[]
   readOnly: boolean
+  /** The section's check already says the list is empty ("no estimates yet"). */
+  said: boolean
   noun: string
   children: (id: string, name: string) => React.ReactNode
 }) {
-  const { doc, listKey, rows, readOnly, noun } = props
+  const { doc, listKey, rows, readOnly, said, noun } = props
   return (
     <div className="sec-list">
-      {rows.length === 0 && <p className="muted small">{readOnly ? `No ${noun} yet.` : `No ${noun} yet: add one.`}</p>}
+      {rows.length === 0 && !said && <p className="muted small">{readOnly ? `No ${noun} yet.` : `No ${noun} yet: add one.`}</p>}
       {rows.map((r, i) => (
         <div className="sec-entry" key={r.id || i} data-testid={`sec-${noun}`} data-id={r.id}>
           {!readOnly && (

@@ -19,6 +19,15 @@ export type SectionKey = typeof FUNCTIONAL_KEY | typeof NONFUNCTIONAL_KEY | type
 /** The sections in the order the tab shows them (the interview's order). */
 export const SECTION_KEYS: SectionKey[] = [FUNCTIONAL_KEY, NONFUNCTIONAL_KEY, ESTIMATES_KEY, API_KEY, DATA_MODEL_KEY]
 
+/** Each section's heading (the tab, the interview bar's pointer to the phase's sections). */
+export const SECTION_TITLES: Record<SectionKey, string> = {
+  [FUNCTIONAL_KEY]: 'Functional requirements',
+  [NONFUNCTIONAL_KEY]: 'Non-functional requirements',
+  [ESTIMATES_KEY]: 'Estimates',
+  [API_KEY]: 'API',
+  [DATA_MODEL_KEY]: 'Data model',
+}
+
 /** Which of the server's checks is shown beside a section (the functional requirements have none of their own). */
 export const CHECK_OF: Record<SectionKey, SectionCheck['id'] | null> = {
   [FUNCTIONAL_KEY]: null,
