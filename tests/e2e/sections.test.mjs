@@ -111,7 +111,11 @@ describe('sections', () => {
 
     const estCheck = bobEst.getByTestId('row-check')
     await waitFor(
-      async () => (await estCheck.count()) === 1 && (await estCheck.getAttribute('data-status')) === 'pass',
+      // the checks follow the typing: wait for the one of the whole arithmetic
+      async () =>
+        (await estCheck.count()) === 1 &&
+        (await estCheck.getAttribute('data-status')) === 'pass' &&
+        (await estCheck.textContent()).includes('86,400)'),
       'the estimate’s check at Bob',
     )
     const why = await estCheck.textContent()
@@ -167,7 +171,11 @@ describe('sections', () => {
       async () => (await ada.page.getByTestId('sec-check-data_model_keys').getAttribute('data-status')) === 'pass',
       'the key check passing at Ada',
     )
-    assert.match(await ada.page.getByTestId('sec-entity').getByTestId('row-check').textContent(), /key id/)
+    // (the check passes from the first letter typed; the explanation catches up with the whole key)
+    await waitFor(
+      async () => /key id$/.test(await ada.page.getByTestId('sec-entity').getByTestId('row-check').textContent()),
+      'the key in the check',
+    )
     await waitFor(
       async () => (await vera.page.getByTestId('sec-check-data_model_keys').getAttribute('data-status')) === 'pass',
       'the key check passing at Vera',
