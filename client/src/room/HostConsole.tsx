@@ -426,7 +426,7 @@ function CurveballSection(props: {
         </div>
       ) : (
         <p className="muted small">
-          Change the scenario live: everyone sees a banner, and the room’s capacity figures are re-judged under it.
+          Change the scenario live: everyone sees a banner, and the room’s tiers and capacity figures are re-judged under it.
         </p>
       )}
       <form

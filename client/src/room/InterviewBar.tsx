@@ -108,7 +108,7 @@ export function InterviewBar(props: {
       {state.curveball && (
         <div className="iv-curveball" role="status" data-testid="curveball-banner">
           <strong>Curveball:</strong> {curveballText(state.curveball, props.peakRps, props.nodeLabel)}.{' '}
-          <span className="muted">The capacity figures (Capacity tab, heat on the canvas) are judged under it.</span>
+          <span className="muted">The tiers and the capacity figures (Capacity tab, heat on the canvas) are judged under it.</span>
         </div>
       )}
       {state.revealed_hints.length > 0 && (
