@@ -19,7 +19,8 @@ export class ApiError extends Error {
   }
 }
 
-async function request<T>(path: string, init?: RequestInit): Promise<T> {
+/** Fetches a JSON answer; an error answer or an unreachable server becomes an {@link ApiError}. */
+export async function request<T>(path: string, init?: RequestInit): Promise<T> {
   let res: Response
   try {
     res = await fetch(path, { ...init, headers: { Accept: 'application/json', ...init?.headers }, referrerPolicy: 'no-referrer' })

@@ -3,44 +3,17 @@
  * (`history?at=`), the scorecard and sharing. Tokens come from the page's fragment, never a query the
  * browser would log: `#host=…`, `#edit=…` or `#view=…`.
  */
+import { request } from '../api'
 import type { Design } from '../schema'
 import type { ValidationResult } from '../protocol'
 import type { SectionChecks, Sections } from './sections'
 
-export class ReportError extends Error {
-  constructor(
-    message: string,
-    readonly status: number,
-    readonly code: string,
-  ) {
-    super(message)
-    this.name = 'ReportError'
-  }
-}
+/** Errors of these routes are the API's own (`{"error", "code"}`), raised by the shared fetcher. */
+export { ApiError as ReportError } from '../api'
 
-async function call<T>(path: string, init?: RequestInit): Promise<T> {
-  let res: Response
-  try {
-    res = await fetch(path, {
-      ...init,
-      headers: { Accept: 'application/json', 'Content-Type': 'application/json', ...init?.headers },
-      referrerPolicy: 'no-referrer',
-    })
-  } catch {
-    throw new ReportError('the server cannot be reached', 0, 'network')
-  }
-  const text = await res.text()
-  let body: unknown
-  try {
-    body = text ? JSON.parse(text) : null
-  } catch {
-    body = null
-  }
-  if (!res.ok) {
-    const b = (body ?? {}) as { error?: string; code?: string }
-    throw new ReportError(b.error ?? `${res.status}`, res.status, b.code ?? 'http_error')
-  }
-  return body as T
+/** The shared fetcher with a JSON body type: every route here answers JSON. */
+function call<T>(path: string, init?: RequestInit): Promise<T> {
+  return request<T>(path, { ...init, headers: { 'Content-Type': 'application/json', ...init?.headers } })
 }
 
 /** The strongest token in a fragment (`#host=…&edit=…`). */

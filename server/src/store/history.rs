@@ -40,20 +40,7 @@ impl Store {
         for chunk in rows.chunks(INSERT_CHUNK) {
             let mut sql =
                 String::from("INSERT INTO doc_history (room_id, writer, seq, at_ms, data) VALUES ");
-            for i in 0..chunk.len() {
-                let p = 5 * i;
-                if i > 0 {
-                    sql.push_str(", ");
-                }
-                sql.push_str(&format!(
-                    "({}, {}, {}, {}, {})",
-                    self.param(p + 1),
-                    self.param(p + 2),
-                    self.param(p + 3),
-                    self.param(p + 4),
-                    self.param(p + 5)
-                ));
-            }
+            self.push_values(&mut sql, chunk.len(), 5);
             let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
             for (at_ms, data) in chunk {
                 query = query

@@ -868,6 +868,21 @@ impl Store {
         }
     }
 
+    /// Appends the `VALUES` tuples of a multi-row insert: `rows` tuples of `cols` placeholders,
+    /// numbered on from 1.
+    fn push_values(&self, sql: &mut String, rows: usize, cols: usize) {
+        for i in 0..rows {
+            sql.push_str(if i > 0 { ", (" } else { "(" });
+            for c in 0..cols {
+                if c > 0 {
+                    sql.push_str(", ");
+                }
+                sql.push_str(&self.param(i * cols + c + 1));
+            }
+            sql.push(')');
+        }
+    }
+
     /// Inserts rows under `writer`, each under the next `seq`, with multi-row `INSERT`s (one round trip
     /// per [`INSERT_CHUNK`] rows rather than per row). Returns the `seq` of each row, in order.
     async fn insert_rows(
@@ -882,20 +897,7 @@ impl Store {
         for chunk in rows.chunks(INSERT_CHUNK) {
             let mut sql =
                 format!("INSERT INTO {table} (room_id, writer, seq, data, created_ms) VALUES ");
-            for i in 0..chunk.len() {
-                let p = 5 * i;
-                if i > 0 {
-                    sql.push_str(", ");
-                }
-                sql.push_str(&format!(
-                    "({}, {}, {}, {}, {})",
-                    self.param(p + 1),
-                    self.param(p + 2),
-                    self.param(p + 3),
-                    self.param(p + 4),
-                    self.param(p + 5)
-                ));
-            }
+            self.push_values(&mut sql, chunk.len(), 5);
             let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
             for (room, data) in chunk {
                 let seq = self.next_seq();
