@@ -36,8 +36,14 @@ function parseArgs(argv) {
   if (!o.http || !o.pid || !o.rssCsv || !o.out || !o.log) {
     throw new Error('--http, --pid, --log, --rss-csv and --out are required');
   }
-  // Warm-up and windows scale with a short run: 5 and 10 minutes for an hour, 1 and 2.5 for 6 minutes.
-  if (o.warmupMin === null) o.warmupMin = Math.max(1, Math.round(o.minutes / 12));
+  // Warm-up: one room lifetime (10 minutes for an hour). Until every room slot has been through one
+  // whole life (staggered first lifetimes, then leave, unload, replace), the server's memory is still
+  // growing into its steady state: allocator arenas, the update log's indexes, caches of rooms that
+  // come back. The 2026-12-04 run rose 68 -> 74 MB over minutes 5-10 and then 74.0 -> 76.2 MB over the
+  // following 50. A short try (under 30 minutes) scales it down: 1 minute and windows of 2.5 for 6.
+  if (o.warmupMin === null) {
+    o.warmupMin = o.minutes >= 30 ? o.roomMinutes : Math.max(1, Math.round(o.minutes / 12));
+  }
   if (o.windowMin === null) o.windowMin = Math.min(10, (o.minutes - o.warmupMin) / 2);
   return o;
 }
