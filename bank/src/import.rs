@@ -263,6 +263,7 @@ pub fn build(
                 if p.targets.peak_rate_per_sec.is_none() && old.targets.peak_rate_from.is_some() {
                     p.targets.peak_rate_per_sec = old.targets.peak_rate_per_sec;
                     p.targets.peak_rate_from = old.targets.peak_rate_from.clone();
+                    p.targets.peak_rate_arithmetic = old.targets.peak_rate_arithmetic.clone();
                 }
             }
             if s.tiers.is_empty()

@@ -54,6 +54,18 @@ export interface ProblemSummary {
   tier_source: string
   /** What a learner can do with the problem (issue 21 item 6); absent from older servers. */
   offers?: Offers
+  /** The family of near-identical problems this one is a variant of (issue 20 item 4). */
+  family?: FamilyRef
+  /** With `group: 'family'`: the family's other matching variants, in rank order. */
+  variants?: ProblemSummary[]
+}
+
+export interface FamilyRef {
+  id: string
+  /** The words the variants share, `…` where they differ. */
+  title: string
+  /** Problems in the family, in the whole bank. */
+  size: number
 }
 
 export interface Offers {
@@ -65,7 +77,10 @@ export interface Offers {
 }
 
 export interface ProblemList {
+  /** Matching problems, every variant counted: what the facets add up to. */
   total: number
+  /** Items over all pages (families shown once with `group: 'family'`); absent from older servers. */
+  groups?: number
   page: number
   per_page: number
   items: ProblemSummary[]
@@ -78,6 +93,8 @@ export interface ProblemQuery {
   difficulty?: string
   page?: number
   per_page?: number
+  /** `family`: each family of near-identical problems once, its variants inside. */
+  group?: 'family'
 }
 
 export function problemQueryString(q: ProblemQuery): string {
@@ -87,6 +104,7 @@ export function problemQueryString(q: ProblemQuery): string {
   if (q.difficulty) p.set('difficulty', q.difficulty)
   if (q.page && q.page > 1) p.set('page', String(q.page))
   if (q.per_page) p.set('per_page', String(q.per_page))
+  if (q.group) p.set('group', q.group)
   const s = p.toString()
   return s ? `?${s}` : ''
 }

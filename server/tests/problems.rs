@@ -1403,8 +1403,25 @@ fn every_peak_rate_is_the_figure_its_requirement_states() {
                 })
                 .flatten()
         });
-        let expected = expected.or_else(|| from_phrase.map(|v| (v, String::new())));
+        // A derived peak (hand-written problems whose text states the rate only through other
+        // figures) is what its arithmetic gives, starting from a phrase of the text.
+        let stated_or_cited = expected.is_some() || from_phrase.is_some();
+        let derived = p.targets.peak_rate_arithmetic.as_deref().and_then(|arith| {
+            let (field, phrase) = p.targets.peak_rate_from.as_deref()?.split_once(": ")?;
+            field_text(p, field)
+                .contains(phrase.trim_matches('"'))
+                .then(|| tierboard::sections::evaluate(arith))
+                .flatten()
+        });
+        let expected = expected
+            .or_else(|| from_phrase.map(|v| (v, String::new())))
+            .or_else(|| derived.map(|v| (v, String::new())));
+        let expected_is_derived = !stated_or_cited;
         let agree = match (&expected, stored) {
+            // A derivation is rounded as an interviewer rounds it (278 records/s for 277.8).
+            (Some((want, _)), Some(got)) if expected_is_derived => {
+                (want - got).abs() <= want.abs() * 0.01
+            }
             (Some((want, _)), Some(got)) => (want - got).abs() <= want.abs() * 1e-9,
             (None, None) => true,
             _ => false,
@@ -1425,57 +1442,232 @@ fn every_peak_rate_is_the_figure_its_requirement_states() {
     );
 }
 
-/// The hand-written tier sets (issue 20): 4–6 tiers in interview order, at least one `path` and one
-/// `capacity` rule, at least 3 hints, every tier noted as written by hand, and a stated workload for
-/// the capacity rules (read from the problem's own text).
+/// The 22 problems issue 20 has written by hand: the 15 classic questions (seed 003), the 3 design
+/// tests (seed 000), the 3 practice scenarios (seed 001) and the back-of-envelope walkthrough.
+const HAND_WRITTEN: [&str; 22] = [
+    "classic-airbnb",
+    "classic-api-gateway",
+    "classic-distributed-cache-redis-like",
+    "classic-dropbox-file-storage-sync",
+    "classic-google-docs-collaborative-editing",
+    "classic-instagram",
+    "classic-netflix-streaming",
+    "classic-notification-system",
+    "classic-rate-limiter",
+    "classic-slack-team-chat",
+    "classic-tinyurl-url-shortener",
+    "classic-twitter-x",
+    "classic-uber-ride-hailing",
+    "classic-whatsapp-messaging",
+    "classic-youtube",
+    "design-test-audio-streaming",
+    "design-test-audiobook-api",
+    "design-test-podcast-database",
+    "practice-data-pipeline",
+    "practice-event-management",
+    "practice-realtime-analytics",
+    "boe-walkthrough-chat",
+];
+
+/// Every figure written with digits in `text` ("87,000", "0.8", "300M" → "300"), as written.
+fn figures(text: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut cur = String::new();
+    for c in text.chars().chain([' ']) {
+        if c.is_ascii_digit() || (!cur.is_empty() && (c == ',' || c == '.')) {
+            cur.push(c);
+        } else if !cur.is_empty() {
+            out.push(cur.trim_end_matches([',', '.']).to_string());
+            cur.clear();
+        }
+    }
+    out
+}
+
+/// The hand-written tier sets (issue 20 acceptance): for each of the 22 problems, 4–6 tiers in
+/// interview order, at least one `path` and one `capacity` rule, at least 3 hints, every tier noted as
+/// written by hand, a stated (or derived, with its arithmetic) workload, and every capacity rule
+/// showing its arithmetic from the problem's own figures: a division by a per-instance rate, and a
+/// figure the problem's text (or its peak's derivation) states.
 #[test]
 fn hand_written_tier_sets_meet_the_interview_bar() {
-    let mut hand = Vec::new();
-    for p in bank().iter().filter(|p| p.tiers_by_hand()) {
-        hand.push(p.id.clone());
+    let mut by_hand: Vec<&str> = bank()
+        .iter()
+        .filter(|p| p.tiers_by_hand())
+        .map(|p| p.id.as_str())
+        .collect();
+    by_hand.sort();
+    let mut want = HAND_WRITTEN.to_vec();
+    want.sort();
+    assert_eq!(by_hand, want, "the hand-written problems");
+    let mut counts = Vec::new();
+    for id in HAND_WRITTEN {
+        let p = problem(id);
         let rules: Vec<&Rule> = p.tiers.iter().flat_map(|t| &t.rules).collect();
+        let paths = rules
+            .iter()
+            .filter(|r| matches!(r, Rule::Path { .. }))
+            .count();
+        let capacities = rules
+            .iter()
+            .filter(|r| matches!(r, Rule::Capacity { .. }))
+            .count();
+        counts.push(format!(
+            "{id}: {} tiers, {paths} path, {capacities} capacity, {} hints",
+            p.tiers.len(),
+            p.hints.len()
+        ));
         assert!(
             (4..=6).contains(&p.tiers.len()),
-            "{}: {} tiers",
-            p.id,
+            "{id}: {} tiers",
             p.tiers.len()
         );
-        assert!(
-            rules.iter().any(|r| matches!(r, Rule::Path { .. })),
-            "{}: no path",
-            p.id
-        );
-        assert!(
-            rules.iter().any(|r| matches!(r, Rule::Capacity { .. })),
-            "{}: no capacity",
-            p.id
-        );
-        assert!(p.hints.len() >= 3, "{}: {} hints", p.id, p.hints.len());
+        assert!(paths >= 1, "{id}: no path");
+        assert!(capacities >= 1, "{id}: no capacity");
+        assert!(p.hints.len() >= 3, "{id}: {} hints", p.hints.len());
         assert!(
             p.tiers.iter().all(
                 |t| t.note.as_deref() == Some(tierboard::problems::model::BY_HAND)
                     && t.source == TierSource::Authored
                     && !t.generated
             ),
-            "{}: every tier is noted as hand-written",
-            p.id
+            "{id}: every tier is noted as hand-written"
         );
-        assert!(
-            p.targets.peak_rate_per_sec.is_some(),
-            "{}: no workload",
-            p.id
-        );
-        // The capacity rules state the arithmetic: a division by a per-server rate.
+        let Some(peak) = p.targets.peak_rate_per_sec else {
+            panic!("{id}: no workload");
+        };
+        // Where the peak is derived, the derivation evaluates to it (within 1 %, as the estimates
+        // check compares) and names the phrase of the text it starts from.
+        if let Some(arith) = &p.targets.peak_rate_arithmetic {
+            let got = tierboard::sections::evaluate(arith)
+                .unwrap_or_else(|| panic!("{id}: '{arith}' does not evaluate"));
+            assert!(
+                (got - peak).abs() <= peak * 0.01,
+                "{id}: '{arith}' gives {got}, the peak is {peak}"
+            );
+            assert!(
+                p.targets.peak_rate_from.is_some(),
+                "{id}: a derived peak names its phrase"
+            );
+        }
+        // The figures the problem states (its text and its peak's derivation).
+        let mut stated: HashSet<String> = HashSet::new();
+        for field in [
+            "summary",
+            "goal",
+            "description",
+            "functional_requirements",
+            "non_functional_requirements",
+            "constants",
+            "sections",
+            "tutorial",
+        ] {
+            stated.extend(figures(&field_text(&p, field)));
+        }
+        stated.extend(figures(
+            p.targets
+                .peak_rate_arithmetic
+                .as_deref()
+                .unwrap_or_default(),
+        ));
+        stated.extend(figures(
+            p.targets.peak_rate_from.as_deref().unwrap_or_default(),
+        ));
+        stated.insert(tierboard::sections::show(peak));
         for r in &rules {
-            if let Rule::Capacity { text, .. } = r {
-                assert!(text.contains('÷'), "{}: '{text}' shows no arithmetic", p.id);
+            if let Rule::Capacity { text, because, .. } = r {
+                assert!(text.contains('÷'), "{id}: '{text}' shows no arithmetic");
+                let used: Vec<String> = figures(text)
+                    .into_iter()
+                    .filter(|f| stated.contains(f))
+                    .collect();
+                assert!(
+                    !used.is_empty(),
+                    "{id}: '{text}' uses none of the problem's figures"
+                );
+                assert!(because.is_some(), "{id}: '{text}' has no because");
             }
         }
     }
-    hand.sort();
-    assert!(
-        hand.len() >= 4,
-        "only {} hand-written tier sets: {hand:?}",
-        hand.len()
+    println!("{}", counts.join("\n"));
+}
+
+/// Families (issue 20 item 4): the L5 and L6 near-copies are variants of 20 families, one per category
+/// and level; nothing else is grouped; with `group=family` each family is one item holding its other
+/// matching variants, and `total` and the facets still count every problem.
+#[tokio::test]
+async fn near_copies_are_variants_of_a_family_and_counts_agree() {
+    let families = bank().families();
+    let mut by_level: BTreeMap<String, usize> = BTreeMap::new();
+    for f in families {
+        let levels: HashSet<Option<String>> = f
+            .variants
+            .iter()
+            .map(|id| problem(id).difficulty.clone())
+            .collect();
+        assert_eq!(levels.len(), 1, "{}: one level", f.id);
+        let level = levels.into_iter().next().flatten().unwrap_or_default();
+        *by_level.entry(level).or_default() += f.variants.len();
+        assert!(f.title.contains('…'), "{}: '{}'", f.id, f.title);
+    }
+    assert_eq!(families.len(), 20, "{families:#?}");
+    assert_eq!(
+        by_level,
+        BTreeMap::from([
+            ("L5-Staff".to_string(), 171),
+            ("L6-Principal".to_string(), 173)
+        ])
     );
+    // 639 problems, 315 distinct.
+    let grouped: usize = families.iter().map(|f| f.variants.len() - 1).sum();
+    assert_eq!(bank().len() - grouped, 315);
+
+    for query in [
+        "",
+        "&difficulty=L5-Staff",
+        "&q=kubernetes",
+        "&category=infrastructure",
+    ] {
+        let (s, plain) = get(&format!("/api/problems?per_page=100{query}")).await;
+        assert_eq!(s, StatusCode::OK);
+        let mut items = Vec::new();
+        let mut groups = None;
+        for page in 1.. {
+            let (s, v) = get(&format!(
+                "/api/problems?per_page=100&group=family&page={page}{query}"
+            ))
+            .await;
+            assert_eq!(s, StatusCode::OK);
+            assert_eq!(v["total"], plain["total"], "{query}");
+            assert_eq!(
+                v["facets"], plain["facets"],
+                "{query}: facets count problems"
+            );
+            groups = v["groups"].as_u64();
+            let page_items = v["items"].as_array().unwrap().clone();
+            if page_items.is_empty() {
+                break;
+            }
+            items.extend(page_items);
+        }
+        assert_eq!(Some(items.len() as u64), groups, "{query}");
+        let shown: usize = items
+            .iter()
+            .map(|i| 1 + i["variants"].as_array().map_or(0, Vec::len))
+            .sum();
+        assert_eq!(shown as u64, plain["total"].as_u64().unwrap(), "{query}");
+        let family_ids: Vec<&str> = items
+            .iter()
+            .filter_map(|i| i["family"]["id"].as_str())
+            .collect();
+        let distinct: HashSet<&&str> = family_ids.iter().collect();
+        assert_eq!(distinct.len(), family_ids.len(), "{query}: a family once");
+        for i in &items {
+            for v in i["variants"].as_array().into_iter().flatten() {
+                assert_eq!(v["family"]["id"], i["family"]["id"]);
+            }
+        }
+    }
+    let (s, v) = get("/api/problems?group=category").await;
+    assert_eq!(s, StatusCode::BAD_REQUEST, "{v}");
 }

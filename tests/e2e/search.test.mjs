@@ -1,6 +1,7 @@
 // Search and browsing (issue 24, item 5) in the browser, over the committed bank: all words before
 // any word, title matches first, typos tolerated, a sensible default order, a difficulty on every
-// classic, and facet counts that are what their filter returns.
+// classic, and facet counts that are what their filter returns. Families of near-identical problems
+// (issue 20 item 4) are one card each, their variants inside, and the counts still agree.
 import { describe, it } from 'node:test'
 import assert from 'node:assert/strict'
 import { setup, shot, waitFor } from './harness.mjs'
@@ -94,5 +95,73 @@ describe('problem search', () => {
         await page.locator('.results[aria-busy=false]').waitFor()
       }
     }
+  })
+  it('shows a family of near-identical problems once, with its variants inside', async () => {
+    const { page, errors } = await landing()
+    const api = async (qs) => (await fetch(`${env.server.base}/api/problems${qs}`)).json()
+    // Over the whole L5 level, through the API: every matching problem is a card or a variant of one.
+    const pages = []
+    for (let n = 1; ; n++) {
+      const r = await api(`?difficulty=L5-Staff&group=family&per_page=100&page=${n}`)
+      pages.push(...r.items)
+      if (r.items.length === 0 || n * 100 >= r.groups) break
+    }
+    const plain = await api('?difficulty=L5-Staff&per_page=1')
+    const shown = pages.reduce((n, item) => n + 1 + (item.variants?.length ?? 0), 0)
+    assert.equal(shown, plain.total, 'cards and their variants add up to the problems the filter returns')
+    assert.equal(plain.facets.difficulty['L5-Staff'], plain.total)
+    const families = pages.filter((item) => item.family)
+    assert.ok(families.length >= 10, `${families.length} L5 families`)
+    assert.equal(new Set(families.map((f) => f.family.id)).size, families.length, 'a family is shown once')
+    assert.ok(pages.length < plain.total / 2, `${pages.length} cards for ${plain.total} problems`)
+
+    // In the browser: the level's facet count is the number of problems; its page shows the families.
+    const facet = page.locator('fieldset.facet', { has: page.locator('legend', { hasText: 'Difficulty' }) })
+    const l5 = facet.locator('.facet-item', { hasText: 'L5-Staff' })
+    const count = Number(await l5.locator('.count').textContent())
+    assert.equal(count, plain.total)
+    await l5.click()
+    await waitFor(
+      async () => (await page.locator('.result-count').textContent())?.startsWith(`${count} problems`),
+      'the L5 problems',
+    )
+    assert.match(await page.locator('.result-count').textContent(), new RegExp(`${pages.length} distinct`))
+    const cards = page.locator('.card.family')
+    const ids = await cards.evaluateAll((els) => els.map((e) => e.dataset.family))
+    assert.ok(ids.length >= 1)
+    assert.equal(new Set(ids).size, ids.length, 'one card per family on the page')
+    const card = cards.first()
+    const first = families.find((f) => f.family.id === ids[0])
+    assert.match(await card.locator('.card-family').textContent(), new RegExp(`One of ${first.family.size} near-identical variants`))
+    // The variants are folded away until asked for.
+    const links = card.locator('.variants li a')
+    assert.equal(await links.first().isVisible(), false)
+    await card.locator('.variants summary').click()
+    assert.equal(await card.locator('.variants summary').textContent(), `All ${first.family.size} variants`)
+    assert.equal(await links.count(), first.family.size - 1)
+    assert.deepEqual(
+      await links.allTextContents(),
+      first.variants.map((v) => v.title),
+    )
+    await shot(page, 'search-family.png')
+    const target = first.variants[0]
+    await links.first().click()
+    await page.waitForURL(`**/problems/${encodeURIComponent(target.id)}`)
+    await page.locator('h1', { hasText: target.title }).first().waitFor()
+
+    // A search that finds one variant shows it as one of its family, with nothing to unfold.
+    await page.goto(env.server.base + '/')
+    await page.locator('.card').first().waitFor()
+    const word = first.title.split(' ')[0]
+    const found = await search(page, word)
+    const hit = await api(`?q=${encodeURIComponent(word)}&group=family&per_page=100`)
+    assert.equal(found.count, hit.total)
+    const one = hit.items.find((i) => i.family && !i.variants)
+    if (one) {
+      const c = page.locator('.card.family', { has: page.locator('h2', { hasText: one.title }) })
+      assert.match(await c.locator('.card-family').textContent(), /One of \d+ near-identical variants/)
+      assert.equal(await c.locator('.variants').count(), 0)
+    }
+    assert.deepEqual(errors, [])
   })
 })

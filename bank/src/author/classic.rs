@@ -235,6 +235,8 @@ const LISTS: &[(&str, &[&str])] = &[
     (
         "practice-data-pipeline",
         &[
+            // The CSV sources and the API's readers: the simulated load enters at a client.
+            "client",
             "worker",
             "db_primary",
             "queue",

@@ -4,11 +4,14 @@
 //!
 //! Every authored rule carries `because = '<field>: "<phrase>"'`: the phrase is copied from that field of
 //! the problem itself (a test checks it is there), so each rule can be traced to the text it comes from.
-//! The tiers follow one progression (problems/README.md, "Authored tiers"):
-//! - T0 working core: the problem's main compute and data components, connected;
-//! - T1 scale and redundancy: instance counts from the availability target (or a count constant), the
-//!   entry point in front, replicated data;
-//! - T2 distinctive requirement: the problem's remaining, specific components.
+//! The tiers follow one progression (problems/README.md, "Authored tiers"), each titled by what it
+//! checks:
+//! - T0 working core: the component the problem is about (its title's topic) and where its data lives,
+//!   connected;
+//! - T1 load and redundancy: instance counts from the problem's stated rate through the capacity model
+//!   (`⌈peak ÷ (0.8 × per-instance rps)⌉`), at least what the availability target asks, the entry point in
+//!   front, replicated data;
+//! - T2 distinctive requirement: the problem's remaining, specific components the text asks for.
 
 pub mod classic;
 
@@ -296,12 +299,56 @@ struct Roles {
     compute: String,
     data: String,
     replica: Option<String>,
+    /// The component the problem's title is about when it is neither core (a gateway problem's
+    /// `api_gateway`, a feature store problem's `feature_store`).
+    topic: Option<String>,
     rest: Vec<String>,
 }
 
-fn roles(ac: &[String], catalog: &Catalog) -> Result<Roles, String> {
+/// How strongly the problem's topic (title, summary, goal) names `ty`: the words of its type id and of
+/// its catalog name found there ("CI/CD Pipeline" names `ci_pipeline`).
+fn topic_score(p: &Problem, ty: &str, catalog: &Catalog) -> usize {
+    let topic = format!("{} {} {}", p.title, p.summary, p.goal).to_lowercase();
+    let topic_words: Vec<&str> = topic
+        .split(|c: char| !c.is_alphanumeric())
+        .filter(|w| w.len() >= 3)
+        .collect();
+    let name = catalog
+        .get(ty)
+        .map_or("", |t| t.name.as_str())
+        .to_lowercase();
+    let mut words: Vec<String> = ty
+        .split('_')
+        .chain(name.split(|c: char| !c.is_alphanumeric()))
+        .filter(|w| w.len() >= 3 && !GENERIC.contains(w))
+        .map(str::to_string)
+        .collect();
+    words.sort();
+    words.dedup();
+    words
+        .iter()
+        .filter(|w| {
+            topic_words
+                .iter()
+                .any(|t| t == *w || (w.len() >= 4 && t.starts_with(&w[..w.len() - 1])))
+        })
+        .count()
+}
+
+fn roles(p: &Problem, catalog: &Catalog) -> Result<Roles, String> {
+    let ac = &p.available_components;
     let kind = |t: &str| catalog.kind_of(t).unwrap_or(t).to_string();
-    let pick = |pred: &dyn Fn(&str) -> bool| ac.iter().find(|t| pred(t)).cloned();
+    // The candidate the problem's topic names best; ties go to the palette's order.
+    let pick = |pred: &dyn Fn(&str) -> bool| {
+        let mut best: Option<(usize, &String)> = None;
+        for t in ac.iter().filter(|t| pred(t)) {
+            let score = topic_score(p, t, catalog);
+            if best.is_none_or(|(s, _)| score > s) {
+                best = Some((score, t));
+            }
+        }
+        best.map(|(_, t)| t.clone())
+    };
     let client = pick(&|t| kind(t) == "client");
     let compute = pick(&|t| kind(t) == "app")
         .or_else(|| pick(&|t| family(catalog, t) == "compute"))
@@ -339,9 +386,21 @@ fn roles(ac: &[String], catalog: &Catalog) -> Result<Roles, String> {
         replica.as_ref(),
         client.as_ref(),
     ];
+    // The component the problem is about, when its topic names another one better than the cores.
+    let core_score = topic_score(p, &compute, catalog).max(topic_score(p, &data, catalog));
+    let topic = ac
+        .iter()
+        .filter(|t| Some(*t) != client.as_ref() && **t != compute && **t != data)
+        .map(|t| (topic_score(p, t, catalog), t))
+        .filter(|(score, _)| *score > core_score)
+        .fold(None::<(usize, &String)>, |best, (score, t)| match best {
+            Some((s, _)) if s >= score => best,
+            _ => Some((score, t)),
+        })
+        .map(|(_, t)| t.clone());
     let rest = ac
         .iter()
-        .filter(|t| !used.contains(&Some(t)))
+        .filter(|t| !used.contains(&Some(t)) && Some(*t) != topic.as_ref())
         .cloned()
         .collect();
     Ok(Roles {
@@ -350,8 +409,55 @@ fn roles(ac: &[String], catalog: &Catalog) -> Result<Roles, String> {
         compute,
         data,
         replica,
+        topic,
         rest,
     })
+}
+
+/// The catalog's bound on a node's instances.
+const MAX_INSTANCES: f64 = 100_000.0;
+
+/// Instances of `ty` the capacity model needs for the problem's stated peak under 80 % utilisation,
+/// `⌈peak ÷ (0.8 × per-instance rps)⌉`, with that arithmetic: `Ok` when a node may have that many
+/// (the catalog allows 100,000), `Err` with the arithmetic when it may not (the stated rate is beyond
+/// what the model can hold with this component), `None` without a stated peak or a capacity.
+fn rate_count(p: &Problem, ty: &str, catalog: &Catalog) -> Option<Result<(u64, String), String>> {
+    use tierboard::simulation::num;
+    let peak = p.targets.peak_rate_per_sec.filter(|x| *x > 0.0)?;
+    let ct = catalog.get(ty)?;
+    let rps = ct.capacity.as_ref()?.rps;
+    let bound = tierboard::problems::model::DEFAULT_MAX_UTILISATION;
+    let need = (peak / (bound * rps)).ceil().max(1.0);
+    let arithmetic = format!(
+        "{} ÷ ({} × {} per {}) = {}",
+        num(peak),
+        bound,
+        num(rps),
+        ct.name,
+        num(need)
+    );
+    Some(if need <= MAX_INSTANCES {
+        Ok((need as u64, arithmetic))
+    } else {
+        Err(arithmetic)
+    })
+}
+
+/// The phrase stating the problem's load (its request-rate requirement).
+fn load_phrase(p: &Problem) -> Option<Phrase> {
+    nfr(
+        p,
+        &[
+            "request rate",
+            "throughput",
+            "per second",
+            "qps",
+            "rps",
+            "requests",
+            "/s",
+            "peak",
+        ],
+    )
 }
 
 /// Instances asked for the compute core at T1: a count constant when the text gives one, else from the
@@ -440,7 +546,7 @@ fn fallback(p: &Problem, ty: &str, catalog: &Catalog) -> Option<Phrase> {
 
 /// Authors the tiers for one problem.
 pub fn tiers_for(p: &Problem, catalog: &Catalog) -> Result<Vec<Tier>, String> {
-    let r = roles(&p.available_components, catalog)?;
+    let r = roles(p, catalog)?;
     let ph = phrases(p);
     // A component the text names (or whose requirement it states); None when only the palette has it.
     let cited = |ty: &str| {
@@ -451,21 +557,74 @@ pub fn tiers_for(p: &Problem, catalog: &Catalog) -> Result<Vec<Tier>, String> {
     // The core (client, service, data) is required by what the system must do, named or not.
     let core = core_phrase(p).map(|x| x.cite()).unwrap_or_default();
     let cite = |ty: &str| cited(ty).unwrap_or_else(|| core.clone());
+    let name = |ty: &str| {
+        catalog
+            .get(ty)
+            .map_or_else(|| ty.to_string(), |t| t.name.clone())
+    };
 
     let mut t0 = vec![
         include(&r.compute, cite(&r.compute)),
         include(&r.data, cite(&r.data)),
     ];
+    // The component the title is about is part of the core (the title names it).
+    if let Some(t) = &r.topic {
+        t0.push(include(t, cited(t).unwrap_or_else(|| core.clone())));
+    }
     let link = nfr(p, &["consistency", "durability", "dataset"])
         .map_or_else(|| cite(&r.data), |x| x.cite());
     t0.push(connection_from(&r.compute, link));
     if let Some(c) = &r.client {
         t0.push(connection_from(c, cite(c)));
     }
+    let t0_title = match &r.topic {
+        Some(t) => format!(
+            "{} with {} reaching {}",
+            name(t),
+            name(&r.compute),
+            name(&r.data)
+        ),
+        None => format!("{} reaches {}", name(&r.compute), name(&r.data)),
+    };
 
+    // T1: counts from the stated rate through the capacity model, at least what availability asks.
     let (n, why) = core_count(p);
-    let mut t1 = vec![min_count(&r.compute, n, why)];
-    let load = nfr(
+    let load = load_phrase(p);
+    let mut sized: Vec<String> = Vec::new();
+    let mut beyond: Vec<String> = Vec::new();
+    // A stated rate the compute core cannot hold within the catalog's bounds is not modelled at all:
+    // sizing the other components for it would check a load the design can never carry.
+    let modelled = !matches!(rate_count(p, &r.compute, catalog), Some(Err(_)));
+    let mut counted = |ty: &str, least: u64, why: String| -> Rule {
+        let rate = rate_count(p, ty, catalog).filter(|_| modelled || ty == r.compute);
+        match (rate, &load) {
+            (Some(Ok((need, arithmetic))), Some(l)) if need > least => {
+                sized.push(format!("{} × {}", figure(need), name(ty)));
+                min_count(
+                    ty,
+                    need,
+                    format!(
+                        "{} ({arithmetic} instances to stay under 80 % at the stated peak)",
+                        l.cite()
+                    ),
+                )
+            }
+            (Some(Err(arithmetic)), Some(_)) => {
+                beyond.push(name(ty));
+                min_count(
+                    ty,
+                    least,
+                    format!(
+                        "{why}; the stated peak would need {arithmetic} instances, more than the \
+                         100,000 a node may have, so the count is the availability's"
+                    ),
+                )
+            }
+            _ => min_count(ty, least, why),
+        }
+    };
+    let mut t1 = vec![counted(&r.compute, n, why)];
+    let scale = nfr(
         p,
         &[
             "request rate",
@@ -476,64 +635,86 @@ pub fn tiers_for(p: &Problem, catalog: &Catalog) -> Result<Vec<Tier>, String> {
         ],
     );
     if let Some(e) = &r.entry
-        && let Some(why) = load.clone().map(|x| x.cite()).or_else(|| cited(e))
+        && let Some(why) = scale.clone().map(|x| x.cite()).or_else(|| cited(e))
     {
-        t1.push(include(e, why));
+        // The entry point takes every request: sized like the core when the rate is stated.
+        let rule = counted(e, 1, why.clone());
+        t1.push(match rule {
+            Rule::MinCount { count: 1, .. } => include(e, why),
+            rule => rule,
+        });
     }
     let safe = nfr(p, &["durability", "availability", "uptime", "consistency"]);
-    match &r.replica {
-        Some(rep) => t1.push(include(rep, safe.map_or_else(|| cite(rep), |x| x.cite()))),
-        None => t1.push(min_count(
-            &r.data,
-            2,
-            safe.map_or_else(
+    let replicated = match &r.replica {
+        Some(rep) => {
+            t1.push(include(rep, safe.map_or_else(|| cite(rep), |x| x.cite())));
+            "a read replica"
+        }
+        None => {
+            let why = safe.map_or_else(
                 || cite(&r.data),
                 |x| format!("{} (data kept on at least 2 nodes)", x.cite()),
-            ),
-        )),
-    }
+            );
+            t1.push(counted(&r.data, 2, why));
+            "data on 2 nodes or more"
+        }
+    };
+    let t1_title = if sized.is_empty() {
+        format!(
+            "{} × {} for availability, {replicated}{}",
+            figure(n),
+            name(&r.compute),
+            if beyond.is_empty() {
+                ""
+            } else {
+                " (the stated rate is beyond the model)"
+            }
+        )
+    } else {
+        format!(
+            "Sized for the stated {}/s: {}",
+            tierboard::simulation::num(p.targets.peak_rate_per_sec.unwrap_or_default()),
+            sized.join(", ")
+        )
+    };
 
-    let mut t2: Vec<Rule> = r
+    let t2: Vec<Rule> = r
         .rest
         .iter()
         .filter_map(|t| cited(t).map(|why| include(t, why)))
         .collect();
-    if t2.is_empty() {
-        // Nothing specific left: the distinctive requirement is scale itself.
-        let why = load.map_or_else(|| cite(&r.compute), |x| x.cite());
-        t2.push(min_count(
-            &r.compute,
-            n * 2,
-            format!("{why} (twice the redundant core)"),
-        ));
+    let t2_title = {
+        let names: Vec<String> = t2
+            .iter()
+            .filter_map(|rule| match rule {
+                Rule::Include { ty, .. } => Some(name(ty)),
+                _ => None,
+            })
+            .collect();
+        match names.as_slice() {
+            [] => String::new(),
+            [one] => format!("Adds {one}"),
+            [init @ .., last] => format!("Adds {} and {last}", init.join(", ")),
+        }
+    };
+    let tier = |id: &str, title: String, rules: Vec<Rule>| Tier {
+        id: id.into(),
+        title,
+        source: TierSource::Authored,
+        generated: false,
+        note: None,
+        rules,
+    };
+    let mut tiers = vec![tier("T0", t0_title, t0), tier("T1", t1_title, t1)];
+    // Nothing specific left: no tier for it (a count with no reason would be a made-up rule).
+    if !t2.is_empty() {
+        tiers.push(tier("T2", t2_title, t2));
     }
-    let title = |s: &str| s.to_string();
-    Ok(vec![
-        Tier {
-            id: "T0".into(),
-            title: title("Working core"),
-            source: TierSource::Authored,
-            generated: false,
-            note: None,
-            rules: t0,
-        },
-        Tier {
-            id: "T1".into(),
-            title: title("Scale and redundancy"),
-            source: TierSource::Authored,
-            generated: false,
-            note: None,
-            rules: t1,
-        },
-        Tier {
-            id: "T2".into(),
-            title: title("Distinctive requirements"),
-            source: TierSource::Authored,
-            generated: false,
-            note: None,
-            rules: t2,
-        },
-    ])
+    Ok(tiers)
+}
+
+fn figure(n: u64) -> String {
+    tierboard::simulation::num(n as f64)
 }
 
 /// Authors a reference design that reaches `tiers`: client → entry → compute core → everything else.
@@ -542,7 +723,7 @@ pub fn reference_for(
     tiers: &[Tier],
     catalog: &Catalog,
 ) -> Result<ReferenceSolution, String> {
-    let r = roles(&p.available_components, catalog)?;
+    let r = roles(p, catalog)?;
     let mut counts: BTreeMap<String, u64> = BTreeMap::new();
     for rule in tiers.iter().flat_map(|t| &t.rules) {
         if let Rule::MinCount { ty, count, .. } = rule {
@@ -585,8 +766,14 @@ pub fn reference_for(
             && !t.contains("mesh")
             && !t.contains("fabric")
     };
-    let (front_types, back_types): (Vec<String>, Vec<String>) =
-        r.rest.iter().cloned().partition(|t| is_front(t));
+    let (front_types, back_types): (Vec<String>, Vec<String>) = r
+        .topic
+        .iter()
+        // The entry point or the replica already has its node.
+        .filter(|t| Some(*t) != r.entry.as_ref() && Some(*t) != r.replica.as_ref())
+        .chain(&r.rest)
+        .cloned()
+        .partition(|t| is_front(t));
     let fronts: Vec<String> = front_types.iter().map(|t| node(t)).collect();
     let rest: Vec<String> = back_types.iter().map(|t| node(t)).collect();
     let front = entry.clone().unwrap_or_else(|| compute.clone());
@@ -638,7 +825,12 @@ pub const GENERATED_TITLE_NO_LOAD: &str = "Works end to end";
 /// farthest from the clients; in a design without a client, from the nodes nothing points at. Types
 /// the palette does not offer are left out (the rule allows other nodes between the listed ones),
 /// repeats collapsed. None without a path of 2 types.
-pub fn data_path(p: &Problem, sol: &ReferenceSolution, catalog: &Catalog) -> Option<Vec<String>> {
+pub fn data_path(
+    p: &Problem,
+    sol: &ReferenceSolution,
+    catalog: &Catalog,
+    data: Option<&str>,
+) -> Option<Vec<String>> {
     let n = sol.nodes.len();
     let index = |id: &str| sol.nodes.iter().position(|x| x.id == id);
     let mut depth = vec![usize::MAX; n];
@@ -677,7 +869,14 @@ pub fn data_path(p: &Problem, sol: &ReferenceSolution, catalog: &Catalog) -> Opt
             })
             .min_by_key(|&i| depth[i])
     };
-    let end = reached("storage")
+    // An authored problem names where its data lives (T0's data core): the path ends there.
+    let end = data
+        .and_then(|ty| {
+            (0..n)
+                .filter(|&i| depth[i] != usize::MAX && depth[i] > 0 && sol.nodes[i].ty == ty)
+                .min_by_key(|&i| depth[i])
+        })
+        .or_else(|| reached("storage"))
         .or_else(|| reached("cache"))
         .or_else(|| {
             (0..n)
@@ -716,7 +915,14 @@ pub fn data_path(p: &Problem, sol: &ReferenceSolution, catalog: &Catalog) -> Opt
 /// workload. Marked `generated`: `author --regenerate` rewrites it.
 pub fn generated_tier(p: &Problem, sol: &ReferenceSolution, catalog: &Catalog) -> Option<Tier> {
     let mut rules = Vec::new();
-    if let Some(types) = data_path(p, sol, catalog)
+    // Where an authored problem's data lives: its T0 data core (seed problems: the design's storage).
+    let data = p
+        .tiers
+        .iter()
+        .all(|t| t.source == TierSource::Authored)
+        .then(|| roles(p, catalog).ok().map(|r| r.data))
+        .flatten();
+    if let Some(types) = data_path(p, sol, catalog, data.as_deref())
         && let Some(why) = core_phrase(p)
     {
         rules.push(Rule::Path {
@@ -728,20 +934,7 @@ pub fn generated_tier(p: &Problem, sol: &ReferenceSolution, catalog: &Catalog) -
             types,
         });
     }
-    let load = nfr(
-        p,
-        &[
-            "request rate",
-            "throughput",
-            "per second",
-            "qps",
-            "rps",
-            "requests",
-            "/s",
-            "peak",
-        ],
-    )
-    .or_else(|| scale_phrase(p));
+    let load = load_phrase(p).or_else(|| scale_phrase(p));
     let mut held = false;
     // The simulated peak enters at clients: a palette without one cannot carry it.
     if let Some(peak) = p.targets.peak_rate_per_sec
@@ -848,9 +1041,11 @@ pub fn run(dir: &Path, regenerate: bool) -> Result<AuthorReport> {
         } else {
             p.tiers = tiers_for(&p, &catalog).map_err(fail)?;
         }
+        // Regenerated tiers get a design authored for them (the one kept from before was made for the
+        // tiers they replace); a seed's design is kept.
         let mut sol = match p.reference_solution.take() {
-            Some(sol) => sol,
-            None => reference_for(&p, &p.tiers, &catalog).map_err(fail)?,
+            Some(sol) if seeded || sol.source != TierSource::Authored => sol,
+            _ => reference_for(&p, &p.tiers, &catalog).map_err(fail)?,
         };
         let mut changes = reference::complete(&mut sol, &p.tiers, &catalog);
         let base = sol.clone();

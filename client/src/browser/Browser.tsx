@@ -4,7 +4,7 @@
  * what each problem offers, export / import of the progress file.
  */
 import { useEffect, useState } from 'react'
-import { listProblems, problemQueryString, type ProblemList, type ProblemQuery } from '../api'
+import { listProblems, problemQueryString, type ProblemList, type ProblemQuery, type ProblemSummary } from '../api'
 import { TopBar } from '../TopBar'
 import { linkClick, navigate } from '../router'
 import { OfferChips, ProgressFile, ProgressRing } from '../learn/ProgressBits'
@@ -66,7 +66,7 @@ export function Browser({ query }: { query: URLSearchParams }) {
 
   useEffect(() => {
     const ctl = new AbortController()
-    listProblems({ ...q, per_page: PER_PAGE }, ctl.signal).then(
+    listProblems({ ...q, per_page: PER_PAGE, group: 'family' }, ctl.signal).then(
       (list) => setResult({ key, list }),
       (e: Error) => {
         if (!ctl.signal.aborted) setResult({ key, error: e.message })
@@ -86,7 +86,8 @@ export function Browser({ query }: { query: URLSearchParams }) {
 
   const list = result?.list
   const loading = result?.key !== key
-  const pages = list ? Math.max(1, Math.ceil(list.total / (list.per_page || PER_PAGE))) : 1
+  // Pages count cards: a family of near-identical variants is one card.
+  const pages = list ? Math.max(1, Math.ceil((list.groups ?? list.total) / (list.per_page || PER_PAGE))) : 1
 
   return (
     <div className="page">
@@ -149,6 +150,9 @@ export function Browser({ query }: { query: URLSearchParams }) {
               <p className="muted result-count">
                 {list.total} problem{list.total === 1 ? '' : 's'}
                 {q.q ? ` matching “${q.q}”` : ''}
+                {list.groups !== undefined && list.groups < list.total && (
+                  <span className="result-groups"> · {list.groups} distinct: near-identical variants are shown once per family</span>
+                )}
               </p>
             )}
             {status && startedView ? (
@@ -158,30 +162,7 @@ export function Browser({ query }: { query: URLSearchParams }) {
                 {list?.items
                   .filter((p) => status !== 'not-started' || !progress[p.id])
                   .map((p) => (
-                    <li key={p.id} className="card">
-                      <a
-                        href={`/problems/${encodeURIComponent(p.id)}`}
-                        onClick={linkClick(`/problems/${encodeURIComponent(p.id)}`)}
-                        className="card-link"
-                      >
-                        <div className="card-head">
-                          <h2>{p.title}</h2>
-                        </div>
-                        <p className="card-summary">{p.summary}</p>
-                        <div className="card-meta">
-                          <DifficultyBadge value={p.difficulty} />
-                          <span className="chip">{p.category}</span>
-                          <span
-                            className="chip"
-                            title={p.tier_source === 'authored' ? 'tiers authored for tierboard' : 'tiers from the seed'}
-                          >
-                            {p.tier_count} tier{p.tier_count === 1 ? '' : 's'}
-                          </span>
-                          <ProgressRing progress={progress[p.id]} />
-                        </div>
-                        <OfferChips offers={p.offers} />
-                      </a>
-                    </li>
+                    <ProblemCard key={p.id} p={p} progress={progress} />
                   ))}
               </ul>
             )}
@@ -203,6 +184,69 @@ export function Browser({ query }: { query: URLSearchParams }) {
         </div>
       </main>
     </div>
+  )
+}
+
+function CardLink({ p, progress, head }: { p: ProblemSummary; progress: Progress; head?: string }) {
+  const href = `/problems/${encodeURIComponent(p.id)}`
+  return (
+    <a href={href} onClick={linkClick(href)} className="card-link">
+      <div className="card-head">
+        <h2>{p.title}</h2>
+      </div>
+      {head && <p className="card-family">{head}</p>}
+      <p className="card-summary">{p.summary}</p>
+      <div className="card-meta">
+        <DifficultyBadge value={p.difficulty} />
+        <span className="chip">{p.category}</span>
+        <span className="chip" title={p.tier_source === 'authored' ? 'tiers authored for tierboard' : 'tiers from the seed'}>
+          {p.tier_count} tier{p.tier_count === 1 ? '' : 's'}
+        </span>
+        <ProgressRing progress={progress[p.id]} />
+      </div>
+      <OfferChips offers={p.offers} />
+    </a>
+  )
+}
+
+/**
+ * One card: a problem, or a family of near-identical problems (issue 20 item 4) shown once, by its
+ * best-ranked matching variant, with the family's other matching variants behind a disclosure.
+ */
+function ProblemCard({ p, progress }: { p: ProblemSummary; progress: Progress }) {
+  const variants = p.variants ?? []
+  if (!p.family) {
+    return (
+      <li className="card">
+        <CardLink p={p} progress={progress} />
+      </li>
+    )
+  }
+  const matching = variants.length + 1
+  return (
+    <li className="card family" data-family={p.family.id}>
+      <CardLink p={p} progress={progress} head={`One of ${p.family.size} near-identical variants: ${p.family.title}`} />
+      {variants.length > 0 && (
+        <details className="variants">
+          <summary>
+            {matching === p.family.size ? `All ${matching} variants` : `${matching} of the ${p.family.size} variants match`}
+          </summary>
+          <ul>
+            {variants.map((v) => {
+              const href = `/problems/${encodeURIComponent(v.id)}`
+              return (
+                <li key={v.id} className="variant">
+                  <a href={href} onClick={linkClick(href)}>
+                    {v.title}
+                  </a>
+                  <ProgressRing progress={progress[v.id]} />
+                </li>
+              )
+            })}
+          </ul>
+        </details>
+      )}
+    </li>
   )
 }
 

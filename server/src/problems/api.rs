@@ -84,12 +84,19 @@ pub struct ListQuery {
     /// Items per page (at most 100).
     #[param(minimum = 1)]
     per_page: Option<u64>,
+    /// `family`: show each family of near-identical problems once, its other matching variants in
+    /// the item's `variants` (pages then count these groups).
+    group: Option<String>,
 }
 
 /// One page of the bank, with facet counts over every match.
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct ProblemList {
+    /// Matching problems, every variant counted (the facets add up to it).
     pub total: usize,
+    /// Items over all pages: `total` less the variants grouped under another item (with
+    /// `group=family`), else `total`.
+    pub groups: usize,
     pub page: usize,
     pub per_page: usize,
     pub items: Vec<ProblemSummary>,
@@ -107,6 +114,53 @@ pub struct ProblemSummary {
     /// `authored`, `seed` or `none`.
     pub tier_source: String,
     pub offers: Offers,
+    /// The family of near-identical problems this one is a variant of.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub family: Option<FamilyRef>,
+    /// With `group=family`: the family's other matching variants, in rank order (each without
+    /// `variants`).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[schema(no_recursion)]
+    pub variants: Vec<ProblemSummary>,
+}
+
+/// A problem's family, as the list shows it.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct FamilyRef {
+    pub id: String,
+    /// The words the variants share (`…` where they differ).
+    pub title: String,
+    /// How many problems the family has in the whole bank.
+    pub size: usize,
+}
+
+fn family_ref(bank: &Bank, id: &str) -> Option<FamilyRef> {
+    bank.family_of(id).map(|f| FamilyRef {
+        id: f.id.clone(),
+        title: f.title.clone(),
+        size: f.variants.len(),
+    })
+}
+
+fn summary_of(bank: &Bank, p: &Problem) -> ProblemSummary {
+    ProblemSummary {
+        id: p.id.clone(),
+        title: p.title.clone(),
+        category: p.category.clone(),
+        difficulty: p.difficulty.clone(),
+        summary: card_summary(p),
+        tier_count: p.tiers.len(),
+        tier_source: p.tier_source().to_string(),
+        offers: Offers {
+            tutorial: p.tutorial.is_some(),
+            checkpoints: p.tutorial.as_ref().map_or(0, |t| t.checkpoints.len()),
+            hints: p.hints.len(),
+            reference: p.reference_solution.is_some(),
+            analysis: p.analysis.is_some(),
+        },
+        family: family_ref(bank, &p.id),
+        variants: Vec::new(),
+    }
 }
 
 /// What a problem comes with.
@@ -123,43 +177,46 @@ pub struct Offers {
     params(ListQuery),
     responses(
         (status = 200, description = "A page of matching problems", body = ProblemList),
-        (status = 400, description = "A bad `page` or `per_page`", body = ErrorBody),
+        (status = 400, description = "A bad `page`, `per_page` or `group`", body = ErrorBody),
     ))]
 pub async fn list(
     State(bank): State<Arc<Bank>>,
     Query(params): Query<HashMap<String, String>>,
 ) -> Result<Json<ProblemList>> {
+    let group_families = match text(&params, "group").as_deref() {
+        None => false,
+        Some("family") => true,
+        Some(other) => {
+            return Err(Error::BadRequest(format!(
+                "'group' can only be 'family', got '{other}'"
+            )));
+        }
+    };
     let query = search::Query {
         q: text(&params, "q").unwrap_or_default(),
         category: text(&params, "category"),
         difficulty: text(&params, "difficulty"),
         page: number(&params, "page", 1)?,
         per_page: number(&params, "per_page", DEFAULT_PER_PAGE)?,
+        group_families,
     };
     let results = bank.search(&query);
     let items = results
         .hits
         .iter()
-        .filter_map(|h| bank.get(&h.id))
-        .map(|p| ProblemSummary {
-            id: p.id.clone(),
-            title: p.title.clone(),
-            category: p.category.clone(),
-            difficulty: p.difficulty.clone(),
-            summary: card_summary(&p),
-            tier_count: p.tiers.len(),
-            tier_source: p.tier_source().to_string(),
-            offers: Offers {
-                tutorial: p.tutorial.is_some(),
-                checkpoints: p.tutorial.as_ref().map_or(0, |t| t.checkpoints.len()),
-                hints: p.hints.len(),
-                reference: p.reference_solution.is_some(),
-                analysis: p.analysis.is_some(),
-            },
+        .filter_map(|h| {
+            let mut item = summary_of(&bank, &*bank.get(&h.id)?);
+            item.variants = h
+                .variants
+                .iter()
+                .filter_map(|v| Some(summary_of(&bank, &*bank.get(&v.id)?)))
+                .collect();
+            Some(item)
         })
         .collect();
     Ok(Json(ProblemList {
         total: results.total,
+        groups: results.groups,
         page: results.page,
         per_page: results.per_page,
         items,

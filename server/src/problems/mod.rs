@@ -5,12 +5,14 @@
 //! - [`load`]: reading and checking every file ([`Bank::load`], `tierboard problems lint`).
 //! - [`cli`]: `tierboard problems lint`.
 //! - [`search`], [`api`]: ranked full-text search and the HTTP routes (`router`).
+//! - [`family`]: near-copies of one problem grouped as variants of a family, computed from the text.
 //!
 //! The tools that write the bank (seed import, tier authoring) are the `tierboard-bank` crate (`bank/`).
 
 pub mod api;
 pub mod catalog;
 pub mod cli;
+pub mod family;
 pub mod load;
 pub mod model;
 pub mod search;
@@ -38,6 +40,9 @@ pub struct Bank {
     order: Vec<String>,
     catalog: Catalog,
     index: search::Index,
+    /// Families of near-identical problems ([`family`]), and each member's family.
+    families: Vec<family::Family>,
+    family_of: HashMap<String, usize>,
 }
 
 impl Bank {
@@ -72,7 +77,14 @@ impl Bank {
             .map(|p| (p.category.clone(), p.id.clone()))
             .collect();
         order.sort();
-        let index = search::Index::build(&problems);
+        let mut index = search::Index::build(&problems);
+        let families = family::families(&problems);
+        let family_of: HashMap<String, usize> = families
+            .iter()
+            .enumerate()
+            .flat_map(|(i, f)| f.variants.iter().map(move |id| (id.clone(), i)))
+            .collect();
+        index.set_families(&family_of);
         let problems = problems
             .into_iter()
             .map(|p| (p.id.clone(), Arc::new(p)))
@@ -82,7 +94,19 @@ impl Bank {
             order: order.into_iter().map(|(_, id)| id).collect(),
             catalog,
             index,
+            families,
+            family_of,
         }
+    }
+
+    /// The family `id` belongs to, when it is a variant of one.
+    pub fn family_of(&self, id: &str) -> Option<&family::Family> {
+        self.family_of.get(id).map(|&i| &self.families[i])
+    }
+
+    /// Every family of two or more near-identical problems.
+    pub fn families(&self) -> &[family::Family] {
+        &self.families
     }
 
     pub fn get(&self, id: &str) -> Option<Arc<Problem>> {

@@ -153,6 +153,11 @@ pub struct Targets {
     /// `sections: "Peak traffic (3x): ~87,000 RPS"`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub peak_rate_from: Option<String>,
+    /// For a hand-written peak the text states only through other figures (users, a per-user action,
+    /// a segment length): the estimate, as an interviewer writes it, whose first side evaluates to
+    /// `peak_rate_per_sec` (`"300,000,000 concurrent streams ÷ 10 s per segment = 30,000,000 requests/s"`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub peak_rate_arithmetic: Option<String>,
 }
 
 impl Targets {

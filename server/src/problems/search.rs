@@ -70,6 +70,8 @@ struct Doc {
     /// Order without a query: the classic interview questions, then tutorials, then easiest first,
     /// then by title.
     default_rank: (u8, u8, String),
+    /// The problem's family ([`crate::problems::family`]), when it has one: its index in the bank's list.
+    family: Option<usize>,
     /// Per field: term → count, and the field's length in terms.
     fields: [(HashMap<String, u32>, usize); 4],
 }
@@ -93,17 +95,26 @@ pub struct Query {
     /// 1-based.
     pub page: usize,
     pub per_page: usize,
+    /// Show a family once: its best-ranked matching variant stands for it, with the family's other
+    /// matching variants in `variants`; pages count these groups.
+    pub group_families: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Hit {
     pub id: String,
     pub score: f64,
+    /// With `group_families`: the other matching variants of the hit's family, in rank order.
+    pub variants: Vec<Hit>,
 }
 
 #[derive(Debug, Clone, Serialize)]
 pub struct Results {
+    /// Matching problems (every variant counted): what the facets add up to.
     pub total: usize,
+    /// Matching cards: `total` less the variants grouped under another (equal to `total` without
+    /// `group_families`).
+    pub groups: usize,
     pub page: usize,
     pub per_page: usize,
     pub hits: Vec<Hit>,
@@ -168,6 +179,13 @@ impl Index {
                 (index.docs.iter().map(|d| d.fields[f].1).sum::<usize>() as f64 / n).max(1.0);
         }
         index
+    }
+
+    /// Records the family of each problem (by id → the family's index); problems not in `of` have none.
+    pub fn set_families(&mut self, of: &HashMap<String, usize>) {
+        for d in &mut self.docs {
+            d.family = of.get(&d.id).copied();
+        }
     }
 
     /// BM25F contribution of one index term to one document.
@@ -319,19 +337,37 @@ impl Index {
         let total = matching.len();
         let per_page = q.per_page.clamp(1, MAX_PER_PAGE);
         let page = q.page.max(1);
-        let hits = matching
+        let hit = |(i, r): (usize, Rank)| Hit {
+            id: self.docs[i].id.clone(),
+            score: r.score,
+            variants: Vec::new(),
+        };
+        // Cards in rank order: a family's first matching variant stands for it, the others join it.
+        let mut cards: Vec<Hit> = Vec::with_capacity(matching.len());
+        let mut family_card: HashMap<usize, usize> = HashMap::new();
+        for (i, r) in matching {
+            match self.docs[i].family.filter(|_| q.group_families) {
+                Some(f) => match family_card.get(&f) {
+                    Some(&c) => cards[c].variants.push(hit((i, r))),
+                    None => {
+                        family_card.insert(f, cards.len());
+                        cards.push(hit((i, r)));
+                    }
+                },
+                None => cards.push(hit((i, r))),
+            }
+        }
+        let groups = cards.len();
+        let hits = cards
             .into_iter()
             // Saturating: `?page=` comes from the query string, and a huge one is past the end, not
             // an overflow.
             .skip((page - 1).saturating_mul(per_page))
             .take(per_page)
-            .map(|(i, r)| Hit {
-                id: self.docs[i].id.clone(),
-                score: r.score,
-            })
             .collect();
         Results {
             total,
+            groups,
             page,
             per_page,
             hits,
