@@ -122,6 +122,8 @@ pub struct Drained {
 pub struct WsUrl {
     pub addr: SocketAddr,
     pub path: String,
+    /// How messages are addressed on this server (Hocuspocus names the document in each).
+    pub framing: wire::Framing,
 }
 
 impl WsUrl {
@@ -142,6 +144,7 @@ impl WsUrl {
         Ok(WsUrl {
             addr,
             path: path.to_string(),
+            framing: wire::Framing::Plain,
         })
     }
 
@@ -251,10 +254,36 @@ async fn open(spec: &Spec) -> Result<WebSocketStream<TcpStream>> {
     Ok(ws)
 }
 
+/// [`open`], again after a server error on the handshake (HTTP 5xx), three times at most.
+///
+/// y-sweet 0.9 answers 500 to some of the first connections when many arrive at once for a document
+/// it has not loaded yet (scenario 4: 25 of 10,000); the stock client reconnects after such a
+/// failure, so the generator does too, 50, 100 and 200 ms later. Other errors fail at once.
+async fn open_retrying(spec: &Spec) -> Result<WebSocketStream<TcpStream>> {
+    let mut delay = Duration::from_millis(50);
+    for _ in 0..3 {
+        match open(spec).await {
+            Err(e) if is_server_error(&e) => {
+                tokio::time::sleep(delay).await;
+                delay *= 2;
+            }
+            other => return other,
+        }
+    }
+    open(spec).await
+}
+
+fn is_server_error(e: &anyhow::Error) -> bool {
+    use tokio_tungstenite::tungstenite::Error;
+    e.chain().any(|cause| {
+        matches!(cause.downcast_ref::<Error>(), Some(Error::Http(response)) if response.status().is_server_error())
+    })
+}
+
 /// Connects and starts the client task. Returns once the handshake is done.
 pub async fn connect(spec: Spec) -> Result<Handle> {
     let started = Instant::now();
-    let ws = open(&spec).await?;
+    let ws = open_retrying(&spec).await?;
     let (tx, rx) = mpsc::channel(16);
     let (synced_tx, synced) = watch::channel(false);
     let state = State::new(&spec, started);
@@ -284,13 +313,28 @@ struct State {
     closed: Option<String>,
 }
 
+/// A Yjs client id as the stock JavaScript client draws it: a random 32-bit number.
+///
+/// yrs draws 53-bit ids, which no browser sends. y-sweet 0.9 (on an older yrs) stores and relays
+/// such ids mangled: the writer got its own edits back under another client id and every observer's
+/// document differed from the writer's. The generator stands for browsers, so it uses their ids.
+fn js_client_id(seq: u64) -> u64 {
+    // splitmix64 of the sequence number and the clock: distinct per client and per run.
+    let mut z = seq
+        .wrapping_mul(0x9e37_79b9_7f4a_7c15)
+        .wrapping_add(now_nanos());
+    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    (z ^ (z >> 31)) & 0xffff_ffff
+}
+
 fn lat_name(writer: u32) -> String {
     format!("lat/w{writer}")
 }
 
 impl State {
     fn new(spec: &Spec, started: Instant) -> State {
-        let doc = Doc::new();
+        let doc = Doc::with_client_id(js_client_id(spec.seq));
         let nodes = doc.get_or_insert_map("nodes");
         let notes = doc.get_or_insert_text("notes");
         let watched = spec
@@ -656,13 +700,18 @@ async fn drive(
     synced_tx: &watch::Sender<bool>,
     state: &mut State,
 ) -> Result<Ended> {
+    let framing = &spec.url.framing;
+    if let Some(hello) = framing.hello() {
+        ws.send(Message::binary(hello)).await?;
+    }
     let sv = state.doc.transact().state_vector().encode_v1();
     // Two frames, as the stock client sends them: the reference server reads one message per frame.
-    ws.send(Message::binary(wire::step1(&sv))).await?;
+    ws.send(Message::binary(framing.wrap(wire::step1(&sv))))
+        .await?;
     if spec.awareness {
         let json = format!(r#"{{"user":{{"name":"bench-{}"}}}}"#, spec.seq);
         let frame = wire::awareness(state.doc.client_id().get(), 1, &json);
-        ws.send(Message::binary(frame)).await?;
+        ws.send(Message::binary(framing.wrap(frame))).await?;
     }
 
     // A far-future deadline stands for "not editing"; a changed rate restarts the schedule with a
@@ -684,8 +733,8 @@ async fn drive(
                 };
                 match msg? {
                     Message::Binary(frame) => {
-                        if let Some(reply) = handle_frame(state, &frame, synced_tx)? {
-                            ws.send(Message::binary(reply)).await?;
+                        if let Some(reply) = handle_frame(state, framing.strip(&frame)?, framing.one_message_per_frame(), synced_tx)? {
+                            ws.send(Message::binary(framing.wrap(reply))).await?;
                         }
                     }
                     Message::Close(frame) => {
@@ -704,12 +753,12 @@ async fn drive(
                 match cmd {
                     Cmd::Edit => {
                         if let Some(frame) = state.edit() {
-                            ws.send(Message::binary(frame)).await?;
+                            ws.send(Message::binary(framing.wrap(frame))).await?;
                         }
                     }
                     Cmd::Drag => {
                         if let Some(frame) = state.drag() {
-                            ws.send(Message::binary(frame)).await?;
+                            ws.send(Message::binary(framing.wrap(frame))).await?;
                         }
                     }
                     Cmd::Rate(per_sec) => {
@@ -727,7 +776,7 @@ async fn drive(
                     }
                     Cmd::AppendNotes(bytes) => {
                         let frame = state.append_notes(bytes);
-                        ws.send(Message::binary(frame)).await?;
+                        ws.send(Message::binary(framing.wrap(frame))).await?;
                     }
                     Cmd::Report(tx) => {
                         let _ = tx.send(state.report());
@@ -751,7 +800,7 @@ async fn drive(
                 }
                 edit_timer.as_mut().reset(next_edit);
                 if let Some(frame) = state.edit() {
-                    ws.send(Message::binary(frame)).await?;
+                    ws.send(Message::binary(framing.wrap(frame))).await?;
                 }
             }
         }
@@ -768,6 +817,7 @@ pub(crate) fn debug() -> bool {
 fn handle_frame(
     state: &mut State,
     frame: &[u8],
+    named: bool,
     synced_tx: &watch::Sender<bool>,
 ) -> Result<Option<Vec<u8>>> {
     let mut reader = wire::Reader::new(frame);
@@ -803,7 +853,8 @@ fn handle_frame(
                 }
             }
             Incoming::Update(update) => state.apply(update)?,
-            Incoming::Auth(reason) => {
+            Incoming::Auth(kind, _) if named && kind == wire::HOCUSPOCUS_AUTHENTICATED => {}
+            Incoming::Auth(_, reason) => {
                 bail!("permission denied: {}", String::from_utf8_lossy(reason))
             }
             Incoming::Awareness

@@ -61,13 +61,24 @@ async fn start(ctx: &Ctx, kind: Kind, tag: &str) -> Result<Server> {
         }
         Kind::Reference => Server::reference(&ctx.setup, None, &format!("{tag}-ref")).await,
         Kind::Relay => Server::relay(&ctx.setup, &format!("{tag}-relay")).await,
+        Kind::Hocuspocus => {
+            let db = ctx.setup.work_dir.join(format!("{tag}-hp.sqlite"));
+            Server::hocuspocus_at(&ctx.setup, &db, free_port()?, &format!("{tag}-hp")).await
+        }
+        Kind::YSweet => {
+            let store = ctx.setup.work_dir.join(format!("{tag}-ysweet"));
+            Server::ysweet_at(&ctx.setup, &store, free_port()?, &format!("{tag}-ys")).await
+        }
     }
 }
 
 /// Creates a room and returns its WebSocket path (with the edit token on tierboard).
 pub async fn new_room(server: &Server, n: usize) -> Result<String> {
     match server.kind {
-        Kind::Reference | Kind::Relay => Ok(format!("/bench-room-{n}")),
+        // Hocuspocus names the document in every message: `Server::ws` turns the path into that name.
+        Kind::Reference | Kind::Relay | Kind::Hocuspocus => Ok(format!("/bench-room-{n}")),
+        // y-sweet's y-websocket route names the document twice (the provider appends the room name).
+        Kind::YSweet => Ok(format!("/d/bench-room-{n}/ws/bench-room-{n}")),
         Kind::Tierboard => {
             let body = format!(r#"{{"problem":"{PROBLEM}"}}"#);
             let r = http::request(server.addr, "POST", "/api/rooms", Some(&body)).await?;
@@ -203,7 +214,11 @@ async fn writer_to_observer(
         bail!("{missing} of {edits} edits never reached the observer");
     }
     if w.digest != o.digest || w.state_vector != o.state_vector {
-        bail!("the observer's document differs from the writer's after all edits arrived");
+        bail!(
+            "the observer's document differs from the writer's after all edits arrived: state vectors {:?} (writer) and {:?} (observer)",
+            w.state_vector,
+            o.state_vector
+        );
     }
     Ok(Outcome::latency(Latency::from_nanos(samples))
         .cost(ServerCost::between(before, after))
@@ -337,7 +352,7 @@ pub async fn s3(ctx: &Ctx, kind: Kind) -> Result<Outcome> {
     // with the step-down restarts.
     let (base_secs, step_secs) = match (ctx.quick, kind) {
         (true, _) => (10.0, 5.0),
-        (false, Kind::Relay) => (10.0, 6.0),
+        (false, Kind::Relay | Kind::Hocuspocus | Kind::YSweet) => (10.0, 6.0),
         (false, _) => (60.0, 6.0),
     };
     let fixed = !ctx.s3_rates.is_empty();
@@ -789,10 +804,11 @@ pub async fn s4(ctx: &Ctx, kind: Kind) -> Result<Outcome> {
 
 /// 5. Two tierboard instances through Redis: writer on one, observer on the other.
 pub async fn s5(ctx: &Ctx, kind: Kind) -> Result<Outcome> {
-    if kind == Kind::Reference {
-        return Ok(Outcome::not_available(
-            "the reference server is a single process with no multi-instance mode",
-        ));
+    if kind != Kind::Tierboard {
+        return Ok(Outcome::not_available(format!(
+            "{} is run here as a single process (the scenario is tierboard's own Redis fan-out)",
+            kind.name()
+        )));
     }
     let redis_addr = ctx
         .setup
@@ -851,8 +867,11 @@ pub async fn s6(ctx: &Ctx, kind: Kind) -> Result<Outcome> {
     const TRIALS: usize = 5;
     let port = free_port()?;
     let ldb = ctx.setup.work_dir.join("s6-ref-leveldb");
+    let hp_db = ctx.setup.work_dir.join("s6-hp.sqlite");
+    let ys_store = ctx.setup.work_dir.join("s6-ysweet");
     let start_server = || {
         let ldb = ldb.clone();
+        let (hp_db, ys_store) = (hp_db.clone(), ys_store.clone());
         async move {
             match kind {
                 Kind::Tierboard => {
@@ -868,6 +887,8 @@ pub async fn s6(ctx: &Ctx, kind: Kind) -> Result<Outcome> {
                 }
                 Kind::Reference => reference_on_port(ctx, &ldb, port).await,
                 Kind::Relay => bail!("the relay keeps no document to restart with"),
+                Kind::Hocuspocus => Server::hocuspocus_at(&ctx.setup, &hp_db, port, "s6-hp").await,
+                Kind::YSweet => Server::ysweet_at(&ctx.setup, &ys_store, port, "s6-ys").await,
             }
         }
     };
@@ -887,6 +908,12 @@ pub async fn s6(ctx: &Ctx, kind: Kind) -> Result<Outcome> {
         };
         // Let the store finish writing (the reference server writes each update to LevelDB on its
         // own schedule and loses what is unwritten at SIGTERM), then stop the way an operator does.
+        if kind == Kind::YSweet {
+            // y-sweet stores a document at its checkpoints only (1 s as the bench runs it) and stops
+            // on SIGINT, not SIGTERM, so a SIGTERM loses what came after the last checkpoint: let
+            // two checkpoints pass so that the restart measures a join, not a loss.
+            tokio::time::sleep(Duration::from_millis(2500)).await;
+        }
         let quiet_secs = wait_files_quiet(&ctx.setup.work_dir, Duration::from_secs(30)).await;
         let stop_secs = server.stop(STOP_GRACE).await?.as_secs_f64();
         let t_restart = Instant::now();
@@ -1177,10 +1204,11 @@ pub async fn s7(ctx: &Ctx, kind: Kind) -> Result<Outcome> {
 
 /// 8. Validation of a 500-node design: time per run, from `server/benches/validation.rs`.
 pub async fn s8(ctx: &Ctx, kind: Kind) -> Result<Outcome> {
-    if kind == Kind::Reference {
-        return Ok(Outcome::not_available(
-            "the reference server does not validate designs",
-        ));
+    if kind != Kind::Tierboard {
+        return Ok(Outcome::not_available(format!(
+            "{} does not validate designs",
+            kind.name()
+        )));
     }
     let path = &ctx.validation_json;
     let Ok(text) = std::fs::read_to_string(path) else {
