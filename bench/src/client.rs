@@ -70,6 +70,9 @@ pub enum Cmd {
     Drag,
     /// Edit steadily at this many edits per second until told otherwise (0 stops).
     Rate(f64),
+    /// Move the cursor (an awareness update carrying its send time) this many times a second until
+    /// told otherwise (0 stops), as the web client does while the pointer moves over the canvas.
+    Presence(f64),
     /// Insert `bytes` characters of text at the end of `notes` (document building).
     AppendNotes(usize),
     /// A summary of the document.
@@ -111,6 +114,10 @@ pub struct Report {
 #[derive(Debug, Clone, Default)]
 pub struct Drained {
     pub samples: Vec<u64>,
+    /// Cursor latencies (other clients' presence updates), nanoseconds.
+    pub cursor_samples: Vec<u64>,
+    /// Cursor moves this client sent since it started.
+    pub presences: u64,
     pub edits: u64,
     pub finished: bool,
     /// Edits skipped since the last drain (see [`Report::skipped`]).
@@ -303,6 +310,10 @@ struct State {
     /// Which entry of `watched` each writer's Yjs client id stamps, once seen.
     authors: HashMap<u64, usize>,
     samples: Vec<u64>,
+    cursor_samples: Vec<u64>,
+    /// This client's awareness clock (1 is the state announced on connect).
+    presence_clock: u64,
+    seq: u64,
     skipped: u64,
     skipped_total: u64,
     edits: u64,
@@ -354,6 +365,9 @@ impl State {
             watched,
             authors: HashMap::new(),
             samples: Vec::new(),
+            cursor_samples: Vec::new(),
+            presence_clock: 1,
+            seq: spec.seq,
             skipped: 0,
             skipped_total: 0,
             edits: 0,
@@ -405,6 +419,35 @@ impl State {
         }
         let update = txn.encode_update_v1();
         Some(wire::update(&update))
+    }
+
+    /// One cursor move: the next awareness state, stamped with its send time. The state has the
+    /// web client's shape (`user` with name and colour, `cursor` in canvas coordinates).
+    fn presence(&mut self) -> Vec<u8> {
+        self.presence_clock += 1;
+        let n = self.presence_clock as f64;
+        let json = format!(
+            r##"{{"user":{{"name":"bench-{}","color":"#2563eb"}},"cursor":{{"x":{},"y":{}}},"t":{}}}"##,
+            self.seq,
+            (n * 13.0) % 1200.0,
+            (n * 7.0) % 800.0,
+            now_nanos()
+        );
+        wire::awareness(self.doc.client_id().get(), self.presence_clock, &json)
+    }
+
+    /// Times the other clients' cursor moves in an awareness update.
+    fn on_awareness(&mut self, payload: &[u8]) -> Result<()> {
+        let now = now_nanos();
+        let me = self.doc.client_id().get();
+        for (client, state) in wire::awareness_entries(payload)? {
+            if client != me
+                && let Some(sent) = wire::presence_stamp(state)
+            {
+                self.cursor_samples.push(now.saturating_sub(sent));
+            }
+        }
+        Ok(())
     }
 
     fn append_notes(&mut self, bytes: usize) -> Vec<u8> {
@@ -485,6 +528,8 @@ impl State {
         self.skipped_total += self.skipped;
         Drained {
             samples: std::mem::take(&mut self.samples),
+            cursor_samples: std::mem::take(&mut self.cursor_samples),
+            presences: self.presence_clock - 1,
             edits: self.edits,
             finished,
             skipped: std::mem::take(&mut self.skipped),
@@ -724,6 +769,10 @@ async fn drive(
     // (a lock on the runtime's timer wheel each time, thousands of times a second in scenario 3).
     let edit_timer = tokio::time::sleep_until(next_edit);
     tokio::pin!(edit_timer);
+    let mut presence_period: Option<Duration> = None;
+    let mut next_presence = tokio::time::Instant::from_std(never);
+    let presence_timer = tokio::time::sleep_until(next_presence);
+    tokio::pin!(presence_timer);
     loop {
         tokio::select! {
             msg = ws.next() => {
@@ -774,6 +823,18 @@ async fn drive(
                         }
                         edit_timer.as_mut().reset(next_edit);
                     }
+                    Cmd::Presence(per_sec) => {
+                        if per_sec > 0.0 {
+                            let p = Duration::from_secs_f64(1.0 / per_sec);
+                            let phase = (spec.seq as f64 * 0.381_966_011_25).fract();
+                            next_presence = tokio::time::Instant::now() + p.mul_f64(phase);
+                            presence_period = Some(p);
+                        } else {
+                            presence_period = None;
+                            next_presence = tokio::time::Instant::from_std(never);
+                        }
+                        presence_timer.as_mut().reset(next_presence);
+                    }
                     Cmd::AppendNotes(bytes) => {
                         let frame = state.append_notes(bytes);
                         ws.send(Message::binary(framing.wrap(frame))).await?;
@@ -789,6 +850,17 @@ async fn drive(
                         return Ok(Ended::ByUs);
                     }
                 }
+            }
+            _ = &mut presence_timer, if presence_period.is_some() => {
+                let p = presence_period.expect("guarded");
+                next_presence += p;
+                let now = tokio::time::Instant::now();
+                if next_presence < now {
+                    next_presence = now + p;
+                }
+                presence_timer.as_mut().reset(next_presence);
+                let frame = state.presence();
+                ws.send(Message::binary(framing.wrap(frame))).await?;
             }
             _ = &mut edit_timer, if period.is_some() => {
                 let p = period.expect("guarded");
@@ -857,10 +929,8 @@ fn handle_frame(
             Incoming::Auth(_, reason) => {
                 bail!("permission denied: {}", String::from_utf8_lossy(reason))
             }
-            Incoming::Awareness
-            | Incoming::AwarenessQuery
-            | Incoming::Tierboard(_)
-            | Incoming::Other(_) => {}
+            Incoming::Awareness(payload) => state.on_awareness(payload)?,
+            Incoming::AwarenessQuery | Incoming::Tierboard(_) | Incoming::Other(_) => {}
         }
     }
     Ok(reply)

@@ -449,7 +449,7 @@ fn relay_table(run: &Run) -> Option<String> {
     s.push_str(
         "\nWhat the machine allows: the same scenarios against the null relay (`tierboard-bench relay`), a \
          y-websocket server that only forwards each update to the room's other connections (no document, \
-         no storage, no awareness), with the same generator on the same cores, in the same run. Every \
+         no storage; awareness forwarded, not kept), with the same generator on the same cores, in the same run. Every \
          server does at least the relay's work, so a floor the relay misses is out of reach for any \
          server on this machine with this generator.\n\n",
     );

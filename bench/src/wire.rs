@@ -25,7 +25,8 @@ pub enum Incoming<'a> {
     Step1(&'a [u8]),
     Step2(&'a [u8]),
     Update(&'a [u8]),
-    Awareness,
+    /// An awareness update: its payload (a count, then client id, clock and state JSON per entry).
+    Awareness(&'a [u8]),
     AwarenessQuery,
     /// An auth message: its kind (y-protocols: 0 permission denied; Hocuspocus: 1 permission denied,
     /// 2 authenticated) and the reason or scope string.
@@ -92,10 +93,7 @@ impl<'a> Reader<'a> {
                 SYNC_UPDATE => Incoming::Update(self.var_bytes()?),
                 other => bail!("unknown sync message type {other}"),
             },
-            MSG_AWARENESS => {
-                self.var_bytes()?;
-                Incoming::Awareness
-            }
+            MSG_AWARENESS => Incoming::Awareness(self.var_bytes()?),
             MSG_QUERY_AWARENESS => Incoming::AwarenessQuery,
             MSG_AUTH => {
                 // permission type, then the reason string
@@ -164,6 +162,33 @@ pub fn awareness(client_id: u64, clock: u64, state_json: &str) -> Vec<u8> {
     put_var_uint(&mut out, MSG_AWARENESS);
     put_var_bytes(&mut out, &inner);
     out
+}
+
+/// The entries of an awareness update: each client id with its state's JSON (`null` when removed).
+pub fn awareness_entries(payload: &[u8]) -> Result<Vec<(u64, &[u8])>> {
+    let mut reader = Reader::new(payload);
+    let count = reader.var_uint()?;
+    let mut entries = Vec::with_capacity(count.min(64) as usize);
+    for _ in 0..count {
+        let client = reader.var_uint()?;
+        reader.var_uint()?; // clock
+        entries.push((client, reader.var_bytes()?));
+    }
+    Ok(entries)
+}
+
+/// The send time a generator's presence state carries (`"t":<ns>`), if it has one.
+pub fn presence_stamp(state_json: &[u8]) -> Option<u64> {
+    const KEY: &[u8] = b"\"t\":";
+    let at = state_json.windows(KEY.len()).position(|w| w == KEY)? + KEY.len();
+    let digits = state_json[at..]
+        .iter()
+        .take_while(|b| b.is_ascii_digit())
+        .count();
+    std::str::from_utf8(&state_json[at..at + digits])
+        .ok()?
+        .parse()
+        .ok()
 }
 
 /// Hocuspocus's "authenticated" auth message kind (`AuthMessageType.Authenticated`).
@@ -253,7 +278,10 @@ mod tests {
             reader.next_message().unwrap(),
             Some(Incoming::Update(&[1, 2, 3]))
         );
-        assert_eq!(reader.next_message().unwrap(), Some(Incoming::Awareness));
+        let Some(Incoming::Awareness(payload)) = reader.next_message().unwrap() else {
+            panic!("expected awareness");
+        };
+        assert_eq!(awareness_entries(payload).unwrap(), vec![(7, &b"{}"[..])]);
         assert_eq!(
             reader.next_message().unwrap(),
             Some(Incoming::Tierboard(b"{}"))
@@ -282,6 +310,20 @@ mod tests {
         assert_eq!(&hello[7..], &[2, 0, 0]);
         assert!(Framing::Plain.hello().is_none());
         assert!(Framing::named("x").strip(&[9]).is_err());
+    }
+
+    #[test]
+    fn presence_stamps_are_read_from_awareness_states() {
+        let frame = awareness(9, 3, r#"{"cursor":{"x":1,"y":2},"t":1234567}"#);
+        let Some(Incoming::Awareness(payload)) = Reader::new(&frame).next_message().unwrap() else {
+            panic!("expected awareness");
+        };
+        let entries = awareness_entries(payload).unwrap();
+        assert_eq!(entries.len(), 1);
+        assert_eq!(entries[0].0, 9);
+        assert_eq!(presence_stamp(entries[0].1), Some(1_234_567));
+        assert_eq!(presence_stamp(b"null"), None);
+        assert!(awareness_entries(&[2, 1]).is_err());
     }
 
     #[test]
