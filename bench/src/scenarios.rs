@@ -99,15 +99,7 @@ pub async fn new_room(server: &Server, n: usize) -> Result<String> {
 }
 
 async fn new_rooms(server: &Server, count: usize) -> Result<Vec<String>> {
-    use futures::StreamExt;
-    let rooms = futures::stream::iter((0..count).map(|n| new_room(server, n)))
-        .buffered(16)
-        .collect::<Vec<_>>();
-    tokio::time::timeout(Duration::from_secs(60), rooms)
-        .await
-        .map_err(|_| anyhow!("{count} rooms not created within 60 s"))?
-        .into_iter()
-        .collect()
+    new_rooms_from(server, 0, count).await
 }
 
 fn usage_of(servers: &[&Server]) -> Usage {
@@ -551,18 +543,14 @@ impl S3Fleet {
             c.cmd(Cmd::Rate(rate)).await?;
         }
         tokio::time::sleep(Self::WARMUP).await;
-        let start = drain_all(clients).await?;
-        let before = server.usage();
-        server.reset_peak();
-        let generator_before = crate::server::own_cpu_secs();
-        let machine_before = CpuCounters::now();
-        let t0 = Instant::now();
-        tokio::time::sleep(Duration::from_secs_f64(secs)).await;
-        let end = drain_all(clients).await?;
-        let elapsed = t0.elapsed().as_secs_f64();
-        let generator_cores = (crate::server::own_cpu_secs() - generator_before) / elapsed;
-        let machine = MachineLoad::between(machine_before, CpuCounters::now());
-        let after = server.usage();
+        let Window {
+            start,
+            end,
+            elapsed,
+            generator_cores,
+            machine,
+            cost,
+        } = measure(server, clients, secs).await?;
         let edits = end.edits.saturating_sub(start.edits);
         let delivered = end.samples.len();
         let latency = Latency::from_nanos(end.samples);
@@ -595,7 +583,7 @@ impl S3Fleet {
             lost_connections: lost,
             skipped_samples: skipped,
             sustained,
-            server: ServerCost::between(before, after),
+            server: cost,
             generator_cores,
             machine,
         })
@@ -696,6 +684,38 @@ impl RoomsCheck {
         self.missing_edits += other.missing_edits;
         self.skipped_samples += other.skipped_samples;
     }
+}
+
+/// What a measured window of load saw: the clients' drains at its start and end, and the costs.
+struct Window {
+    start: DrainAll,
+    end: DrainAll,
+    elapsed: f64,
+    generator_cores: f64,
+    machine: MachineLoad,
+    cost: ServerCost,
+}
+
+/// Measures `secs` of whatever load the clients are under: drains at both ends, the server's cost
+/// (its peak memory window restarted), the generator's cores and the whole machine's load.
+async fn measure(server: &Server, clients: &[Handle], secs: f64) -> Result<Window> {
+    let start = drain_all(clients).await?;
+    let before = server.usage();
+    server.reset_peak();
+    let generator_before = crate::server::own_cpu_secs();
+    let machine_before = CpuCounters::now();
+    let t0 = Instant::now();
+    tokio::time::sleep(Duration::from_secs_f64(secs)).await;
+    let end = drain_all(clients).await?;
+    let elapsed = t0.elapsed().as_secs_f64();
+    Ok(Window {
+        start,
+        end,
+        elapsed,
+        generator_cores: (crate::server::own_cpu_secs() - generator_before) / elapsed,
+        machine: MachineLoad::between(machine_before, CpuCounters::now()),
+        cost: ServerCost::between(before, server.usage()),
+    })
 }
 
 struct DrainAll {
@@ -1451,18 +1471,14 @@ async fn rooms_step(
         c.cmd(Cmd::Rate(edit_hz)).await?;
     }
     tokio::time::sleep(Duration::from_secs(2)).await;
-    let start = drain_all(clients).await?;
-    let before = server.usage();
-    server.reset_peak();
-    let generator_before = crate::server::own_cpu_secs();
-    let machine_before = CpuCounters::now();
-    let t0 = Instant::now();
-    tokio::time::sleep(Duration::from_secs_f64(secs)).await;
-    let end = drain_all(clients).await?;
-    let elapsed = t0.elapsed().as_secs_f64();
-    let generator_cores = (crate::server::own_cpu_secs() - generator_before) / elapsed;
-    let machine = MachineLoad::between(machine_before, CpuCounters::now());
-    let after = server.usage();
+    let Window {
+        start,
+        end,
+        elapsed,
+        generator_cores,
+        machine,
+        cost,
+    } = measure(server, clients, secs).await?;
     for c in clients {
         c.cmd(Cmd::Presence(0.0)).await?;
         c.cmd(Cmd::Rate(0.0)).await?;
@@ -1476,7 +1492,6 @@ async fn rooms_step(
     let cursor = Latency::from_nanos(end.cursor_samples);
     let edit = Latency::from_nanos(end.samples);
     let rooms = clients.len() / per_room as usize;
-    let cost = ServerCost::between(before, after);
     let held = cursor.p99_ms <= P99_LIMIT_MS
         && edit.p99_ms <= P99_LIMIT_MS
         && cursor_timed >= 0.9
