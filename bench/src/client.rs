@@ -70,6 +70,9 @@ pub enum Cmd {
     Drag,
     /// Edit steadily at this many edits per second until told otherwise (0 stops).
     Rate(f64),
+    /// Move the cursor (an awareness update carrying its send time) this many times a second until
+    /// told otherwise (0 stops), as the web client does while the pointer moves over the canvas.
+    Presence(f64),
     /// Insert `bytes` characters of text at the end of `notes` (document building).
     AppendNotes(usize),
     /// A summary of the document.
@@ -111,6 +114,10 @@ pub struct Report {
 #[derive(Debug, Clone, Default)]
 pub struct Drained {
     pub samples: Vec<u64>,
+    /// Cursor latencies (other clients' presence updates), nanoseconds.
+    pub cursor_samples: Vec<u64>,
+    /// Cursor moves this client sent since it started.
+    pub presences: u64,
     pub edits: u64,
     pub finished: bool,
     /// Edits skipped since the last drain (see [`Report::skipped`]).
@@ -122,6 +129,8 @@ pub struct Drained {
 pub struct WsUrl {
     pub addr: SocketAddr,
     pub path: String,
+    /// How messages are addressed on this server (Hocuspocus names the document in each).
+    pub framing: wire::Framing,
 }
 
 impl WsUrl {
@@ -142,6 +151,7 @@ impl WsUrl {
         Ok(WsUrl {
             addr,
             path: path.to_string(),
+            framing: wire::Framing::Plain,
         })
     }
 
@@ -251,10 +261,36 @@ async fn open(spec: &Spec) -> Result<WebSocketStream<TcpStream>> {
     Ok(ws)
 }
 
+/// [`open`], again after a server error on the handshake (HTTP 5xx), three times at most.
+///
+/// y-sweet 0.9 answers 500 to some of the first connections when many arrive at once for a document
+/// it has not loaded yet (scenario 4: 25 of 10,000); the stock client reconnects after such a
+/// failure, so the generator does too, 50, 100 and 200 ms later. Other errors fail at once.
+async fn open_retrying(spec: &Spec) -> Result<WebSocketStream<TcpStream>> {
+    let mut delay = Duration::from_millis(50);
+    for _ in 0..3 {
+        match open(spec).await {
+            Err(e) if is_server_error(&e) => {
+                tokio::time::sleep(delay).await;
+                delay *= 2;
+            }
+            other => return other,
+        }
+    }
+    open(spec).await
+}
+
+fn is_server_error(e: &anyhow::Error) -> bool {
+    use tokio_tungstenite::tungstenite::Error;
+    e.chain().any(|cause| {
+        matches!(cause.downcast_ref::<Error>(), Some(Error::Http(response)) if response.status().is_server_error())
+    })
+}
+
 /// Connects and starts the client task. Returns once the handshake is done.
 pub async fn connect(spec: Spec) -> Result<Handle> {
     let started = Instant::now();
-    let ws = open(&spec).await?;
+    let ws = open_retrying(&spec).await?;
     let (tx, rx) = mpsc::channel(16);
     let (synced_tx, synced) = watch::channel(false);
     let state = State::new(&spec, started);
@@ -274,6 +310,10 @@ struct State {
     /// Which entry of `watched` each writer's Yjs client id stamps, once seen.
     authors: HashMap<u64, usize>,
     samples: Vec<u64>,
+    cursor_samples: Vec<u64>,
+    /// This client's awareness clock (1 is the state announced on connect).
+    presence_clock: u64,
+    seq: u64,
     skipped: u64,
     skipped_total: u64,
     edits: u64,
@@ -284,13 +324,28 @@ struct State {
     closed: Option<String>,
 }
 
+/// A Yjs client id as the stock JavaScript client draws it: a random 32-bit number.
+///
+/// yrs draws 53-bit ids, which no browser sends. y-sweet 0.9 (on an older yrs) stores and relays
+/// such ids mangled: the writer got its own edits back under another client id and every observer's
+/// document differed from the writer's. The generator stands for browsers, so it uses their ids.
+fn js_client_id(seq: u64) -> u64 {
+    // splitmix64 of the sequence number and the clock: distinct per client and per run.
+    let mut z = seq
+        .wrapping_mul(0x9e37_79b9_7f4a_7c15)
+        .wrapping_add(now_nanos());
+    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    (z ^ (z >> 31)) & 0xffff_ffff
+}
+
 fn lat_name(writer: u32) -> String {
     format!("lat/w{writer}")
 }
 
 impl State {
     fn new(spec: &Spec, started: Instant) -> State {
-        let doc = Doc::new();
+        let doc = Doc::with_client_id(js_client_id(spec.seq));
         let nodes = doc.get_or_insert_map("nodes");
         let notes = doc.get_or_insert_text("notes");
         let watched = spec
@@ -310,6 +365,9 @@ impl State {
             watched,
             authors: HashMap::new(),
             samples: Vec::new(),
+            cursor_samples: Vec::new(),
+            presence_clock: 1,
+            seq: spec.seq,
             skipped: 0,
             skipped_total: 0,
             edits: 0,
@@ -361,6 +419,35 @@ impl State {
         }
         let update = txn.encode_update_v1();
         Some(wire::update(&update))
+    }
+
+    /// One cursor move: the next awareness state, stamped with its send time. The state has the
+    /// web client's shape (`user` with name and colour, `cursor` in canvas coordinates).
+    fn presence(&mut self) -> Vec<u8> {
+        self.presence_clock += 1;
+        let n = self.presence_clock as f64;
+        let json = format!(
+            r##"{{"user":{{"name":"bench-{}","color":"#2563eb"}},"cursor":{{"x":{},"y":{}}},"t":{}}}"##,
+            self.seq,
+            (n * 13.0) % 1200.0,
+            (n * 7.0) % 800.0,
+            now_nanos()
+        );
+        wire::awareness(self.doc.client_id().get(), self.presence_clock, &json)
+    }
+
+    /// Times the other clients' cursor moves in an awareness update.
+    fn on_awareness(&mut self, payload: &[u8]) -> Result<()> {
+        let now = now_nanos();
+        let me = self.doc.client_id().get();
+        for (client, state) in wire::awareness_entries(payload)? {
+            if client != me
+                && let Some(sent) = wire::presence_stamp(state)
+            {
+                self.cursor_samples.push(now.saturating_sub(sent));
+            }
+        }
+        Ok(())
     }
 
     fn append_notes(&mut self, bytes: usize) -> Vec<u8> {
@@ -441,6 +528,8 @@ impl State {
         self.skipped_total += self.skipped;
         Drained {
             samples: std::mem::take(&mut self.samples),
+            cursor_samples: std::mem::take(&mut self.cursor_samples),
+            presences: self.presence_clock - 1,
             edits: self.edits,
             finished,
             skipped: std::mem::take(&mut self.skipped),
@@ -656,13 +745,18 @@ async fn drive(
     synced_tx: &watch::Sender<bool>,
     state: &mut State,
 ) -> Result<Ended> {
+    let framing = &spec.url.framing;
+    if let Some(hello) = framing.hello() {
+        ws.send(Message::binary(hello)).await?;
+    }
     let sv = state.doc.transact().state_vector().encode_v1();
     // Two frames, as the stock client sends them: the reference server reads one message per frame.
-    ws.send(Message::binary(wire::step1(&sv))).await?;
+    ws.send(Message::binary(framing.wrap(wire::step1(&sv))))
+        .await?;
     if spec.awareness {
         let json = format!(r#"{{"user":{{"name":"bench-{}"}}}}"#, spec.seq);
         let frame = wire::awareness(state.doc.client_id().get(), 1, &json);
-        ws.send(Message::binary(frame)).await?;
+        ws.send(Message::binary(framing.wrap(frame))).await?;
     }
 
     // A far-future deadline stands for "not editing"; a changed rate restarts the schedule with a
@@ -675,6 +769,10 @@ async fn drive(
     // (a lock on the runtime's timer wheel each time, thousands of times a second in scenario 3).
     let edit_timer = tokio::time::sleep_until(next_edit);
     tokio::pin!(edit_timer);
+    let mut presence_period: Option<Duration> = None;
+    let mut next_presence = tokio::time::Instant::from_std(never);
+    let presence_timer = tokio::time::sleep_until(next_presence);
+    tokio::pin!(presence_timer);
     loop {
         tokio::select! {
             msg = ws.next() => {
@@ -684,8 +782,8 @@ async fn drive(
                 };
                 match msg? {
                     Message::Binary(frame) => {
-                        if let Some(reply) = handle_frame(state, &frame, synced_tx)? {
-                            ws.send(Message::binary(reply)).await?;
+                        if let Some(reply) = handle_frame(state, framing.strip(&frame)?, framing.one_message_per_frame(), synced_tx)? {
+                            ws.send(Message::binary(framing.wrap(reply))).await?;
                         }
                     }
                     Message::Close(frame) => {
@@ -704,12 +802,12 @@ async fn drive(
                 match cmd {
                     Cmd::Edit => {
                         if let Some(frame) = state.edit() {
-                            ws.send(Message::binary(frame)).await?;
+                            ws.send(Message::binary(framing.wrap(frame))).await?;
                         }
                     }
                     Cmd::Drag => {
                         if let Some(frame) = state.drag() {
-                            ws.send(Message::binary(frame)).await?;
+                            ws.send(Message::binary(framing.wrap(frame))).await?;
                         }
                     }
                     Cmd::Rate(per_sec) => {
@@ -725,9 +823,21 @@ async fn drive(
                         }
                         edit_timer.as_mut().reset(next_edit);
                     }
+                    Cmd::Presence(per_sec) => {
+                        if per_sec > 0.0 {
+                            let p = Duration::from_secs_f64(1.0 / per_sec);
+                            let phase = (spec.seq as f64 * 0.381_966_011_25).fract();
+                            next_presence = tokio::time::Instant::now() + p.mul_f64(phase);
+                            presence_period = Some(p);
+                        } else {
+                            presence_period = None;
+                            next_presence = tokio::time::Instant::from_std(never);
+                        }
+                        presence_timer.as_mut().reset(next_presence);
+                    }
                     Cmd::AppendNotes(bytes) => {
                         let frame = state.append_notes(bytes);
-                        ws.send(Message::binary(frame)).await?;
+                        ws.send(Message::binary(framing.wrap(frame))).await?;
                     }
                     Cmd::Report(tx) => {
                         let _ = tx.send(state.report());
@@ -741,6 +851,17 @@ async fn drive(
                     }
                 }
             }
+            _ = &mut presence_timer, if presence_period.is_some() => {
+                let p = presence_period.expect("guarded");
+                next_presence += p;
+                let now = tokio::time::Instant::now();
+                if next_presence < now {
+                    next_presence = now + p;
+                }
+                presence_timer.as_mut().reset(next_presence);
+                let frame = state.presence();
+                ws.send(Message::binary(framing.wrap(frame))).await?;
+            }
             _ = &mut edit_timer, if period.is_some() => {
                 let p = period.expect("guarded");
                 next_edit += p;
@@ -751,7 +872,7 @@ async fn drive(
                 }
                 edit_timer.as_mut().reset(next_edit);
                 if let Some(frame) = state.edit() {
-                    ws.send(Message::binary(frame)).await?;
+                    ws.send(Message::binary(framing.wrap(frame))).await?;
                 }
             }
         }
@@ -768,6 +889,7 @@ pub(crate) fn debug() -> bool {
 fn handle_frame(
     state: &mut State,
     frame: &[u8],
+    named: bool,
     synced_tx: &watch::Sender<bool>,
 ) -> Result<Option<Vec<u8>>> {
     let mut reader = wire::Reader::new(frame);
@@ -803,13 +925,12 @@ fn handle_frame(
                 }
             }
             Incoming::Update(update) => state.apply(update)?,
-            Incoming::Auth(reason) => {
+            Incoming::Auth(kind, _) if named && kind == wire::HOCUSPOCUS_AUTHENTICATED => {}
+            Incoming::Auth(_, reason) => {
                 bail!("permission denied: {}", String::from_utf8_lossy(reason))
             }
-            Incoming::Awareness
-            | Incoming::AwarenessQuery
-            | Incoming::Tierboard(_)
-            | Incoming::Other(_) => {}
+            Incoming::Awareness(payload) => state.on_awareness(payload)?,
+            Incoming::AwarenessQuery | Incoming::Tierboard(_) | Incoming::Other(_) => {}
         }
     }
     Ok(reply)

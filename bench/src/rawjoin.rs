@@ -83,10 +83,18 @@ pub async fn join(url: &WsUrl, seq: u64, mode: Step2, limit: Duration) -> Result
     filled -= head_end;
 
     let mask = (seq as u32).wrapping_mul(0x9e37_79b9) | 1;
-    send(&mut stream, &wire::step1(&[0]), mask).await?;
+    let framing = &url.framing;
+    if let Some(hello) = framing.hello() {
+        send(&mut stream, &hello, mask).await?;
+    }
+    send(&mut stream, &framing.wrap(wire::step1(&[0])), mask).await?;
+    let prefix = match framing {
+        wire::Framing::Plain => 0,
+        wire::Framing::Named(name) => name.len(),
+    };
 
     let mut reader = Frames::default();
-    let mut message = Message::new(mode);
+    let mut message = Message::new(mode, prefix);
     let mut pos = 0;
     loop {
         while let Some(event) = reader.next(&buf[pos..filled])? {
@@ -98,7 +106,7 @@ pub async fn join(url: &WsUrl, seq: u64, mode: Step2, limit: Duration) -> Result
                 }
                 Event::MessageEnd => {
                     if let Some(reply) = message.end()? {
-                        send(&mut stream, &reply, mask).await?;
+                        send(&mut stream, &framing.wrap(reply), mask).await?;
                     }
                     if message.step2_done {
                         return Ok(Joined {
@@ -248,14 +256,20 @@ struct Message {
     kept: Option<Vec<u8>>,
     step2_done: bool,
     step2_len: usize,
+    /// Bytes of the document's name that start every message (Hocuspocus), and how many of the
+    /// current message's are still to be dropped.
+    prefix: usize,
+    prefix_left: usize,
 }
 
 /// Messages up to this size are kept whole (the greeting); a step 2 is compared or kept.
 const SMALL: usize = 64 * 1024;
 
 impl Message {
-    fn new(mode: Step2) -> Message {
+    fn new(mode: Step2, prefix: usize) -> Message {
         Message {
+            prefix,
+            prefix_left: prefix,
             mode,
             head: Vec::new(),
             len: 0,
@@ -268,6 +282,12 @@ impl Message {
     }
 
     fn feed(&mut self, piece: &[u8]) {
+        let drop = self.prefix_left.min(piece.len());
+        self.prefix_left -= drop;
+        let piece = &piece[drop..];
+        if piece.is_empty() {
+            return;
+        }
         if self.is_step2.is_none() && self.head.len() + piece.len() >= 2 {
             let mut first = self.head.clone();
             first.extend_from_slice(&piece[..piece.len().min(2)]);
@@ -321,6 +341,7 @@ impl Message {
 
     /// The message is complete: returns a reply to send, if any.
     fn end(&mut self) -> Result<Option<Vec<u8>>> {
+        self.prefix_left = self.prefix;
         let len = std::mem::take(&mut self.len);
         let head = std::mem::take(&mut self.head);
         match self.is_step2.take() {
@@ -363,7 +384,7 @@ mod tests {
     /// Feeds `stream` to a message in pieces of `chunk` bytes, as reads would deliver it.
     fn run(stream: &[u8], chunk: usize, mode: Step2) -> (Message, usize) {
         let mut frames = Frames::default();
-        let mut message = Message::new(mode);
+        let mut message = Message::new(mode, 0);
         let mut replies = 0;
         let mut buf: Vec<u8> = Vec::new();
         for piece in stream.chunks(chunk) {

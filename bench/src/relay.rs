@@ -2,7 +2,8 @@
 //!
 //! Every y-websocket server has to do at least this much per edit: read the writer's frame and send
 //! its bytes to every other connection of the room. The relay does that and nothing else: no
-//! document (so nothing is applied, stored or validated), no awareness (dropped), no keepalives. It
+//! document (so nothing is applied, stored or validated), awareness forwarded but not kept, no
+//! keepalives. It
 //! answers a client's sync step 1 with an empty step 2, which is the truth for the rooms of scenarios
 //! 1 to 3: they start empty and every edit reaches every client through the relay. Each broadcast is
 //! framed once and written straight to each socket from the reader's task (`try_write`, no queue, no
@@ -298,15 +299,17 @@ fn on_message(message: &[u8], me: &Peer, room: &Room) {
     match message {
         // Sync step 1: the room is empty, as far as the relay knows.
         [0, 0, ..] => me.send(&Bytes::from_static(&EMPTY_STEP2_FRAME)),
-        // Updates and non-empty step 2s: to everyone else, framed once.
-        [0, 2, ..] | [0, 1, ..] if message != EMPTY_STEP2 => {
+        // Updates, non-empty step 2s and awareness (presence: cursors, selections): to everyone
+        // else, framed once. Awareness is forwarded as it came, not kept: a joiner does not learn the
+        // states announced before it, which no scenario measures.
+        [0, 2, ..] | [0, 1, ..] | [1, ..] if message != EMPTY_STEP2 => {
             let frame = server_frame(0x2, message);
             let peers = room.peers.lock().expect("peers lock").clone();
             for peer in peers.iter().filter(|p| !std::ptr::eq(p.as_ref(), me)) {
                 peer.send(&frame);
             }
         }
-        // Awareness and anything else: dropped (the least work).
+        // Awareness queries and anything else: dropped (the least work).
         _ => {}
     }
 }

@@ -141,6 +141,27 @@ pub struct ScenarioResult {
     /// The null relay's figure (scenarios 1 to 3, when it ran): what the machine allows any server.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub relay: Option<Outcome>,
+    /// Hocuspocus's figure, when it ran (issue 26).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub hocuspocus: Option<Outcome>,
+    /// y-sweet's figure, when it ran (issue 26).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ysweet: Option<Outcome>,
+}
+
+impl ScenarioResult {
+    /// tierboard's figure over another server's, when both have one.
+    pub fn ratio_to(&self, other: &Outcome) -> Option<f64> {
+        ratio(&self.tierboard, other)
+    }
+}
+
+/// `a`'s figure divided by `b`'s, when both ran to a figure.
+pub fn ratio(a: &Outcome, b: &Outcome) -> Option<f64> {
+    match (a.status, b.status, a.figure, b.figure) {
+        (Status::Ok, Status::Ok, Some(x), Some(y)) if y > 0.0 => Some(x / y),
+        _ => None,
+    }
 }
 
 /// The whole run.
@@ -340,7 +361,60 @@ pub fn markdown(run: &Run) -> String {
     if let Some(relay) = relay_table(run) {
         s.push_str(&relay);
     }
+    if let Some(deployed) = deployed_table(run) {
+        s.push_str(&deployed);
+    }
     s
+}
+
+/// tierboard beside the Yjs servers people deploy (Hocuspocus, y-sweet), with its ratio to each.
+fn deployed_table(run: &Run) -> Option<String> {
+    let rows: Vec<&ScenarioResult> = run
+        .scenarios
+        .iter()
+        .filter(|r| r.hocuspocus.is_some() || r.ysweet.is_some())
+        .collect();
+    if rows.is_empty() {
+        return None;
+    }
+    let mut s = String::new();
+    s.push_str(
+        "\nAgainst the Yjs servers people deploy, in the same run: Hocuspocus (`@hocuspocus/server` with \
+         its SQLite extension, `bench/reference/hocuspocus.mjs`) and y-sweet (the `y-sweet` crate's \
+         server with a local store folder). What each does per update is in the section \
+         \"The servers compared\" below. A ratio below 1 is tierboard's advantage for times and \
+         memory, above 1 for rates (scenario 3).\n\n",
+    );
+    s.push_str("| # | figure | tierboard | Hocuspocus | tierboard / Hocuspocus | y-sweet | tierboard / y-sweet | server cost (Hocuspocus · y-sweet) |\n");
+    s.push_str("|---|---|---|---|---|---|---|---|\n");
+    let missing = Outcome::skipped("not selected for this run");
+    for r in rows {
+        let hp = r.hocuspocus.as_ref().unwrap_or(&missing);
+        let ys = r.ysweet.as_ref().unwrap_or(&missing);
+        let ratio_cell = |o: &Outcome| {
+            r.ratio_to(o)
+                .map(|x| format!("{}×", fmt_num(x)))
+                .unwrap_or_else(|| "—".into())
+        };
+        let _ = writeln!(
+            s,
+            "| {} | {} | {} | {} | {} | {} | {} | {} · {} |",
+            r.id,
+            r.figure,
+            r.tierboard
+                .figure
+                .filter(|_| r.tierboard.status == Status::Ok)
+                .map(fmt_num)
+                .unwrap_or_else(|| "—".into()),
+            cell(hp),
+            ratio_cell(hp),
+            cell(ys),
+            ratio_cell(ys),
+            cost_cell(hp),
+            cost_cell(ys)
+        );
+    }
+    Some(s)
 }
 
 /// Whether the relay's figure reaches the floor of its scenario: if it does not, no server can on
@@ -375,7 +449,7 @@ fn relay_table(run: &Run) -> Option<String> {
     s.push_str(
         "\nWhat the machine allows: the same scenarios against the null relay (`tierboard-bench relay`), a \
          y-websocket server that only forwards each update to the room's other connections (no document, \
-         no storage, no awareness), with the same generator on the same cores, in the same run. Every \
+         no storage; awareness forwarded, not kept), with the same generator on the same cores, in the same run. Every \
          server does at least the relay's work, so a floor the relay misses is out of reach for any \
          server on this machine with this generator.\n\n",
     );

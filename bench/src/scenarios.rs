@@ -61,13 +61,24 @@ async fn start(ctx: &Ctx, kind: Kind, tag: &str) -> Result<Server> {
         }
         Kind::Reference => Server::reference(&ctx.setup, None, &format!("{tag}-ref")).await,
         Kind::Relay => Server::relay(&ctx.setup, &format!("{tag}-relay")).await,
+        Kind::Hocuspocus => {
+            let db = ctx.setup.work_dir.join(format!("{tag}-hp.sqlite"));
+            Server::hocuspocus_at(&ctx.setup, &db, free_port()?, &format!("{tag}-hp")).await
+        }
+        Kind::YSweet => {
+            let store = ctx.setup.work_dir.join(format!("{tag}-ysweet"));
+            Server::ysweet_at(&ctx.setup, &store, free_port()?, &format!("{tag}-ys")).await
+        }
     }
 }
 
 /// Creates a room and returns its WebSocket path (with the edit token on tierboard).
 pub async fn new_room(server: &Server, n: usize) -> Result<String> {
     match server.kind {
-        Kind::Reference | Kind::Relay => Ok(format!("/bench-room-{n}")),
+        // Hocuspocus names the document in every message: `Server::ws` turns the path into that name.
+        Kind::Reference | Kind::Relay | Kind::Hocuspocus => Ok(format!("/bench-room-{n}")),
+        // y-sweet's y-websocket route names the document twice (the provider appends the room name).
+        Kind::YSweet => Ok(format!("/d/bench-room-{n}/ws/bench-room-{n}")),
         Kind::Tierboard => {
             let body = format!(r#"{{"problem":"{PROBLEM}"}}"#);
             let r = http::request(server.addr, "POST", "/api/rooms", Some(&body)).await?;
@@ -88,15 +99,7 @@ pub async fn new_room(server: &Server, n: usize) -> Result<String> {
 }
 
 async fn new_rooms(server: &Server, count: usize) -> Result<Vec<String>> {
-    use futures::StreamExt;
-    let rooms = futures::stream::iter((0..count).map(|n| new_room(server, n)))
-        .buffered(16)
-        .collect::<Vec<_>>();
-    tokio::time::timeout(Duration::from_secs(60), rooms)
-        .await
-        .map_err(|_| anyhow!("{count} rooms not created within 60 s"))?
-        .into_iter()
-        .collect()
+    new_rooms_from(server, 0, count).await
 }
 
 fn usage_of(servers: &[&Server]) -> Usage {
@@ -203,7 +206,11 @@ async fn writer_to_observer(
         bail!("{missing} of {edits} edits never reached the observer");
     }
     if w.digest != o.digest || w.state_vector != o.state_vector {
-        bail!("the observer's document differs from the writer's after all edits arrived");
+        bail!(
+            "the observer's document differs from the writer's after all edits arrived: state vectors {:?} (writer) and {:?} (observer)",
+            w.state_vector,
+            o.state_vector
+        );
     }
     Ok(Outcome::latency(Latency::from_nanos(samples))
         .cost(ServerCost::between(before, after))
@@ -337,7 +344,7 @@ pub async fn s3(ctx: &Ctx, kind: Kind) -> Result<Outcome> {
     // with the step-down restarts.
     let (base_secs, step_secs) = match (ctx.quick, kind) {
         (true, _) => (10.0, 5.0),
-        (false, Kind::Relay) => (10.0, 6.0),
+        (false, Kind::Relay | Kind::Hocuspocus | Kind::YSweet) => (10.0, 6.0),
         (false, _) => (60.0, 6.0),
     };
     let fixed = !ctx.s3_rates.is_empty();
@@ -536,18 +543,14 @@ impl S3Fleet {
             c.cmd(Cmd::Rate(rate)).await?;
         }
         tokio::time::sleep(Self::WARMUP).await;
-        let start = drain_all(clients).await?;
-        let before = server.usage();
-        server.reset_peak();
-        let generator_before = crate::server::own_cpu_secs();
-        let machine_before = CpuCounters::now();
-        let t0 = Instant::now();
-        tokio::time::sleep(Duration::from_secs_f64(secs)).await;
-        let end = drain_all(clients).await?;
-        let elapsed = t0.elapsed().as_secs_f64();
-        let generator_cores = (crate::server::own_cpu_secs() - generator_before) / elapsed;
-        let machine = MachineLoad::between(machine_before, CpuCounters::now());
-        let after = server.usage();
+        let Window {
+            start,
+            end,
+            elapsed,
+            generator_cores,
+            machine,
+            cost,
+        } = measure(server, clients, secs).await?;
         let edits = end.edits.saturating_sub(start.edits);
         let delivered = end.samples.len();
         let latency = Latency::from_nanos(end.samples);
@@ -580,7 +583,7 @@ impl S3Fleet {
             lost_connections: lost,
             skipped_samples: skipped,
             sustained,
-            server: ServerCost::between(before, after),
+            server: cost,
             generator_cores,
             machine,
         })
@@ -683,8 +686,42 @@ impl RoomsCheck {
     }
 }
 
+/// What a measured window of load saw: the clients' drains at its start and end, and the costs.
+struct Window {
+    start: DrainAll,
+    end: DrainAll,
+    elapsed: f64,
+    generator_cores: f64,
+    machine: MachineLoad,
+    cost: ServerCost,
+}
+
+/// Measures `secs` of whatever load the clients are under: drains at both ends, the server's cost
+/// (its peak memory window restarted), the generator's cores and the whole machine's load.
+async fn measure(server: &Server, clients: &[Handle], secs: f64) -> Result<Window> {
+    let start = drain_all(clients).await?;
+    let before = server.usage();
+    server.reset_peak();
+    let generator_before = crate::server::own_cpu_secs();
+    let machine_before = CpuCounters::now();
+    let t0 = Instant::now();
+    tokio::time::sleep(Duration::from_secs_f64(secs)).await;
+    let end = drain_all(clients).await?;
+    let elapsed = t0.elapsed().as_secs_f64();
+    Ok(Window {
+        start,
+        end,
+        elapsed,
+        generator_cores: (crate::server::own_cpu_secs() - generator_before) / elapsed,
+        machine: MachineLoad::between(machine_before, CpuCounters::now()),
+        cost: ServerCost::between(before, server.usage()),
+    })
+}
+
 struct DrainAll {
     samples: Vec<u64>,
+    cursor_samples: Vec<u64>,
+    presences: u64,
     edits: u64,
     finished: usize,
     skipped: u64,
@@ -717,6 +754,8 @@ async fn drain_all(clients: &[Handle]) -> Result<DrainAll> {
     let drained = futures::future::join_all(clients.iter().map(|c| c.drain())).await;
     let mut all = DrainAll {
         samples: Vec::new(),
+        cursor_samples: Vec::new(),
+        presences: 0,
         edits: 0,
         finished: 0,
         skipped: 0,
@@ -724,6 +763,8 @@ async fn drain_all(clients: &[Handle]) -> Result<DrainAll> {
     for d in drained {
         let d = d?;
         all.samples.extend(d.samples);
+        all.cursor_samples.extend(d.cursor_samples);
+        all.presences += d.presences;
         all.edits += d.edits;
         all.finished += usize::from(d.finished);
         all.skipped += d.skipped;
@@ -789,10 +830,11 @@ pub async fn s4(ctx: &Ctx, kind: Kind) -> Result<Outcome> {
 
 /// 5. Two tierboard instances through Redis: writer on one, observer on the other.
 pub async fn s5(ctx: &Ctx, kind: Kind) -> Result<Outcome> {
-    if kind == Kind::Reference {
-        return Ok(Outcome::not_available(
-            "the reference server is a single process with no multi-instance mode",
-        ));
+    if kind != Kind::Tierboard {
+        return Ok(Outcome::not_available(format!(
+            "{} is run here as a single process (the scenario is tierboard's own Redis fan-out)",
+            kind.name()
+        )));
     }
     let redis_addr = ctx
         .setup
@@ -851,8 +893,11 @@ pub async fn s6(ctx: &Ctx, kind: Kind) -> Result<Outcome> {
     const TRIALS: usize = 5;
     let port = free_port()?;
     let ldb = ctx.setup.work_dir.join("s6-ref-leveldb");
+    let hp_db = ctx.setup.work_dir.join("s6-hp.sqlite");
+    let ys_store = ctx.setup.work_dir.join("s6-ysweet");
     let start_server = || {
         let ldb = ldb.clone();
+        let (hp_db, ys_store) = (hp_db.clone(), ys_store.clone());
         async move {
             match kind {
                 Kind::Tierboard => {
@@ -868,6 +913,8 @@ pub async fn s6(ctx: &Ctx, kind: Kind) -> Result<Outcome> {
                 }
                 Kind::Reference => reference_on_port(ctx, &ldb, port).await,
                 Kind::Relay => bail!("the relay keeps no document to restart with"),
+                Kind::Hocuspocus => Server::hocuspocus_at(&ctx.setup, &hp_db, port, "s6-hp").await,
+                Kind::YSweet => Server::ysweet_at(&ctx.setup, &ys_store, port, "s6-ys").await,
             }
         }
     };
@@ -887,6 +934,12 @@ pub async fn s6(ctx: &Ctx, kind: Kind) -> Result<Outcome> {
         };
         // Let the store finish writing (the reference server writes each update to LevelDB on its
         // own schedule and loses what is unwritten at SIGTERM), then stop the way an operator does.
+        if kind == Kind::YSweet {
+            // y-sweet stores a document at its checkpoints only (1 s as the bench runs it) and stops
+            // on SIGINT, not SIGTERM, so a SIGTERM loses what came after the last checkpoint: let
+            // two checkpoints pass so that the restart measures a join, not a loss.
+            tokio::time::sleep(Duration::from_millis(2500)).await;
+        }
         let quiet_secs = wait_files_quiet(&ctx.setup.work_dir, Duration::from_secs(30)).await;
         let stop_secs = server.stop(STOP_GRACE).await?.as_secs_f64();
         let t_restart = Instant::now();
@@ -1177,10 +1230,11 @@ pub async fn s7(ctx: &Ctx, kind: Kind) -> Result<Outcome> {
 
 /// 8. Validation of a 500-node design: time per run, from `server/benches/validation.rs`.
 pub async fn s8(ctx: &Ctx, kind: Kind) -> Result<Outcome> {
-    if kind == Kind::Reference {
-        return Ok(Outcome::not_available(
-            "the reference server does not validate designs",
-        ));
+    if kind != Kind::Tierboard {
+        return Ok(Outcome::not_available(format!(
+            "{} does not validate designs",
+            kind.name()
+        )));
     }
     let path = &ctx.validation_json;
     let Ok(text) = std::fs::read_to_string(path) else {
@@ -1247,4 +1301,238 @@ fn check_step2(message: &[u8], digest: u64, notes_len: u32) -> Result<()> {
         bail!("the content differs");
     }
     Ok(())
+}
+
+/// One step of scenario 9: a number of interview-shaped rooms under their load.
+#[derive(Debug, Clone, Serialize)]
+pub struct RoomsStep {
+    pub rooms: usize,
+    pub clients: usize,
+    pub secs: f64,
+    pub cursor: Latency,
+    pub edit: Latency,
+    /// Cursor deliveries timed over those expected (every move reaches the room's other clients).
+    pub cursor_timed_fraction: f64,
+    pub edits_timed_fraction: f64,
+    pub lost_connections: usize,
+    /// Server CPU per room: milliseconds of CPU per second of load (1,000 would be a whole core).
+    pub server_cpu_ms_per_room_s: f64,
+    pub held: bool,
+    pub server: ServerCost,
+    pub generator_cores: f64,
+    pub machine: MachineLoad,
+}
+
+/// 9. Interview-shaped rooms: three participants per room, every one moving its cursor at 20 Hz
+///    (awareness updates, as the web client sends them) and editing at 0.5 edits/s; rooms step up
+///    from 100 to 1,000 while cursor and edit p99 stay within 50 ms. Then one 50-person study-group
+///    room at the same rates.
+pub async fn s9(ctx: &Ctx, kind: Kind) -> Result<Outcome> {
+    const PER_ROOM: u32 = 3;
+    const CURSOR_HZ: f64 = 20.0;
+    const EDIT_HZ: f64 = 0.5;
+    const GROUP: u32 = 50;
+    let steps_rooms: &[usize] = if ctx.quick {
+        &[100, 300, 1000]
+    } else {
+        &[100, 250, 500, 750, 1000]
+    };
+    let step_secs = if ctx.quick { 4.0 } else { 6.0 };
+    let owned = start(ctx, kind, "s9").await?;
+    let server = &owned;
+    let out = async {
+        let mut clients: Vec<Handle> = Vec::new();
+        let mut steps: Vec<RoomsStep> = Vec::new();
+        for &target in steps_rooms {
+            let have = clients.len() / PER_ROOM as usize;
+            let paths = new_rooms_from(server, have, target - have).await?;
+            let mut specs = Vec::with_capacity(paths.len() * PER_ROOM as usize);
+            for (i, path) in paths.iter().enumerate() {
+                let url = server.ws(path)?;
+                for w in 0..PER_ROOM {
+                    let others = (0..PER_ROOM).filter(|&o| o != w).collect();
+                    let seq = ((have + i) * PER_ROOM as usize) as u64 + u64::from(w);
+                    let mut spec = ctx.spec(&url, Some(w), others, seq);
+                    spec.awareness = true;
+                    specs.push(spec);
+                }
+            }
+            let mut joined = fleet::connect_all(specs, 64, Duration::from_secs(90)).await?;
+            fleet::wait_synced(&mut joined, Duration::from_secs(60)).await?;
+            clients.extend(joined);
+            let step = rooms_step(server, &clients, PER_ROOM, CURSOR_HZ, EDIT_HZ, step_secs).await?;
+            let held = step.held;
+            steps.push(step);
+            if !held {
+                break;
+            }
+        }
+        let check = rooms_converged(&clients, PER_ROOM as usize).await?;
+        fleet::close_all(clients).await;
+
+        // The study group: one room, fifty participants, the same rates.
+        let path = new_room(server, steps_rooms[steps_rooms.len() - 1] + 1).await?;
+        let url = server.ws(&path)?;
+        let specs = (0..GROUP)
+            .map(|w| {
+                let others = (0..GROUP).filter(|&o| o != w).collect();
+                let mut spec = ctx.spec(&url, Some(w), others, 1_000_000 + u64::from(w));
+                spec.awareness = true;
+                spec
+            })
+            .collect();
+        let mut group = fleet::connect_all(specs, 50, Duration::from_secs(60)).await?;
+        fleet::wait_synced(&mut group, Duration::from_secs(60)).await?;
+        let study = rooms_step(server, &group, GROUP, CURSOR_HZ, EDIT_HZ, step_secs).await?;
+        let group_check = rooms_converged(&group, GROUP as usize).await?;
+        fleet::close_all(group).await;
+
+        let best = steps.iter().filter(|s| s.held).map(|s| s.rooms).max().unwrap_or(0);
+        let mut out = Outcome::ok(best as f64)
+            .with("participants_per_room", PER_ROOM)
+            .with("cursor_hz", CURSOR_HZ)
+            .with("edits_per_s_per_client", EDIT_HZ)
+            .with("step_secs", step_secs)
+            .with("steps", &steps)
+            .with("study_group", &study)
+            .with("rooms_differing", check.0)
+            .with("study_group_converged", group_check.0 == 0);
+        if let Some(step) = steps.iter().rev().find(|s| s.held).or(steps.first()) {
+            out = out.cost(step.server);
+            out.latency = Some(step.cursor);
+        }
+        let shown = steps.iter().rev().find(|s| s.held).or(steps.first());
+        let limit = steps.iter().find(|s| !s.held);
+        out = out.with(
+            "table_note",
+            format!(
+                "rooms held at p99 ≤ 50 ms{}; study group of {GROUP}: cursor p99 {:.1} ms, edit p99 {:.1} ms{}",
+                match (shown, limit) {
+                    (Some(s), l) => format!(
+                        " (cursor p99 {:.1} ms, edit p99 {:.1} ms, {:.2} ms CPU per room-second{})",
+                        s.cursor.p99_ms,
+                        s.edit.p99_ms,
+                        s.server_cpu_ms_per_room_s,
+                        l.map(|l| format!(
+                            "; {} rooms: cursor p99 {:.1} ms, edit p99 {:.1} ms, cursors timed {:.0} %",
+                            l.rooms,
+                            l.cursor.p99_ms,
+                            l.edit.p99_ms,
+                            l.cursor_timed_fraction * 100.0
+                        ))
+                        .unwrap_or_default()
+                    ),
+                    _ => String::new(),
+                },
+                study.cursor.p99_ms,
+                study.edit.p99_ms,
+                if study.held { "" } else { " (not held)" }
+            ),
+        );
+        if check.0 > 0 || group_check.0 > 0 {
+            out.status = crate::report::Status::Failed;
+            out.reason = Some(format!(
+                "{} rooms and {} study group did not converge after the load stopped",
+                check.0, group_check.0
+            ));
+        }
+        Ok(out)
+    }
+    .await;
+    finish(owned, out).await
+}
+
+/// `count` more rooms, numbered from `from`.
+async fn new_rooms_from(server: &Server, from: usize, count: usize) -> Result<Vec<String>> {
+    use futures::StreamExt;
+    let rooms = futures::stream::iter((from..from + count).map(|n| new_room(server, n)))
+        .buffered(16)
+        .collect::<Vec<_>>();
+    tokio::time::timeout(Duration::from_secs(60), rooms)
+        .await
+        .map_err(|_| anyhow!("{count} rooms not created within 60 s"))?
+        .into_iter()
+        .collect()
+}
+
+/// Runs the presence and edit load on `clients` (rooms of `per_room`, in order) for a warm-up and
+/// `secs` measured seconds, stops it and waits for what is in flight.
+async fn rooms_step(
+    server: &Server,
+    clients: &[Handle],
+    per_room: u32,
+    cursor_hz: f64,
+    edit_hz: f64,
+    secs: f64,
+) -> Result<RoomsStep> {
+    const P99_LIMIT_MS: f64 = 50.0;
+    for c in clients {
+        c.cmd(Cmd::Presence(cursor_hz)).await?;
+        c.cmd(Cmd::Rate(edit_hz)).await?;
+    }
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let Window {
+        start,
+        end,
+        elapsed,
+        generator_cores,
+        machine,
+        cost,
+    } = measure(server, clients, secs).await?;
+    for c in clients {
+        c.cmd(Cmd::Presence(0.0)).await?;
+        c.cmd(Cmd::Rate(0.0)).await?;
+    }
+    settle(clients, SETTLE_LIMIT).await?;
+    let others = f64::from(per_room - 1);
+    let edits = end.edits.saturating_sub(start.edits) as f64;
+    let moves = end.presences.saturating_sub(start.presences) as f64;
+    let edits_timed = end.samples.len() as f64 / (edits * others).max(1.0);
+    let cursor_timed = end.cursor_samples.len() as f64 / (moves * others).max(1.0);
+    let cursor = Latency::from_nanos(end.cursor_samples);
+    let edit = Latency::from_nanos(end.samples);
+    let rooms = clients.len() / per_room as usize;
+    let held = cursor.p99_ms <= P99_LIMIT_MS
+        && edit.p99_ms <= P99_LIMIT_MS
+        && cursor_timed >= 0.9
+        && edits_timed >= 0.9
+        && end.finished == 0;
+    Ok(RoomsStep {
+        rooms,
+        clients: clients.len(),
+        secs: elapsed,
+        cursor,
+        edit,
+        cursor_timed_fraction: cursor_timed,
+        edits_timed_fraction: edits_timed,
+        lost_connections: end.finished,
+        server_cpu_ms_per_room_s: cost.cpu_secs * 1e3 / elapsed / rooms.max(1) as f64,
+        held,
+        server: cost,
+        generator_cores,
+        machine,
+    })
+}
+
+/// Rooms (consecutive runs of `per_room` clients) whose documents differ, with reports retried
+/// for a few seconds; and the connections lost.
+async fn rooms_converged(clients: &[Handle], per_room: usize) -> Result<(usize, usize)> {
+    let mut differing = 0;
+    let mut lost = 0;
+    for attempt in 0..6 {
+        tokio::time::sleep(Duration::from_millis(if attempt == 0 { 300 } else { 2000 })).await;
+        let reports = fleet::reports(clients).await?;
+        lost = fleet::lost(&reports).0;
+        differing = reports
+            .chunks(per_room)
+            .filter(|room| {
+                room.iter()
+                    .any(|r| r.digest != room[0].digest || r.state_vector != room[0].state_vector)
+            })
+            .count();
+        if differing == 0 {
+            break;
+        }
+    }
+    Ok((differing, lost))
 }

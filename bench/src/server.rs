@@ -29,6 +29,10 @@ pub enum Kind {
     Reference,
     /// The null relay (`crate::relay`): what the machine leaves for any server, scenarios 1 to 3.
     Relay,
+    /// Hocuspocus (`@hocuspocus/server` with its SQLite extension), run by `bench/reference/hocuspocus.mjs`.
+    Hocuspocus,
+    /// y-sweet (the `y-sweet` crate's server) with a local store folder.
+    YSweet,
 }
 
 impl Kind {
@@ -37,6 +41,8 @@ impl Kind {
             Kind::Tierboard => "tierboard",
             Kind::Reference => "reference",
             Kind::Relay => "relay",
+            Kind::Hocuspocus => "hocuspocus",
+            Kind::YSweet => "y-sweet",
         }
     }
 }
@@ -46,8 +52,11 @@ impl Kind {
 pub struct Setup {
     /// `target/release/tierboard`.
     pub tierboard_bin: PathBuf,
-    /// Folder with `node_modules/@y/websocket-server`.
+    /// Folder with `node_modules/@y/websocket-server`, `node_modules/@hocuspocus/server` and the
+    /// script that runs Hocuspocus (`hocuspocus.mjs`).
     pub reference_dir: PathBuf,
+    /// The `y-sweet` binary (`scripts/bench` installs it into `bench/ysweet/`).
+    pub ysweet_bin: PathBuf,
     /// The problem bank tierboard serves (`problems/`).
     pub problems: PathBuf,
     /// Scratch folder for databases and logs of this run.
@@ -97,6 +106,15 @@ pub struct Usage {
     pub disk_written: u64,
 }
 
+/// The text of `<bin> serve --help`, empty when it cannot be run (the start that follows then says why).
+fn serve_help(bin: &Path) -> String {
+    std::process::Command::new(bin)
+        .args(["serve", "--help"])
+        .output()
+        .map(|out| String::from_utf8_lossy(&out.stdout).into_owned())
+        .unwrap_or_default()
+}
+
 pub fn free_port() -> Result<u16> {
     let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0))?;
     Ok(listener.local_addr()?.port())
@@ -123,15 +141,24 @@ impl Server {
             .arg("--database-url")
             .arg(&database_url)
             .arg("--problems")
-            .arg(&setup.problems)
-            // Every benchmark client connects from loopback: the per-address cap would refuse them.
-            .arg("--max-connections-per-address")
-            .arg("0")
-            .arg("--max-connections")
-            .arg("0")
-            // Scenarios create a thousand rooms from one address.
-            .arg("--room-creations-per-minute")
-            .arg("0");
+            .arg(&setup.problems);
+        // Every benchmark client connects from loopback, so the per-address and total caps would
+        // refuse them, and scenarios create a thousand rooms from one address. An older binary (a
+        // base commit in `scripts/bench-compare`) predates these flags and would refuse to start if
+        // given them: pass only those its `serve --help` lists.
+        let help = serve_help(&setup.tierboard_bin);
+        for flag in [
+            "--max-connections-per-address",
+            "--max-connections",
+            "--room-creations-per-minute",
+        ] {
+            if help
+                .split(|c: char| c.is_whitespace() || c == ',' || c == '=' || c == '<')
+                .any(|word| word == flag)
+            {
+                cmd.arg(flag).arg("0");
+            }
+        }
         if let Some(redis) = &opts.redis_url {
             cmd.arg("--redis-url").arg(redis);
         }
@@ -189,6 +216,56 @@ impl Server {
         let mut cmd = Command::new(exe);
         cmd.arg("relay").arg("--port").arg(port.to_string());
         let server = Server::spawn(Kind::Relay, cmd, port, setup, tag)?;
+        server.wait_ready(false).await
+    }
+
+    /// Starts Hocuspocus with its SQLite extension on a database file of this run (`db` names it, so
+    /// that a restart finds the same documents).
+    pub async fn hocuspocus_at(setup: &Setup, db: &Path, port: u16, tag: &str) -> Result<Server> {
+        let script = setup.reference_dir.join("hocuspocus.mjs");
+        let module = setup
+            .reference_dir
+            .join("node_modules/@hocuspocus/server/package.json");
+        if !module.exists() {
+            bail!(
+                "{} is missing: run `npm ci --prefix {}` (scripts/bench does)",
+                module.display(),
+                setup.reference_dir.display()
+            );
+        }
+        let mut cmd = Command::new("node");
+        cmd.arg("--max-old-space-size=8192")
+            .arg(&script)
+            .env("HOST", "127.0.0.1")
+            .env("PORT", port.to_string())
+            .env("HOCUSPOCUS_DB", db);
+        let server = Server::spawn(Kind::Hocuspocus, cmd, port, setup, tag)?;
+        server.wait_ready(false).await
+    }
+
+    /// Starts y-sweet with a store folder of this run (`store` names it, so that a restart finds
+    /// the same documents). No auth key: every document is open, as for the other servers here.
+    pub async fn ysweet_at(setup: &Setup, store: &Path, port: u16, tag: &str) -> Result<Server> {
+        if !setup.ysweet_bin.exists() {
+            bail!(
+                "{} is missing: `cargo install y-sweet --locked --root bench/ysweet` (scripts/bench does)",
+                setup.ysweet_bin.display()
+            );
+        }
+        std::fs::create_dir_all(store)?;
+        let mut cmd = Command::new(&setup.ysweet_bin);
+        cmd.arg("serve")
+            .arg(store)
+            .arg("--host")
+            .arg("127.0.0.1")
+            .arg("--port")
+            .arg(port.to_string())
+            // Its default is 10 s: a document is written to the store at most that often. One
+            // second matches how soon tierboard stores an edit (scenario 6 restarts the server).
+            .arg("--checkpoint-freq-seconds")
+            .arg("1")
+            .env("RUST_LOG", "warn");
+        let server = Server::spawn(Kind::YSweet, cmd, port, setup, tag)?;
         server.wait_ready(false).await
     }
 
@@ -256,7 +333,15 @@ impl Server {
     }
 
     /// The WebSocket URL of a room path on this server.
+    ///
+    /// Hocuspocus takes every connection on `/` and reads the document's name from each message:
+    /// the path names the document there.
     pub fn ws(&self, path: &str) -> Result<WsUrl> {
+        if self.kind == Kind::Hocuspocus {
+            let mut url = WsUrl::parse(&format!("ws://{}/", self.addr))?;
+            url.framing = crate::wire::Framing::named(path.trim_start_matches('/'));
+            return Ok(url);
+        }
         WsUrl::parse(&format!("ws://{}{}", self.addr, path))
     }
 
