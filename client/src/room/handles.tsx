@@ -13,15 +13,30 @@
 import { useLayoutEffect } from 'react'
 import { Handle, Position, useNodeId, useUpdateNodeInternals } from '@xyflow/react'
 
+/** Node ids whose handles appeared or went in this commit, measured together (one store update). */
+const pending = new Set<string>()
+
+function measureSoon(update: (ids: string[]) => void, id: string) {
+  if (pending.size === 0) {
+    queueMicrotask(() => {
+      const ids = [...pending]
+      pending.clear()
+      update(ids)
+    })
+  }
+  pending.add(id)
+}
+
 export function Handles() {
   const id = useNodeId()
   const update = useUpdateNodeInternals()
   // React Flow starts a connection from a handle it has measured: measure them as they appear, and
-  // again as they go (a stale handle would be offered as a place to drop a connection).
+  // again as they go (a stale handle would be offered as a place to drop a connection). Batched:
+  // selecting every node of a big design measures them in one go, not one store update per node.
   useLayoutEffect(() => {
     if (!id) return
-    update(id)
-    return () => update(id)
+    measureSoon(update, id)
+    return () => measureSoon(update, id)
   }, [id, update])
   return (
     <>
