@@ -82,6 +82,13 @@ describe('patching React Flow arrays', () => {
     const dragging = allNodes(doc, none).map((n) => ({ ...n, dragging: true, position: { x: 50, y: 50 } }))
     moveNodes(doc, [[a, { x: 10, y: 10 }]])
     expect(patchNodes(doc, dragging, new Set([a]), none)[0].position).toEqual({ x: 50, y: 50 })
+    // its own position writes leave the array as it was; anything else about it still comes through
+    expect(patchNodes(doc, dragging, new Set([a]), none)).toBe(dragging)
+    updateNode(doc, a, { label: 'renamed' })
+    const renamed = patchNodes(doc, dragging, new Set([a]), none)
+    expect(renamed).not.toBe(dragging)
+    expect(renamed[0].data.node.label).toBe('renamed')
+    expect(renamed[0].position).toEqual({ x: 50, y: 50 })
   })
 
   it('patches edges and maps them with direction', () => {

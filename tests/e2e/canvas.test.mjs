@@ -76,9 +76,10 @@ describe('placing and connecting', () => {
     assert.equal(await transform(page), view)
 
     // from the app's left handle, dropped on the middle of the database's body: app → database
+    // (handles appear on the node under the pointer)
+    await page.locator(nodeSel('app')).hover()
     const left = await page.locator(`${nodeSel('app')} .react-flow__handle-left`).boundingBox()
     const dbBody = center(await page.locator(nodeSel('db_primary')).boundingBox())
-    await page.locator(nodeSel('app')).hover()
     await drag(page, center(left), dbBody)
     await page.mouse.up()
     await waitFor(async () => (await page.locator('.react-flow__edge').count()) === 1, 'an edge')
@@ -172,8 +173,8 @@ describe('placing and connecting', () => {
     // connect them, then copy both and paste into another room, edges included
     await page.keyboard.press('Escape')
     await page.locator('.react-flow__nodesselection-rect').waitFor({ state: 'detached' })
-    const appHandle = await page.locator(`${nodeSel('app')} .react-flow__handle-right`).boundingBox()
     await page.locator(nodeSel('app')).hover()
+    const appHandle = await page.locator(`${nodeSel('app')} .react-flow__handle-right`).boundingBox()
     await drag(page, center(appHandle), center(await page.locator(nodeSel('lb')).boundingBox()))
     await page.mouse.up()
     await waitFor(async () => (await page.locator('.react-flow__edge').count()) === 1, 'an edge')

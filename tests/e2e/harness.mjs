@@ -49,7 +49,8 @@ async function waitHealthy(base, proc, log) {
 }
 
 /**
- * Starts the server (TIERBOARD_BIN, default target/debug/tierboard) unless TIERBOARD_E2E_URL names
+ * Starts the server (TIERBOARD_BIN, default target/debug/tierboard; the client from TIERBOARD_E2E_DIST,
+ * default client/dist) unless TIERBOARD_E2E_URL names
  * one that is already running (for working on the tests themselves). `extraArgs` are appended to
  * `tierboard serve` (e.g. `--hide-solutions` for an interview server).
  */
@@ -57,7 +58,8 @@ export async function startServer(extraArgs = []) {
   if (process.env.TIERBOARD_E2E_URL) return { base: process.env.TIERBOARD_E2E_URL.replace(/\/$/, ''), stop: async () => {} }
   const bin = path.resolve(repo, process.env.TIERBOARD_BIN ?? 'target/debug/tierboard')
   if (!existsSync(bin)) throw new Error(`no server binary at ${bin}: run \`cargo build\` first or set TIERBOARD_BIN`)
-  const dist = path.join(repo, 'client/dist')
+  // TIERBOARD_E2E_DIST: another build of the client (a benchmark's "before"); client/dist by default
+  const dist = path.resolve(repo, process.env.TIERBOARD_E2E_DIST ?? 'client/dist')
   if (!existsSync(path.join(dist, 'index.html'))) throw new Error('client/dist is missing: run `npm --prefix client run build`')
   const dir = mkdtempSync(path.join(tmpdir(), 'tierboard-e2e-'))
   const port = await freePort()
@@ -149,12 +151,17 @@ export async function addFromPalette(page, type) {
   await page.locator(nodeSel(type)).nth(before).waitFor()
 }
 
-/** Connects two nodes by dragging from the source's right handle to the target's left handle. */
+/**
+ * Connects two nodes by dragging from the source's right handle to the middle of the target's left
+ * side (where its left handle appears as the pointer reaches it). Handles exist only on the node under
+ * the pointer and on selected nodes (issue 24, item 9): the source is hovered first.
+ */
 export async function connect(page, fromType, toType) {
-  const src = page.locator(`${nodeSel(fromType)} .react-flow__handle.source`).first()
-  const dst = page.locator(`${nodeSel(toType)} .react-flow__handle.target`).first()
-  const a = await src.boundingBox()
-  const b = await dst.boundingBox()
+  const from = page.locator(nodeSel(fromType)).first()
+  await from.hover()
+  const a = await from.locator('.react-flow__handle.source').first().boundingBox()
+  const t = await page.locator(nodeSel(toType)).first().boundingBox()
+  const b = { x: t.x - a.width / 2, y: t.y + t.height / 2 - a.height / 2 }
   await page.mouse.move(a.x + a.width / 2, a.y + a.height / 2)
   await page.mouse.down()
   for (let i = 1; i <= 10; i++) {

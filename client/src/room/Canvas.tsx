@@ -9,13 +9,13 @@ import {
   ConnectionMode,
   ControlButton,
   Controls,
-  MiniMap,
   ReactFlow,
   ViewportPortal,
   applyEdgeChanges,
   applyNodeChanges,
   useReactFlow,
   useStore,
+  useStoreApi,
   type Connection,
   type Edge,
   type EdgeChange,
@@ -48,6 +48,7 @@ import { nodeTypes } from './nodes'
 import { edgeTypes } from './edges'
 import { snapToGuides, type Guide } from './guides'
 import { SelectionTags } from './SelectionTags'
+import { DesignMap } from './DesignMap'
 import { isTyping } from './useShortcuts'
 import './canvas.css'
 import { familyColor } from '../icons'
@@ -64,6 +65,8 @@ const MULTI_KEYS = ['Shift', 'Meta', 'Control']
 const PAN_BUTTONS = [1, 2]
 /** How close (in screen pixels) a moved node's edge or centre must come to another's to snap to it. */
 const GUIDE_SNAP_PX = 6
+/** Below this zoom a node's text is a few pixels high: nodes are drawn as boxes (canvas.css, `tb-far`). */
+const FAR_ZOOM = 0.35
 
 export interface CanvasProps {
   doc: Y.Doc
@@ -83,6 +86,10 @@ export interface CanvasProps {
   heatCaption?: string
   /** Nodes named by failing tier rules, marked on the canvas. */
   failing?: Map<string, RuleMark>
+}
+
+function sameGuides(a: Guide[], b: Guide[]): boolean {
+  return a.length === b.length && a.every((g, i) => g.axis === b[i].axis && g.at === b[i].at && g.from === b[i].from && g.to === b[i].to)
 }
 
 /** Calls f at most once per `ms`, always with the latest arguments (trailing call kept). */
@@ -268,7 +275,8 @@ export const Canvas = memo(function Canvas(props: CanvasProps) {
           }
         }
         const next = drags.some((c) => c.dragging) ? shown : []
-        setGuides((prev) => (prev.length === 0 && next.length === 0 ? prev : next))
+        // the same guides as the last frame keep their array: no render of the guides layer
+        setGuides((prev) => (sameGuides(prev, next) ? prev : next))
       }
       for (const c of changes) {
         if (c.type === 'remove') {
@@ -412,20 +420,57 @@ export const Canvas = memo(function Canvas(props: CanvasProps) {
   const canvasRef = useRef<HTMLDivElement>(null)
   const onMoveStart = useCallback(
     (e: unknown) => {
+      // Only a move by the user: the view also moves by itself, a frame at a time, while a node is
+      // dragged near the canvas's side (auto-pan), and a layer made and dropped on each of those
+      // frames repainted the whole design each time.
+      if (!e) return
       canvasRef.current?.classList.add('tb-moving')
-      if (e && follow !== null) onStopFollow()
+      if (follow !== null) onStopFollow()
     },
     [follow, onStopFollow],
   )
   const onMoveEnd = useCallback(() => canvasRef.current?.classList.remove('tb-moving'), [])
+  // Far out, nodes are drawn as boxes: a class on the element as the zoom crosses the threshold, so
+  // that no node re-renders (their text and icons are hidden by CSS, sizes unchanged).
+  const store = useStoreApi()
+  useEffect(() => {
+    let far: boolean | null = null
+    const apply = (zoom: number) => {
+      const next = zoom < FAR_ZOOM
+      if (next === far) return
+      far = next
+      canvasRef.current?.classList.toggle('tb-far', next)
+    }
+    apply(store.getState().transform[2])
+    return store.subscribe((s) => apply(s.transform[2]))
+  }, [store])
+  const toggleHand = useCallback(() => setHand((h) => !h), [])
   const onPointerMove = useCallback(
     (e: React.PointerEvent) => publishCursor(rf.screenToFlowPosition({ x: e.clientX, y: e.clientY })),
     [publishCursor, rf],
   )
   const onPointerLeave = useCallback(() => publishCursor(null), [publishCursor])
+  // A pan holds the pointer: the browser then sends each move to the pane without hit testing every
+  // node and edge under the pointer (a few milliseconds per move on a 300-node design), and no node
+  // flickers into hover as it passes under the pointer.
+  const onPointerDownCapture = useCallback(
+    (e: React.PointerEvent) => {
+      const t = e.target as Element
+      // the middle button pans from anywhere on the canvas; the right one and the hand tool from the pane
+      const pans = e.button === 1 || (t.classList?.contains('react-flow__pane') && (hand || PAN_BUTTONS.includes(e.button)))
+      if (pans && t.closest('.react-flow__renderer')) t.setPointerCapture(e.pointerId)
+    },
+    [hand],
+  )
 
   return (
-    <div className="canvas" ref={canvasRef} onPointerMove={onPointerMove} onPointerLeave={onPointerLeave}>
+    <div
+      className="canvas"
+      ref={canvasRef}
+      onPointerMove={onPointerMove}
+      onPointerLeave={onPointerLeave}
+      onPointerDownCapture={onPointerDownCapture}
+    >
       <ReactFlow<DesignFlowNode, Edge>
         nodes={nodes}
         edges={edges}
@@ -465,30 +510,8 @@ export const Canvas = memo(function Canvas(props: CanvasProps) {
         aria-label="Design canvas"
       >
         <DotGrid />
-        <Controls showInteractive={false} aria-label="Zoom controls">
-          <ControlButton
-            onClick={() => setHand((h) => !h)}
-            aria-pressed={hand}
-            aria-label={hand ? 'Hand tool: drag pans (V to select)' : 'Select tool: drag selects (H to pan)'}
-            title={hand ? 'Hand tool (H): drag pans. V: select tool' : 'Select tool (V): drag selects. H or Space + drag: pan'}
-            className={hand ? 'tb-tool-hand on' : 'tb-tool-hand'}
-            data-testid="hand-tool"
-          >
-            <svg
-              width="14"
-              height="14"
-              viewBox="0 0 24 24"
-              aria-hidden="true"
-              fill="none"
-              stroke="currentColor"
-              strokeWidth="2"
-              strokeLinecap="round"
-            >
-              <path d="M8 13V5.5a1.5 1.5 0 0 1 3 0V12M11 11.5v-8a1.5 1.5 0 0 1 3 0V12M14 11.5v-6a1.5 1.5 0 0 1 3 0V13M17 9.5a1.5 1.5 0 0 1 3 0V15a7 7 0 0 1-7 7h-1a7 7 0 0 1-5.2-2.4L4 16.5a1.6 1.6 0 0 1 2.3-2.2L8 16" />
-            </svg>
-          </ControlButton>
-        </Controls>
-        <MiniMap pannable zoomable ariaLabel="Minimap" nodeBorderRadius={6} nodeColor={nodeColor} />
+        <CanvasControls hand={hand} onToggleHand={toggleHand} />
+        <DesignMap nodes={nodes} nodeColor={nodeColor} ariaLabel="Minimap" />
         <RemoteCursors awareness={awareness} />
         <SelectionTags awareness={awareness} />
         <Guides guides={guides} />
@@ -508,8 +531,37 @@ export const Canvas = memo(function Canvas(props: CanvasProps) {
   )
 })
 
+/** The zoom controls and the hand tool; memoised: the canvas re-renders on every frame of a drag. */
+const CanvasControls = memo(function CanvasControls({ hand, onToggleHand }: { hand: boolean; onToggleHand: () => void }) {
+  return (
+    <Controls showInteractive={false} aria-label="Zoom controls">
+      <ControlButton
+        onClick={onToggleHand}
+        aria-pressed={hand}
+        aria-label={hand ? 'Hand tool: drag pans (V to select)' : 'Select tool: drag selects (H to pan)'}
+        title={hand ? 'Hand tool (H): drag pans. V: select tool' : 'Select tool (V): drag selects. H or Space + drag: pan'}
+        className={hand ? 'tb-tool-hand on' : 'tb-tool-hand'}
+        data-testid="hand-tool"
+      >
+        <svg
+          width="14"
+          height="14"
+          viewBox="0 0 24 24"
+          aria-hidden="true"
+          fill="none"
+          stroke="currentColor"
+          strokeWidth="2"
+          strokeLinecap="round"
+        >
+          <path d="M8 13V5.5a1.5 1.5 0 0 1 3 0V12M11 11.5v-8a1.5 1.5 0 0 1 3 0V12M14 11.5v-6a1.5 1.5 0 0 1 3 0V13M17 9.5a1.5 1.5 0 0 1 3 0V15a7 7 0 0 1-7 7h-1a7 7 0 0 1-5.2-2.4L4 16.5a1.6 1.6 0 0 1 2.3-2.2L8 16" />
+        </svg>
+      </ControlButton>
+    </Controls>
+  )
+})
+
 /** Other participants' pointers with their names, drawn in flow coordinates at a constant size. */
-function RemoteCursors({ awareness }: { awareness: Awareness }) {
+const RemoteCursors = memo(function RemoteCursors({ awareness }: { awareness: Awareness }) {
   const zoom = useStore((s) => s.transform[2])
   const [people, setPeople] = useState<Participant[]>([])
   useEffect(() => {
@@ -527,6 +579,8 @@ function RemoteCursors({ awareness }: { awareness: Awareness }) {
     awareness.on('change', update)
     return () => awareness.off('change', update)
   }, [awareness])
+  // no portal at all when nobody else points: its store subscription runs on every frame of a pan
+  if (people.length === 0) return null
   return (
     <ViewportPortal>
       {people.map((p) => (
@@ -546,7 +600,7 @@ function RemoteCursors({ awareness }: { awareness: Awareness }) {
       ))}
     </ViewportPortal>
   )
-}
+})
 
 /**
  * The dot grid, only where it helps: zoomed out below 40 % its dots are under 7 px apart, a grey
@@ -554,13 +608,13 @@ function RemoteCursors({ awareness }: { awareness: Awareness }) {
  * panning a big design fitted in view, issue 24, item 9). tldraw and Excalidraw drop it too. Renders
  * again only when the zoom crosses the threshold.
  */
-function DotGrid() {
+const DotGrid = memo(function DotGrid() {
   const shown = useStore((s) => s.transform[2] >= 0.4)
   return shown ? <Background variant={BackgroundVariant.Dots} gap={16} size={1.2} /> : null
-}
+})
 
 /** The alignment guides of the node being moved, in flow coordinates, one pixel wide on screen. */
-function Guides({ guides }: { guides: Guide[] }) {
+const Guides = memo(function Guides({ guides }: { guides: Guide[] }) {
   const zoom = useStore((s) => s.transform[2])
   if (guides.length === 0) return null
   const w = 1 / zoom
@@ -580,4 +634,4 @@ function Guides({ guides }: { guides: Guide[] }) {
       ))}
     </ViewportPortal>
   )
-}
+})

@@ -2,9 +2,18 @@
  * The canvas's one legend, in a corner: the heat colours of the capacity simulation and the mark of
  * nodes that fail a tier rule (issue 24, item 4), whichever of them the canvas shows.
  */
+import { memo } from 'react'
 import { HEAT_LEGEND } from '../simulation'
 
-export function HeatLegend({ caption, heat = true, rules = false }: { caption?: string; heat?: boolean; rules?: boolean }) {
+export const HeatLegend = memo(function HeatLegend({
+  caption,
+  heat = true,
+  rules = false,
+}: {
+  caption?: string
+  heat?: boolean
+  rules?: boolean
+}) {
   return (
     <div className="heat-legend" data-testid="heat-legend" role="note" aria-label="Canvas legend">
       {heat && (
@@ -30,4 +39,4 @@ export function HeatLegend({ caption, heat = true, rules = false }: { caption?: 
       )}
     </div>
   )
-}
+})

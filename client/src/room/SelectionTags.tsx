@@ -3,7 +3,7 @@
  * selected, a small tag with their name in their colour, like the name beside their cursor. Drawn
  * in flow coordinates at a constant screen size; never part of the design or of an export.
  */
-import { useEffect, useState } from 'react'
+import { memo, useEffect, useState } from 'react'
 import { useStore, ViewportPortal } from '@xyflow/react'
 import type { Awareness } from 'y-protocols/awareness'
 import { participants } from '../presence'
@@ -26,7 +26,7 @@ function tagsOf(awareness: Awareness): Tag[] {
   return [...byNode.values()]
 }
 
-export function SelectionTags({ awareness }: { awareness: Awareness }) {
+export const SelectionTags = memo(function SelectionTags({ awareness }: { awareness: Awareness }) {
   const [tags, setTags] = useState<Tag[]>([])
   const zoom = useStore((s) => s.transform[2])
   const lookup = useStore((s) => s.nodeLookup)
@@ -67,4 +67,4 @@ export function SelectionTags({ awareness }: { awareness: Awareness }) {
       })}
     </ViewportPortal>
   )
-}
+})

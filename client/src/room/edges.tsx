@@ -3,25 +3,27 @@
  * wherever the connection was started or dropped. Edges in the document name only their two nodes,
  * so moving a node re-routes its edges, and the export draws the same curves.
  */
-import { memo } from 'react'
-import { BaseEdge, useInternalNode, type EdgeProps, type InternalNode } from '@xyflow/react'
-import { NODE_WIDTH, type DesignFlowNode } from '../flow'
-import { edgeGeometry, type Box } from './geometry'
+import { memo, useCallback } from 'react'
+import { BaseEdge, useStore, type EdgeProps, type ReactFlowState } from '@xyflow/react'
+import { NODE_WIDTH } from '../flow'
+import { edgeGeometry } from './geometry'
 
-function boxOf(n: InternalNode<DesignFlowNode>): Box {
-  return {
-    x: n.internals.positionAbsolute.x,
-    y: n.internals.positionAbsolute.y,
-    width: n.measured.width ?? NODE_WIDTH,
-    height: n.measured.height ?? 56,
-  }
+/** The two nodes' boxes as one string: one store subscription per edge, equal while nothing moved. */
+function boxesKey(s: ReactFlowState, source: string, target: string): string | null {
+  const a = s.nodeLookup.get(source)
+  const b = s.nodeLookup.get(target)
+  if (!a || !b) return null
+  const p = a.internals.positionAbsolute
+  const q = b.internals.positionAbsolute
+  return `${p.x} ${p.y} ${a.measured.width ?? NODE_WIDTH} ${a.measured.height ?? 56} ${q.x} ${q.y} ${b.measured.width ?? NODE_WIDTH} ${b.measured.height ?? 56}`
 }
 
 export const FacingEdge = memo(function FacingEdge(props: EdgeProps) {
-  const source = useInternalNode<DesignFlowNode>(props.source)
-  const target = useInternalNode<DesignFlowNode>(props.target)
-  if (!source || !target) return null
-  const g = edgeGeometry(boxOf(source), boxOf(target))
+  // Each subscriber runs on every store update, a pan's frames included: one per edge, not two.
+  const key = useStore(useCallback((s: ReactFlowState) => boxesKey(s, props.source, props.target), [props.source, props.target]))
+  if (key === null) return null
+  const [sx, sy, sw, sh, tx, ty, tw, th] = key.split(' ').map(Number)
+  const g = edgeGeometry({ x: sx, y: sy, width: sw, height: sh }, { x: tx, y: ty, width: tw, height: th })
   return (
     <BaseEdge
       id={props.id}

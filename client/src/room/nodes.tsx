@@ -1,15 +1,16 @@
 /**
  * The canvas node components. Memoised: React Flow re-renders a node only when its object changes,
- * and the flow store (../flow.ts) gives new objects only to the nodes an edit touched.
+ * and the flow store (../flow.ts) gives new objects only to the nodes an edit touched. They draw
+ * nothing from their position, so a node being dragged does not re-render on every frame either.
  */
-import { memo, useContext, useState, type CSSProperties } from 'react'
+import { memo, useCallback, useContext, useState, type CSSProperties } from 'react'
 import type { NodeProps } from '@xyflow/react'
 import { keyParams } from '../catalog'
 import type { DesignFlowNode } from '../flow'
 import { ComponentIcon, familyColor } from '../icons'
 import { instancesOf, updateNode } from '../schema'
 import { CatalogContext, RoomContext } from './context'
-import { Handles } from './handles'
+import { Anchor, Handles } from './handles'
 
 function decorStyle(d: DesignFlowNode['data']['decor']): CSSProperties | undefined {
   const remote = d.remote ?? []
@@ -19,8 +20,18 @@ function decorStyle(d: DesignFlowNode['data']['decor']): CSSProperties | undefin
   return { ...heat, boxShadow: remote.map((c, i) => `0 0 0 ${2 + i * 3}px ${c}`).join(', ') }
 }
 
+/** What a node draws from: its data and whether it is selected, not where it is or how big. */
+function sameDraw(a: NodeProps<DesignFlowNode>, b: NodeProps<DesignFlowNode>): boolean {
+  return a.id === b.id && a.data === b.data && a.selected === b.selected && a.type === b.type
+}
+
 export const ComponentNode = memo(function ComponentNode({ data, selected }: NodeProps<DesignFlowNode>) {
   const catalog = useContext(CatalogContext)
+  const { readOnly } = useContext(RoomContext)
+  // Connection handles on the node under the pointer and on selected ones only (./handles.tsx).
+  const [hover, setHover] = useState(false)
+  const enter = useCallback(() => setHover(true), [])
+  const leave = useCallback(() => setHover(false), [])
   const n = data.node
   const def = catalog.get(n.type)
   const count = instancesOf(n)
@@ -47,8 +58,11 @@ export const ComponentNode = memo(function ComponentNode({ data, selected }: Nod
       data-utilisation={heat ? heat.utilisation.toFixed(4) : undefined}
       title={heat?.title}
       aria-label={`${n.label || catalog.name(n.type)} (${n.type})`}
+      onPointerEnter={enter}
+      onPointerLeave={leave}
     >
-      <Handles />
+      <Anchor />
+      {!readOnly && (hover || selected) && <Handles />}
       <div className="tb-node-icon" style={{ background: familyColor(def?.family) }}>
         <ComponentIcon icon={def?.icon} type={n.type} family={def?.family} size={22} />
       </div>
@@ -83,7 +97,7 @@ export const ComponentNode = memo(function ComponentNode({ data, selected }: Nod
       )}
     </div>
   )
-})
+}, sameDraw)
 
 export const NoteNode = memo(function NoteNode({ id, data, selected }: NodeProps<DesignFlowNode>) {
   const { doc, readOnly } = useContext(RoomContext)
@@ -115,6 +129,6 @@ export const NoteNode = memo(function NoteNode({ id, data, selected }: NodeProps
       )}
     </div>
   )
-})
+}, sameDraw)
 
 export const nodeTypes = { component: ComponentNode, note: NoteNode }
