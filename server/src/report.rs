@@ -29,7 +29,7 @@ use crate::http::{ApiJson, RoomTokenQuery};
 use crate::ids::{Mode, RoomId};
 use crate::problems::Problem;
 use crate::room::{HostAction, Interview};
-use crate::sections::{SectionChecks, Sections, Status};
+use crate::sections::{ApiOverride, SectionChecks, Sections, Status, apply_overrides};
 use crate::simulation::{Scenario, SimulationResult};
 use crate::state::AppState;
 use crate::store::history::{HistoryRow, ReportRecord};
@@ -125,9 +125,11 @@ pub struct ScorecardInput {
     /// `strong_no_hire`, `no_hire`, `hire`, `strong_hire` or null.
     #[serde(default)]
     pub recommendation: Option<String>,
-    /// The host's verdict on the API checklist: functional requirement (as the `api_coverage`
-    /// check names it) → covered or not, overriding the name matching.
-    #[serde(default)]
+    /// No longer taken (400 when not empty): the host's API verdicts are the `api_override` host
+    /// action (docs/PROTOCOL.md §7), live in the room. Kept so that scorecards stored before still
+    /// read.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    #[schema(ignore)]
     pub api_overrides: BTreeMap<String, bool>,
 }
 
@@ -158,6 +160,11 @@ impl ScorecardInput {
             return Err(Error::TooLarge(format!(
                 "the summary is longer than {MAX_SUMMARY} bytes"
             )));
+        }
+        if !self.api_overrides.is_empty() {
+            return Err(Error::BadJson(
+                "api_overrides moved to the host action {\"action\": \"api_override\", \"requirement\", \"covered\"} (POST /api/rooms/{room}/host)".into(),
+            ));
         }
         if let Some(r) = &self.recommendation
             && !RECOMMENDATIONS.contains(&r.as_str())
@@ -290,43 +297,6 @@ async fn judged_now(state: &AppState, room: &RoomId, problem: &Problem) -> Resul
     .map_err(|e| Error::Internal(format!("report task failed: {e}")))
 }
 
-/// The host's API verdicts replace the name matching of those items.
-fn apply_overrides(checks: &mut SectionChecks, overrides: &BTreeMap<String, bool>) {
-    if overrides.is_empty() {
-        return;
-    }
-    for check in &mut checks.checks {
-        if check.id != "api_coverage" {
-            continue;
-        }
-        for item in &mut check.items {
-            if let Some(&covered) = overrides.get(&item.name) {
-                item.status = if covered { Status::Pass } else { Status::Fail };
-                item.explanation = format!(
-                    "{} by the host (matching said: {})",
-                    if covered { "covered" } else { "not covered" },
-                    item.explanation
-                );
-            }
-        }
-        let failed = check
-            .items
-            .iter()
-            .filter(|i| i.status == Status::Fail)
-            .count();
-        check.status = if failed > 0 {
-            Status::Fail
-        } else {
-            Status::Pass
-        };
-        check.explanation = if failed > 0 {
-            format!("{failed} of {} need attention", check.items.len())
-        } else {
-            format!("all {} hold", check.items.len())
-        };
-    }
-}
-
 fn status_word(s: Status) -> &'static str {
     match s {
         Status::Pass => "pass",
@@ -388,7 +358,11 @@ fn evidence(id: &str, judged: &Judged) -> Vec<String> {
 }
 
 /// The scorecard as routes answer it: every dimension with its score, comment and evidence.
-fn scorecard_view(input: &ScorecardInput, judged: &Judged) -> Value {
+fn scorecard_view(
+    input: &ScorecardInput,
+    judged: &Judged,
+    overrides: &BTreeMap<String, ApiOverride>,
+) -> Value {
     let dimensions: Vec<Value> = DIMENSIONS
         .iter()
         .map(|(id, title, criteria)| {
@@ -405,8 +379,19 @@ fn scorecard_view(input: &ScorecardInput, judged: &Judged) -> Value {
         "dimensions": dimensions,
         "summary": input.summary,
         "recommendation": input.recommendation,
-        "api_overrides": input.api_overrides,
+        "api_overrides": overrides,
     })
+}
+
+/// The host's API verdicts, from the stored interview state (none before a host acted).
+async fn api_overrides(state: &AppState, room: &RoomId) -> Result<BTreeMap<String, ApiOverride>> {
+    Ok(state
+        .store
+        .load_interview(room)
+        .await?
+        .and_then(|s| Interview::from_stored(&s).ok())
+        .map(|iv| iv.api_overrides)
+        .unwrap_or_default())
 }
 
 fn stored_scorecard(record: &ReportRecord) -> ScorecardInput {
@@ -439,9 +424,10 @@ pub async fn scorecard(State(state): State<AppState>, access: RoomAccess) -> Res
     let room = room_record(&state, &access.room).await?;
     let problem = problem_of(&state, &room.problem)?;
     let input = stored_scorecard(&record);
+    let overrides = api_overrides(&state, &access.room).await?;
     let mut judged = judged_now(&state, &access.room, &problem).await?;
-    apply_overrides(&mut judged.section_checks, &input.api_overrides);
-    Ok(Json(scorecard_view(&input, &judged)))
+    apply_overrides(&mut judged.section_checks, &overrides);
+    Ok(Json(scorecard_view(&input, &judged, &overrides)))
 }
 
 #[utoipa::path(put, path = "/api/rooms/{room}/scorecard", tag = "report",
@@ -475,9 +461,10 @@ pub async fn put_scorecard(
         .save_scorecard(&access.room, &text, now_ms())
         .await?;
     tracing::info!(room = %access.room, scored = input.scores.len(), "scorecard saved");
+    let overrides = api_overrides(&state, &access.room).await?;
     let mut judged = judged_now(&state, &access.room, &problem).await?;
-    apply_overrides(&mut judged.section_checks, &input.api_overrides);
-    Ok(Json(scorecard_view(&input, &judged)))
+    apply_overrides(&mut judged.section_checks, &overrides);
+    Ok(Json(scorecard_view(&input, &judged, &overrides)))
 }
 
 #[utoipa::path(post, path = "/api/rooms/{room}/report/share", tag = "report",
@@ -753,7 +740,11 @@ pub async fn report(State(state): State<AppState>, access: RoomAccess) -> Result
     .map_err(|e| Error::Internal(format!("report task failed: {e}")))?;
     let participants = join_participants(&named, edits, &mut components);
     let mut judged = live;
-    apply_overrides(&mut judged.section_checks, &input.api_overrides);
+    let overrides = interview
+        .as_ref()
+        .map(|iv| iv.api_overrides.clone())
+        .unwrap_or_default();
+    apply_overrides(&mut judged.section_checks, &overrides);
     let host_actions: Vec<Value> = actions
         .iter()
         .filter(|(_, a)| include_notes || !matches!(a, HostAction::Notes { .. }))
@@ -810,7 +801,7 @@ pub async fn report(State(state): State<AppState>, access: RoomAccess) -> Result
         "revealed_hints": revealed_hints,
         "curveball": interview.as_ref().and_then(|iv| iv.curveball.clone()),
         "host_actions": host_actions,
-        "scorecard": scorecard_view(&input, &judged),
+        "scorecard": scorecard_view(&input, &judged, &overrides),
         "notes": notes,
         "history": {"rows": history_rows, "bytes": history_bytes},
     })))
@@ -843,9 +834,14 @@ pub async fn history(
     let rows = state.store.history(&access.room, Some(at)).await?;
     let n = rows.len();
     let bank = state.bank.clone();
-    let judged = tokio::task::spawn_blocking(move || replay_at(&problem, bank.catalog(), &rows))
-        .await
-        .map_err(|e| Error::Internal(format!("history task failed: {e}")))?;
+    let mut judged =
+        tokio::task::spawn_blocking(move || replay_at(&problem, bank.catalog(), &rows))
+            .await
+            .map_err(|e| Error::Internal(format!("history task failed: {e}")))?;
+    // The host's verdicts as they stand, those given by then.
+    let mut overrides = api_overrides(&state, &access.room).await?;
+    overrides.retain(|_, o| o.at <= at);
+    apply_overrides(&mut judged.section_checks, &overrides);
     Ok(Json(json!({
         "at": at,
         "rows": n,
