@@ -116,7 +116,7 @@ describe('session report', () => {
     assert.equal(await image.locator('.tb-edge').count(), full.edges.length)
     await shot(hostP.page, 'report-host.png')
     // The verdict given in the room is in the report, with who gave it; the host changes it here.
-    const reportComments = hostP.page.getByTestId('section-checks').locator('li', { hasText: 'Users can view comments' })
+    const reportComments = hostP.page.getByTestId('section-checks').locator('[data-testid=api-verdict][data-requirement="Users can view comments"]')
     await reportComments.getByTestId('api-override').filter({ hasText: 'host: covered · Hana' }).waitFor()
     await reportComments.getByTestId('api-verdict-not-covered').click()
     await reportComments.getByTestId('api-override').filter({ hasText: 'host: not covered · Hana' }).waitFor()
