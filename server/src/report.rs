@@ -571,20 +571,38 @@ fn replay_report(
     samples.truncate(MAX_SAMPLES * 2);
     let mut capacity = Vec::new();
     let mut next_sample = 0;
-    let sample = |doc: &Doc, at: i64, capacity: &mut Vec<Value>| {
-        let design = Design::from_txn(&doc.transact());
-        let sim = crate::simulation::simulate(problem, catalog, &design, &Scenario::peak());
-        let peak = sim
-            .checks
-            .iter()
-            .find(|c| c.id == "sustains_peak")
-            .and_then(|c| serde_json::to_value(c.status).ok());
-        capacity.push(json!({
-            "at": at, "throughput_rps": sim.end_to_end.throughput_rps,
-            "error_rate": sim.end_to_end.error_rate, "p99_ms": sim.end_to_end.p99_ms,
-            "bottleneck": sim.bottleneck, "monthly_usd": sim.monthly_usd,
-            "sustains_peak": peak, "nodes": design.nodes.len(),
-        }));
+    // Most minutes of a session only move nodes (drags) or type: a sample whose design is the last
+    // one's but for positions (which the simulation does not read) repeats its figures.
+    let mut last: Option<(Design, Value)> = None;
+    let mut sample = |doc: &Doc, at: i64, capacity: &mut Vec<Value>| {
+        let mut design = Design::from_txn(&doc.transact());
+        for n in &mut design.nodes {
+            (n.x, n.y) = (0.0, 0.0);
+        }
+        let figures = match &last {
+            Some((d, figures)) if *d == design => figures.clone(),
+            _ => {
+                let sim = crate::simulation::simulate(problem, catalog, &design, &Scenario::peak());
+                let peak = sim
+                    .checks
+                    .iter()
+                    .find(|c| c.id == "sustains_peak")
+                    .and_then(|c| serde_json::to_value(c.status).ok());
+                let figures = json!({
+                    "throughput_rps": sim.end_to_end.throughput_rps,
+                    "error_rate": sim.end_to_end.error_rate, "p99_ms": sim.end_to_end.p99_ms,
+                    "bottleneck": sim.bottleneck, "monthly_usd": sim.monthly_usd,
+                    "sustains_peak": peak, "nodes": design.nodes.len(),
+                });
+                last = Some((design, figures.clone()));
+                figures
+            }
+        };
+        let mut point = json!({"at": at});
+        if let (Some(p), Value::Object(f)) = (point.as_object_mut(), figures) {
+            p.extend(f);
+        }
+        capacity.push(point);
     };
     for row in rows {
         while next_sample < samples.len() && samples[next_sample] < row.at_ms {
@@ -850,4 +868,98 @@ pub async fn history(
         "validation": judged.validation,
         "section_checks": judged.section_checks,
     })))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::design::{DesignEdge, DesignNode};
+    use yrs::WriteTxn;
+
+    /// Capacity samples of minutes that only moved nodes repeat the figures; a bigger fleet changes
+    /// them.
+    #[test]
+    fn capacity_samples_follow_the_design_not_its_positions() {
+        let dir = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../problems");
+        let bank = crate::problems::Bank::load(&dir).expect("bank");
+        let problem = bank.get("tutorial-simple-blog").expect("problem");
+        let doc = Doc::with_client_id(7);
+        let mut rows = Vec::new();
+        let mut at = 1_800_000_000_000i64;
+        let mut edit = |f: &dyn Fn(&mut yrs::TransactionMut), at: i64| {
+            let mut txn = doc.transact_mut();
+            f(&mut txn);
+            rows.push(HistoryRow {
+                at_ms: at,
+                data: txn.encode_update_v1(),
+            });
+        };
+        edit(
+            &|txn| {
+                Design {
+                    nodes: vec![
+                        DesignNode::new("app", "app", "App"),
+                        DesignNode::new("db", "db_primary", "DB"),
+                    ],
+                    ..Default::default()
+                }
+                .write_to_txn(txn)
+            },
+            at,
+        );
+        // Three minutes of drags.
+        for k in 1..=6 {
+            at += 30_000;
+            edit(
+                &move |txn| {
+                    let nodes = txn.get_or_insert_map("nodes");
+                    if let Some(yrs::Out::YMap(n)) = nodes.get(txn, "app") {
+                        n.insert(txn, "x", 10.0 * k as f64);
+                    }
+                },
+                at,
+            );
+        }
+        at += 60_000;
+        edit(
+            &|txn| {
+                Design {
+                    edges: vec![DesignEdge::new("e1", "app", "db")],
+                    ..Default::default()
+                }
+                .write_to_txn(txn);
+                let nodes = txn.get_or_insert_map("nodes");
+                if let Some(yrs::Out::YMap(n)) = nodes.get(txn, "app")
+                    && let Some(yrs::Out::YMap(params)) = n.get(txn, "params")
+                {
+                    params.insert(txn, "instances", 4.0);
+                }
+            },
+            at,
+        );
+        let (_, components, capacity) = replay_report(&rows, &problem, bank.catalog(), &[]);
+        assert_eq!(components.len(), 2);
+        let figures = |v: &Value| {
+            let mut v = v.clone();
+            v.as_object_mut().unwrap().remove("at");
+            v
+        };
+        // Minutes 1, 2, 3 (drags only) and the edge's minute.
+        assert!(capacity.len() >= 4, "{capacity:?}");
+        assert_eq!(figures(&capacity[0]), figures(&capacity[1]));
+        assert_eq!(figures(&capacity[1]), figures(&capacity[2]));
+        assert!(capacity[0]["at"].as_i64() < capacity[1]["at"].as_i64());
+        assert_eq!(capacity[0]["nodes"], 2);
+        let end = capacity.last().unwrap();
+        assert_ne!(
+            figures(end),
+            figures(&capacity[0]),
+            "four app servers cost more than one: {capacity:?}"
+        );
+        // A fresh simulation of the final design gives the last sample's figures.
+        let design = Design::from_txn(&doc.transact());
+        let sim = crate::simulation::simulate(&problem, bank.catalog(), &design, &Scenario::peak());
+        assert_eq!(end["monthly_usd"], json!(sim.monthly_usd));
+        assert_eq!(end["throughput_rps"], json!(sim.end_to_end.throughput_rps));
+    }
 }

@@ -10,6 +10,7 @@ import { loadName } from '../presence'
 import type { Design } from '../schema'
 import { ApiVerdict } from './ApiVerdict'
 import { designImage } from './designImage'
+import { takeReport } from './prefetch'
 import {
   ReportError,
   getHistory,
@@ -33,9 +34,13 @@ export function ReportPage({ room }: { room: string }) {
   const auth = useMemo(() => reportToken(location.hash), [])
   const [report, setReport] = useState<Report | null>(null)
   const [error, setError] = useState<ReportError | null>(null)
+  // The first load takes the request App started with the route; reloads ask again.
+  const first = useRef(true)
   const reload = useCallback(() => {
     if (!auth) return
-    getReport(room, auth.token)
+    const load = first.current ? takeReport : getReport
+    first.current = false
+    load(room, auth.token)
       .then((r) => {
         setReport(r)
         setError(null)
