@@ -90,16 +90,15 @@ export function ReportPage({ room }: { room: string }) {
   const isHost = auth.role === 'host'
 
   // The host's verdict on an item of the API checklist: the same host action as in the room.
-  const onVerdict =
-    isHost && report.mode === 'interview'
-      ? (requirement: string, covered: boolean | null) => {
-          setVerdictBusy(true)
-          setVerdictError(null)
-          hostAction(room, auth.token, { action: 'api_override', requirement, covered, by: loadName() ?? undefined })
-            .then(reload, (e: unknown) => setVerdictError(e instanceof Error ? e.message : String(e)))
-            .finally(() => setVerdictBusy(false))
-        }
-      : undefined
+  const onVerdict = isHost
+    ? (requirement: string, covered: boolean | null) => {
+        setVerdictBusy(true)
+        setVerdictError(null)
+        hostAction(room, auth.token, { action: 'api_override', requirement, covered, by: loadName() ?? undefined })
+          .then(reload, (e: unknown) => setVerdictError(e instanceof Error ? e.message : String(e)))
+          .finally(() => setVerdictBusy(false))
+      }
+    : undefined
 
   const exportMarkdown = () => {
     const blob = new Blob([reportMarkdown(report, { designSvg: designSvg ?? undefined })], { type: 'text/markdown' })
@@ -247,7 +246,7 @@ export function ReportPage({ room }: { room: string }) {
                 {c.items.map((i, k) => (
                   <li key={k} className={i.status}>
                     {i.name}: {i.explanation}
-                    {c.id === 'api_coverage' && report.mode === 'interview' && (i.override || onVerdict) && (
+                    {c.id === 'api_coverage' && (i.override || onVerdict) && (
                       <>
                         {' '}
                         <ApiVerdict item={i} onVerdict={onVerdict} busy={verdictBusy} />
