@@ -545,12 +545,23 @@ fn phases(actions: &[(i64, HostAction)], mode: Mode, hints: usize, now: i64) -> 
 }
 
 /// Replays the history in time order: who added which node, and the capacity at sampled moments.
+/// What one walk through the history gives the report.
+struct Replayed {
+    /// Per Yjs client id: updates, first and last edit, components added.
+    edits: Vec<Value>,
+    components: Vec<Value>,
+    capacity: Vec<Value>,
+    /// The rows up to `frame_at` and the document they make, judged: the replay's first frame.
+    frame: (usize, Judged),
+}
+
 fn replay_report(
     rows: &[HistoryRow],
     problem: &Problem,
     catalog: &crate::problems::Catalog,
     tier_times: &[i64],
-) -> (Vec<Value>, Vec<Value>, Vec<Value>) {
+    frame_at: i64,
+) -> Replayed {
     let doc = Doc::new();
     let mut seen: HashSet<String> = HashSet::new();
     let mut components = Vec::new();
@@ -604,7 +615,11 @@ fn replay_report(
         }
         capacity.push(point);
     };
-    for row in rows {
+    let mut frame = None;
+    for (i, row) in rows.iter().enumerate() {
+        if frame.is_none() && row.at_ms > frame_at {
+            frame = Some((i, judge(problem, catalog, &doc)));
+        }
         while next_sample < samples.len() && samples[next_sample] < row.at_ms {
             sample(&doc, samples[next_sample], &mut capacity);
             next_sample += 1;
@@ -663,13 +678,19 @@ fn replay_report(
         sample(&doc, samples[next_sample], &mut capacity);
         next_sample += 1;
     }
-    let participants = clients
+    let edits = clients
         .into_iter()
         .map(|(client, (updates, first, last, added))| {
             json!({"client": client, "updates": updates, "first": first, "last": last, "components_added": added})
         })
         .collect();
-    (participants, components, capacity)
+    let frame = frame.unwrap_or_else(|| (rows.len(), judge(problem, catalog, &doc)));
+    Replayed {
+        edits,
+        components,
+        capacity,
+        frame,
+    }
 }
 
 /// The participants the room recorded (names and roles from their presence) joined with what the
@@ -751,23 +772,6 @@ pub async fn report(State(state): State<AppState>, access: RoomAccess) -> Result
     let bank = state.bank.clone();
     let p = problem.clone();
     let named = state.store.participants(&access.room).await?;
-    let (edits, mut components, capacity) = tokio::task::spawn_blocking(move || {
-        replay_report(&history, &p, bank.catalog(), &tier_times)
-    })
-    .await
-    .map_err(|e| Error::Internal(format!("report task failed: {e}")))?;
-    let participants = join_participants(&named, edits, &mut components);
-    let mut judged = live;
-    let overrides = interview
-        .as_ref()
-        .map(|iv| iv.api_overrides.clone())
-        .unwrap_or_default();
-    apply_overrides(&mut judged.section_checks, &overrides);
-    let host_actions: Vec<Value> = actions
-        .iter()
-        .filter(|(_, a)| include_notes || !matches!(a, HostAction::Notes { .. }))
-        .map(|(at, a)| json!({"at": at, "action": a}))
-        .collect();
     let started = actions
         .iter()
         .find(|(_, a)| matches!(a, HostAction::ClockStart { .. }))
@@ -779,6 +783,37 @@ pub async fn report(State(state): State<AppState>, access: RoomAccess) -> Result
     .into_iter()
     .flatten()
     .max();
+    // Where the report page's replay starts (its end: `max(ended ?? generated, start + 1 s)`): that
+    // frame comes with the report, so opening costs one replay of the history, not two.
+    let frame_at = ended
+        .unwrap_or(now)
+        .max(started.unwrap_or(room.created_ms) + 1000);
+    let replayed = tokio::task::spawn_blocking(move || {
+        replay_report(&history, &p, bank.catalog(), &tier_times, frame_at)
+    })
+    .await
+    .map_err(|e| Error::Internal(format!("report task failed: {e}")))?;
+    let Replayed {
+        edits,
+        mut components,
+        capacity,
+        frame: (frame_rows, mut frame),
+    } = replayed;
+    let participants = join_participants(&named, edits, &mut components);
+    let mut judged = live;
+    let overrides = interview
+        .as_ref()
+        .map(|iv| iv.api_overrides.clone())
+        .unwrap_or_default();
+    apply_overrides(&mut judged.section_checks, &overrides);
+    let mut overrides_then = overrides.clone();
+    overrides_then.retain(|_, o| o.at <= frame_at);
+    apply_overrides(&mut frame.section_checks, &overrides_then);
+    let host_actions: Vec<Value> = actions
+        .iter()
+        .filter(|(_, a)| include_notes || !matches!(a, HostAction::Notes { .. }))
+        .map(|(at, a)| json!({"at": at, "action": a}))
+        .collect();
     let revealed_hints: Vec<Value> = interview
         .as_ref()
         .map(|iv| {
@@ -822,6 +857,10 @@ pub async fn report(State(state): State<AppState>, access: RoomAccess) -> Result
         "scorecard": scorecard_view(&input, &judged, &overrides),
         "notes": notes,
         "history": {"rows": history_rows, "bytes": history_bytes},
+        "replay_start": (room.mode == Mode::Interview).then(|| json!({
+            "at": frame_at, "rows": frame_rows, "design": frame.design, "sections": frame.sections,
+            "validation": frame.validation, "section_checks": frame.section_checks,
+        })),
     })))
 }
 
@@ -937,7 +976,16 @@ mod tests {
             },
             at,
         );
-        let (_, components, capacity) = replay_report(&rows, &problem, bank.catalog(), &[]);
+        let Replayed {
+            components,
+            capacity,
+            frame,
+            ..
+        } = replay_report(&rows, &problem, bank.catalog(), &[], at - 1);
+        // The frame just before the last row: every node, the fleet still one.
+        assert_eq!(frame.0, rows.len() - 1);
+        assert_eq!(frame.1.design.nodes.len(), 2);
+        assert!(frame.1.design.edges.is_empty());
         assert_eq!(components.len(), 2);
         let figures = |v: &Value| {
             let mut v = v.clone();

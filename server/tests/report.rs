@@ -363,6 +363,28 @@ async fn a_session_makes_a_report(url: &str) {
     assert_eq!(report["participants"][0]["client"], me);
     assert!(!report["capacity"].as_array().unwrap().is_empty());
 
+    // The replay's first frame comes with the report: what `history` says at that moment.
+    let start = &report["replay_start"];
+    let last_event = timeline["events"].as_array().unwrap().last().unwrap()["at"]
+        .as_i64()
+        .unwrap();
+    assert!(start["at"].as_i64().unwrap() >= last_event, "{start}");
+    let (_, then) = get(
+        &server,
+        &format!("/api/rooms/{room}/history?token={host}&at={}", start["at"]),
+    )
+    .await;
+    for key in [
+        "at",
+        "rows",
+        "design",
+        "sections",
+        "validation",
+        "section_checks",
+    ] {
+        assert_eq!(start[key], then[key], "replay_start.{key}");
+    }
+
     // Replay: the three moments, and before anything was drawn.
     history_equals(&server, &room, &host, t3, &s3).await;
     history_equals(&server, &room, &host, t1, &s1).await;
@@ -445,6 +467,7 @@ async fn practice_rooms_keep_no_history() {
     let (status, body) = get(&server, &format!("/api/rooms/{room}/report?token={host}")).await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["history"]["rows"], 0);
+    assert_eq!(body["replay_start"], Value::Null);
     server.stop().await;
 }
 

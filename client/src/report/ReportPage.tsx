@@ -292,7 +292,9 @@ function Replay({ room, token, report, start, catalog }: { room: string; token: 
   const [t, setT] = useState(end)
   const [speed, setSpeed] = useState<number>(1)
   const [playing, setPlaying] = useState(false)
-  const [frame, setFrame] = useState<HistoryAt | null>(null)
+  // The first frame (the end) comes with the report: opening replays the history once, not twice.
+  const [frame, setFrame] = useState<HistoryAt | null>(report.replay_start?.at === end ? report.replay_start : null)
+  const skipFirst = useRef(frame !== null)
   const inFlight = useRef(false)
   const wanted = useRef(t)
   wanted.current = t
@@ -312,7 +314,13 @@ function Replay({ room, token, report, start, catalog }: { room: string; token: 
     },
     [room, token],
   )
-  useEffect(() => fetchAt(t), [t, fetchAt])
+  useEffect(() => {
+    if (skipFirst.current) {
+      skipFirst.current = false
+      return
+    }
+    fetchAt(t)
+  }, [t, fetchAt])
 
   useEffect(() => {
     if (!playing) return

@@ -83,6 +83,8 @@ export interface Report {
   scorecard: Scorecard
   notes: string | null
   history: { rows: number; bytes: number }
+  /** The replay's first frame (interview rooms): `history?at=` at the scrubber's end, computed with the report. */
+  replay_start: HistoryAt | null
 }
 
 export interface HistoryAt {

@@ -61,6 +61,7 @@ const report: Report = {
   },
   notes: null,
   history: { rows: 0, bytes: 0 },
+  replay_start: null,
 }
 
 describe('report markdown', () => {
