@@ -200,7 +200,7 @@ try {
   if (errors.length) throw new Error(`page errors: ${errors.join('; ')}`)
   if (scrubs[POSITIONS - 1].rows <= scrubs[0].rows) throw new Error('the scrub positions did not move through the history')
   console.log(
-    `replay in Chromium (${result.server}): opened in ${phases.first_frame_ms} ms (page ${phases.page_ms}, report ${phases.report_request_ms}, first frame's history ${phases.history_request_ms}; the server alone: report ${serverAlone.report_ms}, history ${serverAlone.history_at_end_ms}); ${POSITIONS} scrubs: median ${result.scrub_median_ms.toFixed(0)} ms, worst ${result.scrub_worst_ms.toFixed(0)} ms`,
+    `replay in Chromium (${result.server}): opened in ${phases.first_frame_ms} ms (page ${phases.page_ms}, report ${phases.report_request_ms}, first frame's history ${phases.history_request_ms ?? 'none: it came with the report'}; the server alone: report ${serverAlone.report_ms}, history ${serverAlone.history_at_end_ms}); ${POSITIONS} scrubs: median ${result.scrub_median_ms.toFixed(0)} ms, worst ${result.scrub_worst_ms.toFixed(0)} ms`,
   )
   writeFileSync(path.join(repo, 'bench/results/replay-browser.json'), JSON.stringify(result, null, 2) + '\n')
 } finally {
