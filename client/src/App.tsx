@@ -4,6 +4,7 @@ import { Browser } from './browser/Browser'
 import { ProblemPage } from './browser/ProblemPage'
 import { linkClick, useRoute } from './router'
 import { TopBar } from './TopBar'
+import { prefetchReport } from './report/prefetch'
 
 // The room (React Flow, Yjs, IndexedDB) loads only when a room is opened.
 const Room = lazy(() => import('./room/Room').then((m) => ({ default: m.Room })))
@@ -23,6 +24,8 @@ export function App() {
         </Suspense>
       )
     case 'report':
+      // The report's request runs while the page's chunk loads (once per page load).
+      prefetchReport(route.room, location.hash)
       return (
         <Suspense fallback={<p className="muted pad">Opening the report…</p>}>
           <ReportPage key={route.room} room={route.room} />

@@ -25,6 +25,7 @@ const WIRE = {
   revealed_hints: [{ index: 1, text: 'shard by user' }],
   solution_revealed: false,
   curveball: null,
+  api_overrides: { 'Publish new posts': { covered: true, by: 'Ada', at: T0 } },
 }
 
 const state = (over: Partial<InterviewState> = {}): InterviewState => ({ ...parseInterviewState(WIRE)!, ...over })
@@ -38,6 +39,10 @@ describe('interview messages', () => {
     const cb = parseInterviewState({ ...WIRE, curveball: { load: 3, cold_cache: true } })
     expect(cb?.curveball).toEqual({ load: 3, fail: [], cold_cache: true })
     expect(parseServerMessage('{"type":"interview","state":{"mode":"interview"}}')).toBeNull()
+    // The host's API verdicts: malformed ones are dropped, a missing map is empty.
+    const o = parseInterviewState({ ...WIRE, api_overrides: { a: { covered: false, by: 'Bo', at: 1 }, b: { covered: 'yes' } } })
+    expect(o?.api_overrides).toEqual({ a: { covered: false, by: 'Bo', at: 1 } })
+    expect(parseInterviewState({ ...WIRE, api_overrides: undefined })?.api_overrides).toEqual({})
   })
 })
 

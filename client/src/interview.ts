@@ -41,6 +41,8 @@ export interface InterviewState {
   revealed_hints: RevealedHint[]
   solution_revealed: boolean
   curveball: ScenarioRequest | null
+  /** The host's verdicts on the API checklist: functional requirement → verdict (issue 23). */
+  api_overrides: Record<string, { covered: boolean; by: string; at: number }>
 }
 
 /** What only the host's connection receives (the `host` message). */
@@ -56,6 +58,7 @@ export type HostAction =
   | { action: 'driver'; client: number | null }
   | { action: 'curveball'; scenario: Partial<ScenarioRequest> }
   | { action: 'notes'; text: string }
+  | { action: 'api_override'; requirement: string; covered: boolean | null; by?: string }
 
 export const DEFAULT_PHASES: Phase[] = [
   { name: 'requirements', minutes: 5 },
@@ -107,7 +110,17 @@ export function parseInterviewState(v: unknown): InterviewState | null {
       .map((h) => ({ index: num(h.index) ?? 0, text: String(h.text ?? '') })),
     solution_revealed: v.solution_revealed === true,
     curveball: v.curveball == null ? null : parseScenario(v.curveball),
+    api_overrides: parseOverrides(v.api_overrides),
   }
+}
+
+function parseOverrides(v: unknown): InterviewState['api_overrides'] {
+  const out: InterviewState['api_overrides'] = {}
+  if (!isRecord(v)) return out
+  for (const [req, o] of Object.entries(v)) {
+    if (isRecord(o) && typeof o.covered === 'boolean') out[req] = { covered: o.covered, by: String(o.by ?? 'host'), at: num(o.at) ?? 0 }
+  }
+  return out
 }
 
 // ---- the clock ----

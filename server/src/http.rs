@@ -541,7 +541,7 @@ pub async fn rotate(
 
 /// `POST /api/rooms/{room}/host` body: `{"action": "lock"|"unlock"|"reveal_hint"|"reveal_solution"|
 /// "hide_solution"|"clock_start"|"clock_pause"|"next_phase"|"driver"|"curveball"|"clear_curveball"|
-/// "notes", ...}` (docs/PROTOCOL.md §7).
+/// "notes"|"api_override", ...}` (docs/PROTOCOL.md §7).
 #[derive(utoipa::ToSchema)]
 #[allow(dead_code)]
 pub struct HostActionBody {
@@ -555,6 +555,12 @@ pub struct HostActionBody {
     scenario: Option<crate::simulation::Scenario>,
     /// `notes`: the host's private notes.
     text: Option<String>,
+    /// `api_override`: the functional requirement (as the `api_coverage` check names it).
+    requirement: Option<String>,
+    /// `api_override`: covered (true), not covered (false), or back to the name matching (null).
+    covered: Option<bool>,
+    /// `api_override`: the host's display name, shown with the verdict.
+    by: Option<String>,
 }
 
 #[utoipa::path(post, path = "/api/rooms/{room}/host", tag = "rooms",

@@ -29,7 +29,7 @@ use crate::http::{ApiJson, RoomTokenQuery};
 use crate::ids::{Mode, RoomId};
 use crate::problems::Problem;
 use crate::room::{HostAction, Interview};
-use crate::sections::{SectionChecks, Sections, Status};
+use crate::sections::{ApiOverride, SectionChecks, Sections, Status, apply_overrides};
 use crate::simulation::{Scenario, SimulationResult};
 use crate::state::AppState;
 use crate::store::history::{HistoryRow, ReportRecord};
@@ -125,9 +125,11 @@ pub struct ScorecardInput {
     /// `strong_no_hire`, `no_hire`, `hire`, `strong_hire` or null.
     #[serde(default)]
     pub recommendation: Option<String>,
-    /// The host's verdict on the API checklist: functional requirement (as the `api_coverage`
-    /// check names it) → covered or not, overriding the name matching.
-    #[serde(default)]
+    /// No longer taken (400 when not empty): the host's API verdicts are the `api_override` host
+    /// action (docs/PROTOCOL.md §7), live in the room. Kept so that scorecards stored before still
+    /// read.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    #[schema(ignore)]
     pub api_overrides: BTreeMap<String, bool>,
 }
 
@@ -158,6 +160,11 @@ impl ScorecardInput {
             return Err(Error::TooLarge(format!(
                 "the summary is longer than {MAX_SUMMARY} bytes"
             )));
+        }
+        if !self.api_overrides.is_empty() {
+            return Err(Error::BadJson(
+                "api_overrides moved to the host action {\"action\": \"api_override\", \"requirement\", \"covered\"} (POST /api/rooms/{room}/host)".into(),
+            ));
         }
         if let Some(r) = &self.recommendation
             && !RECOMMENDATIONS.contains(&r.as_str())
@@ -290,43 +297,6 @@ async fn judged_now(state: &AppState, room: &RoomId, problem: &Problem) -> Resul
     .map_err(|e| Error::Internal(format!("report task failed: {e}")))
 }
 
-/// The host's API verdicts replace the name matching of those items.
-fn apply_overrides(checks: &mut SectionChecks, overrides: &BTreeMap<String, bool>) {
-    if overrides.is_empty() {
-        return;
-    }
-    for check in &mut checks.checks {
-        if check.id != "api_coverage" {
-            continue;
-        }
-        for item in &mut check.items {
-            if let Some(&covered) = overrides.get(&item.name) {
-                item.status = if covered { Status::Pass } else { Status::Fail };
-                item.explanation = format!(
-                    "{} by the host (matching said: {})",
-                    if covered { "covered" } else { "not covered" },
-                    item.explanation
-                );
-            }
-        }
-        let failed = check
-            .items
-            .iter()
-            .filter(|i| i.status == Status::Fail)
-            .count();
-        check.status = if failed > 0 {
-            Status::Fail
-        } else {
-            Status::Pass
-        };
-        check.explanation = if failed > 0 {
-            format!("{failed} of {} need attention", check.items.len())
-        } else {
-            format!("all {} hold", check.items.len())
-        };
-    }
-}
-
 fn status_word(s: Status) -> &'static str {
     match s {
         Status::Pass => "pass",
@@ -388,7 +358,11 @@ fn evidence(id: &str, judged: &Judged) -> Vec<String> {
 }
 
 /// The scorecard as routes answer it: every dimension with its score, comment and evidence.
-fn scorecard_view(input: &ScorecardInput, judged: &Judged) -> Value {
+fn scorecard_view(
+    input: &ScorecardInput,
+    judged: &Judged,
+    overrides: &BTreeMap<String, ApiOverride>,
+) -> Value {
     let dimensions: Vec<Value> = DIMENSIONS
         .iter()
         .map(|(id, title, criteria)| {
@@ -405,8 +379,19 @@ fn scorecard_view(input: &ScorecardInput, judged: &Judged) -> Value {
         "dimensions": dimensions,
         "summary": input.summary,
         "recommendation": input.recommendation,
-        "api_overrides": input.api_overrides,
+        "api_overrides": overrides,
     })
+}
+
+/// The host's API verdicts, from the stored interview state (none before a host acted).
+async fn api_overrides(state: &AppState, room: &RoomId) -> Result<BTreeMap<String, ApiOverride>> {
+    Ok(state
+        .store
+        .load_interview(room)
+        .await?
+        .and_then(|s| Interview::from_stored(&s).ok())
+        .map(|iv| iv.api_overrides)
+        .unwrap_or_default())
 }
 
 fn stored_scorecard(record: &ReportRecord) -> ScorecardInput {
@@ -439,9 +424,10 @@ pub async fn scorecard(State(state): State<AppState>, access: RoomAccess) -> Res
     let room = room_record(&state, &access.room).await?;
     let problem = problem_of(&state, &room.problem)?;
     let input = stored_scorecard(&record);
+    let overrides = api_overrides(&state, &access.room).await?;
     let mut judged = judged_now(&state, &access.room, &problem).await?;
-    apply_overrides(&mut judged.section_checks, &input.api_overrides);
-    Ok(Json(scorecard_view(&input, &judged)))
+    apply_overrides(&mut judged.section_checks, &overrides);
+    Ok(Json(scorecard_view(&input, &judged, &overrides)))
 }
 
 #[utoipa::path(put, path = "/api/rooms/{room}/scorecard", tag = "report",
@@ -475,9 +461,10 @@ pub async fn put_scorecard(
         .save_scorecard(&access.room, &text, now_ms())
         .await?;
     tracing::info!(room = %access.room, scored = input.scores.len(), "scorecard saved");
+    let overrides = api_overrides(&state, &access.room).await?;
     let mut judged = judged_now(&state, &access.room, &problem).await?;
-    apply_overrides(&mut judged.section_checks, &input.api_overrides);
-    Ok(Json(scorecard_view(&input, &judged)))
+    apply_overrides(&mut judged.section_checks, &overrides);
+    Ok(Json(scorecard_view(&input, &judged, &overrides)))
 }
 
 #[utoipa::path(post, path = "/api/rooms/{room}/report/share", tag = "report",
@@ -558,12 +545,23 @@ fn phases(actions: &[(i64, HostAction)], mode: Mode, hints: usize, now: i64) -> 
 }
 
 /// Replays the history in time order: who added which node, and the capacity at sampled moments.
+/// What one walk through the history gives the report.
+struct Replayed {
+    /// Per Yjs client id: updates, first and last edit, components added.
+    edits: Vec<Value>,
+    components: Vec<Value>,
+    capacity: Vec<Value>,
+    /// The rows up to `frame_at` and the document they make, judged: the replay's first frame.
+    frame: (usize, Judged),
+}
+
 fn replay_report(
     rows: &[HistoryRow],
     problem: &Problem,
     catalog: &crate::problems::Catalog,
     tier_times: &[i64],
-) -> (Vec<Value>, Vec<Value>, Vec<Value>) {
+    frame_at: i64,
+) -> Replayed {
     let doc = Doc::new();
     let mut seen: HashSet<String> = HashSet::new();
     let mut components = Vec::new();
@@ -584,22 +582,44 @@ fn replay_report(
     samples.truncate(MAX_SAMPLES * 2);
     let mut capacity = Vec::new();
     let mut next_sample = 0;
-    let sample = |doc: &Doc, at: i64, capacity: &mut Vec<Value>| {
-        let design = Design::from_txn(&doc.transact());
-        let sim = crate::simulation::simulate(problem, catalog, &design, &Scenario::peak());
-        let peak = sim
-            .checks
-            .iter()
-            .find(|c| c.id == "sustains_peak")
-            .and_then(|c| serde_json::to_value(c.status).ok());
-        capacity.push(json!({
-            "at": at, "throughput_rps": sim.end_to_end.throughput_rps,
-            "error_rate": sim.end_to_end.error_rate, "p99_ms": sim.end_to_end.p99_ms,
-            "bottleneck": sim.bottleneck, "monthly_usd": sim.monthly_usd,
-            "sustains_peak": peak, "nodes": design.nodes.len(),
-        }));
+    // Most minutes of a session only move nodes (drags) or type: a sample whose design is the last
+    // one's but for positions (which the simulation does not read) repeats its figures.
+    let mut last: Option<(Design, Value)> = None;
+    let mut sample = |doc: &Doc, at: i64, capacity: &mut Vec<Value>| {
+        let mut design = Design::from_txn(&doc.transact());
+        for n in &mut design.nodes {
+            (n.x, n.y) = (0.0, 0.0);
+        }
+        let figures = match &last {
+            Some((d, figures)) if *d == design => figures.clone(),
+            _ => {
+                let sim = crate::simulation::simulate(problem, catalog, &design, &Scenario::peak());
+                let peak = sim
+                    .checks
+                    .iter()
+                    .find(|c| c.id == "sustains_peak")
+                    .and_then(|c| serde_json::to_value(c.status).ok());
+                let figures = json!({
+                    "throughput_rps": sim.end_to_end.throughput_rps,
+                    "error_rate": sim.end_to_end.error_rate, "p99_ms": sim.end_to_end.p99_ms,
+                    "bottleneck": sim.bottleneck, "monthly_usd": sim.monthly_usd,
+                    "sustains_peak": peak, "nodes": design.nodes.len(),
+                });
+                last = Some((design, figures.clone()));
+                figures
+            }
+        };
+        let mut point = json!({"at": at});
+        if let (Some(p), Value::Object(f)) = (point.as_object_mut(), figures) {
+            p.extend(f);
+        }
+        capacity.push(point);
     };
-    for row in rows {
+    let mut frame = None;
+    for (i, row) in rows.iter().enumerate() {
+        if frame.is_none() && row.at_ms > frame_at {
+            frame = Some((i, judge(problem, catalog, &doc)));
+        }
         while next_sample < samples.len() && samples[next_sample] < row.at_ms {
             sample(&doc, samples[next_sample], &mut capacity);
             next_sample += 1;
@@ -658,13 +678,19 @@ fn replay_report(
         sample(&doc, samples[next_sample], &mut capacity);
         next_sample += 1;
     }
-    let participants = clients
+    let edits = clients
         .into_iter()
         .map(|(client, (updates, first, last, added))| {
             json!({"client": client, "updates": updates, "first": first, "last": last, "components_added": added})
         })
         .collect();
-    (participants, components, capacity)
+    let frame = frame.unwrap_or_else(|| (rows.len(), judge(problem, catalog, &doc)));
+    Replayed {
+        edits,
+        components,
+        capacity,
+        frame,
+    }
 }
 
 /// The participants the room recorded (names and roles from their presence) joined with what the
@@ -746,19 +772,6 @@ pub async fn report(State(state): State<AppState>, access: RoomAccess) -> Result
     let bank = state.bank.clone();
     let p = problem.clone();
     let named = state.store.participants(&access.room).await?;
-    let (edits, mut components, capacity) = tokio::task::spawn_blocking(move || {
-        replay_report(&history, &p, bank.catalog(), &tier_times)
-    })
-    .await
-    .map_err(|e| Error::Internal(format!("report task failed: {e}")))?;
-    let participants = join_participants(&named, edits, &mut components);
-    let mut judged = live;
-    apply_overrides(&mut judged.section_checks, &input.api_overrides);
-    let host_actions: Vec<Value> = actions
-        .iter()
-        .filter(|(_, a)| include_notes || !matches!(a, HostAction::Notes { .. }))
-        .map(|(at, a)| json!({"at": at, "action": a}))
-        .collect();
     let started = actions
         .iter()
         .find(|(_, a)| matches!(a, HostAction::ClockStart { .. }))
@@ -770,6 +783,37 @@ pub async fn report(State(state): State<AppState>, access: RoomAccess) -> Result
     .into_iter()
     .flatten()
     .max();
+    // Where the report page's replay starts (its end: `max(ended ?? generated, start + 1 s)`): that
+    // frame comes with the report, so opening costs one replay of the history, not two.
+    let frame_at = ended
+        .unwrap_or(now)
+        .max(started.unwrap_or(room.created_ms) + 1000);
+    let replayed = tokio::task::spawn_blocking(move || {
+        replay_report(&history, &p, bank.catalog(), &tier_times, frame_at)
+    })
+    .await
+    .map_err(|e| Error::Internal(format!("report task failed: {e}")))?;
+    let Replayed {
+        edits,
+        mut components,
+        capacity,
+        frame: (frame_rows, mut frame),
+    } = replayed;
+    let participants = join_participants(&named, edits, &mut components);
+    let mut judged = live;
+    let overrides = interview
+        .as_ref()
+        .map(|iv| iv.api_overrides.clone())
+        .unwrap_or_default();
+    apply_overrides(&mut judged.section_checks, &overrides);
+    let mut overrides_then = overrides.clone();
+    overrides_then.retain(|_, o| o.at <= frame_at);
+    apply_overrides(&mut frame.section_checks, &overrides_then);
+    let host_actions: Vec<Value> = actions
+        .iter()
+        .filter(|(_, a)| include_notes || !matches!(a, HostAction::Notes { .. }))
+        .map(|(at, a)| json!({"at": at, "action": a}))
+        .collect();
     let revealed_hints: Vec<Value> = interview
         .as_ref()
         .map(|iv| {
@@ -810,9 +854,13 @@ pub async fn report(State(state): State<AppState>, access: RoomAccess) -> Result
         "revealed_hints": revealed_hints,
         "curveball": interview.as_ref().and_then(|iv| iv.curveball.clone()),
         "host_actions": host_actions,
-        "scorecard": scorecard_view(&input, &judged),
+        "scorecard": scorecard_view(&input, &judged, &overrides),
         "notes": notes,
         "history": {"rows": history_rows, "bytes": history_bytes},
+        "replay_start": (room.mode == Mode::Interview).then(|| json!({
+            "at": frame_at, "rows": frame_rows, "design": frame.design, "sections": frame.sections,
+            "validation": frame.validation, "section_checks": frame.section_checks,
+        })),
     })))
 }
 
@@ -843,9 +891,14 @@ pub async fn history(
     let rows = state.store.history(&access.room, Some(at)).await?;
     let n = rows.len();
     let bank = state.bank.clone();
-    let judged = tokio::task::spawn_blocking(move || replay_at(&problem, bank.catalog(), &rows))
-        .await
-        .map_err(|e| Error::Internal(format!("history task failed: {e}")))?;
+    let mut judged =
+        tokio::task::spawn_blocking(move || replay_at(&problem, bank.catalog(), &rows))
+            .await
+            .map_err(|e| Error::Internal(format!("history task failed: {e}")))?;
+    // The host's verdicts as they stand, those given by then.
+    let mut overrides = api_overrides(&state, &access.room).await?;
+    overrides.retain(|_, o| o.at <= at);
+    apply_overrides(&mut judged.section_checks, &overrides);
     Ok(Json(json!({
         "at": at,
         "rows": n,
@@ -854,4 +907,107 @@ pub async fn history(
         "validation": judged.validation,
         "section_checks": judged.section_checks,
     })))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::design::{DesignEdge, DesignNode};
+    use yrs::WriteTxn;
+
+    /// Capacity samples of minutes that only moved nodes repeat the figures; a bigger fleet changes
+    /// them.
+    #[test]
+    fn capacity_samples_follow_the_design_not_its_positions() {
+        let dir = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../problems");
+        let bank = crate::problems::Bank::load(&dir).expect("bank");
+        let problem = bank.get("tutorial-simple-blog").expect("problem");
+        let doc = Doc::with_client_id(7);
+        let mut rows = Vec::new();
+        let mut at = 1_800_000_000_000i64;
+        let mut edit = |f: &dyn Fn(&mut yrs::TransactionMut), at: i64| {
+            let mut txn = doc.transact_mut();
+            f(&mut txn);
+            rows.push(HistoryRow {
+                at_ms: at,
+                data: txn.encode_update_v1(),
+            });
+        };
+        edit(
+            &|txn| {
+                Design {
+                    nodes: vec![
+                        DesignNode::new("app", "app", "App"),
+                        DesignNode::new("db", "db_primary", "DB"),
+                    ],
+                    ..Default::default()
+                }
+                .write_to_txn(txn)
+            },
+            at,
+        );
+        // Three minutes of drags.
+        for k in 1..=6 {
+            at += 30_000;
+            edit(
+                &move |txn| {
+                    let nodes = txn.get_or_insert_map("nodes");
+                    if let Some(yrs::Out::YMap(n)) = nodes.get(txn, "app") {
+                        n.insert(txn, "x", 10.0 * k as f64);
+                    }
+                },
+                at,
+            );
+        }
+        at += 60_000;
+        edit(
+            &|txn| {
+                Design {
+                    edges: vec![DesignEdge::new("e1", "app", "db")],
+                    ..Default::default()
+                }
+                .write_to_txn(txn);
+                let nodes = txn.get_or_insert_map("nodes");
+                if let Some(yrs::Out::YMap(n)) = nodes.get(txn, "app")
+                    && let Some(yrs::Out::YMap(params)) = n.get(txn, "params")
+                {
+                    params.insert(txn, "instances", 4.0);
+                }
+            },
+            at,
+        );
+        let Replayed {
+            components,
+            capacity,
+            frame,
+            ..
+        } = replay_report(&rows, &problem, bank.catalog(), &[], at - 1);
+        // The frame just before the last row: every node, the fleet still one.
+        assert_eq!(frame.0, rows.len() - 1);
+        assert_eq!(frame.1.design.nodes.len(), 2);
+        assert!(frame.1.design.edges.is_empty());
+        assert_eq!(components.len(), 2);
+        let figures = |v: &Value| {
+            let mut v = v.clone();
+            v.as_object_mut().unwrap().remove("at");
+            v
+        };
+        // Minutes 1, 2, 3 (drags only) and the edge's minute.
+        assert!(capacity.len() >= 4, "{capacity:?}");
+        assert_eq!(figures(&capacity[0]), figures(&capacity[1]));
+        assert_eq!(figures(&capacity[1]), figures(&capacity[2]));
+        assert!(capacity[0]["at"].as_i64() < capacity[1]["at"].as_i64());
+        assert_eq!(capacity[0]["nodes"], 2);
+        let end = capacity.last().unwrap();
+        assert_ne!(
+            figures(end),
+            figures(&capacity[0]),
+            "four app servers cost more than one: {capacity:?}"
+        );
+        // A fresh simulation of the final design gives the last sample's figures.
+        let design = Design::from_txn(&doc.transact());
+        let sim = crate::simulation::simulate(&problem, bank.catalog(), &design, &Scenario::peak());
+        assert_eq!(end["monthly_usd"], json!(sim.monthly_usd));
+        assert_eq!(end["throughput_rps"], json!(sim.end_to_end.throughput_rps));
+    }
 }

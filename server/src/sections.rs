@@ -244,6 +244,21 @@ pub struct CheckItem {
     pub name: String,
     pub status: Status,
     pub explanation: String,
+    /// The host's verdict on this item, when the host overrode the check (`api_coverage` only).
+    #[serde(rename = "override", default, skip_serializing_if = "Option::is_none")]
+    pub host_override: Option<ApiOverride>,
+}
+
+/// The host's verdict on one functional requirement of the API checklist (`api_coverage`): covered
+/// or not, whatever the name matching says; who said so and when. Held in the interview state
+/// (`api_override` host action, docs/PROTOCOL.md §7), so it is live, stored and on every instance.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct ApiOverride {
+    pub covered: bool,
+    /// The host's display name as the host's client gave it (`host` when none).
+    pub by: String,
+    /// Epoch ms.
+    pub at: i64,
 }
 
 /// One advisory check on the sections.
@@ -316,6 +331,47 @@ pub fn check(problem: &Problem, sections: &Sections) -> SectionChecks {
                 "no entities yet",
             ),
         ],
+    }
+}
+
+/// The host's API verdicts (requirement → verdict) replace the name matching of those items of the
+/// `api_coverage` check; the check's status and explanation are recounted. Items the host did not
+/// judge keep the matching's verdict; verdicts on requirements no longer listed are kept aside (the
+/// candidate may write the line again).
+pub fn apply_overrides(
+    checks: &mut SectionChecks,
+    overrides: &std::collections::BTreeMap<String, ApiOverride>,
+) {
+    if overrides.is_empty() {
+        return;
+    }
+    for check in &mut checks.checks {
+        if check.id != "api_coverage" {
+            continue;
+        }
+        let mut touched = false;
+        for item in &mut check.items {
+            if let Some(o) = overrides.get(&item.name) {
+                touched = true;
+                item.status = if o.covered {
+                    Status::Pass
+                } else {
+                    Status::Fail
+                };
+                item.explanation = format!(
+                    "{} by the host ({}); the matching said: {}",
+                    if o.covered { "covered" } else { "not covered" },
+                    o.by,
+                    item.explanation
+                );
+                item.host_override = Some(o.clone());
+            }
+        }
+        if touched {
+            let (id, title) = (check.id.clone(), check.title.clone());
+            let items = std::mem::take(&mut check.items);
+            *check = summarise(&id, &title, items, "");
+        }
     }
 }
 
@@ -693,6 +749,7 @@ fn check_estimates(problem: &Problem, sections: &Sections) -> Vec<CheckItem> {
                     show(c),
                     show(s)
                 ),
+                host_override: None,
             });
             continue;
         }
@@ -701,6 +758,7 @@ fn check_estimates(problem: &Problem, sections: &Sections) -> Vec<CheckItem> {
                 name,
                 status: Status::Info,
                 explanation: "no number to check: give a value or arithmetic".into(),
+                host_override: None,
             });
             continue;
         };
@@ -717,6 +775,7 @@ fn check_estimates(problem: &Problem, sections: &Sections) -> Vec<CheckItem> {
                     "your {name}: {}{shown_unit}{working}; the problem states no figure for it",
                     show(value)
                 ),
+                host_override: None,
             });
             continue;
         };
@@ -753,6 +812,7 @@ fn check_estimates(problem: &Problem, sections: &Sections) -> Vec<CheckItem> {
                     "beyond".to_string()
                 }
             ),
+            host_override: None,
         });
     }
     items
@@ -862,6 +922,7 @@ fn check_nonfunctional(problem: &Problem, sections: &Sections) -> Vec<CheckItem>
                     name: req.name.clone(),
                     status: Status::Pass,
                     explanation: format!("covered by '{line}' (the problem: {})", req.text),
+                    host_override: None,
                 },
                 None => CheckItem {
                     name: req.name.clone(),
@@ -871,6 +932,7 @@ fn check_nonfunctional(problem: &Problem, sections: &Sections) -> Vec<CheckItem>
                         req.name.to_lowercase(),
                         req.text
                     ),
+                    host_override: None,
                 },
             }
         })
@@ -906,6 +968,7 @@ fn check_api(problem: &Problem, sections: &Sections) -> Vec<CheckItem> {
                     name: req.clone(),
                     status: Status::Pass,
                     explanation: format!("{label} (matches '{word}')"),
+                    host_override: None,
                 },
                 None => CheckItem {
                     name: req.clone(),
@@ -918,6 +981,7 @@ fn check_api(problem: &Problem, sections: &Sections) -> Vec<CheckItem> {
                             mine.join(", ")
                         }
                     ),
+                    host_override: None,
                 },
             }
         })
@@ -935,6 +999,7 @@ fn check_keys(sections: &Sections) -> Vec<CheckItem> {
                     name: e.name.trim().to_string(),
                     status: Status::Fail,
                     explanation: "no key: how is a row found?".into(),
+                    host_override: None,
                 }
             } else {
                 let mut explanation = format!("key {}", e.keys.trim());
@@ -945,6 +1010,7 @@ fn check_keys(sections: &Sections) -> Vec<CheckItem> {
                     name: e.name.trim().to_string(),
                     status: Status::Pass,
                     explanation,
+                    host_override: None,
                 }
             }
         })
@@ -1058,6 +1124,66 @@ mod tests {
         let r = check(&problem(), &wrong);
         assert_eq!(by_id(&r, "estimates"), Status::Fail);
         assert!(r.checks[0].items[0].explanation.contains("beyond 2×"));
+    }
+
+    #[test]
+    fn the_hosts_verdicts_replace_the_matching() {
+        let sections = Sections {
+            api: vec![Endpoint {
+                method: "POST".into(),
+                path: "/url".into(),
+                request: "{longUrl}".into(),
+                ..Default::default()
+            }],
+            ..Default::default()
+        };
+        let mut r = check(&problem(), &sections);
+        assert_eq!(r.checks[2].items[0].status, Status::Pass, "{r:?}");
+        assert_eq!(r.checks[2].status, Status::Fail);
+        let mut overrides = std::collections::BTreeMap::new();
+        // A verdict on a requirement nobody lists changes nothing.
+        overrides.insert(
+            "Not a requirement".to_string(),
+            ApiOverride {
+                covered: false,
+                by: "Hana".into(),
+                at: 5,
+            },
+        );
+        let before = r.clone();
+        apply_overrides(&mut r, &overrides);
+        assert_eq!(r, before);
+        overrides.insert(
+            "Track clicks and analytics".to_string(),
+            ApiOverride {
+                covered: true,
+                by: "Hana".into(),
+                at: 7,
+            },
+        );
+        apply_overrides(&mut r, &overrides);
+        let api = &r.checks[2];
+        assert_eq!(api.status, Status::Pass, "{api:?}");
+        assert_eq!(api.explanation, "all 2 hold");
+        let item = &api.items[1];
+        assert_eq!(item.status, Status::Pass);
+        assert!(
+            item.explanation
+                .starts_with("covered by the host (Hana); the matching said: no endpoint"),
+            "{item:?}"
+        );
+        assert_eq!(item.host_override.as_ref().map(|o| o.at), Some(7));
+        let json = serde_json::to_value(item).unwrap();
+        assert_eq!(json["override"]["by"], "Hana");
+        // Items the host left alone have no `override` on the wire.
+        assert!(
+            serde_json::to_value(&api.items[0])
+                .unwrap()
+                .get("override")
+                .is_none()
+        );
+        // The other checks are untouched.
+        assert_eq!(r.checks[0], before.checks[0]);
     }
 
     fn by_id(r: &SectionChecks, id: &str) -> Status {

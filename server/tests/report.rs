@@ -289,8 +289,7 @@ async fn a_session_makes_a_report(url: &str) {
                    "code_quality": {"score": 2, "comment": "n/a in a whiteboard"},
                    "communication": {"score": 3}},
         "summary": "Solid basics.",
-        "recommendation": "hire",
-        "api_overrides": {"Publish new posts": true}
+        "recommendation": "hire"
     })
     .to_string();
     let (status, body) = http(
@@ -363,19 +362,28 @@ async fn a_session_makes_a_report(url: &str) {
     );
     assert_eq!(report["participants"][0]["client"], me);
     assert!(!report["capacity"].as_array().unwrap().is_empty());
-    let api = &report["section_checks"]["checks"][2];
-    let publish = api["items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|i| i["name"] == "Publish new posts")
+
+    // The replay's first frame comes with the report: what `history` says at that moment.
+    let start = &report["replay_start"];
+    let last_event = timeline["events"].as_array().unwrap().last().unwrap()["at"]
+        .as_i64()
         .unwrap();
-    assert!(
-        publish["explanation"]
-            .as_str()
-            .unwrap()
-            .contains("by the host")
-    );
+    assert!(start["at"].as_i64().unwrap() >= last_event, "{start}");
+    let (_, then) = get(
+        &server,
+        &format!("/api/rooms/{room}/history?token={host}&at={}", start["at"]),
+    )
+    .await;
+    for key in [
+        "at",
+        "rows",
+        "design",
+        "sections",
+        "validation",
+        "section_checks",
+    ] {
+        assert_eq!(start[key], then[key], "replay_start.{key}");
+    }
 
     // Replay: the three moments, and before anything was drawn.
     history_equals(&server, &room, &host, t3, &s3).await;
@@ -459,5 +467,258 @@ async fn practice_rooms_keep_no_history() {
     let (status, body) = get(&server, &format!("/api/rooms/{room}/report?token={host}")).await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["history"]["rows"], 0);
+    assert_eq!(body["replay_start"], Value::Null);
     server.stop().await;
+}
+
+/// The item of the `api_coverage` check named `name`, in the latest `section_checks` a client got.
+fn api_item(client: &WsClient, name: &str) -> Option<Value> {
+    latest(client, "section_checks")?["result"]["checks"]
+        .as_array()?
+        .iter()
+        .find(|c| c["id"] == "api_coverage")?["items"]
+        .as_array()?
+        .iter()
+        .find(|i| i["name"] == name)
+        .cloned()
+}
+
+async fn wait_item(client: &mut WsClient, name: &str, status: &str, by: Option<&str>) -> Value {
+    let ok = client
+        .pump_until(Duration::from_secs(5), |c| {
+            api_item(c, name).is_some_and(|i| {
+                i["status"] == status
+                    && match by {
+                        Some(by) => i["override"]["by"] == by,
+                        None => i.get("override").is_none(),
+                    }
+            })
+        })
+        .await;
+    assert!(
+        ok,
+        "{name}: want {status} by {by:?}, got {:?}",
+        api_item(client, name)
+    );
+    api_item(client, name).unwrap()
+}
+
+/// The host's verdicts on the API checklist (issue 23 item 2): only the host gives them (HTTP or
+/// WebSocket); everyone in the room sees them at once in `section_checks`, with who gave them; they
+/// are stored (a restart keeps them) and the report, its scorecard and `history` show them.
+async fn the_host_overrides_the_api_checklist(url: &str) {
+    let server = TestServer::start(url).await;
+    let (room, host, edit, view) = create_interview(&server).await;
+    let mut candidate = WsClient::connect(&server.ws_url(&room, &edit)).await;
+    let mut host_ws = WsClient::connect(&server.ws_url(&room, &host)).await;
+    assert!(
+        candidate
+            .pump_until(Duration::from_secs(5), |c| reached(c) == Some(0))
+            .await
+    );
+    let sections = Sections {
+        functional: vec!["Read blog posts".into(), "Moderate spam".into()],
+        api: vec![Endpoint {
+            id: "a1".into(),
+            method: "GET".into(),
+            path: "/posts/{id}".into(),
+            request: String::new(),
+            response: "{post}".into(),
+        }],
+        ..Default::default()
+    };
+    candidate
+        .edit(move |_, txn| sections.write_to_txn(txn))
+        .await;
+    // The name matching: posts are read, nothing moderates.
+    wait_item(&mut candidate, "Read blog posts", "pass", None).await;
+    wait_item(&mut candidate, "Moderate spam", "fail", None).await;
+
+    // The candidate cannot override: over the WebSocket (an `error` forbidden) nor over HTTP (403),
+    // nor can the observer.
+    let before = candidate.tierboard.len();
+    candidate
+        .send(tierboard::sync::protocol::encode_tierboard(
+            &json!({"type": "host_action", "action": "api_override",
+                    "requirement": "Moderate spam", "covered": true})
+            .to_string(),
+        ))
+        .await;
+    assert!(
+        candidate
+            .pump_until(Duration::from_secs(5), |c| c.tierboard[before..]
+                .iter()
+                .any(|m| m["type"] == "error" && m["code"] == "forbidden"))
+            .await
+    );
+    let action = |requirement: &str, covered: Value, by: Option<&str>| {
+        let mut a =
+            json!({"action": "api_override", "requirement": requirement, "covered": covered});
+        if let Some(by) = by {
+            a["by"] = json!(by);
+        }
+        a.to_string()
+    };
+    for token in [&edit, &view] {
+        let (status, body) = http(
+            server.addr,
+            "POST",
+            &format!("/api/rooms/{room}/host?token={token}"),
+            Some(&action("Moderate spam", json!(true), Some("Mallory"))),
+        )
+        .await;
+        assert_eq!((status, body["code"].as_str()), (403, Some("forbidden")));
+    }
+    // A bad verdict: no requirement, a name too long.
+    for bad in [
+        action("  ", json!(true), None),
+        action("Moderate spam", json!(true), Some(&"x".repeat(81))),
+    ] {
+        let (status, body) = http(
+            server.addr,
+            "POST",
+            &format!("/api/rooms/{room}/host?token={host}"),
+            Some(&bad),
+        )
+        .await;
+        assert_eq!(status, 400, "{body}");
+    }
+    // Nothing changed for anyone.
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    candidate
+        .pump_until(Duration::from_millis(100), |_| false)
+        .await;
+    assert_eq!(
+        api_item(&candidate, "Moderate spam").unwrap()["status"],
+        "fail"
+    );
+
+    // The host says "Moderate spam" is covered (HTTP): the candidate sees it live, with the name.
+    let (status, state) = http(
+        server.addr,
+        "POST",
+        &format!("/api/rooms/{room}/host?token={host}"),
+        Some(&action("Moderate spam", json!(true), Some("Hana"))),
+    )
+    .await;
+    assert_eq!(status, 200, "{state}");
+    assert_eq!(state["api_overrides"]["Moderate spam"]["covered"], true);
+    let item = wait_item(&mut candidate, "Moderate spam", "pass", Some("Hana")).await;
+    assert!(
+        item["explanation"]
+            .as_str()
+            .unwrap()
+            .starts_with("covered by the host (Hana); the matching said: no endpoint"),
+        "{item}"
+    );
+    // And "Read blog posts" is not (WebSocket, no name): `by` is "host".
+    host_ws
+        .send(tierboard::sync::protocol::encode_tierboard(
+            &json!({"type": "host_action", "action": "api_override",
+                    "requirement": "Read blog posts", "covered": false})
+            .to_string(),
+        ))
+        .await;
+    wait_item(&mut candidate, "Read blog posts", "fail", Some("host")).await;
+    let api_check =
+        |c: &WsClient| latest(c, "section_checks").unwrap()["result"]["checks"][2].clone();
+    assert_eq!(api_check(&candidate)["status"], "fail");
+    assert_eq!(
+        api_check(&candidate)["explanation"],
+        "1 of 2 need attention"
+    );
+    // Everyone's interview state carries the verdicts (the host's console, a reload).
+    assert!(
+        candidate
+            .pump_until(Duration::from_secs(5), |c| latest(c, "interview")
+                .is_some_and(
+                    |m| m["state"]["api_overrides"]["Read blog posts"]["by"] == "host"
+                ))
+            .await
+    );
+    let after_verdicts = now_ms();
+    tokio::time::sleep(Duration::from_millis(30)).await;
+
+    // A restart: the verdicts are stored with the interview state.
+    candidate.close().await;
+    host_ws.close().await;
+    server.stop().await;
+    let server = TestServer::start(url).await;
+    let mut again = WsClient::connect(&server.ws_url(&room, &view)).await;
+    wait_item(&mut again, "Moderate spam", "pass", Some("Hana")).await;
+    wait_item(&mut again, "Read blog posts", "fail", Some("host")).await;
+
+    // The report, its scorecard and the history show them with who gave them.
+    let (status, report) = get(&server, &format!("/api/rooms/{room}/report?token={host}")).await;
+    assert_eq!(status, 200, "{report}");
+    let items = report["section_checks"]["checks"][2]["items"].clone();
+    assert_eq!(items[1]["name"], "Moderate spam");
+    assert_eq!(items[1]["status"], "pass");
+    assert_eq!(items[1]["override"]["by"], "Hana");
+    assert_eq!(items[0]["override"]["covered"], false);
+    let overrides = &report["scorecard"]["api_overrides"];
+    assert_eq!(overrides["Moderate spam"]["covered"], true);
+    assert_eq!(overrides["Moderate spam"]["by"], "Hana");
+    assert!(overrides["Moderate spam"]["at"].as_i64().unwrap() <= after_verdicts);
+    let recorded: Vec<&str> = report["host_actions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|a| a["action"]["action"].as_str())
+        .collect();
+    assert_eq!(
+        recorded,
+        ["api_override", "api_override"],
+        "refused ones are not recorded"
+    );
+    let (_, now) = get(
+        &server,
+        &format!("/api/rooms/{room}/history?token={host}&at={after_verdicts}"),
+    )
+    .await;
+    assert_eq!(
+        now["section_checks"]["checks"][2]["items"][1]["override"]["by"],
+        "Hana"
+    );
+    // The scorecard no longer takes verdicts: they are the host action.
+    let (status, body) = http(
+        server.addr,
+        "PUT",
+        &format!("/api/rooms/{room}/scorecard?token={host}"),
+        Some(r#"{"api_overrides": {"Moderate spam": true}}"#),
+    )
+    .await;
+    assert_eq!(status, 400, "{body}");
+    assert!(
+        body["error"].as_str().unwrap().contains("api_override"),
+        "{body}"
+    );
+
+    // Back to the name matching.
+    let (status, _) = http(
+        server.addr,
+        "POST",
+        &format!("/api/rooms/{room}/host?token={host}"),
+        Some(&action("Moderate spam", Value::Null, None)),
+    )
+    .await;
+    assert_eq!(status, 200);
+    wait_item(&mut again, "Moderate spam", "fail", None).await;
+
+    again.close().await;
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn sqlite_the_host_overrides_the_api_checklist() {
+    let (_dir, url) = sqlite_url();
+    the_host_overrides_the_api_checklist(&url).await;
+}
+
+#[tokio::test]
+async fn postgres_the_host_overrides_the_api_checklist() {
+    require_postgres().await;
+    let schema = ScratchSchema::create(PG_URL).await.expect("scratch schema");
+    the_host_overrides_the_api_checklist(schema.url()).await;
+    schema.drop_now().await.expect("drop schema");
 }

@@ -83,6 +83,8 @@ export async function startServer(extraArgs = []) {
   }
   return {
     base,
+    /** The server's SQLite file (for benchmarks that seed it). */
+    database: path.join(dir, 't.db'),
     log: () => output,
     stop: async () => {
       if (proc.exitCode === null) {

@@ -4,7 +4,9 @@
 // (`section_checks`), keeps them in the report and replays them from the history.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { TestServer, connect, waitFor, Y, addNode, addEdge } from './harness.mjs';
+import {
+  TestServer, connect, waitFor, Y, addNode, addEdge, docJson, sleep, waitSaved, requirePostgres, requireRedis, PG_URL, REDIS_URL,
+} from './harness.mjs';
 
 const PROBLEM = 'tutorial-simple-blog';
 
@@ -69,5 +71,102 @@ test('sections written by the stock client are read, checked, reported and repla
     c.close();
   } finally {
     await server.stop();
+  }
+});
+
+// History with several instances (issue 23): a candidate on one instance and a second editor on
+// another, sharing Redis and PostgreSQL. Each instance stores the updates it applies (its own clients'
+// and the bus's); `history?at=` on either instance answers the design both editors had at three
+// moments, and the report's tier timeline is the same whichever instance computes it.
+test('history and the report agree across two instances sharing Redis and PostgreSQL', async () => {
+  await requirePostgres();
+  await requireRedis();
+  const servers = [];
+  const clients = [];
+  try {
+    for (let i = 0; i < 2; i++) {
+      servers.push(await TestServer.start({ databaseUrl: PG_URL, extraArgs: ['--redis-url', REDIS_URL] }));
+    }
+    const res = await fetch(`${servers[0].http}/api/rooms`, {
+      method: 'POST', headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ problem: PROBLEM, mode: 'interview' }),
+    });
+    assert.equal(res.status, 201);
+    const { room, tokens } = await res.json();
+    const a = await connect(servers[0].ws, room, tokens.edit, { name: 'Ann' });
+    const b = await connect(servers[1].ws, room, tokens.edit, { name: 'Ben' });
+    clients.push(a, b);
+    const reached = (c) => [...c.provider.tierboard].reverse().find((m) => m.type === 'validation')?.result.reached;
+    await waitFor(() => reached(a) === 0 && reached(b) === 0, 5000, 'the baseline validation on both instances');
+
+    // Both editors' edits converged, stored by both instances, and judged with `tiers` reached: the
+    // moment (strictly between two rounds of edits) and the design both had.
+    const moment = async (tiers, what) => {
+      await waitFor(() => docJson(a.doc) === docJson(b.doc), 5000, `${what}: the two editors to converge`);
+      await Promise.all([waitSaved(a), waitSaved(b)]);
+      await waitFor(() => reached(a) === tiers && reached(b) === tiers, 5000, `${what}: ${tiers} tier(s) on both instances`);
+      await sleep(30);
+      const at = Date.now();
+      await sleep(30);
+      const nodes = Object.keys(a.doc.getMap('nodes').toJSON()).sort();
+      const edges = Object.keys(a.doc.getMap('edges').toJSON()).sort();
+      return { at, nodes, edges, functional: a.doc.getText('req_functional').toString() };
+    };
+
+    // 1: Ann (instance 0) draws the app, Ben (instance 1) the database and the edge: T0 reached.
+    a.doc.transact(() => { addNode(a.doc, 'app', 'app', 'App'); a.doc.getText('req_functional').insert(0, 'Read posts\n'); });
+    b.doc.transact(() => { addNode(b.doc, 'db', 'db_primary', 'DB'); });
+    await waitFor(() => a.doc.getMap('nodes').has('db') && b.doc.getMap('nodes').has('app'), 5000, 'the nodes to cross');
+    b.doc.transact(() => addEdge(b.doc, 'e1', 'app', 'db'));
+    const m1 = await moment(1, 'moment 1');
+    // 2: Ann removes the edge (T0 lost), Ben adds a load balancer.
+    a.doc.getMap('edges').delete('e1');
+    b.doc.transact(() => addNode(b.doc, 'lb', 'lb', 'LB'));
+    const m2 = await moment(0, 'moment 2');
+    // 3: Ben puts the edge back (T0 reached again), Ann adds a cache and a requirement.
+    b.doc.transact(() => addEdge(b.doc, 'e2', 'app', 'db'));
+    a.doc.transact(() => { addNode(a.doc, 'cache', 'cache', 'Cache'); a.doc.getText('req_functional').insert(0, 'Publish posts\n'); });
+    const m3 = await moment(1, 'moment 3');
+    assert.deepEqual(m1.nodes, ['app', 'db']);
+    assert.deepEqual(m2.edges, []);
+    assert.deepEqual(m3.nodes, ['app', 'cache', 'db', 'lb']);
+
+    const get = async (server, path) => {
+      const r = await fetch(`${server.http}${path}`);
+      assert.equal(r.status, 200, `${path}: ${r.status}`);
+      return r.json();
+    };
+    for (const m of [m1, m2, m3]) {
+      const answers = [];
+      for (const server of servers) {
+        const h = await get(server, `/api/rooms/${room}/history?token=${tokens.host}&at=${m.at}`);
+        assert.equal(h.at, m.at);
+        assert.deepEqual(h.design.nodes.map((n) => n.id).sort(), m.nodes, `nodes at ${m.at} from ${server.http}`);
+        assert.deepEqual(h.design.edges.map((e) => e.id).sort(), m.edges, `edges at ${m.at} from ${server.http}`);
+        assert.deepEqual(h.sections.functional, m.functional.split('\n').filter(Boolean));
+        answers.push({ design: h.design, sections: h.sections, validation: h.validation.reached });
+      }
+      assert.deepEqual(answers[0], answers[1], `both instances replay the same room at ${m.at}`);
+    }
+
+    // The tier timeline: reached, lost, reached, each once (two instances judged every change), in
+    // the moments' order, and the same report from both instances.
+    const reports = await waitFor(async () => {
+      const rs = await Promise.all(servers.map((s) => get(s, `/api/rooms/${room}/report?token=${tokens.host}`)));
+      return rs.every((r) => r.tier_timeline.length >= 3) ? rs : null;
+    }, 5000, 'three tier events');
+    const timeline = reports[0].tier_timeline;
+    assert.deepEqual(timeline.map((e) => `${e.tier} ${e.event}`), ['T0 reached', 'T0 lost', 'T0 reached']);
+    assert.ok(timeline[0].at <= m1.at && m1.at < timeline[1].at && timeline[1].at <= m2.at && m2.at < timeline[2].at && timeline[2].at <= m3.at,
+      `events between the moments: ${JSON.stringify(timeline)} / ${m1.at} ${m2.at} ${m3.at}`);
+    assert.deepEqual(reports[1].tier_timeline, timeline);
+    assert.deepEqual(reports[1].design, reports[0].design);
+    // Who added what, whichever instance stored the update first: each node credited to its author.
+    const by = (r) => Object.fromEntries(r.components.map((c) => [c.node, c.by]));
+    assert.deepEqual(by(reports[0]), { app: 'Ann', db: 'Ben', lb: 'Ben', cache: 'Ann' });
+    assert.deepEqual(by(reports[1]), by(reports[0]));
+  } finally {
+    for (const c of clients) c.close();
+    for (const s of servers) await s.stop();
   }
 });

@@ -4,7 +4,13 @@
  * shares the report), a replay scrubber over the stored history, Markdown export and a print view.
  */
 import { useCallback, useEffect, useMemo, useRef, useState } from 'react'
+import { getComponents, hostAction } from '../api'
+import { Catalog, EMPTY_CATALOG } from '../catalog'
+import { loadName } from '../presence'
 import type { Design } from '../schema'
+import { ApiVerdict } from './ApiVerdict'
+import { designImage } from './designImage'
+import { takeReport } from './prefetch'
 import {
   ReportError,
   getHistory,
@@ -28,9 +34,13 @@ export function ReportPage({ room }: { room: string }) {
   const auth = useMemo(() => reportToken(location.hash), [])
   const [report, setReport] = useState<Report | null>(null)
   const [error, setError] = useState<ReportError | null>(null)
+  // The first load takes the request App started with the route; reloads ask again.
+  const first = useRef(true)
   const reload = useCallback(() => {
     if (!auth) return
-    getReport(room, auth.token)
+    const load = first.current ? takeReport : getReport
+    first.current = false
+    load(room, auth.token)
       .then((r) => {
         setReport(r)
         setError(null)
@@ -38,6 +48,22 @@ export function ReportPage({ room }: { room: string }) {
       .catch((e: unknown) => setError(e instanceof ReportError ? e : new ReportError(String(e), 0, 'error')))
   }, [room, auth])
   useEffect(reload, [reload])
+  // The component catalog draws the design as the canvas export does (icons, names, parameters).
+  const [catalog, setCatalog] = useState<Catalog>(EMPTY_CATALOG)
+  useEffect(() => {
+    const ctl = new AbortController()
+    getComponents(ctl.signal).then(
+      (c) => setCatalog(new Catalog(c)),
+      () => undefined,
+    )
+    return () => ctl.abort()
+  }, [])
+  const designSvg = useMemo(
+    () => (report && report.design.nodes.length > 0 ? designImage(report.design, catalog) : null),
+    [report, catalog],
+  )
+  const [verdictBusy, setVerdictBusy] = useState(false)
+  const [verdictError, setVerdictError] = useState<string | null>(null)
 
   if (!auth)
     return (
@@ -63,8 +89,19 @@ export function ReportPage({ room }: { room: string }) {
   const start = report.started ?? report.created
   const isHost = auth.role === 'host'
 
+  // The host's verdict on an item of the API checklist: the same host action as in the room.
+  const onVerdict = isHost
+    ? (requirement: string, covered: boolean | null) => {
+        setVerdictBusy(true)
+        setVerdictError(null)
+        hostAction(room, auth.token, { action: 'api_override', requirement, covered, by: loadName() ?? undefined })
+          .then(reload, (e: unknown) => setVerdictError(e instanceof Error ? e.message : String(e)))
+          .finally(() => setVerdictBusy(false))
+      }
+    : undefined
+
   const exportMarkdown = () => {
-    const blob = new Blob([reportMarkdown(report)], { type: 'text/markdown' })
+    const blob = new Blob([reportMarkdown(report, { designSvg: designSvg ?? undefined })], { type: 'text/markdown' })
     const a = document.createElement('a')
     a.href = URL.createObjectURL(blob)
     a.download = `tierboard-report-${report.room}.md`
@@ -86,6 +123,20 @@ export function ReportPage({ room }: { room: string }) {
           <button onClick={exportMarkdown} data-testid="export-md">
             Export Markdown
           </button>
+          {designSvg && (
+            <button
+              data-testid="export-design-svg"
+              onClick={() => {
+                const a = document.createElement('a')
+                a.href = URL.createObjectURL(new Blob([designSvg], { type: 'image/svg+xml' }))
+                a.download = `tierboard-design-${report.room}.svg`
+                a.click()
+                URL.revokeObjectURL(a.href)
+              }}
+            >
+              Design SVG
+            </button>
+          )}
           <button onClick={() => window.print()} data-testid="print">
             Print / PDF
           </button>
@@ -127,11 +178,11 @@ export function ReportPage({ room }: { room: string }) {
         </ol>
       </section>
 
-      {report.mode === 'interview' && <Replay room={room} token={auth.token} report={report} start={start} />}
+      {report.mode === 'interview' && <Replay room={room} token={auth.token} report={report} start={start} catalog={catalog} />}
 
       <section>
         <h2>Final design</h2>
-        <DesignSvg design={report.design} />
+        <DesignImage design={report.design} svg={designSvg} testId="report-design" />
         <p>
           Tiers reached: {report.validation.reached} of {report.validation.tiers.length}.
         </p>
@@ -186,6 +237,7 @@ export function ReportPage({ room }: { room: string }) {
 
       <section>
         <h2>Checks</h2>
+        {verdictError && <p className="report-error">The verdict was not taken: {verdictError}</p>}
         <ul className="checks" data-testid="section-checks">
           {report.section_checks.checks.map((c) => (
             <li key={c.id} className={c.status}>
@@ -194,6 +246,12 @@ export function ReportPage({ room }: { room: string }) {
                 {c.items.map((i, k) => (
                   <li key={k} className={i.status}>
                     {i.name}: {i.explanation}
+                    {c.id === 'api_coverage' && (i.override || onVerdict) && (
+                      <>
+                        {' '}
+                        <ApiVerdict item={i} onVerdict={onVerdict} busy={verdictBusy} />
+                      </>
+                    )}
                   </li>
                 ))}
               </ul>
@@ -229,12 +287,14 @@ function ShareToggle({ room, token, report, onChange }: { room: string; token: s
 }
 
 /** The replay scrubber: the design, the tiers and the sections as they were at any moment. */
-function Replay({ room, token, report, start }: { room: string; token: string; report: Report; start: number }) {
+function Replay({ room, token, report, start, catalog }: { room: string; token: string; report: Report; start: number; catalog: Catalog }) {
   const end = Math.max(report.ended ?? report.generated, start + 1000)
   const [t, setT] = useState(end)
   const [speed, setSpeed] = useState<number>(1)
   const [playing, setPlaying] = useState(false)
-  const [frame, setFrame] = useState<HistoryAt | null>(null)
+  // The first frame (the end) comes with the report: opening replays the history once, not twice.
+  const [frame, setFrame] = useState<HistoryAt | null>(report.replay_start?.at === end ? report.replay_start : null)
+  const skipFirst = useRef(frame !== null)
   const inFlight = useRef(false)
   const wanted = useRef(t)
   wanted.current = t
@@ -254,7 +314,13 @@ function Replay({ room, token, report, start }: { room: string; token: string; r
     },
     [room, token],
   )
-  useEffect(() => fetchAt(t), [t, fetchAt])
+  useEffect(() => {
+    if (skipFirst.current) {
+      skipFirst.current = false
+      return
+    }
+    fetchAt(t)
+  }, [t, fetchAt])
 
   useEffect(() => {
     if (!playing) return
@@ -324,8 +390,8 @@ function Replay({ room, token, report, start }: { room: string; token: string; r
         ))}
       </div>
       {frame && (
-        <div className="replay-frame">
-          <DesignSvg design={frame.design} />
+        <div className="replay-frame" data-testid="replay-frame" data-at={frame.at} data-rows={frame.rows}>
+          <ReplayDesign design={frame.design} catalog={catalog} />
           <div>
             <ul className="replay-tiers" data-testid="replay-tiers">
               {frame.validation.tiers.map((tier) => (
@@ -343,41 +409,31 @@ function Replay({ room, token, report, start }: { room: string; token: string; r
   )
 }
 
-/** A read-only picture of a design: boxes at their canvas positions, lines for the edges. */
-export function DesignSvg({ design }: { design: Design }) {
-  const W = 160
-  const H = 44
-  if (design.nodes.length === 0)
+/**
+ * A design as an image: the export's real SVG, inline so that it prints and scales with the page
+ * (its text is escaped by `sceneSvg`). `data-nodes` / `data-edges` say what it draws.
+ */
+export function DesignImage({ design, svg, testId = 'design-svg' }: { design: Design; svg: string | null; testId?: string }) {
+  if (!svg || design.nodes.length === 0)
     return (
-      <p className="empty-design" data-testid="design-svg-empty">
+      <p className="empty-design" data-testid={`${testId}-empty`}>
         (empty canvas)
       </p>
     )
-  const xs = design.nodes.map((n) => n.x)
-  const ys = design.nodes.map((n) => n.y)
-  const minX = Math.min(...xs) - 20
-  const minY = Math.min(...ys) - 20
-  const width = Math.max(...xs) - minX + W + 20
-  const height = Math.max(...ys) - minY + H + 20
-  const at = new Map(design.nodes.map((n) => [n.id, n]))
   return (
-    <svg className="design-svg" data-testid="design-svg" viewBox={`${minX} ${minY} ${width} ${height}`} role="img">
-      {design.edges.map((e) => {
-        const a = at.get(e.from)
-        const b = at.get(e.to)
-        if (!a || !b) return null
-        return <line key={e.id} x1={a.x + W / 2} y1={a.y + H / 2} x2={b.x + W / 2} y2={b.y + H / 2} className="edge" />
-      })}
-      {design.nodes.map((n) => (
-        <g key={n.id} transform={`translate(${n.x} ${n.y})`}>
-          <rect width={W} height={H} rx={6} className="node" />
-          <text x={W / 2} y={H / 2 + 5} textAnchor="middle">
-            {n.label || n.type}
-          </text>
-        </g>
-      ))}
-    </svg>
+    <div
+      className="design-svg"
+      data-testid={testId}
+      role="img"
+      aria-label={`design: ${design.nodes.length} components, ${design.edges.length} connections`}
+      dangerouslySetInnerHTML={{ __html: svg }}
+    />
   )
+}
+
+function ReplayDesign({ design, catalog }: { design: Design; catalog: Catalog }) {
+  const svg = useMemo(() => (design.nodes.length > 0 ? designImage(design, catalog) : null), [design, catalog])
+  return <DesignImage design={design} svg={svg} testId="design-svg" />
 }
 
 function SectionsView({ sections: s, compact = false }: { sections: Sections; compact?: boolean }) {
@@ -478,7 +534,6 @@ function ScorecardView({
     scores: Object.fromEntries(card.dimensions.map((d) => [d.id, { score: d.score, comment: d.comment }])),
     summary: card.summary,
     recommendation: card.recommendation,
-    api_overrides: card.api_overrides,
   }))
   const [status, setStatus] = useState('')
   const save = () => {

@@ -6,7 +6,7 @@
 import { request } from '../api'
 import type { Design } from '../schema'
 import type { ValidationResult } from '../protocol'
-import type { SectionChecks, Sections } from './sections'
+import type { ApiOverride, SectionChecks, Sections } from './sections'
 
 /** Errors of these routes are the API's own (`{"error", "code"}`), raised by the shared fetcher. */
 export { ApiError as ReportError } from '../api'
@@ -46,7 +46,8 @@ export interface Scorecard {
   dimensions: Dimension[]
   summary: string
   recommendation: string | null
-  api_overrides: Record<string, boolean>
+  /** The host's verdicts on the API checklist (the `api_override` host action). */
+  api_overrides: Record<string, ApiOverride>
 }
 
 export interface Report {
@@ -82,6 +83,8 @@ export interface Report {
   scorecard: Scorecard
   notes: string | null
   history: { rows: number; bytes: number }
+  /** The replay's first frame (interview rooms): `history?at=` at the scrubber's end, computed with the report. */
+  replay_start: HistoryAt | null
 }
 
 export interface HistoryAt {
@@ -108,7 +111,6 @@ export interface ScorecardInput {
   scores: Record<string, { score: number | null; comment: string }>
   summary: string
   recommendation: string | null
-  api_overrides: Record<string, boolean>
 }
 
 export function putScorecard(room: string, token: string, input: ScorecardInput): Promise<Scorecard> {

@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest'
 import type { Report } from './api'
-import { clock, reportMarkdown } from './markdown'
+import { base64Utf8, clock, reportMarkdown } from './markdown'
+import { designImage } from './designImage'
+import { Catalog } from '../catalog'
 
 const report: Report = {
   room: 'r1',
@@ -29,7 +31,25 @@ const report: Report = {
     api: [],
     data_model: [],
   },
-  section_checks: { checks: [{ id: 'estimates', title: 'Estimates', status: 'pass', explanation: 'all 1 hold', items: [] }] },
+  section_checks: {
+    checks: [
+      { id: 'estimates', title: 'Estimates', status: 'pass', explanation: 'all 1 hold', items: [] },
+      {
+        id: 'api_coverage',
+        title: 'API covers the functional requirements',
+        status: 'pass',
+        explanation: 'all 1 hold',
+        items: [
+          {
+            name: 'Read posts',
+            status: 'pass',
+            explanation: 'covered by the host (Hana); the matching said: no endpoint names any of read, post',
+            override: { covered: true, by: 'Hana', at: 5_000 },
+          },
+        ],
+      },
+    ],
+  },
   revealed_hints: [],
   host_actions: [],
   scorecard: {
@@ -41,6 +61,7 @@ const report: Report = {
   },
   notes: null,
   history: { rows: 0, bytes: 0 },
+  replay_start: null,
 }
 
 describe('report markdown', () => {
@@ -57,5 +78,19 @@ describe('report markdown', () => {
     expect(md).toContain('| Estimation | 4 | sharp |')
     expect(md).toContain('Recommendation: **strong hire**')
     expect(md).not.toContain('Interviewer notes')
+    expect(md).toContain('Read posts: covered by the host (Hana)')
+    expect(md).toContain('**[host: covered, Hana]**')
+  })
+
+  it('embeds the final design as an SVG image', () => {
+    const svg = designImage(report.design, new Catalog([]))
+    const md = reportMarkdown(report, { designSvg: svg })
+    const m = /!\[The final design\]\(data:image\/svg\+xml;base64,([A-Za-z0-9+/=]+)\)/.exec(md)
+    expect(m).not.toBeNull()
+    const decoded = new TextDecoder().decode(Uint8Array.from(atob(m![1]), (c) => c.charCodeAt(0)))
+    expect(decoded).toBe(svg)
+    expect(decoded.match(/class="tb-node"/g)).toHaveLength(1)
+    expect(base64Utf8('→ é')).toBe(btoa(String.fromCharCode(...new TextEncoder().encode('→ é'))))
+    expect(reportMarkdown(report)).not.toContain('data:image')
   })
 })

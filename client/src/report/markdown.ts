@@ -16,7 +16,19 @@ export function clock(ms: number): string {
 
 const cell = (s: string) => s.replace(/\|/g, '\\|').replace(/\n/g, ' ')
 
-export function reportMarkdown(r: Report): string {
+/** Base64 of a string's UTF-8 bytes (the design SVG's labels may hold any character). */
+export function base64Utf8(text: string): string {
+  const bytes = new TextEncoder().encode(text)
+  let bin = ''
+  for (let i = 0; i < bytes.length; i += 0x8000) bin += String.fromCharCode(...bytes.subarray(i, i + 0x8000))
+  return btoa(bin)
+}
+
+/**
+ * `designSvg`: the final design as the report page draws it (the canvas export's SVG); embedded as a
+ * `data:` image, so the Markdown file carries its picture with it.
+ */
+export function reportMarkdown(r: Report, opts: { designSvg?: string } = {}): string {
   const start = r.started ?? r.created
   const out: string[] = []
   out.push(`# Session report: ${r.problem.title}`, '')
@@ -38,6 +50,7 @@ export function reportMarkdown(r: Report): string {
     `${r.design.nodes.length} components, ${r.design.edges.length} connections; tiers reached: ${reached} of ${r.validation.tiers.length}.`,
     '',
   )
+  if (opts.designSvg) out.push(`![The final design](data:image/svg+xml;base64,${base64Utf8(opts.designSvg)})`, '')
   for (const n of r.design.nodes) out.push(`- ${cell(n.label || n.id)} (${n.type})`)
   out.push('')
 
@@ -56,7 +69,11 @@ export function reportMarkdown(r: Report): string {
   out.push('', '## Checks', '')
   for (const c of r.section_checks.checks) {
     out.push(`- **${c.title}**: ${c.status} (${c.explanation})`)
-    for (const i of c.items) out.push(`  - ${i.status === 'pass' ? '✓' : i.status === 'fail' ? '✗' : '·'} ${i.name}: ${i.explanation}`)
+    for (const i of c.items) {
+      // The explanation says it too; the marker makes the host's verdicts easy to find.
+      const verdict = i.override ? ` **[host: ${i.override.covered ? 'covered' : 'not covered'}, ${i.override.by}]**` : ''
+      out.push(`  - ${i.status === 'pass' ? '✓' : i.status === 'fail' ? '✗' : '·'} ${i.name}: ${i.explanation}${verdict}`)
+    }
   }
   out.push('')
 

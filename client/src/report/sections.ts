@@ -194,7 +194,20 @@ export interface SectionCheck {
   title: string
   status: CheckStatus
   explanation: string
-  items: { name: string; status: CheckStatus; explanation: string }[]
+  items: CheckItem[]
+}
+/** The host's verdict on an item of the API checklist (the `api_override` host action). */
+export interface ApiOverride {
+  covered: boolean
+  by: string
+  at: number
+}
+export interface CheckItem {
+  name: string
+  status: CheckStatus
+  explanation: string
+  /** Set when the host overrode the name matching (`api_coverage` only). */
+  override?: ApiOverride
 }
 export interface SectionChecks {
   checks: SectionCheck[]

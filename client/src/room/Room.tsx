@@ -8,7 +8,7 @@
 import { lazy, Suspense, useCallback, useEffect, useMemo, useState } from 'react'
 import { ReactFlowProvider } from '@xyflow/react'
 import type * as Y from 'yjs'
-import { getComponents, getProblem, getRoom, type Problem, type RoomInfo } from '../api'
+import { getComponents, getProblem, getRoom, hostAction, type Problem, type RoomInfo } from '../api'
 import { Brand, ThemeToggle, TopBar } from '../TopBar'
 import { Catalog, EMPTY_CATALOG } from '../catalog'
 import { fragmentOf, parseFragment, roleOf, tokenFor, type RoomTokens } from '../links'
@@ -253,6 +253,18 @@ function RoomView(props: {
     showPanel()
   }, [showPanel])
   const { notice, show: setToast } = useToast(state.notice, props.dismissNotice)
+  // The host's verdicts on the API checklist (issue 23 item 2): a host action, stored and live.
+  const hostToken = props.tokens.host ?? null
+  const hostName = props.name
+  const onVerdict = useCallback(
+    (requirement: string, covered: boolean | null) => {
+      if (!hostToken) return
+      hostAction(props.room, hostToken, { action: 'api_override', requirement, covered, by: hostName || undefined }).catch((e: unknown) =>
+        setToast(`The verdict was not taken: ${e instanceof Error ? e.message : String(e)}`),
+      )
+    },
+    [props.room, hostToken, hostName, setToast],
+  )
   const people = useParticipants(awareness)
   const { undo, stack } = useUndoManager(doc)
   useShortcuts(doc, { readOnly, undo, duplicate, setHelp })
@@ -516,7 +528,14 @@ function RoomView(props: {
             )}
             {shownTab === 'sections' && (
               <Suspense fallback={<p className="muted">Loading the sections…</p>}>
-                <SectionsPanel doc={doc} awareness={awareness} readOnly={readOnly} checks={state.sectionChecks} phase={phase} />
+                <SectionsPanel
+                  doc={doc}
+                  awareness={awareness}
+                  readOnly={readOnly}
+                  checks={state.sectionChecks}
+                  phase={phase}
+                  onVerdict={isHost && hostToken ? onVerdict : undefined}
+                />
               </Suspense>
             )}
             {shownTab === 'notes' && (

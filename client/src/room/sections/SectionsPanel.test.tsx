@@ -99,4 +99,45 @@ describe('SectionsPanel', () => {
     act(() => root.render(<SectionsPanel doc={doc} awareness={awareness} readOnly={false} checks={null} phase={null} />))
     expect(host.querySelectorAll('.sec-current')).toHaveLength(0)
   })
+
+  it('gives the host verdict buttons on the API checklist; everyone sees a verdict and who gave it', () => {
+    const { doc, awareness } = room()
+    const checks = parseSectionChecks({
+      checks: [
+        {
+          id: 'api_coverage',
+          title: 'API',
+          status: 'pass',
+          explanation: 'all 2 hold',
+          items: [
+            { name: 'Users upload images', status: 'pass', explanation: 'POST /images' },
+            {
+              name: 'Users tag images',
+              status: 'pass',
+              explanation: 'covered by the host (Hana); the matching said: no endpoint',
+              override: { covered: true, by: 'Hana', at: 1 },
+            },
+          ],
+        },
+      ],
+    })
+    const verdicts: [string, boolean | null][] = []
+    const onVerdict = (r: string, c: boolean | null) => verdicts.push([r, c])
+    act(() => root.render(<SectionsPanel doc={doc} awareness={awareness} readOnly={false} checks={checks} onVerdict={onVerdict} />))
+    const items = section('api').querySelectorAll<HTMLElement>('[data-testid=api-verdict]')
+    expect(items).toHaveLength(2)
+    expect(items[1].querySelector('[data-testid=api-override]')?.textContent).toBe('host: covered · Hana')
+    act(() => items[0].querySelector<HTMLButtonElement>('[data-testid=api-verdict-not-covered]')!.click())
+    act(() => items[1].querySelector<HTMLButtonElement>('[data-testid=api-verdict-auto]')!.click())
+    expect(verdicts).toEqual([
+      ['Users upload images', false],
+      ['Users tag images', null],
+    ])
+    // The covered item's "covered" button is the current verdict: pressed, not clickable again.
+    expect(items[1].querySelector<HTMLButtonElement>('[data-testid=api-verdict-covered]')!.disabled).toBe(true)
+    // Without onVerdict (the candidate, an observer): the verdict shows, no buttons.
+    act(() => root.render(<SectionsPanel doc={doc} awareness={awareness} readOnly={false} checks={checks} />))
+    expect(section('api').querySelectorAll('[data-testid=api-override]')).toHaveLength(1)
+    expect(section('api').querySelectorAll('button[data-testid^=api-verdict-]')).toHaveLength(0)
+  })
 })

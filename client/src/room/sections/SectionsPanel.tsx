@@ -27,6 +27,7 @@ import {
   type Sections,
 } from '../../report/sections'
 import { YTextField } from './YTextField'
+import { ApiVerdict, type OnVerdict } from '../../report/ApiVerdict'
 import { STATUS_ICON, SECTION_KEYS, SECTION_TITLES, checkFor, itemFor, sectionsOfPhase, type SectionKey } from './checks'
 import './sections.css'
 
@@ -63,9 +64,11 @@ export interface SectionsPanelProps {
   checks: SectionChecks | null
   /** The interview clock's current phase (`requirements`, `estimates`, `api_and_data_model`…), if any. */
   phase?: string | null
+  /** The host's verdict on an item of the API checklist (host connections only). */
+  onVerdict?: OnVerdict
 }
 
-export function SectionsPanel({ doc, awareness, readOnly, checks, phase }: SectionsPanelProps) {
+export function SectionsPanel({ doc, awareness, readOnly, checks, phase, onVerdict }: SectionsPanelProps) {
   const sections = useSections(doc)
   const current = useMemo(() => sectionsOfPhase(phase), [phase])
   const refs = useRef<Partial<Record<SectionKey, HTMLElement | null>>>({})
@@ -326,7 +329,7 @@ export function SectionsPanel({ doc, awareness, readOnly, checks, phase }: Secti
                 )}
               </EntryList>
             )}
-            {check && LISTED.includes(key) && <CheckItems check={check} />}
+            {check && LISTED.includes(key) && <CheckItems check={check} onVerdict={check.id === 'api_coverage' ? onVerdict : undefined} />}
           </section>
         )
       })}
@@ -346,7 +349,7 @@ function CheckBadge({ check }: { check: SectionCheck }) {
  * A check's items as a checklist (the problem's non-functional list, the API's coverage), folded
  * under its explanation: it is as long as the problem's list, and the section stays in view.
  */
-function CheckItems({ check }: { check: SectionCheck }) {
+function CheckItems({ check, onVerdict }: { check: SectionCheck; onVerdict?: OnVerdict }) {
   if (check.items.length === 0) return check.explanation ? <p className={`sec-explain ${check.status}`}>{check.explanation}</p> : null
   return (
     <details className="sec-checklist" data-testid={`sec-checklist-${check.id}`}>
@@ -359,6 +362,12 @@ function CheckItems({ check }: { check: SectionCheck }) {
             </span>
             <span>
               <strong>{i.name}</strong> {i.explanation && <span className="muted">{i.explanation}</span>}
+              {check.id === 'api_coverage' && (i.override || onVerdict) && (
+                <>
+                  {' '}
+                  <ApiVerdict item={i} onVerdict={onVerdict} />
+                </>
+              )}
             </span>
           </li>
         ))}

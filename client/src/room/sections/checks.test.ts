@@ -27,7 +27,16 @@ const MESSAGE = JSON.stringify({
         title: 'API',
         status: 'fail',
         explanation: '0 of 2',
-        items: [{ name: 'upload', status: 'fail', explanation: 'no endpoint' }],
+        items: [
+          { name: 'upload', status: 'fail', explanation: 'no endpoint' },
+          {
+            name: 'share',
+            status: 'pass',
+            explanation: 'covered by the host (Hana); the matching said: no endpoint',
+            override: { covered: true, by: 'Hana', at: 1_800_000_000_000 },
+          },
+          { name: 'tag', status: 'fail', explanation: 'no endpoint', override: { covered: 'maybe' } },
+        ],
       },
       {
         id: 'data_model_keys',
@@ -53,6 +62,11 @@ describe('section_checks', () => {
     })
     expect(parseServerMessage('{"type":"section_checks","result":{}}')).toBeNull()
     expect(parseServerMessage('{"type":"section_checks"}')).toBeNull()
+    // The host's verdict on an API item; a malformed one is dropped.
+    const api = m.result.checks[2].items
+    expect(api[0].override).toBeUndefined()
+    expect(api[1].override).toEqual({ covered: true, by: 'Hana', at: 1_800_000_000_000 })
+    expect(api[2].override).toBeUndefined()
   })
 
   it('puts each check beside its section and each item beside its entry', () => {

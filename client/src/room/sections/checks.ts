@@ -9,6 +9,7 @@ import {
   FUNCTIONAL_KEY,
   NONFUNCTIONAL_KEY,
   PHASE_SECTIONS,
+  type ApiOverride,
   type CheckStatus,
   type SectionCheck,
   type SectionChecks,
@@ -62,10 +63,17 @@ export function parseSectionChecks(v: unknown): SectionChecks | null {
         name: String(i.name ?? ''),
         status: status(i.status),
         explanation: String(i.explanation ?? ''),
+        ...(parseOverride(i.override) ? { override: parseOverride(i.override)! } : {}),
       })),
     })
   }
   return { checks }
+}
+
+/** An item's `override` (the host's API verdict), or null when absent or malformed. */
+export function parseOverride(v: unknown): ApiOverride | null {
+  if (!isRecord(v) || typeof v.covered !== 'boolean') return null
+  return { covered: v.covered, by: String(v.by ?? 'host'), at: typeof v.at === 'number' ? v.at : 0 }
 }
 
 export function checkFor(checks: SectionChecks | null, key: SectionKey): SectionCheck | null {

@@ -121,6 +121,7 @@ impl RoomCore {
         }
         let at_ms = now_ms();
         let scenario = self.interview.curveball.clone();
+        let overrides = self.interview.api_overrides.clone();
         let hints = self.hints().len();
         self.interview.apply(action, at_ms, hints)?;
         tracing::info!(room = %self.config.id, action = action.name(), version = self.interview.version, "host action");
@@ -131,7 +132,11 @@ impl RoomCore {
             at_ms,
         });
         self.publish_interview();
-        self.interview_changed(now, scenario != self.interview.curveball);
+        self.interview_changed(
+            now,
+            scenario != self.interview.curveball,
+            overrides != self.interview.api_overrides,
+        );
         Ok(self.interview_state())
     }
 
@@ -161,11 +166,14 @@ impl RoomCore {
             return;
         }
         let rejudge = theirs.curveball != self.interview.curveball;
+        let recheck = theirs.api_overrides != self.interview.api_overrides;
         self.interview = theirs;
-        self.interview_changed(now, rejudge);
+        self.interview_changed(now, rejudge, recheck);
     }
 
-    fn interview_changed(&mut self, now: Instant, rejudge: bool) {
+    /// Everyone hears the new state; a new curveball re-judges the design, new API verdicts re-run
+    /// the section checks (when the room has judged them once: otherwise its first run will).
+    fn interview_changed(&mut self, now: Instant, rejudge: bool, recheck: bool) {
         let conns: Vec<(ConnId, Role)> = self.conns.iter().map(|(c, r)| (*c, *r)).collect();
         // Encoded once per audience, shared by its connections.
         let public = self.interview_message_for(Role::Edit);
@@ -176,6 +184,11 @@ impl RoomCore {
         }
         if rejudge && self.owe_step1.is_none() {
             self.validate(now);
+        } else if recheck
+            && self.section_checks.is_some()
+            && let Some(problem) = self.problem.clone()
+        {
+            self.check_sections(&problem);
         }
     }
 }

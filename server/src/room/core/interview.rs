@@ -8,8 +8,12 @@
 //! is what is stored and published to the other instances ([`Interview::to_stored`]); `version`
 //! orders those copies, so an instance keeps the newest one whatever order they arrive in.
 
+use std::collections::BTreeMap;
+
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
+
+use crate::sections::ApiOverride;
 
 use crate::ids::Mode;
 use crate::simulation::Scenario;
@@ -95,6 +99,15 @@ pub enum Action {
     Notes {
         text: String,
     },
+    /// The host's verdict on one functional requirement of the API checklist (the `api_coverage`
+    /// section check, issue 23): `covered` true / false overrides the name matching, `null` gives
+    /// the item back to it. `by` is the host's display name (a label, as awareness names are).
+    ApiOverride {
+        requirement: String,
+        covered: Option<bool>,
+        #[serde(default)]
+        by: Option<String>,
+    },
 }
 
 impl Action {
@@ -112,9 +125,15 @@ impl Action {
             Action::Curveball { .. } => "curveball",
             Action::ClearCurveball => "clear_curveball",
             Action::Notes { .. } => "notes",
+            Action::ApiOverride { .. } => "api_override",
         }
     }
 }
+
+/// Longest requirement an API override names, longest `by`, most overrides a room holds.
+pub const MAX_REQUIREMENT: usize = 1024;
+pub const MAX_BY: usize = 80;
+pub const MAX_OVERRIDES: usize = 256;
 
 /// Longest private notes accepted (bytes).
 pub const MAX_NOTES: usize = 64 * 1024;
@@ -136,6 +155,10 @@ pub enum ActionError {
     BadCurveball,
     #[error("more than {MAX_ACTIONS_PER_SECOND} host actions in a second: slow down")]
     TooFast,
+    #[error(
+        "an API override names a requirement of 1 to {MAX_REQUIREMENT} bytes and a name of at most {MAX_BY} bytes; at most {MAX_OVERRIDES} overrides a room"
+    )]
+    BadOverride,
 }
 
 /// Host actions a room takes per second; more are refused (each one is stored and published).
@@ -153,6 +176,9 @@ pub struct Interview {
     pub curveball: Option<Scenario>,
     #[serde(default)]
     pub notes: String,
+    /// The host's verdicts on the API checklist: functional requirement → verdict.
+    #[serde(default)]
+    pub api_overrides: BTreeMap<String, ApiOverride>,
     /// Bumped by every action; orders the copies instances exchange.
     #[serde(default)]
     pub version: u64,
@@ -172,6 +198,7 @@ impl Interview {
             solution_revealed: false,
             curveball: None,
             notes: String::new(),
+            api_overrides: BTreeMap::new(),
             version: 0,
             updated_ms: 0,
         }
@@ -251,6 +278,37 @@ impl Interview {
                 }
                 self.notes = text.clone();
             }
+            Action::ApiOverride {
+                requirement,
+                covered,
+                by,
+            } => {
+                let requirement = requirement.trim();
+                let by = by.as_deref().map(str::trim).unwrap_or_default();
+                let fresh = !self.api_overrides.contains_key(requirement);
+                if requirement.is_empty()
+                    || requirement.len() > MAX_REQUIREMENT
+                    || by.len() > MAX_BY
+                    || (covered.is_some() && fresh && self.api_overrides.len() >= MAX_OVERRIDES)
+                {
+                    return Err(ActionError::BadOverride);
+                }
+                match covered {
+                    Some(covered) => {
+                        self.api_overrides.insert(
+                            requirement.to_string(),
+                            ApiOverride {
+                                covered: *covered,
+                                by: if by.is_empty() { "host" } else { by }.to_string(),
+                                at: now_ms,
+                            },
+                        );
+                    }
+                    None => {
+                        self.api_overrides.remove(requirement);
+                    }
+                }
+            }
         }
         self.version += 1;
         self.updated_ms = now_ms;
@@ -295,6 +353,7 @@ impl Interview {
             "revealed_hints": revealed,
             "solution_revealed": self.solution_revealed,
             "curveball": &self.curveball,
+            "api_overrides": &self.api_overrides,
         })
     }
 
@@ -515,5 +574,70 @@ mod tests {
             ),
             Err(ActionError::BadCurveball)
         );
+    }
+
+    #[test]
+    fn api_verdicts_are_kept_replaced_and_withdrawn() {
+        let mut iv = Interview::new(Mode::Interview);
+        let verdict =
+            |requirement: &str, covered: Option<bool>, by: Option<&str>| Action::ApiOverride {
+                requirement: requirement.into(),
+                covered,
+                by: by.map(String::from),
+            };
+        iv.apply(&verdict(" Read posts ", Some(true), Some("Hana")), T0, 2)
+            .unwrap();
+        assert_eq!(
+            iv.api_overrides["Read posts"],
+            ApiOverride {
+                covered: true,
+                by: "Hana".into(),
+                at: T0
+            }
+        );
+        iv.apply(&verdict("Read posts", Some(false), None), T0 + 1, 2)
+            .unwrap();
+        assert_eq!(iv.api_overrides["Read posts"].by, "host");
+        assert!(!iv.api_overrides["Read posts"].covered);
+        assert_eq!(
+            iv.public(&hints())["api_overrides"]["Read posts"]["covered"],
+            false
+        );
+        // Stored and read back.
+        let back = Interview::from_stored(&iv.to_stored()).unwrap();
+        assert_eq!(back.api_overrides, iv.api_overrides);
+        // A state stored before verdicts existed reads with none.
+        let mut old: serde_json::Value = serde_json::from_str(&iv.to_stored()).unwrap();
+        old.as_object_mut().unwrap().remove("api_overrides");
+        assert!(
+            Interview::from_stored(&old.to_string())
+                .unwrap()
+                .api_overrides
+                .is_empty()
+        );
+        iv.apply(&verdict("Read posts", None, None), T0 + 2, 2)
+            .unwrap();
+        assert!(iv.api_overrides.is_empty());
+        let version = iv.version;
+        for bad in [
+            verdict("  ", Some(true), None),
+            verdict(&"r".repeat(MAX_REQUIREMENT + 1), Some(true), None),
+            verdict("Read posts", Some(true), Some(&"b".repeat(MAX_BY + 1))),
+        ] {
+            assert_eq!(iv.apply(&bad, T0 + 3, 2), Err(ActionError::BadOverride));
+        }
+        for i in 0..MAX_OVERRIDES {
+            iv.apply(&verdict(&format!("r{i}"), Some(true), None), T0 + 4, 2)
+                .unwrap();
+        }
+        assert_eq!(
+            iv.apply(&verdict("one more", Some(true), None), T0 + 5, 2),
+            Err(ActionError::BadOverride)
+        );
+        // Changing or withdrawing one that exists is still allowed at the cap.
+        iv.apply(&verdict("r0", Some(false), None), T0 + 5, 2)
+            .unwrap();
+        iv.apply(&verdict("r1", None, None), T0 + 5, 2).unwrap();
+        assert_eq!(iv.version, version + MAX_OVERRIDES as u64 + 2);
     }
 }

@@ -79,10 +79,17 @@ impl RoomCore {
             self.simulation = Some(simulated.result);
         }
         // The sections' advisory checks, after the simulation (the greeting's order too).
-        let checks = crate::sections::check(
-            &problem,
+        self.check_sections(&problem);
+    }
+
+    /// Runs the sections' advisory checks, with the host's API verdicts over the name matching, and
+    /// pushes them to everyone when they changed (after an edit, or a host's `api_override`).
+    pub(super) fn check_sections(&mut self, problem: &crate::problems::Problem) {
+        let mut checks = crate::sections::check(
+            problem,
             &crate::sections::Sections::from_txn(&self.doc.transact()),
         );
+        crate::sections::apply_overrides(&mut checks, &self.interview.api_overrides);
         if self.section_checks.as_ref() != Some(&checks) {
             let message = serde_json::json!({"type": "section_checks", "result": &checks});
             let message = protocol::encode_tierboard(&message.to_string());
