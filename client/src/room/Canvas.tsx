@@ -65,6 +65,8 @@ const MULTI_KEYS = ['Shift', 'Meta', 'Control']
 const PAN_BUTTONS = [1, 2]
 /** How close (in screen pixels) a moved node's edge or centre must come to another's to snap to it. */
 const GUIDE_SNAP_PX = 6
+/** Above this many nodes only the visible ones are rendered and a drag does not auto-pan. */
+const BIG_DESIGN = 150
 /** Below this zoom a node's text is a few pixels high: nodes are drawn as boxes (canvas.css, `tb-far`). */
 const FAR_ZOOM = 0.35
 
@@ -561,7 +563,11 @@ export const Canvas = memo(function Canvas(props: CanvasProps) {
         fitViewOptions={FIT_OPTIONS}
         minZoom={0.1}
         maxZoom={2.5}
-        onlyRenderVisibleElements={nodes.length > 150}
+        onlyRenderVisibleElements={nodes.length > BIG_DESIGN}
+        // Auto-pan (the view following a node dragged to the canvas's side) repaints the whole
+        // design on each of its frames: 25–40 ms on 300 nodes, the slowest frames of a drag (issue
+        // 24, item 9). On a big design a drag stays in the view, as in Excalidraw; pan and drag on.
+        autoPanOnNodeDrag={nodes.length <= BIG_DESIGN}
         proOptions={PRO_OPTIONS}
         aria-label="Design canvas"
       >
