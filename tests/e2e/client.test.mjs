@@ -238,6 +238,36 @@ describe('room', () => {
     assert.equal(await ada.page.locator(nodeSel('lb')).count(), 1)
   })
 
+  it('a drag is seen live by the others, lands exactly and undoes as one step', async () => {
+    // issue 24, item 9: a drag's moves go to React Flow's store, and to the document every 40 ms
+    const pos = (page) => page.locator(nodeSel('app')).first().evaluate((el) => el.style.transform)
+    const start = await pos(ada.page)
+    await waitFor(async () => (await pos(bob.page)) === start, 'the same place at Bob')
+    const box = await ada.page.locator(nodeSel('app')).first().boundingBox()
+    let x = box.x + box.width / 2
+    let y = box.y + box.height / 2
+    await ada.page.mouse.move(x, y)
+    await ada.page.mouse.down()
+    await ada.page.mouse.move(x + 60, y + 40, { steps: 6 })
+    x += 60
+    y += 40
+    // the button still held (and the pointer still moving: a pause would end the undo step), Bob
+    // sees the node on its way
+    await waitFor(async () => {
+      x += 2
+      await ada.page.mouse.move(x, y)
+      return (await pos(bob.page)) !== start
+    }, 'the node moving at Bob during the drag')
+    await ada.page.mouse.move(x + 90, y + 50, { steps: 6 })
+    await ada.page.mouse.up()
+    const end = await pos(ada.page)
+    assert.notEqual(end, start)
+    await waitFor(async () => (await pos(bob.page)) === end, 'the exact final place at Bob')
+    await ada.page.getByRole('button', { name: 'Undo' }).click()
+    await waitFor(async () => (await pos(ada.page)) === start && (await pos(bob.page)) === start, 'one undo puts it back at both')
+    assert.deepEqual([...ada.errors, ...bob.errors], [])
+  })
+
   it('drag from the palette, duplicate and delete by keyboard, shared notes, following a participant', async () => {
     // drag a note from the palette onto the canvas
     const notes = (page) => page.locator('.react-flow__node-note')

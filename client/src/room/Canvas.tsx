@@ -2,7 +2,7 @@
  * The design canvas: React Flow bound to the room's Yjs document through the accessors of
  * ../schema.ts, with presence (pointer, selection, viewport) published to awareness.
  */
-import { memo, useCallback, useEffect, useMemo, useRef, useState, type DragEvent, type ReactNode } from 'react'
+import { memo, useCallback, useEffect, useMemo, useRef, useState, useSyncExternalStore, type DragEvent, type ReactNode } from 'react'
 import {
   Background,
   BackgroundVariant,
@@ -65,6 +65,8 @@ const MULTI_KEYS = ['Shift', 'Meta', 'Control']
 const PAN_BUTTONS = [1, 2]
 /** How close (in screen pixels) a moved node's edge or centre must come to another's to snap to it. */
 const GUIDE_SNAP_PX = 6
+/** Above this many nodes only the visible ones are rendered and a drag does not auto-pan. */
+const BIG_DESIGN = 150
 /** Below this zoom a node's text is a few pixels high: nodes are drawn as boxes (canvas.css, `tb-far`). */
 const FAR_ZOOM = 0.35
 
@@ -90,6 +92,22 @@ export interface CanvasProps {
 
 function sameGuides(a: Guide[], b: Guide[]): boolean {
   return a.length === b.length && a.every((g, i) => g.axis === b[i].axis && g.at === b[i].at && g.from === b[i].from && g.to === b[i].to)
+}
+
+/** The alignment guides of the node being moved, for the one component that draws them. */
+class GuideStore {
+  private guides: Guide[] = []
+  private listeners = new Set<() => void>()
+  get = (): Guide[] => this.guides
+  subscribe = (f: () => void): (() => void) => {
+    this.listeners.add(f)
+    return () => this.listeners.delete(f)
+  }
+  set(next: Guide[]): void {
+    if (sameGuides(this.guides, next)) return
+    this.guides = next
+    this.listeners.forEach((f) => f())
+  }
 }
 
 /** Calls f at most once per `ms`, always with the latest arguments (trailing call kept). */
@@ -154,7 +172,9 @@ export const Canvas = memo(function Canvas(props: CanvasProps) {
   // would otherwise fit on the first node an empty room gets: the first drop jumped to the centre
   // at 120 % zoom and the next drops landed on top of it (issue 24, item 3).
   const [fitOnInit] = useState(() => root(doc).nodes.size > 0)
-  const [guides, setGuides] = useState<Guide[]>([])
+  // The guides shown live outside the canvas's state: they change many times during a drag, and a
+  // render of the canvas walks React Flow's whole tree (300 nodes and edges) for nothing.
+  const [guides] = useState(() => new GuideStore())
   const [connecting, setConnecting] = useState(false)
   // The tools of Excalidraw and tldraw (issue 24, item 3): with the select tool a drag on the empty
   // canvas selects with a box, and the canvas pans with Space + drag, the middle or right button or
@@ -235,10 +255,38 @@ export const Canvas = memo(function Canvas(props: CanvasProps) {
     moveNodes(doc, moves)
   }, [doc])
 
+  // A drag's moves go straight into React Flow's store, not through the controlled `nodes` array
+  // (issue 24, item 9): each new array made React Flow re-adopt every node and the canvas and the
+  // minimap render again, 10 ms of a frame on a 300-node design with all of it in view. The drag's
+  // first change (it marks the node as dragging, which keeps the document's 40 ms position writes
+  // off the canvas, ../flow.ts `patchNodes`) and its last (the exact final position) go through the
+  // array as any other change; in between the store holds the moved node and the array keeps the
+  // node as it was when the drag began. React Flow re-adopts a node only when its object changes,
+  // so a render of the array mid-drag leaves the moved node where the store has it.
+  const store = useStoreApi<DesignFlowNode, Edge>()
+  const dragging = useRef(new Set<string>())
+  /** The other nodes' boxes for the alignment guides, taken once per drag (they do not move). */
+  const guideBoxes = useRef<{ id: string; boxes: { x: number; y: number; width: number; height: number }[] } | null>(null)
+  const moveInStore = useCallback(
+    (moves: { id: string; position: { x: number; y: number } }[]) => {
+      const s = store.getState()
+      for (const m of moves) {
+        const n = s.nodeLookup.get(m.id)
+        if (!n) continue
+        // design nodes have no parents: the absolute position is the position
+        s.nodeLookup.set(m.id, { ...n, position: m.position, internals: { ...n.internals, positionAbsolute: m.position } })
+      }
+      // the same lookup, changed in place as React Flow's own updates do: one notification
+      store.setState({ nodeLookup: s.nodeLookup })
+    },
+    [store],
+  )
+
   const onNodesChange = useCallback(
     (changes: NodeChange<DesignFlowNode>[]) => {
       const local: NodeChange<DesignFlowNode>[] = []
       const removed: string[] = []
+      const inStore: { id: string; position: { x: number; y: number } }[] = []
       let dragEnded = false
       // Dragged nodes: a single node lines up with the others when it comes close (alignment
       // guides, from the pointer's own position); an axis without a guide snaps to the grid when
@@ -251,14 +299,17 @@ export const Canvas = memo(function Canvas(props: CanvasProps) {
         let shown: Guide[] = []
         if (drags.length === 1) {
           const c = drags[0]
-          const all = rf.getNodes()
-          const me = all.find((n) => n.id === c.id)
+          const me = store.getState().nodeLookup.get(c.id)
           if (me && c.position) {
             const size = (n: { measured?: { width?: number; height?: number } }) => ({
               width: n.measured?.width ?? 0,
               height: n.measured?.height ?? 0,
             })
-            const others = all.filter((n) => n.id !== c.id && !n.selected).map((n) => ({ ...n.position, ...size(n) }))
+            if (guideBoxes.current?.id !== c.id) {
+              const others = rf.getNodes().filter((n) => n.id !== c.id && !n.selected)
+              guideBoxes.current = { id: c.id, boxes: others.map((n) => ({ ...n.position, ...size(n) })) }
+            }
+            const others = guideBoxes.current.boxes
             const snapped = snapToGuides({ ...c.position, ...size(me) }, others, GUIDE_SNAP_PX / rf.getZoom())
             c.position = { x: snapped.x, y: snapped.y }
             shown = snapped.guides
@@ -276,7 +327,7 @@ export const Canvas = memo(function Canvas(props: CanvasProps) {
         }
         const next = drags.some((c) => c.dragging) ? shown : []
         // the same guides as the last frame keep their array: no render of the guides layer
-        setGuides((prev) => (sameGuides(prev, next) ? prev : next))
+        guides.set(next)
       }
       for (const c of changes) {
         if (c.type === 'remove') {
@@ -285,16 +336,24 @@ export const Canvas = memo(function Canvas(props: CanvasProps) {
         }
         if (c.type === 'position' && c.position && !readOnly) {
           pendingMoves.current.set(c.id, { x: Math.round(c.position.x), y: Math.round(c.position.y) })
-          if (c.dragging === false) dragEnded = true
+          if (c.dragging === false) {
+            dragEnded = true
+            dragging.current.delete(c.id)
+          } else if (c.dragging && dragging.current.has(c.id)) {
+            inStore.push({ id: c.id, position: c.position })
+            continue
+          } else if (c.dragging) dragging.current.add(c.id)
         }
         local.push(c)
       }
+      if (dragEnded) guideBoxes.current = null
+      if (inStore.length) moveInStore(inStore)
       if (local.length) setNodes((prev) => applyNodeChanges(local, prev))
       if (removed.length && !readOnly) deleteElements(doc, removed)
       if (dragEnded) flushMoves()
       else if (pendingMoves.current.size && frame.current === null) frame.current = setTimeout(flushMoves, 40)
     },
-    [doc, readOnly, flushMoves, rf, snap],
+    [doc, readOnly, flushMoves, rf, snap, store, moveInStore, guides],
   )
 
   const onEdgesChange = useCallback(
@@ -432,7 +491,6 @@ export const Canvas = memo(function Canvas(props: CanvasProps) {
   const onMoveEnd = useCallback(() => canvasRef.current?.classList.remove('tb-moving'), [])
   // Far out, nodes are drawn as boxes: a class on the element as the zoom crosses the threshold, so
   // that no node re-renders (their text and icons are hidden by CSS, sizes unchanged).
-  const store = useStoreApi()
   useEffect(() => {
     let far: boolean | null = null
     const apply = (zoom: number) => {
@@ -505,7 +563,11 @@ export const Canvas = memo(function Canvas(props: CanvasProps) {
         fitViewOptions={FIT_OPTIONS}
         minZoom={0.1}
         maxZoom={2.5}
-        onlyRenderVisibleElements={nodes.length > 150}
+        onlyRenderVisibleElements={nodes.length > BIG_DESIGN}
+        // Auto-pan (the view following a node dragged to the canvas's side) repaints the whole
+        // design on each of its frames: 25–40 ms on 300 nodes, the slowest frames of a drag (issue
+        // 24, item 9). On a big design a drag stays in the view, as in Excalidraw; pan and drag on.
+        autoPanOnNodeDrag={nodes.length <= BIG_DESIGN}
         proOptions={PRO_OPTIONS}
         aria-label="Design canvas"
       >
@@ -514,7 +576,7 @@ export const Canvas = memo(function Canvas(props: CanvasProps) {
         <DesignMap nodes={nodes} nodeColor={nodeColor} ariaLabel="Minimap" />
         <RemoteCursors awareness={awareness} />
         <SelectionTags awareness={awareness} />
-        <Guides guides={guides} />
+        <Guides store={guides} />
         {props.overlay}
       </ReactFlow>
       {(heat.nodes.size > 0 || failing.size > 0) && (
@@ -614,7 +676,8 @@ const DotGrid = memo(function DotGrid() {
 })
 
 /** The alignment guides of the node being moved, in flow coordinates, one pixel wide on screen. */
-const Guides = memo(function Guides({ guides }: { guides: Guide[] }) {
+const Guides = memo(function Guides({ store }: { store: GuideStore }) {
+  const guides = useSyncExternalStore(store.subscribe, store.get)
   const zoom = useStore((s) => s.transform[2])
   if (guides.length === 0) return null
   const w = 1 / zoom
