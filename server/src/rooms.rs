@@ -11,6 +11,8 @@
 //! the lock is never held while the store is read; joins queue in the mailbox meanwhile.
 
 use std::collections::HashMap;
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
@@ -75,26 +77,32 @@ impl Rooms {
         let weak = tx.downgrade();
         drop(tx);
         let store = deps.store.clone();
-        self.tracker.spawn(async move {
-            let exit = match Room::load(room_id.clone(), deps, shared).await {
-                Ok(room) => room.run(rx, weak).await,
-                Err(e) => {
-                    tracing::error!(room = %room_id, error = %e, "loading room failed");
-                    // Dropping the receiver fails every queued join; their sockets close with 1011.
-                    Exit::Stopped
-                }
-            };
+        // The loaded `Room` goes straight into a boxed `run`, out of an arm with no `.await` in it:
+        // held across the await (as the match's own value was), every loaded room kept 5 KB more
+        // in this task for its whole life (BENCHMARKS.md, scenario 4).
+        let task = async move {
+            let run: Pin<Box<dyn Future<Output = Exit> + Send>> =
+                match Box::pin(Room::load(room_id.clone(), deps, shared)).await {
+                    Ok(room) => Box::pin(room.run(rx, weak)),
+                    Err(e) => {
+                        tracing::error!(room = %room_id, error = %e, "loading room failed");
+                        // Dropping the receiver fails every queued join; their sockets close with 1011.
+                        Box::pin(std::future::ready(Exit::Stopped))
+                    }
+                };
+            let exit = run.await;
             // The actor has closed its mailbox: a join from here on starts a fresh actor, which
             // this removal must not forget.
             remove_if_current(&map, &room_id, generation);
             if exit == Exit::Idle {
                 // One stored row makes the next load fast (joiners are answered from it while the
                 // document is integrated). A failure only means a slower next load.
-                if let Err(e) = store.compact(&room_id).await {
+                if let Err(e) = Box::pin(store.compact(&room_id)).await {
                     tracing::warn!(room = %room_id, error = %e, "compacting an unloaded room failed");
                 }
             }
-        });
+        };
+        self.tracker.spawn(task);
         handle
     }
 

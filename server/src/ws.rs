@@ -62,6 +62,9 @@ const READ_ONLY_NOTICE: Duration = Duration::from_secs(1);
 /// Every message below it (nearly all of them) is one frame, as before.
 pub const FRAGMENT_BYTES: usize = 256 * 1024;
 
+/// tungstenite's read buffer per connection (see `handler`).
+const READ_BUFFER: usize = 1024;
+
 /// The upgraded connection.
 type Socket = WebSocketStream<TokioIo<Upgraded>>;
 
@@ -126,7 +129,10 @@ pub async fn handler(
         // Small buffers: most connections are idle most of the time, and 10,000 of them must fit
         // in a few hundred megabytes. Large messages still work; the read buffer grows as needed,
         // and the writer never hands tungstenite more than one fragment at a time (FRAGMENT_BYTES).
-        .read_buffer_size(4 * 1024)
+        // The read buffer is kept for the connection's life, so its size is paid by every idle
+        // connection: 1 KiB holds the messages clients send all the time (awareness, small edits)
+        // in one read; a larger edit takes a read per KiB (BENCHMARKS.md, scenario 4).
+        .read_buffer_size(READ_BUFFER)
         .write_buffer_size(0);
 
     // Authorise before upgrading, but refuse through a close code after the upgrade: the stock client
@@ -145,12 +151,17 @@ pub async fn handler(
         let socket =
             WebSocketStream::from_raw_socket(TokioIo::new(upgraded), WsRole::Server, Some(config))
                 .await;
+        // Boxed: this task lives as long as the connection, and a future is as large as its
+        // largest state. Inline, `serve` (with the join and every rare step) made each idle
+        // connection hold 11 KB here; boxed, only the small `serve` state it is in is allocated.
         match verdict {
-            Ok((room_id, role, token)) => serve(socket, state, room_id, role, token).await,
+            Ok((room_id, role, token)) => {
+                Box::pin(serve(socket, state, room_id, role, token)).await
+            }
             Err(e) => {
                 tracing::info!(room = %room, reason = %e, "websocket refused");
                 inc(&state.metrics.rejected_messages, 1);
-                close_now(socket, Closing::from(&e)).await;
+                Box::pin(close_now(socket, Closing::from(&e))).await;
             }
         }
     }));
@@ -283,7 +294,9 @@ async fn serve(socket: Socket, state: AppState, room_id: RoomId, role: Role, tok
     };
 
     let (sink, stream) = socket.split();
-    let room = match state.rooms.join(&room_id, conn).await {
+    // Boxed, as every step a connection goes through once: it is freed before the connection
+    // idles, instead of widening the connection's future for its whole life.
+    let room = match Box::pin(state.rooms.join(&room_id, conn)).await {
         Ok(room) => room,
         Err(e) => {
             tracing::error!(room = %room_id, error = %e, "join failed");
@@ -292,7 +305,7 @@ async fn serve(socket: Socket, state: AppState, room_id: RoomId, role: Role, tok
                 code: e.close_code().code().into(),
                 reason: Utf8Bytes::from(e.to_string()),
             };
-            let _ = sink.send(Message::Close(Some(frame))).await;
+            let _ = Box::pin(sink.send(Message::Close(Some(frame)))).await;
             return;
         }
     };
@@ -329,7 +342,7 @@ async fn serve(socket: Socket, state: AppState, room_id: RoomId, role: Role, tok
         }
     };
     control.stop();
-    let _ = room.tx.send(RoomCommand::Leave { conn: conn_id }).await;
+    let _ = Box::pin(room.tx.send(RoomCommand::Leave { conn: conn_id })).await;
     drop(outbox_tx);
     let sink = writer.await;
     if !peer_gone
@@ -337,7 +350,7 @@ async fn serve(socket: Socket, state: AppState, room_id: RoomId, role: Role, tok
         && let Ok(sink) = sink
         && let Ok(socket) = sink.reunite(stream)
     {
-        drain(socket).await;
+        Box::pin(drain(socket)).await;
     }
     dec(&state.metrics.connections);
     tracing::debug!(room = %room_id, conn = conn_id.0, "disconnected");
@@ -473,16 +486,21 @@ async fn read_loop(
         if inbound.is_empty() {
             continue;
         }
-        // Awaiting a mailbox slot slows a flooding client down instead of growing memory.
-        if room
-            .tx
-            .send(RoomCommand::Inbound {
-                conn,
-                messages: inbound,
-            })
-            .await
-            .is_err()
-        {
+        // Awaiting a mailbox slot slows a flooding client down instead of growing memory. Tried
+        // without waiting first, and the wait boxed: a send future inline would be part of every
+        // idle connection's reader.
+        let command = RoomCommand::Inbound {
+            conn,
+            messages: inbound,
+        };
+        let sent = match room.tx.try_send(command) {
+            Ok(()) => Ok(()),
+            Err(mpsc::error::TrySendError::Full(command)) => {
+                Box::pin(room.tx.send(command)).await.map_err(|_| ())
+            }
+            Err(mpsc::error::TrySendError::Closed(_)) => Err(()),
+        };
+        if sent.is_err() {
             return Err(Closing::new(CloseCode::TryAgainLater));
         }
     }
@@ -601,7 +619,8 @@ async fn write_loop(
                 tokio::select! {
                     biased;
                     _ = &mut cancelled => break,
-                    written = write_batch(&mut sink, &mut batch, write_timeout) => written,
+                    // Boxed (here and below): allocated per write, not held by an idle writer.
+                    written = Box::pin(write_batch(&mut sink, &mut batch, write_timeout)) => written,
                 }
             }
             _ = keepalive.tick() => {
@@ -611,7 +630,7 @@ async fn write_loop(
                 tokio::select! {
                     biased;
                     _ = &mut cancelled => break,
-                    written = write_keepalive(&mut sink, write_timeout) => written,
+                    written = Box::pin(write_keepalive(&mut sink, write_timeout)) => written,
                 }
             }
         };
@@ -642,7 +661,7 @@ async fn write_loop(
     };
     // A slow consumer must read what is already buffered before it sees the close frame: give it
     // time, but not forever (a dead peer must not hold the task).
-    let _ = timeout(CLOSE_GRACE, sink.send(Message::Close(Some(frame)))).await;
+    let _ = Box::pin(timeout(CLOSE_GRACE, sink.send(Message::Close(Some(frame))))).await;
     sink
 }
 
