@@ -27,6 +27,7 @@ use crate::close::CloseCode;
 use crate::ids::RoomId;
 use crate::metrics::{dec, inc};
 use crate::rows::{RowKey, Transition};
+use crate::store::Store;
 use crate::store::persister::OnSaved;
 
 /// Why a room's actor ended.
@@ -382,10 +383,7 @@ impl Room {
                 self.transitions.push(events, &self.deps, self.core.id())
             }
             Effect::RecordHistory(rows) => {
-                let store = self.deps.store.clone();
-                let room = self.core.id().clone();
-                while self.interview_writes.try_join_next().is_some() {}
-                self.interview_writes.spawn(async move {
+                self.spawn_write(|store, room| async move {
                     if let Err(e) = store.append_history(&room, &rows).await {
                         tracing::error!(room = %room, error = %e, rows = rows.len(), "storing the room's history failed");
                     }
@@ -397,10 +395,7 @@ impl Room {
                 role,
                 at_ms,
             } => {
-                let store = self.deps.store.clone();
-                let room = self.core.id().clone();
-                while self.interview_writes.try_join_next().is_some() {}
-                self.interview_writes.spawn(async move {
+                self.spawn_write(|store, room| async move {
                     if let Err(e) = store
                         .record_participant(&room, client, &name, &role, at_ms)
                         .await
@@ -417,10 +412,7 @@ impl Room {
             } => {
                 // Off the room's task; the store keeps the highest version whatever order the
                 // writes finish in. A failure is logged: the state lives on in memory and on peers.
-                let store = self.deps.store.clone();
-                let room = self.core.id().clone();
-                while self.interview_writes.try_join_next().is_some() {}
-                self.interview_writes.spawn(async move {
+                self.spawn_write(|store, room| async move {
                     if let Err(e) = store
                         .save_interview(&room, &state, version, &action, at_ms)
                         .await
@@ -431,6 +423,18 @@ impl Room {
             }
             Effect::Unload => self.unload = true,
         }
+    }
+
+    /// Runs one of the room's side writes (history, participants, interview state) off its task,
+    /// tracked so that shutdown waits for it; finished ones are reaped first so the set stays small.
+    fn spawn_write<F, Fut>(&mut self, write: F)
+    where
+        F: FnOnce(Arc<Store>, RoomId) -> Fut,
+        Fut: std::future::Future<Output = ()> + Send + 'static,
+    {
+        while self.interview_writes.try_join_next().is_some() {}
+        let fut = write(self.deps.store.clone(), self.core.id().clone());
+        self.interview_writes.spawn(fut);
     }
 
     fn submit(&mut self, now: Instant, submission: Submission) {
