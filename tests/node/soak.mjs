@@ -495,6 +495,12 @@ async function main() {
   const firstMb = median(first) / 1024; const lastMb = median(last) / 1024;
   const ratio = lastMb / firstMb;
   const memoryOk = Number.isFinite(ratio) && Math.abs(ratio - 1) <= 0.10;
+  // Where the memory is (columns 3 and 4, kB, from /metrics): medians of the same two windows.
+  const part = (col) => {
+    const a = median(rows.filter(([t]) => t >= w0 && t < w0 + w).map((r) => r[col]).filter((x) => x > 0)) / 1024;
+    const b = median(rows.filter(([t]) => t >= total - w && t <= total).map((r) => r[col]).filter((x) => x > 0)) / 1024;
+    return { first_window_median: +a.toFixed(1), last_window_median: +b.toFixed(1) };
+  };
 
   // The server: alive, healthy, and what it logged.
   const h = await healthz();
@@ -524,6 +530,8 @@ async function main() {
       within_10_percent: memoryOk, min: +(Math.min(...all) / 1024).toFixed(1), max: +(Math.max(...all) / 1024).toFixed(1),
       samples: all.length, first_samples: first.length, last_samples: last.length,
     },
+    sqlite_mb: part(3),
+    heap_committed_mb: part(4),
     counts,
     convergence,
     server: { alive_and_healthy: serverAlive, healthz: h, log_errors: level('ERROR'), log_warnings: level('WARN'), panics, messages },
