@@ -672,6 +672,13 @@ async fn a_poisoned_update_is_refused_and_the_room_keeps_serving() {
             writer_map.insert(txn, "before", "poison");
         })
         .await;
+    // Stored before the poison arrives: frames of two connections are not ordered with each other.
+    assert!(
+        writer
+            .pump_until(Duration::from_secs(10), |c| c.saved())
+            .await,
+        "the writer's edit is stored"
+    );
     let mut attacker = WsClient::connect(&server.ws_url(&room, &edit)).await;
     attacker.send(protocol::encode_update(POISON)).await;
     attacker
