@@ -33,6 +33,7 @@ use crate::auth::{TokenQuery, authorize_holder};
 use crate::close::CloseCode;
 use crate::ids::{Role, RoomId, TokenHash};
 use crate::metrics::{Metrics, dec, inc};
+use crate::room::outbox::{OutboxReceiver, OutboxSender, outbox};
 use crate::room::{ConnControl, ConnHandle, ConnId, Inbound, RoomCommand, RoomHandle, Side};
 use crate::state::AppState;
 use crate::sync::{ClientMessage, guard, parse_frame, protocol};
@@ -283,7 +284,7 @@ async fn serve(socket: Socket, state: AppState, room_id: RoomId, role: Role, tok
     let conn_id = ConnId::next();
     // The greeting alone is up to five messages (step 1, awareness, session, validation, saved): a
     // smaller outbox would drop part of it.
-    let (outbox_tx, outbox_rx) = mpsc::channel(state.config.outbox_capacity.max(MIN_OUTBOX));
+    let (outbox_tx, outbox_rx) = outbox(state.config.outbox_capacity.max(MIN_OUTBOX));
     let control = Arc::new(ConnControl::default());
     let conn = ConnHandle {
         id: conn_id,
@@ -386,7 +387,7 @@ async fn read_loop(
     room: &RoomHandle,
     conn: ConnId,
     role: Role,
-    outbox: &mpsc::Sender<Bytes>,
+    outbox: &OutboxSender,
     control: &ConnControl,
 ) -> Result<ReadEnd, Closing> {
     let mut last_notice: Option<Instant> = None;
@@ -585,7 +586,7 @@ async fn write_keepalive(
 /// timeout ends it even when the outbox never fills.
 async fn write_loop(
     mut sink: SplitSink<Socket, Message>,
-    mut outbox: mpsc::Receiver<Bytes>,
+    mut outbox: OutboxReceiver,
     control: Arc<ConnControl>,
     metrics: Arc<Metrics>,
     write_timeout: Duration,
@@ -601,17 +602,12 @@ async fn write_loop(
         let written = tokio::select! {
             biased;
             _ = &mut cancelled => break,
-            message = outbox.recv() => {
-                let Some(first) = message else { break };
-                // Take everything already queued (up to a batch), merge runs of updates, feed the
-                // rest in order, then flush once.
-                batch.push(first);
-                while batch.len() < WRITE_BATCH {
-                    match outbox.try_recv() {
-                        Ok(next) => batch.push(next),
-                        Err(_) => break,
-                    }
+            open = outbox.recv_many(&mut batch, WRITE_BATCH) => {
+                if !open {
+                    break;
                 }
+                // Everything already queued (up to a batch): merge runs of updates, feed the rest
+                // in order, then flush once.
                 let merged = protocol::coalesce_updates(&mut batch);
                 if merged > 0 {
                     inc(&metrics.updates_coalesced, merged as u64);

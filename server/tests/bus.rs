@@ -15,6 +15,7 @@ use tierboard::bus::{LocalHub, RECONCILE_JITTER, RECONCILE_PERIOD};
 use tierboard::clock::now_ms;
 use tierboard::ids::{InstanceId, Role, RoomId};
 use tierboard::metrics::Metrics;
+use tierboard::room::outbox::{OutboxReceiver, outbox};
 use tierboard::room::{
     ConnControl, ConnHandle, ConnId, Inbound, RoomCommand, RoomDeps, RoomHandle,
 };
@@ -22,7 +23,6 @@ use tierboard::rooms::Rooms;
 use tierboard::store::{NewRoom, Persister, Store};
 use tierboard::sync::protocol::{write_buf, write_var};
 use tierboard::sync::{ClientMessage, parse_frame};
-use tokio::sync::mpsc;
 use yrs::updates::decoder::Decode;
 use yrs::{
     Doc, GetString, Map, MapRef, ReadTxn, StateVector, Text, TextRef, Transact, TransactionMut,
@@ -93,14 +93,14 @@ struct Peer {
     doc: Doc,
     conn: ConnId,
     room: RoomHandle,
-    outbox: mpsc::Receiver<Bytes>,
+    outbox: OutboxReceiver,
     /// Every awareness payload received.
     awareness: Vec<Bytes>,
 }
 
 impl Peer {
     async fn join(instance: &Instance, room: &RoomId) -> Peer {
-        let (tx, outbox) = mpsc::channel(4096);
+        let (tx, outbox) = outbox(4096);
         let conn = ConnHandle {
             id: ConnId::next(),
             role: Role::Edit,
@@ -171,7 +171,7 @@ impl Peer {
 
     /// Applies everything the room has sent so far.
     fn pump(&mut self) {
-        while let Ok(frame) = self.outbox.try_recv() {
+        while let Some(frame) = self.outbox.try_recv() {
             // tierboard's own JSON messages (session, saved, validation) are not y-websocket messages.
             let Ok(messages) = parse_frame(&frame) else {
                 continue;

@@ -22,6 +22,7 @@ use super::conn::{ConnHandle, ConnId};
 use super::core::{Inbound, PERSIST_RETRY, RoomCore, RoomStatus};
 use super::effect::{Effect, Refused, Rows, Submission};
 use super::load::{self, Host, Loading};
+use super::outbox::SendError;
 use crate::bus::{BusEvent, Dropped, Envelope, Subscription};
 use crate::close::CloseCode;
 use crate::ids::RoomId;
@@ -198,11 +199,7 @@ impl Room {
             .behind
             .iter()
             .copied()
-            .filter(|id| {
-                conns
-                    .get(id)
-                    .is_none_or(|c| c.outbox.capacity() == c.outbox.max_capacity())
-            })
+            .filter(|id| conns.get(id).is_none_or(|c| c.outbox.is_empty()))
             .collect();
         if drained.is_empty() {
             return;
@@ -340,13 +337,13 @@ impl Room {
                 let len = message.len() as u64;
                 match conn.outbox.try_send(message) {
                     Ok(()) => inc(&metrics.bytes_out, len),
-                    Err(mpsc::error::TrySendError::Full(_)) => {
+                    Err(SendError::Full) => {
                         self.behind.insert(to);
                         self.slow.push(to);
                     }
                     // The connection's writer has ended and its `Leave` is on the way: not a slow
                     // consumer.
-                    Err(mpsc::error::TrySendError::Closed(_)) => {}
+                    Err(SendError::Closed) => {}
                 }
             }
             Effect::Broadcast { message, except } => {
@@ -357,11 +354,11 @@ impl Room {
                     }
                     match conn.outbox.try_send(message.clone()) {
                         Ok(()) => sent += 1,
-                        Err(mpsc::error::TrySendError::Full(_)) => {
+                        Err(SendError::Full) => {
                             self.behind.insert(*id);
                             self.slow.push(*id);
                         }
-                        Err(mpsc::error::TrySendError::Closed(_)) => {}
+                        Err(SendError::Closed) => {}
                     }
                 }
                 inc(&metrics.updates_out, sent);

@@ -5,12 +5,12 @@
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU16, AtomicU64, Ordering};
 
-use bytes::Bytes;
 use futures::task::AtomicWaker;
-use tokio::sync::mpsc;
 
 use crate::close::CloseCode;
 use crate::ids::{Role, TokenHash};
+
+use super::outbox::OutboxSender;
 
 /// A connection id, unique within the process.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -118,7 +118,7 @@ pub struct ConnHandle {
     /// Bounded outbox. When it is full the client is behind: nothing more is queued until it has
     /// drained, then the room sends it one update with everything it missed (`core/catchup.rs`).
     /// A client that stops reading is dropped by its writer's timeout.
-    pub outbox: mpsc::Sender<Bytes>,
+    pub outbox: OutboxSender,
     pub control: Arc<ConnControl>,
 }
 

@@ -28,6 +28,7 @@ mod conn;
 mod core;
 mod effect;
 mod load;
+pub mod outbox;
 #[cfg(test)]
 mod tests;
 
