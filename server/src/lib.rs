@@ -25,6 +25,7 @@
 //! - [`http`], [`ws`]: the routes and the WebSocket adapter.
 //! - [`openapi`]: the OpenAPI document of the HTTP API, served at `/api/openapi.json`.
 //! - [`metrics`]: Prometheus counters.
+//! - [`queue`]: the bounded queues between tasks (mailboxes, bus inboxes, outboxes), empty when idle.
 //! - [`listen`]: accepting connections: caps per address and in total, the header-read timeout.
 //! - [`ratelimit`]: per-address token buckets (room creation).
 //! - [`server`]: start-up and graceful shutdown.
@@ -43,6 +44,7 @@ pub mod listen;
 pub mod metrics;
 pub mod openapi;
 pub mod problems;
+pub mod queue;
 pub mod ratelimit;
 pub mod report;
 pub mod retention;

@@ -16,7 +16,9 @@ use std::pin::Pin;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::oneshot;
+
+use crate::queue;
 use tokio_util::task::TaskTracker;
 
 use crate::close::CloseCode;
@@ -60,7 +62,7 @@ impl Rooms {
         {
             return handle.clone();
         }
-        let (tx, rx) = mpsc::channel(MAILBOX);
+        let (tx, rx) = queue::channel(MAILBOX);
         let generation = self.generation.fetch_add(1, Ordering::Relaxed);
         let shared = Arc::new(RoomShared::default());
         let handle = RoomHandle {
@@ -307,7 +309,7 @@ mod tests {
     use super::*;
 
     fn handle(generation: u64) -> RoomHandle {
-        let (tx, _rx) = mpsc::channel(1);
+        let (tx, _rx) = queue::channel(1);
         RoomHandle {
             tx,
             shared: Arc::new(RoomShared::default()),

@@ -18,7 +18,7 @@ use futures::stream::{SplitSink, SplitStream};
 use futures::{SinkExt, StreamExt};
 use hyper::upgrade::{OnUpgrade, Upgraded};
 use hyper_util::rt::TokioIo;
-use tokio::sync::mpsc;
+
 use tokio::time::{Instant, timeout};
 use tokio_tungstenite::WebSocketStream;
 use tungstenite::handshake::derive_accept_key;
@@ -33,7 +33,7 @@ use crate::auth::{TokenQuery, authorize_holder};
 use crate::close::CloseCode;
 use crate::ids::{Role, RoomId, TokenHash};
 use crate::metrics::{Metrics, dec, inc};
-use crate::room::outbox::{OutboxReceiver, OutboxSender, outbox};
+use crate::queue::{self, error::TrySendError};
 use crate::room::{ConnControl, ConnHandle, ConnId, Inbound, RoomCommand, RoomHandle, Side};
 use crate::state::AppState;
 use crate::sync::{ClientMessage, guard, parse_frame, protocol};
@@ -284,7 +284,7 @@ async fn serve(socket: Socket, state: AppState, room_id: RoomId, role: Role, tok
     let conn_id = ConnId::next();
     // The greeting alone is up to five messages (step 1, awareness, session, validation, saved): a
     // smaller outbox would drop part of it.
-    let (outbox_tx, outbox_rx) = outbox(state.config.outbox_capacity.max(MIN_OUTBOX));
+    let (outbox_tx, outbox_rx) = queue::channel(state.config.outbox_capacity.max(MIN_OUTBOX));
     let control = Arc::new(ConnControl::default());
     let conn = ConnHandle {
         id: conn_id,
@@ -387,7 +387,7 @@ async fn read_loop(
     room: &RoomHandle,
     conn: ConnId,
     role: Role,
-    outbox: &OutboxSender,
+    outbox: &queue::Sender<Bytes>,
     control: &ConnControl,
 ) -> Result<ReadEnd, Closing> {
     let mut last_notice: Option<Instant> = None;
@@ -496,10 +496,10 @@ async fn read_loop(
         };
         let sent = match room.tx.try_send(command) {
             Ok(()) => Ok(()),
-            Err(mpsc::error::TrySendError::Full(command)) => {
+            Err(TrySendError::Full(command)) => {
                 Box::pin(room.tx.send(command)).await.map_err(|_| ())
             }
-            Err(mpsc::error::TrySendError::Closed(_)) => Err(()),
+            Err(TrySendError::Closed(_)) => Err(()),
         };
         if sent.is_err() {
             return Err(Closing::new(CloseCode::TryAgainLater));
@@ -586,7 +586,7 @@ async fn write_keepalive(
 /// timeout ends it even when the outbox never fills.
 async fn write_loop(
     mut sink: SplitSink<Socket, Message>,
-    mut outbox: OutboxReceiver,
+    mut outbox: queue::Receiver<Bytes>,
     control: Arc<ConnControl>,
     metrics: Arc<Metrics>,
     write_timeout: Duration,
@@ -602,8 +602,8 @@ async fn write_loop(
         let written = tokio::select! {
             biased;
             _ = &mut cancelled => break,
-            open = outbox.recv_many(&mut batch, WRITE_BATCH) => {
-                if !open {
+            taken = outbox.recv_many(&mut batch, WRITE_BATCH) => {
+                if taken == 0 {
                     break;
                 }
                 // Everything already queued (up to a batch): merge runs of updates, feed the rest

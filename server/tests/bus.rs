@@ -15,7 +15,7 @@ use tierboard::bus::{LocalHub, RECONCILE_JITTER, RECONCILE_PERIOD};
 use tierboard::clock::now_ms;
 use tierboard::ids::{InstanceId, Role, RoomId};
 use tierboard::metrics::Metrics;
-use tierboard::room::outbox::{OutboxReceiver, outbox};
+use tierboard::queue;
 use tierboard::room::{
     ConnControl, ConnHandle, ConnId, Inbound, RoomCommand, RoomDeps, RoomHandle,
 };
@@ -93,14 +93,14 @@ struct Peer {
     doc: Doc,
     conn: ConnId,
     room: RoomHandle,
-    outbox: OutboxReceiver,
+    outbox: queue::Receiver<Bytes>,
     /// Every awareness payload received.
     awareness: Vec<Bytes>,
 }
 
 impl Peer {
     async fn join(instance: &Instance, room: &RoomId) -> Peer {
-        let (tx, outbox) = outbox(4096);
+        let (tx, outbox) = queue::channel(4096);
         let conn = ConnHandle {
             id: ConnId::next(),
             role: Role::Edit,

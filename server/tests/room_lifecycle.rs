@@ -18,7 +18,7 @@ use tierboard::clock::now_ms;
 use tierboard::config::ServeConfig;
 use tierboard::ids::{InstanceId, Role, RoomId};
 use tierboard::metrics::Metrics;
-use tierboard::room::outbox::{OutboxReceiver, outbox};
+use tierboard::queue;
 use tierboard::room::{ConnControl, ConnHandle, ConnId, Room, RoomCommand, RoomDeps};
 use tierboard::rooms::Rooms;
 use tierboard::store::scratch::ScratchSchema;
@@ -94,12 +94,12 @@ impl Registry {
     }
 }
 
-fn conn() -> (ConnHandle, OutboxReceiver) {
+fn conn() -> (ConnHandle, queue::Receiver<Bytes>) {
     conn_with_outbox(64)
 }
 
-fn conn_with_outbox(capacity: usize) -> (ConnHandle, OutboxReceiver) {
-    let (outbox, rx) = outbox(capacity);
+fn conn_with_outbox(capacity: usize) -> (ConnHandle, queue::Receiver<Bytes>) {
+    let (outbox, rx) = queue::channel(capacity);
     let handle = ConnHandle {
         id: ConnId::next(),
         role: Role::Edit,

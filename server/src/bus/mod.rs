@@ -40,8 +40,8 @@ use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
+use crate::queue::{self, error::TrySendError};
 use futures::future::BoxFuture;
-use tokio::sync::mpsc;
 
 use crate::ids::{InstanceId, RoomId};
 use crate::metrics::{Metrics, inc};
@@ -78,7 +78,7 @@ pub enum Dropped {
 /// A room's membership of the bus. Dropping it unsubscribes.
 pub struct Subscription {
     /// Bounded ([`INBOX`]); see the module docs for the policy when full. The room takes it.
-    pub events: Option<mpsc::Receiver<BusEvent>>,
+    pub events: Option<queue::Receiver<BusEvent>>,
     /// Set when an event for this room was dropped because `events` was full.
     pub lagged: Arc<AtomicBool>,
     _membership: Membership,
@@ -131,7 +131,7 @@ pub fn room_of_channel(channel: &[u8]) -> Option<RoomId> {
 
 struct Slot {
     token: u64,
-    tx: mpsc::Sender<BusEvent>,
+    tx: queue::Sender<BusEvent>,
     lagged: Arc<AtomicBool>,
 }
 
@@ -185,7 +185,7 @@ impl Inboxes {
 
     /// Adds (or replaces) a room's inbox.
     pub fn register(self: &Arc<Inboxes>, room: &RoomId) -> Subscription {
-        let (tx, events) = mpsc::channel(INBOX);
+        let (tx, events) = queue::channel(INBOX);
         let lagged = Arc::new(AtomicBool::new(false));
         let token = self.next_token.fetch_add(1, Ordering::Relaxed);
         self.lock().insert(
@@ -238,8 +238,8 @@ impl Inboxes {
         match slot.tx.try_send(event) {
             Ok(()) => Delivery::Delivered,
             // A closed inbox belongs to a room that is unloading; its successor reconciles on load.
-            Err(mpsc::error::TrySendError::Closed(_)) => Delivery::NotHere,
-            Err(mpsc::error::TrySendError::Full(_)) => {
+            Err(TrySendError::Closed(_)) => Delivery::NotHere,
+            Err(TrySendError::Full(_)) => {
                 if !slot.lagged.swap(true, Ordering::Relaxed) {
                     tracing::warn!(room = %room, "bus inbox full: dropping, the room will reconcile");
                 }

@@ -12,7 +12,7 @@ use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
 use bytes::Bytes;
-use tokio::sync::mpsc;
+
 use tokio::task::JoinHandle;
 use tokio::time::{Instant, sleep_until};
 use yrs::Doc;
@@ -22,11 +22,11 @@ use super::conn::{ConnHandle, ConnId};
 use super::core::{Inbound, PERSIST_RETRY, RoomCore, RoomStatus};
 use super::effect::{Effect, Refused, Rows, Submission};
 use super::load::{self, Host, Loading};
-use super::outbox::SendError;
 use crate::bus::{BusEvent, Dropped, Envelope, Subscription};
 use crate::close::CloseCode;
 use crate::ids::RoomId;
 use crate::metrics::{dec, inc};
+use crate::queue::{self, error::TrySendError};
 use crate::rows::{RowKey, Transition};
 use crate::store::Store;
 use crate::store::persister::OnSaved;
@@ -64,9 +64,9 @@ pub struct Room {
     /// Membership of the room's bus channel; dropping the room unsubscribes.
     bus: Subscription,
     /// The bus inbox, taken by [`Room::run`].
-    bus_events: Option<mpsc::Receiver<BusEvent>>,
+    bus_events: Option<queue::Receiver<BusEvent>>,
     loading: Option<Loading>,
-    tx_self: Option<mpsc::WeakSender<RoomCommand>>,
+    tx_self: Option<queue::WeakSender<RoomCommand>>,
     /// The effects being executed; swapped with the core's queue so both keep their capacity.
     effects: Vec<Effect>,
     /// Connections whose outbox was full during the effects being executed.
@@ -116,8 +116,8 @@ impl Room {
     /// Runs the actor until the room is idle and stored ([`Exit::Idle`]), or stopped.
     pub async fn run(
         mut self,
-        mut rx: mpsc::Receiver<RoomCommand>,
-        tx_self: mpsc::WeakSender<RoomCommand>,
+        mut rx: queue::Receiver<RoomCommand>,
+        tx_self: queue::WeakSender<RoomCommand>,
     ) -> Exit {
         self.tx_self = Some(tx_self);
         let mut bus_events = self.bus_events.take();
@@ -337,13 +337,13 @@ impl Room {
                 let len = message.len() as u64;
                 match conn.outbox.try_send(message) {
                     Ok(()) => inc(&metrics.bytes_out, len),
-                    Err(SendError::Full) => {
+                    Err(TrySendError::Full(_)) => {
                         self.behind.insert(to);
                         self.slow.push(to);
                     }
                     // The connection's writer has ended and its `Leave` is on the way: not a slow
                     // consumer.
-                    Err(SendError::Closed) => {}
+                    Err(TrySendError::Closed(_)) => {}
                 }
             }
             Effect::Broadcast { message, except } => {
@@ -354,11 +354,11 @@ impl Room {
                     }
                     match conn.outbox.try_send(message.clone()) {
                         Ok(()) => sent += 1,
-                        Err(SendError::Full) => {
+                        Err(TrySendError::Full(_)) => {
                             self.behind.insert(*id);
                             self.slow.push(*id);
                         }
-                        Err(SendError::Closed) => {}
+                        Err(TrySendError::Closed(_)) => {}
                     }
                 }
                 inc(&metrics.updates_out, sent);
@@ -479,7 +479,7 @@ impl Room {
                 saved_sv,
                 version,
             };
-            if let Err(mpsc::error::TrySendError::Full(ack)) = tx.try_send(ack)
+            if let Err(TrySendError::Full(ack)) = tx.try_send(ack)
                 // None only while the runtime itself is being torn down, when nobody waits anymore.
                 && let Ok(runtime) = tokio::runtime::Handle::try_current()
             {
@@ -584,7 +584,7 @@ impl TransitionWriter {
 }
 
 /// The next bus event, or never when there is no (longer an) inbox.
-async fn recv_bus(events: &mut Option<mpsc::Receiver<BusEvent>>) -> Option<BusEvent> {
+async fn recv_bus(events: &mut Option<queue::Receiver<BusEvent>>) -> Option<BusEvent> {
     match events {
         Some(rx) => match rx.recv().await {
             Some(event) => Some(event),

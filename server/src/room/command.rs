@@ -6,7 +6,9 @@ use std::sync::atomic::AtomicUsize;
 use std::time::Duration;
 
 use bytes::Bytes;
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::oneshot;
+
+use crate::queue;
 
 use super::conn::{ConnHandle, ConnId};
 use super::core::{Inbound, RoomLimits, RoomStatus};
@@ -87,7 +89,7 @@ pub struct RoomDeps {
 /// A handle to a running room.
 #[derive(Clone)]
 pub struct RoomHandle {
-    pub tx: mpsc::Sender<RoomCommand>,
+    pub tx: queue::Sender<RoomCommand>,
     pub shared: Arc<RoomShared>,
     /// Distinguishes this actor from a later one for the same room id in the registry.
     pub generation: u64,

@@ -10,7 +10,8 @@ use futures::task::AtomicWaker;
 use crate::close::CloseCode;
 use crate::ids::{Role, TokenHash};
 
-use super::outbox::OutboxSender;
+use crate::queue;
+use bytes::Bytes;
 
 /// A connection id, unique within the process.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -118,7 +119,7 @@ pub struct ConnHandle {
     /// Bounded outbox. When it is full the client is behind: nothing more is queued until it has
     /// drained, then the room sends it one update with everything it missed (`core/catchup.rs`).
     /// A client that stops reading is dropped by its writer's timeout.
-    pub outbox: OutboxSender,
+    pub outbox: queue::Sender<Bytes>,
     pub control: Arc<ConnControl>,
 }
 

@@ -8,7 +8,6 @@
 //! waits, in arrival order, until the document is there. A room with several rows is integrated
 //! before anything is answered.
 
-use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 use tokio::time::Instant;
 use yrs::updates::decoder::Decode;
@@ -149,7 +148,7 @@ impl Loading {
     pub(super) async fn finish(
         self,
         host: &mut impl Host,
-        rx: &mut mpsc::Receiver<RoomCommand>,
+        rx: &mut crate::queue::Receiver<RoomCommand>,
     ) -> Option<Vec<RoomCommand>> {
         let mut loading = self;
         loop {

@@ -28,7 +28,6 @@ mod conn;
 mod core;
 mod effect;
 mod load;
-pub mod outbox;
 #[cfg(test)]
 mod tests;
 
