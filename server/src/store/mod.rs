@@ -218,17 +218,26 @@ impl Store {
         }
 
         let memory = backend == Backend::Sqlite && max_connections == 1;
+        // SQLite connections are never recycled: each is a file handle and a worker thread of its
+        // own (sqlx runs every SQLite connection on a dedicated thread), so closing and reopening
+        // one buys nothing and churns threads, and with them the allocator's per-thread heaps,
+        // which a long-running server must keep flat (issue 25's soak). An in-memory database,
+        // besides, lives exactly as long as its one connection.
+        let recycle = backend == Backend::Postgres;
         let options = move |connections: u32| {
             AnyPoolOptions::new()
                 .max_connections(connections)
-                // An in-memory database lives as long as its one connection: never let the pool
-                // recycle it. Otherwise keep two open, so that the first joins after a start or a
-                // quiet spell do not wait for connections to be opened (on SQLite the pragmas
-                // below, on PostgreSQL a TCP handshake and authentication): a join's token check
-                // and its room's load each take one (see `load_room` for why one per load).
-                .min_connections(if memory { 1 } else { connections.min(2) })
-                .idle_timeout((!memory).then_some(Duration::from_secs(600)))
-                .max_lifetime((!memory).then_some(Duration::from_secs(1800)))
+                // SQLite: all of them, for the reason above. PostgreSQL: two kept open, so that the
+                // first joins after a start or a quiet spell do not wait for a TCP handshake and
+                // authentication: a join's token check and its room's load each take one (see
+                // `load_room` for why one per load).
+                .min_connections(if recycle {
+                    connections.min(2)
+                } else {
+                    connections
+                })
+                .idle_timeout(recycle.then_some(Duration::from_secs(600)))
+                .max_lifetime(recycle.then_some(Duration::from_secs(1800)))
                 .acquire_timeout(Duration::from_secs(10))
                 .after_connect(move |conn, _meta| {
                     Box::pin(async move {
