@@ -24,7 +24,7 @@
 //! - [`simulation`]: pure capacity simulation of a design (load, latency, errors, cost, checks).
 //! - [`http`], [`ws`]: the routes and the WebSocket adapter.
 //! - [`openapi`]: the OpenAPI document of the HTTP API, served at `/api/openapi.json`.
-//! - [`metrics`]: Prometheus counters.
+//! - [`metrics`]: Prometheus counters; [`memory`]: the allocator's settings and memory gauges.
 //! - [`queue`]: the bounded queues between tasks (mailboxes, bus inboxes, outboxes), empty when idle.
 //! - [`listen`]: accepting connections: caps per address and in total, the header-read timeout.
 //! - [`ratelimit`]: per-address token buckets (room creation).
@@ -41,6 +41,7 @@ pub mod error;
 pub mod http;
 pub mod ids;
 pub mod listen;
+pub mod memory;
 pub mod metrics;
 pub mod openapi;
 pub mod problems;

@@ -299,65 +299,7 @@ impl Metrics {
             "tierboard_persist_latency_seconds",
             "Time from an update's acceptance to its durable commit",
         );
-        render_memory(&mut out);
+        crate::memory::render(&mut out);
         out
-    }
-}
-
-/// Where the process's memory is, for the soak (issue 25) and operators: resident memory alone
-/// cannot tell a leak from a cache filling up.
-fn render_memory(out: &mut String) {
-    // SAFETY: both are plain reads of SQLite's global allocation counters; SQLite documents them
-    // as thread-safe and callable at any time (the `reset` flag 0 leaves the high-water mark alone).
-    let (sqlite, sqlite_peak) = unsafe {
-        (
-            libsqlite3_sys::sqlite3_memory_used(),
-            libsqlite3_sys::sqlite3_memory_highwater(0),
-        )
-    };
-    let mut commit = 0usize;
-    let mut peak_commit = 0usize;
-    let mut ignore = [0usize; 6];
-    let [elapsed, user, system, rss, peak_rss, faults] = &mut ignore;
-    // SAFETY: mimalloc writes each out-pointer once; all point at live locals.
-    unsafe {
-        libmimalloc_sys::mi_process_info(
-            elapsed,
-            user,
-            system,
-            rss,
-            peak_rss,
-            &mut commit,
-            &mut peak_commit,
-            faults,
-        );
-    }
-    let rows: [(&str, &str, i64); 4] = [
-        (
-            "tierboard_sqlite_memory_bytes",
-            "Memory SQLite holds (page caches of every connection, statements, schema)",
-            sqlite,
-        ),
-        (
-            "tierboard_sqlite_memory_peak_bytes",
-            "The most memory SQLite has held since the start",
-            sqlite_peak,
-        ),
-        (
-            "tierboard_heap_committed_bytes",
-            "Memory the allocator (mimalloc) has committed from the system",
-            commit as i64,
-        ),
-        (
-            "tierboard_heap_committed_peak_bytes",
-            "The most memory the allocator has committed since the start",
-            peak_commit as i64,
-        ),
-    ];
-    for (name, help, value) in rows {
-        let _ = writeln!(
-            out,
-            "# HELP {name} {help}\n# TYPE {name} gauge\n{name} {value}"
-        );
     }
 }
