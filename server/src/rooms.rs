@@ -17,12 +17,11 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 use tokio::sync::oneshot;
-
-use crate::queue;
 use tokio_util::task::TaskTracker;
 
 use crate::close::CloseCode;
 use crate::ids::RoomId;
+use crate::queue;
 use crate::room::{
     ConnHandle, Exit, Room, RoomCommand, RoomDeps, RoomHandle, RoomShared, RoomStatus,
 };

@@ -18,7 +18,6 @@ use futures::stream::{SplitSink, SplitStream};
 use futures::{SinkExt, StreamExt};
 use hyper::upgrade::{OnUpgrade, Upgraded};
 use hyper_util::rt::TokioIo;
-
 use tokio::time::{Instant, timeout};
 use tokio_tungstenite::WebSocketStream;
 use tungstenite::handshake::derive_accept_key;

@@ -40,11 +40,11 @@ use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
-use crate::queue::{self, error::TrySendError};
 use futures::future::BoxFuture;
 
 use crate::ids::{InstanceId, RoomId};
 use crate::metrics::{Metrics, inc};
+use crate::queue::{self, error::TrySendError};
 
 pub use crate::sync::peer::{BusMessage, DecodeError, Envelope, SyncState};
 /// Reconciling two instances' copies of a room (pure, in [`crate::sync`] so the room core uses it too).

@@ -12,7 +12,6 @@ use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
 use bytes::Bytes;
-
 use tokio::task::JoinHandle;
 use tokio::time::{Instant, sleep_until};
 use yrs::Doc;

@@ -8,14 +8,13 @@ use std::time::Duration;
 use bytes::Bytes;
 use tokio::sync::oneshot;
 
-use crate::queue;
-
 use super::conn::{ConnHandle, ConnId};
 use super::core::{Inbound, RoomLimits, RoomStatus};
 use crate::bus::Bus;
 use crate::close::CloseCode;
 use crate::metrics::Metrics;
 use crate::problems::Bank;
+use crate::queue;
 use crate::store::{Persister, Store};
 use crate::validation::ValidationResult;
 

@@ -5,13 +5,12 @@
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU16, AtomicU64, Ordering};
 
+use bytes::Bytes;
 use futures::task::AtomicWaker;
 
 use crate::close::CloseCode;
 use crate::ids::{Role, TokenHash};
-
 use crate::queue;
-use bytes::Bytes;
 
 /// A connection id, unique within the process.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
