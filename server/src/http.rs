@@ -310,7 +310,7 @@ enum RoleName {
 /// The errors of every room route: its extractor ([`RoomAccess`]) and the store.
 #[derive(utoipa::IntoResponses)]
 #[allow(dead_code)]
-enum RoomErrors {
+pub(crate) enum RoomErrors {
     /// A malformed query string.
     #[response(status = 400)]
     BadRequest(ErrorBody),

@@ -25,7 +25,7 @@ use crate::auth::RoomAccess;
 use crate::clock::now_ms;
 use crate::design::Design;
 use crate::error::ErrorBody;
-use crate::http::{ApiJson, RoomTokenQuery};
+use crate::http::{ApiJson, RoomErrors, RoomTokenQuery};
 use crate::ids::{Mode, RoomId};
 use crate::problems::Problem;
 use crate::room::{HostAction, Interview};
@@ -415,9 +415,8 @@ async fn room_record(state: &AppState, room: &RoomId) -> Result<crate::store::Ro
     security((), ("bearer" = [])),
     responses(
         (status = 200, description = "The scorecard: scale, every dimension with score, comment and evidence, summary, recommendation", body = Object),
+        RoomErrors,
         (status = 403, description = "An edit or view token before the host shared the report", body = ErrorBody),
-        (status = 401, description = "A missing or wrong token", body = ErrorBody),
-        (status = 404, description = "No such room", body = ErrorBody),
     ))]
 pub async fn scorecard(State(state): State<AppState>, access: RoomAccess) -> Result<Json<Value>> {
     let record = may_read(&state, &access).await?;
@@ -436,9 +435,9 @@ pub async fn scorecard(State(state): State<AppState>, access: RoomAccess) -> Res
     request_body = ScorecardInput,
     responses(
         (status = 200, description = "The stored scorecard, as `GET` answers it", body = Object),
+        RoomErrors,
         (status = 400, description = "An unknown dimension, a score outside 1..=4, an unknown recommendation", body = ErrorBody),
         (status = 403, description = "Not the host's token", body = ErrorBody),
-        (status = 401, description = "A missing or wrong token", body = ErrorBody),
         (status = 413, description = "A comment or summary too long", body = ErrorBody),
     ))]
 pub async fn put_scorecard(
@@ -473,8 +472,8 @@ pub async fn put_scorecard(
     request_body = ShareInput,
     responses(
         (status = 200, description = "`{\"shared\", \"include_notes\"}` as stored", body = Object),
+        RoomErrors,
         (status = 403, description = "Not the host's token", body = ErrorBody),
-        (status = 401, description = "A missing or wrong token", body = ErrorBody),
     ))]
 pub async fn share(
     State(state): State<AppState>,
@@ -738,9 +737,8 @@ fn join_participants(
     security((), ("bearer" = [])),
     responses(
         (status = 200, description = "The session report (docs/PROTOCOL.md §8)", body = Object),
+        RoomErrors,
         (status = 403, description = "An edit or view token before the host shared the report", body = ErrorBody),
-        (status = 401, description = "A missing or wrong token", body = ErrorBody),
-        (status = 404, description = "No such room", body = ErrorBody),
     ))]
 pub async fn report(State(state): State<AppState>, access: RoomAccess) -> Result<Json<Value>> {
     let record = may_read(&state, &access).await?;
@@ -869,8 +867,8 @@ pub async fn report(State(state): State<AppState>, access: RoomAccess) -> Result
     security((), ("bearer" = [])),
     responses(
         (status = 200, description = "`{\"at\", \"rows\", \"design\", \"sections\", \"validation\"}`: the room as it was at `at`", body = Object),
+        RoomErrors,
         (status = 403, description = "An edit or view token before the host shared the report", body = ErrorBody),
-        (status = 401, description = "A missing or wrong token", body = ErrorBody),
         (status = 404, description = "No such room, or a practice room (no history is kept)", body = ErrorBody),
     ))]
 pub async fn history(
