@@ -100,11 +100,17 @@ mod tests {
         // SAFETY: a read of mimalloc's option table.
         let default = unsafe { libmimalloc_sys::mi_option_get(MI_OPTION_ARENA_MAX_OBJECT_SIZE) };
         // Its documented default, 2 GiB in KiB on 64-bit; no other option defaults to this. The
-        // test binary does not call `tune_allocator`, so this is the default unless the
-        // environment sets MIMALLOC_ARENA_MAX_OBJECT_SIZE.
-        if std::env::var_os("MIMALLOC_ARENA_MAX_OBJECT_SIZE").is_none() {
-            assert_eq!(default, 2 * 1024 * 1024);
-        }
+        // test binary does not call `tune_allocator`, so the value is that default, or what the
+        // environment sets (MIMALLOC_ARENA_MAX_OBJECT_SIZE: a plain number is bytes, kept in KiB).
+        let expected = match std::env::var("MIMALLOC_ARENA_MAX_OBJECT_SIZE") {
+            Ok(set) => {
+                set.parse::<i64>()
+                    .expect("MIMALLOC_ARENA_MAX_OBJECT_SIZE as a plain number of bytes")
+                    / 1024
+            }
+            Err(_) => 2 * 1024 * 1024,
+        };
+        assert_eq!(default, expected);
     }
 
     #[test]
