@@ -98,6 +98,13 @@ pub struct Counted {
     _permit: Permit,
 }
 
+impl Counted {
+    /// The stream and its permit, for a WebSocket that serves the stream itself (`ws`).
+    pub fn into_parts(self) -> (TcpStream, Permit) {
+        (self.tcp, self._permit)
+    }
+}
+
 impl AsyncRead for Counted {
     fn poll_read(
         mut self: Pin<&mut Self>,

@@ -105,7 +105,7 @@ impl Peer {
             id: ConnId::next(),
             role: Role::Edit,
             token: None,
-            outbox: tx,
+            outbox: Arc::new(tx),
             control: Arc::new(ConnControl::default()),
         };
         let handle = instance.rooms.join(room, conn.clone()).await.unwrap();

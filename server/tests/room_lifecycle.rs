@@ -104,7 +104,7 @@ fn conn_with_outbox(capacity: usize) -> (ConnHandle, queue::Receiver<Bytes>) {
         id: ConnId::next(),
         role: Role::Edit,
         token: None,
-        outbox,
+        outbox: Arc::new(outbox),
         control: Arc::new(ConnControl::default()),
     };
     (handle, rx)

@@ -17,7 +17,7 @@ use tokio::time::{Instant, sleep_until};
 use yrs::Doc;
 
 use super::command::{RoomCommand, RoomDeps, RoomShared};
-use super::conn::{ConnHandle, ConnId};
+use super::conn::{ConnHandle, ConnId, NotSent, Outgoing};
 use super::core::{Inbound, PERSIST_RETRY, RoomCore, RoomStatus};
 use super::effect::{Effect, Refused, Rows, Submission};
 use super::load::{self, Host, Loading};
@@ -334,34 +334,37 @@ impl Room {
                     return;
                 }
                 let len = message.len() as u64;
-                match conn.outbox.try_send(message) {
+                match conn.outbox.try_send(&Outgoing::new(message)) {
                     Ok(()) => inc(&metrics.bytes_out, len),
-                    Err(TrySendError::Full(_)) => {
+                    Err(NotSent::Full) => {
                         self.behind.insert(to);
                         self.slow.push(to);
                     }
                     // The connection's writer has ended and its `Leave` is on the way: not a slow
                     // consumer.
-                    Err(TrySendError::Closed(_)) => {}
+                    Err(NotSent::Closed) => {}
                 }
             }
             Effect::Broadcast { message, except } => {
                 let mut sent = 0u64;
+                let len = message.len() as u64;
+                // Framed once, by the first connection that needs it, for all of them.
+                let message = Outgoing::new(message);
                 for (id, conn) in &self.conns {
                     if Some(*id) == except || self.behind.contains(id) {
                         continue;
                     }
-                    match conn.outbox.try_send(message.clone()) {
+                    match conn.outbox.try_send(&message) {
                         Ok(()) => sent += 1,
-                        Err(TrySendError::Full(_)) => {
+                        Err(NotSent::Full) => {
                             self.behind.insert(*id);
                             self.slow.push(*id);
                         }
-                        Err(TrySendError::Closed(_)) => {}
+                        Err(NotSent::Closed) => {}
                     }
                 }
                 inc(&metrics.updates_out, sent);
-                inc(&metrics.bytes_out, sent * message.len() as u64);
+                inc(&metrics.bytes_out, sent * len);
             }
             Effect::Close { conn, code } => {
                 self.behind.remove(&conn);

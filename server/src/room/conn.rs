@@ -1,7 +1,8 @@
-//! A connection as the room sees it: its id, role, bounded outbox and the [`ConnControl`] that tells
-//! its reader and writer to stop (with a close code). The WebSocket layer creates them; the room's
-//! actor fills the outbox and closes them as the core decides.
+//! A connection as the room sees it: its id, role, bounded [`Outlet`] and the [`ConnControl`] that
+//! tells its reader and writer to stop (with a close code). The WebSocket layer creates them; the
+//! room's actor sends through the outlet and closes them as the core decides.
 
+use std::cell::OnceCell;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU16, AtomicU64, Ordering};
 
@@ -115,11 +116,71 @@ pub struct ConnHandle {
     /// The token the connection was authorised by (`None` in tests that make no token): revoking
     /// it closes the connection.
     pub token: Option<TokenHash>,
-    /// Bounded outbox. When it is full the client is behind: nothing more is queued until it has
-    /// drained, then the room sends it one update with everything it missed (`core/catchup.rs`).
-    /// A client that stops reading is dropped by its writer's timeout.
-    pub outbox: queue::Sender<Bytes>,
+    /// Where the room's messages for it go: bounded. When it is full the client is behind: nothing
+    /// more is sent until it has drained, then the room sends it one update with everything it
+    /// missed (`core/catchup.rs`). A client that stops reading is dropped by its writer's timeout.
+    pub outbox: Arc<dyn Outlet>,
     pub control: Arc<ConnControl>,
+}
+
+/// A message on its way to one or more connections: the y-websocket payload, and its transport form
+/// (a WebSocket frame), made by the first outlet that needs it and shared by the others. Why: a
+/// broadcast is framed once for the whole room, not once per receiver.
+#[derive(Debug)]
+pub struct Outgoing {
+    payload: Bytes,
+    framed: OnceCell<Bytes>,
+}
+
+impl Outgoing {
+    pub fn new(payload: Bytes) -> Outgoing {
+        Outgoing {
+            payload,
+            framed: OnceCell::new(),
+        }
+    }
+
+    pub fn payload(&self) -> &Bytes {
+        &self.payload
+    }
+
+    /// The payload in transport form; `frame` runs once per message, whatever the receivers.
+    pub fn framed(&self, frame: fn(&[u8]) -> Bytes) -> &Bytes {
+        self.framed.get_or_init(|| frame(&self.payload))
+    }
+}
+
+/// Why an outlet did not take a message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NotSent {
+    /// It holds as many messages as it may: the connection is behind.
+    Full,
+    /// The connection is closing or gone (its `Leave` is on the way): not a slow consumer.
+    Closed,
+}
+
+/// A connection's sending side as the room's actor uses it. The WebSocket layer's outlet writes a
+/// message straight to the socket when nothing waits before it (`ws::socket`); tests use a plain
+/// [`queue::Sender`] and read the payloads back.
+///
+/// `try_send` never waits: it runs on the room's task for every receiver of every broadcast.
+pub trait Outlet: Send + Sync + std::fmt::Debug {
+    fn try_send(&self, message: &Outgoing) -> Result<(), NotSent>;
+    /// Whether everything sent so far has left (is in the socket, or was taken by the reader).
+    fn is_empty(&self) -> bool;
+}
+
+impl Outlet for queue::Sender<Bytes> {
+    fn try_send(&self, message: &Outgoing) -> Result<(), NotSent> {
+        queue::Sender::try_send(self, message.payload().clone()).map_err(|e| match e {
+            queue::error::TrySendError::Full(_) => NotSent::Full,
+            queue::error::TrySendError::Closed(_) => NotSent::Closed,
+        })
+    }
+
+    fn is_empty(&self) -> bool {
+        queue::Sender::is_empty(self)
+    }
 }
 
 #[cfg(test)]

@@ -33,7 +33,7 @@ mod tests;
 
 pub use actor::{Exit, Room};
 pub use command::{RoomCommand, RoomDeps, RoomHandle, RoomShared};
-pub use conn::{ConnControl, ConnHandle, ConnId, Side, Stopped};
+pub use conn::{ConnControl, ConnHandle, ConnId, NotSent, Outgoing, Outlet, Side, Stopped};
 pub use core::interview::{Action as HostAction, ActionError, Interview};
 pub use core::{
     AWARENESS_TIMEOUT, CoreConfig, Inbound, Owner, RoomCore, RoomLimits, RoomStatus,

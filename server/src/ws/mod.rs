@@ -1,0 +1,692 @@
+//! The WebSocket adapter: `GET /ws/{room}?token=` speaking y-websocket.
+//!
+//! After the upgrade the connection is its TCP stream, shared three ways:
+//! - the reader (this connection's task) decodes client frames (`frame.rs`) and checks every
+//!   message (framing, update decoding, read-only role) before anything reaches the room, so a
+//!   malformed message closes only its own connection;
+//! - the room's actor writes framed messages straight into the socket through the connection's
+//!   [`socket::SocketOutlet`] while nothing waits before them;
+//! - the writer task writes what did not fit (bounded: a full backlog puts the connection behind),
+//!   sends keepalives, and closes the socket with the code the room or the reader chose.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::body::Body;
+use axum::extract::{Path, Query, Request, State};
+use axum::http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode, Version, header};
+use axum::response::{IntoResponse, Response};
+use base64::Engine;
+use bytes::Bytes;
+use hyper::upgrade::OnUpgrade;
+use hyper_util::rt::TokioIo;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+use tokio::time::{Instant, timeout};
+use tungstenite::handshake::derive_accept_key;
+use yrs::StateVector;
+use yrs::updates::decoder::Decode;
+
+use crate::Error;
+use crate::auth::{TokenQuery, authorize_holder};
+use crate::close::CloseCode;
+use crate::ids::{Role, RoomId, TokenHash};
+use crate::listen::{Counted, Permit};
+use crate::metrics::{Metrics, dec, inc};
+use crate::queue::error::TrySendError;
+use crate::room::{
+    ConnControl, ConnHandle, ConnId, Inbound, Outgoing, Outlet, RoomCommand, RoomHandle, Side,
+};
+use crate::state::AppState;
+use crate::sync::{ClientMessage, guard, parse_frame, protocol};
+
+pub mod frame;
+mod socket;
+
+pub use frame::FRAGMENT_BYTES;
+use frame::{Decoder, FrameError, Incoming};
+use socket::{SocketOutlet, WriteError};
+
+/// The stock client reconnects after 30 s without a message; we send something well before that.
+const KEEPALIVE: Duration = Duration::from_secs(10);
+/// A connection that sends nothing (not even a pong) for this long is closed.
+const READ_TIMEOUT: Duration = Duration::from_secs(30);
+/// The smallest outbox a connection gets, whatever the configuration says.
+const MIN_OUTBOX: usize = 8;
+/// How long the writer tries to deliver a close frame.
+const CLOSE_GRACE: Duration = Duration::from_secs(5);
+/// After the server refuses a client with a code that tells it to stop (44xx), how long it keeps
+/// reading (and discarding) what the client still sends, so the close frame is not lost to a reset.
+const CLOSE_DRAIN: Duration = Duration::from_secs(3);
+/// A read-only client that keeps sending updates is told so at most this often.
+const READ_ONLY_NOTICE: Duration = Duration::from_secs(1);
+/// How much a read asks the socket for at least. The buffer exists only while bytes wait in it
+/// (`frame::Decoder`), so an idle connection holds none.
+const READ_CHUNK: usize = 4096;
+/// The largest message read (and discarded) from a client that is being refused.
+const MAX_DISCARDED: usize = 64 * 1024;
+
+/// Why the server ends a connection: a code of the one table, and a detail for the log and the
+/// close frame (e.g. which part of a message was malformed).
+#[derive(Debug)]
+struct Closing {
+    code: CloseCode,
+    detail: Option<String>,
+}
+
+impl Closing {
+    fn new(code: CloseCode) -> Closing {
+        Closing { code, detail: None }
+    }
+
+    fn malformed(detail: String) -> Closing {
+        Closing {
+            code: CloseCode::Malformed,
+            detail: Some(detail),
+        }
+    }
+
+    fn text(&self) -> String {
+        match &self.detail {
+            Some(detail) => format!("{}: {detail}", self.code.reason()),
+            None => self.code.reason().to_string(),
+        }
+    }
+}
+
+impl From<&Error> for Closing {
+    fn from(e: &Error) -> Closing {
+        Closing {
+            code: e.close_code(),
+            detail: Some(e.to_string()),
+        }
+    }
+}
+
+pub async fn handler(
+    State(state): State<AppState>,
+    Path(room): Path<String>,
+    Query(query): Query<TokenQuery>,
+    headers: HeaderMap,
+    mut req: Request,
+) -> Response {
+    let (key, on_upgrade) = match handshake(&mut req) {
+        Ok(accepted) => accepted,
+        Err(refusal) => return refusal.into_response(),
+    };
+    // Before the upgrade: a page from another site gets a 403 and no socket at all.
+    if let Err(e) = crate::browser::check_origin(&headers, &state.config.allowed_origins) {
+        tracing::info!(room = %room, reason = %e, "websocket refused");
+        inc(&state.metrics.rejected_messages, 1);
+        return e.into_response();
+    }
+    // Authorise before upgrading, but refuse through a close code after the upgrade: the stock client
+    // stops reconnecting on 44xx, while a refused upgrade makes it retry forever.
+    let verdict = authorize_holder(&state, &room, &query, &headers).await;
+    let tracker = state.connections.clone();
+    tokio::spawn(tracker.track_future(async move {
+        // Resolves once hyper has written the 101 below and handed over the connection.
+        let upgraded = match on_upgrade.await {
+            Ok(upgraded) => upgraded,
+            Err(e) => {
+                tracing::debug!(room = %room, error = %e, "websocket upgrade failed");
+                return;
+            }
+        };
+        let Some(conn) = Upgraded::take(upgraded) else {
+            tracing::error!(room = %room, "websocket upgrade: the connection is not a TCP stream");
+            return;
+        };
+        // Boxed: this task lives as long as the connection, and a future is as large as its
+        // largest state. Inline, `serve` (with the join and every rare step) made each idle
+        // connection hold 11 KB here; boxed, only the small `serve` state it is in is allocated.
+        match verdict {
+            Ok((room_id, role, token)) => Box::pin(serve(conn, state, room_id, role, token)).await,
+            Err(e) => {
+                tracing::info!(room = %room, reason = %e, "websocket refused");
+                inc(&state.metrics.rejected_messages, 1);
+                Box::pin(close_now(conn, Closing::from(&e))).await;
+            }
+        }
+    }));
+    Response::builder()
+        .status(StatusCode::SWITCHING_PROTOCOLS)
+        .header(header::CONNECTION, HeaderValue::from_static("upgrade"))
+        .header(header::UPGRADE, HeaderValue::from_static("websocket"))
+        .header(
+            header::SEC_WEBSOCKET_ACCEPT,
+            derive_accept_key(key.as_bytes()),
+        )
+        .body(Body::empty())
+        .unwrap_or_else(|e| Error::Internal(format!("101 response: {e}")).into_response())
+}
+
+/// Why a request on the WebSocket endpoint is not upgraded.
+enum Refusal {
+    /// 400: not a well-formed handshake.
+    BadRequest(&'static str),
+    /// 426: a request for another protocol or WebSocket version.
+    UpgradeRequired(&'static str),
+}
+
+impl IntoResponse for Refusal {
+    fn into_response(self) -> Response {
+        match self {
+            Refusal::BadRequest(why) => {
+                Error::BadRequest(format!("not a WebSocket handshake: {why}")).into_response()
+            }
+            Refusal::UpgradeRequired(why) => {
+                // With the headers RFC 7231 §6.5.15 and RFC 6455 §4.4 ask for.
+                let mut response = Error::UpgradeRequired(why.to_string()).into_response();
+                let headers = response.headers_mut();
+                headers.insert(header::UPGRADE, HeaderValue::from_static("websocket"));
+                headers.insert(header::CONNECTION, HeaderValue::from_static("upgrade"));
+                headers.insert(
+                    header::SEC_WEBSOCKET_VERSION,
+                    HeaderValue::from_static("13"),
+                );
+                response
+            }
+        }
+    }
+}
+
+/// Checks an RFC 6455 opening handshake (HTTP/1.1 only) and takes the connection's upgrade handle.
+/// Returns the client's `Sec-WebSocket-Key`.
+fn handshake(req: &mut Request) -> Result<(HeaderValue, OnUpgrade), Refusal> {
+    if req.version() != Version::HTTP_11 {
+        return Err(Refusal::BadRequest("it must be an HTTP/1.1 request"));
+    }
+    if req.method() != Method::GET {
+        return Err(Refusal::BadRequest("it must be a GET request"));
+    }
+    let headers = req.headers();
+    if !has_token(headers, header::CONNECTION, "upgrade")
+        || !has_token(headers, header::UPGRADE, "websocket")
+    {
+        return Err(Refusal::UpgradeRequired(
+            "this endpoint speaks WebSocket only (Connection: upgrade, Upgrade: websocket)",
+        ));
+    }
+    if headers
+        .get(header::SEC_WEBSOCKET_VERSION)
+        .is_none_or(|v| v.as_bytes() != b"13")
+    {
+        return Err(Refusal::UpgradeRequired(
+            "only WebSocket version 13 is supported",
+        ));
+    }
+    // RFC 6455 §4.1: the key is the base64 of 16 random bytes.
+    let key = match headers.get(header::SEC_WEBSOCKET_KEY) {
+        Some(key)
+            if base64::engine::general_purpose::STANDARD
+                .decode(key.as_bytes())
+                .is_ok_and(|k| k.len() == 16) =>
+        {
+            key.clone()
+        }
+        Some(_) => {
+            return Err(Refusal::BadRequest(
+                "Sec-WebSocket-Key is not 16 bytes in base64",
+            ));
+        }
+        None => return Err(Refusal::BadRequest("Sec-WebSocket-Key is missing")),
+    };
+    // axum::serve serves connections with upgrades enabled (that is where this handle comes from),
+    // so it is only missing when something in between cannot hand the connection over.
+    let Some(on_upgrade) = req.extensions_mut().remove::<OnUpgrade>() else {
+        return Err(Refusal::UpgradeRequired(
+            "this connection cannot be upgraded",
+        ));
+    };
+    Ok((key, on_upgrade))
+}
+
+/// Whether any of the header's comma-separated values is `token` (case-insensitive), as in
+/// `Connection: keep-alive, Upgrade`.
+fn has_token(headers: &HeaderMap, name: HeaderName, token: &str) -> bool {
+    headers.get_all(name).iter().any(|value| {
+        value
+            .as_bytes()
+            .split(|&b| b == b',')
+            .any(|part| part.trim_ascii().eq_ignore_ascii_case(token.as_bytes()))
+    })
+}
+
+/// An upgraded connection: its TCP stream, its place in the connection caps (held as long as the
+/// connection is served), and any bytes the HTTP layer read past the handshake.
+struct Upgraded {
+    stream: TcpStream,
+    permit: Option<Permit>,
+    early: Bytes,
+}
+
+impl Upgraded {
+    /// The TCP stream under hyper's upgrade: the connection's own socket from here on, which the
+    /// room writes to directly (`socket.rs`).
+    fn take(upgraded: hyper::upgrade::Upgraded) -> Option<Upgraded> {
+        let upgraded = match upgraded.downcast::<TokioIo<Counted>>() {
+            Ok(parts) => {
+                let (stream, permit) = parts.io.into_inner().into_parts();
+                return Some(Upgraded {
+                    stream,
+                    permit: Some(permit),
+                    early: parts.read_buf,
+                });
+            }
+            Err(upgraded) => upgraded,
+        };
+        // A server built without the connection caps (`listen::serve` always has them).
+        match upgraded.downcast::<TokioIo<TcpStream>>() {
+            Ok(parts) => Some(Upgraded {
+                stream: parts.io.into_inner(),
+                permit: None,
+                early: parts.read_buf,
+            }),
+            Err(_) => None,
+        }
+    }
+}
+
+/// Refuses a connection that was never joined: the close frame, then a moment for the client's
+/// answer, so the code is not lost to a reset (the stock client stops reconnecting on 44xx only if
+/// it sees the code).
+async fn close_now(conn: Upgraded, reason: Closing) {
+    let Upgraded {
+        mut stream,
+        permit: _permit,
+        early,
+    } = conn;
+    let frame = frame::close(reason.code.code(), &reason.text());
+    if !matches!(
+        timeout(CLOSE_GRACE, stream.write_all(&frame)).await,
+        Ok(Ok(()))
+    ) {
+        return;
+    }
+    let mut decoder = Decoder::new(MAX_DISCARDED);
+    decoder.extend(&early);
+    let _ = timeout(Duration::from_secs(2), async {
+        loop {
+            match decoder.decode() {
+                Ok(Some(Incoming::Close(_))) | Err(_) => return,
+                Ok(Some(_)) => continue,
+                Ok(None) => decoder.compact(),
+            }
+            match stream.read_buf(decoder.read_buf(READ_CHUNK)).await {
+                Ok(0) | Err(_) => return,
+                Ok(_) => {}
+            }
+        }
+    })
+    .await;
+}
+
+async fn serve(conn: Upgraded, state: AppState, room_id: RoomId, role: Role, token: TokenHash) {
+    let Upgraded {
+        stream,
+        permit: _permit,
+        early,
+    } = conn;
+    let stream = Arc::new(stream);
+    let conn_id = ConnId::next();
+    let metrics = state.metrics.clone();
+    let write_timeout = state.config.write_timeout();
+    let control = Arc::new(ConnControl::default());
+    // The greeting alone is up to five messages (step 1, awareness, session, validation, saved): a
+    // smaller outbox would drop part of it when the socket is slow to take it.
+    let outlet = Arc::new(SocketOutlet::new(
+        stream.clone(),
+        state.config.outbox_capacity.max(MIN_OUTBOX),
+        control.clone(),
+    ));
+    let conn = ConnHandle {
+        id: conn_id,
+        role,
+        token: Some(token),
+        outbox: outlet.clone(),
+        control: control.clone(),
+    };
+
+    // Boxed, as every step a connection goes through once: it is freed before the connection
+    // idles, instead of widening the connection's future for its whole life.
+    let room = match Box::pin(state.rooms.join(&room_id, conn)).await {
+        Ok(room) => room,
+        Err(e) => {
+            tracing::error!(room = %room_id, error = %e, "join failed");
+            outlet.close_with(Some(frame::close(e.close_code().code(), &e.to_string())));
+            let _ = Box::pin(timeout(
+                CLOSE_GRACE,
+                outlet.drain(write_timeout, None, &metrics),
+            ))
+            .await;
+            return;
+        }
+    };
+    inc(&metrics.connections, 1);
+    inc(&metrics.connections_total, 1);
+    tracing::debug!(room = %room_id, conn = conn_id.0, role = role.as_str(), "connected");
+
+    let writer = tokio::spawn(write_loop(
+        outlet.clone(),
+        control.clone(),
+        metrics.clone(),
+        write_timeout,
+    ));
+    let mut decoder = Decoder::new(state.config.max_message_bytes);
+    decoder.extend(&early);
+    drop(early);
+    let ended = read_loop(
+        &stream,
+        &mut decoder,
+        &state,
+        &room,
+        conn_id,
+        role,
+        &outlet,
+        &control,
+    )
+    .await;
+    drop(decoder);
+    let peer_gone = match ended {
+        Ok(ReadEnd::PeerGone) => true,
+        Ok(ReadEnd::Stopped) => false,
+        Err(reason) => {
+            tracing::warn!(room = %room_id, conn = conn_id.0, code = reason.code.code(), reason = %reason.text(), "closing connection");
+            inc(&metrics.rejected_messages, 1);
+            control.close(reason.code);
+            false
+        }
+    };
+    control.stop();
+    let _ = Box::pin(room.tx.send(RoomCommand::Leave { conn: conn_id })).await;
+    let _ = writer.await;
+    if !peer_gone && !control.code().reconnects() {
+        Box::pin(drain(&stream)).await;
+    }
+    dec(&metrics.connections);
+    tracing::debug!(room = %room_id, conn = conn_id.0, "disconnected");
+}
+
+/// How a connection's reader ended without refusing anything.
+enum ReadEnd {
+    /// The peer closed, or the socket failed: nobody is left to tell anything.
+    PeerGone,
+    /// The connection was told to stop (by the room, the writer or a shutdown).
+    Stopped,
+}
+
+/// Reads and discards what a refused client still sends, until it closes its side or
+/// [`CLOSE_DRAIN`] passes. Why: the close frame (4400, 4413, ...) is already on its way; closing the
+/// socket with unread bytes in it makes the kernel send a reset, and a client still writing (a
+/// stock client sending a 40 MB edit) then sees 1006 instead of the code, so it reconnects and sends
+/// the same message again and again (issue 25, item 10). Raw bytes, not WebSocket frames: after an
+/// oversized frame the stream is no longer at a frame boundary, and nothing read here is kept.
+async fn drain(stream: &TcpStream) {
+    let mut scratch = [0u8; 8 * 1024];
+    let _ = timeout(CLOSE_DRAIN, async {
+        loop {
+            if stream.readable().await.is_err() {
+                return;
+            }
+            match stream.try_read(&mut scratch) {
+                Ok(0) => return,
+                Ok(_) => {}
+                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {}
+                Err(_) => return,
+            }
+        }
+    })
+    .await;
+}
+
+/// The close frame that answers a client's (RFC 6455 §5.5.1): its code when it is one an endpoint
+/// may send, else 1000.
+fn close_reply(code: Option<u16>) -> Bytes {
+    match code {
+        Some(code @ (1000..=1003 | 1007..=1014 | 3000..=4999)) => frame::close(code, ""),
+        _ => frame::close(CloseCode::Normal.code(), ""),
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn read_loop(
+    stream: &TcpStream,
+    decoder: &mut Decoder,
+    state: &AppState,
+    room: &RoomHandle,
+    conn: ConnId,
+    role: Role,
+    outlet: &SocketOutlet,
+    control: &ConnControl,
+) -> Result<ReadEnd, Closing> {
+    let mut last_notice: Option<Instant> = None;
+    // Both created once, not per message: a fresh timeout would re-arm a timer per message. Silence
+    // is checked on a coarse tick instead.
+    let mut cancelled = control.stopped(Side::Reader);
+    let mut idle_check = coarse_tick(READ_TIMEOUT / 6);
+    let mut last_received = Instant::now();
+    loop {
+        // Every whole message already read.
+        loop {
+            let incoming = match decoder.decode() {
+                Ok(Some(incoming)) => incoming,
+                Ok(None) => break,
+                Err(FrameError::TooLarge { .. }) => return Err(Closing::new(CloseCode::TooLarge)),
+                // An unmasked client frame, a bad opcode, a reserved bit: RFC 6455 §7.4.1 says 1002.
+                Err(FrameError::Protocol(why)) => {
+                    return Err(Closing {
+                        code: CloseCode::ProtocolError,
+                        detail: Some(why.to_string()),
+                    });
+                }
+            };
+            let message = match incoming {
+                Incoming::Binary(message) => message,
+                Incoming::Text => {
+                    return Err(Closing::malformed(
+                        "text frames are not part of the protocol".into(),
+                    ));
+                }
+                Incoming::Ping(payload) => {
+                    outlet.send_control(&frame::pong(&payload));
+                    continue;
+                }
+                Incoming::Pong => continue,
+                Incoming::Close(code) => {
+                    outlet.close_with(Some(close_reply(code)));
+                    return Ok(ReadEnd::PeerGone);
+                }
+            };
+            let inbound = inbound(&message, state, role, outlet, &mut last_notice)?;
+            if inbound.is_empty() {
+                continue;
+            }
+            // Awaiting a mailbox slot slows a flooding client down instead of growing memory. Tried
+            // without waiting first, and the wait boxed: a send future inline would be part of every
+            // idle connection's reader.
+            let command = RoomCommand::Inbound {
+                conn,
+                messages: inbound,
+            };
+            let sent = match room.tx.try_send(command) {
+                Ok(()) => Ok(()),
+                Err(TrySendError::Full(command)) => {
+                    Box::pin(room.tx.send(command)).await.map_err(|_| ())
+                }
+                Err(TrySendError::Closed(_)) => Err(()),
+            };
+            if sent.is_err() {
+                return Err(Closing::new(CloseCode::TryAgainLater));
+            }
+        }
+        decoder.compact();
+        tokio::select! {
+            biased;
+            _ = &mut cancelled => return Ok(ReadEnd::Stopped),
+            ready = stream.readable() => {
+                if ready.is_err() {
+                    return Ok(ReadEnd::PeerGone);
+                }
+            }
+            _ = idle_check.tick() => {
+                if last_received.elapsed() >= READ_TIMEOUT {
+                    tracing::info!(conn = conn.0, "no message for 30 s: closing");
+                    control.close(CloseCode::DeadPeer);
+                    return Ok(ReadEnd::Stopped);
+                }
+                continue;
+            }
+        }
+        match stream.try_read_buf(decoder.read_buf(READ_CHUNK)) {
+            Ok(0) => return Ok(ReadEnd::PeerGone),
+            Ok(_) => last_received = Instant::now(),
+            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {}
+            Err(e) => {
+                tracing::debug!(conn = conn.0, error = %e, "websocket read error");
+                return Ok(ReadEnd::PeerGone);
+            }
+        }
+    }
+}
+
+/// Checks one client message (framing, update decoding, read-only role) and turns it into what the
+/// room takes.
+fn inbound(
+    frame: &Bytes,
+    state: &AppState,
+    role: Role,
+    outlet: &SocketOutlet,
+    last_notice: &mut Option<Instant>,
+) -> Result<Vec<Inbound>, Closing> {
+    let messages = parse_frame(frame).map_err(|e| Closing {
+        code: e.close_code(),
+        detail: Some(e.to_string()),
+    })?;
+    let mut inbound = Vec::with_capacity(messages.len());
+    for message in messages {
+        match message {
+            ClientMessage::SyncStep1(sv) => {
+                // Before yrs decodes it: a count the bytes cannot hold would make yrs reserve
+                // memory for it first (sync::guard::precheck).
+                guard::precheck(&sv)
+                    .map_err(|e| Closing::malformed(format!("bad state vector: {e}")))?;
+                let sv = decode_guarded("state vector", || StateVector::decode_v1(&sv))?;
+                inbound.push(Inbound::SyncStep1(sv));
+            }
+            ClientMessage::SyncStep2(update) | ClientMessage::Update(update) => {
+                if !role.can_edit() {
+                    // `[0, 0]` is the empty step 2 every client sends after connecting.
+                    if update.len() > 2 {
+                        inc(&state.metrics.rejected_messages, 1);
+                        let now = Instant::now();
+                        if last_notice.is_none_or(|at| now.duration_since(at) >= READ_ONLY_NOTICE) {
+                            *last_notice = Some(now);
+                            let json = r#"{"type":"error","code":"read_only","message":"this link is view-only: edits are not applied"}"#;
+                            let _ =
+                                outlet.try_send(&Outgoing::new(protocol::encode_tierboard(json)));
+                        }
+                    }
+                    continue;
+                }
+                let size = update.len();
+                guard::precheck(&update)
+                    .map_err(|e| Closing::malformed(format!("bad update: {e}")))?;
+                let decoded = decode_guarded("update", || protocol::decode_update_exact(&update))?;
+                inbound.push(Inbound::Update(decoded, size));
+            }
+            ClientMessage::Awareness(update) => inbound.push(Inbound::Awareness(update)),
+            ClientMessage::QueryAwareness => inbound.push(Inbound::QueryAwareness),
+            ClientMessage::Auth => {}
+            ClientMessage::Tierboard(json) => inbound.push(Inbound::Tierboard(json)),
+        }
+    }
+    Ok(inbound)
+}
+
+/// A tick every `period`, first one `period` from now, never bursting after a stall: the connection
+/// tasks check silence on it instead of re-arming a timer per message.
+fn coarse_tick(period: Duration) -> tokio::time::Interval {
+    let mut tick = tokio::time::interval_at(Instant::now() + period, period);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    tick
+}
+
+/// Decodes with a panic guard: a hostile update must never take the process down.
+fn decode_guarded<T, E: std::fmt::Display>(
+    what: &str,
+    decode: impl FnOnce() -> Result<T, E> + std::panic::UnwindSafe,
+) -> Result<T, Closing> {
+    match std::panic::catch_unwind(decode) {
+        Ok(Ok(value)) => Ok(value),
+        Ok(Err(e)) => Err(Closing::malformed(format!("bad {what}: {e}"))),
+        Err(_) => Err(Closing::malformed(format!("bad {what}: decoder panicked"))),
+    }
+}
+
+/// Writes the backlog whenever the room could not write everything straight into the socket, sends
+/// keepalives, and closes: the close frame after what is already waiting.
+///
+/// Every wait for the socket is raced against the stop signal and bounded by the write timeout.
+/// Why: a peer that stops reading leaves a write parked on a full socket forever, and with it the
+/// connection, its backlog and its place in `/healthz` (issue 25, item 1). The room closing it as a
+/// slow consumer ends the wait at once; a wait with no progress for the timeout ends it even when
+/// the backlog never fills.
+async fn write_loop(
+    outlet: Arc<SocketOutlet>,
+    control: Arc<ConnControl>,
+    metrics: Arc<Metrics>,
+    write_timeout: Duration,
+) {
+    let mut cancelled = control.stopped(Side::Writer);
+    // The keepalive check ticks at half the keepalive period and sends only after a silence, so the
+    // hot path never re-arms a timer; the longest silence is 1.5 × KEEPALIVE, well under 30 s.
+    let mut keepalive = coarse_tick(KEEPALIVE / 2);
+    loop {
+        let written = tokio::select! {
+            biased;
+            _ = &mut cancelled => break,
+            () = outlet.queued() => {
+                // Boxed: allocated while a backlog is written, not held by an idle writer.
+                Box::pin(outlet.drain(write_timeout, Some(&mut cancelled), &metrics)).await
+            }
+            _ = keepalive.tick() => {
+                if outlet.keepalive_due() {
+                    // An empty awareness update resets the stock client's silence timer; the ping
+                    // lets us notice a dead peer.
+                    outlet.send_control(&frame::binary(&protocol::keepalive()));
+                    outlet.send_control(&frame::ping());
+                }
+                continue;
+            }
+        };
+        match written {
+            Ok(()) => {}
+            Err(WriteError::Stopped) => break,
+            Err(WriteError::Socket) => {
+                control.stop();
+                return;
+            }
+            Err(WriteError::Blocked) => {
+                tracing::info!(
+                    secs = write_timeout.as_secs(),
+                    "a write made no progress: dropping the connection"
+                );
+                inc(&metrics.slow_consumers, 1);
+                // No close frame: the socket it would go through is the one that does not drain.
+                control.close(CloseCode::SlowConsumer);
+                outlet.close_with(None);
+                return;
+            }
+        }
+    }
+    let code = control.code();
+    outlet.close_with(Some(frame::close(code.code(), code.reason())));
+    // A slow consumer must read what is already waiting before it sees the close frame: give it
+    // time, but not forever (a dead peer must not hold the task).
+    let _ = Box::pin(timeout(
+        CLOSE_GRACE,
+        outlet.drain(write_timeout, None, &metrics),
+    ))
+    .await;
+}

@@ -1,0 +1,292 @@
+//! A connection's sending side: the room writes framed messages straight into the socket; a writer
+//! task takes over only when the socket is full.
+//!
+//! Every write goes through [`SocketOutlet::state`], a std mutex held for one non-blocking
+//! `try_write` (a system call that never waits) and never across an `.await`, so frames from the
+//! room, the reader (pongs) and the writer (keepalives, the backlog, the close) never interleave.
+//! While the backlog is empty a message costs the room one `write` and no task wake-up: that
+//! hand-off (queue push, wake, poll, tungstenite's copy) was the largest cost per delivery the
+//! relay did not pay (BENCHMARKS.md, "What limits each figure"). What does not fit waits in the
+//! backlog, bounded by the outbox capacity in messages; the room then treats the connection as
+//! behind, as it did with a full outbox.
+
+use std::collections::VecDeque;
+use std::io::ErrorKind;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+
+use bytes::Bytes;
+use tokio::net::TcpStream;
+use tokio::sync::Notify;
+use tokio::time::timeout;
+
+use super::frame;
+use crate::metrics::{Metrics, inc};
+use crate::room::{ConnControl, NotSent, Outgoing, Outlet, Stopped};
+use crate::sync::protocol;
+
+#[derive(Debug, Default)]
+struct State {
+    /// Frames (or what is left of the first one) waiting for the socket, in order.
+    backlog: VecDeque<Bytes>,
+    /// Whether the first frame in the backlog is partly written (it must then go on as it is).
+    front_started: bool,
+    /// Frames the writer took out of the backlog to merge them; while set, nothing is written
+    /// directly (it would overtake them) and they count towards the capacity.
+    aside: usize,
+    /// No more frames are taken: the connection is closing or its socket failed.
+    closed: bool,
+    /// The socket failed.
+    failed: bool,
+    /// Frames were queued since the writer last merged.
+    fresh: bool,
+    /// Something was written since the keepalive check last looked.
+    wrote: bool,
+    /// Keepalive checks in a row that found nothing written.
+    silent_checks: u8,
+}
+
+/// Why writing stopped.
+#[derive(Debug, PartialEq, Eq)]
+pub enum WriteError {
+    /// The socket failed (the peer went away).
+    Socket,
+    /// No progress within the write timeout: the peer stopped reading.
+    Blocked,
+    /// The connection was told to stop while frames were waiting.
+    Stopped,
+}
+
+#[derive(Debug)]
+pub struct SocketOutlet {
+    stream: Arc<TcpStream>,
+    state: Mutex<State>,
+    /// Wakes the writer task when frames wait in the backlog.
+    queued: Notify,
+    /// The most messages the backlog holds before the connection counts as behind.
+    capacity: usize,
+    control: Arc<ConnControl>,
+}
+
+impl SocketOutlet {
+    pub fn new(stream: Arc<TcpStream>, capacity: usize, control: Arc<ConnControl>) -> SocketOutlet {
+        SocketOutlet {
+            stream,
+            state: Mutex::new(State::default()),
+            queued: Notify::new(),
+            capacity,
+            control,
+        }
+    }
+
+    fn lock(&self) -> MutexGuard<'_, State> {
+        // A panic while holding it cannot leave the state half-changed in a way that matters more
+        // than losing the connection; go on with it.
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Writes what it can of `frame` now when nothing waits before it, and queues the rest.
+    fn write_or_queue(&self, state: &mut State, frame: &Bytes) {
+        if state.backlog.is_empty() && state.aside == 0 {
+            let written = self.write_some(state, frame);
+            if written == frame.len() || state.closed {
+                return;
+            }
+            state.backlog.push_back(frame.slice(written..));
+            state.front_started = written > 0;
+        } else {
+            state.backlog.push_back(frame.clone());
+        }
+        state.fresh = true;
+        self.queued.notify_one();
+    }
+
+    /// Writes as much of `bytes` as the socket takes without waiting. A failed socket closes the
+    /// outlet and stops the connection.
+    fn write_some(&self, state: &mut State, bytes: &[u8]) -> usize {
+        let mut written = 0;
+        while written < bytes.len() {
+            match self.stream.try_write(&bytes[written..]) {
+                Ok(0) => {
+                    self.fail(state);
+                    break;
+                }
+                Ok(n) => {
+                    written += n;
+                    state.wrote = true;
+                }
+                Err(e) if e.kind() == ErrorKind::WouldBlock => break,
+                Err(e) if e.kind() == ErrorKind::Interrupted => {}
+                Err(_) => {
+                    self.fail(state);
+                    break;
+                }
+            }
+        }
+        written
+    }
+
+    fn fail(&self, state: &mut State) {
+        state.closed = true;
+        state.failed = true;
+        state.backlog.clear();
+        state.front_started = false;
+        self.control.stop();
+    }
+
+    /// Sends a frame outside the capacity (pongs, keepalives): refused only once closed.
+    pub fn send_control(&self, frame: &Bytes) {
+        let mut state = self.lock();
+        if !state.closed {
+            self.write_or_queue(&mut state, frame);
+        }
+    }
+
+    /// Takes no more messages; `last` (a close frame) goes out after what is already waiting.
+    /// Returns false when it was closed already (and `last` was not queued).
+    pub fn close_with(&self, last: Option<Bytes>) -> bool {
+        let mut state = self.lock();
+        if state.closed {
+            return false;
+        }
+        if let Some(last) = last {
+            self.write_or_queue(&mut state, &last);
+        }
+        state.closed = true;
+        true
+    }
+
+    /// Whether the writer should send a keepalive: called every half keepalive period, it says yes
+    /// after two checks in a row found nothing written (so a silence lasts 1.5 periods at most).
+    pub fn keepalive_due(&self) -> bool {
+        let mut state = self.lock();
+        if std::mem::take(&mut state.wrote) {
+            state.silent_checks = 0;
+            return false;
+        }
+        state.silent_checks += 1;
+        if state.silent_checks >= 2 {
+            state.silent_checks = 0;
+            return true;
+        }
+        false
+    }
+
+    /// Waits until frames wait in the backlog.
+    pub async fn queued(&self) {
+        self.queued.notified().await
+    }
+
+    /// Writes the backlog until it is empty. Each wait for the socket is bounded by `limit` (a lack
+    /// of progress, not the time the backlog takes as a whole) and raced against `stopped` when
+    /// given. Runs of queued updates are merged first (one message instead of many for a client
+    /// that is behind).
+    pub async fn drain(
+        &self,
+        limit: Duration,
+        mut stopped: Option<&mut Stopped<'_>>,
+        metrics: &Metrics,
+    ) -> Result<(), WriteError> {
+        loop {
+            self.merge_queued(metrics);
+            {
+                let mut state = self.lock();
+                let state = &mut *state;
+                while let Some(front) = state.backlog.front().cloned() {
+                    let written = self.write_some(state, &front);
+                    if written == front.len() {
+                        state.backlog.pop_front();
+                        state.front_started = false;
+                    } else {
+                        if let Some(front) = state.backlog.front_mut()
+                            && written > 0
+                        {
+                            *front = front.slice(written..);
+                            state.front_started = true;
+                        }
+                        break;
+                    }
+                }
+                if state.failed {
+                    return Err(WriteError::Socket);
+                }
+                if state.backlog.is_empty() {
+                    return Ok(());
+                }
+            }
+            let ready = async {
+                match timeout(limit, self.stream.writable()).await {
+                    Ok(Ok(())) => Ok(()),
+                    Ok(Err(_)) => Err(WriteError::Socket),
+                    Err(_) => Err(WriteError::Blocked),
+                }
+            };
+            match stopped.as_deref_mut() {
+                Some(stopped) => tokio::select! {
+                    biased;
+                    _ = stopped => return Err(WriteError::Stopped),
+                    ready = ready => ready?,
+                },
+                None => ready.await?,
+            }
+        }
+    }
+
+    /// Merges runs of updates among the frames waiting (not the one partly written), off the lock:
+    /// they are set aside meanwhile, and the room queues behind them instead of writing.
+    fn merge_queued(&self, metrics: &Metrics) {
+        let taken: Vec<Bytes> = {
+            let mut state = self.lock();
+            let skip = usize::from(state.front_started);
+            if !std::mem::take(&mut state.fresh) || state.backlog.len() < skip + 2 {
+                return;
+            }
+            let taken: Vec<Bytes> = state.backlog.drain(skip..).collect();
+            state.aside = taken.len();
+            taken
+        };
+        let payloads: Option<Vec<Bytes>> = taken.iter().map(frame::single_binary_payload).collect();
+        let merged = match payloads {
+            Some(mut payloads) => {
+                let merged = protocol::coalesce_updates(&mut payloads);
+                if merged > 0 {
+                    inc(&metrics.updates_coalesced, merged as u64);
+                    payloads.iter().map(|p| frame::binary(p)).collect()
+                } else {
+                    taken
+                }
+            }
+            // A control frame among them: left as they are (rare: a pong or a keepalive).
+            None => taken,
+        };
+        let mut state = self.lock();
+        let skip = usize::from(state.front_started);
+        // Whatever was queued meanwhile goes after them, in order.
+        let later: Vec<Bytes> = state.backlog.drain(skip..).collect();
+        state.backlog.extend(merged);
+        state.backlog.extend(later);
+        state.aside = 0;
+    }
+}
+
+impl Outlet for SocketOutlet {
+    fn try_send(&self, message: &Outgoing) -> Result<(), NotSent> {
+        let mut state = self.lock();
+        if state.closed {
+            return Err(NotSent::Closed);
+        }
+        if state.backlog.len() + state.aside >= self.capacity {
+            return Err(NotSent::Full);
+        }
+        self.write_or_queue(&mut state, message.framed(frame::binary));
+        if state.closed {
+            return Err(NotSent::Closed);
+        }
+        Ok(())
+    }
+
+    fn is_empty(&self) -> bool {
+        let state = self.lock();
+        state.backlog.is_empty() && state.aside == 0
+    }
+}
