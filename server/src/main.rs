@@ -8,7 +8,9 @@ use tierboard::store::Store;
 /// mimalloc rather than the system allocator: the server makes many small, short-lived allocations
 /// on several threads (frames, updates, batches), where glibc's malloc spent a large share of the
 /// server's time consolidating and unlinking chunks under load (BENCHMARKS.md, "Figures behind code
-/// choices").
+/// choices"). The `system-alloc` feature keeps the system allocator instead, for heap profilers that
+/// hook malloc (heaptrack; BENCHMARKS.md, scenario 4).
+#[cfg(not(feature = "system-alloc"))]
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
