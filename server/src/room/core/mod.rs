@@ -529,7 +529,9 @@ impl RoomCore {
         {
             return sv.clone();
         }
-        let sv = Bytes::from(self.doc.transact().state_vector().encode_v1());
+        // Copied out: yrs' encoder starts with a 1 KiB buffer, which `Bytes::from` would keep for as
+        // long as the room caches it (2 MB over scenario 4's 2,500 rooms, seen with heaptrack).
+        let sv = Bytes::copy_from_slice(&self.doc.transact().state_vector().encode_v1());
         self.cached_sv = Some((self.version, sv.clone()));
         sv
     }
