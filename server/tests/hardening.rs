@@ -607,11 +607,11 @@ async fn api_errors_trailing_bytes_and_unmasked_frames() {
             Ok(Ok(n)) if n > 0 => received.extend_from_slice(&scratch[..n]),
             _ => break None,
         }
-        // A server close frame: 0x88, length, then the code (big endian).
-        if let Some(at) = received.windows(2).position(|w| w[0] == 0x88 && w[1] >= 2)
-            && received.len() >= at + 4
-        {
-            break Some(u16::from_be_bytes([received[at + 2], received[at + 3]]));
+        // Walk the server's frames (unmasked) to a close frame: its first two payload bytes are the
+        // code (big endian). Searching for a 0x88 byte instead would also find one inside the
+        // greeting's payload.
+        if let Some(code) = close_code_in(&received) {
+            break Some(code);
         }
     };
     assert_eq!(
@@ -620,6 +620,36 @@ async fn api_errors_trailing_bytes_and_unmasked_frames() {
         "an unmasked client frame is a protocol error"
     );
     server.stop().await;
+}
+
+/// The code of the first close frame among the whole server frames after the HTTP response's head
+/// in `bytes`, if any.
+fn close_code_in(bytes: &[u8]) -> Option<u16> {
+    let mut at = bytes.windows(4).position(|w| w == b"\r\n\r\n")? + 4;
+    while bytes.len() >= at + 2 {
+        let (len, header) = match bytes[at + 1] & 0x7f {
+            126 if bytes.len() >= at + 4 => (
+                u16::from_be_bytes([bytes[at + 2], bytes[at + 3]]) as usize,
+                4,
+            ),
+            127 if bytes.len() >= at + 10 => {
+                let mut b = [0u8; 8];
+                b.copy_from_slice(&bytes[at + 2..at + 10]);
+                (u64::from_be_bytes(b) as usize, 10)
+            }
+            126 | 127 => return None,
+            n => (n as usize, 2),
+        };
+        let payload = at + header;
+        if bytes.len() < payload + len {
+            return None;
+        }
+        if bytes[at] & 0x0f == 0x8 && len >= 2 {
+            return Some(u16::from_be_bytes([bytes[payload], bytes[payload + 1]]));
+        }
+        at = payload + len;
+    }
+    None
 }
 
 /// Item 8: room creation is rate-limited per address: over the limit, 429 with `Retry-After` and the

@@ -124,7 +124,9 @@ impl Room {
         let mut stopped = false;
         let mut deferred = Vec::new();
         if let Some(loading) = self.loading.take() {
-            match loading.finish(&mut self, &mut rx).await {
+            // Boxed, as every rare step below: a future is as large as its largest state, and this one
+            // lives as long as the room (scenario 4: 2,500 rooms held 5.3 KB each in their tasks).
+            match Box::pin(loading.finish(&mut self, &mut rx)).await {
                 Some(held) => deferred = held,
                 None => stopped = true,
             }
@@ -179,8 +181,7 @@ impl Room {
             }
         }
         drop(rx);
-        self.transitions.finish(&self.deps, self.core.id()).await;
-        while self.interview_writes.join_next().await.is_some() {}
+        Box::pin(self.finish()).await;
         dec(&self.deps.metrics.rooms_loaded);
         tracing::debug!(room = %self.core.id(), ?exit, "room unloaded");
         exit
@@ -252,7 +253,7 @@ impl Room {
                 let _ = reply.send(self.core.status());
             }
             RoomCommand::Shutdown { reply } => {
-                self.flush_for_shutdown().await;
+                Box::pin(self.flush_for_shutdown()).await;
                 let _ = reply.send(());
             }
             RoomCommand::HostAction { action, reply } => {
@@ -296,6 +297,11 @@ impl Room {
             }
             tokio::time::sleep(PERSIST_RETRY).await;
         }
+        self.finish().await;
+    }
+
+    /// Waits for the room's writes in flight (tier transitions, interview state, history).
+    async fn finish(&mut self) {
         self.transitions.finish(&self.deps, self.core.id()).await;
         while self.interview_writes.join_next().await.is_some() {}
     }

@@ -391,7 +391,11 @@ mod tests {
         assert!(decoder.read_buf(4096).capacity() >= 4096);
         assert_eq!(decoder.decode(), Ok(None));
         decoder.compact();
-        assert_eq!(decoder.buf.capacity(), 0, "an empty read's buffer is given back");
+        assert_eq!(
+            decoder.buf.capacity(),
+            0,
+            "an empty read's buffer is given back"
+        );
     }
 
     #[test]

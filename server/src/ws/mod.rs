@@ -367,12 +367,7 @@ async fn serve(conn: Upgraded, state: AppState, room_id: RoomId, role: Role, tok
     inc(&metrics.connections_total, 1);
     tracing::debug!(room = %room_id, conn = conn_id.0, role = role.as_str(), "connected");
 
-    let writer = tokio::spawn(write_loop(
-        outlet.clone(),
-        control.clone(),
-        metrics.clone(),
-        write_timeout,
-    ));
+    let mut writer = None;
     let mut decoder = Decoder::new(state.config.max_message_bytes);
     decoder.extend(&early);
     drop(early);
@@ -385,6 +380,7 @@ async fn serve(conn: Upgraded, state: AppState, room_id: RoomId, role: Role, tok
         role,
         &outlet,
         &control,
+        &mut writer,
     )
     .await;
     drop(decoder);
@@ -400,7 +396,10 @@ async fn serve(conn: Upgraded, state: AppState, room_id: RoomId, role: Role, tok
     };
     control.stop();
     let _ = Box::pin(room.tx.send(RoomCommand::Leave { conn: conn_id })).await;
-    let _ = writer.await;
+    if let Some(writer) = writer {
+        let _ = writer.await;
+    }
+    Box::pin(close(&outlet, &control, &metrics, write_timeout)).await;
     if !peer_gone && !control.code().reconnects() {
         Box::pin(drain(&stream)).await;
     }
@@ -457,14 +456,15 @@ async fn read_loop(
     room: &RoomHandle,
     conn: ConnId,
     role: Role,
-    outlet: &SocketOutlet,
-    control: &ConnControl,
+    outlet: &Arc<SocketOutlet>,
+    control: &Arc<ConnControl>,
+    writer: &mut Option<tokio::task::JoinHandle<()>>,
 ) -> Result<ReadEnd, Closing> {
     let mut last_notice: Option<Instant> = None;
     // Both created once, not per message: a fresh timeout would re-arm a timer per message. Silence
     // is checked on a coarse tick instead.
     let mut cancelled = control.stopped(Side::Reader);
-    let mut idle_check = coarse_tick(READ_TIMEOUT / 6);
+    let mut idle_check = coarse_tick(KEEPALIVE / 2);
     let mut last_received = Instant::now();
     loop {
         // Every whole message already read.
@@ -529,11 +529,27 @@ async fn read_loop(
                     return Ok(ReadEnd::PeerGone);
                 }
             }
+            () = outlet.queued() => {
+                // The socket was full: a writer drains the backlog until it is empty, then ends.
+                *writer = Some(tokio::spawn(write_backlog(
+                    outlet.clone(),
+                    control.clone(),
+                    state.metrics.clone(),
+                    state.config.write_timeout(),
+                )));
+                continue;
+            }
             _ = idle_check.tick() => {
                 if last_received.elapsed() >= READ_TIMEOUT {
                     tracing::info!(conn = conn.0, "no message for 30 s: closing");
                     control.close(CloseCode::DeadPeer);
                     return Ok(ReadEnd::Stopped);
+                }
+                if outlet.keepalive_due() {
+                    // An empty awareness update resets the stock client's silence timer; the ping
+                    // lets us notice a dead peer.
+                    outlet.send_control(&frame::binary(&protocol::keepalive()));
+                    outlet.send_control(&frame::ping());
                 }
                 continue;
             }
@@ -624,69 +640,51 @@ fn decode_guarded<T, E: std::fmt::Display>(
     }
 }
 
-/// Writes the backlog whenever the room could not write everything straight into the socket, sends
-/// keepalives, and closes: the close frame after what is already waiting.
+/// Writes the backlog the room could not write straight into the socket, until it is empty; a
+/// connection has this task only while it has a backlog.
 ///
 /// Every wait for the socket is raced against the stop signal and bounded by the write timeout.
 /// Why: a peer that stops reading leaves a write parked on a full socket forever, and with it the
 /// connection, its backlog and its place in `/healthz` (issue 25, item 1). The room closing it as a
 /// slow consumer ends the wait at once; a wait with no progress for the timeout ends it even when
 /// the backlog never fills.
-async fn write_loop(
+async fn write_backlog(
     outlet: Arc<SocketOutlet>,
     control: Arc<ConnControl>,
     metrics: Arc<Metrics>,
     write_timeout: Duration,
 ) {
     let mut cancelled = control.stopped(Side::Writer);
-    // The keepalive check ticks at half the keepalive period and sends only after a silence, so the
-    // hot path never re-arms a timer; the longest silence is 1.5 × KEEPALIVE, well under 30 s.
-    let mut keepalive = coarse_tick(KEEPALIVE / 2);
-    loop {
-        let written = tokio::select! {
-            biased;
-            _ = &mut cancelled => break,
-            () = outlet.queued() => {
-                // Boxed: allocated while a backlog is written, not held by an idle writer.
-                Box::pin(outlet.drain(write_timeout, Some(&mut cancelled), &metrics)).await
-            }
-            _ = keepalive.tick() => {
-                if outlet.keepalive_due() {
-                    // An empty awareness update resets the stock client's silence timer; the ping
-                    // lets us notice a dead peer.
-                    outlet.send_control(&frame::binary(&protocol::keepalive()));
-                    outlet.send_control(&frame::ping());
-                }
-                continue;
-            }
-        };
-        match written {
-            Ok(()) => {}
-            Err(WriteError::Stopped) => break,
-            Err(WriteError::Socket) => {
-                control.stop();
-                return;
-            }
-            Err(WriteError::Blocked) => {
-                tracing::info!(
-                    secs = write_timeout.as_secs(),
-                    "a write made no progress: dropping the connection"
-                );
-                inc(&metrics.slow_consumers, 1);
-                // No close frame: the socket it would go through is the one that does not drain.
-                control.close(CloseCode::SlowConsumer);
-                outlet.close_with(None);
-                return;
-            }
+    match outlet
+        .drain(write_timeout, Some(&mut cancelled), &metrics)
+        .await
+    {
+        // Drained; or told to stop, and the connection's task closes it.
+        Ok(()) | Err(WriteError::Stopped) => {}
+        Err(WriteError::Socket) => control.stop(),
+        Err(WriteError::Blocked) => {
+            tracing::info!(
+                secs = write_timeout.as_secs(),
+                "a write made no progress: dropping the connection"
+            );
+            inc(&metrics.slow_consumers, 1);
+            // No close frame: the socket it would go through is the one that does not drain.
+            control.close(CloseCode::SlowConsumer);
+            outlet.abandon();
         }
     }
+}
+
+/// Ends a connection's sending side: the close frame with the code the room or the reader chose,
+/// after what is already waiting. A slow consumer must read what waits before it sees the close
+/// frame: it gets time, but not forever (a dead peer must not hold the task).
+async fn close(
+    outlet: &SocketOutlet,
+    control: &ConnControl,
+    metrics: &Metrics,
+    write_timeout: Duration,
+) {
     let code = control.code();
     outlet.close_with(Some(frame::close(code.code(), code.reason())));
-    // A slow consumer must read what is already waiting before it sees the close frame: give it
-    // time, but not forever (a dead peer must not hold the task).
-    let _ = Box::pin(timeout(
-        CLOSE_GRACE,
-        outlet.drain(write_timeout, None, &metrics),
-    ))
-    .await;
+    let _ = timeout(CLOSE_GRACE, outlet.drain(write_timeout, None, metrics)).await;
 }

@@ -8,7 +8,8 @@
 //! hand-off (queue push, wake, poll, tungstenite's copy) was the largest cost per delivery the
 //! relay did not pay (BENCHMARKS.md, "What limits each figure"). What does not fit waits in the
 //! backlog, bounded by the outbox capacity in messages; the room then treats the connection as
-//! behind, as it did with a full outbox.
+//! behind, as it did with a full outbox. The writer task exists only while there is a backlog: an idle
+//! connection has one task, its reader, which also sends the keepalives.
 
 use std::collections::VecDeque;
 use std::io::ErrorKind;
@@ -40,6 +41,10 @@ struct State {
     failed: bool,
     /// Frames were queued since the writer last merged.
     fresh: bool,
+    /// Someone drains the backlog: set (with a wake-up) by whoever queues the first frame, cleared by
+    /// the drain that leaves the backlog empty, both under this lock, so one wake-up starts one
+    /// writer and no frame is left behind with none.
+    writer_active: bool,
     /// Something was written since the keepalive check last looked.
     wrote: bool,
     /// Keepalive checks in a row that found nothing written.
@@ -98,7 +103,10 @@ impl SocketOutlet {
             state.backlog.push_back(frame.clone());
         }
         state.fresh = true;
-        self.queued.notify_one();
+        if !state.writer_active {
+            state.writer_active = true;
+            self.queued.notify_one();
+        }
     }
 
     /// Writes as much of `bytes` as the socket takes without waiting. A failed socket closes the
@@ -156,6 +164,15 @@ impl SocketOutlet {
         true
     }
 
+    /// Takes no more messages and drops what waits: the peer stopped reading, and nothing more is
+    /// written to it (not even a close frame).
+    pub fn abandon(&self) {
+        let mut state = self.lock();
+        state.closed = true;
+        state.backlog.clear();
+        state.front_started = false;
+    }
+
     /// Whether the writer should send a keepalive: called every half keepalive period, it says yes
     /// after two checks in a row found nothing written (so a silence lasts 1.5 periods at most).
     pub fn keepalive_due(&self) -> bool {
@@ -172,7 +189,7 @@ impl SocketOutlet {
         false
     }
 
-    /// Waits until frames wait in the backlog.
+    /// Waits until frames wait in the backlog with nobody draining it: then start a writer.
     pub async fn queued(&self) {
         self.queued.notified().await
     }
@@ -208,9 +225,11 @@ impl SocketOutlet {
                     }
                 }
                 if state.failed {
+                    state.writer_active = false;
                     return Err(WriteError::Socket);
                 }
                 if state.backlog.is_empty() {
+                    state.writer_active = false;
                     return Ok(());
                 }
             }
