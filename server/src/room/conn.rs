@@ -11,7 +11,6 @@ use futures::task::AtomicWaker;
 
 use crate::close::CloseCode;
 use crate::ids::{Role, TokenHash};
-use crate::queue;
 
 /// A connection id, unique within the process.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -161,7 +160,7 @@ pub enum NotSent {
 
 /// A connection's sending side as the room's actor uses it. The WebSocket layer's outlet writes a
 /// message straight to the socket when nothing waits before it (`ws::socket`); tests use a plain
-/// [`queue::Sender`] and read the payloads back.
+/// `queue::Sender` and read the payloads back.
 ///
 /// `try_send` never waits: it runs on the room's task for every receiver of every broadcast.
 pub trait Outlet: Send + Sync + std::fmt::Debug {
@@ -170,16 +169,19 @@ pub trait Outlet: Send + Sync + std::fmt::Debug {
     fn is_empty(&self) -> bool;
 }
 
-impl Outlet for queue::Sender<Bytes> {
+/// For tests: the room's messages as payloads in a queue, read back with `try_recv`.
+#[cfg(any(test, feature = "test-util"))]
+impl Outlet for crate::queue::Sender<Bytes> {
     fn try_send(&self, message: &Outgoing) -> Result<(), NotSent> {
-        queue::Sender::try_send(self, message.payload().clone()).map_err(|e| match e {
-            queue::error::TrySendError::Full(_) => NotSent::Full,
-            queue::error::TrySendError::Closed(_) => NotSent::Closed,
+        use crate::queue::{Sender, error::TrySendError};
+        Sender::try_send(self, message.payload().clone()).map_err(|e| match e {
+            TrySendError::Full(_) => NotSent::Full,
+            TrySendError::Closed(_) => NotSent::Closed,
         })
     }
 
     fn is_empty(&self) -> bool {
-        queue::Sender::is_empty(self)
+        crate::queue::Sender::is_empty(self)
     }
 }
 

@@ -143,11 +143,10 @@ pub async fn handler(
         match verdict {
             Ok((room_id, role, token)) => {
                 // One after the other, each boxed: the join's states are freed before the
-                // connection idles in `connected` (1,696 bytes for both in one future, 1,128 for
-                // `connected` alone; BENCHMARKS.md, scenario 4).
+                // connection idles in `Connection::serve` (BENCHMARKS.md, scenario 4).
                 let joined = Box::pin(join(conn, state, room_id, role, token)).await;
                 if let Some(connection) = joined {
-                    Box::pin(connected(connection)).await;
+                    Box::pin(connection.serve()).await;
                 }
             }
             Err(e) => {
@@ -265,34 +264,21 @@ fn has_token(headers: &HeaderMap, name: HeaderName, token: &str) -> bool {
 /// connection is served), and any bytes the HTTP layer read past the handshake.
 struct Upgraded {
     stream: TcpStream,
-    permit: Option<Permit>,
+    permit: Permit,
     early: Bytes,
 }
 
 impl Upgraded {
-    /// The TCP stream under hyper's upgrade: the connection's own socket from here on, which the
-    /// room writes to directly (`socket.rs`).
+    /// The TCP stream under hyper's upgrade (the `listen::Counted` that `listen::serve` accepted):
+    /// the connection's own socket from here on, which the room writes to directly (`socket.rs`).
     fn take(upgraded: hyper::upgrade::Upgraded) -> Option<Upgraded> {
-        let upgraded = match upgraded.downcast::<TokioIo<Counted>>() {
-            Ok(parts) => {
-                let (stream, permit) = parts.io.into_inner().into_parts();
-                return Some(Upgraded {
-                    stream,
-                    permit: Some(permit),
-                    early: parts.read_buf,
-                });
-            }
-            Err(upgraded) => upgraded,
-        };
-        // A server built without the connection caps (`listen::serve` always has them).
-        match upgraded.downcast::<TokioIo<TcpStream>>() {
-            Ok(parts) => Some(Upgraded {
-                stream: parts.io.into_inner(),
-                permit: None,
-                early: parts.read_buf,
-            }),
-            Err(_) => None,
-        }
+        let parts = upgraded.downcast::<TokioIo<Counted>>().ok()?;
+        let (stream, permit) = parts.io.into_inner().into_parts();
+        Some(Upgraded {
+            stream,
+            permit,
+            early: parts.read_buf,
+        })
     }
 }
 
@@ -338,15 +324,8 @@ async fn join(
     role: Role,
     token: TokenHash,
 ) -> Option<Connection> {
-    let Upgraded {
-        stream,
-        permit: _permit,
-        early,
-    } = conn;
-    let stream = Arc::new(stream);
+    let stream = Arc::new(conn.stream);
     let conn_id = ConnId::next();
-    let metrics = state.metrics.clone();
-    let write_timeout = state.config.write_timeout();
     let control = Arc::new(ConnControl::default());
     // The greeting alone is up to five messages (step 1, awareness, session, validation, saved): a
     // smaller outbox would drop part of it when the socket is slow to take it.
@@ -355,7 +334,7 @@ async fn join(
         state.config.outbox_capacity.max(MIN_OUTBOX),
         control.clone(),
     ));
-    let conn = ConnHandle {
+    let handle = ConnHandle {
         id: conn_id,
         role,
         token: Some(token),
@@ -365,23 +344,21 @@ async fn join(
 
     // Boxed, as every step a connection goes through once: it is freed before the connection
     // idles, instead of widening the connection's future for its whole life.
-    let room = match Box::pin(state.rooms.join(&room_id, conn)).await {
+    let room = match Box::pin(state.rooms.join(&room_id, handle)).await {
         Ok(room) => room,
         Err(e) => {
             tracing::error!(room = %room_id, error = %e, "join failed");
-            outlet.close_with(Some(frame::close(e.close_code().code(), &e.to_string())));
-            let _ = Box::pin(timeout(
-                CLOSE_GRACE,
-                outlet.drain(write_timeout, None, &metrics),
-            ))
-            .await;
+            let code = e.close_code().code();
+            Box::pin(close(&outlet, code, &e.to_string(), &state)).await;
             return None;
         }
     };
+    let mut decoder = Decoder::new(state.config.max_message_bytes);
+    decoder.extend(&conn.early);
     Some(Connection {
         stream,
-        _permit,
-        early,
+        _permit: conn.permit,
+        decoder,
         state,
         room_id,
         role,
@@ -389,14 +366,17 @@ async fn join(
         control,
         outlet,
         room,
+        writer: None,
     })
 }
 
 /// A joined connection: what its reader and its close need.
 struct Connection {
     stream: Arc<TcpStream>,
-    _permit: Option<Permit>,
-    early: Bytes,
+    /// Its place in the connection caps, given back when the connection ends.
+    _permit: Permit,
+    /// The client's bytes not parsed yet (none while idle).
+    decoder: Decoder,
     state: AppState,
     room_id: RoomId,
     role: Role,
@@ -404,67 +384,159 @@ struct Connection {
     control: Arc<ConnControl>,
     outlet: Arc<SocketOutlet>,
     room: RoomHandle,
+    /// The task writing the backlog, while there is one.
+    writer: Option<tokio::task::JoinHandle<()>>,
 }
 
-/// Serves a joined connection until it ends. Its own future, apart from the join's: it is what an
-/// idle connection holds, so nothing of the join's states is in it.
-async fn connected(connection: Connection) {
-    let Connection {
-        stream,
-        _permit,
-        early,
-        state,
-        room_id,
-        role,
-        conn_id,
-        control,
-        outlet,
-        room,
-    } = connection;
-    let metrics = state.metrics.clone();
-    let write_timeout = state.config.write_timeout();
-    inc(&metrics.connections, 1);
-    inc(&metrics.connections_total, 1);
-    tracing::debug!(room = %room_id, conn = conn_id.0, role = role.as_str(), "connected");
+impl Connection {
+    /// Serves the connection until it ends. Its own future, apart from the join's: it is what an
+    /// idle connection holds, so none of the join's states are in it.
+    async fn serve(mut self) {
+        let metrics = self.state.metrics.clone();
+        inc(&metrics.connections, 1);
+        inc(&metrics.connections_total, 1);
+        tracing::debug!(room = %self.room_id, conn = self.conn_id.0, role = self.role.as_str(), "connected");
 
-    let mut writer = None;
-    let mut decoder = Decoder::new(state.config.max_message_bytes);
-    decoder.extend(&early);
-    drop(early);
-    let ended = read_loop(
-        &stream,
-        &mut decoder,
-        &state,
-        &room,
-        conn_id,
-        role,
-        &outlet,
-        &control,
-        &mut writer,
-    )
-    .await;
-    drop(decoder);
-    let peer_gone = match ended {
-        Ok(ReadEnd::PeerGone) => true,
-        Ok(ReadEnd::Stopped) => false,
-        Err(reason) => {
-            tracing::warn!(room = %room_id, conn = conn_id.0, code = reason.code.code(), reason = %reason.text(), "closing connection");
-            inc(&metrics.rejected_messages, 1);
-            control.close(reason.code);
-            false
+        let peer_gone = match self.read_loop().await {
+            Ok(ReadEnd::PeerGone) => true,
+            Ok(ReadEnd::Stopped) => false,
+            Err(reason) => {
+                tracing::warn!(room = %self.room_id, conn = self.conn_id.0, code = reason.code.code(), reason = %reason.text(), "closing connection");
+                inc(&metrics.rejected_messages, 1);
+                self.control.close(reason.code);
+                false
+            }
+        };
+        self.control.stop();
+        let leave = RoomCommand::Leave { conn: self.conn_id };
+        let _ = Box::pin(self.room.tx.send(leave)).await;
+        if let Some(writer) = self.writer.take() {
+            let _ = writer.await;
         }
-    };
-    control.stop();
-    let _ = Box::pin(room.tx.send(RoomCommand::Leave { conn: conn_id })).await;
-    if let Some(writer) = writer {
-        let _ = writer.await;
+        let code = self.control.code();
+        Box::pin(close(&self.outlet, code.code(), code.reason(), &self.state)).await;
+        if !peer_gone && !code.reconnects() {
+            Box::pin(drain(&self.stream)).await;
+        }
+        dec(&metrics.connections);
+        tracing::debug!(room = %self.room_id, conn = self.conn_id.0, "disconnected");
     }
-    Box::pin(close(&outlet, &control, &metrics, write_timeout)).await;
-    if !peer_gone && !control.code().reconnects() {
-        Box::pin(drain(&stream)).await;
+
+    /// Reads, checks and passes on the client's messages until the connection ends or is refused.
+    async fn read_loop(&mut self) -> Result<ReadEnd, Closing> {
+        let mut last_notice: Option<Instant> = None;
+        // Both created once, not per message: a fresh timeout would re-arm a timer per message. Silence
+        // is checked on a coarse tick instead.
+        let mut cancelled = self.control.stopped(Side::Reader);
+        let mut idle_check = coarse_tick(KEEPALIVE / 2);
+        let mut last_received = Instant::now();
+        loop {
+            // Every whole message already read.
+            loop {
+                let incoming = match self.decoder.decode() {
+                    Ok(Some(incoming)) => incoming,
+                    Ok(None) => break,
+                    Err(FrameError::TooLarge { .. }) => {
+                        return Err(Closing::new(CloseCode::TooLarge));
+                    }
+                    // An unmasked client frame, a bad opcode, a reserved bit: RFC 6455 §7.4.1 says 1002.
+                    Err(FrameError::Protocol(why)) => {
+                        return Err(Closing {
+                            code: CloseCode::ProtocolError,
+                            detail: Some(why.to_string()),
+                        });
+                    }
+                };
+                let message = match incoming {
+                    Incoming::Binary(message) => message,
+                    Incoming::Text => {
+                        return Err(Closing::malformed(
+                            "text frames are not part of the protocol".into(),
+                        ));
+                    }
+                    Incoming::Ping(payload) => {
+                        self.outlet.send_control(&frame::pong(&payload));
+                        continue;
+                    }
+                    Incoming::Pong => continue,
+                    Incoming::Close(code) => {
+                        self.outlet.close_with(Some(close_reply(code)));
+                        return Ok(ReadEnd::PeerGone);
+                    }
+                };
+                let inbound = inbound(
+                    &message,
+                    &self.state,
+                    self.role,
+                    &self.outlet,
+                    &mut last_notice,
+                )?;
+                if inbound.is_empty() {
+                    continue;
+                }
+                // Awaiting a mailbox slot slows a flooding client down instead of growing memory. Tried
+                // without waiting first, and the wait boxed: a send future inline would be part of every
+                // idle connection's reader.
+                let command = RoomCommand::Inbound {
+                    conn: self.conn_id,
+                    messages: inbound,
+                };
+                let sent = match self.room.tx.try_send(command) {
+                    Ok(()) => Ok(()),
+                    Err(TrySendError::Full(command)) => {
+                        Box::pin(self.room.tx.send(command)).await.map_err(|_| ())
+                    }
+                    Err(TrySendError::Closed(_)) => Err(()),
+                };
+                if sent.is_err() {
+                    return Err(Closing::new(CloseCode::TryAgainLater));
+                }
+            }
+            self.decoder.compact();
+            tokio::select! {
+                biased;
+                _ = &mut cancelled => return Ok(ReadEnd::Stopped),
+                ready = self.stream.readable() => {
+                    if ready.is_err() {
+                        return Ok(ReadEnd::PeerGone);
+                    }
+                }
+                () = self.outlet.queued() => {
+                    // The socket was full: a writer drains the backlog until it is empty, then ends.
+                    self.writer = Some(tokio::spawn(write_backlog(
+                        self.outlet.clone(),
+                        self.control.clone(),
+                        self.state.metrics.clone(),
+                        self.state.config.write_timeout(),
+                    )));
+                    continue;
+                }
+                _ = idle_check.tick() => {
+                    if last_received.elapsed() >= READ_TIMEOUT {
+                        tracing::info!(conn = self.conn_id.0, "no message for 30 s: closing");
+                        self.control.close(CloseCode::DeadPeer);
+                        return Ok(ReadEnd::Stopped);
+                    }
+                    if self.outlet.keepalive_due() {
+                        // An empty awareness update resets the stock client's silence timer; the ping
+                        // lets us notice a dead peer.
+                        self.outlet.send_control(&frame::binary(&protocol::keepalive()));
+                        self.outlet.send_control(&frame::ping());
+                    }
+                    continue;
+                }
+            }
+            match self.stream.try_read_buf(self.decoder.read_buf(READ_CHUNK)) {
+                Ok(0) => return Ok(ReadEnd::PeerGone),
+                Ok(_) => last_received = Instant::now(),
+                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {}
+                Err(e) => {
+                    tracing::debug!(conn = self.conn_id.0, error = %e, "websocket read error");
+                    return Ok(ReadEnd::PeerGone);
+                }
+            }
+        }
     }
-    dec(&metrics.connections);
-    tracing::debug!(room = %room_id, conn = conn_id.0, "disconnected");
 }
 
 /// How a connection's reader ended without refusing anything.
@@ -505,124 +577,6 @@ fn close_reply(code: Option<u16>) -> Bytes {
     match code {
         Some(code @ (1000..=1003 | 1007..=1014 | 3000..=4999)) => frame::close(code, ""),
         _ => frame::close(CloseCode::Normal.code(), ""),
-    }
-}
-
-#[allow(clippy::too_many_arguments)]
-async fn read_loop(
-    stream: &TcpStream,
-    decoder: &mut Decoder,
-    state: &AppState,
-    room: &RoomHandle,
-    conn: ConnId,
-    role: Role,
-    outlet: &Arc<SocketOutlet>,
-    control: &Arc<ConnControl>,
-    writer: &mut Option<tokio::task::JoinHandle<()>>,
-) -> Result<ReadEnd, Closing> {
-    let mut last_notice: Option<Instant> = None;
-    // Both created once, not per message: a fresh timeout would re-arm a timer per message. Silence
-    // is checked on a coarse tick instead.
-    let mut cancelled = control.stopped(Side::Reader);
-    let mut idle_check = coarse_tick(KEEPALIVE / 2);
-    let mut last_received = Instant::now();
-    loop {
-        // Every whole message already read.
-        loop {
-            let incoming = match decoder.decode() {
-                Ok(Some(incoming)) => incoming,
-                Ok(None) => break,
-                Err(FrameError::TooLarge { .. }) => return Err(Closing::new(CloseCode::TooLarge)),
-                // An unmasked client frame, a bad opcode, a reserved bit: RFC 6455 §7.4.1 says 1002.
-                Err(FrameError::Protocol(why)) => {
-                    return Err(Closing {
-                        code: CloseCode::ProtocolError,
-                        detail: Some(why.to_string()),
-                    });
-                }
-            };
-            let message = match incoming {
-                Incoming::Binary(message) => message,
-                Incoming::Text => {
-                    return Err(Closing::malformed(
-                        "text frames are not part of the protocol".into(),
-                    ));
-                }
-                Incoming::Ping(payload) => {
-                    outlet.send_control(&frame::pong(&payload));
-                    continue;
-                }
-                Incoming::Pong => continue,
-                Incoming::Close(code) => {
-                    outlet.close_with(Some(close_reply(code)));
-                    return Ok(ReadEnd::PeerGone);
-                }
-            };
-            let inbound = inbound(&message, state, role, outlet, &mut last_notice)?;
-            if inbound.is_empty() {
-                continue;
-            }
-            // Awaiting a mailbox slot slows a flooding client down instead of growing memory. Tried
-            // without waiting first, and the wait boxed: a send future inline would be part of every
-            // idle connection's reader.
-            let command = RoomCommand::Inbound {
-                conn,
-                messages: inbound,
-            };
-            let sent = match room.tx.try_send(command) {
-                Ok(()) => Ok(()),
-                Err(TrySendError::Full(command)) => {
-                    Box::pin(room.tx.send(command)).await.map_err(|_| ())
-                }
-                Err(TrySendError::Closed(_)) => Err(()),
-            };
-            if sent.is_err() {
-                return Err(Closing::new(CloseCode::TryAgainLater));
-            }
-        }
-        decoder.compact();
-        tokio::select! {
-            biased;
-            _ = &mut cancelled => return Ok(ReadEnd::Stopped),
-            ready = stream.readable() => {
-                if ready.is_err() {
-                    return Ok(ReadEnd::PeerGone);
-                }
-            }
-            () = outlet.queued() => {
-                // The socket was full: a writer drains the backlog until it is empty, then ends.
-                *writer = Some(tokio::spawn(write_backlog(
-                    outlet.clone(),
-                    control.clone(),
-                    state.metrics.clone(),
-                    state.config.write_timeout(),
-                )));
-                continue;
-            }
-            _ = idle_check.tick() => {
-                if last_received.elapsed() >= READ_TIMEOUT {
-                    tracing::info!(conn = conn.0, "no message for 30 s: closing");
-                    control.close(CloseCode::DeadPeer);
-                    return Ok(ReadEnd::Stopped);
-                }
-                if outlet.keepalive_due() {
-                    // An empty awareness update resets the stock client's silence timer; the ping
-                    // lets us notice a dead peer.
-                    outlet.send_control(&frame::binary(&protocol::keepalive()));
-                    outlet.send_control(&frame::ping());
-                }
-                continue;
-            }
-        }
-        match stream.try_read_buf(decoder.read_buf(READ_CHUNK)) {
-            Ok(0) => return Ok(ReadEnd::PeerGone),
-            Ok(_) => last_received = Instant::now(),
-            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {}
-            Err(e) => {
-                tracing::debug!(conn = conn.0, error = %e, "websocket read error");
-                return Ok(ReadEnd::PeerGone);
-            }
-        }
     }
 }
 
@@ -735,16 +689,11 @@ async fn write_backlog(
     }
 }
 
-/// Ends a connection's sending side: the close frame with the code the room or the reader chose,
-/// after what is already waiting. A slow consumer must read what waits before it sees the close
-/// frame: it gets time, but not forever (a dead peer must not hold the task).
-async fn close(
-    outlet: &SocketOutlet,
-    control: &ConnControl,
-    metrics: &Metrics,
-    write_timeout: Duration,
-) {
-    let code = control.code();
-    outlet.close_with(Some(frame::close(code.code(), code.reason())));
-    let _ = timeout(CLOSE_GRACE, outlet.drain(write_timeout, None, metrics)).await;
+/// Ends a connection's sending side: the close frame after what is already waiting. A slow
+/// consumer must read what waits before it sees the close frame: it gets time, but not forever (a
+/// dead peer must not hold the task).
+async fn close(outlet: &SocketOutlet, code: u16, reason: &str, state: &AppState) {
+    outlet.close_with(Some(frame::close(code, reason)));
+    let drained = outlet.drain(state.config.write_timeout(), None, &state.metrics);
+    let _ = timeout(CLOSE_GRACE, drained).await;
 }

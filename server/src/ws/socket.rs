@@ -135,11 +135,16 @@ impl SocketOutlet {
     }
 
     fn fail(&self, state: &mut State) {
-        state.closed = true;
+        Self::discard(state);
         state.failed = true;
+        self.control.stop();
+    }
+
+    /// Takes no more messages and drops what waits.
+    fn discard(state: &mut State) {
+        state.closed = true;
         state.backlog.clear();
         state.front_started = false;
-        self.control.stop();
     }
 
     /// Sends a frame outside the capacity (pongs, keepalives): refused only once closed.
@@ -167,13 +172,10 @@ impl SocketOutlet {
     /// Takes no more messages and drops what waits: the peer stopped reading, and nothing more is
     /// written to it (not even a close frame).
     pub fn abandon(&self) {
-        let mut state = self.lock();
-        state.closed = true;
-        state.backlog.clear();
-        state.front_started = false;
+        Self::discard(&mut self.lock());
     }
 
-    /// Whether the writer should send a keepalive: called every half keepalive period, it says yes
+    /// Whether a keepalive is due: called by the reader every half keepalive period, it says yes
     /// after two checks in a row found nothing written (so a silence lasts 1.5 periods at most).
     pub fn keepalive_due(&self) -> bool {
         let mut state = self.lock();
