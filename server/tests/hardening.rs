@@ -202,6 +202,55 @@ async fn a_reader_slower_than_a_burst_catches_up_without_reconnecting() {
     reader.close().await;
 }
 
+/// A reader that sends nothing of its own after joining (no presence, no edits: an observer whose
+/// client keeps no awareness state) while the room keeps writing to it is alive: the server pings a
+/// silent peer and its pong keeps it. Before, the ping went out only when nothing had been written
+/// for a while, so such a reader heard no ping and was closed with 4002 after 30 s (scenario 2 of
+/// the benchmark found it when its joins outlasted that on a loaded machine).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_silent_reader_that_answers_pings_is_kept() {
+    let server = ServerProcess::start(&[]).await;
+    let (room, edit, view) = server.create_room("tutorial-simple-blog").await;
+    let mut writer = WsClient::connect(&server.ws_url(&room, &edit)).await;
+    let mut reader = WsClient::connect(&server.ws_url(&room, &view)).await;
+    let notes = writer.doc.get_or_insert_map("notes");
+    let started = Instant::now();
+    let mut i = 0i64;
+    // Past the server's 30 s read timeout, with an edit every second: the reader's socket always has
+    // something to read, and the reader only ever answers pings (tungstenite does that as it reads).
+    while started.elapsed() < Duration::from_secs(36) {
+        i += 1;
+        writer
+            .edit(|_, txn| {
+                notes.insert(txn, "n", i);
+            })
+            .await;
+        writer
+            .pump_until(Duration::from_millis(500), |_| false)
+            .await;
+        reader
+            .pump_until(Duration::from_millis(500), |_| false)
+            .await;
+        assert_eq!(
+            reader.close_code,
+            None,
+            "the silent reader was closed after {:.0} s\n{}",
+            started.elapsed().as_secs_f64(),
+            server.log()
+        );
+    }
+    let seen = {
+        let txn = reader.doc.transact();
+        txn.get_map("notes")
+            .and_then(|m| m.get(&txn, "n"))
+            .map(|v| v.to_string(&txn))
+    };
+    assert_eq!(seen, Some(i.to_string()), "the reader has the last edit");
+    assert_eq!(server.connections().await, 2, "both are still connected");
+    writer.close().await;
+    reader.close().await;
+}
+
 /// Item 1: an outbox large enough never to fill; only the write timeout ends the blocked writes.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_blocked_write_times_out() {

@@ -512,7 +512,8 @@ impl Connection {
                     continue;
                 }
                 _ = idle_check.tick() => {
-                    if last_received.elapsed() >= READ_TIMEOUT {
+                    let silent = last_received.elapsed();
+                    if silent >= READ_TIMEOUT {
                         tracing::info!(conn = self.conn_id.0, "no message for 30 s: closing");
                         self.control.close(CloseCode::DeadPeer);
                         return Ok(ReadEnd::Stopped);
@@ -521,6 +522,12 @@ impl Connection {
                         // An empty awareness update resets the stock client's silence timer; the ping
                         // lets us notice a dead peer.
                         self.outlet.send_control(&frame::binary(&protocol::keepalive()));
+                        self.outlet.send_control(&frame::ping());
+                    } else if silent >= KEEPALIVE {
+                        // A peer that only listens (an observer without presence) sends nothing of its
+                        // own while the room keeps writing to it: ask, and its pong keeps it. Without
+                        // this such a reader was closed as dead after 30 s (found by scenario 2 when
+                        // its joins took longer than that on a loaded machine).
                         self.outlet.send_control(&frame::ping());
                     }
                     continue;
