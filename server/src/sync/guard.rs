@@ -113,7 +113,7 @@ pub fn precheck(payload: &[u8]) -> Result<(), Rejected> {
 /// the sender with 4400 as for any malformed update.
 pub fn apply_guarded(doc: &Doc, update: Update) -> Result<Applied, Rejected> {
     let mut txn = doc.transact_mut();
-    let (dropped_pending, pending_bytes) = apply_checked(&mut txn, update)?;
+    let (dropped_pending, pending_bytes) = apply_checked(&mut txn, TxnState::Fresh, update)?;
     Ok(Applied {
         delta: txn.encode_update_v1(),
         dropped_pending,
@@ -124,7 +124,7 @@ pub fn apply_guarded(doc: &Doc, update: Update) -> Result<Applied, Rejected> {
 /// [`apply_guarded`] within a transaction the caller holds (e.g. one for all of a room's stored
 /// rows). Returns whether pending parts were dropped.
 pub fn apply_guarded_in(txn: &mut TransactionMut, update: Update) -> Result<bool, Rejected> {
-    apply_checked(txn, update).map(|(dropped, _)| dropped)
+    apply_checked(txn, TxnState::Used, update).map(|(dropped, _)| dropped)
 }
 
 /// [`apply_guarded`] that hands the update back when a check refused it before applying (the
@@ -132,7 +132,7 @@ pub fn apply_guarded_in(txn: &mut TransactionMut, update: Update) -> Result<bool
 /// clocks it waits for arrive, as yrs would hold it pending if it could do so safely.
 pub fn try_apply_guarded(doc: &Doc, update: Update) -> Result<Applied, (Rejected, Option<Update>)> {
     let mut txn = doc.transact_mut();
-    if let Err(e) = check(&txn, &update) {
+    if let Err(e) = check(&txn, TxnState::Fresh, &update) {
         return Err((e, Some(update)));
     }
     let (dropped_pending, pending_bytes) =
@@ -145,16 +145,27 @@ pub fn try_apply_guarded(doc: &Doc, update: Update) -> Result<Applied, (Rejected
 }
 
 /// Both of the above: whether pending parts were dropped, and the size of what stays pending.
-fn apply_checked(txn: &mut TransactionMut, update: Update) -> Result<(bool, usize), Rejected> {
-    check(txn, &update)?;
+fn apply_checked(
+    txn: &mut TransactionMut,
+    txn_state: TxnState,
+    update: Update,
+) -> Result<(bool, usize), Rejected> {
+    check(txn, txn_state, &update)?;
     apply_after_check(txn, update)
+}
+
+/// Whether a transaction has applied anything yet (see [`check_contiguous`]).
+#[derive(Debug, Clone, Copy)]
+enum TxnState {
+    Fresh,
+    Used,
 }
 
 /// Steps 1-3 of the module doc. A hole (`Gap`) is what an honest client's out-of-order update
 /// looks like too, so it is not logged as poison here: the caller decides.
-fn check(txn: &TransactionMut, update: &Update) -> Result<(), Rejected> {
+fn check(txn: &TransactionMut, txn_state: TxnState, update: &Update) -> Result<(), Rejected> {
     let checked = check_clocks(update)
-        .and_then(|inserted| check_contiguous(txn, inserted))
+        .and_then(|inserted| check_contiguous(txn, txn_state, inserted))
         .and_then(|()| check_round_trip(update));
     match &checked {
         Err(Rejected::Gap { .. }) => {}
@@ -256,8 +267,23 @@ pub fn check_clocks(update: &Update) -> Result<Vec<ClientRanges>, Rejected> {
 /// reconnect its sync step 2 carries everything the server lacks, so a hole only comes from a
 /// crafted update (or a lost one: the refused client reconnects and resyncs). Updates that wait for
 /// *another* client's blocks (pending parts) are unaffected.
-fn check_contiguous(txn: &TransactionMut, inserted: Vec<ClientRanges>) -> Result<(), Rejected> {
-    let sv = txn.state_vector();
+fn check_contiguous(
+    txn: &TransactionMut,
+    txn_state: TxnState,
+    inserted: Vec<ClientRanges>,
+) -> Result<(), Rejected> {
+    // In a fresh transaction the state before it is the document's now, and yrs computes it once per
+    // transaction: encoding the delta after the apply needs it too (a separate `state_vector()` here
+    // was a second walk of every client's blocks per update). A transaction that already applied
+    // rows (`apply_guarded_in`) has moved on since it began.
+    let owned;
+    let sv = match txn_state {
+        TxnState::Fresh => txn.before_state(),
+        TxnState::Used => {
+            owned = txn.state_vector();
+            &owned
+        }
+    };
     for (client, mut ranges) in inserted {
         ranges.sort_by_key(|r| r.start);
         let mut reached = sv.get(&client);
@@ -342,7 +368,7 @@ pub fn snapshot_loads(snapshot: &[u8]) -> Result<(), String> {
     let update = Update::decode_v1(snapshot).map_err(|e| format!("does not decode: {e}"))?;
     let doc = Doc::new();
     let mut txn = doc.transact_mut();
-    match check(&txn, &update) {
+    match check(&txn, TxnState::Fresh, &update) {
         Ok(()) => apply_after_check(&mut txn, update)
             .map(drop)
             .map_err(|e| format!("does not apply: {e}")),
@@ -547,6 +573,40 @@ mod tests {
         // A duplicate changes nothing.
         assert!(!apply_guarded(&doc, decode(&updates[1])).unwrap().changed());
         assert_eq!(as_joiner_sees_it(&doc), as_joiner_sees_it(&other));
+    }
+
+    #[test]
+    fn consecutive_rows_apply_in_one_transaction_and_a_hole_is_still_refused() {
+        // A room's load applies its stored rows in one transaction: each row continues the clocks
+        // the previous one reached in that same transaction, which the state before it does not
+        // have (the check must read the document as it is, not as the transaction began).
+        let (source, updates) = edits(7, 3);
+        let doc = Doc::new();
+        {
+            let mut txn = doc.transact_mut();
+            for update in &updates[..2] {
+                apply_guarded_in(&mut txn, decode(update)).expect("a contiguous row is accepted");
+            }
+        }
+        let mut txn = doc.transact_mut();
+        apply_guarded_in(&mut txn, decode(&updates[2])).expect("the next row too");
+        drop(txn);
+        assert_eq!(as_joiner_sees_it(&doc), as_joiner_sees_it(&source));
+        // A fresh transaction on an empty document: the second edit alone leaves a hole.
+        let empty = Doc::new();
+        let mut txn = empty.transact_mut();
+        let gap = apply_guarded_in(&mut txn, decode(&updates[1]));
+        assert!(
+            matches!(gap, Err(Rejected::Gap { client: 7, .. })),
+            "{gap:?}"
+        );
+        drop(txn);
+        let gap = try_apply_guarded(&empty, decode(&updates[1]));
+        assert!(
+            matches!(gap, Err((Rejected::Gap { client: 7, .. }, Some(_)))),
+            "{:?}",
+            gap.err().map(|(e, _)| e)
+        );
     }
 
     #[test]
