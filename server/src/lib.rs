@@ -10,6 +10,7 @@
 //! - [`state`], [`auth`]: the shared [`AppState`]; one `authorize` for HTTP and WebSocket.
 //! - [`browser`]: the WebSocket `Origin` check, security headers, the `/metrics` token.
 //! - [`ids`]: newtypes for room ids, tokens (only their hashes are stored), roles, instance ids.
+//! - [`interned`]: identical results (validation, simulation, section checks) shared between rooms.
 //! - [`sync`]: the y-websocket protocol, the awareness table, the bus messages and reconciling, without I/O.
 //! - [`rows`]: plain data of stored rows and tier transitions (shared by the store and the room core).
 //! - [`room`]: one loaded room: a sans-IO core (inputs and time in, effects out) and the actor task
@@ -40,6 +41,7 @@ pub mod design;
 pub mod error;
 pub mod http;
 pub mod ids;
+pub mod interned;
 pub mod listen;
 pub mod memory;
 pub mod metrics;

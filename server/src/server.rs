@@ -73,6 +73,7 @@ impl Server {
                 max_pending_updates: config.max_pending_updates,
                 max_pending_bytes: config.max_pending_bytes,
             },
+            results: Default::default(),
         }));
         let listener = TcpListener::bind(config.addr).await.map_err(|e| {
             crate::Error::Internal(format!("cannot listen on {}: {e}", config.addr))

@@ -69,6 +69,7 @@ impl Instance {
             bus: Arc::new(hub.bus(instance, metrics.clone())),
             idle: Duration::from_secs(60),
             limits: Default::default(),
+            results: Default::default(),
         });
         Instance {
             rooms,

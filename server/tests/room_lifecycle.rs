@@ -67,6 +67,7 @@ impl Registry {
             bus,
             idle: Duration::ZERO,
             limits: Default::default(),
+            results: Default::default(),
         });
         Registry {
             rooms,

@@ -9,7 +9,7 @@ use bytes::Bytes;
 use tokio::sync::oneshot;
 
 use super::conn::{ConnHandle, ConnId};
-use super::core::{Inbound, RoomLimits, RoomStatus};
+use super::core::{Inbound, RoomLimits, RoomStatus, SharedResults};
 use crate::bus::Bus;
 use crate::close::CloseCode;
 use crate::metrics::Metrics;
@@ -83,6 +83,8 @@ pub struct RoomDeps {
     pub idle: Duration,
     /// What clients may make a room hold.
     pub limits: RoomLimits,
+    /// Results the rooms share when they compute the same (`crate::interned`).
+    pub results: Arc<SharedResults>,
 }
 
 /// A handle to a running room.

@@ -136,6 +136,7 @@ pub(super) async fn load(id: RoomId, deps: &RoomDeps) -> crate::Result<Loaded> {
         idle: deps.idle,
         reconcile_jitter: RECONCILE_JITTER,
         limits: deps.limits,
+        results: deps.results.clone(),
     };
     let core = RoomCore::new(config, Instant::now(), start);
     Ok(Loaded { core, bus, loading })

@@ -37,6 +37,6 @@ pub use conn::{ConnControl, ConnHandle, ConnId, NotSent, Outgoing, Outlet, Side,
 pub use core::interview::{Action as HostAction, ActionError, Interview};
 pub use core::{
     AWARENESS_TIMEOUT, CoreConfig, Inbound, Owner, RoomCore, RoomLimits, RoomStatus,
-    SAVED_INTERVAL, Start, VALIDATION_INTERVAL, initial_update,
+    SAVED_INTERVAL, SharedResults, Start, VALIDATION_INTERVAL, initial_update,
 };
 pub use effect::{Effect, Refused, Restore, Rows, Submission};

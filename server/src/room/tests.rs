@@ -47,6 +47,7 @@ fn config(fans_out: bool) -> CoreConfig {
         idle: Duration::from_secs(30),
         reconcile_jitter: Duration::ZERO,
         limits: RoomLimits::default(),
+        results: Default::default(),
     }
 }
 

@@ -27,6 +27,7 @@ mod validate;
 
 pub use integrate::RoomLimits;
 pub use saved::SAVED_INTERVAL;
+pub use validate::SharedResults;
 
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
@@ -46,6 +47,7 @@ use super::conn::ConnId;
 use super::effect::{Effect, Refused, Restore, Rows, Submission};
 use crate::close::CloseCode;
 use crate::ids::{InstanceId, Mode, Role, RoomId, TokenHash};
+use crate::interned::Shared;
 use crate::metrics::{Metrics, inc};
 use crate::problems::{Bank, Problem};
 use crate::rows::{RowKey, Transition};
@@ -127,6 +129,8 @@ pub struct CoreConfig {
     pub reconcile_jitter: Duration,
     /// What clients may make the room hold (document quota, waiting updates).
     pub limits: RoomLimits,
+    /// Results shared with the server's other rooms (`validate.rs`, `crate::interned`).
+    pub results: Arc<SharedResults>,
 }
 
 /// The stored state a core starts from.
@@ -196,16 +200,14 @@ pub struct RoomCore {
     announce_due: bool,
     /// Raised by the document's observer when a change touched what validation reads.
     design_changed: Arc<AtomicBool>,
-    validation: Option<Arc<ValidationResult>>,
-    /// The last result encoded as a `validation` message, sent to joiners.
-    validation_message: Option<Bytes>,
+    /// The last validation result with its `validation` message (sent to joiners), shared with the
+    /// other rooms that hold the same (`crate::interned`).
+    validation: Option<Arc<Shared<Arc<ValidationResult>>>>,
     /// The capacity simulation at the problem's peak, run with every validation, and its message.
-    simulation: Option<SimulationResult>,
-    simulation_message: Option<Bytes>,
+    simulation: Option<Arc<Shared<SimulationResult>>>,
     /// The advisory checks of the structured sections (issue 23), run with every validation, and
     /// their `section_checks` message.
-    section_checks: Option<crate::sections::SectionChecks>,
-    section_checks_message: Option<Bytes>,
+    section_checks: Option<Arc<Shared<crate::sections::SectionChecks>>>,
     /// Accepted updates with their times, not yet handed to the store's history (interview rooms
     /// keep every update for the report's replay: `history.rs`).
     history: Vec<(i64, Vec<u8>)>,
@@ -271,11 +273,8 @@ impl RoomCore {
             announce_due: true,
             design_changed,
             validation: None,
-            validation_message: None,
             simulation: None,
-            simulation_message: None,
             section_checks: None,
-            section_checks_message: None,
             history: Vec::new(),
             participants: HashMap::new(),
             // The first run is the baseline. It comes one validation window after the load, so the
@@ -564,9 +563,9 @@ impl RoomCore {
             message: interview,
         });
         for message in [
-            &self.validation_message,
-            &self.simulation_message,
-            &self.section_checks_message,
+            self.validation.as_ref().map(|v| v.message()),
+            self.simulation.as_ref().map(|v| v.message()),
+            self.section_checks.as_ref().map(|v| v.message()),
         ]
         .into_iter()
         .flatten()

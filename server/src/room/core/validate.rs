@@ -5,7 +5,30 @@
 //! clearing it re-runs them at once (`host.rs`).
 
 use super::*;
+use crate::interned::Interner;
+use crate::sections::SectionChecks;
 use crate::simulation;
+
+/// The results rooms keep and send to joiners, shared between the rooms of a server that computed
+/// the same (one per server, in every room's [`CoreConfig`]; see `crate::interned`).
+#[derive(Debug, Default)]
+pub struct SharedResults {
+    validation: Interner<Arc<ValidationResult>>,
+    simulation: Interner<SimulationResult>,
+    section_checks: Interner<SectionChecks>,
+}
+
+impl SharedResults {
+    /// Distinct results of each kind held (validation, simulation, section checks), live or not yet
+    /// swept.
+    pub fn counts(&self) -> [usize; 3] {
+        [
+            self.validation.len(),
+            self.simulation.len(),
+            self.section_checks.len(),
+        ]
+    }
+}
 
 impl RoomCore {
     /// The current validation result, after running a pending validation (so it reflects every
@@ -14,7 +37,7 @@ impl RoomCore {
         if self.validate_at.is_some() {
             self.validate(now);
         }
-        self.validation.clone()
+        self.validation.as_ref().map(|v| v.value().clone())
     }
 
     /// Re-reads the design, validates it and, when the result changed, pushes it to everyone and
@@ -38,22 +61,26 @@ impl RoomCore {
             catalog,
             &design,
             &scenario,
-            self.validation.as_deref(),
+            self.validation.as_ref().map(|v| v.value().as_ref()),
         );
         let simulated = simulation::live::resimulate_under(
             &problem,
             catalog,
             &design,
             &scenario,
-            self.simulation.as_ref(),
+            self.simulation.as_ref().map(|s| s.value()),
         );
         inc(&self.config.metrics.validations, 1);
         if run.changed {
             let message = serde_json::json!({"type": "validation", "result": &run.result});
             let message = protocol::encode_tierboard(&message.to_string());
-            self.broadcast(message.clone(), None);
-            self.validation_message = Some(message);
-            self.validation = Some(Arc::new(run.result));
+            let shared = self
+                .config
+                .results
+                .validation
+                .intern(message, Arc::new(run.result));
+            self.broadcast(shared.message(), None);
+            self.validation = Some(shared);
             if record && !run.transitions.is_empty() {
                 let at_ms = crate::clock::now_ms();
                 let events = run
@@ -74,9 +101,13 @@ impl RoomCore {
         // After the validation message, as in the greeting.
         if simulated.changed {
             let message = protocol::encode_tierboard(&simulated.message().to_string());
-            self.broadcast(message.clone(), None);
-            self.simulation_message = Some(message);
-            self.simulation = Some(simulated.result);
+            let shared = self
+                .config
+                .results
+                .simulation
+                .intern(message, simulated.result);
+            self.broadcast(shared.message(), None);
+            self.simulation = Some(shared);
         }
         // The sections' advisory checks, after the simulation (the greeting's order too).
         self.check_sections(&problem);
@@ -90,12 +121,12 @@ impl RoomCore {
             &crate::sections::Sections::from_txn(&self.doc.transact()),
         );
         crate::sections::apply_overrides(&mut checks, &self.interview.api_overrides);
-        if self.section_checks.as_ref() != Some(&checks) {
+        if self.section_checks.as_ref().map(|c| c.value()) != Some(&checks) {
             let message = serde_json::json!({"type": "section_checks", "result": &checks});
             let message = protocol::encode_tierboard(&message.to_string());
-            self.broadcast(message.clone(), None);
-            self.section_checks_message = Some(message);
-            self.section_checks = Some(checks);
+            let shared = self.config.results.section_checks.intern(message, checks);
+            self.broadcast(shared.message(), None);
+            self.section_checks = Some(shared);
         }
     }
 
