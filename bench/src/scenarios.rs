@@ -307,7 +307,11 @@ pub async fn s2(ctx: &Ctx, kind: Kind) -> Result<Outcome> {
 #[derive(Debug, Clone, Serialize)]
 pub struct Step {
     pub rate_per_client: f64,
+    /// Measured seconds: the step's length, or less when it had failed before (`failed_early`).
     pub secs: f64,
+    /// More than 1 % of the samples the step could have were over the limit before its end: its
+    /// p99 could no longer pass, so it stopped there.
+    pub failed_early: bool,
     pub latency: Latency,
     pub achieved_per_client: f64,
     pub edits_per_s: f64,
@@ -439,9 +443,14 @@ pub async fn s3(ctx: &Ctx, kind: Kind) -> Result<Outcome> {
         .min_by(|a, b| a.rate_per_client.total_cmp(&b.rate_per_client));
     let note = match limit {
         Some(s) => format!(
-            "next step {}/s: p99 {:.1} ms, achieved {:.1}/s, machine {:.0} % busy{}",
+            "next step {}/s: p99 {:.1} ms{}, achieved {:.1}/s, machine {:.0} % busy{}",
             s.rate_per_client,
             s.latency.p99_ms,
+            if s.failed_early {
+                format!(" (failed after {:.0} s)", s.secs)
+            } else {
+                String::new()
+            },
             s.achieved_per_client,
             s.machine.busy * 100.0,
             if s.lost_connections > 0 {
@@ -543,6 +552,20 @@ impl S3Fleet {
             c.cmd(Cmd::Rate(rate)).await?;
         }
         tokio::time::sleep(Self::WARMUP).await;
+        // A step fails on its p99 once more than 1 % of the samples it can have are over the limit,
+        // whatever the rest: then it ends. The most it can have: every edit paced from the start of
+        // the warm-up to the end of the window (a server behind delivers warm-up edits inside the
+        // window), each timed by the room's other clients, plus 5 % for edits a little ahead.
+        let limit_ns = (Self::P99_LIMIT_MS * 1e6) as u64;
+        let most_samples = rate
+            * clients.len() as f64
+            * f64::from(Self::PER_ROOM - 1)
+            * (secs + Self::WARMUP.as_secs_f64())
+            * 1.05;
+        let failed = |so_far: &DrainAll, _: f64| {
+            let over = so_far.samples.iter().filter(|&&ns| ns > limit_ns).count();
+            over as f64 > 0.01 * most_samples
+        };
         let Window {
             start,
             end,
@@ -550,7 +573,8 @@ impl S3Fleet {
             generator_cores,
             machine,
             cost,
-        } = measure(server, clients, secs).await?;
+            decided_early,
+        } = measure_until(server, clients, secs, failed).await?;
         let edits = end.edits.saturating_sub(start.edits);
         let delivered = end.samples.len();
         let latency = Latency::from_nanos(end.samples);
@@ -562,7 +586,8 @@ impl S3Fleet {
         // timing what arrives, and a step without samples must not pass on an empty p99.
         let expected = edits as f64 * f64::from(Self::PER_ROOM - 1);
         let timed = delivered as f64 / expected.max(1.0);
-        let sustained = latency.p99_ms < Self::P99_LIMIT_MS
+        let sustained = !decided_early
+            && latency.p99_ms < Self::P99_LIMIT_MS
             && achieved >= 0.9 * rate
             && timed >= 0.95
             && lost == 0
@@ -575,6 +600,7 @@ impl S3Fleet {
             settled: None,
             rate_per_client: rate,
             secs: elapsed,
+            failed_early: decided_early,
             latency,
             achieved_per_client: achieved,
             edits_per_s: edits as f64 / elapsed,
@@ -694,19 +720,44 @@ struct Window {
     generator_cores: f64,
     machine: MachineLoad,
     cost: ServerCost,
+    /// The window ended before its length because its outcome was already decided (see
+    /// [`measure_until`]).
+    decided_early: bool,
 }
 
 /// Measures `secs` of whatever load the clients are under: drains at both ends, the server's cost
 /// (its peak memory window restarted), the generator's cores and the whole machine's load.
-async fn measure(server: &Server, clients: &[Handle], secs: f64) -> Result<Window> {
+/// It looks at what arrived every second: once `decided(so_far, seconds)` says the window's outcome
+/// can no longer change, it ends there. Scenarios 3 and 9 use it for steps that have already failed,
+/// which otherwise cost the run their whole length (a minute for scenario 3's base step).
+async fn measure_until(
+    server: &Server,
+    clients: &[Handle],
+    secs: f64,
+    decided: impl Fn(&DrainAll, f64) -> bool,
+) -> Result<Window> {
+    const LOOK_EVERY: Duration = Duration::from_secs(1);
     let start = drain_all(clients).await?;
     let before = server.usage();
     server.reset_peak();
     let generator_before = crate::server::own_cpu_secs();
     let machine_before = CpuCounters::now();
     let t0 = Instant::now();
-    tokio::time::sleep(Duration::from_secs_f64(secs)).await;
-    let end = drain_all(clients).await?;
+    let length = Duration::from_secs_f64(secs);
+    let mut end = DrainAll::default();
+    let mut decided_early = false;
+    loop {
+        let left = length.saturating_sub(t0.elapsed());
+        tokio::time::sleep(left.min(LOOK_EVERY)).await;
+        end.absorb(drain_all(clients).await?);
+        if t0.elapsed() >= length {
+            break;
+        }
+        if decided(&end, t0.elapsed().as_secs_f64()) {
+            decided_early = true;
+            break;
+        }
+    }
     let elapsed = t0.elapsed().as_secs_f64();
     Ok(Window {
         start,
@@ -715,9 +766,11 @@ async fn measure(server: &Server, clients: &[Handle], secs: f64) -> Result<Windo
         generator_cores: (crate::server::own_cpu_secs() - generator_before) / elapsed,
         machine: MachineLoad::between(machine_before, CpuCounters::now()),
         cost: ServerCost::between(before, server.usage()),
+        decided_early,
     })
 }
 
+#[derive(Default)]
 struct DrainAll {
     samples: Vec<u64>,
     cursor_samples: Vec<u64>,
@@ -725,6 +778,18 @@ struct DrainAll {
     edits: u64,
     finished: usize,
     skipped: u64,
+}
+
+impl DrainAll {
+    /// Adds a later drain: the samples and skips since the last one, the counts as they are now.
+    fn absorb(&mut self, later: DrainAll) {
+        self.samples.extend(later.samples);
+        self.cursor_samples.extend(later.cursor_samples);
+        self.presences = later.presences;
+        self.edits = later.edits;
+        self.finished = later.finished;
+        self.skipped += later.skipped;
+    }
 }
 
 /// The longest scenario 3 waits after a step for the deliveries still queued to arrive.
@@ -752,14 +817,7 @@ async fn settle(clients: &[Handle], limit: Duration) -> Result<(f64, bool)> {
 
 async fn drain_all(clients: &[Handle]) -> Result<DrainAll> {
     let drained = futures::future::join_all(clients.iter().map(|c| c.drain())).await;
-    let mut all = DrainAll {
-        samples: Vec::new(),
-        cursor_samples: Vec::new(),
-        presences: 0,
-        edits: 0,
-        finished: 0,
-        skipped: 0,
-    };
+    let mut all = DrainAll::default();
     for d in drained {
         let d = d?;
         all.samples.extend(d.samples);
@@ -1327,7 +1385,11 @@ fn check_step2(message: &[u8], digest: u64, notes_len: u32) -> Result<()> {
 pub struct RoomsStep {
     pub rooms: usize,
     pub clients: usize,
+    /// Measured seconds: the step's length, or less when it had failed before (`failed_early`).
     pub secs: f64,
+    /// More than 1 % of the cursor or edit samples the step could have were over the limit before
+    /// its end: its p99 could no longer pass, so it stopped there.
+    pub failed_early: bool,
     pub cursor: Latency,
     pub edit: Latency,
     /// Cursor deliveries timed over those expected (every move reaches the room's other clients).
@@ -1433,11 +1495,16 @@ pub async fn s9(ctx: &Ctx, kind: Kind) -> Result<Outcome> {
                         s.edit.p99_ms,
                         s.server_cpu_ms_per_room_s,
                         l.map(|l| format!(
-                            "; {} rooms: cursor p99 {:.1} ms, edit p99 {:.1} ms, cursors timed {:.0} %",
+                            "; {} rooms: cursor p99 {:.1} ms, edit p99 {:.1} ms, cursors timed {:.0} %{}",
                             l.rooms,
                             l.cursor.p99_ms,
                             l.edit.p99_ms,
-                            l.cursor_timed_fraction * 100.0
+                            l.cursor_timed_fraction * 100.0,
+                            if l.failed_early {
+                                format!(", failed after {:.0} s", l.secs)
+                            } else {
+                                String::new()
+                            }
                         ))
                         .unwrap_or_default()
                     ),
@@ -1489,7 +1556,19 @@ async fn rooms_step(
         c.cmd(Cmd::Presence(cursor_hz)).await?;
         c.cmd(Cmd::Rate(edit_hz)).await?;
     }
-    tokio::time::sleep(Duration::from_secs(2)).await;
+    const WARMUP_SECS: f64 = 2.0;
+    tokio::time::sleep(Duration::from_secs_f64(WARMUP_SECS)).await;
+    // As in scenario 3: once more than 1 % of the cursor (or edit) samples the step can have are over
+    // the limit, its p99 cannot pass and the step ends there.
+    let limit_ns = (P99_LIMIT_MS * 1e6) as u64;
+    let most = |hz: f64| {
+        hz * clients.len() as f64 * f64::from(per_room - 1) * (secs + WARMUP_SECS) * 1.05
+    };
+    let (most_cursors, most_edits) = (most(cursor_hz), most(edit_hz));
+    let failed = |so_far: &DrainAll, _: f64| {
+        let over = |samples: &[u64]| samples.iter().filter(|&&ns| ns > limit_ns).count() as f64;
+        over(&so_far.cursor_samples) > 0.01 * most_cursors || over(&so_far.samples) > 0.01 * most_edits
+    };
     let Window {
         start,
         end,
@@ -1497,7 +1576,8 @@ async fn rooms_step(
         generator_cores,
         machine,
         cost,
-    } = measure(server, clients, secs).await?;
+        decided_early,
+    } = measure_until(server, clients, secs, failed).await?;
     for c in clients {
         c.cmd(Cmd::Presence(0.0)).await?;
         c.cmd(Cmd::Rate(0.0)).await?;
@@ -1511,7 +1591,8 @@ async fn rooms_step(
     let cursor = Latency::from_nanos(end.cursor_samples);
     let edit = Latency::from_nanos(end.samples);
     let rooms = clients.len() / per_room as usize;
-    let held = cursor.p99_ms <= P99_LIMIT_MS
+    let held = !decided_early
+        && cursor.p99_ms <= P99_LIMIT_MS
         && edit.p99_ms <= P99_LIMIT_MS
         && cursor_timed >= 0.9
         && edits_timed >= 0.9
@@ -1520,6 +1601,7 @@ async fn rooms_step(
         rooms,
         clients: clients.len(),
         secs: elapsed,
+        failed_early: decided_early,
         cursor,
         edit,
         cursor_timed_fraction: cursor_timed,
