@@ -1561,13 +1561,13 @@ async fn rooms_step(
     // As in scenario 3: once more than 1 % of the cursor (or edit) samples the step can have are over
     // the limit, its p99 cannot pass and the step ends there.
     let limit_ns = (P99_LIMIT_MS * 1e6) as u64;
-    let most = |hz: f64| {
-        hz * clients.len() as f64 * f64::from(per_room - 1) * (secs + WARMUP_SECS) * 1.05
-    };
+    let most =
+        |hz: f64| hz * clients.len() as f64 * f64::from(per_room - 1) * (secs + WARMUP_SECS) * 1.05;
     let (most_cursors, most_edits) = (most(cursor_hz), most(edit_hz));
     let failed = |so_far: &DrainAll, _: f64| {
         let over = |samples: &[u64]| samples.iter().filter(|&&ns| ns > limit_ns).count() as f64;
-        over(&so_far.cursor_samples) > 0.01 * most_cursors || over(&so_far.samples) > 0.01 * most_edits
+        over(&so_far.cursor_samples) > 0.01 * most_cursors
+            || over(&so_far.samples) > 0.01 * most_edits
     };
     let Window {
         start,
