@@ -139,13 +139,22 @@ impl Room {
             }
             stopped = self.handle(cmd).await == Flow::Stop;
         }
+        // One timer for the actor's life, moved only when the core's next deadline moves: a fresh
+        // `sleep_until` per wake-up put an entry into tokio's timer wheel and took it out again for
+        // every message (1.8 % of the server's time in scenario 9's profile, at 60 cursor moves per
+        // room-second), although most messages leave the deadline where it was.
+        let timer = sleep_until(self.core.next_wake());
+        tokio::pin!(timer);
         while !stopped {
             let deadline = self.core.next_wake();
+            if timer.deadline() != deadline {
+                timer.as_mut().reset(deadline);
+            }
             let wake = tokio::select! {
                 cmd = rx.recv() => Wake::Command(cmd),
                 Some(event) = recv_bus(&mut bus_events) => Wake::Bus(event),
                 () = self.transitions.written() => Wake::Written,
-                () = sleep_until(deadline) => Wake::Timer,
+                () = &mut timer => Wake::Timer,
             };
             let now = Instant::now();
             self.check_drained(now);
