@@ -2073,3 +2073,44 @@ fn a_curveball_rejudges_the_tiers_and_clearing_it_gives_them_back() {
     assert!(events.is_empty(), "{events:?}");
     assert_eq!(reached(&mut room), tiers);
 }
+
+#[test]
+fn rooms_with_equal_results_hold_one_copy_and_send_the_same_bytes() {
+    let results = Arc::new(SharedResults::default());
+    let sharing = || CoreConfig {
+        results: results.clone(),
+        ..config(false)
+    };
+    let mut a = Room::with(sharing(), loaded(Doc::new()));
+    let mut b = Room::with(sharing(), loaded(Doc::new()));
+    for room in [&mut a, &mut b] {
+        room.join(0, 1, Role::Edit);
+        room.tick(100);
+    }
+    assert_eq!(
+        results.counts(),
+        [1, 1, 1],
+        "two rooms with the same problem and design: one validation, simulation and section result"
+    );
+    let validation_sent_to_joiner = |room: &mut Room| {
+        room.join(200, 3, Role::Edit)
+            .into_iter()
+            .find_map(|e| match e {
+                Effect::Send { message, .. } if kind(&message) == "validation" => Some(message),
+                _ => None,
+            })
+            .expect("a joiner is greeted with the validation result")
+    };
+    let (from_a, from_b) = (
+        validation_sent_to_joiner(&mut a),
+        validation_sent_to_joiner(&mut b),
+    );
+    assert_eq!(from_a, from_b);
+    assert_eq!(from_a.as_ptr(), from_b.as_ptr(), "one copy of the message");
+    // One room's design changes: its new result is its own, the other room keeps the shared one.
+    a.send(300, 1, vec![Client::new(2).reference()]);
+    a.tick(400);
+    assert_eq!(results.counts()[0], 2, "a different result is a new entry");
+    let after = validation_sent_to_joiner(&mut b);
+    assert_eq!(after.as_ptr(), from_b.as_ptr());
+}
