@@ -446,11 +446,7 @@ pub async fn s3(ctx: &Ctx, kind: Kind) -> Result<Outcome> {
             "next step {}/s: p99 {:.1} ms{}, achieved {:.1}/s, machine {:.0} % busy{}",
             s.rate_per_client,
             s.latency.p99_ms,
-            if s.failed_early {
-                format!(" (failed after {:.0} s)", s.secs)
-            } else {
-                String::new()
-            },
+            failed_after(s.failed_early, s.secs),
             s.achieved_per_client,
             s.machine.busy * 100.0,
             if s.lost_connections > 0 {
@@ -552,20 +548,13 @@ impl S3Fleet {
             c.cmd(Cmd::Rate(rate)).await?;
         }
         tokio::time::sleep(Self::WARMUP).await;
-        // A step fails on its p99 once more than 1 % of the samples it can have are over the limit,
-        // whatever the rest: then it ends. The most it can have: every edit paced from the start of
-        // the warm-up to the end of the window (a server behind delivers warm-up edits inside the
-        // window), each timed by the room's other clients, plus 5 % for edits a little ahead.
-        let limit_ns = (Self::P99_LIMIT_MS * 1e6) as u64;
-        let most_samples = rate
-            * clients.len() as f64
-            * f64::from(Self::PER_ROOM - 1)
-            * (secs + Self::WARMUP.as_secs_f64())
-            * 1.05;
-        let failed = |so_far: &DrainAll, _: f64| {
-            let over = so_far.samples.iter().filter(|&&ns| ns > limit_ns).count();
-            over as f64 > 0.01 * most_samples
-        };
+        let most = most_samples(
+            rate,
+            clients.len(),
+            Self::PER_ROOM - 1,
+            secs + Self::WARMUP.as_secs_f64(),
+        );
+        let failed = |so_far: &DrainAll| p99_lost(&so_far.samples, Self::P99_LIMIT_MS, most);
         let Window {
             start,
             end,
@@ -727,14 +716,14 @@ struct Window {
 
 /// Measures `secs` of whatever load the clients are under: drains at both ends, the server's cost
 /// (its peak memory window restarted), the generator's cores and the whole machine's load.
-/// It looks at what arrived every second: once `decided(so_far, seconds)` says the window's outcome
-/// can no longer change, it ends there. Scenarios 3 and 9 use it for steps that have already failed,
+/// It looks at what arrived every second: once `decided(so_far)` says the window's outcome can no
+/// longer change, it ends there. Scenarios 3 and 9 use it for steps that have already failed,
 /// which otherwise cost the run their whole length (a minute for scenario 3's base step).
 async fn measure_until(
     server: &Server,
     clients: &[Handle],
     secs: f64,
-    decided: impl Fn(&DrainAll, f64) -> bool,
+    decided: impl Fn(&DrainAll) -> bool,
 ) -> Result<Window> {
     const LOOK_EVERY: Duration = Duration::from_secs(1);
     let start = drain_all(clients).await?;
@@ -753,7 +742,7 @@ async fn measure_until(
         if t0.elapsed() >= length {
             break;
         }
-        if decided(&end, t0.elapsed().as_secs_f64()) {
+        if decided(&end) {
             decided_early = true;
             break;
         }
@@ -768,6 +757,29 @@ async fn measure_until(
         cost: ServerCost::between(before, server.usage()),
         decided_early,
     })
+}
+
+/// The most latency samples a step can have: every event paced at `hz` per client from the start of
+/// its warm-up to the end of its window (`secs`; a server that is behind delivers warm-up events inside
+/// the window), each timed by `others` clients, plus 5 % for events a little ahead of the pace.
+fn most_samples(hz: f64, clients: usize, others: u32, secs: f64) -> f64 {
+    hz * clients as f64 * f64::from(others) * secs * 1.05
+}
+
+/// Whether a step's p99 can no longer come in under `limit_ms`, whatever arrives later: more than 1 %
+/// of the samples it can have (`most`) are already over the limit.
+fn p99_lost(samples: &[u64], limit_ms: f64, most: f64) -> bool {
+    let limit_ns = (limit_ms * 1e6) as u64;
+    samples.iter().filter(|&&ns| ns > limit_ns).count() as f64 > 0.01 * most
+}
+
+/// ", failed after N s" for a step that ended early, nothing otherwise (the tables' notes).
+fn failed_after(failed_early: bool, secs: f64) -> String {
+    if failed_early {
+        format!(", failed after {secs:.0} s")
+    } else {
+        String::new()
+    }
 }
 
 #[derive(Default)]
@@ -1406,8 +1418,8 @@ pub struct RoomsStep {
 
 /// 9. Interview-shaped rooms: three participants per room, every one moving its cursor at 20 Hz
 ///    (awareness updates, as the web client sends them) and editing at 0.5 edits/s; rooms step up
-///    from 100 to 1,000 (100, 250, 500, then every 125) while cursor and edit p99 stay within 50 ms. Then one 50-person study-group
-///    room at the same rates.
+///    from 100 to 1,000 (100, 250, 500, then every 125) while cursor and edit p99 stay within 50 ms.
+///    Then one 50-person study-group room at the same rates.
 pub async fn s9(ctx: &Ctx, kind: Kind) -> Result<Outcome> {
     const PER_ROOM: u32 = 3;
     const CURSOR_HZ: f64 = 20.0;
@@ -1503,11 +1515,7 @@ pub async fn s9(ctx: &Ctx, kind: Kind) -> Result<Outcome> {
                             l.cursor.p99_ms,
                             l.edit.p99_ms,
                             l.cursor_timed_fraction * 100.0,
-                            if l.failed_early {
-                                format!(", failed after {:.0} s", l.secs)
-                            } else {
-                                String::new()
-                            }
+                            failed_after(l.failed_early, l.secs)
                         ))
                         .unwrap_or_default()
                     ),
@@ -1561,16 +1569,12 @@ async fn rooms_step(
     }
     const WARMUP_SECS: f64 = 2.0;
     tokio::time::sleep(Duration::from_secs_f64(WARMUP_SECS)).await;
-    // As in scenario 3: once more than 1 % of the cursor (or edit) samples the step can have are over
-    // the limit, its p99 cannot pass and the step ends there.
-    let limit_ns = (P99_LIMIT_MS * 1e6) as u64;
-    let most =
-        |hz: f64| hz * clients.len() as f64 * f64::from(per_room - 1) * (secs + WARMUP_SECS) * 1.05;
+    // As in scenario 3: the step ends once its cursor or edit p99 can no longer pass.
+    let most = |hz: f64| most_samples(hz, clients.len(), per_room - 1, secs + WARMUP_SECS);
     let (most_cursors, most_edits) = (most(cursor_hz), most(edit_hz));
-    let failed = |so_far: &DrainAll, _: f64| {
-        let over = |samples: &[u64]| samples.iter().filter(|&&ns| ns > limit_ns).count() as f64;
-        over(&so_far.cursor_samples) > 0.01 * most_cursors
-            || over(&so_far.samples) > 0.01 * most_edits
+    let failed = |so_far: &DrainAll| {
+        p99_lost(&so_far.cursor_samples, P99_LIMIT_MS, most_cursors)
+            || p99_lost(&so_far.samples, P99_LIMIT_MS, most_edits)
     };
     let Window {
         start,
@@ -1639,4 +1643,26 @@ async fn rooms_converged(clients: &[Handle], per_room: usize) -> Result<(usize, 
         }
     }
     Ok((differing, lost))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_step_is_lost_only_past_one_percent_of_the_samples_it_can_have() {
+        // 10 edits/s per client, 100 clients, 3 observers each, 8 s: at most 25,200 samples.
+        let most = most_samples(10.0, 100, 3, 8.0);
+        assert!((most - 25_200.0).abs() < 1e-6);
+        let over = 30_000_000; // 30 ms
+        let under = 5_000_000;
+        let mut samples = vec![under; 1_000];
+        samples.extend(std::iter::repeat_n(over, 252));
+        assert!(!p99_lost(&samples, 25.0, most), "exactly 1 %: still open");
+        samples.push(over);
+        assert!(p99_lost(&samples, 25.0, most), "past 1 %: lost");
+        assert!(!p99_lost(&samples, 50.0, most), "none over a higher limit");
+        assert_eq!(failed_after(true, 2.4), ", failed after 2 s");
+        assert_eq!(failed_after(false, 6.0), "");
+    }
 }
