@@ -39,7 +39,7 @@ use yrs::updates::decoder::Decode;
 use yrs::updates::encoder::Encode;
 use yrs::{
     Any, Doc, GetString, In, Map, MapPrelim, MapRef, Number, Out, ReadTxn, StateVector, Text,
-    Transact, Update,
+    Transact, TransactionMut, Update,
 };
 
 use crate::wire::{self, Incoming};
@@ -68,6 +68,10 @@ pub enum Cmd {
     /// Make one drag now: move the writer's node and bump its `seq`, without a latency entry, so
     /// that history grows and the document's state does not (scenario 6).
     Drag,
+    /// Make this many drags in one update: history written before a scenario's load (scenario 3
+    /// gives each client a different amount, so that the documents' block lists do not all double
+    /// in the same second; see `scenarios::S3Fleet::history`).
+    History(u32),
     /// Edit steadily at this many edits per second until told otherwise (0 stops).
     Rate(f64),
     /// Move the cursor (an awareness update carrying its send time) this many times a second until
@@ -389,16 +393,29 @@ impl State {
         self.change(false)
     }
 
-    fn change(&mut self, timed: bool) -> Option<Vec<u8>> {
-        let (lat, node_id) = self.own.as_ref()?;
-        self.edits += 1;
-        let n = self.edits as f64;
+    /// `moves` drags in one update (one transaction), as a session's earlier history: each moves the
+    /// writer's node and bumps its `seq`, leaving no latency entry and not counting as edits (the
+    /// observers time edits by their numbers). See [`Cmd::History`].
+    fn history(&mut self, moves: u32) -> Option<Vec<u8>> {
+        let (_, node_id) = self.own.as_ref()?;
         let mut txn = self.doc.transact_mut();
-        let node = match self.nodes.get(&txn, node_id.as_str()) {
+        let node = Self::own_node(&self.nodes, &mut txn, node_id);
+        for i in 0..moves {
+            let n = f64::from(i);
+            node.insert(&mut txn, "x", (n * 11.0) % 1000.0);
+            node.insert(&mut txn, "y", (n * 5.0) % 800.0);
+            node.insert(&mut txn, "seq", -n);
+        }
+        Some(wire::update(&txn.encode_update_v1()))
+    }
+
+    /// The writer's node, created on its first change.
+    fn own_node(nodes: &MapRef, txn: &mut TransactionMut, node_id: &str) -> MapRef {
+        match nodes.get(txn, node_id) {
             Some(Out::YMap(node)) => node,
-            _ => self.nodes.insert(
-                &mut txn,
-                node_id.as_str(),
+            _ => nodes.insert(
+                txn,
+                node_id,
                 MapPrelim::from([
                     ("type", In::from("app")),
                     ("label", In::from(format!("App {node_id}"))),
@@ -407,7 +424,15 @@ impl State {
                     ("params", In::Map(MapPrelim::from([("instances", 1.0)]))),
                 ]),
             ),
-        };
+        }
+    }
+
+    fn change(&mut self, timed: bool) -> Option<Vec<u8>> {
+        let (lat, node_id) = self.own.as_ref()?;
+        self.edits += 1;
+        let n = self.edits as f64;
+        let mut txn = self.doc.transact_mut();
+        let node = Self::own_node(&self.nodes, &mut txn, node_id);
         node.insert(&mut txn, "x", (n * 7.0) % 1000.0);
         node.insert(&mut txn, "y", (n * 3.0) % 800.0);
         if timed {
@@ -810,6 +835,11 @@ async fn drive(
                             ws.send(Message::binary(framing.wrap(frame))).await?;
                         }
                     }
+                    Cmd::History(moves) => {
+                        if let Some(frame) = state.history(moves) {
+                            ws.send(Message::binary(framing.wrap(frame))).await?;
+                        }
+                    }
                     Cmd::Rate(per_sec) => {
                         if per_sec > 0.0 {
                             let p = Duration::from_secs_f64(1.0 / per_sec);
@@ -973,6 +1003,28 @@ mod tests {
         assert_eq!(w.edits, 5);
         assert_eq!(w.state_vector, o.state_vector);
         assert_eq!(w.digest, o.digest);
+    }
+
+    #[test]
+    fn history_is_one_update_of_blocks_that_leaves_the_timing_alone() {
+        let mut writer = State::new(&spec(Some(2), vec![]), Instant::now());
+        let mut observer = State::new(&spec(None, vec![2]), Instant::now());
+        let history = payload(&writer.history(50).unwrap());
+        observer.apply(&history).unwrap();
+        // 150 moves plus the node's creation: the writer's clock moved by at least that much.
+        let sv = observer.doc.transact().state_vector();
+        assert!(sv.get(&writer.doc.client_id()) >= 150, "{sv:?}");
+        assert_eq!(writer.edits, 0, "history is not counted as edits");
+        for _ in 0..3 {
+            observer.apply(&payload(&writer.edit().unwrap())).unwrap();
+        }
+        let drained = observer.drain(false);
+        assert_eq!((drained.samples.len(), drained.skipped), (3, 0));
+        assert_eq!(writer.report().digest, observer.report().digest);
+        // No history at all is an empty move list, still a valid update.
+        observer
+            .apply(&payload(&writer.history(0).unwrap()))
+            .unwrap();
     }
 
     #[test]

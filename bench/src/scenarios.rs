@@ -511,7 +511,11 @@ impl S3Fleet {
     /// rooms and connects every client.
     async fn open(ctx: &Ctx, kind: Kind, n: usize) -> Result<S3Fleet> {
         let server = start(ctx, kind, &format!("s3-{n}")).await?;
-        match S3Fleet::connect(ctx, &server).await {
+        let connected = match S3Fleet::connect(ctx, &server).await {
+            Ok(clients) => S3Fleet::history(&clients).await.map(|()| clients),
+            Err(e) => Err(e),
+        };
+        match connected {
             Ok(clients) => {
                 // The joins leave work behind (the reference server's garbage collection, awareness
                 // timeouts): a 6 s step that starts in it measures the joins, not the rate.
@@ -520,6 +524,29 @@ impl S3Fleet {
             }
             Err(e) => finish(server, Err(e)).await,
         }
+    }
+
+    /// Most drags a client writes as history before the steps.
+    const HISTORY_MOVES: f64 = 128.0;
+
+    /// Gives each writer a different amount of history (0 to 127 drags in one update, spread by the
+    /// golden ratio over the clients), as rooms that started at different times have. Without it
+    /// every document's block lists grew in lockstep, since every client edits at the same rate, and
+    /// doubled in the same second (35 s into a step at 2.5 edits/s: 16,000 lists in the generator's
+    /// documents, 4,000 in a server's). The page faults of that growth were 40 % of the generator's
+    /// time in that second, and a step it fell in failed at a rate the same server had held for a
+    /// minute (p99 200-300 ms), on the generator's account. Every server gets the same history;
+    /// the latencies are unaffected (drags carry no latency entry).
+    async fn history(clients: &[Handle]) -> Result<()> {
+        for (i, c) in clients.iter().enumerate() {
+            let spread = (i as f64 * 0.618_033_988_75).fract();
+            c.cmd(Cmd::History((spread * Self::HISTORY_MOVES) as u32))
+                .await?;
+        }
+        // The server's work is waited for by `quiet` after this; the observers' applies (a few
+        // hundred items each) by this pause.
+        tokio::time::sleep(Duration::from_secs(2)).await;
+        Ok(())
     }
 
     async fn connect(ctx: &Ctx, server: &Server) -> Result<Vec<Handle>> {
