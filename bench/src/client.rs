@@ -404,7 +404,10 @@ impl State {
             let n = f64::from(i);
             node.insert(&mut txn, "x", (n * 11.0) % 1000.0);
             node.insert(&mut txn, "y", (n * 5.0) % 800.0);
-            node.insert(&mut txn, "seq", -n);
+            // Negative, apart from the drags' numbers, and never -0.0: Yjs writes -0 as an integer
+            // and yrs reads that back as 0, so a JavaScript server's relay of a first move changed
+            // the value (a room's documents then differed in content with equal state vectors).
+            node.insert(&mut txn, "seq", -(n + 1.0));
         }
         Some(wire::update(&txn.encode_update_v1()))
     }
@@ -1025,6 +1028,17 @@ mod tests {
         observer
             .apply(&payload(&writer.history(0).unwrap()))
             .unwrap();
+        // A single move never writes -0.0 (Yjs relays it as the integer 0).
+        let mut one = State::new(&spec(Some(5), vec![]), Instant::now());
+        one.history(1).unwrap();
+        let txn = one.doc.transact();
+        let Some(Out::YMap(node)) = one.nodes.get(&txn, "w5") else {
+            panic!("no node");
+        };
+        let Some(Out::Any(seq)) = node.get(&txn, "seq") else {
+            panic!("no seq");
+        };
+        assert_eq!(seq, Any::from(-1.0));
     }
 
     #[test]

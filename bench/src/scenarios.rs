@@ -526,10 +526,11 @@ impl S3Fleet {
         }
     }
 
-    /// Most drags a client writes as history before the steps.
-    const HISTORY_MOVES: f64 = 128.0;
+    /// Most drags a client writes as history before the steps: up to 192 blocks per client, 25 s of
+    /// growth at 2.5 edits/s, so that the lists' doublings spread over that long.
+    const HISTORY_MOVES: f64 = 64.0;
 
-    /// Gives each writer a different amount of history (0 to 127 drags in one update, spread by the
+    /// Gives each writer a different amount of history (0 to 63 drags in one update, spread by the
     /// golden ratio over the clients), as rooms that started at different times have. Without it
     /// every document's block lists grew in lockstep, since every client edits at the same rate, and
     /// doubled in the same second (35 s into a step at 2.5 edits/s: 16,000 lists in the generator's
@@ -543,9 +544,9 @@ impl S3Fleet {
             c.cmd(Cmd::History((spread * Self::HISTORY_MOVES) as u32))
                 .await?;
         }
-        // The server's work is waited for by `quiet` after this; the observers' applies (a few
-        // hundred items each) by this pause.
-        tokio::time::sleep(Duration::from_secs(2)).await;
+        // The server's work is waited for by `quiet` after this; the observers' applies (at most
+        // 192 items each) by this pause.
+        tokio::time::sleep(Duration::from_secs(1)).await;
         Ok(())
     }
 
