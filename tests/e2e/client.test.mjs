@@ -179,7 +179,9 @@ describe('room', () => {
     // nothing changed for the editors either: the viewer's cursor moves after the attempts, on the same
     // socket, so once Ada sees it move she has had anything those attempts could have sent
     const veraAtAda = ada.page.getByTestId('remote-cursor').filter({ hasText: 'Vera' })
-    const cursorAt = async () => ((await veraAtAda.count()) === 1 ? veraAtAda.evaluate((el) => el.style.transform) : null)
+    // one read of the page: with `count()` then `evaluate()` a cursor that went between the two left
+    // `evaluate` waiting its 30 s for an element that was gone (a failed run, 2026-12-05)
+    const cursorAt = async () => veraAtAda.evaluateAll((els) => (els.length === 1 ? els[0].style.transform : null))
     const cursorBefore = await cursorAt()
     await hoverCanvas(page, 430, 560)
     await waitFor(async () => {
