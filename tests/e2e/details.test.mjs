@@ -110,7 +110,13 @@ describe('smaller things', () => {
     await ann.context.setOffline(true)
     await page.getByTestId('link-status').filter({ hasText: 'Offline' }).waitFor()
     await page.getByTestId('tiers-stale').waitFor()
-    await page.locator('.react-flow__node[data-id="p"]').click()
+    // Delete acts on the selection: click until the node is selected (a click can land while the
+    // canvas re-renders for the link going offline, and a failed run pressed Delete on nothing)
+    const p = page.locator('.react-flow__node[data-id="p"]')
+    await waitFor(async () => {
+      await p.click()
+      return /\bselected\b/.test((await p.getAttribute('class')) ?? '')
+    }, 'the node selected')
     await page.keyboard.press('Delete')
     await waitFor(async () => (await page.locator('.react-flow__node').count()) === 3, 'the node deleted')
     await save.filter({ hasText: 'Kept on this device' }).waitFor()
