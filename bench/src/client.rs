@@ -1014,7 +1014,7 @@ mod tests {
         let mut observer = State::new(&spec(None, vec![2]), Instant::now());
         let history = payload(&writer.history(50).unwrap());
         observer.apply(&history).unwrap();
-        // 150 moves plus the node's creation: the writer's clock moved by at least that much.
+        // 50 moves of three keys plus the node's creation: the writer's clock moved by at least 150.
         let sv = observer.doc.transact().state_vector();
         assert!(sv.get(&writer.doc.client_id()) >= 150, "{sv:?}");
         assert_eq!(writer.edits, 0, "history is not counted as edits");
