@@ -13,7 +13,7 @@ use crate::close::CloseCode;
 use crate::ids::{Role, TokenHash};
 
 /// A connection id, unique within the process.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct ConnId(pub u64);
 
 impl ConnId {
