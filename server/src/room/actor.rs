@@ -58,11 +58,11 @@ enum Wake {
 pub struct Room {
     core: RoomCore,
     /// Ordered by id, which is the order connections arrived in, so a broadcast writes to the
-    /// sockets in that order. With a `HashMap` the order was random: in scenario 2 (1,500
-    /// observers) the server spent 7.9 µs of CPU per delivery and the generator 22.0, against the
-    /// relay's 6.2 and 18.6, which writes in join order; in join order 6.4–7.0 and 16.5–19.0
-    /// (three runs, relay 6.0–6.3 and 16.4–19.2). The kernel's socket structures and the
-    /// receivers' state are then touched in the order they were allocated.
+    /// sockets in that order, as the relay does: the kernel's socket structures and the receivers'
+    /// state are then touched in the order they were allocated. A `HashMap`'s order cost the
+    /// server about 9 % and the load generator about 16 % more CPU per delivery in scenario 2
+    /// (1,500 observers; medians of pairs with the relay, BENCHMARKS.md, "Figures behind code
+    /// choices").
     conns: BTreeMap<ConnId, ConnHandle>,
     deps: RoomDeps,
     shared: Arc<RoomShared>,
