@@ -546,7 +546,8 @@ impl S3Fleet {
                 .await?;
         }
         // The server's work is waited for by `quiet` after this; this pause gives the observers' applies
-        // (at most 189 items each) a head start, and the first step's 2 s warm-up is not measured.
+        // (each history update holds at most 189 items) a head start, and the first step's 2 s warm-up
+        // is not measured.
         tokio::time::sleep(Duration::from_secs(1)).await;
         Ok(())
     }
