@@ -49,9 +49,28 @@ pub struct Applied {
     /// Encoded size of what the document holds as pending (unintegrated) after the update: 0 when
     /// nothing waits. Measured by the post-check's encode, so it costs nothing more.
     pub pending_bytes: usize,
+    /// The document's state vector after the update (v1), when it changed something: read while
+    /// the blocks it walks are still in the cache. The room stores it with the version (every
+    /// submission's `saved` carries one), where it used to be computed 10 ms later, after the
+    /// room's other work had evicted them (BENCHMARKS.md, "Figures behind code choices").
+    pub state_vector: Option<Vec<u8>>,
 }
 
 impl Applied {
+    /// What a transaction that applied one update did, read before it commits.
+    fn read(txn: &TransactionMut, dropped_pending: bool, pending_bytes: usize) -> Applied {
+        let delta = txn.encode_update_v1();
+        // yrs computes it from the integrated blocks and the transaction's inserts, which is what
+        // the commit leaves too: the commit merges and collects blocks, it moves no client's clock.
+        let state_vector = (delta.len() > 2).then(|| txn.after_state().encode_v1());
+        Applied {
+            delta,
+            dropped_pending,
+            pending_bytes,
+            state_vector,
+        }
+    }
+
     /// Whether the update changed the document (a duplicate, or an update only held as pending,
     /// changes nothing that can be fanned out).
     pub fn changed(&self) -> bool {
@@ -114,11 +133,7 @@ pub fn precheck(payload: &[u8]) -> Result<(), Rejected> {
 pub fn apply_guarded(doc: &Doc, update: Update) -> Result<Applied, Rejected> {
     let mut txn = doc.transact_mut();
     let (dropped_pending, pending_bytes) = apply_checked(&mut txn, TxnState::Fresh, update)?;
-    Ok(Applied {
-        delta: txn.encode_update_v1(),
-        dropped_pending,
-        pending_bytes,
-    })
+    Ok(Applied::read(&txn, dropped_pending, pending_bytes))
 }
 
 /// [`apply_guarded`] within a transaction the caller holds (e.g. one for all of a room's stored
@@ -137,11 +152,7 @@ pub fn try_apply_guarded(doc: &Doc, update: Update) -> Result<Applied, (Rejected
     }
     let (dropped_pending, pending_bytes) =
         apply_after_check(&mut txn, update).map_err(|e| (e, None))?;
-    Ok(Applied {
-        delta: txn.encode_update_v1(),
-        dropped_pending,
-        pending_bytes,
-    })
+    Ok(Applied::read(&txn, dropped_pending, pending_bytes))
 }
 
 /// Both of the above: whether pending parts were dropped, and the size of what stays pending.
@@ -559,13 +570,19 @@ mod tests {
             ),
             "{gap:?}"
         );
+        assert!(held.state_vector.is_none(), "nothing integrated, no state");
         for update in &updates {
-            assert!(
-                apply_guarded(&doc, decode(update))
-                    .expect("accepted")
-                    .changed()
+            let applied = apply_guarded(&doc, decode(update)).expect("accepted");
+            assert!(applied.changed());
+            // The state vector read inside the transaction is the one after its commit, including
+            // the held edit of client 8 that the second update let in.
+            let sv = applied.state_vector.expect("a change has a state vector");
+            assert_eq!(
+                StateVector::decode_v1(&sv).expect("decodes"),
+                doc.transact().state_vector()
             );
         }
+        assert_eq!(doc.transact().state_vector().get(&ClientID::new(8)), 1);
         assert!(
             !doc.transact().has_missing_updates(),
             "the pending edit got integrated"
