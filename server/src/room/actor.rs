@@ -59,9 +59,8 @@ pub struct Room {
     core: RoomCore,
     /// Ordered by id, which is the order connections arrived in, so a broadcast writes to the
     /// sockets in that order, as the relay does: the kernel's socket structures and the receivers'
-    /// state are then touched in the order they were allocated. A `HashMap`'s order cost the
-    /// server about 9 % and the load generator about 16 % more CPU per delivery in scenario 2
-    /// (1,500 observers; medians of pairs with the relay, BENCHMARKS.md, "Figures behind code
+    /// state are then touched in the order they were allocated. A `HashMap`'s order cost both sides
+    /// measurably more CPU per delivery with many receivers (BENCHMARKS.md, "Figures behind code
     /// choices").
     conns: BTreeMap<ConnId, ConnHandle>,
     deps: RoomDeps,

@@ -49,10 +49,10 @@ pub struct Applied {
     /// Encoded size of what the document holds as pending (unintegrated) after the update: 0 when
     /// nothing waits. Measured by the post-check's encode, so it costs nothing more.
     pub pending_bytes: usize,
-    /// The document's state vector after the update (v1), when it changed something: read while
-    /// the blocks it walks are still in the cache. The room stores it with the version (every
-    /// submission's `saved` carries one), where it used to be computed 10 ms later, after the
-    /// room's other work had evicted them (BENCHMARKS.md, "Figures behind code choices").
+    /// The document's state vector after the update (v1), when it changed something: read here
+    /// because the blocks it walks are still in the cache. The room keeps it with the version for
+    /// the submission's `saved`; read at submission, after the coalescing delay and the room's other
+    /// work, those blocks are cold (BENCHMARKS.md, "Figures behind code choices").
     pub state_vector: Option<Vec<u8>>,
 }
 

@@ -213,8 +213,7 @@ impl RoomCore {
         let delta = applied.delta;
         self.version += 1;
         if let Some(sv) = applied.state_vector {
-            // Copied tight, as `state_vector` does: the encoder starts with 1 KiB.
-            self.cached_sv = Some((self.version, Bytes::copy_from_slice(&sv)));
+            self.remember_state_vector(&sv);
         }
         self.doc_bytes += delta.len();
         self.pending.push(delta.clone());
