@@ -13,7 +13,7 @@ use yrs::updates::decoder::Decode;
 use yrs::updates::encoder::Encode;
 use yrs::{Doc, Map, ReadTxn, StateVector, Transact, Update};
 
-use super::core::{ANNOUNCE_SOON, HOUSEKEEPING, PERSIST_COALESCE, PERSIST_RETRY};
+use super::core::{ANNOUNCE_SOON, HOUSEKEEPING, PERSIST_COALESCE, PERSIST_RETRY, PERSIST_STEADY};
 use super::*;
 use crate::close::CloseCode;
 use crate::ids::{InstanceId, Role, RoomId};
@@ -482,6 +482,63 @@ fn an_update_is_broadcast_to_the_others_published_and_submitted_after_coalescing
 }
 
 #[test]
+fn steady_editing_is_submitted_once_a_window_and_a_lone_edit_soon() {
+    let mut room = Room::fanning_out();
+    let a = Client::new(1);
+    room.join(0, 1, Role::Edit);
+    room.effects();
+    let coalesce = PERSIST_COALESCE.as_millis() as u64;
+    let steady = PERSIST_STEADY.as_millis() as u64;
+    // An edit every 20 ms for a second: the first goes after the short window, the rest at most
+    // once per steady window, each submission holding every edit since the one before.
+    let mut at = Vec::new();
+    let mut stored = Vec::new();
+    for ms in 1..=1000 + steady {
+        let mut effects = Vec::new();
+        if ms <= 1000 && ms % 20 == 1 {
+            effects.extend(room.send(ms, 1, vec![a.edit("k", (ms / 20) as i64)]));
+        }
+        effects.extend(room.tick(ms));
+        for sub in submissions(effects) {
+            let Rows::Update(bytes) = &sub.rows else {
+                panic!("an update")
+            };
+            at.push(ms);
+            stored.push(bytes.clone());
+        }
+    }
+    assert_eq!(
+        at.first(),
+        Some(&(1 + coalesce)),
+        "the first edit goes soon"
+    );
+    assert!(
+        at.windows(2).all(|w| w[1] - w[0] >= steady),
+        "at most one submission per steady window: {at:?}"
+    );
+    assert!(
+        (4..=5).contains(&at.len()),
+        "about one submission per {steady} ms over a second: {at:?}"
+    );
+    let merged = yrs::merge_updates_v1(&stored).unwrap();
+    assert_eq!(
+        note_in(&merged, "k").as_deref(),
+        Some("49"),
+        "every edit is submitted"
+    );
+    // After a quiet window, a lone edit goes after the short window again.
+    let quiet = 1000 + 2 * steady;
+    room.tick(quiet);
+    room.send(quiet, 1, vec![a.edit("k", 99)]);
+    assert!(submissions(room.tick(quiet + coalesce - 1)).is_empty());
+    assert_eq!(
+        submissions(room.tick(quiet + coalesce)).len(),
+        1,
+        "a lone edit is submitted soon"
+    );
+}
+
+#[test]
 fn a_duplicate_update_changes_nothing_and_is_not_fanned_out() {
     let mut room = Room::fanning_out();
     let a = Client::new(1);
@@ -619,9 +676,13 @@ fn a_commit_covering_part_of_the_edits_says_what_is_stored_and_the_rest_follows(
     assert_eq!(saved.len(), 1, "told what is stored so far");
     assert_eq!(saved_clock(&saved[0], &a), stored_clock);
     assert!(stored_clock < a.clock());
-    // The second edit's submission went out on the same tick; its commit is told a window after
-    // the first round.
-    let sub = submissions(effects)
+    // The second edit's submission goes a steady window after the first; its commit is told a
+    // window after the first round.
+    assert!(
+        submissions(effects).is_empty(),
+        "not within the steady window"
+    );
+    let sub = submissions(room.tick(11 + PERSIST_STEADY.as_millis() as u64))
         .into_iter()
         .next()
         .expect("the second edit's submission");
@@ -709,13 +770,16 @@ fn saved_rounds_go_out_at_most_once_a_second() {
     let a = Client::new(1);
     room.join(0, 1, Role::Edit);
     let mut rounds = Vec::new();
-    for i in 0..20u64 {
-        let ms = i * 100;
+    // An edit and its commit every 300 ms: each submission goes alone (see `PERSIST_STEADY`).
+    for i in 0..10u64 {
+        let ms = i * 300;
         room.send(ms, 1, vec![a.edit("k", i as i64)]);
-        let mut effects = commit(&mut room, ms + 11, ms + 50);
-        effects.extend(room.tick(ms + 50));
-        if !saved_to(&effects, 1).is_empty() {
-            rounds.push(ms + 50);
+        let effects = commit(&mut room, ms + 11, ms + 50);
+        assert!(saved_to(&effects, 1).is_empty(), "told on the room's tick");
+        for t in (ms + 50..ms + 300).step_by(10) {
+            if !saved_to(&room.tick(t), 1).is_empty() {
+                rounds.push(t);
+            }
         }
     }
     assert_eq!(rounds[0], 50, "the first at once");
@@ -790,9 +854,10 @@ fn the_room_snapshots_itself_every_compact_rows_submissions_and_a_refusal_restor
     let a = Client::new(1);
     room.join(0, 1, Role::Edit);
     let mut kinds = Vec::new();
+    // An edit every 300 ms: each one is a submission of its own (see `PERSIST_STEADY`).
     for i in 0..4u64 {
-        room.send(i * 100, 1, vec![a.edit("k", i as i64)]);
-        for sub in submissions(room.tick(i * 100 + 11)) {
+        room.send(i * 300, 1, vec![a.edit("k", i as i64)]);
+        for sub in submissions(room.tick(i * 300 + 11)) {
             match sub.rows {
                 Rows::Update(_) => kinds.push("update"),
                 Rows::Snapshot {
@@ -802,10 +867,10 @@ fn the_room_snapshots_itself_every_compact_rows_submissions_and_a_refusal_restor
                     assert_eq!(replaces.len(), 1, "the loaded row");
                     // Refused: the next attempt is a snapshot again, with the loaded row.
                     room.core.refused(
-                        room.at(i * 100 + 11),
+                        room.at(i * 300 + 11),
                         Refused::Snapshot { replaces, restore },
                     );
-                    let again = submissions(room.tick(i * 100 + 40));
+                    let again = submissions(room.tick(i * 300 + 40));
                     let Rows::Snapshot { replaces, .. } = &again[0].rows else {
                         panic!("a snapshot again")
                     };

@@ -54,20 +54,28 @@ pub struct Applied {
     /// the submission's `saved`; read at submission, after the coalescing delay and the room's other
     /// work, those blocks are cold (BENCHMARKS.md, "Figures behind code choices").
     pub state_vector: Option<Vec<u8>>,
+    /// The document's state vector before the update, when it changed something: the guard's
+    /// clock check computed it already, and the room keeps it for connections that fall behind
+    /// (`room/core/catchup.rs`) instead of walking the block lists again.
+    pub before: Option<StateVector>,
 }
 
 impl Applied {
-    /// What a transaction that applied one update did, read before it commits.
+    /// What a transaction that applied one update did, read before it commits. `txn` is fresh: it
+    /// applied this update only.
     fn read(txn: &TransactionMut, dropped_pending: bool, pending_bytes: usize) -> Applied {
         let delta = txn.encode_update_v1();
+        let changed = delta.len() > 2;
         // yrs computes it from the integrated blocks and the transaction's inserts, which is what
         // the commit leaves too: the commit merges and collects blocks, it moves no client's clock.
-        let state_vector = (delta.len() > 2).then(|| txn.after_state().encode_v1());
+        let state_vector = changed.then(|| txn.after_state().encode_v1());
+        let before = changed.then(|| txn.before_state().clone());
         Applied {
             delta,
             dropped_pending,
             pending_bytes,
             state_vector,
+            before,
         }
     }
 
@@ -406,7 +414,7 @@ mod tests {
     use std::panic::{AssertUnwindSafe, catch_unwind};
     use std::sync::{Arc, Mutex};
 
-    use yrs::{Array, Transact};
+    use yrs::{Array, Map, Transact};
 
     use super::*;
 
@@ -514,6 +522,29 @@ mod tests {
         let txn = doc.transact();
         assert!(!txn.has_missing_updates(), "nothing was kept");
         assert!(txn.state_vector().is_empty());
+    }
+
+    /// An update that changes the document reports the state vector from before it (the room keeps
+    /// it for connections that fall behind); a duplicate reports none.
+    #[test]
+    fn an_applied_update_reports_the_state_before_it() {
+        let writer = Doc::new();
+        let nodes = writer.get_or_insert_map("nodes");
+        let edit = |value: f64| {
+            let mut txn = writer.transact_mut();
+            nodes.insert(&mut txn, "a", value);
+            txn.encode_update_v1()
+        };
+        let (first, second) = (edit(1.0), edit(2.0));
+        let doc = Doc::new();
+        let applied = try_apply_guarded(&doc, decode(&first)).expect("accepted");
+        assert_eq!(applied.before, Some(StateVector::default()));
+        let before = doc.transact().state_vector();
+        let applied = try_apply_guarded(&doc, decode(&second)).expect("accepted");
+        assert_eq!(applied.before, Some(before));
+        let again = try_apply_guarded(&doc, decode(&second)).expect("accepted");
+        assert!(!again.changed());
+        assert_eq!(again.before, None);
     }
 
     /// Integrated, the same content is stored and fanned out in an encoding yrs cannot read back.

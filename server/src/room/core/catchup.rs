@@ -81,9 +81,21 @@ impl RoomCore {
     /// Called before every change of the document: keeps the state vector the current effects
     /// start from, once per take.
     pub(super) fn before_change(&mut self) {
-        if self.catch_up.since_take.is_none() && self.version == self.catch_up.taken_version {
+        if self.first_change_since_take() {
             self.catch_up.since_take = Some(self.doc.transact().state_vector());
         }
+    }
+
+    /// [`RoomCore::before_change`] after the change, given the state vector from before it (the
+    /// guard read it while applying the update); the room's version must not have moved yet.
+    pub(super) fn changed_from(&mut self, before: StateVector) {
+        if self.first_change_since_take() {
+            self.catch_up.since_take = Some(before);
+        }
+    }
+
+    fn first_change_since_take(&self) -> bool {
+        self.catch_up.since_take.is_none() && self.version == self.catch_up.taken_version
     }
 
     /// A step 2 answering `to`'s step 1 (which announced `sv`): queued, or, while `to` is behind,

@@ -180,7 +180,6 @@ impl RoomCore {
                 refusal: Some(refusal),
             };
         }
-        self.before_change();
         let applied = match guard::try_apply_guarded(&self.doc, update) {
             Ok(applied) => applied,
             Err((Rejected::Gap { client, to, .. }, Some(update))) => {
@@ -210,6 +209,9 @@ impl RoomCore {
                 refusal,
             };
         }
+        if let Some(before) = applied.before {
+            self.changed_from(before);
+        }
         let delta = applied.delta;
         self.version += 1;
         if let Some(sv) = applied.state_vector {
@@ -222,7 +224,7 @@ impl RoomCore {
             self.history.push((crate::clock::now_ms(), delta.clone()));
         }
         if self.persist_at.is_none() {
-            self.persist_at = Some(now + PERSIST_COALESCE);
+            self.persist_at = Some(self.persist_due(now));
         }
         if self.design_changed.swap(false, Ordering::Relaxed) && self.validate_at.is_none() {
             // Run now if the last run is old enough, else at the end of its window: a burst of edits

@@ -63,6 +63,12 @@ pub const AWARENESS_TIMEOUT: Duration = Duration::from_secs(30);
 pub const HOUSEKEEPING: Duration = Duration::from_secs(5);
 /// Coalesces a burst of updates into one persistence job; the persister adds at most its own interval.
 pub const PERSIST_COALESCE: Duration = Duration::from_millis(10);
+/// While edits keep coming, a room submits at most once in this window: steady editing (a drag sends
+/// an update per pointer move) becomes one merged row per window instead of a row per update. The
+/// first edit after a quiet window still goes after [`PERSIST_COALESCE`], and `saved` rounds are once
+/// a second anyway, so no one waits longer to read "Saved" (BENCHMARKS.md, "Figures behind code
+/// choices").
+pub const PERSIST_STEADY: Duration = Duration::from_millis(250);
 /// A room snapshots itself (submits its whole document in place of the rows it covers) only while its
 /// stored state is at most this large; a larger document is compacted by the persister from the stored
 /// rows, off the room's task (encoding it here would hold up the room's fan-out).
@@ -191,6 +197,8 @@ pub struct RoomCore {
     stored_bytes: usize,
     loaded_keys: Vec<RowKey>,
     persist_at: Option<Instant>,
+    /// When pending updates were last handed to the persister (see [`PERSIST_STEADY`]).
+    last_submit: Option<Instant>,
     in_flight: usize,
     saved: SavedAcks,
     idle_since: Option<Instant>,
@@ -265,6 +273,7 @@ impl RoomCore {
             stored_bytes: start.stored_bytes,
             loaded_keys: start.loaded_keys,
             persist_at: None,
+            last_submit: None,
             in_flight: 0,
             saved: SavedAcks::new(now),
             idle_since: Some(now),

@@ -15,6 +15,16 @@ impl RoomCore {
         self.submit_pending(now);
     }
 
+    /// When updates accepted at `now` go to the persister: after [`PERSIST_COALESCE`], but no sooner
+    /// than [`PERSIST_STEADY`] after the last submission.
+    pub(super) fn persist_due(&self, now: Instant) -> Instant {
+        let soon = now + PERSIST_COALESCE;
+        match self.last_submit {
+            Some(at) => soon.max(at + PERSIST_STEADY),
+            None => soon,
+        }
+    }
+
     pub(super) fn submit_pending(&mut self, now: Instant) {
         self.persist_at = None;
         if !self.history.is_empty() {
@@ -24,6 +34,7 @@ impl RoomCore {
         if self.pending.is_empty() {
             return;
         }
+        self.last_submit = Some(now);
         if self.rows_since_snapshot >= self.config.compact_rows
             && self.stored_bytes <= SNAPSHOT_MAX_BYTES
             && self.submit_snapshot()
