@@ -363,6 +363,34 @@ impl Room {
                     Err(NotSent::Closed) => {}
                 }
             }
+            Effect::Hold { to, message } => {
+                let Some(conn) = self.conns.get(&to) else {
+                    return;
+                };
+                if self.behind.contains(&to) {
+                    return;
+                }
+                let len = message.len() as u64;
+                match conn.outbox.hold(&Outgoing::new(message)) {
+                    Ok(()) => inc(&metrics.bytes_out, len),
+                    Err(NotSent::Full) => {
+                        self.behind.insert(to);
+                        self.slow.push(to);
+                    }
+                    Err(NotSent::Closed) => {}
+                }
+            }
+            Effect::FlushHeld => {
+                for (id, conn) in &self.conns {
+                    if self.behind.contains(id) {
+                        continue;
+                    }
+                    if let Err(NotSent::Full) = conn.outbox.flush_held() {
+                        self.behind.insert(*id);
+                        self.slow.push(*id);
+                    }
+                }
+            }
             Effect::Broadcast { message, except } => {
                 let mut sent = 0u64;
                 let len = message.len() as u64;

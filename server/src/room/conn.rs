@@ -165,6 +165,18 @@ pub enum NotSent {
 /// `try_send` never waits: it runs on the room's task for every receiver of every broadcast.
 pub trait Outlet: Send + Sync + std::fmt::Debug {
     fn try_send(&self, message: &Outgoing) -> Result<(), NotSent>;
+    /// Holds `message` to go out with the next message sent, in the same write, or alone at
+    /// [`Outlet::flush_held`]: a steady `saved` rides on the next update instead of costing both
+    /// sides a write and a wake-up of its own. A message held before and not sent yet is replaced,
+    /// so only a message that a later one of its kind supersedes may be held. The default sends it
+    /// at once.
+    fn hold(&self, message: &Outgoing) -> Result<(), NotSent> {
+        self.try_send(message)
+    }
+    /// Sends the held message, if one waits, alone.
+    fn flush_held(&self) -> Result<(), NotSent> {
+        Ok(())
+    }
     /// Whether everything sent so far has left (is in the socket, or was taken by the reader).
     fn is_empty(&self) -> bool;
 }

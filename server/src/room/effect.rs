@@ -16,6 +16,12 @@ pub enum Effect {
     /// once the current effects are executed; once the outbox has drained it calls
     /// [`super::RoomCore::outbox_drained`], and the core catches the connection up.
     Send { to: ConnId, message: Bytes },
+    /// Like `Send`, but the message may wait for the next message to the connection and go in the
+    /// same write (a steady `saved`, see `core/saved.rs`); a later `Hold` for it replaces it, and
+    /// [`Effect::FlushHeld`] sends what still waits.
+    Hold { to: ConnId, message: Bytes },
+    /// Send every connection's held message that is still waiting.
+    FlushHeld,
     /// The same bytes to every connection but `except` and those behind (a full outbox: as for
     /// `Send`).
     Broadcast {

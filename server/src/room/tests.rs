@@ -13,7 +13,9 @@ use yrs::updates::decoder::Decode;
 use yrs::updates::encoder::Encode;
 use yrs::{Doc, Map, ReadTxn, StateVector, Transact, Update};
 
-use super::core::{ANNOUNCE_SOON, HOUSEKEEPING, PERSIST_COALESCE, PERSIST_RETRY, PERSIST_STEADY};
+use super::core::{
+    ANNOUNCE_SOON, HOUSEKEEPING, PERSIST_COALESCE, PERSIST_RETRY, PERSIST_STEADY, SAVED_HOLD,
+};
 use super::*;
 use crate::close::CloseCode;
 use crate::ids::{InstanceId, Role, RoomId};
@@ -295,11 +297,14 @@ fn saved_clock(message: &[u8], client: &Client) -> u32 {
         .get(&client.0.client_id())
 }
 
+/// The `saved` messages for `conn`, sent or held for its next update.
 fn saved_to(effects: &[Effect], conn: u64) -> Vec<Bytes> {
     effects
         .iter()
         .filter_map(|e| match e {
-            Effect::Send { to, message } if *to == ConnId(conn) && kind(message) == "saved" => {
+            Effect::Send { to, message } | Effect::Hold { to, message }
+                if *to == ConnId(conn) && kind(message) == "saved" =>
+            {
                 Some(message.clone())
             }
             _ => None,
@@ -787,6 +792,46 @@ fn saved_rounds_go_out_at_most_once_a_second() {
         assert!(pair[1] - pair[0] >= 1000, "rounds {rounds:?}");
     }
     assert!(rounds.len() >= 2, "rounds {rounds:?}");
+}
+
+#[test]
+fn a_steady_round_is_held_for_the_next_update_and_flushed_after_a_while() {
+    let mut room = Room::new();
+    let a = Client::new(1);
+    room.join(0, 1, Role::Edit);
+    let held = |effects: &[Effect]| {
+        effects
+            .iter()
+            .filter(|e| matches!(e, Effect::Hold { .. }))
+            .count()
+    };
+    let flushes = |effects: &[Effect]| {
+        effects
+            .iter()
+            .filter(|e| matches!(e, Effect::FlushHeld))
+            .count()
+    };
+    // The first round after a quiet second goes at once.
+    room.send(0, 1, vec![a.edit("k", 1)]);
+    let effects = commit(&mut room, 11, 50);
+    assert!(effects.is_empty());
+    let effects = room.tick(50);
+    assert_eq!(saved_to(&effects, 1).len(), 1);
+    assert_eq!(held(&effects), 0, "sent, not held");
+    // Editing on: the next round is held back by the window, so it may wait for an update.
+    room.send(300, 1, vec![a.edit("k", 2)]);
+    commit(&mut room, 311, 350);
+    assert!(
+        saved_to(&room.tick(1000), 1).is_empty(),
+        "within the window"
+    );
+    let effects = room.tick(1050);
+    assert_eq!(held(&effects), 1, "held for the next update");
+    let wake = SAVED_HOLD.as_millis() as u64 + 1050;
+    assert_eq!(room.core.next_wake(), room.at(wake), "woken to flush it");
+    assert_eq!(flushes(&room.tick(wake - 1)), 0);
+    assert_eq!(flushes(&room.tick(wake)), 1, "what still waits goes alone");
+    assert_eq!(flushes(&room.tick(wake + 1000)), 0, "once");
 }
 
 #[test]

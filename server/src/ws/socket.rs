@@ -41,6 +41,8 @@ struct State {
     failed: bool,
     /// Frames were queued since the writer last merged.
     fresh: bool,
+    /// A framed message to go out with the next one ([`Outlet::hold`]).
+    held: Option<Bytes>,
     /// Someone drains the backlog: set (with a wake-up) by whoever queues the first frame, cleared by
     /// the drain that leaves the backlog empty, both under this lock, so one wake-up starts one
     /// writer and no frame is left behind with none.
@@ -145,6 +147,7 @@ impl SocketOutlet {
         state.closed = true;
         state.backlog.clear();
         state.front_started = false;
+        state.held = None;
     }
 
     /// Sends a frame outside the capacity (pongs, keepalives): refused only once closed.
@@ -290,24 +293,124 @@ impl SocketOutlet {
     }
 }
 
-impl Outlet for SocketOutlet {
-    fn try_send(&self, message: &Outgoing) -> Result<(), NotSent> {
-        let mut state = self.lock();
+impl SocketOutlet {
+    /// Writes or queues `frame` after the held message, if one waits (one write for both).
+    fn send_after_held(&self, state: &mut State, frame: &Bytes) -> Result<(), NotSent> {
         if state.closed {
             return Err(NotSent::Closed);
         }
         if state.backlog.len() + state.aside >= self.capacity {
             return Err(NotSent::Full);
         }
-        self.write_or_queue(&mut state, message.framed(frame::binary));
+        match state.held.take() {
+            Some(held) => {
+                let mut both = bytes::BytesMut::with_capacity(held.len() + frame.len());
+                both.extend_from_slice(&held);
+                both.extend_from_slice(frame);
+                self.write_or_queue(state, &both.freeze());
+            }
+            None => self.write_or_queue(state, frame),
+        }
         if state.closed {
             return Err(NotSent::Closed);
         }
         Ok(())
     }
+}
+
+impl Outlet for SocketOutlet {
+    fn try_send(&self, message: &Outgoing) -> Result<(), NotSent> {
+        let mut state = self.lock();
+        self.send_after_held(&mut state, message.framed(frame::binary))
+    }
+
+    fn hold(&self, message: &Outgoing) -> Result<(), NotSent> {
+        let mut state = self.lock();
+        if state.closed {
+            return Err(NotSent::Closed);
+        }
+        state.held = Some(message.framed(frame::binary).clone());
+        Ok(())
+    }
+
+    fn flush_held(&self) -> Result<(), NotSent> {
+        let mut state = self.lock();
+        match state.held.take() {
+            Some(held) => self.send_after_held(&mut state, &held),
+            None => Ok(()),
+        }
+    }
 
     fn is_empty(&self) -> bool {
         let state = self.lock();
         state.backlog.is_empty() && state.aside == 0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use tokio::io::AsyncReadExt;
+    use tokio::net::TcpListener;
+
+    use super::*;
+
+    /// An outlet writing to one end of a real TCP connection on 127.0.0.1, and the other end.
+    async fn pair() -> (SocketOutlet, TcpStream) {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let client = TcpStream::connect(listener.local_addr().unwrap());
+        let (client, accepted) = tokio::join!(client, listener.accept());
+        let outlet = SocketOutlet::new(
+            Arc::new(accepted.unwrap().0),
+            8,
+            Arc::new(ConnControl::default()),
+        );
+        (outlet, client.unwrap())
+    }
+
+    /// Reads exactly the bytes of `frames` and returns them.
+    async fn read_frames(client: &mut TcpStream, frames: &[&Bytes]) -> Vec<u8> {
+        let len = frames.iter().map(|f| f.len()).sum();
+        let mut got = vec![0u8; len];
+        timeout(Duration::from_secs(5), client.read_exact(&mut got))
+            .await
+            .expect("the frames arrive")
+            .unwrap();
+        got
+    }
+
+    fn message(text: &'static str) -> Outgoing {
+        Outgoing::new(Bytes::from_static(text.as_bytes()))
+    }
+
+    #[tokio::test]
+    async fn a_held_message_goes_before_the_next_one_or_alone_when_flushed() {
+        let (outlet, mut client) = pair().await;
+        let (saved, newer, update) = (message("saved 1"), message("saved 2"), message("update"));
+        outlet.hold(&saved).unwrap();
+        outlet.hold(&newer).unwrap();
+        assert!(outlet.is_empty(), "nothing queued");
+        outlet.try_send(&update).unwrap();
+        let expected = [newer.framed(frame::binary), update.framed(frame::binary)];
+        let got = read_frames(&mut client, &expected).await;
+        let both: Vec<u8> = expected.iter().flat_map(|f| f.iter().copied()).collect();
+        assert_eq!(got, both, "the newer held message, then the update");
+
+        outlet.flush_held().unwrap();
+        outlet.hold(&saved).unwrap();
+        outlet.flush_held().unwrap();
+        outlet.flush_held().unwrap();
+        let got = read_frames(&mut client, &[saved.framed(frame::binary)]).await;
+        assert_eq!(
+            got,
+            saved.framed(frame::binary).to_vec(),
+            "flushed alone, once"
+        );
+        outlet.try_send(&update).unwrap();
+        let got = read_frames(&mut client, &[update.framed(frame::binary)]).await;
+        assert_eq!(got, update.framed(frame::binary).to_vec());
+
+        // A closed outlet holds nothing.
+        assert!(outlet.close_with(None));
+        assert_eq!(outlet.hold(&saved), Err(NotSent::Closed));
     }
 }

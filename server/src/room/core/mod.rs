@@ -26,6 +26,8 @@ mod saved;
 mod validate;
 
 pub use integrate::RoomLimits;
+#[cfg(test)]
+pub use saved::SAVED_HOLD;
 pub use saved::SAVED_INTERVAL;
 pub use validate::SharedResults;
 
@@ -468,6 +470,7 @@ impl RoomCore {
             self.persist_at,
             self.validate_at,
             self.saved.due(),
+            self.saved.flush_due(),
             // Only while nothing keeps the room loaded: a room whose edits are still being stored
             // would otherwise wake at once, again and again, until they are.
             self.idle_since
@@ -494,6 +497,9 @@ impl RoomCore {
         }
         if self.saved.due().is_some_and(|at| at <= now) {
             self.send_saved(now);
+        }
+        if self.saved.take_flush(now) {
+            self.out.push(Effect::FlushHeld);
         }
         if self.next_housekeeping <= now {
             self.next_housekeeping = now + HOUSEKEEPING;

@@ -175,9 +175,13 @@ impl RoomCore {
     pub(super) fn send_saved(&mut self, now: Instant) {
         let conns = &self.conns;
         let out = &mut self.out;
-        self.saved.round(now, |to, message| {
+        self.saved.round(now, |to, message, hold| {
             if conns.contains_key(&to) {
-                out.push(Effect::Send { to, message });
+                out.push(if hold {
+                    Effect::Hold { to, message }
+                } else {
+                    Effect::Send { to, message }
+                });
             }
         });
     }

@@ -21,6 +21,14 @@ use crate::sync::protocol;
 /// server wrote: BENCHMARKS.md, "Figures behind code choices".)
 pub const SAVED_INTERVAL: Duration = Duration::from_secs(1);
 
+/// A steady round's messages (a round the window held back: the room was editing all along) ride
+/// on the next update each connection gets, in one write with it, and go alone after this long at
+/// most. A connection in a busy room gets an update every ~100-150 ms, and a `saved` of its own was
+/// a ninth of the messages the server wrote in scenario 3 (BENCHMARKS.md, "Figures behind code
+/// choices"). The first round after a quiet second is not held: a lone edit reads "Saved" as soon
+/// as it is stored.
+pub const SAVED_HOLD: Duration = Duration::from_millis(250);
+
 #[derive(Debug)]
 pub(super) struct SavedAcks {
     /// The latest stored state vector and its `saved` message (sent to joiners). The message is
@@ -34,6 +42,10 @@ pub(super) struct SavedAcks {
     /// When the pending round is due, and when the last one went out.
     due: Option<Instant>,
     last_round: Instant,
+    /// The pending round was held back by the window (see [`SAVED_HOLD`]).
+    steady: bool,
+    /// When messages held by the last steady round go out alone.
+    flush_at: Option<Instant>,
 }
 
 impl SavedAcks {
@@ -45,7 +57,23 @@ impl SavedAcks {
             due: None,
             // As if the last round were a window ago: the room's first commit is acknowledged at once.
             last_round: now.checked_sub(SAVED_INTERVAL).unwrap_or(now),
+            steady: false,
+            flush_at: None,
         }
+    }
+
+    /// When held messages must go out alone (see [`SAVED_HOLD`]).
+    pub fn flush_due(&self) -> Option<Instant> {
+        self.flush_at
+    }
+
+    /// Whether held messages must go out alone now; then they are no longer due.
+    pub fn take_flush(&mut self, now: Instant) -> bool {
+        let due = self.flush_at.is_some_and(|at| at <= now);
+        if due {
+            self.flush_at = None;
+        }
+        due
     }
 
     /// The document version the latest stored state covers.
@@ -76,7 +104,9 @@ impl SavedAcks {
         self.last = Some((sv, None));
         self.version = version;
         if self.due.is_none() {
-            self.due = Some(now.max(self.last_round + SAVED_INTERVAL));
+            let window_ends = self.last_round + SAVED_INTERVAL;
+            self.steady = window_ends > now;
+            self.due = Some(now.max(window_ends));
         }
     }
 
@@ -95,17 +125,22 @@ impl SavedAcks {
 
     /// A round: every connection with unsaved edits hears what is stored, whether or not its latest
     /// edit is in it (steady editing always has an edit in flight, and the protocol promises a
-    /// `saved` a second); those whose latest edit is covered are done.
-    pub fn round(&mut self, now: Instant, mut tell: impl FnMut(ConnId, Bytes)) {
+    /// `saved` a second); those whose latest edit is covered are done. `tell` learns whether the
+    /// message may be held for the connection's next update (a steady round, see [`SAVED_HOLD`]).
+    pub fn round(&mut self, now: Instant, mut tell: impl FnMut(ConnId, Bytes, bool)) {
         self.due = None;
         self.last_round = now;
+        let hold = std::mem::take(&mut self.steady);
         let Some(message) = self.message() else {
             return;
         };
         let covered = self.version;
         self.unsaved.retain(|conn, edited| {
-            tell(*conn, message.clone());
+            tell(*conn, message.clone(), hold);
             *edited > covered
         });
+        if hold && self.flush_at.is_none() {
+            self.flush_at = Some(now + SAVED_HOLD);
+        }
     }
 }
