@@ -158,6 +158,13 @@ pub struct ServeConfig {
     #[arg(long, env = "TIERBOARD_PERSIST_MS", default_value_t = 50)]
     pub persist_interval_ms: u64,
 
+    /// While a room's edits keep coming, it hands them to storage at most once per this many
+    /// milliseconds, merged into one row (the first edit after a quiet spell goes after 10 ms). Less
+    /// is fewer updates waiting in memory when the process dies (their clients send them again), more
+    /// is fewer rows and commits for a busy room (BENCHMARKS.md).
+    #[arg(long, env = "TIERBOARD_PERSIST_STEADY_MS", default_value_t = 500)]
+    pub persist_steady_ms: u64,
+
     /// Stored rows per room above which the room's log is compacted into one snapshot. Each
     /// compaction re-encodes the whole document, so a busy room should not do it too often (64 cost
     /// markedly more CPU than 256: BENCHMARKS.md). The rows are small updates, so loading a few
@@ -209,6 +216,7 @@ impl ServeConfig {
             max_connections_per_address: 0,
             max_connections: 0,
             persist_interval_ms: 50,
+            persist_steady_ms: 500,
             compact_rows: 64,
             max_document_bytes: 64 << 20,
             max_pending_updates: 256,
@@ -227,6 +235,10 @@ impl ServeConfig {
 
     pub fn header_timeout(&self) -> Duration {
         Duration::from_secs(self.header_timeout_secs.max(1))
+    }
+
+    pub fn persist_steady(&self) -> Duration {
+        Duration::from_millis(self.persist_steady_ms)
     }
 
     pub fn persist_interval(&self) -> Duration {

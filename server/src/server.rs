@@ -68,6 +68,7 @@ impl Server {
             metrics: metrics.clone(),
             bus: bus.clone(),
             idle: config.room_idle(),
+            persist_steady: config.persist_steady(),
             limits: crate::room::RoomLimits {
                 max_document_bytes: config.max_document_bytes,
                 max_pending_updates: config.max_pending_updates,

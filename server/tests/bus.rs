@@ -68,6 +68,7 @@ impl Instance {
             metrics: metrics.clone(),
             bus: Arc::new(hub.bus(instance, metrics.clone())),
             idle: Duration::from_secs(60),
+            persist_steady: tierboard::room::PERSIST_STEADY,
             limits: Default::default(),
             results: Default::default(),
         });

@@ -66,6 +66,7 @@ impl Registry {
             metrics,
             bus,
             idle: Duration::ZERO,
+            persist_steady: tierboard::room::PERSIST_STEADY,
             limits: Default::default(),
             results: Default::default(),
         });

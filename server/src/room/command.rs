@@ -81,6 +81,8 @@ pub struct RoomDeps {
     pub metrics: Arc<Metrics>,
     pub bus: Arc<dyn Bus>,
     pub idle: Duration,
+    /// A room's steady submission window (`--persist-steady-ms`).
+    pub persist_steady: Duration,
     /// What clients may make a room hold.
     pub limits: RoomLimits,
     /// Results the rooms share when they compute the same (`crate::interned`).

@@ -133,6 +133,7 @@ pub(super) async fn load(id: RoomId, deps: &RoomDeps) -> crate::Result<Loaded> {
         metrics: deps.metrics.clone(),
         fans_out: deps.bus.fans_out(),
         compact_rows: deps.persister.compact_rows(),
+        persist_steady: deps.persist_steady,
         idle: deps.idle,
         reconcile_jitter: RECONCILE_JITTER,
         limits: deps.limits,

@@ -65,12 +65,13 @@ pub const AWARENESS_TIMEOUT: Duration = Duration::from_secs(30);
 pub const HOUSEKEEPING: Duration = Duration::from_secs(5);
 /// Coalesces a burst of updates into one persistence job; the persister adds at most its own interval.
 pub const PERSIST_COALESCE: Duration = Duration::from_millis(10);
-/// While edits keep coming, a room submits at most once in this window: steady editing (a drag sends
-/// an update per pointer move) becomes one merged row per window instead of a row per update. The
-/// first edit after a quiet window still goes after [`PERSIST_COALESCE`], and `saved` rounds are once
-/// a second anyway, so no one waits longer to read "Saved" (BENCHMARKS.md, "Figures behind code
-/// choices").
-pub const PERSIST_STEADY: Duration = Duration::from_millis(250);
+/// While edits keep coming, a room submits at most once in this window (the default of
+/// `--persist-steady-ms`): steady editing (a drag sends an update per pointer move) becomes one
+/// merged row per window instead of a row per update. The first edit after a quiet window still goes
+/// after [`PERSIST_COALESCE`], and `saved` rounds are once a second anyway, so no one waits longer to
+/// read "Saved" (BENCHMARKS.md, "Figures behind code choices"). What a crash loses is unchanged in
+/// kind: updates not stored yet, which no `saved` has claimed and whose clients send them again.
+pub const PERSIST_STEADY: Duration = Duration::from_millis(500);
 /// A room snapshots itself (submits its whole document in place of the rows it covers) only while its
 /// stored state is at most this large; a larger document is compacted by the persister from the stored
 /// rows, off the room's task (encoding it here would hold up the room's fan-out).
@@ -130,6 +131,9 @@ pub struct CoreConfig {
     pub fans_out: bool,
     /// Rows gained since the last snapshot at which the room snapshots itself.
     pub compact_rows: u64,
+    /// While edits keep coming, at most one submission per this window ([`PERSIST_STEADY`] by
+    /// default, `--persist-steady-ms`).
+    pub persist_steady: Duration,
     /// How long a room with nobody connected stays loaded.
     pub idle: Duration,
     /// Reconcile ticks are spread by a random delay up to this, so rooms and instances do not

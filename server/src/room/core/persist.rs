@@ -16,11 +16,11 @@ impl RoomCore {
     }
 
     /// When updates accepted at `now` go to the persister: after [`PERSIST_COALESCE`], but no sooner
-    /// than [`PERSIST_STEADY`] after the last submission.
+    /// than the steady window ([`CoreConfig::persist_steady`]) after the last submission.
     pub(super) fn persist_due(&self, now: Instant) -> Instant {
         let soon = now + PERSIST_COALESCE;
         match self.last_submit {
-            Some(at) => soon.max(at + PERSIST_STEADY),
+            Some(at) => soon.max(at + self.config.persist_steady),
             None => soon,
         }
     }
