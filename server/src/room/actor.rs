@@ -341,45 +341,38 @@ impl Room {
             .store(self.conns.len(), Ordering::Relaxed);
     }
 
+    /// One message to one connection, sent or held for its next message (`Effect::Send`,
+    /// `Effect::Hold`). Nothing goes to a connection that is behind.
+    fn send_one(&mut self, to: ConnId, message: Bytes, hold: bool) {
+        let Some(conn) = self.conns.get(&to) else {
+            return;
+        };
+        if self.behind.contains(&to) {
+            return;
+        }
+        let len = message.len() as u64;
+        let message = Outgoing::new(message);
+        let result = if hold {
+            conn.outbox.hold(&message)
+        } else {
+            conn.outbox.try_send(&message)
+        };
+        match result {
+            Ok(()) => inc(&self.deps.metrics.bytes_out, len),
+            Err(NotSent::Full) => {
+                self.behind.insert(to);
+                self.slow.push(to);
+            }
+            // The connection's writer has ended and its `Leave` is on the way: not a slow consumer.
+            Err(NotSent::Closed) => {}
+        }
+    }
+
     fn run_effect(&mut self, now: Instant, effect: Effect) {
         let metrics = &self.deps.metrics;
         match effect {
-            Effect::Send { to, message } => {
-                let Some(conn) = self.conns.get(&to) else {
-                    return;
-                };
-                if self.behind.contains(&to) {
-                    return;
-                }
-                let len = message.len() as u64;
-                match conn.outbox.try_send(&Outgoing::new(message)) {
-                    Ok(()) => inc(&metrics.bytes_out, len),
-                    Err(NotSent::Full) => {
-                        self.behind.insert(to);
-                        self.slow.push(to);
-                    }
-                    // The connection's writer has ended and its `Leave` is on the way: not a slow
-                    // consumer.
-                    Err(NotSent::Closed) => {}
-                }
-            }
-            Effect::Hold { to, message } => {
-                let Some(conn) = self.conns.get(&to) else {
-                    return;
-                };
-                if self.behind.contains(&to) {
-                    return;
-                }
-                let len = message.len() as u64;
-                match conn.outbox.hold(&Outgoing::new(message)) {
-                    Ok(()) => inc(&metrics.bytes_out, len),
-                    Err(NotSent::Full) => {
-                        self.behind.insert(to);
-                        self.slow.push(to);
-                    }
-                    Err(NotSent::Closed) => {}
-                }
-            }
+            Effect::Send { to, message } => self.send_one(to, message, false),
+            Effect::Hold { to, message } => self.send_one(to, message, true),
             Effect::FlushHeld => {
                 for (id, conn) in &self.conns {
                     if self.behind.contains(id) {
