@@ -303,11 +303,18 @@ impl SocketOutlet {
             return Err(NotSent::Full);
         }
         match state.held.take() {
-            Some(held) => {
+            // Straight into the socket: both in one write.
+            Some(held) if state.backlog.is_empty() && state.aside == 0 => {
                 let mut both = bytes::BytesMut::with_capacity(held.len() + frame.len());
                 both.extend_from_slice(&held);
                 both.extend_from_slice(frame);
                 self.write_or_queue(state, &both.freeze());
+            }
+            // Into the backlog: as two frames, so that the writer can still merge runs of updates
+            // (it merges only single frames).
+            Some(held) => {
+                self.write_or_queue(state, &held);
+                self.write_or_queue(state, frame);
             }
             None => self.write_or_queue(state, frame),
         }
@@ -412,5 +419,38 @@ mod tests {
         // A closed outlet holds nothing.
         assert!(outlet.close_with(None));
         assert_eq!(outlet.hold(&saved), Err(NotSent::Closed));
+    }
+
+    #[tokio::test]
+    async fn behind_a_backlog_the_held_message_waits_as_a_frame_of_its_own() {
+        let (outlet, mut client) = pair().await;
+        // More than the loopback socket takes at once: the rest waits in the backlog.
+        let big = Outgoing::new(Bytes::from(vec![7u8; 32 << 20]));
+        outlet.try_send(&big).unwrap();
+        assert!(!outlet.is_empty(), "part of it waits");
+        let (saved, update) = (message("saved"), message("update"));
+        outlet.hold(&saved).unwrap();
+        outlet.try_send(&update).unwrap();
+        {
+            let state = outlet.lock();
+            let tail: Vec<&Bytes> = state.backlog.iter().rev().take(2).collect();
+            assert_eq!(
+                tail,
+                [update.framed(frame::binary), saved.framed(frame::binary)]
+            );
+        }
+        let metrics = Metrics::default();
+        let expected = [
+            big.framed(frame::binary),
+            saved.framed(frame::binary),
+            update.framed(frame::binary),
+        ];
+        let (drained, got) = tokio::join!(
+            outlet.drain(Duration::from_secs(5), None, &metrics),
+            read_frames(&mut client, &expected)
+        );
+        drained.expect("the backlog drains");
+        let all: Vec<u8> = expected.iter().flat_map(|f| f.iter().copied()).collect();
+        assert!(got == all, "everything, in order");
     }
 }
