@@ -9,7 +9,9 @@
 //! relay did not pay (BENCHMARKS.md, "What limits each figure"). What does not fit waits in the
 //! backlog, bounded by the outbox capacity in messages; the room then treats the connection as
 //! behind, as it did with a full outbox. The writer task exists only while there is a backlog: an idle
-//! connection has one task, its reader, which also sends the keepalives.
+//! connection has one task, its reader, which also sends the keepalives. A message the room holds
+//! ([`Outlet::hold`]: a steady `saved`) waits outside the backlog and goes in the same write as the
+//! next message, or alone when the room flushes it.
 
 use std::collections::VecDeque;
 use std::io::ErrorKind;
