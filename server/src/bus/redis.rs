@@ -15,7 +15,7 @@
 //!   room before it loads, unsubscribing it after it unloads), pings every [`HEALTH_PERIOD`], and while
 //!   the bus is down pings with exponential backoff ([`BACKOFF_MIN`] doubling to [`BACKOFF_MAX`]). When
 //!   a ping succeeds again it re-subscribes every loaded room, and only then tells every room
-//!   [`BusEvent::Reconnected`](super::BusEvent::Reconnected), so the rooms' reconcile answers can be
+//!   [`super::BusEvent::Reconnected`], so the rooms' reconcile answers can be
 //!   heard.
 //!
 //! An outage is logged once when it starts and once when it ends (with its duration); `bus_errors`

@@ -86,7 +86,7 @@ pub struct Room {
 }
 
 impl Room {
-    /// Loads the room from the store (see [`super::load`]).
+    /// Loads the room from the store (see `room/load.rs`).
     pub async fn load(id: RoomId, deps: RoomDeps, shared: Arc<RoomShared>) -> crate::Result<Room> {
         let load::Loaded {
             core,

@@ -5,7 +5,7 @@
 //!   message (framing, update decoding, read-only role) before anything reaches the room, so a
 //!   malformed message closes only its own connection;
 //! - the room's actor writes framed messages straight into the socket through the connection's
-//!   [`socket::SocketOutlet`] while nothing waits before them;
+//!   `socket::SocketOutlet` while nothing waits before them;
 //! - the writer task writes what did not fit (bounded: a full backlog puts the connection behind),
 //!   sends keepalives, and closes the socket with the code the room or the reader chose.
 
