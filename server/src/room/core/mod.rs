@@ -68,11 +68,12 @@ pub const PERSIST_COALESCE: Duration = Duration::from_millis(10);
 /// While edits keep coming, a room submits at most once in this window (the default of
 /// `--persist-steady-ms`): steady editing (a drag sends an update per pointer move) becomes one
 /// merged row per window instead of a row per update. The first edit after a quiet window still goes
-/// after `PERSIST_COALESCE` (10 ms), and `saved` rounds are once a second anyway, so no one waits
-/// longer to read "Saved" (BENCHMARKS.md, "Figures behind code choices"). What a crash loses is
-/// unchanged in kind: updates not stored yet, which no `saved` has claimed and whose clients send
-/// them again.
-pub const PERSIST_STEADY: Duration = Duration::from_millis(500);
+/// after `PERSIST_COALESCE` (10 ms). The window adds to how long an accepted update may wait before
+/// it is stored (this, the persister's interval, one commit): the default matches the persister's
+/// 50 ms, so that stays near 100 ms, which `tests/node/durability.test.mjs` holds the server to with
+/// a kill -9 200 ms after the last edit. Longer windows cost fewer rows (BENCHMARKS.md, "Figures
+/// behind code choices").
+pub const PERSIST_STEADY: Duration = Duration::from_millis(50);
 /// A room snapshots itself (submits its whole document in place of the rows it covers) only while its
 /// stored state is at most this large; a larger document is compacted by the persister from the stored
 /// rows, off the room's task (encoding it here would hold up the room's fan-out).
