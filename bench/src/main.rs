@@ -460,10 +460,7 @@ async fn suite(args: SuiteArgs) -> Result<()> {
                 "quick mode: 10 s base step, 5 s steps; the issue's base step is 60 s".into(),
             );
         } else if info.id == 3 {
-            notes.push(
-                "60 s base step, then 6 s per step; 10 s base step for the relay, Hocuspocus and y-sweet"
-                    .into(),
-            );
+            notes.push("60 s base step, then 6 s per step, for every server".into());
         }
         results.push(ScenarioResult {
             id: info.id,
