@@ -474,8 +474,8 @@ pub async fn s3(ctx: &Ctx, kind: Kind) -> Result<Outcome> {
     if check.differing_rooms > 0 {
         out.status = crate::report::Status::Failed;
         out.reason = Some(format!(
-            "{} rooms (over {fleets} server starts of {} rooms) did not converge within 18 s after the \
-             load stopped; {} connections had been closed{}; {} clients hold updates waiting for a \
+            "{} rooms (over {fleets} server starts of {} rooms) did not converge after the load stopped \
+             (checked for up to 18 s, until nothing moved); {} connections had been closed{}; {} clients hold updates waiting for a \
              missing predecessor; {} edits missing across all documents; state vectors differ in {} \
              rooms",
             check.differing_rooms,
@@ -647,11 +647,13 @@ impl S3Fleet {
     async fn check(&self) -> Result<RoomsCheck> {
         let per_room = Self::PER_ROOM as usize;
         let mut check = RoomsCheck::default();
+        let mut idle = IdleWatch::new(&self.server);
         for attempt in 0..10 {
             // A first look soon (after a settled step nothing is in flight), then every 2 s.
             let wait = if attempt == 0 { 500 } else { 2000 };
             tokio::time::sleep(Duration::from_millis(wait)).await;
             let reports = fleet::reports(&self.clients).await?;
+            let stalled = idle.stalled(&self.server, &reports);
             check = RoomsCheck {
                 closed: fleet::lost(&reports),
                 pending: reports.iter().filter(|r| r.pending != "None").count(),
@@ -678,11 +680,51 @@ impl S3Fleet {
                     })
                     .count(),
             };
-            if check.differing_rooms == 0 || attempt == 9 {
+            if check.differing_rooms == 0 || stalled {
                 break;
             }
         }
         Ok(check)
+    }
+}
+
+/// Whether a server that is still short of convergence can still get there: its clients' documents
+/// only change when it delivers something. Two looks in a row with every client's document as it was
+/// and the server under a tenth of a core in between mean nothing is in flight, and waiting longer
+/// only spends the run's time (y-sweet 0.9.1 loses edits and spent its whole 18 s wait in every
+/// check of scenario 3, 2026-12-05).
+struct IdleWatch {
+    cpu_secs: f64,
+    at: Instant,
+    documents: Option<Documents>,
+}
+
+/// Every client's document as its report shows it: content digest and state vector.
+type Documents = Vec<(u64, Vec<(u64, u32)>)>;
+
+impl IdleWatch {
+    fn new(server: &Server) -> IdleWatch {
+        IdleWatch {
+            cpu_secs: server.usage().cpu_secs,
+            at: Instant::now(),
+            documents: None,
+        }
+    }
+
+    /// True when `reports` show every document as the previous look did and the server stayed quiet
+    /// since then.
+    fn stalled(&mut self, server: &Server, reports: &[client::Report]) -> bool {
+        let documents: Documents = reports
+            .iter()
+            .map(|r| (r.digest, r.state_vector.clone()))
+            .collect();
+        let cpu_secs = server.usage().cpu_secs;
+        let quiet = cpu_secs - self.cpu_secs < 0.1 * self.at.elapsed().as_secs_f64();
+        let unchanged = self.documents.as_ref() == Some(&documents);
+        self.cpu_secs = cpu_secs;
+        self.at = Instant::now();
+        self.documents = Some(documents);
+        unchanged && quiet
     }
 }
 
@@ -1495,7 +1537,7 @@ pub async fn s9(ctx: &Ctx, kind: Kind) -> Result<Outcome> {
                 break;
             }
         }
-        let check = rooms_converged(&clients, PER_ROOM as usize).await?;
+        let check = rooms_converged(server, &clients, PER_ROOM as usize).await?;
         fleet::close_all(clients).await;
 
         // The study group: one room, fifty participants, the same rates.
@@ -1512,7 +1554,7 @@ pub async fn s9(ctx: &Ctx, kind: Kind) -> Result<Outcome> {
         let mut group = fleet::connect_all(specs, 50, Duration::from_secs(60)).await?;
         fleet::wait_synced(&mut group, Duration::from_secs(60)).await?;
         let study = rooms_step(server, &group, GROUP, CURSOR_HZ, EDIT_HZ, step_secs).await?;
-        let group_check = rooms_converged(&group, GROUP as usize).await?;
+        let group_check = rooms_converged(server, &group, GROUP as usize).await?;
         fleet::close_all(group).await;
 
         let best = steps.iter().filter(|s| s.held).map(|s| s.rooms).max().unwrap_or(0);
@@ -1655,13 +1697,19 @@ async fn rooms_step(
 }
 
 /// Rooms (consecutive runs of `per_room` clients) whose documents differ, with reports retried
-/// for a few seconds; and the connections lost.
-async fn rooms_converged(clients: &[Handle], per_room: usize) -> Result<(usize, usize)> {
+/// for a few seconds (less once nothing moves, see [`IdleWatch`]); and the connections lost.
+async fn rooms_converged(
+    server: &Server,
+    clients: &[Handle],
+    per_room: usize,
+) -> Result<(usize, usize)> {
     let mut differing = 0;
     let mut lost = 0;
+    let mut idle = IdleWatch::new(server);
     for attempt in 0..6 {
         tokio::time::sleep(Duration::from_millis(if attempt == 0 { 300 } else { 2000 })).await;
         let reports = fleet::reports(clients).await?;
+        let stalled = idle.stalled(server, &reports);
         lost = fleet::lost(&reports).0;
         differing = reports
             .chunks(per_room)
@@ -1670,7 +1718,7 @@ async fn rooms_converged(clients: &[Handle], per_room: usize) -> Result<(usize, 
                     .any(|r| r.digest != room[0].digest || r.state_vector != room[0].state_vector)
             })
             .count();
-        if differing == 0 {
+        if differing == 0 || stalled {
             break;
         }
     }
