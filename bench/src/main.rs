@@ -138,8 +138,11 @@ struct SuiteArgs {
     /// Scratch folder for databases and logs (default: a new folder under the system temp dir).
     #[arg(long)]
     work_dir: Option<PathBuf>,
-    /// The whole run stops starting scenarios after this many seconds.
-    #[arg(long, default_value_t = 840)]
+    /// The whole run stops starting scenarios after this many seconds, and the scenario running
+    /// then is cut off there: with the suite's teardown the run ends within issue 26's 15 minutes.
+    /// (840 s until 2026-12-05: with every server on scenario 3's 60 s base step, y-sweet's
+    /// scenario 9, the last of the run, was left 38 s where it takes about 41.)
+    #[arg(long, default_value_t = 870)]
     budget_secs: u64,
     /// Do not announce awareness on connect (the stock client does).
     #[arg(long)]
