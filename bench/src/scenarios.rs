@@ -348,8 +348,8 @@ pub async fn s3(ctx: &Ctx, kind: Kind) -> Result<Outcome> {
     // Every server gets the same steps, the relay too: the step rates are ratios to the relay's
     // (issue 26), and a step's cost depends on how much history the documents carry. With a 10 s base
     // step the relay's generator worked on documents with a sixth of tierboard's history and spent
-    // a fifth less CPU per edit (96 against 79 µs at 3.5 edits/s, 2026-12-05), which the relay's
-    // figure then showed as the relay's (4.0 edits/s after 10 s, 3.5 after 60 s). Later steps are
+    // a fifth less CPU per edit (79 against 96 µs at 3.5 edits/s, 2026-12-05): the relay's steps
+    // left more of the machine to the relay than tierboard's left to tierboard. Later steps are
     // 6 s (18,000+ samples at 0.25 edits/s); a server that cannot hold the base rate fails it within
     // seconds (`failed_early`), so the long base step costs only the servers that hold it.
     let (base_secs, step_secs) = if ctx.quick { (10.0, 5.0) } else { (60.0, 6.0) };
