@@ -474,10 +474,10 @@ pub async fn s3(ctx: &Ctx, kind: Kind) -> Result<Outcome> {
     if check.differing_rooms > 0 {
         out.status = crate::report::Status::Failed;
         out.reason = Some(format!(
-            "{} rooms (over {fleets} server starts of {} rooms) did not converge after the load stopped \
-             (checked for up to 18 s, until nothing moved); {} connections had been closed{}; {} clients hold updates waiting for a \
-             missing predecessor; {} edits missing across all documents; state vectors differ in {} \
-             rooms",
+            "{} rooms (over {fleets} server starts of {} rooms) did not converge after the load \
+             stopped (checked for up to 18 s, until nothing moved); {} connections had been closed{}; \
+             {} clients hold updates waiting for a missing predecessor; {} edits missing across all \
+             documents; state vectors differ in {} rooms",
             check.differing_rooms,
             S3Fleet::ROOMS,
             check.closed.0,

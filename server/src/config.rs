@@ -6,6 +6,10 @@ use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
 
+/// `--persist-steady-ms` by default, and the room core's default window (`room::PERSIST_STEADY`), so
+/// the two cannot drift.
+pub const PERSIST_STEADY_MS: u64 = 50;
+
 #[derive(Debug, Parser)]
 #[command(
     name = "tierboard",
@@ -163,7 +167,7 @@ pub struct ServeConfig {
     /// accepted update is stored within this plus the persist interval plus one commit: the default
     /// keeps that near 100 ms, the bound the kill -9 test holds the server to. More is fewer rows and
     /// commits for a busy room (BENCHMARKS.md) and more edits in memory when the process dies.
-    #[arg(long, env = "TIERBOARD_PERSIST_STEADY_MS", default_value_t = 50)]
+    #[arg(long, env = "TIERBOARD_PERSIST_STEADY_MS", default_value_t = PERSIST_STEADY_MS)]
     pub persist_steady_ms: u64,
 
     /// Stored rows per room above which the room's log is compacted into one snapshot. Each
@@ -217,7 +221,7 @@ impl ServeConfig {
             max_connections_per_address: 0,
             max_connections: 0,
             persist_interval_ms: 50,
-            persist_steady_ms: 50,
+            persist_steady_ms: PERSIST_STEADY_MS,
             compact_rows: 64,
             max_document_bytes: 64 << 20,
             max_pending_updates: 256,

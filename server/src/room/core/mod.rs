@@ -73,7 +73,7 @@ pub const PERSIST_COALESCE: Duration = Duration::from_millis(10);
 /// 50 ms, so that stays near 100 ms, which `tests/node/durability.test.mjs` holds the server to with
 /// a kill -9 200 ms after the last edit. Longer windows cost fewer rows (BENCHMARKS.md, "Figures
 /// behind code choices").
-pub const PERSIST_STEADY: Duration = Duration::from_millis(50);
+pub const PERSIST_STEADY: Duration = Duration::from_millis(crate::config::PERSIST_STEADY_MS);
 /// A room snapshots itself (submits its whole document in place of the rows it covers) only while its
 /// stored state is at most this large; a larger document is compacted by the persister from the stored
 /// rows, off the room's task (encoding it here would hold up the room's fan-out).
