@@ -10,6 +10,12 @@ use clap::{Args, Parser, Subcommand};
 /// the two cannot drift.
 pub const PERSIST_STEADY_MS: u64 = 50;
 
+/// `--presence-window-ms` by default, and the room core's (`room::PRESENCE_WINDOW`). Cursor moves
+/// arrive every 33-50 ms per participant (20-30 Hz): a window of 20 ms merges the moves of
+/// participants that fall in it and delays a move that follows another within the window by at most
+/// that (BENCHMARKS.md, "Figures behind code choices").
+pub const PRESENCE_WINDOW_MS: u64 = 20;
+
 #[derive(Debug, Parser)]
 #[command(
     name = "tierboard",
@@ -170,6 +176,14 @@ pub struct ServeConfig {
     #[arg(long, env = "TIERBOARD_PERSIST_STEADY_MS", default_value_t = PERSIST_STEADY_MS)]
     pub persist_steady_ms: u64,
 
+    /// While a room's cursors keep moving, its awareness changes go out at most once per this many
+    /// milliseconds, merged into one update with each client's latest state (the first change after
+    /// a quiet window goes at once). 0 relays every awareness update as it comes. Presence is most
+    /// of what a room sends; merging it is fewer writes for the server and fewer messages for
+    /// every participant.
+    #[arg(long, env = "TIERBOARD_PRESENCE_WINDOW_MS", default_value_t = PRESENCE_WINDOW_MS)]
+    pub presence_window_ms: u64,
+
     /// Stored rows per room above which the room's log is compacted into one snapshot. Each
     /// compaction re-encodes the whole document, so a busy room should not do it too often (64 cost
     /// markedly more CPU than 256: BENCHMARKS.md). The rows are small updates, so loading a few
@@ -222,6 +236,7 @@ impl ServeConfig {
             max_connections: 0,
             persist_interval_ms: 50,
             persist_steady_ms: PERSIST_STEADY_MS,
+            presence_window_ms: PRESENCE_WINDOW_MS,
             compact_rows: 64,
             max_document_bytes: 64 << 20,
             max_pending_updates: 256,
@@ -244,6 +259,10 @@ impl ServeConfig {
 
     pub fn persist_steady(&self) -> Duration {
         Duration::from_millis(self.persist_steady_ms)
+    }
+
+    pub fn presence_window(&self) -> Duration {
+        Duration::from_millis(self.presence_window_ms)
     }
 
     pub fn persist_interval(&self) -> Duration {

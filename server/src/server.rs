@@ -69,6 +69,7 @@ impl Server {
             bus: bus.clone(),
             idle: config.room_idle(),
             persist_steady: config.persist_steady(),
+            presence_window: config.presence_window(),
             limits: crate::room::RoomLimits {
                 max_document_bytes: config.max_document_bytes,
                 max_pending_updates: config.max_pending_updates,

@@ -69,6 +69,7 @@ impl Instance {
             bus: Arc::new(hub.bus(instance, metrics.clone())),
             idle: Duration::from_secs(60),
             persist_steady: tierboard::room::PERSIST_STEADY,
+            presence_window: tierboard::room::PRESENCE_WINDOW,
             limits: Default::default(),
             results: Default::default(),
         });

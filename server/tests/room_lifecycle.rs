@@ -67,6 +67,7 @@ impl Registry {
             bus,
             idle: Duration::ZERO,
             persist_steady: tierboard::room::PERSIST_STEADY,
+            presence_window: tierboard::room::PRESENCE_WINDOW,
             limits: Default::default(),
             results: Default::default(),
         });

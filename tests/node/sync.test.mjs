@@ -76,6 +76,34 @@ test('awareness appears at the other client and disappears when it disconnects',
   } finally { a.close(); }
 });
 
+test('a big room merges cursor moves: every client ends with everyone\'s latest cursor', async () => {
+  // Eight clients (the room merges presence from six connections on: room/core/presence.rs), each
+  // moving its cursor every 5 ms for 60 moves. Merged updates go back to their senders too: the
+  // stock client must ignore its own entry and keep its local state.
+  const { room, tokens } = await server.createRoom();
+  const clients = [];
+  for (let i = 0; i < 8; i++) clients.push(await connect(server.ws, room, tokens.edit, { name: `P${i}` }));
+  try {
+    const moves = 60;
+    for (let m = 1; m <= moves; m++) {
+      for (const [i, c] of clients.entries()) {
+        c.provider.awareness.setLocalStateField('cursor', { x: i * 1000 + m, y: m });
+      }
+      await sleep(5);
+    }
+    const last = (c, i) => c.provider.awareness.getStates().get(clients[i].doc.clientID)?.cursor?.x;
+    await waitFor(
+      () => clients.every((c) => clients.every((_, i) => last(c, i) === i * 1000 + moves)),
+      5000,
+      "every client to see everyone's last cursor",
+    );
+    for (const [i, c] of clients.entries()) {
+      assert.equal(c.provider.awareness.getLocalState().cursor.x, i * 1000 + moves);
+      assert.equal(c.provider.awareness.getLocalState().user.name, `P${i}`);
+    }
+  } finally { for (const c of clients) c.close(); }
+});
+
 test('the server says when edits are saved', async () => {
   const { room, tokens } = await server.createRoom();
   const a = await connect(server.ws, room, tokens.edit);

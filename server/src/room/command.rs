@@ -83,6 +83,8 @@ pub struct RoomDeps {
     pub idle: Duration,
     /// A room's steady submission window (`--persist-steady-ms`).
     pub persist_steady: Duration,
+    /// A room's presence window (`--presence-window-ms`).
+    pub presence_window: Duration,
     /// What clients may make a room hold.
     pub limits: RoomLimits,
     /// Results the rooms share when they compute the same (`crate::interned`).

@@ -134,6 +134,7 @@ pub(super) async fn load(id: RoomId, deps: &RoomDeps) -> crate::Result<Loaded> {
         fans_out: deps.bus.fans_out(),
         compact_rows: deps.persister.compact_rows(),
         persist_steady: deps.persist_steady,
+        presence_window: deps.presence_window,
         idle: deps.idle,
         reconcile_jitter: RECONCILE_JITTER,
         limits: deps.limits,

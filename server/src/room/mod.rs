@@ -36,7 +36,8 @@ pub use command::{RoomCommand, RoomDeps, RoomHandle, RoomShared};
 pub use conn::{ConnControl, ConnHandle, ConnId, NotSent, Outgoing, Outlet, Side, Stopped};
 pub use core::interview::{Action as HostAction, ActionError, Interview};
 pub use core::{
-    AWARENESS_TIMEOUT, CoreConfig, Inbound, Owner, PERSIST_STEADY, RoomCore, RoomLimits,
-    RoomStatus, SAVED_INTERVAL, SharedResults, Start, VALIDATION_INTERVAL, initial_update,
+    AWARENESS_TIMEOUT, CoreConfig, Inbound, Owner, PERSIST_STEADY, PRESENCE_WINDOW, RoomCore,
+    RoomLimits, RoomStatus, SAVED_INTERVAL, SharedResults, Start, VALIDATION_INTERVAL,
+    initial_update,
 };
 pub use effect::{Effect, Refused, Restore, Rows, Submission};

@@ -47,6 +47,8 @@ fn config(fans_out: bool) -> CoreConfig {
         fans_out,
         compact_rows: 64,
         persist_steady: PERSIST_STEADY,
+        // Every awareness update relayed as it comes; the window's own tests set one.
+        presence_window: Duration::ZERO,
         idle: Duration::from_secs(30),
         reconcile_jitter: Duration::ZERO,
         limits: RoomLimits::default(),
@@ -2225,4 +2227,145 @@ fn rooms_with_equal_results_hold_one_copy_and_send_the_same_bytes() {
     assert_eq!(results.counts()[0], 2, "a different result is a new entry");
     let after = validation_sent_to_joiner(&mut b);
     assert_eq!(after.as_ptr(), from_b.as_ptr());
+}
+
+/// One awareness entry: client id, clock, state JSON.
+type Entry = (u64, u64, String);
+
+/// The entries of a broadcast awareness message.
+fn awareness_entries(message: &[u8]) -> Vec<Entry> {
+    let mut reader = protocol::Reader::new(message);
+    assert_eq!(reader.read_var().unwrap(), protocol::MSG_AWARENESS);
+    let update = reader.read_buf().unwrap();
+    let mut reader = protocol::Reader::new(update);
+    (0..reader.read_var().unwrap())
+        .map(|_| {
+            let client = reader.read_var().unwrap();
+            let clock = reader.read_var().unwrap();
+            let state = String::from_utf8(reader.read_buf().unwrap().to_vec()).unwrap();
+            (client, clock, state)
+        })
+        .collect()
+}
+
+fn awareness_broadcasts(effects: &[Effect]) -> Vec<(Vec<Entry>, Option<ConnId>)> {
+    effects
+        .iter()
+        .filter_map(|e| match e {
+            Effect::Broadcast { message, except } if kind(message) == "awareness" => {
+                Some((awareness_entries(message), *except))
+            }
+            _ => None,
+        })
+        .collect()
+}
+
+/// A room with a 20 ms presence window and `conns` editors joined.
+fn presence_room(fans_out: bool, conns: u64) -> Room {
+    let mut cfg = config(fans_out);
+    cfg.presence_window = Duration::from_millis(20);
+    let mut room = Room::with(cfg, loaded(Doc::new()));
+    for conn in 1..=conns {
+        room.join(0, conn, Role::Edit);
+    }
+    room
+}
+
+#[test]
+fn a_big_rooms_cursor_moves_in_one_window_go_out_merged_with_the_latest_states() {
+    let mut room = presence_room(true, 6);
+    // The first move after a quiet window goes at once, to everyone but its sender.
+    let effects = room.send(
+        1,
+        1,
+        vec![Inbound::Awareness(awareness(11, 1, "{\"x\":1}"))],
+    );
+    assert_eq!(
+        awareness_broadcasts(&effects),
+        [(vec![(11, 1, "{\"x\":1}".to_string())], Some(ConnId(1)))]
+    );
+    // Within the window: nothing goes out, but every move is published to the other instances
+    // and in the table at once (a joiner would see it).
+    for (ms, conn, client, clock, x) in [(5, 2, 12, 1, 2), (8, 1, 11, 2, 3), (9, 1, 11, 3, 4)] {
+        let state = format!("{{\"x\":{x}}}");
+        let effects = room.send(
+            ms,
+            conn,
+            vec![Inbound::Awareness(awareness(client, clock, &state))],
+        );
+        assert!(awareness_broadcasts(&effects).is_empty(), "held at {ms} ms");
+        assert_eq!(published(&effects).len(), 1);
+    }
+    assert!(
+        room.core.next_wake() <= room.at(21),
+        "the room wakes for the window's end"
+    );
+    assert!(awareness_broadcasts(&room.tick(20)).is_empty());
+    // At the window's end: one update with each client's latest state, to everyone (two senders).
+    let effects = room.tick(21);
+    assert_eq!(
+        awareness_broadcasts(&effects),
+        [(
+            vec![
+                (12, 1, "{\"x\":2}".to_string()),
+                (11, 3, "{\"x\":4}".to_string())
+            ],
+            None
+        )]
+    );
+    assert!(awareness_broadcasts(&room.tick(60)).is_empty(), "sent once");
+    // A move after a quiet window goes at once again.
+    let effects = room.send(
+        80,
+        2,
+        vec![Inbound::Awareness(awareness(12, 2, "{\"x\":5}"))],
+    );
+    assert_eq!(
+        awareness_broadcasts(&effects),
+        [(vec![(12, 2, "{\"x\":5}".to_string())], Some(ConnId(2)))]
+    );
+}
+
+#[test]
+fn an_interviews_cursor_moves_are_relayed_as_they_come() {
+    let mut room = presence_room(false, 3);
+    for (ms, clock) in [(1, 1), (2, 2), (3, 3)] {
+        let effects = room.send(
+            ms,
+            1,
+            vec![Inbound::Awareness(awareness(11, clock, "{\"x\":1}"))],
+        );
+        assert_eq!(awareness_broadcasts(&effects).len(), 1, "at {ms} ms");
+    }
+}
+
+#[test]
+fn a_departure_inside_the_window_sends_what_waited_first() {
+    let mut room = presence_room(false, 6);
+    room.send(
+        1,
+        1,
+        vec![Inbound::Awareness(awareness(11, 1, "{\"x\":1}"))],
+    );
+    room.send(
+        2,
+        2,
+        vec![Inbound::Awareness(awareness(12, 1, "{\"x\":1}"))],
+    );
+    // The stock client clears its state (same clock, null) as it closes: that waits for the window.
+    room.send(3, 1, vec![Inbound::Awareness(awareness(11, 1, "null"))]);
+    room.core.leave(room.at(4), ConnId(1));
+    // What waited goes out before the connection's entries leave the table, or the removal would
+    // be lost with them (the table drops a removed state without a word).
+    assert_eq!(
+        awareness_broadcasts(&room.effects()),
+        [(
+            vec![
+                (12, 1, "{\"x\":1}".to_string()),
+                (11, 1, "null".to_string())
+            ],
+            None
+        )]
+    );
+    assert!(awareness_broadcasts(&room.tick(21)).is_empty());
 }

@@ -191,6 +191,18 @@ impl<C: Copy + PartialEq> AwarenessTable<C> {
         update: &Bytes,
         now: Instant,
     ) -> Result<Option<Bytes>, AwarenessError> {
+        self.apply_owned_noting(owner, update, now, &mut Vec::new())
+    }
+
+    /// [`AwarenessTable::apply_owned`] that also appends the client ids whose entries changed the
+    /// table to `changed` (the room coalesces presence by client id: `room/core/presence.rs`).
+    pub fn apply_owned_noting(
+        &mut self,
+        owner: C,
+        update: &Bytes,
+        now: Instant,
+        changed: &mut Vec<u64>,
+    ) -> Result<Option<Bytes>, AwarenessError> {
         let mut relay = Vec::new();
         let entries = decode(update)?;
         let count = entries.len();
@@ -214,6 +226,7 @@ impl<C: Copy + PartialEq> AwarenessTable<C> {
             let (client, clock, state) = (entry.client, entry.clock, entry.state.clone());
             if self.merge(owner, entry, now) {
                 relay.push((client, clock, state));
+                changed.push(client);
             }
         }
         if relay.len() == count && relay.iter().all(|(_, _, state)| state.is_some()) {
@@ -274,6 +287,21 @@ impl<C: Copy + PartialEq> AwarenessTable<C> {
             .iter()
             .filter(move |(_, e)| &e.owner == owner)
             .map(|(id, _)| *id)
+    }
+
+    /// The entries of these client ids as one update, each as the table holds it now (its latest
+    /// state, or its removal while the table keeps one); ids the table no longer holds are left out.
+    /// `None` when none is held. Duplicate ids are the caller's to avoid.
+    pub fn encode_clients(&self, clients: &[u64]) -> Option<Bytes> {
+        let held: Vec<_> = clients
+            .iter()
+            .filter_map(|id| {
+                self.entries
+                    .get(id)
+                    .map(|e| (*id, e.clock, e.state.as_ref()))
+            })
+            .collect();
+        (!held.is_empty()).then(|| encode(held.into_iter()))
     }
 
     pub fn encode_all(&self) -> Option<Bytes> {

@@ -21,6 +21,7 @@ mod integrate;
 pub mod interview;
 mod peers;
 mod persist;
+mod presence;
 mod revoke;
 mod saved;
 mod validate;
@@ -44,6 +45,7 @@ use yrs::{Doc, Map, ReadTxn, StateVector, Transact, Update};
 
 use self::catchup::CatchUp;
 use self::integrate::Waiting;
+use self::presence::Presence;
 use self::saved::SavedAcks;
 use super::conn::ConnId;
 use super::effect::{Effect, Refused, Restore, Rows, Submission};
@@ -74,6 +76,8 @@ pub const PERSIST_COALESCE: Duration = Duration::from_millis(10);
 /// a kill -9 200 ms after the last edit. Longer windows cost fewer rows (BENCHMARKS.md, "Figures
 /// behind code choices").
 pub const PERSIST_STEADY: Duration = Duration::from_millis(crate::config::PERSIST_STEADY_MS);
+/// The default presence window (`--presence-window-ms`, `presence.rs`).
+pub const PRESENCE_WINDOW: Duration = Duration::from_millis(crate::config::PRESENCE_WINDOW_MS);
 /// A room snapshots itself (submits its whole document in place of the rows it covers) only while its
 /// stored state is at most this large; a larger document is compacted by the persister from the stored
 /// rows, off the room's task (encoding it here would hold up the room's fan-out).
@@ -136,6 +140,9 @@ pub struct CoreConfig {
     /// While edits keep coming, at most one submission per this window ([`PERSIST_STEADY`] by
     /// default, `--persist-steady-ms`).
     pub persist_steady: Duration,
+    /// While cursors keep moving, awareness changes go out at most once per this window, merged
+    /// (`presence.rs`, `--presence-window-ms`; zero relays every update as it comes).
+    pub presence_window: Duration,
     /// How long a room with nobody connected stays loaded.
     pub idle: Duration,
     /// Reconcile ticks are spread by a random delay up to this, so rooms and instances do not
@@ -186,6 +193,8 @@ pub struct RoomCore {
     /// The current one-second window of host actions and how many it has had.
     host_window: Option<(Instant, u32)>,
     awareness: AwarenessTable<Owner>,
+    /// Awareness changes waiting for the presence window (`presence.rs`).
+    presence: Presence,
     /// Bumped on every document change; keys the encoding caches below.
     version: u64,
     cached_sv: Option<(u64, Bytes)>,
@@ -250,6 +259,7 @@ impl RoomCore {
             .interview
             .unwrap_or_else(|| interview::Interview::new(config.mode));
         let design_changed = Arc::new(AtomicBool::new(false));
+        let presence = Presence::new(config.presence_window);
         let (doc, owe_step1) = match start.doc {
             Some(doc) => {
                 RoomCore::watch_design(&doc, &design_changed);
@@ -269,6 +279,7 @@ impl RoomCore {
             refusal_notices: HashMap::new(),
             host_window: None,
             awareness: AwarenessTable::default(),
+            presence,
             version: 0,
             cached_sv: None,
             cached_full: start.snapshot.map(|full| (0, full)),
@@ -388,6 +399,9 @@ impl RoomCore {
 
     /// A connection is gone (its socket closed): its presence is removed here and on the peers.
     pub fn leave(&mut self, now: Instant, conn: ConnId) {
+        // Changes waiting for the presence window go first: the table forgets a connection's
+        // cleared states when it leaves, and the window's update would not find them.
+        self.send_presence(now);
         self.saved.left(conn);
         self.catch_up.left(conn);
         self.conns.remove(&conn);
@@ -441,17 +455,23 @@ impl RoomCore {
                 Inbound::Awareness(update) => {
                     // Under ownership rules: a connection sets and removes only the client ids it
                     // owns, and what is relayed holds only the entries that changed something.
-                    match self
-                        .awareness
-                        .apply_owned(Owner::Conn(from), &update, now.into_std())
-                    {
+                    match self.awareness.apply_owned_noting(
+                        Owner::Conn(from),
+                        &update,
+                        now.into_std(),
+                        &mut self.presence.changed,
+                    ) {
                         Ok(Some(relay)) => {
                             self.note_participants(from, role, &relay);
-                            self.broadcast(protocol::encode_awareness(&relay), Some(from));
+                            // At once after a quiet window, else merged at its end (`presence.rs`).
+                            if self.presence.offer(now, from, self.conns.len()) {
+                                self.broadcast(protocol::encode_awareness(&relay), Some(from));
+                            }
                             self.publish(BusMessage::Awareness(relay));
                         }
-                        Ok(None) => {}
+                        Ok(None) => self.presence.changed.clear(),
                         Err(e) => {
+                            self.presence.changed.clear();
                             tracing::warn!(room = %self.config.id, conn = from.0, error = %e, "bad awareness update");
                             inc(&self.config.metrics.rejected_messages, 1);
                             self.close(now, from, CloseCode::Malformed);
@@ -477,6 +497,7 @@ impl RoomCore {
             self.validate_at,
             self.saved.due(),
             self.saved.flush_due(),
+            self.presence.due(),
             // Only while nothing keeps the room loaded: a room whose edits are still being stored
             // would otherwise wake at once, again and again, until they are.
             self.idle_since
@@ -506,6 +527,9 @@ impl RoomCore {
         }
         if self.saved.take_flush(now) {
             self.out.push(Effect::FlushHeld);
+        }
+        if self.presence.due().is_some_and(|at| at <= now) {
+            self.send_presence(now);
         }
         if self.next_housekeeping <= now {
             self.next_housekeeping = now + HOUSEKEEPING;
@@ -624,6 +648,16 @@ impl RoomCore {
                 role: role.as_str().to_string(),
                 at_ms: crate::clock::now_ms(),
             });
+        }
+    }
+
+    /// The awareness changes the presence window held, merged from the table's latest states.
+    fn send_presence(&mut self, now: Instant) {
+        let Some(due) = self.presence.take(now) else {
+            return;
+        };
+        if let Some(update) = self.awareness.encode_clients(&due.clients) {
+            self.broadcast(protocol::encode_awareness(&update), due.except);
         }
     }
 
