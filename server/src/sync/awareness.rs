@@ -387,6 +387,31 @@ mod tests {
     }
 
     #[test]
+    fn changed_ids_are_noted_and_encoded_from_the_latest_states() {
+        let now = Instant::now();
+        let mut table = AwarenessTable::default();
+        let mut changed = Vec::new();
+        let first = update(&[(1, 1, "{\"x\":1}"), (2, 1, "{\"x\":2}")]);
+        table
+            .apply_owned_noting(7u8, &first, now, &mut changed)
+            .unwrap();
+        assert_eq!(changed, [1, 2]);
+        changed.clear();
+        // An unchanged entry (same clock) is not noted; a newer one is.
+        let second = update(&[(1, 1, "{\"x\":1}"), (2, 2, "{\"x\":3}")]);
+        table
+            .apply_owned_noting(7u8, &second, now, &mut changed)
+            .unwrap();
+        assert_eq!(changed, [2]);
+        // Encoded as the table holds them now; unknown ids left out.
+        assert_eq!(
+            table.encode_clients(&[2, 1, 99]).unwrap(),
+            update(&[(2, 2, "{\"x\":3}"), (1, 1, "{\"x\":1}")])
+        );
+        assert!(table.encode_clients(&[99]).is_none());
+    }
+
+    #[test]
     fn newer_clock_wins_and_removal_is_broadcast() {
         let now = Instant::now();
         let mut table = AwarenessTable::default();
