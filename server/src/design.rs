@@ -23,6 +23,9 @@ pub const INSTANCES: &str = "instances";
 /// Root keys of a room's document.
 pub const NODES_KEY: &str = "nodes";
 pub const EDGES_KEY: &str = "edges";
+/// The keys of a node's map that reading a design looks at: a change to any other key of a node
+/// (a client's own bookkeeping) cannot change the design, its validation or its simulation.
+pub const NODE_KEYS: [&str; 5] = ["type", "label", "x", "y", "params"];
 pub const META_KEY: &str = "meta";
 pub const NOTES_KEY: &str = "notes";
 
@@ -627,7 +630,7 @@ fn node_from_doc<T: ReadTxn>(
     object: &DocObject,
     issues: &mut Vec<DesignIssue>,
 ) -> DesignNode {
-    let [ty, label, x, y, params] = object.fields(txn, ["type", "label", "x", "y", "params"]);
+    let [ty, label, x, y, params] = object.fields(txn, NODE_KEYS);
     let mut node = DesignNode::new(id, "", "");
     node.ty = doc_string(ty, "type", "node", id, issues).unwrap_or_default();
     node.label = doc_string(label, "label", "node", id, issues).unwrap_or_default();

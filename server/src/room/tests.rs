@@ -1178,7 +1178,7 @@ fn a_burst_of_design_edits_is_validated_once_per_window() {
 }
 
 #[test]
-fn dragging_a_node_is_not_validated_but_other_changes_are() {
+fn dragging_a_node_or_changing_unread_keys_is_not_validated_but_other_changes_are() {
     let mut room = Room::new();
     let a = Client::new(1);
     room.join(0, 1, Role::Edit);
@@ -1204,15 +1204,34 @@ fn dragging_a_node_is_not_validated_but_other_changes_are() {
     );
     room.tick(1000);
     assert_eq!(room.validations(), runs, "a move is not judged");
+    // A key the design is not read from (a client's own bookkeeping), with a move.
     room.send(
-        1100,
+        1020,
         1,
         vec![a.design(|t| {
-            node(t).insert(t, "label", "web");
+            let n = node(t);
+            n.insert(t, "x", 11.0);
+            n.insert(t, "seq", 7);
+            n.insert(t, "selectedBy", "ada");
         })],
     );
-    room.tick(1100);
-    assert_eq!(room.validations(), runs + 1);
+    room.tick(1050);
+    assert_eq!(room.validations(), runs, "nothing validation reads changed");
+    // A position that is not a number is a design issue, and a label is read: both judged.
+    for (i, (ms, key, value)) in [(1060, "y", "top"), (1200, "label", "web")]
+        .into_iter()
+        .enumerate()
+    {
+        room.send(
+            ms,
+            1,
+            vec![a.design(|t| {
+                node(t).insert(t, key, value);
+            })],
+        );
+        room.tick(ms);
+        assert_eq!(room.validations(), runs + 1 + i as u64, "{key} changed");
+    }
 }
 
 #[test]

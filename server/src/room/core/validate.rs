@@ -147,15 +147,17 @@ impl RoomCore {
                         matches!(path.front(), Some(PathSegment::Key(_)))
                             && path.len() == 1
                             && map.keys(txn).iter().all(|(key, change)| {
-                                matches!(key.as_ref(), "x" | "y")
-                                    && matches!(
-                                        change,
-                                        EntryChange::Inserted(Out::Any(yrs::Any::Number(_)))
-                                            | EntryChange::Updated(
-                                                _,
-                                                Out::Any(yrs::Any::Number(_))
-                                            )
-                                    )
+                                // A key the design is not read from changes nothing it judges.
+                                !crate::design::NODE_KEYS.contains(&key.as_ref())
+                                    || matches!(key.as_ref(), "x" | "y")
+                                        && matches!(
+                                            change,
+                                            EntryChange::Inserted(Out::Any(yrs::Any::Number(_)))
+                                                | EntryChange::Updated(
+                                                    _,
+                                                    Out::Any(yrs::Any::Number(_))
+                                                )
+                                        )
                             })
                     }
                     _ => false,
