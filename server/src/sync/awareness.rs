@@ -180,23 +180,14 @@ impl<C: Copy + PartialEq> AwarenessTable<C> {
     /// another owner holds is ignored (stock clients echo everyone's changes: that is no error), and
     /// a connection owns at most [`MAX_IDS_PER_CONN`] ids (the first it announces); entries for more
     /// are ignored. Returns the update to relay, holding only the entries that changed something
-    /// (never the ignored ones), or `None` when nothing changed.
+    /// (never the ignored ones), or `None` when nothing changed, and appends the client ids of the
+    /// entries that changed the table to `changed` (the room merges presence by client id:
+    /// `room/core/presence.rs`).
     ///
     /// The room calls this, not [`AwarenessTable::apply`], for its own connections' messages:
-    /// `apply_owned(Owner::Conn(from), &update, now)`, relaying `Ok(Some(relay))` to the other
-    /// connections and publishing it on the bus, and closing the connection (4400) on `Err`.
+    /// `apply_owned(Owner::Conn(from), &update, now, changed)`, relaying `Ok(Some(relay))` to the
+    /// other connections and publishing it on the bus, and closing the connection (4400) on `Err`.
     pub fn apply_owned(
-        &mut self,
-        owner: C,
-        update: &Bytes,
-        now: Instant,
-    ) -> Result<Option<Bytes>, AwarenessError> {
-        self.apply_owned_noting(owner, update, now, &mut Vec::new())
-    }
-
-    /// [`AwarenessTable::apply_owned`] that also appends the client ids whose entries changed the
-    /// table to `changed` (the room coalesces presence by client id: `room/core/presence.rs`).
-    pub fn apply_owned_noting(
         &mut self,
         owner: C,
         update: &Bytes,
@@ -392,16 +383,12 @@ mod tests {
         let mut table = AwarenessTable::default();
         let mut changed = Vec::new();
         let first = update(&[(1, 1, "{\"x\":1}"), (2, 1, "{\"x\":2}")]);
-        table
-            .apply_owned_noting(7u8, &first, now, &mut changed)
-            .unwrap();
+        table.apply_owned(7u8, &first, now, &mut changed).unwrap();
         assert_eq!(changed, [1, 2]);
         changed.clear();
         // An unchanged entry (same clock) is not noted; a newer one is.
         let second = update(&[(1, 1, "{\"x\":1}"), (2, 2, "{\"x\":3}")]);
-        table
-            .apply_owned_noting(7u8, &second, now, &mut changed)
-            .unwrap();
+        table.apply_owned(7u8, &second, now, &mut changed).unwrap();
         assert_eq!(changed, [2]);
         // Encoded as the table holds them now; unknown ids left out.
         assert_eq!(
@@ -509,16 +496,24 @@ mod tests {
         let now = Instant::now();
         let mut table = AwarenessTable::default();
         let editor = update(&[(10, 1, r#"{"user":{"name":"editor"}}"#)]);
-        assert_eq!(table.apply_owned(1u32, &editor, now).unwrap(), Some(editor));
+        assert_eq!(
+            table
+                .apply_owned(1u32, &editor, now, &mut Vec::new())
+                .unwrap(),
+            Some(editor)
+        );
         // A viewer rewriting the editor's presence with a higher clock, or removing it: ignored, and
         // not relayed; its own entry in the same update is.
         let impostor = update(&[(10, 9, r#"{"user":{"name":"IMPOSTOR"}}"#), (20, 1, "{}")]);
-        let relay = table.apply_owned(2u32, &impostor, now).unwrap().unwrap();
+        let relay = table
+            .apply_owned(2u32, &impostor, now, &mut Vec::new())
+            .unwrap()
+            .unwrap();
         let relayed = decode(&relay).unwrap();
         assert_eq!(relayed.len(), 1);
         assert_eq!(relayed[0].client, 20);
         assert_eq!(
-            table.apply_owned(2u32, &update(&[(10, 9, "null")]), now),
+            table.apply_owned(2u32, &update(&[(10, 9, "null")]), now, &mut Vec::new()),
             Ok(None)
         );
         let all = decode(&table.encode_all().unwrap()).unwrap();
@@ -532,7 +527,7 @@ mod tests {
         // The owner itself may update and remove its id.
         assert!(
             table
-                .apply_owned(1u32, &update(&[(10, 2, "null")]), now)
+                .apply_owned(1u32, &update(&[(10, 2, "null")]), now, &mut Vec::new())
                 .unwrap()
                 .is_some()
         );
@@ -545,13 +540,13 @@ mod tests {
         let mut table = AwarenessTable::default();
         let many: Vec<(u64, u64, &str)> = (0..1000).map(|c| (c, 1, "{}")).collect();
         let relay = table
-            .apply_owned(1u32, &update(&many), now)
+            .apply_owned(1u32, &update(&many), now, &mut Vec::new())
             .unwrap()
             .unwrap();
         assert_eq!(decode(&relay).unwrap().len(), MAX_IDS_PER_CONN);
         assert_eq!(table.present(), MAX_IDS_PER_CONN);
         assert_eq!(
-            table.apply_owned(1u32, &update(&[(5000, 1, "{}")]), now),
+            table.apply_owned(1u32, &update(&[(5000, 1, "{}")]), now, &mut Vec::new()),
             Ok(None)
         );
         // One update may not carry more than MAX_ENTRIES_PER_UPDATE entries at all.

@@ -455,7 +455,7 @@ impl RoomCore {
                 Inbound::Awareness(update) => {
                     // Under ownership rules: a connection sets and removes only the client ids it
                     // owns, and what is relayed holds only the entries that changed something.
-                    match self.awareness.apply_owned_noting(
+                    match self.awareness.apply_owned(
                         Owner::Conn(from),
                         &update,
                         now.into_std(),

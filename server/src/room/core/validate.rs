@@ -149,7 +149,7 @@ impl RoomCore {
                             && map.keys(txn).iter().all(|(key, change)| {
                                 // A key the design is not read from changes nothing it judges.
                                 !crate::design::NODE_KEYS.contains(&key.as_ref())
-                                    || matches!(key.as_ref(), "x" | "y")
+                                    || (matches!(key.as_ref(), "x" | "y")
                                         && matches!(
                                             change,
                                             EntryChange::Inserted(Out::Any(yrs::Any::Number(_)))
@@ -157,7 +157,7 @@ impl RoomCore {
                                                     _,
                                                     Out::Any(yrs::Any::Number(_))
                                                 )
-                                        )
+                                        ))
                             })
                     }
                     _ => false,
