@@ -169,7 +169,7 @@ pub struct ServeConfig {
     pub persist_interval_ms: u64,
 
     /// While a room's edits keep coming, it hands them to storage at most once per this many
-    /// milliseconds, merged into one row (the first edit after a quiet spell goes after 10 ms). An
+    /// milliseconds, merged into one row (the first edit after a quiet spell goes at once). An
     /// accepted update is stored within this plus the persist interval plus one commit: the default
     /// keeps that near 100 ms, the bound the kill -9 test holds the server to. More is fewer rows and
     /// commits for a busy room (BENCHMARKS.md) and more edits in memory when the process dies.

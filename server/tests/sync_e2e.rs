@@ -173,7 +173,7 @@ async fn rooms_snapshot_themselves_and_reload(database_url: &str, postgres: bool
                     nodes.insert(txn, format!("r{round}k{}", i % 30), i);
                 })
                 .await;
-            // Longer than the room's 10 ms coalescing: one submission per edit.
+            // Paced, each edit its own submission (a lone edit goes at once, no steady window here).
             tokio::time::sleep(Duration::from_millis(15)).await;
         }
         assert!(

@@ -16,6 +16,7 @@ use tokio::task::JoinHandle;
 use tokio::time::{Instant, sleep_until};
 use yrs::Doc;
 
+use super::acks::{Ack, Acks};
 use super::command::{RoomCommand, RoomDeps, RoomShared};
 use super::conn::{ConnHandle, ConnId, NotSent, Outgoing};
 use super::core::{Inbound, PERSIST_RETRY, RoomCore, RoomStatus};
@@ -25,7 +26,7 @@ use crate::bus::{BusEvent, Dropped, Envelope, Subscription};
 use crate::close::CloseCode;
 use crate::ids::RoomId;
 use crate::metrics::{dec, inc};
-use crate::queue::{self, error::TrySendError};
+use crate::queue;
 use crate::rows::{RowKey, Transition};
 use crate::store::Store;
 use crate::store::persister::OnSaved;
@@ -83,6 +84,9 @@ pub struct Room {
     /// Interview state writes in flight (host actions are rare: a handful at a time at most). Awaited
     /// before the room's task ends and by a graceful shutdown, so no host action is left unstored.
     interview_writes: tokio::task::JoinSet<()>,
+    /// Commit answers left by the persister (`acks.rs`), and the buffer they are taken into.
+    acks: Arc<Acks>,
+    taken: Vec<Ack>,
 }
 
 impl Room {
@@ -109,6 +113,8 @@ impl Room {
             unload: false,
             transitions: TransitionWriter::default(),
             interview_writes: tokio::task::JoinSet::new(),
+            acks: Arc::new(Acks::default()),
+            taken: Vec::new(),
         })
     }
 
@@ -162,6 +168,7 @@ impl Room {
                 () = &mut timer => Wake::Timer,
             };
             let now = Instant::now();
+            self.take_acks(now);
             self.check_drained(now);
             match wake {
                 Wake::Command(None) => break,
@@ -177,20 +184,24 @@ impl Room {
                     self.execute(now);
                 }
                 Wake::Written => self.transitions.start(&self.deps, self.core.id()),
-                Wake::Timer => {
-                    self.check_lagged(now);
-                    self.core.tick(now);
-                    self.execute(now);
-                    if std::mem::take(&mut self.unload) && rx.is_empty() {
-                        // From here on the registry's handle reads as closed and a join starts a
-                        // fresh actor; one that slipped in meanwhile has its reply dropped below and
-                        // retries (see `Rooms::join`).
-                        rx.close();
-                        exit = Exit::Idle;
-                        break;
-                    }
+                Wake::Timer => {}
+            }
+            // What is due now is done in this turn, not at the timer's next poll: a lone edit's
+            // submission (due at once, `PERSIST_STEADY`), a round after a commit's answer.
+            if !stopped && self.core.next_wake() <= now {
+                self.check_lagged(now);
+                self.core.tick(now);
+                self.execute(now);
+                if std::mem::take(&mut self.unload) && rx.is_empty() {
+                    // From here on the registry's handle reads as closed and a join starts a
+                    // fresh actor; one that slipped in meanwhile has its reply dropped below and
+                    // retries (see `Rooms::join`).
+                    rx.close();
+                    exit = Exit::Idle;
+                    break;
                 }
             }
+            self.arm_acks(now);
         }
         drop(rx);
         self.finish().await;
@@ -248,14 +259,8 @@ impl Room {
                 self.core.leave(now, conn);
                 self.execute(now);
             }
-            RoomCommand::Persisted {
-                result,
-                saved_sv,
-                version,
-            } => {
-                self.core.persisted(now, result, saved_sv, version);
-                self.execute(now);
-            }
+            // Taken at the start of this turn (`take_acks`).
+            RoomCommand::Persisted => {}
             RoomCommand::Validation { reply } => {
                 let result = self.core.validation_now(now);
                 self.execute(now);
@@ -509,28 +514,44 @@ impl Room {
     }
 
     /// The callback of a submission covering the document up to `version`. It runs on the
-    /// persister task after the commit: straight into this room's queue, with a task to wait for
-    /// room in it only when the queue is full (a spawn per commit would be the rule).
+    /// persister task after the commit and leaves the answer in the room's [`Acks`]; the room's
+    /// queue hears of it only when the room asked (`acks.rs`). A full queue needs no word: the room
+    /// takes the answers at the start of each of the turns queued.
     fn on_saved(&self, version: u64, saved_sv: Bytes) -> OnSaved {
         let tx = self.tx_self.clone();
+        let acks = self.acks.clone();
         Box::new(move |result| {
-            let Some(tx) = tx.and_then(|tx| tx.upgrade()) else {
-                return;
-            };
-            let ack = RoomCommand::Persisted {
+            let ack = Ack {
                 result,
                 saved_sv,
                 version,
             };
-            if let Err(TrySendError::Full(ack)) = tx.try_send(ack)
-                // None only while the runtime itself is being torn down, when nobody waits anymore.
-                && let Ok(runtime) = tokio::runtime::Handle::try_current()
-            {
-                runtime.spawn(async move {
-                    let _ = tx.send(ack).await;
-                });
+            if !acks.put(ack) {
+                return;
+            }
+            if let Some(tx) = tx.and_then(|tx| tx.upgrade()) {
+                let _ = tx.try_send(RoomCommand::Persisted);
             }
         })
+    }
+
+    /// Hands the core the commit answers that have come in.
+    fn take_acks(&mut self, now: Instant) {
+        self.acks.take(&mut self.taken);
+        for ack in self.taken.drain(..) {
+            self.core
+                .persisted(now, ack.result, ack.saved_sv, ack.version);
+        }
+    }
+
+    /// Tells the acks whether the next answer wakes the room (the core decides, and keeps a timer
+    /// for the answers it lets wait); answers that came during this turn are taken at once when
+    /// they would have woken it.
+    fn arm_acks(&mut self, now: Instant) {
+        while self.acks.arm(self.core.acks_urgent(now)) {
+            self.take_acks(now);
+            self.execute(now);
+        }
     }
 }
 

@@ -5,7 +5,6 @@ use std::sync::Arc;
 use std::sync::atomic::AtomicUsize;
 use std::time::Duration;
 
-use bytes::Bytes;
 use tokio::sync::oneshot;
 
 use super::conn::{ConnHandle, ConnId};
@@ -30,12 +29,9 @@ pub enum RoomCommand {
     Leave {
         conn: ConnId,
     },
-    Persisted {
-        result: crate::Result<()>,
-        /// The stored state vector and the document version it belongs to.
-        saved_sv: Bytes,
-        version: u64,
-    },
+    /// Commit answers wait in the room's [`super::acks::Acks`]: take them now (`acks.rs` says when
+    /// the room is woken for them).
+    Persisted,
     Status {
         reply: oneshot::Sender<RoomStatus>,
     },

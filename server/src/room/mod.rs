@@ -11,6 +11,8 @@
 //!   through its `Host` trait, so it never imports the actor).
 //! - `command.rs`: the mailbox commands, the registry's handle and the room's dependencies.
 //! - `conn.rs`: a connection's handle, outbox and [`ConnControl`].
+//! - `acks.rs`: commit answers left for the room to take on its next turn (a wake-up only when
+//!   one is acted on at once).
 //!
 //! Across instances (see [`crate::bus`]): a room subscribes to its bus channel before it loads,
 //! publishes the deltas of its own clients and their awareness, applies (and stores) what other
@@ -22,6 +24,7 @@
 //! The registry ([`crate::rooms`]) starts rooms and forgets them when their actor returns; a room
 //! never calls back into it (it asks to unload with [`Effect::Unload`] and ends with [`Exit::Idle`]).
 
+mod acks;
 mod actor;
 mod command;
 mod conn;

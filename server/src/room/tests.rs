@@ -13,9 +13,7 @@ use yrs::updates::decoder::Decode;
 use yrs::updates::encoder::Encode;
 use yrs::{Doc, Map, ReadTxn, StateVector, Transact, Update};
 
-use super::core::{
-    ANNOUNCE_SOON, HOUSEKEEPING, PERSIST_COALESCE, PERSIST_RETRY, PERSIST_STEADY, SAVED_HOLD,
-};
+use super::core::{ANNOUNCE_SOON, HOUSEKEEPING, PERSIST_RETRY, PERSIST_STEADY, SAVED_HOLD};
 use super::*;
 use crate::close::CloseCode;
 use crate::ids::{InstanceId, Role, RoomId};
@@ -468,37 +466,47 @@ fn a_step1_is_answered_with_only_what_the_client_lacks() {
 // ---- updates -----------------------------------------------------------------------------------
 
 #[test]
-fn an_update_is_broadcast_to_the_others_published_and_submitted_after_coalescing() {
+fn an_update_is_broadcast_published_and_submitted_at_once_and_the_next_after_the_window() {
     let mut room = Room::fanning_out();
     let a = Client::new(1);
     room.join(0, 1, Role::Edit);
     room.join(0, 2, Role::Edit);
     room.effects();
+    let steady = PERSIST_STEADY.as_millis() as u64;
     let effects = room.send(1, 1, vec![a.edit("k", 1)]);
     assert_eq!(broadcasts(&effects), [("update".into(), Some(ConnId(1)))]);
     assert!(matches!(published(&effects)[..], [BusMessage::Update(_)]));
-    assert!(submissions(effects).is_empty(), "not before the window");
+    assert!(
+        room.core.next_wake() <= room.at(1),
+        "a lone edit is due at once (the actor ticks in the same turn)"
+    );
+    let first = submissions(room.tick(1));
+    assert_eq!(first.len(), 1);
+    let Rows::Update(first) = &first[0].rows else {
+        panic!("an update")
+    };
+    // The next two come within the steady window: one submission at its end, holding both.
     room.send(2, 1, vec![a.edit("k", 2)]);
-    let ms = 1 + PERSIST_COALESCE.as_millis() as u64;
-    assert!(submissions(room.tick(ms - 1)).is_empty());
-    let subs = submissions(room.tick(ms));
+    room.send(3, 1, vec![a.edit("k", 3)]);
+    assert!(submissions(room.tick(steady)).is_empty());
+    let subs = submissions(room.tick(1 + steady));
     assert_eq!(subs.len(), 1, "both edits in one submission");
     let Rows::Update(bytes) = &subs[0].rows else {
         panic!("an update")
     };
-    assert_eq!(note_in(bytes, "k").as_deref(), Some("2"));
+    let both = yrs::merge_updates_v1([first, bytes]).unwrap();
+    assert_eq!(note_in(&both, "k").as_deref(), Some("3"));
 }
 
 #[test]
-fn steady_editing_is_submitted_once_a_window_and_a_lone_edit_soon() {
+fn steady_editing_is_submitted_once_a_window_and_a_lone_edit_at_once() {
     let mut room = Room::fanning_out();
     let a = Client::new(1);
     room.join(0, 1, Role::Edit);
     room.effects();
-    let coalesce = PERSIST_COALESCE.as_millis() as u64;
     let steady = PERSIST_STEADY.as_millis() as u64;
-    // An edit every 20 ms for a second: the first goes after the short window, the rest at most
-    // once per steady window, each submission holding every edit since the one before.
+    // An edit every 20 ms for a second: the first goes at once, the rest at most once per steady
+    // window, each submission holding every edit since the one before.
     let mut at = Vec::new();
     let mut stored = Vec::new();
     for ms in 1..=1000 + steady {
@@ -515,11 +523,7 @@ fn steady_editing_is_submitted_once_a_window_and_a_lone_edit_soon() {
             stored.push(bytes.clone());
         }
     }
-    assert_eq!(
-        at.first(),
-        Some(&(1 + coalesce)),
-        "the first edit goes soon"
-    );
+    assert_eq!(at.first(), Some(&1), "the first edit goes at once");
     assert!(
         at.windows(2).all(|w| w[1] - w[0] >= steady),
         "at most one submission per steady window: {at:?}"
@@ -535,15 +539,14 @@ fn steady_editing_is_submitted_once_a_window_and_a_lone_edit_soon() {
         Some("49"),
         "every edit is submitted"
     );
-    // After a quiet window, a lone edit goes after the short window again.
+    // After a quiet window, a lone edit goes at once again.
     let quiet = 1000 + 2 * steady;
     room.tick(quiet);
     room.send(quiet, 1, vec![a.edit("k", 99)]);
-    assert!(submissions(room.tick(quiet + coalesce - 1)).is_empty());
     assert_eq!(
-        submissions(room.tick(quiet + coalesce)).len(),
+        submissions(room.tick(quiet)).len(),
         1,
-        "a lone edit is submitted soon"
+        "a lone edit is submitted at once"
     );
 }
 
@@ -796,6 +799,56 @@ fn saved_rounds_go_out_at_most_once_a_second() {
         assert!(pair[1] - pair[0] >= 1000, "rounds {rounds:?}");
     }
     assert!(rounds.len() >= 2, "rounds {rounds:?}");
+}
+
+/// `room/acks.rs`: a commit's answer wakes the room only when it would be told at once; inside
+/// the `saved` window it waits for the room's next turn, and the room's timer takes it at the
+/// window's end at the latest.
+#[test]
+fn commit_answers_wait_for_the_saved_window_only_while_it_runs() {
+    let mut room = Room::new();
+    let a = Client::new(1);
+    room.join(0, 1, Role::Edit);
+    room.send(1, 1, vec![a.edit("k", 1)]);
+    let sub = submissions(room.tick(1))
+        .pop()
+        .expect("a lone edit is submitted at once");
+    assert!(
+        room.core.acks_urgent(room.at(1)),
+        "no round for a second: the answer is told at once"
+    );
+    room.core
+        .persisted(room.at(40), Ok(()), sub.saved_sv, sub.version);
+    assert_eq!(saved_to(&room.tick(40), 1).len(), 1, "the round at once");
+    room.send(100, 1, vec![a.edit("k", 2)]);
+    let sub = submissions(room.tick(100)).pop().expect("submitted");
+    assert!(
+        !room.core.acks_urgent(room.at(100)),
+        "within the window the answer may wait"
+    );
+    let window_end = room.at(1040);
+    assert_eq!(
+        room.core.next_wake(),
+        window_end,
+        "the room wakes at the window's end to take it"
+    );
+    // Taken then (the actor takes answers at the start of every turn), told in the same turn.
+    room.core
+        .persisted(room.at(1040), Ok(()), sub.saved_sv, sub.version);
+    let saved = saved_to(&room.tick(1040), 1);
+    assert_eq!(saved.len(), 1);
+    assert_eq!(saved_clock(&saved[0], &a), a.clock());
+    assert!(
+        !room.core.acks_urgent(room.at(1040)),
+        "a round just went: a new window"
+    );
+    // With nobody connected every answer is urgent: the room waits for its commits to unload.
+    room.send(1100, 1, vec![a.edit("k", 3)]);
+    let sub = submissions(room.tick(1100)).pop().expect("submitted");
+    room.core.leave(room.at(1100), ConnId(1));
+    assert!(room.core.acks_urgent(room.at(1100)));
+    room.core
+        .persisted(room.at(1150), Ok(()), sub.saved_sv, sub.version);
 }
 
 #[test]

@@ -65,12 +65,13 @@ use crate::validation::{self, ValidationResult};
 pub const AWARENESS_TIMEOUT: Duration = Duration::from_secs(30);
 /// How often a room looks for expired awareness states.
 pub const HOUSEKEEPING: Duration = Duration::from_secs(5);
-/// Coalesces a burst of updates into one persistence job; the persister adds at most its own interval.
-pub const PERSIST_COALESCE: Duration = Duration::from_millis(10);
 /// While edits keep coming, a room submits at most once in this window (the default of
 /// `--persist-steady-ms`): steady editing (a drag sends an update per pointer move) becomes one
-/// merged row per window instead of a row per update. The first edit after a quiet window still goes
-/// after `PERSIST_COALESCE` (10 ms). The window adds to how long an accepted update may wait before
+/// merged row per window instead of a row per update. The first edit after a quiet window is due at
+/// once ([`RoomCore::next_wake`] is then now, and the actor ticks in the same turn; the persister's
+/// batch interval coalesces it with other rooms' rows): a short window for it cost the room a timer
+/// wake-up per edit when edits come a little further apart than the steady window (BENCHMARKS.md,
+/// "Figures behind code choices"). The window adds to how long an accepted update may wait before
 /// it is stored (this, the persister's interval, one commit): the default matches the persister's
 /// 50 ms, so that stays near 100 ms, which `tests/node/durability.test.mjs` holds the server to with
 /// a kill -9 200 ms after the last edit. Longer windows cost fewer rows (BENCHMARKS.md, "Figures
@@ -217,6 +218,9 @@ pub struct RoomCore {
     /// When pending updates were last handed to the persister (see [`PERSIST_STEADY`]).
     last_submit: Option<Instant>,
     in_flight: usize,
+    /// While submissions are in flight and their answers may wait (`room/acks.rs`): when the room
+    /// wakes to take them, the end of the `saved` window.
+    ack_check: Option<Instant>,
     saved: SavedAcks,
     idle_since: Option<Instant>,
     next_housekeeping: Instant,
@@ -294,6 +298,7 @@ impl RoomCore {
             persist_at: None,
             last_submit: None,
             in_flight: 0,
+            ack_check: None,
             saved: SavedAcks::new(now),
             idle_since: Some(now),
             next_housekeeping: now + HOUSEKEEPING,
@@ -505,6 +510,7 @@ impl RoomCore {
                 .map(|since| since + self.config.idle),
             self.reconcile_at,
             self.catch_up_wake(),
+            self.ack_check,
         ]
         .into_iter()
         .flatten()
@@ -553,6 +559,17 @@ impl RoomCore {
         if self.may_unload(now) {
             self.out.push(Effect::Unload);
         }
+    }
+
+    /// Whether the answer to a submission in flight should wake the room as soon as it comes
+    /// (`room/acks.rs`): outside the `saved` window a commit is acknowledged at once, and with
+    /// nobody connected the room waits for its commits to unload. Otherwise the answers wait for
+    /// the room's next turn, at the latest the window's end (the timer this sets).
+    pub fn acks_urgent(&mut self, now: Instant) -> bool {
+        let window_end = self.saved.window_end();
+        let urgent = self.conns.is_empty() || window_end <= now;
+        self.ack_check = (!urgent && self.in_flight > 0).then_some(window_end);
+        urgent
     }
 
     /// Idle for the configured time, nobody connected, nothing pending and nothing in flight.

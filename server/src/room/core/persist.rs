@@ -15,13 +15,13 @@ impl RoomCore {
         self.submit_pending(now);
     }
 
-    /// When updates accepted at `now` go to the persister: after [`PERSIST_COALESCE`], but no sooner
-    /// than the steady window ([`CoreConfig::persist_steady`]) after the last submission.
+    /// When updates accepted at `now` go to the persister: at once (in the turn that accepted
+    /// them), but no sooner than the steady window ([`CoreConfig::persist_steady`]) after the last
+    /// submission.
     pub(super) fn persist_due(&self, now: Instant) -> Instant {
-        let soon = now + PERSIST_COALESCE;
         match self.last_submit {
-            Some(at) => soon.max(at + self.config.persist_steady),
-            None => soon,
+            Some(at) => now.max(at + self.config.persist_steady),
+            None => now,
         }
     }
 

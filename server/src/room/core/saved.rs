@@ -85,6 +85,12 @@ impl SavedAcks {
         self.due
     }
 
+    /// When the current window ends: a commit acknowledged before then waits for it (unless a
+    /// round is already due).
+    pub fn window_end(&self) -> Instant {
+        self.last_round + SAVED_INTERVAL
+    }
+
     /// `conn`'s latest edit made the document `version`.
     pub fn edited(&mut self, conn: ConnId, version: u64) {
         self.unsaved.insert(conn, version);
