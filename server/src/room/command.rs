@@ -29,7 +29,7 @@ pub enum RoomCommand {
     Leave {
         conn: ConnId,
     },
-    /// Commit answers wait in the room's [`super::acks::Acks`]: take them now (`acks.rs` says when
+    /// Commit answers wait in the room's `Acks` (`room/acks.rs`): take them now (`acks.rs` says when
     /// the room is woken for them).
     Persisted,
     Status {
