@@ -3,8 +3,9 @@
 //! the effects the core returns: outbox sends, bus publishes, persister submissions, connection
 //! closes, tier transitions (written in order by one writer per room) and the request to unload.
 //!
-//! Fan-out never waits for the disk: persistence is a `try_submit` whose acknowledgement comes back
-//! as a [`RoomCommand::Persisted`] in the room's own mailbox. The actor never calls into the
+//! Fan-out never waits for the disk: persistence is a `try_submit` whose answer waits in the room's
+//! `Acks` (`acks.rs`) for its next turn, with a [`RoomCommand::Persisted`] in the room's own mailbox
+//! only when the room asked to be woken for it. The actor never calls into the
 //! registry: it returns an [`Exit`], and the registry ([`crate::rooms`]) forgets and compacts it.
 
 use std::collections::{BTreeMap, HashSet};

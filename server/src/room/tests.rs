@@ -847,8 +847,17 @@ fn commit_answers_wait_for_the_saved_window_only_while_it_runs() {
     let sub = submissions(room.tick(1100)).pop().expect("submitted");
     room.core.leave(room.at(1100), ConnId(1));
     assert!(room.core.acks_urgent(room.at(1100)));
+    let idle = Duration::from_secs(30).as_millis() as u64;
+    assert!(
+        !room.core.may_unload(room.at(1100 + idle)),
+        "a commit in flight keeps the room"
+    );
     room.core
         .persisted(room.at(1150), Ok(()), sub.saved_sv, sub.version);
+    assert!(
+        room.core.may_unload(room.at(1100 + idle)),
+        "its answer taken, the room may unload"
+    );
 }
 
 #[test]

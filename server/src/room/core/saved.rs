@@ -110,9 +110,9 @@ impl SavedAcks {
         self.last = Some((sv, None));
         self.version = version;
         if self.due.is_none() {
-            let window_ends = self.last_round + SAVED_INTERVAL;
-            self.steady = window_ends > now;
-            self.due = Some(now.max(window_ends));
+            let window_end = self.window_end();
+            self.steady = window_end > now;
+            self.due = Some(now.max(window_end));
         }
     }
 
