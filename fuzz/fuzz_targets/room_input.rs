@@ -3,12 +3,12 @@
 //! What the server does with a client's frame, minus the I/O (server/src/ws.rs, server/src/room.rs):
 //! `parse_frame`; each update checked by `sync::guard::precheck` (a count its bytes cannot hold is
 //! refused before yrs reserves memory for it), decoded and applied the way the room applies it (through
-//! `sync::guard::apply_guarded`); each step 1's state vector decoded and answered; awareness applied
-//! to a table; and after the frame, what a joiner makes the room encode: the state vector,
-//! the full state (a joiner's step 2 for an empty state vector) and the diff for a partial one. The
-//! room's outputs must also be readable by yrs itself, since other instances (the bus), the
-//! coalescing writer and a room reload decode them: a delta, diff or full state that does not decode
-//! (or a full state whose reload panics) is reported as a crash too.
+//! `sync::guard::try_apply_received`, with the bytes it was decoded from); each step 1's state vector
+//! decoded and answered; awareness applied to a table; and after the frame, what a joiner makes the
+//! room encode: the state vector, the full state (a joiner's step 2 for an empty state vector) and
+//! the diff for a partial one. The room's outputs must also be readable by yrs itself, since other
+//! instances (the bus), the coalescing writer and a room reload decode them: a delta, diff or full
+//! state that does not decode (or a full state whose reload panics) is reported as a crash too.
 //!
 //! The sync code comes from the server's own source files (see src/lib.rs).
 //!
@@ -24,7 +24,7 @@ use std::time::Instant;
 
 use bytes::Bytes;
 use libfuzzer_sys::fuzz_target;
-use tierboard_fuzz::sync::guard::{apply_guarded, precheck, serve_joiner};
+use tierboard_fuzz::sync::guard::{precheck, serve_joiner, try_apply_received};
 use tierboard_fuzz::sync::protocol::{coalesce_updates, encode_update};
 use tierboard_fuzz::sync::{AwarenessTable, ClientMessage, parse_frame};
 use yrs::updates::decoder::Decode;
@@ -64,8 +64,9 @@ fn unguarded() -> bool {
         .get_or_init(|| std::env::var_os("TIERBOARD_FUZZ_UNGUARDED").is_some_and(|v| v == "1"))
 }
 
-/// Applies one update as the room does; `None` when the room would refuse it (and close the sender).
-fn apply(doc: &Doc, update: Update) -> Option<Vec<u8>> {
+/// Applies one update as the room does, with the bytes it was decoded from (the guard's round trip
+/// compares them first); `None` when the room would refuse it (and close the sender).
+fn apply(doc: &Doc, update: Update, received: &[u8]) -> Option<Vec<u8>> {
     if unguarded() {
         let mut txn = doc.transact_mut();
         txn.apply_update(update).ok()?;
@@ -74,7 +75,7 @@ fn apply(doc: &Doc, update: Update) -> Option<Vec<u8>> {
         // The guard catches the panics of its clock check (see `check_clocks`); any other panic
         // still reaches libfuzzer-sys, which aborts: a crash.
         DECODING.with(|d| d.set(true));
-        let applied = apply_guarded(doc, update);
+        let applied = try_apply_received(doc, update, Some(received)).map_err(|(e, _)| e);
         DECODING.with(|d| d.set(false));
         applied.ok().map(|applied| applied.delta)
     }
@@ -135,10 +136,10 @@ fuzz_target!(|data: &[u8]| {
                 if precheck(&update).is_err() {
                     break;
                 }
-                let Some(update) = decode_guarded(|| Update::decode_v1(&update)) else {
+                let Some(decoded) = decode_guarded(|| Update::decode_v1(&update)) else {
                     break;
                 };
-                let Some(delta) = apply(&doc, update) else {
+                let Some(delta) = apply(&doc, decoded, &update) else {
                     break;
                 };
                 if delta.len() > 2 {

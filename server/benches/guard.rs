@@ -1,7 +1,10 @@
-//! Update guard benchmark: what `sync::guard::apply_guarded` costs over the room's plain apply.
+//! Update guard benchmark: what `sync::guard::apply_guarded` costs over the room's plain apply, and
+//! what the room pays with the bytes the update came in (`try_apply_received`: the round trip
+//! compares the update's encoding with them before decoding it again).
 //!
 //! Three cases, each applied to a replica document the way the room applies a client's update
-//! (transaction, `apply_update`, `encode_update_v1` for the fan-out) with and without the guard:
+//! (transaction, `apply_update`, `encode_update_v1` for the fan-out) without the guard, with it, and
+//! with it given the received bytes:
 //! - `edit`: a stream of single-node moves (one number set in a node's map) into a 500-node canvas,
 //!   the common case;
 //! - `add_node`: a stream of new nodes (a map with its fields and a params map);
@@ -18,7 +21,7 @@ use std::hint::black_box;
 use std::path::PathBuf;
 use std::time::Instant;
 
-use tierboard::sync::guard::apply_guarded;
+use tierboard::sync::guard::{apply_guarded, try_apply_received};
 use yrs::updates::decoder::Decode;
 use yrs::{Doc, Map, MapPrelim, Text, Transact, Update};
 
@@ -43,21 +46,26 @@ fn main() {
     let mut json = String::from("{\n");
     for (i, (name, r)) in results.iter().enumerate() {
         println!(
-            "{name:>9}: {} B/update; plain median {:.1} µs p99 {:.1} µs; guarded median {:.1} µs p99 {:.1} µs ({:+.0} % at the median)",
+            "{name:>9}: {} B/update; plain median {:.1} µs p99 {:.1} µs; guarded median {:.1} µs p99 {:.1} µs ({:+.0} % at the median); with the received bytes median {:.1} µs p99 {:.1} µs ({:+.0} %)",
             r.bytes,
             r.plain.0,
             r.plain.1,
             r.guarded.0,
             r.guarded.1,
-            (r.guarded.0 / r.plain.0 - 1.0) * 100.0
+            (r.guarded.0 / r.plain.0 - 1.0) * 100.0,
+            r.received.0,
+            r.received.1,
+            (r.received.0 / r.plain.0 - 1.0) * 100.0
         );
         json.push_str(&format!(
-            "  \"{name}\": {{\"update_bytes\": {}, \"plain_median_us\": {:.1}, \"plain_p99_us\": {:.1}, \"guarded_median_us\": {:.1}, \"guarded_p99_us\": {:.1}}}{}\n",
+            "  \"{name}\": {{\"update_bytes\": {}, \"plain_median_us\": {:.1}, \"plain_p99_us\": {:.1}, \"guarded_median_us\": {:.1}, \"guarded_p99_us\": {:.1}, \"received_median_us\": {:.1}, \"received_p99_us\": {:.1}}}{}\n",
             r.bytes,
             r.plain.0,
             r.plain.1,
             r.guarded.0,
             r.guarded.1,
+            r.received.0,
+            r.received.1,
             if i + 1 < results.len() { "," } else { "" }
         ));
     }
@@ -72,31 +80,40 @@ struct Compared {
     /// (median, p99) in microseconds.
     plain: (f64, f64),
     guarded: (f64, f64),
+    received: (f64, f64),
 }
 
 /// The room's apply before the guard (server/src/room.rs `integrate`).
-fn plain(doc: &Doc, update: Update) -> Vec<u8> {
+fn plain(doc: &Doc, update: Update, _: &[u8]) -> Vec<u8> {
     let mut txn = doc.transact_mut();
     txn.apply_update(update).expect("applies");
     txn.encode_update_v1()
 }
 
-fn guarded(doc: &Doc, update: Update) -> Vec<u8> {
+fn guarded(doc: &Doc, update: Update, _: &[u8]) -> Vec<u8> {
     apply_guarded(doc, update).expect("accepted").delta
+}
+
+/// What the room calls for a client's update (`room/core/integrate.rs`).
+fn received(doc: &Doc, update: Update, bytes: &[u8]) -> Vec<u8> {
+    try_apply_received(doc, update, Some(bytes))
+        .map_err(|(e, _)| e)
+        .expect("accepted")
+        .delta
 }
 
 /// Applies `stream` in order to a replica of `base`, once plainly and once guarded, timing each
 /// update's decode and apply.
 fn compare(base: &[u8], stream: &[Vec<u8>]) -> Compared {
-    let time = |apply: fn(&Doc, Update) -> Vec<u8>| {
+    let time = |apply: fn(&Doc, Update, &[u8]) -> Vec<u8>| {
         let doc = Doc::new();
-        apply(&doc, Update::decode_v1(base).unwrap());
+        apply(&doc, Update::decode_v1(base).unwrap(), base);
         stats(
             stream
                 .iter()
                 .map(|u| {
                     let start = Instant::now();
-                    black_box(apply(&doc, Update::decode_v1(u).unwrap()));
+                    black_box(apply(&doc, Update::decode_v1(u).unwrap(), u));
                     start.elapsed()
                 })
                 .collect(),
@@ -106,19 +123,20 @@ fn compare(base: &[u8], stream: &[Vec<u8>]) -> Compared {
         bytes: stream.iter().map(Vec::len).sum::<usize>() / stream.len(),
         plain: time(plain),
         guarded: time(guarded),
+        received: time(received),
     }
 }
 
 /// Applies each update to a fresh document.
 fn compare_fresh(updates: &[Vec<u8>]) -> Compared {
-    let time = |apply: fn(&Doc, Update) -> Vec<u8>| {
+    let time = |apply: fn(&Doc, Update, &[u8]) -> Vec<u8>| {
         stats(
             updates
                 .iter()
                 .map(|u| {
                     let doc = Doc::new();
                     let start = Instant::now();
-                    black_box(apply(&doc, Update::decode_v1(u).unwrap()));
+                    black_box(apply(&doc, Update::decode_v1(u).unwrap(), u));
                     start.elapsed()
                 })
                 .collect(),
@@ -128,6 +146,7 @@ fn compare_fresh(updates: &[Vec<u8>]) -> Compared {
         bytes: updates[0].len(),
         plain: time(plain),
         guarded: time(guarded),
+        received: time(received),
     }
 }
 

@@ -185,10 +185,11 @@ pub struct ServeConfig {
     pub presence_window_ms: u64,
 
     /// Stored rows per room above which the room's log is compacted into one snapshot. Each
-    /// compaction re-encodes the whole document, so a busy room should not do it too often (64 cost
-    /// markedly more CPU than 256: BENCHMARKS.md). The rows are small updates, so loading a few
-    /// hundred is quick.
-    #[arg(long, env = "TIERBOARD_COMPACT_ROWS", default_value_t = 256)]
+    /// compaction re-encodes the whole document and checks that it loads, so a busy room should not
+    /// do it too often (64 cost markedly more CPU than 256, and 256 about 3 % more than 1024:
+    /// BENCHMARKS.md). The rows are small updates, so loading a thousand is quick, and a room that
+    /// unloads or a server that stops gracefully compacts its rows anyway.
+    #[arg(long, env = "TIERBOARD_COMPACT_ROWS", default_value_t = 1024)]
     pub compact_rows: u64,
 
     /// Largest document a room may hold, in encoded bytes: an update that would take it beyond is

@@ -147,10 +147,9 @@ impl Peer {
             f(&roots, &mut txn);
         }
         let update = self.doc.transact().encode_state_as_update_v1(&before);
-        let size = update.len();
         self.send(vec![Inbound::Update(
             Update::decode_v1(&update).unwrap(),
-            size,
+            update.into(),
         )])
         .await;
     }

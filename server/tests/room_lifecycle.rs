@@ -237,12 +237,11 @@ async fn a_full_outbox_puts_only_that_connection_behind_until_it_drains() {
             notes.insert(&mut txn, format!("k{i}"), i);
             txn.encode_update_v1()
         };
-        let size = update.len();
-        let update = yrs::Update::decode_v1(&update).unwrap();
+        let decoded = yrs::Update::decode_v1(&update).unwrap();
         room.tx
             .send(RoomCommand::Inbound {
                 conn: writer_id,
-                messages: vec![tierboard::room::Inbound::Update(update, size)],
+                messages: vec![tierboard::room::Inbound::Update(decoded, update.into())],
             })
             .await
             .unwrap();

@@ -220,7 +220,7 @@ pub(super) fn doc_from_rows(room: &RoomId, rows: Vec<StoredRow>) -> (Doc, Vec<Ro
                         continue;
                     }
                 };
-                match guard::apply_guarded_in(&mut txn, update) {
+                match guard::apply_guarded_in(&mut txn, update, Some(&row.data)) {
                     Ok(_) => applied.push(row.key),
                     Err(guard::Rejected::Gap { .. }) => waiting.push((i, row)),
                     Err(e) => {

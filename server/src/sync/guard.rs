@@ -140,22 +140,38 @@ pub fn precheck(payload: &[u8]) -> Result<(), Rejected> {
 /// the sender with 4400 as for any malformed update.
 pub fn apply_guarded(doc: &Doc, update: Update) -> Result<Applied, Rejected> {
     let mut txn = doc.transact_mut();
-    let (dropped_pending, pending_bytes) = apply_checked(&mut txn, TxnState::Fresh, update)?;
+    let (dropped_pending, pending_bytes) = apply_checked(&mut txn, TxnState::Fresh, update, None)?;
     Ok(Applied::read(&txn, dropped_pending, pending_bytes))
 }
 
 /// [`apply_guarded`] within a transaction the caller holds (e.g. one for all of a room's stored
-/// rows). Returns whether pending parts were dropped.
-pub fn apply_guarded_in(txn: &mut TransactionMut, update: Update) -> Result<bool, Rejected> {
-    apply_checked(txn, TxnState::Used, update).map(|(dropped, _)| dropped)
+/// rows), for an update decoded from `received` when given (see [`try_apply_received`]). Returns
+/// whether pending parts were dropped.
+pub fn apply_guarded_in(
+    txn: &mut TransactionMut,
+    update: Update,
+    received: Option<&[u8]>,
+) -> Result<bool, Rejected> {
+    apply_checked(txn, TxnState::Used, update, received).map(|(dropped, _)| dropped)
 }
 
 /// [`apply_guarded`] that hands the update back when a check refused it before applying (the
 /// document is then untouched). The room holds an update refused with [`Rejected::Gap`] until the
 /// clocks it waits for arrive, as yrs would hold it pending if it could do so safely.
 pub fn try_apply_guarded(doc: &Doc, update: Update) -> Result<Applied, (Rejected, Option<Update>)> {
+    try_apply_received(doc, update, None)
+}
+
+/// [`try_apply_guarded`] for an update decoded from `received`, the bytes that came in: its round
+/// trip (step 3) then costs one encode and a byte comparison when the encoding gives those bytes back
+/// (see [`check_round_trip_of`]).
+pub fn try_apply_received(
+    doc: &Doc,
+    update: Update,
+    received: Option<&[u8]>,
+) -> Result<Applied, (Rejected, Option<Update>)> {
     let mut txn = doc.transact_mut();
-    if let Err(e) = check(&txn, TxnState::Fresh, &update) {
+    if let Err(e) = check(&txn, TxnState::Fresh, &update, received) {
         return Err((e, Some(update)));
     }
     let (dropped_pending, pending_bytes) =
@@ -168,8 +184,9 @@ fn apply_checked(
     txn: &mut TransactionMut,
     txn_state: TxnState,
     update: Update,
+    received: Option<&[u8]>,
 ) -> Result<(bool, usize), Rejected> {
-    check(txn, txn_state, &update)?;
+    check(txn, txn_state, &update, received)?;
     apply_after_check(txn, update)
 }
 
@@ -182,10 +199,16 @@ enum TxnState {
 
 /// Steps 1-3 of the module doc. A hole (`Gap`) is what an honest client's out-of-order update
 /// looks like too, so it is not logged as poison here: the caller decides.
-fn check(txn: &TransactionMut, txn_state: TxnState, update: &Update) -> Result<(), Rejected> {
+/// `received`: the bytes `update` was decoded from, when the caller has them.
+fn check(
+    txn: &TransactionMut,
+    txn_state: TxnState,
+    update: &Update,
+    received: Option<&[u8]>,
+) -> Result<(), Rejected> {
     let checked = check_clocks(update)
         .and_then(|inserted| check_contiguous(txn, txn_state, inserted))
-        .and_then(|()| check_round_trip(update));
+        .and_then(|()| check_round_trip_of(update, received));
     match &checked {
         Err(Rejected::Gap { .. }) => {}
         Err(e) => tracing::warn!(error = %e, "poisoned update refused before applying"),
@@ -325,7 +348,21 @@ fn check_contiguous(
 /// yrs, whose keys encode in an order that differs from one map to the next, so a byte comparison
 /// refused honest updates (found by tests/node/durability.test.mjs once the room used the guard).
 pub fn check_round_trip(update: &Update) -> Result<(), Rejected> {
+    check_round_trip_of(update, None)
+}
+
+/// [`check_round_trip`] for an update decoded from `received`. When the update encodes to exactly
+/// those bytes, decoding its encoding is decoding `received` again, which gave `update`: decoding
+/// is a function of the bytes, so the second decode and the comparison can be skipped. That is the
+/// common case (an honest client's update is re-encoded as it came); the `ContentJSON` poison encodes
+/// to other bytes (one string more or fewer), and so does an `Any` map whose keys come out in
+/// another order, and both take the full check. Skipping it halved the guard's round trip in
+/// benchmark scenario 3 (BENCHMARKS.md, "Figures behind code choices").
+pub fn check_round_trip_of(update: &Update, received: Option<&[u8]>) -> Result<(), Rejected> {
     let first = update.encode_v1();
+    if received.is_some_and(|bytes| bytes == first.as_slice()) {
+        return Ok(());
+    }
     let again = Update::decode_v1(&first).map_err(Rejected::NotRoundTrip)?;
     if again != *update {
         return Err(Rejected::Unstable);
@@ -387,13 +424,12 @@ pub fn snapshot_loads(snapshot: &[u8]) -> Result<(), String> {
     let update = Update::decode_v1(snapshot).map_err(|e| format!("does not decode: {e}"))?;
     let doc = Doc::new();
     let mut txn = doc.transact_mut();
-    match check(&txn, TxnState::Fresh, &update) {
+    match check(&txn, TxnState::Fresh, &update, Some(snapshot)) {
         Ok(()) => apply_after_check(&mut txn, update)
             .map(drop)
             .map_err(|e| format!("does not apply: {e}")),
-        Err(Rejected::Gap { .. }) => {
-            check_round_trip(&update).map_err(|e| format!("does not round-trip: {e}"))
-        }
+        Err(Rejected::Gap { .. }) => check_round_trip_of(&update, Some(snapshot))
+            .map_err(|e| format!("does not round-trip: {e}")),
         Err(e) => Err(format!("does not apply: {e}")),
     }
 }
@@ -524,6 +560,28 @@ mod tests {
         assert!(txn.state_vector().is_empty());
     }
 
+    /// Given the bytes it was decoded from, the poison still takes the full round trip: its encoding
+    /// is not those bytes. An honest update's is, and it passes on the byte comparison alone.
+    #[test]
+    fn the_received_bytes_shortcut_never_lets_the_poison_through() {
+        let doc = Doc::new();
+        let result = try_apply_received(&doc, decode(PENDING_JSON), Some(PENDING_JSON));
+        assert!(
+            matches!(result, Err((Rejected::NotRoundTrip(_), _))),
+            "{:?}",
+            result.map(|a| a.delta)
+        );
+        assert_ne!(decode(PENDING_JSON).encode_v1(), PENDING_JSON);
+        assert!(!doc.transact().has_missing_updates(), "nothing was kept");
+
+        let (source, updates) = edits(7, 3);
+        for update in &updates {
+            assert_eq!(&decode(update).encode_v1(), update, "the shortcut's case");
+            try_apply_received(&doc, decode(update), Some(update)).expect("accepted");
+        }
+        assert_eq!(as_joiner_sees_it(&doc), as_joiner_sees_it(&source));
+    }
+
     /// An update that changes the document reports the state vector from before it (the room keeps
     /// it for connections that fall behind); a duplicate reports none.
     #[test]
@@ -633,17 +691,18 @@ mod tests {
         {
             let mut txn = doc.transact_mut();
             for update in &updates[..2] {
-                apply_guarded_in(&mut txn, decode(update)).expect("a contiguous row is accepted");
+                apply_guarded_in(&mut txn, decode(update), Some(update))
+                    .expect("a contiguous row is accepted");
             }
         }
         let mut txn = doc.transact_mut();
-        apply_guarded_in(&mut txn, decode(&updates[2])).expect("the next row too");
+        apply_guarded_in(&mut txn, decode(&updates[2]), None).expect("the next row too");
         drop(txn);
         assert_eq!(as_joiner_sees_it(&doc), as_joiner_sees_it(&source));
         // A fresh transaction on an empty document: the second edit alone leaves a hole.
         let empty = Doc::new();
         let mut txn = empty.transact_mut();
-        let gap = apply_guarded_in(&mut txn, decode(&updates[1]));
+        let gap = apply_guarded_in(&mut txn, decode(&updates[1]), None);
         assert!(
             matches!(gap, Err(Rejected::Gap { client: 7, .. })),
             "{gap:?}"

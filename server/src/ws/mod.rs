@@ -626,11 +626,10 @@ fn inbound(
                     }
                     continue;
                 }
-                let size = update.len();
                 guard::precheck(&update)
                     .map_err(|e| Closing::malformed(format!("bad update: {e}")))?;
                 let decoded = decode_guarded("update", || protocol::decode_update_exact(&update))?;
-                inbound.push(Inbound::Update(decoded, size));
+                inbound.push(Inbound::Update(decoded, update));
             }
             ClientMessage::Awareness(update) => inbound.push(Inbound::Awareness(update)),
             ClientMessage::QueryAwareness => inbound.push(Inbound::QueryAwareness),

@@ -93,6 +93,30 @@ impl Refusal {
     }
 }
 
+/// What the room knows of an update's encoding: the bytes it was decoded from, or only their size
+/// (a held update keeps only its size).
+#[derive(Clone, Copy)]
+enum Received<'a> {
+    Bytes(&'a [u8]),
+    Size(usize),
+}
+
+impl<'a> Received<'a> {
+    fn size(self) -> usize {
+        match self {
+            Received::Bytes(bytes) => bytes.len(),
+            Received::Size(size) => size,
+        }
+    }
+
+    fn bytes(self) -> Option<&'a [u8]> {
+        match self {
+            Received::Bytes(bytes) => Some(bytes),
+            Received::Size(_) => None,
+        }
+    }
+}
+
 /// What one update did.
 struct Outcome {
     /// What it changed, when it changed something.
@@ -109,9 +133,9 @@ impl RoomCore {
         now: Instant,
         from: ConnId,
         update: Update,
-        size: usize,
+        received: &[u8],
     ) -> bool {
-        let outcome = self.integrate(now, update, size, Some(from), true);
+        let outcome = self.integrate(now, update, Received::Bytes(received), Some(from), true);
         let changed = outcome.delta.is_some();
         self.fan_out(from, outcome.delta);
         if let Some(refusal) = outcome.refusal {
@@ -149,8 +173,8 @@ impl RoomCore {
     /// Another instance's update: applied like a client's, but never refused for the quota (the
     /// other instance accepted it; the rooms must agree), never re-published. Held or dropped
     /// updates are fetched again by reconciling.
-    pub(super) fn apply_from_bus(&mut self, now: Instant, update: Update, size: usize) {
-        let outcome = self.integrate(now, update, size, None, false);
+    pub(super) fn apply_from_bus(&mut self, now: Instant, update: Update, received: &[u8]) {
+        let outcome = self.integrate(now, update, Received::Bytes(received), None, false);
         if let Some(delta) = &outcome.delta {
             self.broadcast(protocol::encode_update(delta), None);
         }
@@ -170,17 +194,18 @@ impl RoomCore {
         &mut self,
         now: Instant,
         update: Update,
-        size: usize,
+        received: Received,
         from: Option<ConnId>,
         quota: bool,
     ) -> Outcome {
+        let size = received.size();
         if quota && let Some(refusal) = self.over_quota(size) {
             return Outcome {
                 delta: None,
                 refusal: Some(refusal),
             };
         }
-        let applied = match guard::try_apply_guarded(&self.doc, update) {
+        let applied = match guard::try_apply_received(&self.doc, update, received.bytes()) {
             Ok(applied) => applied,
             Err((Rejected::Gap { client, to, .. }, Some(update))) => {
                 let refusal = self.hold(Held {
@@ -312,7 +337,13 @@ impl RoomCore {
             let held = self.waiting.held.swap_remove(i);
             self.waiting.held_bytes -= held.bytes;
             // Without the quota: it passed it when it arrived.
-            let outcome = self.integrate(now, held.update, held.bytes, held.from, false);
+            let outcome = self.integrate(
+                now,
+                held.update,
+                Received::Size(held.bytes),
+                held.from,
+                false,
+            );
             match held.from {
                 Some(conn) => {
                     if let Some(delta) = outcome.delta {

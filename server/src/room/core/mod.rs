@@ -109,8 +109,9 @@ impl Owner {
 #[derive(Debug)]
 pub enum Inbound {
     SyncStep1(StateVector),
-    /// A decoded update (from sync step 2 or an update message) and its encoded size.
-    Update(Update, usize),
+    /// A decoded update (from sync step 2 or an update message) and the bytes it was decoded from
+    /// (its size counts against the quota; the guard's round trip compares them with its encoding).
+    Update(Update, Bytes),
     Awareness(Bytes),
     QueryAwareness,
     /// A tierboard message (type 100) from the client: a host action (`host.rs`).
@@ -440,7 +441,8 @@ impl RoomCore {
                     let step2 = self.diff_for(&sv);
                     self.send_step2(from, &sv, step2);
                 }
-                Inbound::Update(update, size) => {
+                Inbound::Update(update, received) => {
+                    let size = received.len();
                     // The WebSocket reader refuses updates from view connections before they get
                     // here; this is the second lock on that door.
                     if !role.can_edit() {
@@ -453,7 +455,7 @@ impl RoomCore {
                     }
                     inc(&self.config.metrics.updates_in, 1);
                     inc(&self.config.metrics.bytes_in, size as u64);
-                    if !self.apply(now, from, update, size) {
+                    if !self.apply(now, from, update, &received) {
                         return;
                     }
                 }

@@ -16,7 +16,7 @@ impl RoomCore {
                     .map_err(|e| e.to_string())
                     .and_then(|()| Update::decode_v1(&raw).map_err(|e| e.to_string()));
                 match decoded {
-                    Ok(update) => self.apply_from_bus(now, update, raw.len()),
+                    Ok(update) => self.apply_from_bus(now, update, &raw),
                     Err(e) => {
                         tracing::warn!(room = %self.config.id, from = %from, error = %e, "bus update ignored");
                         inc(&self.config.metrics.bus_errors, 1);
