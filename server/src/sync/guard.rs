@@ -19,15 +19,18 @@
 //! 2. No hole in a client's clocks (`Rejected::Gap`): yrs 0.28 integrates such blocks at once with
 //!    placeholder blocks, a path that underflows.
 //! 3. [`check_round_trip`]: the update's encoding decodes and encodes again to the same bytes. This
-//!    catches the `ContentJSON` poison above.
+//!    catches the `ContentJSON` poison above. On the same encoding, [`check_block_ends`] adds up
+//!    every block's clock range in 64 bits: a block whose length wraps u32 hides from the views of
+//!    the update yrs offers, which step 1 reads.
 //! 4. After applying, and only when the document holds pending (unintegrated) parts, the pending parts
 //!    must decode the way `merge_pending_v1` decodes them. Should a poison ever pass step 3, the
 //!    pending parts are dropped (logged as an error) instead of keeping a room that panics on every
 //!    join: pending parts are not part of the document yet, and the peers that sent them send them
 //!    again at their next sync. The common case (no pending parts) pays nothing here.
 //!
-//! Steps 1-3 cost one pass over the update's blocks and one encode, decode and encode of the update
-//! (not of the document), and leave the document untouched when they refuse.
+//! Steps 1-3 cost one pass over the update's blocks, one encode of the update and a read of that
+//! encoding (not of the document), plus a decode when the encoding differs from the bytes the
+//! update came in, and leave the document untouched when they refuse.
 
 use yrs::updates::decoder::Decode;
 use yrs::updates::encoder::Encode;
@@ -351,21 +354,88 @@ pub fn check_round_trip(update: &Update) -> Result<(), Rejected> {
     check_round_trip_of(update, None)
 }
 
-/// [`check_round_trip`] for an update decoded from `received`. When the update encodes to exactly
-/// those bytes, decoding its encoding is decoding `received` again, which gave `update`: decoding
-/// is a function of the bytes, so the second decode and the comparison can be skipped. That is the
-/// common case (an honest client's update is re-encoded as it came); the `ContentJSON` poison encodes
-/// to other bytes (one string more or fewer), and so does an `Any` map whose keys come out in
-/// another order, and both take the full check. Skipping it halved the guard's round trip in
-/// benchmark scenario 3 (BENCHMARKS.md, "Figures behind code choices").
+/// Step 3 for an update decoded from `received`, with [`check_block_ends`] on the same encoding.
+///
+/// When the update encodes to exactly the bytes it came in, decoding its encoding is decoding
+/// `received` again, which gave `update`: decoding is a function of the bytes, so the second decode
+/// and the comparison can be skipped. That is the common case (an honest client's update is
+/// re-encoded as it came); the `ContentJSON` poison encodes to other bytes (one string more or
+/// fewer), and so does an `Any` map whose keys come out in another order, and both take the full
+/// check. Skipping it saved about 3 % of the server's CPU per edit in benchmark scenario 3
+/// (BENCHMARKS.md, "Figures behind code choices").
 pub fn check_round_trip_of(update: &Update, received: Option<&[u8]>) -> Result<(), Rejected> {
     let first = update.encode_v1();
+    check_block_ends(&first)?;
     if received.is_some_and(|bytes| bytes == first.as_slice()) {
         return Ok(());
     }
     let again = Update::decode_v1(&first).map_err(Rejected::NotRoundTrip)?;
     if again != *update {
         return Err(Rejected::Unstable);
+    }
+    Ok(())
+}
+
+/// Refuses an update with a block that ends beyond [`MAX_CLOCK`], read from its v1 encoding
+/// (`encoded`, yrs' own encoding of the decoded update) block by block, the way yrs decodes it, with
+/// the clocks added up in 64 bits. yrs keeps clocks and lengths in u32 and adds them without checks
+/// in the release build, so a GC, skip or deleted block whose length is near `u32::MAX` wraps: its
+/// range comes out inverted and [`check_clocks`] cannot see it in `insertions`, and yrs' own
+/// `state_vector` of the update shows the wrapped end only for a client whose blocks start at clock
+/// 0. Applied, such a block leaves the document's block list with a clock lower than the items
+/// before it, and a later full-state encode of the document builds a string slice from those clocks
+/// and panics (fuzz finding `tail-gc-wrap`: a GC block of length `u32::MAX - 4` after a client's
+/// items, in an update that starts at clock 34; the room panicked at the next joiner, and with the
+/// row stored, at every joiner after each reload).
+pub fn check_block_ends(encoded: &[u8]) -> Result<(), Rejected> {
+    use yrs::block::{
+        BLOCK_GC_REF_NUMBER, BLOCK_SKIP_REF_NUMBER, HAS_ORIGIN, HAS_PARENT_SUB, HAS_RIGHT_ORIGIN,
+        ItemContent,
+    };
+    use yrs::encoding::read::Read;
+    use yrs::updates::decoder::{Decoder, DecoderV1};
+
+    let malformed = |e: yrs::encoding::read::Error| Rejected::NotRoundTrip(e);
+    let mut decoder = DecoderV1::from(encoded);
+    let clients: u32 = decoder.read_var().map_err(malformed)?;
+    for _ in 0..clients {
+        let blocks: u32 = decoder.read_var().map_err(malformed)?;
+        decoder.read_client().map_err(malformed)?;
+        let mut clock = u64::from(decoder.read_var::<u32>().map_err(malformed)?);
+        for _ in 0..blocks {
+            let info = decoder.read_info().map_err(malformed)?;
+            let len = match info {
+                BLOCK_SKIP_REF_NUMBER => decoder.read_var::<u32>().map_err(malformed)?,
+                BLOCK_GC_REF_NUMBER => decoder.read_len().map_err(malformed)?,
+                info => {
+                    if info & HAS_ORIGIN != 0 {
+                        decoder.read_left_id().map_err(malformed)?;
+                    }
+                    if info & HAS_RIGHT_ORIGIN != 0 {
+                        decoder.read_right_id().map_err(malformed)?;
+                    }
+                    if info & (HAS_ORIGIN | HAS_RIGHT_ORIGIN) == 0 {
+                        if decoder.read_parent_info().map_err(malformed)? {
+                            decoder.read_string().map_err(malformed)?;
+                        } else {
+                            decoder.read_left_id().map_err(malformed)?;
+                        }
+                        if info & HAS_PARENT_SUB != 0 {
+                            decoder.read_string().map_err(malformed)?;
+                        }
+                    }
+                    ItemContent::decode(&mut decoder, info)
+                        .map_err(malformed)?
+                        .len_utf16()
+                }
+            };
+            clock += u64::from(len);
+            if clock > u64::from(MAX_CLOCK) {
+                return Err(Rejected::ClockRange {
+                    clock: u32::try_from(clock).unwrap_or(u32::MAX),
+                });
+            }
+        }
     }
     Ok(())
 }
@@ -758,6 +828,61 @@ mod tests {
 
     /// One GC block of client 7 at clock `u32::MAX - 15`, 15 long: decodes in every build.
     const HIGH_CLOCK: &[u8] = &[1, 1, 7, 0xf0, 0xff, 0xff, 0xff, 0x0f, 0, 15, 0];
+
+    /// fuzz/corpus/room_input/seed-regression-tail-gc-wrap (found 2026-12-06): a frame of seven
+    /// updates of client 42; the sixth ends with a GC block at clock 41 of length `u32::MAX - 4`,
+    /// whose end wraps to 37, in an update whose blocks start at 34. Applied, the document's
+    /// full-state encode panicked (capacity overflow building a string slice) about one time in
+    /// four, depending on hash order.
+    #[test]
+    fn a_wrapped_block_at_the_end_of_a_client_is_refused() {
+        let frame = std::fs::read(
+            std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+                .join("../fuzz/corpus/room_input/seed-regression-tail-gc-wrap"),
+        )
+        .expect("the seed is in the repository");
+        let updates: Vec<bytes::Bytes> = crate::sync::parse_frame(&bytes::Bytes::from(frame))
+            .expect("the frame parses")
+            .into_iter()
+            .filter_map(|m| match m {
+                crate::sync::ClientMessage::SyncStep2(u)
+                | crate::sync::ClientMessage::Update(u) => Some(u),
+                _ => None,
+            })
+            .collect();
+        // Read from the bytes: in every build (a debug build's yrs panics decoding the sixth).
+        let ends: Vec<bool> = updates
+            .iter()
+            .map(|u| check_block_ends(u).is_ok())
+            .collect();
+        assert_eq!(ends[..6], [true, true, true, true, true, false], "{ends:?}");
+        assert!(matches!(
+            check_block_ends(&updates[5]),
+            Err(Rejected::ClockRange { clock: u32::MAX })
+        ));
+        // Through the guard as the room applies them (release builds decode the sixth).
+        let doc = Doc::new();
+        let mut refused = Vec::new();
+        for u in &updates {
+            let Ok(Ok(update)) = catch_unwind(|| Update::decode_v1(u)) else {
+                continue;
+            };
+            if let Err((e, _)) = try_apply_received(&doc, update, Some(u)) {
+                refused.push(e);
+            }
+        }
+        if cfg!(debug_assertions) {
+            assert!(refused.is_empty(), "{refused:?}");
+        } else {
+            assert!(
+                matches!(refused[..], [Rejected::ClockRange { .. }]),
+                "{refused:?}"
+            );
+        }
+        for _ in 0..64 {
+            full_state(&doc);
+        }
+    }
 
     #[test]
     fn clocks_near_the_u32_limit_are_refused() {
