@@ -151,6 +151,10 @@ struct SuiteArgs {
     /// profiling a given load; such a run never rewrites BENCHMARKS.md).
     #[arg(long, value_delimiter = ',')]
     s3_rates: Vec<f64>,
+    /// Scenario 9 at exactly these room counts (ascending), every step run even after one fails:
+    /// for profiling a given load; such a run never rewrites BENCHMARKS.md.
+    #[arg(long, value_delimiter = ',')]
+    s9_rooms: Vec<usize>,
 }
 
 #[derive(clap::Args)]
@@ -376,6 +380,7 @@ async fn suite(args: SuiteArgs) -> Result<()> {
         validation_json: args.validation_json.clone(),
         awareness: !args.no_awareness,
         s3_rates: args.s3_rates.clone(),
+        s9_rooms: args.s9_rooms.clone(),
     };
     let budget = Duration::from_secs(args.budget_secs);
     let mut results = Vec::new();
@@ -497,7 +502,8 @@ async fn suite(args: SuiteArgs) -> Result<()> {
     let complete = selected.len() == SCENARIOS.len()
         && kinds.contains(&Kind::Tierboard)
         && kinds.contains(&Kind::Reference)
-        && args.s3_rates.is_empty();
+        && args.s3_rates.is_empty()
+        && args.s9_rooms.is_empty();
     if complete || args.force_markdown {
         std::fs::write(args.results_dir.join("latest.json"), &json)?;
         report::update_markdown(&args.markdown, &table)?;

@@ -37,6 +37,8 @@ pub struct Ctx {
     pub awareness: bool,
     /// Scenario 3's rates when given (one step each, no search): for profiling a fixed load.
     pub s3_rates: Vec<f64>,
+    /// Scenario 9's room counts when given (every step run): for profiling.
+    pub s9_rooms: Vec<usize>,
 }
 
 impl Ctx {
@@ -1502,7 +1504,13 @@ pub async fn s9(ctx: &Ctx, kind: Kind) -> Result<Outcome> {
     // Steps of 125 rooms from 500 up: the figure is a ratio to the relay's, and steps of 250 made it
     // 0.75 whenever the relay held 1,000 and a server 750, whatever lay between. A failing step
     // ends within a second or two (`measure_until`), so the finer steps cost the run little.
-    let steps_rooms: &[usize] = if ctx.quick {
+    let fixed = !ctx.s9_rooms.is_empty();
+    if fixed && ctx.s9_rooms.windows(2).any(|w| w[0] > w[1]) {
+        bail!("--s9-rooms must be ascending: {:?}", ctx.s9_rooms);
+    }
+    let steps_rooms: &[usize] = if fixed {
+        &ctx.s9_rooms
+    } else if ctx.quick {
         &[100, 300, 1000]
     } else {
         &[100, 250, 500, 625, 750, 875, 1000]
@@ -1533,7 +1541,7 @@ pub async fn s9(ctx: &Ctx, kind: Kind) -> Result<Outcome> {
             let step = rooms_step(server, &clients, PER_ROOM, CURSOR_HZ, EDIT_HZ, step_secs).await?;
             let held = step.held;
             steps.push(step);
-            if !held {
+            if !held && !fixed {
                 break;
             }
         }

@@ -290,6 +290,97 @@ async fn a_full_outbox_puts_only_that_connection_behind_until_it_drains() {
     assert!(!room.tx.is_closed());
 }
 
+/// A connection's reader runs the room's turn itself (`RoomShared::try_inbound`) once the room has
+/// loaded, and hands its messages back for the mailbox while any of its earlier ones waits there, so
+/// one connection's messages are applied in the order they came.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reader_runs_its_own_turn_only_while_nothing_of_its_waits_in_the_mailbox() {
+    use tierboard::room::Inbound;
+    let registry = Registry::new().await;
+    let id = registry.room().await;
+    let rooms = &registry.rooms;
+    let (writer, _writer_outbox) = conn();
+    let (writer_id, control) = (writer.id, writer.control.clone());
+    let (observer, mut observer_outbox) = conn();
+    rooms.join(&id, writer).await.unwrap();
+    let room = rooms.join(&id, observer).await.unwrap();
+    let doc = yrs::Doc::new();
+    let notes = doc.get_or_insert_map("notes");
+    let edit = |i: i64| -> Vec<Inbound> {
+        let update = {
+            let mut txn = doc.transact_mut();
+            notes.insert(&mut txn, "n", i);
+            txn.encode_update_v1()
+        };
+        let decoded = yrs::Update::decode_v1(&update).unwrap();
+        vec![Inbound::Update(decoded, update.into())]
+    };
+    let observer_doc = yrs::Doc::new();
+
+    // Once the room has loaded and replayed what it held, the writer's turn runs on this task.
+    let mut first = edit(1);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        match room.shared.try_inbound(writer_id, &control, first) {
+            Ok(()) => break,
+            Err(back) => first = back,
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the room never ran a reader's turn"
+        );
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    seen(&observer_doc, 1, &mut observer_outbox).await;
+
+    // One of its messages waits in the mailbox: the next is handed back, whole.
+    control.queued.fetch_add(1, Ordering::AcqRel);
+    let back = room
+        .shared
+        .try_inbound(writer_id, &control, edit(2))
+        .expect_err("a message of this connection waits in the mailbox");
+    assert_eq!(back.len(), 1, "the messages come back as they were given");
+    room.tx
+        .send(RoomCommand::Inbound {
+            conn: writer_id,
+            messages: back,
+        })
+        .await
+        .unwrap();
+    wait_until(Duration::from_secs(10), "the room to handle it", || {
+        control.queued.load(Ordering::Acquire) == 0
+    })
+    .await;
+    seen(&observer_doc, 2, &mut observer_outbox).await;
+    // Nothing waits any more: the reader's own turn again.
+    room.shared
+        .try_inbound(writer_id, &control, edit(3))
+        .expect("the turn is free and nothing waits");
+    seen(&observer_doc, 3, &mut observer_outbox).await;
+}
+
+/// Applies what reaches `outbox` to `doc` until its `notes.n` is `n`; fails after 10 s.
+async fn seen(doc: &yrs::Doc, n: i64, outbox: &mut queue::Receiver<Bytes>) {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let value = {
+            let txn = doc.transact();
+            txn.get_map("notes")
+                .and_then(|notes| notes.get(&txn, "n"))
+                .map(|v| v.to_string(&txn))
+        };
+        if value.as_deref() == Some(n.to_string().as_str()) {
+            return;
+        }
+        assert!(Instant::now() < deadline, "the observer never saw n = {n}");
+        if let Ok(Some(frame)) =
+            tokio::time::timeout(Duration::from_millis(50), outbox.recv()).await
+        {
+            apply_frame(doc, &frame);
+        }
+    }
+}
+
 /// Applies the sync messages of a frame the room queued for a connection.
 fn apply_frame(doc: &yrs::Doc, frame: &Bytes) {
     use tierboard::sync::protocol::{ClientMessage, parse_frame};

@@ -1,14 +1,15 @@
 //! The plain types through which the rest of the server reaches a room: its mailbox commands, its
 //! handle in the registry, the figures readable without a round trip, and its dependencies.
 
-use std::sync::Arc;
 use std::sync::atomic::AtomicUsize;
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
-use tokio::sync::oneshot;
+use tokio::sync::{Notify, oneshot};
 
 use super::conn::{ConnHandle, ConnId};
 use super::core::{Inbound, RoomLimits, RoomStatus, SharedResults};
+use super::turn::Turn;
 use crate::bus::Bus;
 use crate::close::CloseCode;
 use crate::metrics::Metrics;
@@ -62,10 +63,31 @@ pub enum RoomCommand {
     },
 }
 
-/// Fields the registry and HTTP handlers read without a round trip through the mailbox.
-#[derive(Debug, Default)]
+/// What the registry, the HTTP handlers and the connections' readers reach without a round trip
+/// through the mailbox: the figures, and the room's turn (`turn.rs`), which a reader runs for its
+/// own connection's messages when it is free.
+#[derive(Default)]
 pub struct RoomShared {
-    pub connections: AtomicUsize,
+    pub connections: Arc<AtomicUsize>,
+    /// `None` until the room has loaded, and again once its actor has ended.
+    pub(super) turn: Mutex<Option<Turn>>,
+    /// Wakes the actor when a reader's turn moved the core's next deadline before its timer's.
+    pub(super) wake: Notify,
+}
+
+impl std::fmt::Debug for RoomShared {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RoomShared")
+            .field("connections", &self.connections)
+            .finish_non_exhaustive()
+    }
+}
+
+impl RoomShared {
+    /// The room's turn. An error means a turn panicked while holding it: the room stops.
+    pub(super) fn lock_turn(&self) -> std::sync::LockResult<MutexGuard<'_, Option<Turn>>> {
+        self.turn.lock()
+    }
 }
 
 /// Everything a room needs from the rest of the server.

@@ -4,7 +4,7 @@
 
 use std::cell::OnceCell;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicU16, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU16, AtomicU64, AtomicUsize, Ordering};
 
 use bytes::Bytes;
 use futures::task::AtomicWaker;
@@ -30,6 +30,10 @@ impl ConnId {
 /// and a waker registration, one waker per loop.
 #[derive(Debug, Default)]
 pub struct ConnControl {
+    /// The connection's messages waiting in the room's mailbox (the reader counts them in, the room
+    /// counts them out once handled): while any waits, the reader runs no turn of its own, so the
+    /// connection's messages are applied in order (`turn.rs`).
+    pub queued: AtomicUsize,
     stopped: AtomicBool,
     reader: AtomicWaker,
     writer: AtomicWaker,

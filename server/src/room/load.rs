@@ -35,7 +35,8 @@ pub(super) trait Host {
     fn room(&self) -> &RoomId;
     fn join(&mut self, now: Instant, conn: ConnHandle);
     fn inbound(&mut self, now: Instant, conn: ConnId, messages: Vec<Inbound>);
-    fn status(&self) -> RoomStatus;
+    /// `None` once a turn panicked (the room is stopping): the reply is dropped.
+    fn status(&self) -> Option<RoomStatus>;
     /// The document is there.
     fn loaded(&mut self, now: Instant, doc: Doc, loaded_keys: Vec<RowKey>);
     /// The document could not be integrated: the room stops.
@@ -186,7 +187,9 @@ impl Loading {
                             host.inbound(now, conn, messages);
                         }
                         RoomCommand::Status { reply } => {
-                            let _ = reply.send(host.status());
+                            if let Some(status) = host.status() {
+                                let _ = reply.send(status);
+                            }
                         }
                         other => loading.deferred.push(other),
                     }

@@ -5,8 +5,12 @@
 //!   time in; [`Effect`]s out (`effect.rs`). Unit-tested without a database, a bus or sockets
 //!   (`tests.rs`). Split by concern: `core/integrate.rs` (the guard and the
 //!   room's limits), `core/persist.rs`, `core/saved.rs`, `core/peers.rs`, `core/validate.rs`.
-//! - `actor.rs` ([`Room`]): one tokio task per room that feeds the core and executes its effects with
-//!   the outboxes, the persister, the bus and the store (tier transitions, written in order).
+//! - `turn.rs`: the core with the connections' outlets, run by whoever holds the room's turn (a
+//!   std mutex in [`RoomShared`]): it executes the core's effects with the outboxes, the persister,
+//!   the bus and the store (tier transitions, written in order). A connection's reader runs the
+//!   turn for its own messages when it is free; the mailbox takes them otherwise.
+//! - `actor.rs` ([`Room`]): one tokio task per room that runs the turn for everything else (its
+//!   mailbox, its bus inbox, its timers) and ends the room.
 //! - `load.rs`: reading the room from the store and the loading state machine (it reaches the actor
 //!   through its `Host` trait, so it never imports the actor).
 //! - `command.rs`: the mailbox commands, the registry's handle and the room's dependencies.
@@ -33,6 +37,7 @@ mod effect;
 mod load;
 #[cfg(test)]
 mod tests;
+mod turn;
 
 pub use actor::{Exit, Room};
 pub use command::{RoomCommand, RoomDeps, RoomHandle, RoomShared};

@@ -10,6 +10,7 @@
 //!   sends keepalives, and closes the socket with the code the room or the reader chose.
 
 use std::sync::Arc;
+use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use axum::body::Body;
@@ -474,9 +475,22 @@ impl Connection {
                 if inbound.is_empty() {
                     continue;
                 }
+                // The room's turn runs here, on this task, when it is free: no mailbox push and no
+                // wake-up of the room's task per message (`room/turn.rs`).
+                let inbound =
+                    match self
+                        .room
+                        .shared
+                        .try_inbound(self.conn_id, &self.control, inbound)
+                    {
+                        Ok(()) => continue,
+                        Err(inbound) => inbound,
+                    };
                 // Awaiting a mailbox slot slows a flooding client down instead of growing memory. Tried
                 // without waiting first, and the wait boxed: a send future inline would be part of every
-                // idle connection's reader.
+                // idle connection's reader. Counted first: the connection runs no turn of its own
+                // until the room has handled what it queued.
+                self.control.queued.fetch_add(1, Ordering::AcqRel);
                 let command = RoomCommand::Inbound {
                     conn: self.conn_id,
                     messages: inbound,
