@@ -10,7 +10,7 @@
 //! only when the room asked to be woken for it. The actor never calls into the
 //! registry: it returns an [`Exit`], and the registry ([`crate::rooms`]) forgets and compacts it.
 
-use std::sync::{Arc, MutexGuard};
+use std::sync::{Arc, TryLockError};
 
 use tokio::time::{Instant, sleep_until};
 use yrs::Doc;
@@ -100,15 +100,26 @@ impl Room {
         super::core::initial_update(problem)
     }
 
-    /// The room's turn; `None` once a turn panicked (the room then stops) or after it ended.
-    fn turn(&self) -> Option<MutexGuard<'_, Option<Turn>>> {
-        let guard = self.shared.lock_turn().ok()?;
-        guard.is_some().then_some(guard)
+    /// Runs `f` on the room's turn; `None` once a turn panicked (the room then stops) or after the
+    /// turn ended. Waits without blocking the thread while a reader holds the turn: the reader runs one
+    /// turn on the other worker, and this one goes on serving other tasks meanwhile (a blocking `lock`
+    /// would hold both workers on one room for as long as that turn, a snapshot for instance, lasts).
+    async fn with<R>(&self, f: impl FnOnce(&mut Turn) -> R) -> Option<R> {
+        loop {
+            // The match ends before the wait: its guard (or error) must not live across an await.
+            match self.shared.turn.try_lock() {
+                Ok(mut guard) => return guard.as_mut().map(f),
+                Err(TryLockError::Poisoned(_)) => return None,
+                Err(TryLockError::WouldBlock) => {}
+            }
+            tokio::task::yield_now().await;
+        }
     }
 
-    /// Runs `f` on the room's turn; `None` when there is none (see [`Room::turn`]).
-    fn with<R>(&self, f: impl FnOnce(&mut Turn) -> R) -> Option<R> {
-        let mut guard = self.turn()?;
+    /// [`Room::with`] for the loading phase's `Host` calls, which are not async: readers run no turn
+    /// while the room loads (they only look whether they may, for an instant), so this waits little.
+    fn with_blocking<R>(&self, f: impl FnOnce(&mut Turn) -> R) -> Option<R> {
+        let mut guard = self.shared.lock_turn().ok()?;
         guard.as_mut().map(f)
     }
 
@@ -118,7 +129,7 @@ impl Room {
         mut rx: queue::Receiver<RoomCommand>,
         tx_self: queue::WeakSender<RoomCommand>,
     ) -> Exit {
-        let mut stopped = self.with(|t| t.tx_self = Some(tx_self)).is_none();
+        let mut stopped = self.with(|t| t.tx_self = Some(tx_self)).await.is_none();
         let mut bus_events = self.bus_events.take();
         let mut exit = Exit::Stopped;
         let mut deferred = Vec::new();
@@ -136,6 +147,7 @@ impl Room {
                     t.core.announce();
                     t.execute(Instant::now());
                 })
+                .await
                 .is_none();
         }
         for cmd in deferred {
@@ -144,9 +156,19 @@ impl Room {
             }
             stopped = matches!(self.handle(cmd).await, Flow::Stop);
         }
-        // From here on a reader runs its own connection's turns while the turn is free.
+        // From here on a reader runs its own connection's turns while the turn is free. The deadline
+        // the timer is set to is recorded under the lock (`armed`): a reader's turn that moves the
+        // core's next deadline before it wakes the actor through `shared.wake` (a permit, kept if
+        // nobody waits yet).
+        let mut deadline = None;
         if !stopped {
-            stopped = self.with(|t| t.direct = true).is_none();
+            deadline = self
+                .with(|t| {
+                    t.direct = true;
+                    t.armed = t.core.next_wake();
+                    t.armed
+                })
+                .await;
         }
         // One timer for the actor's life, moved only when the core's next deadline moves: a fresh
         // `sleep_until` per wake-up put an entry into tokio's timer wheel and took it out again for
@@ -154,17 +176,9 @@ impl Room {
         // room-second), although most messages leave the deadline where it was.
         let timer = sleep_until(Instant::now());
         tokio::pin!(timer);
-        while !stopped {
-            // Read and recorded under the lock: a reader's turn that moves the deadline before
-            // `armed` wakes the actor through `shared.wake` (a permit, kept if nobody waits yet).
-            let Some(deadline) = self.with(|t| {
-                t.armed = t.core.next_wake();
-                t.armed
-            }) else {
-                break;
-            };
-            if timer.deadline() != deadline {
-                timer.as_mut().reset(deadline);
+        while let Some(at) = deadline.take() {
+            if timer.deadline() != at {
+                timer.as_mut().reset(at);
             }
             let wake = tokio::select! {
                 cmd = rx.recv() => Wake::Command(cmd),
@@ -173,47 +187,55 @@ impl Room {
                 () = &mut timer => Wake::Timer,
             };
             let now = Instant::now();
-            let flow = match wake {
-                Wake::Command(None) => break,
-                Wake::Command(Some(cmd)) => self.handle(cmd).await,
-                Wake::Bus(event) => self
-                    .with(|t| {
-                        t.begin(now);
-                        match event {
-                            BusEvent::Reconnected => t.core.bus_reconnected(),
-                            BusEvent::Message(Envelope { from, message }) => {
-                                t.core.bus_message(now, &from, message)
+            // One turn: what woke the actor, then what is due (`Turn::end`).
+            let flow = self
+                .with(|t| {
+                    t.begin(now);
+                    match wake {
+                        Wake::Command(None) => Flow::Stop,
+                        Wake::Command(Some(cmd)) => Self::handle_in(t, now, cmd),
+                        Wake::Bus(event) => {
+                            match event {
+                                BusEvent::Reconnected => t.core.bus_reconnected(),
+                                BusEvent::Message(Envelope { from, message }) => {
+                                    t.core.bus_message(now, &from, message)
+                                }
                             }
+                            t.check_lagged(now);
+                            t.execute(now);
+                            Flow::Continue
                         }
-                        t.check_lagged(now);
-                        t.execute(now);
-                    })
-                    .map_or(Flow::Stop, |()| Flow::Continue),
-                Wake::Notified | Wake::Timer => self
-                    .with(|t| t.begin(now))
-                    .map_or(Flow::Stop, |()| Flow::Continue),
-            };
-            if matches!(flow, Flow::Stop) {
-                stopped = true;
-                break;
+                        Wake::Notified | Wake::Timer => Flow::Continue,
+                    }
+                })
+                .await
+                .unwrap_or(Flow::Stop);
+            match flow {
+                Flow::Stop => break,
+                Flow::Shutdown(reply) => {
+                    self.flush_for_shutdown().await;
+                    let _ = reply.send(());
+                }
+                Flow::Continue => {}
             }
-            let Some(mut guard) = self.turn() else {
+            let Some(unload) = self.with(|t| t.end(now) && rx.is_empty()).await else {
                 break;
             };
-            let Some(turn) = guard.as_mut() else {
-                break;
-            };
-            if turn.end(now) && rx.is_empty() {
+            if unload {
                 // From here on the registry's handle reads as closed and a join starts a
                 // fresh actor; one that slipped in meanwhile has its reply dropped below and
                 // retries (see `Rooms::join`). No reader runs a turn: nobody is connected.
-                turn.direct = false;
                 rx.close();
                 exit = Exit::Idle;
                 break;
             }
+            deadline = self
+                .with(|t| {
+                    t.armed = t.core.next_wake();
+                    t.armed
+                })
+                .await;
         }
-        let _ = stopped;
         drop(rx);
         self.finish().await;
         // The room's state goes with its task (readers still holding the handle find no turn).
@@ -244,6 +266,7 @@ impl Room {
                 t.begin(now);
                 Self::handle_in(t, now, cmd)
             })
+            .await
             .unwrap_or(Flow::Stop);
         match flow {
             Flow::Shutdown(reply) => {
@@ -296,9 +319,9 @@ impl Room {
 
     async fn flush_for_shutdown(&mut self) {
         // Readers run no more turns: everything from here on is the actor's.
-        let _ = self.with(|t| t.direct = false);
+        let _ = self.with(|t| t.direct = false).await;
         // Until nothing is left pending (a full queue leaves some), or the turn is gone.
-        while let Some(false) = self.with(|t| t.flush(Instant::now())) {
+        while let Some(false) = self.with(|t| t.flush(Instant::now())).await {
             tokio::time::sleep(PERSIST_RETRY).await;
         }
         self.finish().await;
@@ -307,10 +330,13 @@ impl Room {
     /// Waits for the room's writes in flight (tier transitions, interview state, history), taken
     /// out of the turn so that no lock is held while they are awaited.
     async fn finish(&mut self) {
-        let Some((transitions, mut writes)) = self.with(|t| {
-            t.direct = false;
-            t.writes_in_flight()
-        }) else {
+        let Some((transitions, mut writes)) = self
+            .with(|t| {
+                t.direct = false;
+                t.writes_in_flight()
+            })
+            .await
+        else {
             return;
         };
         if let Some(task) = transitions {
@@ -326,26 +352,26 @@ impl Host for Room {
     }
 
     fn join(&mut self, now: Instant, conn: ConnHandle) {
-        let _ = self.with(|t| t.join(now, conn));
+        let _ = self.with_blocking(|t| t.join(now, conn));
     }
 
     fn inbound(&mut self, now: Instant, conn: ConnId, messages: Vec<Inbound>) {
-        let _ = self.with(|t| t.inbound_queued(now, conn, messages));
+        let _ = self.with_blocking(|t| t.inbound_queued(now, conn, messages));
     }
 
     fn status(&self) -> Option<RoomStatus> {
-        self.with(|t| t.core.status())
+        self.with_blocking(|t| t.core.status())
     }
 
     fn loaded(&mut self, now: Instant, doc: Doc, loaded_keys: Vec<RowKey>) {
-        let _ = self.with(|t| {
+        let _ = self.with_blocking(|t| {
             t.core.loaded(doc, loaded_keys);
             t.execute(now);
         });
     }
 
     fn failed(&mut self) {
-        let _ = self.with(|t| t.close_all(CloseCode::Internal));
+        let _ = self.with_blocking(|t| t.close_all(CloseCode::Internal));
     }
 }
 
