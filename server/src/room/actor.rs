@@ -10,6 +10,7 @@
 //! only when the room asked to be woken for it. The actor never calls into the
 //! registry: it returns an [`Exit`], and the registry ([`crate::rooms`]) forgets and compacts it.
 
+use std::sync::atomic::Ordering;
 use std::sync::{Arc, TryLockError};
 
 use tokio::time::{Instant, sleep_until};
@@ -103,16 +104,30 @@ impl Room {
     /// Runs `f` on the room's turn; `None` once a turn panicked (the room then stops) or after the
     /// turn ended. Waits without blocking the thread while a reader holds the turn: the reader runs one
     /// turn on the other worker, and this one goes on serving other tasks meanwhile (a blocking `lock`
-    /// would hold both workers on one room for as long as that turn, a snapshot for instance, lasts).
+    /// would hold both workers on one room for as long as that turn lasts; yielding in a loop instead
+    /// spent a core while a joiner's turn encoded a 20 MB document, scenario 7). The reader wakes it
+    /// as it lets go (`RoomShared::try_inbound`).
     async fn with<R>(&self, f: impl FnOnce(&mut Turn) -> R) -> Option<R> {
+        let shared = &self.shared;
         loop {
-            // The match ends before the wait: its guard (or error) must not live across an await.
-            match self.shared.turn.try_lock() {
+            // Each match ends before the wait: its guard (or error) must not live across an await.
+            match shared.turn.try_lock() {
                 Ok(mut guard) => return guard.as_mut().map(f),
                 Err(TryLockError::Poisoned(_)) => return None,
                 Err(TryLockError::WouldBlock) => {}
             }
-            tokio::task::yield_now().await;
+            // Say so first, then look again: a reader that let go before it could see the flag
+            // leaves the turn free for this second look; one that lets go after sees the flag.
+            shared.actor_waiting.store(true, Ordering::SeqCst);
+            match shared.turn.try_lock() {
+                Ok(mut guard) => {
+                    shared.actor_waiting.store(false, Ordering::SeqCst);
+                    return guard.as_mut().map(f);
+                }
+                Err(TryLockError::Poisoned(_)) => return None,
+                Err(TryLockError::WouldBlock) => {}
+            }
+            shared.turn_free.notified().await;
         }
     }
 

@@ -1,7 +1,7 @@
 //! The plain types through which the rest of the server reaches a room: its mailbox commands, its
 //! handle in the registry, the figures readable without a round trip, and its dependencies.
 
-use std::sync::atomic::AtomicUsize;
+use std::sync::atomic::{AtomicBool, AtomicUsize};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
@@ -73,6 +73,10 @@ pub struct RoomShared {
     pub(super) turn: Mutex<Option<Turn>>,
     /// Wakes the actor when a reader's turn moved the core's next deadline before its timer's.
     pub(super) wake: Notify,
+    /// The actor waits for the turn a reader holds (`actor.rs`, `Room::with`): the reader wakes it
+    /// through `turn_free` as it lets go.
+    pub(super) actor_waiting: AtomicBool,
+    pub(super) turn_free: Notify,
 }
 
 impl std::fmt::Debug for RoomShared {

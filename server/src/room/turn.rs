@@ -506,28 +506,32 @@ impl RoomShared {
         control: &ConnControl,
         messages: Vec<Inbound>,
     ) -> Result<(), Vec<Inbound>> {
-        let mut guard = match self.turn.try_lock() {
-            Ok(guard) => guard,
-            Err(_) => return Err(messages),
-        };
-        let Some(turn) = guard.as_mut() else {
+        let Ok(mut guard) = self.turn.try_lock() else {
             return Err(messages);
         };
-        if !turn.direct || control.queued.load(Ordering::Acquire) != 0 {
-            return Err(messages);
-        }
-        let now = Instant::now();
-        turn.begin(now);
-        turn.core.inbound(now, conn, messages);
-        turn.execute(now);
-        // Left for the actor, which unloads (never the case while this connection is there).
-        turn.unload = turn.end(now);
-        // The actor sleeps until `armed`: wake it when this turn brought the core's next deadline
-        // before that (a submission or a presence window now due), or asked to unload.
-        if turn.unload || turn.core.next_wake() < turn.armed {
-            drop(guard);
+        let (result, wake) = match guard.as_mut() {
+            Some(turn) if turn.direct && control.queued.load(Ordering::Acquire) == 0 => {
+                let now = Instant::now();
+                turn.begin(now);
+                turn.core.inbound(now, conn, messages);
+                turn.execute(now);
+                // Left for the actor, which unloads (never the case while this connection is
+                // there).
+                turn.unload = turn.end(now);
+                // The actor sleeps until `armed`: wake it when this turn brought the core's next
+                // deadline before that (a submission or a presence window now due).
+                (Ok(()), turn.unload || turn.core.next_wake() < turn.armed)
+            }
+            _ => (Err(messages), false),
+        };
+        drop(guard);
+        if wake {
             self.wake.notify_one();
         }
-        Ok(())
+        // The actor waited for the turn while this reader held it, even for a look (`Room::with`).
+        if self.actor_waiting.swap(false, Ordering::SeqCst) {
+            self.turn_free.notify_one();
+        }
+        result
     }
 }
