@@ -233,7 +233,15 @@ impl Room {
                 }
                 Flow::Continue => {}
             }
-            let Some(unload) = self.with(|t| t.end(now) && rx.is_empty()).await else {
+            // What is due, then the deadline the timer is set to next, in the same lock.
+            let Some((unload, at)) = self
+                .with(|t| {
+                    let unload = t.end(now) && rx.is_empty();
+                    t.armed = t.core.next_wake();
+                    (unload, t.armed)
+                })
+                .await
+            else {
                 break;
             };
             if unload {
@@ -244,12 +252,7 @@ impl Room {
                 exit = Exit::Idle;
                 break;
             }
-            deadline = self
-                .with(|t| {
-                    t.armed = t.core.next_wake();
-                    t.armed
-                })
-                .await;
+            deadline = Some(at);
         }
         drop(rx);
         self.finish().await;
