@@ -41,7 +41,7 @@ pub(super) struct Turn {
     /// state are then touched in the order they were allocated. A `HashMap`'s order cost both sides
     /// measurably more CPU per delivery with many receivers (BENCHMARKS.md, "Figures behind code
     /// choices").
-    pub conns: BTreeMap<ConnId, ConnHandle>,
+    conns: BTreeMap<ConnId, ConnHandle>,
     deps: RoomDeps,
     /// `RoomShared::connections`, kept current after every turn (not the `RoomShared` itself: the
     /// turn lives inside it).
@@ -57,7 +57,7 @@ pub(super) struct Turn {
     /// outbox has drained, then the core catches them up with one update.
     behind: HashSet<ConnId>,
     /// The core asked to unload (`Effect::Unload`); the actor acts on it.
-    pub unload: bool,
+    unload: bool,
     transitions: TransitionWriter,
     /// Side writes in flight (host actions are rare: a handful at a time at most). Awaited before
     /// the room's task ends and by a graceful shutdown, so no host action is left unstored.
@@ -139,7 +139,7 @@ impl Turn {
     /// Behind connections whose outbox has drained are caught up (the core wakes the actor every
     /// `CATCH_UP_POLL` while one is behind). Drained means empty: the writer has taken everything
     /// that was queued, so the catch-up goes out next.
-    pub fn check_drained(&mut self, now: Instant) {
+    fn check_drained(&mut self, now: Instant) {
         if self.behind.is_empty() {
             return;
         }
@@ -402,7 +402,7 @@ impl Turn {
     }
 
     /// Hands the core the commit answers that have come in.
-    pub fn take_acks(&mut self, now: Instant) {
+    fn take_acks(&mut self, now: Instant) {
         self.acks.take(&mut self.taken);
         for ack in self.taken.drain(..) {
             self.core
@@ -413,7 +413,7 @@ impl Turn {
     /// Tells the acks whether the next answer wakes the room (the core decides, and keeps a timer
     /// for the answers it lets wait); answers that came during this turn are taken at once when
     /// they would have woken it.
-    pub fn arm_acks(&mut self, now: Instant) {
+    fn arm_acks(&mut self, now: Instant) {
         while self.acks.arm(self.core.acks_urgent(now)) {
             self.take_acks(now);
             self.execute(now);
