@@ -12,8 +12,11 @@
 //! while submissions are in flight (the core's `ack_check`), which is when the round needs them.
 //!
 //! A std mutex: it is held for a `Vec` push or swap, never across an `.await`, and contended only
-//! when a commit's answer and the room's turn meet.
+//! when a commit's answer and the room's turn meet. Every turn of the room looks (a cursor move is a
+//! turn), and most find nothing to take and no wish to change: two atomics, written under the mutex,
+//! let those turns skip it (1.5 % of the server's samples in scenario 9 went to the two locks).
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Mutex, MutexGuard};
 
 use bytes::Bytes;
@@ -28,6 +31,11 @@ pub struct Ack {
 #[derive(Default)]
 pub struct Acks {
     inner: Mutex<Inner>,
+    /// `!inner.waiting.is_empty()`, as of the last change under the mutex.
+    any_waiting: AtomicBool,
+    /// `inner.wake`, as of the last change under the mutex. Only [`Acks::arm`] sets it, and only the
+    /// room's turn calls that, so the turn never reads it stale as false.
+    wake_asked: AtomicBool,
 }
 
 #[derive(Default)]
@@ -49,21 +57,38 @@ impl Acks {
         let failed = ack.result.is_err();
         let mut inner = self.lock();
         inner.waiting.push(ack);
+        self.any_waiting.store(true, Ordering::Release);
         let wake = std::mem::take(&mut inner.wake);
+        self.wake_asked.store(false, Ordering::Relaxed);
         wake || failed
     }
 
     /// Moves the waiting answers into `into` (in commit order).
     pub fn take(&self, into: &mut Vec<Ack>) {
-        into.append(&mut self.lock().waiting);
+        // An answer put after this look is taken by the next turn, as one put after the lock would
+        // be; a room that asked to be woken is woken by it.
+        if !self.any_waiting.load(Ordering::Acquire) {
+            return;
+        }
+        let mut inner = self.lock();
+        into.append(&mut inner.waiting);
+        self.any_waiting.store(false, Ordering::Release);
     }
 
     /// Whether the next answer wakes the room. True when answers are already waiting and
     /// `wake` is asked: they came after the last [`Acks::take`] and woke nobody, so the room
     /// takes them now instead.
     pub fn arm(&self, wake: bool) -> bool {
+        // Nothing to change: no wish before and none now (the common turn), or a wish already
+        // standing with nothing waiting (an answer put from here on sees the wish and wakes the room).
+        if wake == self.wake_asked.load(Ordering::Relaxed)
+            && (!wake || !self.any_waiting.load(Ordering::Acquire))
+        {
+            return false;
+        }
         let mut inner = self.lock();
         inner.wake = wake;
+        self.wake_asked.store(wake, Ordering::Relaxed);
         wake && !inner.waiting.is_empty()
     }
 }

@@ -2470,3 +2470,48 @@ fn a_departure_inside_the_window_sends_what_waited_first() {
     );
     assert!(awareness_broadcasts(&room.tick(21)).is_empty());
 }
+
+#[test]
+fn a_cursor_move_that_came_alone_is_relayed_as_the_message_it_came_in() {
+    let mut room = Room::new();
+    room.join(0, 1, Role::Edit);
+    room.join(0, 2, Role::Edit);
+    let update = awareness(11, 2, r#"{"cursor":{"x":1}}"#);
+    let message = protocol::encode_awareness(&update);
+    let payload = message.slice(message.len() - update.len()..);
+    let effects = room.send(
+        5,
+        1,
+        vec![Inbound::AwarenessMessage {
+            update: payload,
+            message: message.clone(),
+        }],
+    );
+    let relayed: Vec<&Bytes> = effects
+        .iter()
+        .filter_map(|e| match e {
+            Effect::Broadcast { message, except } if kind(message) == "awareness" => {
+                assert_eq!(*except, Some(ConnId(1)), "to everyone but the sender");
+                Some(message)
+            }
+            _ => None,
+        })
+        .collect();
+    assert_eq!(relayed.len(), 1);
+    assert_eq!(
+        relayed[0].as_ptr(),
+        message.as_ptr(),
+        "the message itself, not a copy"
+    );
+    assert_eq!(relayed[0], &message);
+    // An echo of the same state changes nothing, so nothing is relayed.
+    let again = room.send(
+        6,
+        1,
+        vec![Inbound::AwarenessMessage {
+            update: message.slice(message.len() - update.len()..),
+            message: message.clone(),
+        }],
+    );
+    assert!(awareness_broadcasts(&again).is_empty());
+}

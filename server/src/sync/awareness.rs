@@ -95,6 +95,22 @@ pub fn named_states(update: &Bytes) -> Vec<(u64, String)> {
 const JSON_WHITESPACE: &[char] = &[' ', '\t', '\n', '\r'];
 
 fn decode(update: &Bytes) -> Result<Vec<Incoming>, AwarenessError> {
+    decode_keeping(update, Keep::Copy)
+}
+
+/// How a decoded state holds its bytes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Keep {
+    /// A copy: a slice would keep alive whatever buffer `update` is a slice of (a frame padded with
+    /// megabytes after the awareness message, say) as long as the state lives.
+    Copy,
+    /// `update` is all of the buffer it lives in, but for a few bytes of framing (a WebSocket message
+    /// that held this awareness message alone): a state that is most of it is kept as a slice, with
+    /// no allocation and no copy per cursor move.
+    SliceOfMessage,
+}
+
+fn decode_keeping(update: &Bytes, keep: Keep) -> Result<Vec<Incoming>, AwarenessError> {
     let mut reader = Reader::new(update);
     let count = reader.read_var()?;
     // Each entry needs at least three bytes, so a count beyond that is a lie: refuse before allocating.
@@ -123,9 +139,11 @@ fn decode(update: &Bytes) -> Result<Vec<Incoming>, AwarenessError> {
         // Checked without building the value (`IgnoredAny`): every cursor move comes through here,
         // and the tree of maps and strings was allocated only to be dropped.
         serde_json::from_str::<serde::de::IgnoredAny>(text).map_err(|_| AwarenessError::BadJson)?;
-        // A copy: a slice would keep the whole frame this update came in alive as long as the state.
+        // A slice keeps the buffer this update came in alive as long as the state (see `Keep`).
         let state = if text.trim_matches(JSON_WHITESPACE) == "null" {
             None
+        } else if keep == Keep::SliceOfMessage && raw.len() * 2 >= update.len() {
+            Some(update.slice(range))
         } else {
             Some(Bytes::copy_from_slice(raw))
         };
@@ -194,8 +212,20 @@ impl<C: Copy + PartialEq> AwarenessTable<C> {
         now: Instant,
         changed: &mut Vec<u64>,
     ) -> Result<Option<Bytes>, AwarenessError> {
+        self.apply_owned_keeping(owner, update, now, changed, Keep::Copy)
+    }
+
+    /// [`AwarenessTable::apply_owned`], with the states kept as `keep` says.
+    pub fn apply_owned_keeping(
+        &mut self,
+        owner: C,
+        update: &Bytes,
+        now: Instant,
+        changed: &mut Vec<u64>,
+        keep: Keep,
+    ) -> Result<Option<Bytes>, AwarenessError> {
         let mut relay = Vec::new();
-        let entries = decode(update)?;
+        let entries = decode_keeping(update, keep)?;
         let count = entries.len();
         for entry in entries {
             let held = match self.entries.get(&entry.client) {
@@ -560,14 +590,46 @@ mod tests {
     }
 
     #[test]
-    fn a_kept_state_is_a_copy_not_a_slice_of_the_frame() {
+    fn a_kept_state_is_a_slice_only_of_a_message_it_fills_mostly() {
         let now = Instant::now();
+        let within = |frame: &Bytes, kept: &Bytes| {
+            let range = frame.as_ptr() as usize..frame.as_ptr() as usize + frame.len();
+            range.contains(&(kept.as_ptr() as usize))
+        };
+        let mut changed = Vec::new();
+        // A cursor move that came alone: one entry, the state nearly all of the message. Kept as a
+        // slice (no copy).
         let mut table = AwarenessTable::default();
-        let frame = update(&[(7, 1, r#"{"a":1}"#)]);
-        table.apply(1u32, &frame, now).unwrap();
+        let frame = update(&[(7, 1, r#"{"cursor":{"x":1,"y":2}}"#)]);
+        table
+            .apply_owned_keeping(1u32, &frame, now, &mut changed, Keep::SliceOfMessage)
+            .unwrap();
         let kept = table.entries[&7].state.clone().unwrap();
-        let frame_range = frame.as_ptr() as usize..frame.as_ptr() as usize + frame.len();
-        assert!(!frame_range.contains(&(kept.as_ptr() as usize)));
+        assert!(within(&frame, &kept), "a slice of the message");
+        assert_eq!(&kept[..], br#"{"cursor":{"x":1,"y":2}}"#);
+        // A small state in a message that carries more: a copy, so the message is not kept alive.
+        let big = format!(r#"{{"notes":"{}"}}"#, "n".repeat(200));
+        let frame = update(&[(8, 1, r#"{"a":1}"#), (9, 1, &big)]);
+        table
+            .apply_owned_keeping(1u32, &frame, now, &mut changed, Keep::SliceOfMessage)
+            .unwrap();
+        let small = table.entries[&8].state.clone().unwrap();
+        assert!(!within(&frame, &small), "a copy");
+        assert_eq!(&small[..], br#"{"a":1}"#);
+        // An update of unknown origin (a slice of some larger frame): always a copy.
+        let frame = update(&[(10, 1, r#"{"cursor":{"x":1,"y":2}}"#)]);
+        table.apply(2u32, &frame, now).unwrap();
+        let copied = table.entries[&10].state.clone().unwrap();
+        assert!(!within(&frame, &copied), "a copy");
+        table
+            .apply_owned(3u32, &update(&[(11, 1, "{}")]), now, &mut changed)
+            .unwrap();
+        let own = update(&[(12, 1, r#"{"cursor":{"x":1,"y":2}}"#)]);
+        table.apply_owned(3u32, &own, now, &mut changed).unwrap();
+        assert!(
+            !within(&own, &table.entries[&12].state.clone().unwrap()),
+            "a copy"
+        );
     }
 
     #[test]

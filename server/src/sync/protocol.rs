@@ -288,6 +288,18 @@ pub fn encode_awareness(update: &[u8]) -> Bytes {
     buf.freeze()
 }
 
+/// The length of [`encode_awareness`]'s message for an update of `len` bytes: the type, the
+/// update's length as a varint in its shortest form, the update.
+pub fn encode_awareness_len(len: usize) -> usize {
+    let mut varint = 1;
+    let mut rest = len >> 7;
+    while rest > 0 {
+        varint += 1;
+        rest >>= 7;
+    }
+    1 + varint + len
+}
+
 /// `[100, JSON]`: a tierboard message.
 pub fn encode_tierboard(json: &str) -> Bytes {
     let mut buf = BytesMut::with_capacity(json.len() + 6);
@@ -376,6 +388,18 @@ mod tests {
 
     fn frame(bytes: &[u8]) -> Bytes {
         Bytes::copy_from_slice(bytes)
+    }
+
+    #[test]
+    fn the_awareness_message_length_is_the_encoded_one() {
+        for len in [0, 1, 127, 128, 300, 16_383, 16_384, 70_000] {
+            let update = vec![7u8; len];
+            assert_eq!(
+                encode_awareness_len(len),
+                encode_awareness(&update).len(),
+                "{len}"
+            );
+        }
     }
 
     #[test]

@@ -547,7 +547,7 @@ impl Connection {
                     continue;
                 }
             }
-            match self.stream.try_read_buf(self.decoder.read_buf(READ_CHUNK)) {
+            match read_available(&self.stream, self.decoder.read_buf(READ_CHUNK)) {
                 Ok(0) => return Ok(ReadEnd::PeerGone),
                 Ok(_) => last_received = Instant::now(),
                 Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {}
@@ -615,6 +615,7 @@ fn inbound(
         detail: Some(e.to_string()),
     })?;
     let mut inbound = Vec::with_capacity(messages.len());
+    let only_one = messages.len() == 1;
     for message in messages {
         match message {
             ClientMessage::SyncStep1(sv) => {
@@ -645,13 +646,54 @@ fn inbound(
                 let decoded = decode_guarded("update", || protocol::decode_update_exact(&update))?;
                 inbound.push(Inbound::Update(decoded, update));
             }
-            ClientMessage::Awareness(update) => inbound.push(Inbound::Awareness(update)),
+            ClientMessage::Awareness(update) => {
+                // The message's only content, in the shortest framing: relayed as it came.
+                if only_one && protocol::encode_awareness_len(update.len()) == frame.len() {
+                    inbound.push(Inbound::AwarenessMessage {
+                        update,
+                        message: frame.clone(),
+                    });
+                } else {
+                    inbound.push(Inbound::Awareness(update));
+                }
+            }
             ClientMessage::QueryAwareness => inbound.push(Inbound::QueryAwareness),
             ClientMessage::Auth => {}
             ClientMessage::Tierboard(json) => inbound.push(Inbound::Tierboard(json)),
         }
     }
     Ok(inbound)
+}
+
+/// Reads what the socket holds into `buf`'s spare room, as `try_read_buf` does, and clears the
+/// socket's read readiness after a short read.
+///
+/// Why: a read that returns less than it had room for took everything the kernel held, yet Tokio
+/// keeps the socket marked readable until a read fails with `WouldBlock`. Every message that arrived
+/// alone (a cursor move, an edit) then cost the reader a second pass: another look at its `select!`,
+/// another 4 KiB buffer and a `recv` that found nothing. Clearing readiness here is safe because
+/// Tokio clears it only if no readiness event arrived since the one this read started from
+/// (`Registration::try_io` compares the event's tick), and bytes that reach the socket after the
+/// `recv` raise a new edge-triggered event, which wakes the reader again.
+fn read_available(stream: &TcpStream, buf: &mut Vec<u8>) -> std::io::Result<usize> {
+    let mut short = None;
+    let result = stream.try_io(tokio::io::Interest::READABLE, || {
+        let spare = buf.spare_capacity_mut();
+        let room = spare.len();
+        let n = socket2::SockRef::from(stream).recv(spare)?;
+        // SAFETY: `recv` initialised the first `n` bytes of the spare capacity.
+        unsafe { buf.set_len(buf.len() + n) };
+        if n > 0 && n < room {
+            short = Some(n);
+            // Tells `try_io` that the socket is drained, so it clears readiness (see above).
+            return Err(std::io::ErrorKind::WouldBlock.into());
+        }
+        Ok(n)
+    });
+    match short {
+        Some(n) => Ok(n),
+        None => result,
+    }
 }
 
 /// A tick every `period`, first one `period` from now, never bursting after a stall: the connection

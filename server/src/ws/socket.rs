@@ -15,12 +15,14 @@
 
 use std::collections::VecDeque;
 use std::io::ErrorKind;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
+use std::task::Poll;
 use std::time::Duration;
 
 use bytes::Bytes;
+use futures::task::AtomicWaker;
 use tokio::net::TcpStream;
-use tokio::sync::Notify;
 use tokio::time::timeout;
 
 use super::frame;
@@ -70,8 +72,12 @@ pub enum WriteError {
 pub struct SocketOutlet {
     stream: Arc<TcpStream>,
     state: Mutex<State>,
-    /// Wakes the writer task when frames wait in the backlog.
-    queued: Notify,
+    /// Frames wait in the backlog with nobody draining them: the reader, woken through
+    /// `queued_waker`, starts the writer task. A flag and the reader's waker rather than a `Notify`:
+    /// the reader's `select!` looks at it once per message it reads, and a `Notified` made for each
+    /// look took the `Notify`'s lock twice (joining its waiters, then leaving them).
+    queued: AtomicBool,
+    queued_waker: AtomicWaker,
     /// The most messages the backlog holds before the connection counts as behind.
     capacity: usize,
     control: Arc<ConnControl>,
@@ -82,7 +88,8 @@ impl SocketOutlet {
         SocketOutlet {
             stream,
             state: Mutex::new(State::default()),
-            queued: Notify::new(),
+            queued: AtomicBool::new(false),
+            queued_waker: AtomicWaker::new(),
             capacity,
             control,
         }
@@ -109,7 +116,8 @@ impl SocketOutlet {
         state.fresh = true;
         if !state.writer_active {
             state.writer_active = true;
-            self.queued.notify_one();
+            self.queued.store(true, Ordering::Release);
+            self.queued_waker.wake();
         }
     }
 
@@ -197,8 +205,21 @@ impl SocketOutlet {
     }
 
     /// Waits until frames wait in the backlog with nobody draining it: then start a writer.
-    pub async fn queued(&self) {
-        self.queued.notified().await
+    /// One task waits at a time (the connection's reader); each signal is taken once, like a
+    /// `Notify` permit.
+    pub fn queued(&self) -> impl Future<Output = ()> + '_ {
+        std::future::poll_fn(move |cx| {
+            if self.queued.swap(false, Ordering::AcqRel) {
+                return Poll::Ready(());
+            }
+            self.queued_waker.register(cx.waker());
+            // Looked at again after registering: a signal in between woke the old waker, or none.
+            if self.queued.swap(false, Ordering::AcqRel) {
+                Poll::Ready(())
+            } else {
+                Poll::Pending
+            }
+        })
     }
 
     /// Writes the backlog until it is empty. Each wait for the socket is bounded by `limit` (a lack

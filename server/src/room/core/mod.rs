@@ -56,6 +56,7 @@ use crate::metrics::{Metrics, inc};
 use crate::problems::{Bank, Problem};
 use crate::rows::{RowKey, Transition};
 use crate::simulation::SimulationResult;
+use crate::sync::awareness::Keep;
 use crate::sync::peer::{BusMessage, SyncState};
 use crate::sync::reconcile::{DocState, RECONCILE_PERIOD};
 use crate::sync::{AwarenessTable, protocol};
@@ -113,6 +114,13 @@ pub enum Inbound {
     /// (its size counts against the quota; the guard's round trip compares them with its encoding).
     Update(Update, Bytes),
     Awareness(Bytes),
+    /// An awareness update that was its WebSocket message's only content, with that message
+    /// (`[1, length, update]`, the length in its shortest form): when the whole update is relayed,
+    /// the message goes out as it came, with no copy or encode per move.
+    AwarenessMessage {
+        update: Bytes,
+        message: Bytes,
+    },
     QueryAwareness,
     /// A tierboard message (type 100) from the client: a host action (`host.rs`).
     Tierboard(Bytes),
@@ -183,7 +191,9 @@ pub struct RoomCore {
     /// `Some` while the document is loading: connections greeted meanwhile, still owed the greeting's
     /// step 1 (it carries the document's state vector).
     owe_step1: Option<Vec<ConnId>>,
-    conns: HashMap<ConnId, Role>,
+    /// foldhash, not std's SipHash: looked up on every message, and the ids are the server's own
+    /// counters, nothing a client chooses.
+    conns: foldhash::HashMap<ConnId, Role>,
     /// The token each connection was authorised by, and the tokens revoked since the room loaded
     /// (`revoke.rs`).
     holders: HashMap<ConnId, TokenHash>,
@@ -277,7 +287,7 @@ impl RoomCore {
             problem,
             doc,
             owe_step1,
-            conns: HashMap::new(),
+            conns: foldhash::HashMap::default(),
             holders: HashMap::new(),
             revoked: HashSet::new(),
             interview,
@@ -460,30 +470,13 @@ impl RoomCore {
                     }
                 }
                 Inbound::Awareness(update) => {
-                    // Under ownership rules: a connection sets and removes only the client ids it
-                    // owns, and what is relayed holds only the entries that changed something.
-                    match self.awareness.apply_owned(
-                        Owner::Conn(from),
-                        &update,
-                        now.into_std(),
-                        &mut self.presence.changed,
-                    ) {
-                        Ok(Some(relay)) => {
-                            self.note_participants(from, role, &relay);
-                            // At once after a quiet window, else merged at its end (`presence.rs`).
-                            if self.presence.offer(now, from, self.conns.len()) {
-                                self.broadcast(protocol::encode_awareness(&relay), Some(from));
-                            }
-                            self.publish(BusMessage::Awareness(relay));
-                        }
-                        Ok(None) => self.presence.changed.clear(),
-                        Err(e) => {
-                            self.presence.changed.clear();
-                            tracing::warn!(room = %self.config.id, conn = from.0, error = %e, "bad awareness update");
-                            inc(&self.config.metrics.rejected_messages, 1);
-                            self.close(now, from, CloseCode::Malformed);
-                            return;
-                        }
+                    if !self.awareness_in(now, from, role, &update, None) {
+                        return;
+                    }
+                }
+                Inbound::AwarenessMessage { update, message } => {
+                    if !self.awareness_in(now, from, role, &update, Some(message)) {
+                        return;
                     }
                 }
                 Inbound::Tierboard(json) => self.tierboard_message(now, from, role, &json),
@@ -494,6 +487,54 @@ impl RoomCore {
                 }
             }
         }
+    }
+
+    /// One awareness update from `from`, framed as `message` when it came alone; false when it
+    /// closed the connection (the rest of its messages are dropped).
+    fn awareness_in(
+        &mut self,
+        now: Instant,
+        from: ConnId,
+        role: Role,
+        update: &Bytes,
+        message: Option<Bytes>,
+    ) -> bool {
+        // Under ownership rules: a connection sets and removes only the client ids it
+        // owns, and what is relayed holds only the entries that changed something.
+        let keep = match message {
+            Some(_) => Keep::SliceOfMessage,
+            None => Keep::Copy,
+        };
+        match self.awareness.apply_owned_keeping(
+            Owner::Conn(from),
+            update,
+            now.into_std(),
+            &mut self.presence.changed,
+            keep,
+        ) {
+            Ok(Some(relay)) => {
+                self.note_participants(from, role, &relay);
+                // At once after a quiet window, else merged at its end (`presence.rs`).
+                if self.presence.offer(now, from, self.conns.len()) {
+                    // The whole update is the relay (the same buffer): its own message.
+                    let framed = message.filter(|_| {
+                        relay.as_ptr() == update.as_ptr() && relay.len() == update.len()
+                    });
+                    let framed = framed.unwrap_or_else(|| protocol::encode_awareness(&relay));
+                    self.broadcast(framed, Some(from));
+                }
+                self.publish(BusMessage::Awareness(relay));
+            }
+            Ok(None) => self.presence.changed.clear(),
+            Err(e) => {
+                self.presence.changed.clear();
+                tracing::warn!(room = %self.config.id, conn = from.0, error = %e, "bad awareness update");
+                inc(&self.config.metrics.rejected_messages, 1);
+                self.close(now, from, CloseCode::Malformed);
+                return false;
+            }
+        }
+        true
     }
 
     /// The instant of the next due timer: the actor sleeps until then and calls [`RoomCore::tick`].
