@@ -116,10 +116,11 @@ fn usage_of(servers: &[&Server]) -> Usage {
     })
 }
 
-/// Stops the server whatever the scenario's outcome, adding the server's log to an error.
+/// Stops the server whatever the scenario's outcome, adding the server's log to an error: after the
+/// reason, whose first line is what the table shows (as context, the table showed "log tail:").
 async fn finish<T>(server: Server, out: Result<T>) -> Result<T> {
     let out = match out {
-        Err(e) => Err(e.context(format!("log tail:\n{}", server.log_tail()))),
+        Err(e) => Err(anyhow!("{e:#}\nlog tail:\n{}", server.log_tail())),
         ok => ok,
     };
     let _ = server.stop(STOP_GRACE).await;
