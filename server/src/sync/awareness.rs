@@ -203,20 +203,10 @@ impl<C: Copy + PartialEq> AwarenessTable<C> {
     /// `room/core/presence.rs`).
     ///
     /// The room calls this, not [`AwarenessTable::apply`], for its own connections' messages:
-    /// `apply_owned(Owner::Conn(from), &update, now, changed)`, relaying `Ok(Some(relay))` to the
+    /// `apply_owned(Owner::Conn(from), &update, now, changed, keep)`, relaying `Ok(Some(relay))` to the
     /// other connections and publishing it on the bus, and closing the connection (4400) on `Err`.
+    /// `keep` says how the states hold their bytes ([`Keep`]).
     pub fn apply_owned(
-        &mut self,
-        owner: C,
-        update: &Bytes,
-        now: Instant,
-        changed: &mut Vec<u64>,
-    ) -> Result<Option<Bytes>, AwarenessError> {
-        self.apply_owned_keeping(owner, update, now, changed, Keep::Copy)
-    }
-
-    /// [`AwarenessTable::apply_owned`], with the states kept as `keep` says.
-    pub fn apply_owned_keeping(
         &mut self,
         owner: C,
         update: &Bytes,
@@ -413,12 +403,16 @@ mod tests {
         let mut table = AwarenessTable::default();
         let mut changed = Vec::new();
         let first = update(&[(1, 1, "{\"x\":1}"), (2, 1, "{\"x\":2}")]);
-        table.apply_owned(7u8, &first, now, &mut changed).unwrap();
+        table
+            .apply_owned(7u8, &first, now, &mut changed, Keep::Copy)
+            .unwrap();
         assert_eq!(changed, [1, 2]);
         changed.clear();
         // An unchanged entry (same clock) is not noted; a newer one is.
         let second = update(&[(1, 1, "{\"x\":1}"), (2, 2, "{\"x\":3}")]);
-        table.apply_owned(7u8, &second, now, &mut changed).unwrap();
+        table
+            .apply_owned(7u8, &second, now, &mut changed, Keep::Copy)
+            .unwrap();
         assert_eq!(changed, [2]);
         // Encoded as the table holds them now; unknown ids left out.
         assert_eq!(
@@ -528,7 +522,7 @@ mod tests {
         let editor = update(&[(10, 1, r#"{"user":{"name":"editor"}}"#)]);
         assert_eq!(
             table
-                .apply_owned(1u32, &editor, now, &mut Vec::new())
+                .apply_owned(1u32, &editor, now, &mut Vec::new(), Keep::Copy)
                 .unwrap(),
             Some(editor)
         );
@@ -536,14 +530,20 @@ mod tests {
         // not relayed; its own entry in the same update is.
         let impostor = update(&[(10, 9, r#"{"user":{"name":"IMPOSTOR"}}"#), (20, 1, "{}")]);
         let relay = table
-            .apply_owned(2u32, &impostor, now, &mut Vec::new())
+            .apply_owned(2u32, &impostor, now, &mut Vec::new(), Keep::Copy)
             .unwrap()
             .unwrap();
         let relayed = decode(&relay).unwrap();
         assert_eq!(relayed.len(), 1);
         assert_eq!(relayed[0].client, 20);
         assert_eq!(
-            table.apply_owned(2u32, &update(&[(10, 9, "null")]), now, &mut Vec::new()),
+            table.apply_owned(
+                2u32,
+                &update(&[(10, 9, "null")]),
+                now,
+                &mut Vec::new(),
+                Keep::Copy
+            ),
             Ok(None)
         );
         let all = decode(&table.encode_all().unwrap()).unwrap();
@@ -557,7 +557,13 @@ mod tests {
         // The owner itself may update and remove its id.
         assert!(
             table
-                .apply_owned(1u32, &update(&[(10, 2, "null")]), now, &mut Vec::new())
+                .apply_owned(
+                    1u32,
+                    &update(&[(10, 2, "null")]),
+                    now,
+                    &mut Vec::new(),
+                    Keep::Copy
+                )
                 .unwrap()
                 .is_some()
         );
@@ -570,13 +576,19 @@ mod tests {
         let mut table = AwarenessTable::default();
         let many: Vec<(u64, u64, &str)> = (0..1000).map(|c| (c, 1, "{}")).collect();
         let relay = table
-            .apply_owned(1u32, &update(&many), now, &mut Vec::new())
+            .apply_owned(1u32, &update(&many), now, &mut Vec::new(), Keep::Copy)
             .unwrap()
             .unwrap();
         assert_eq!(decode(&relay).unwrap().len(), MAX_IDS_PER_CONN);
         assert_eq!(table.present(), MAX_IDS_PER_CONN);
         assert_eq!(
-            table.apply_owned(1u32, &update(&[(5000, 1, "{}")]), now, &mut Vec::new()),
+            table.apply_owned(
+                1u32,
+                &update(&[(5000, 1, "{}")]),
+                now,
+                &mut Vec::new(),
+                Keep::Copy
+            ),
             Ok(None)
         );
         // One update may not carry more than MAX_ENTRIES_PER_UPDATE entries at all.
@@ -602,7 +614,7 @@ mod tests {
         let mut table = AwarenessTable::default();
         let frame = update(&[(7, 1, r#"{"cursor":{"x":1,"y":2}}"#)]);
         table
-            .apply_owned_keeping(1u32, &frame, now, &mut changed, Keep::SliceOfMessage)
+            .apply_owned(1u32, &frame, now, &mut changed, Keep::SliceOfMessage)
             .unwrap();
         let kept = table.entries[&7].state.clone().unwrap();
         assert!(within(&frame, &kept), "a slice of the message");
@@ -611,7 +623,7 @@ mod tests {
         let big = format!(r#"{{"notes":"{}"}}"#, "n".repeat(200));
         let frame = update(&[(8, 1, r#"{"a":1}"#), (9, 1, &big)]);
         table
-            .apply_owned_keeping(1u32, &frame, now, &mut changed, Keep::SliceOfMessage)
+            .apply_owned(1u32, &frame, now, &mut changed, Keep::SliceOfMessage)
             .unwrap();
         let small = table.entries[&8].state.clone().unwrap();
         assert!(!within(&frame, &small), "a copy");
@@ -622,10 +634,18 @@ mod tests {
         let copied = table.entries[&10].state.clone().unwrap();
         assert!(!within(&frame, &copied), "a copy");
         table
-            .apply_owned(3u32, &update(&[(11, 1, "{}")]), now, &mut changed)
+            .apply_owned(
+                3u32,
+                &update(&[(11, 1, "{}")]),
+                now,
+                &mut changed,
+                Keep::Copy,
+            )
             .unwrap();
         let own = update(&[(12, 1, r#"{"cursor":{"x":1,"y":2}}"#)]);
-        table.apply_owned(3u32, &own, now, &mut changed).unwrap();
+        table
+            .apply_owned(3u32, &own, now, &mut changed, Keep::Copy)
+            .unwrap();
         assert!(
             !within(&own, &table.entries[&12].state.clone().unwrap()),
             "a copy"

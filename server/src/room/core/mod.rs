@@ -505,7 +505,7 @@ impl RoomCore {
             Some(_) => Keep::SliceOfMessage,
             None => Keep::Copy,
         };
-        match self.awareness.apply_owned_keeping(
+        match self.awareness.apply_owned(
             Owner::Conn(from),
             update,
             now.into_std(),
