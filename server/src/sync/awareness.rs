@@ -377,6 +377,16 @@ impl<C: Copy + PartialEq> AwarenessTable<C> {
 mod tests {
     use super::*;
 
+    /// `owner`'s update under ownership rules, its states copied, the changed ids not kept.
+    fn own<C: Copy + PartialEq>(
+        table: &mut AwarenessTable<C>,
+        owner: C,
+        update: &Bytes,
+        now: Instant,
+    ) -> Result<Option<Bytes>, AwarenessError> {
+        table.apply_owned(owner, update, now, &mut Vec::new(), Keep::Copy)
+    }
+
     fn update(entries: &[(u64, u64, &str)]) -> Bytes {
         let owned: Vec<(u64, u64, Option<Bytes>)> = entries
             .iter()
@@ -520,30 +530,16 @@ mod tests {
         let now = Instant::now();
         let mut table = AwarenessTable::default();
         let editor = update(&[(10, 1, r#"{"user":{"name":"editor"}}"#)]);
-        assert_eq!(
-            table
-                .apply_owned(1u32, &editor, now, &mut Vec::new(), Keep::Copy)
-                .unwrap(),
-            Some(editor)
-        );
+        assert_eq!(own(&mut table, 1u32, &editor, now).unwrap(), Some(editor));
         // A viewer rewriting the editor's presence with a higher clock, or removing it: ignored, and
         // not relayed; its own entry in the same update is.
         let impostor = update(&[(10, 9, r#"{"user":{"name":"IMPOSTOR"}}"#), (20, 1, "{}")]);
-        let relay = table
-            .apply_owned(2u32, &impostor, now, &mut Vec::new(), Keep::Copy)
-            .unwrap()
-            .unwrap();
+        let relay = own(&mut table, 2u32, &impostor, now).unwrap().unwrap();
         let relayed = decode(&relay).unwrap();
         assert_eq!(relayed.len(), 1);
         assert_eq!(relayed[0].client, 20);
         assert_eq!(
-            table.apply_owned(
-                2u32,
-                &update(&[(10, 9, "null")]),
-                now,
-                &mut Vec::new(),
-                Keep::Copy
-            ),
+            own(&mut table, 2u32, &update(&[(10, 9, "null")]), now),
             Ok(None)
         );
         let all = decode(&table.encode_all().unwrap()).unwrap();
@@ -556,14 +552,7 @@ mod tests {
         );
         // The owner itself may update and remove its id.
         assert!(
-            table
-                .apply_owned(
-                    1u32,
-                    &update(&[(10, 2, "null")]),
-                    now,
-                    &mut Vec::new(),
-                    Keep::Copy
-                )
+            own(&mut table, 1u32, &update(&[(10, 2, "null")]), now)
                 .unwrap()
                 .is_some()
         );
@@ -575,20 +564,11 @@ mod tests {
         let now = Instant::now();
         let mut table = AwarenessTable::default();
         let many: Vec<(u64, u64, &str)> = (0..1000).map(|c| (c, 1, "{}")).collect();
-        let relay = table
-            .apply_owned(1u32, &update(&many), now, &mut Vec::new(), Keep::Copy)
-            .unwrap()
-            .unwrap();
+        let relay = own(&mut table, 1u32, &update(&many), now).unwrap().unwrap();
         assert_eq!(decode(&relay).unwrap().len(), MAX_IDS_PER_CONN);
         assert_eq!(table.present(), MAX_IDS_PER_CONN);
         assert_eq!(
-            table.apply_owned(
-                1u32,
-                &update(&[(5000, 1, "{}")]),
-                now,
-                &mut Vec::new(),
-                Keep::Copy
-            ),
+            own(&mut table, 1u32, &update(&[(5000, 1, "{}")]), now),
             Ok(None)
         );
         // One update may not carry more than MAX_ENTRIES_PER_UPDATE entries at all.
