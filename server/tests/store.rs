@@ -1660,3 +1660,27 @@ async fn in_memory_sqlite() {
     store.compact(&room).await.unwrap();
     assert_doc(&store, &room, &doc, "in memory").await;
 }
+
+/// On a SQLite file the write connection's thread runs below the others' priority
+/// (`store::niceness`): its background bursts (the journal's fold, checkpoints) must not take a core
+/// from the rooms. The thread is found by the niceness it was given.
+#[cfg(target_os = "linux")]
+#[tokio::test]
+async fn sqlite_writer_thread_runs_at_a_lower_priority() {
+    use tierboard::store::niceness;
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}/tb.db", dir.path().display());
+    let store = Store::connect(&url, InstanceId::random()).await.unwrap();
+    store.migrate().await.unwrap();
+    let levels: Vec<i32> = niceness::sqlite_threads()
+        .into_iter()
+        .filter_map(|tid| niceness::niceness_of(tid).ok())
+        .collect();
+    assert!(
+        levels.contains(&niceness::WRITER_NICENESS),
+        "no SQLite thread at niceness {}: {levels:?}",
+        niceness::WRITER_NICENESS
+    );
+    // The store works on that thread as on any other.
+    assert_eq!(store.row_count(&RoomId::random()).await.unwrap(), 0);
+}

@@ -9,6 +9,7 @@
 //! (`persister.rs`) group-commits what rooms submit and schedules compactions.
 
 pub mod history;
+pub mod niceness;
 pub mod persister;
 #[cfg(feature = "test-util")]
 pub mod scratch;
@@ -267,7 +268,12 @@ impl Store {
         let pool = options(max_connections).connect(&url).await?;
         // SQLite file: every write on one connection of its own (see the module docs).
         let writer = if backend == Backend::Sqlite && !memory {
-            options(1).connect(&url).await?
+            // Its thread does the background bursts (fold, checkpoints, compactions): below the
+            // room threads' priority (`niceness.rs`). The read pool's threads serve joins: untouched.
+            let before = niceness::sqlite_threads();
+            let writer = options(1).connect(&url).await?;
+            niceness::lower_new_sqlite_threads(&before);
+            writer
         } else {
             pool.clone()
         };
