@@ -5,15 +5,18 @@
 //! through the one write connection: the group commits, and the bursts that are background work (the
 //! journal's fold about once a second, WAL checkpoints, compactions). With a thousand rooms editing,
 //! a fold is 60 to 100 ms of CPU in one piece (perf of scenario 3, 2026-12-06). On a machine whose
-//! cores are nearly busy, that burst took a core from the runtime's workers and every edit's latency
-//! in that window waited for it: the p99 of a step was the fold's length. At a lower priority the
-//! burst runs in the time the workers leave, which a machine that keeps up has. RocksDB lowers its
-//! compaction threads' priority for the same reason (`Env::LowerThreadPoolCPUPriority`).
+//! cores are nearly busy, that burst takes a core from the runtime's workers, and the edits that
+//! arrive in that window wait for it. At a lower priority the burst runs in the time the workers
+//! leave, which a machine that keeps up has (the runs behind this are in BENCHMARKS.md, "Figures
+//! behind code choices"). RocksDB lowers its compaction threads' priority for the same reason
+//! (`Env::LowerThreadPoolCPUPriority`).
 //!
 //! What it costs: under full load a commit waits longer for the CPU, so the `saved` answers and the
 //! stored-within bound (`--persist-steady-ms` plus one commit) stretch by that wait; when a core is
 //! free, as in every durability test, nothing changes. The priority is the niceness of the thread
 //! alone: Linux's `setpriority(PRIO_PROCESS, tid)` applies to the one thread, never to the process.
+//! It is set once, when the store opens: SQLite connections are never recycled (store module), and
+//! one the pool had to reopen after an error would run at the default priority.
 
 use std::collections::HashSet;
 
