@@ -76,19 +76,55 @@ struct Incoming {
 }
 
 /// The display names (`user.name`, at most 40 characters kept) an awareness update announces, by
-/// client id; states without a name are left out. For the session report's participants.
-pub fn named_states(update: &Bytes) -> Vec<(u64, String)> {
-    let Ok(entries) = decode(update) else {
-        return vec![];
+/// client id; states without a name are left out, and so is every name of an update that does not
+/// decode. For the session report's participants: interview rooms call it for every awareness update
+/// they relay, so once per cursor move. It reads each state once, into [`NamedState`] (serde skips
+/// the cursor and every other field without building them), and neither copies nor re-checks the
+/// states: the room relays only updates [`AwarenessTable::apply_owned`] has decoded and checked.
+pub fn named_states(update: &[u8]) -> Vec<(u64, String)> {
+    let read = || -> Result<Vec<(u64, String)>, ProtocolError> {
+        let mut reader = Reader::new(update);
+        let count = reader.read_var()?;
+        let mut out = Vec::new();
+        for _ in 0..count {
+            let client = reader.read_var()?;
+            let _clock = reader.read_var()?;
+            let range = reader.read_buf_range()?;
+            if let Some(name) = state_name(&update[range]) {
+                out.push((client, name));
+            }
+        }
+        Ok(out)
     };
-    entries
-        .into_iter()
-        .filter_map(|e| {
-            let state: serde_json::Value = serde_json::from_slice(e.state.as_ref()?).ok()?;
-            let name = state.get("user")?.get("name")?.as_str()?.trim();
-            (!name.is_empty()).then(|| (e.client, name.chars().take(40).collect()))
-        })
-        .collect()
+    read().unwrap_or_default()
+}
+
+/// The part of an awareness state [`named_states`] reads. A field of another type than these (a
+/// number for `name`, a string for `user`) makes the state nameless, as does a repeated key.
+#[derive(serde::Deserialize)]
+struct NamedState<'a> {
+    #[serde(borrow, default)]
+    user: Option<NamedUser<'a>>,
+}
+
+#[derive(serde::Deserialize)]
+struct NamedUser<'a> {
+    #[serde(borrow, default)]
+    name: Option<std::borrow::Cow<'a, str>>,
+}
+
+/// `user.name` of one JSON state, trimmed and cut to 40 characters; `None` when it is missing or
+/// empty, or the state is not a JSON object.
+fn state_name(raw: &[u8]) -> Option<String> {
+    let text = std::str::from_utf8(raw).ok()?;
+    // A derived struct also reads a JSON array, by position; a state is an object or nothing.
+    if !text.trim_start_matches(JSON_WHITESPACE).starts_with('{') {
+        return None;
+    }
+    let state: NamedState = serde_json::from_str(text).ok()?;
+    let name = state.user?.name?;
+    let name = name.trim();
+    (!name.is_empty()).then(|| name.chars().take(40).collect())
 }
 
 /// What JSON allows around a value (RFC 8259 §2).
@@ -385,6 +421,72 @@ mod tests {
         now: Instant,
     ) -> Result<Option<Bytes>, AwarenessError> {
         table.apply_owned(owner, update, now, &mut Vec::new(), Keep::Copy)
+    }
+
+    /// `named_states` as it was, building a `serde_json::Value` per state: the reference the typed
+    /// reading is compared with.
+    fn names_by_value(update: &Bytes) -> Vec<(u64, String)> {
+        decode(update)
+            .unwrap()
+            .into_iter()
+            .filter_map(|e| {
+                let state: serde_json::Value = serde_json::from_slice(e.state.as_ref()?).ok()?;
+                let name = state.get("user")?.get("name")?.as_str()?.trim();
+                (!name.is_empty()).then(|| (e.client, name.chars().take(40).collect()))
+            })
+            .collect()
+    }
+
+    /// The typed reading of `user.name` finds what reading the whole state as a JSON value found,
+    /// state by state and for the states of one update together.
+    #[test]
+    fn names_read_typed_are_the_names_read_as_values() {
+        let long = format!(r#"{{"user":{{"name":"{}"}}}}"#, "é".repeat(50));
+        let states = [
+            r##"{"user":{"name":"Ada","color":"#2563eb"},"cursor":{"x":1.5,"y":-2}}"##,
+            r#"{"cursor":{"x":1},"user":{"color":"red","name":"  Grace  "}}"#,
+            r#"  {"user":{"name":"a\"b \u00e9\n"}}"#,
+            &long,
+            r#"{"user":{"name":""}}"#,
+            r#"{"user":{"name":"   "}}"#,
+            r#"{"user":{"name":5}}"#,
+            r#"{"user":{"name":null}}"#,
+            r#"{"user":{"name":["x"]}}"#,
+            r#"{"user":"Ada"}"#,
+            r#"{"user":null}"#,
+            r#"{"user":{}}"#,
+            r#"{"cursor":{"x":1}}"#,
+            r#"{}"#,
+            r#"[{"name":"array"}]"#,
+            r#"[{"name":"array"}, 1]"#,
+            r#"5"#,
+            r#""Ada""#,
+            "null",
+        ];
+        for (i, state) in states.iter().enumerate() {
+            let one = update(&[(7, 1, state)]);
+            assert_eq!(
+                named_states(&one),
+                names_by_value(&one),
+                "state {i}: {state}"
+            );
+        }
+        let all: Vec<(u64, u64, &str)> = states
+            .iter()
+            .enumerate()
+            .map(|(i, s)| (i as u64 + 1, 1, *s))
+            .collect();
+        let all = update(&all);
+        let names = named_states(&all);
+        assert_eq!(names, names_by_value(&all));
+        let names: Vec<&str> = names.iter().map(|(_, name)| name.as_str()).collect();
+        assert_eq!(names[..3], ["Ada", "Grace", "a\"b é"]);
+        assert_eq!(names[3..], ["é".repeat(40)]);
+        // Where the two differ, by design: a repeated key makes the state nameless (the value kept
+        // the last), and an update that does not decode names nobody.
+        let repeated = update(&[(7, 1, r#"{"user":{"name":"a","name":"b"}}"#)]);
+        assert_eq!(named_states(&repeated), vec![]);
+        assert_eq!(named_states(&all[..all.len() - 1]), vec![]);
     }
 
     fn update(entries: &[(u64, u64, &str)]) -> Bytes {
