@@ -78,7 +78,7 @@ struct Incoming {
 /// The display names (`user.name`, at most 40 characters kept) an awareness update announces, by
 /// client id; states without a name are left out, and so is every name of an update that does not
 /// decode. For the session report's participants: interview rooms call it for every awareness update
-/// they relay, so once per cursor move. It reads each state once, into [`NamedState`] (serde skips
+/// they relay, so once per cursor move. It reads each state once, into `NamedState` (serde skips
 /// the cursor and every other field without building them), and neither copies nor re-checks the
 /// states: the room relays only updates [`AwarenessTable::apply_owned`] has decoded and checked.
 pub fn named_states(update: &[u8]) -> Vec<(u64, String)> {
