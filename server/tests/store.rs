@@ -1670,6 +1670,13 @@ async fn sqlite_writer_thread_runs_at_a_lower_priority() {
     use tierboard::store::niceness;
     let dir = tempfile::tempdir().unwrap();
     let url = format!("sqlite://{}/tb.db", dir.path().display());
+    // SAFETY: `gettid` has no arguments and cannot fail.
+    let me = unsafe { libc::gettid() } as u32;
+    let mine = niceness::niceness_of(me).unwrap();
+    assert!(
+        mine < niceness::WRITER_NICENESS,
+        "the test runs at niceness {mine}: it cannot tell a lowered thread from the others"
+    );
     let store = Store::connect(&url, InstanceId::random()).await.unwrap();
     store.migrate().await.unwrap();
     let levels: Vec<i32> = niceness::sqlite_threads()
