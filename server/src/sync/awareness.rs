@@ -87,9 +87,7 @@ pub fn named_states(update: &[u8]) -> Vec<(u64, String)> {
         let count = reader.read_var()?;
         let mut out = Vec::new();
         for _ in 0..count {
-            let client = reader.read_var()?;
-            let _clock = reader.read_var()?;
-            let range = reader.read_buf_range()?;
+            let (client, _clock, range) = read_entry(&mut reader)?;
             if let Some(name) = state_name(&update[range]) {
                 out.push((client, name));
             }
@@ -97,6 +95,16 @@ pub fn named_states(update: &[u8]) -> Vec<(u64, String)> {
         Ok(out)
     };
     read().unwrap_or_default()
+}
+
+/// One entry of an awareness update as y-protocols lays it out: client id, clock, and where its JSON
+/// state lies in the update.
+fn read_entry(reader: &mut Reader) -> Result<(u64, u64, std::ops::Range<usize>), ProtocolError> {
+    Ok((
+        reader.read_var()?,
+        reader.read_var()?,
+        reader.read_buf_range()?,
+    ))
 }
 
 /// The part of an awareness state [`named_states`] reads. A field of another type than these (a
@@ -163,9 +171,7 @@ fn decode_keeping(update: &Bytes, keep: Keep) -> Result<Vec<Incoming>, Awareness
     }
     let mut out = Vec::with_capacity(count as usize);
     for _ in 0..count {
-        let client = reader.read_var()?;
-        let clock = reader.read_var()?;
-        let range = reader.read_buf_range()?;
+        let (client, clock, range) = read_entry(&mut reader)?;
         let raw = &update[range.clone()];
         if raw.len() > MAX_STATE_BYTES {
             return Err(AwarenessError::TooLarge);
