@@ -30,7 +30,9 @@
 //!
 //! Steps 1-3 cost one pass over the update's blocks, one encode of the update and a read of that
 //! encoding (not of the document), plus a decode when the encoding differs from the bytes the
-//! update came in, and leave the document untouched when they refuse.
+//! update came in, and leave the document untouched when they refuse. The read of the encoding also
+//! tells where each client's blocks lie: an update that extends the document exactly and integrates
+//! whole is then its own delta (`Verbatim`), without yrs' encode of the transaction.
 
 use yrs::updates::decoder::Decode;
 use yrs::updates::encoder::Encode;
@@ -79,6 +81,27 @@ impl Applied {
             pending_bytes,
             state_vector,
             before,
+        }
+    }
+
+    /// What a transaction did that applied one update which extended each of its clients from the
+    /// document's clock and integrated whole ([`Verbatim`]): the delta is the bytes the update came
+    /// in, and the state vector after it is the one before, moved to the spans' ends. yrs' own reads
+    /// of both walk every client's block list of the document (twice: the delta encodes from the
+    /// state before, and the state after is a fresh walk), which in a thousand cold rooms was about a
+    /// twentieth of the server's CPU per edit (scenario 3, BENCHMARKS.md "Figures behind code choices").
+    fn verbatim(txn: &TransactionMut, received: &[u8], spans: &[ClientSpan]) -> Applied {
+        let before = txn.before_state().clone();
+        let mut after = before.clone();
+        for span in spans {
+            after.set_max(span.client, span.end);
+        }
+        Applied {
+            delta: received.to_vec(),
+            dropped_pending: false,
+            pending_bytes: 0,
+            state_vector: Some(after.encode_v1()),
+            before: Some(before),
         }
     }
 
@@ -174,11 +197,19 @@ pub fn try_apply_received(
     received: Option<&[u8]>,
 ) -> Result<Applied, (Rejected, Option<Update>)> {
     let mut txn = doc.transact_mut();
-    if let Err(e) = check(&txn, TxnState::Fresh, &update, received) {
-        return Err((e, Some(update)));
-    }
+    let verbatim = match check(&txn, TxnState::Fresh, &update, received) {
+        Ok(verbatim) => verbatim,
+        Err(e) => return Err((e, Some(update))),
+    };
     let (dropped_pending, pending_bytes) =
         apply_after_check(&mut txn, update).map_err(|e| (e, None))?;
+    // Integrated whole: nothing of it, and nothing that waited, is pending now.
+    if let (Some(Verbatim(spans)), Some(bytes)) = (verbatim, received)
+        && !dropped_pending
+        && !txn.has_missing_updates()
+    {
+        return Ok(Applied::verbatim(&txn, bytes, &spans));
+    }
     Ok(Applied::read(&txn, dropped_pending, pending_bytes))
 }
 
@@ -193,6 +224,29 @@ fn apply_checked(
     apply_after_check(txn, update)
 }
 
+/// An update that [`check`] found to extend the document exactly: its encoding is the bytes it came
+/// in (up to the parent-sub flag, see [`check_round_trip_of`]); each client's blocks start at the
+/// document's clock for that client, hold no skip and cover at least one clock; and the document held
+/// nothing pending. If it then integrates whole (nothing pending after it), the transaction inserted
+/// exactly its blocks, so yrs' encoding of the transaction would be those blocks again; its delete
+/// set is the update's, plus any deletions that integrating implies (a concurrent map overwrite
+/// deletes the loser), which every peer integrating the same bytes implies the same way. The bytes
+/// are then a delta that every peer and a reload integrate to the same document, as the null relay
+/// and Yjs servers forward them.
+struct Verbatim(Vec<ClientSpan>);
+
+/// Where one client's blocks lie in an update's encoding (read by [`check_block_ends`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ClientSpan {
+    pub client: ClientID,
+    /// The first block's clock.
+    pub start: u32,
+    /// The clock after the last block.
+    pub end: u32,
+    /// Whether a skip (a hole placeholder) is among the blocks.
+    pub skips: bool,
+}
+
 /// Whether a transaction has applied anything yet (see [`check_contiguous`]).
 #[derive(Debug, Clone, Copy)]
 enum TxnState {
@@ -203,21 +257,33 @@ enum TxnState {
 /// Steps 1-3 of the module doc. A hole (`Gap`) is what an honest client's out-of-order update
 /// looks like too, so it is not logged as poison here: the caller decides.
 /// `received`: the bytes `update` was decoded from, when the caller has them.
+/// `Some` when the update may be taken as its own delta ([`Verbatim`]), which needs the bytes.
 fn check(
     txn: &TransactionMut,
     txn_state: TxnState,
     update: &Update,
     received: Option<&[u8]>,
-) -> Result<(), Rejected> {
+) -> Result<Option<Verbatim>, Rejected> {
+    let mut spans = Vec::new();
     let checked = check_clocks(update)
         .and_then(|inserted| check_contiguous(txn, txn_state, inserted))
-        .and_then(|()| check_round_trip_of(update, received));
+        .and_then(|()| round_trip(update, received, &mut spans));
     match &checked {
         Err(Rejected::Gap { .. }) => {}
         Err(e) => tracing::warn!(error = %e, "poisoned update refused before applying"),
-        Ok(()) => {}
+        Ok(_) => {}
     }
-    checked
+    let same_bytes = checked?;
+    let extends = same_bytes
+        && matches!(txn_state, TxnState::Fresh)
+        && !spans.is_empty()
+        && !txn.has_missing_updates()
+        && spans.iter().all(|span| {
+            !span.skips
+                && span.end > span.start
+                && span.start == txn.before_state().get(&span.client)
+        });
+    Ok(extends.then_some(Verbatim(spans)))
 }
 
 /// Step 4 of the module doc, after [`check`] passed.
@@ -367,22 +433,40 @@ pub fn check_round_trip(update: &Update) -> Result<(), Rejected> {
 /// bytes (one string more or fewer), and so does an `Any` map whose keys come out in another order:
 /// both take the full check.
 pub fn check_round_trip_of(update: &Update, received: Option<&[u8]>) -> Result<(), Rejected> {
+    round_trip(update, received, &mut Vec::new()).map(|_| ())
+}
+
+/// [`check_round_trip_of`], which also reports whether `received` is the encoding (the shortcut was
+/// taken) and, when it is given, where each client's blocks lie in it (`spans`).
+fn round_trip(
+    update: &Update,
+    received: Option<&[u8]>,
+    spans: &mut Vec<ClientSpan>,
+) -> Result<bool, Rejected> {
     let first = update.encode_v1();
     // Where yrs may have dropped the flag: needed only to compare with `received`.
     let mut flag_dropped = Vec::new();
-    check_block_ends(&first, |at| {
-        if received.is_some() {
-            flag_dropped.push(at);
-        }
-    })?;
+    read_block_ends(
+        &first,
+        |at| {
+            if received.is_some() {
+                flag_dropped.push(at);
+            }
+        },
+        |span| {
+            if received.is_some() {
+                spans.push(span);
+            }
+        },
+    )?;
     if received.is_some_and(|bytes| same_but_parent_sub(bytes, &first, &flag_dropped)) {
-        return Ok(());
+        return Ok(true);
     }
     let again = Update::decode_v1(&first).map_err(Rejected::NotRoundTrip)?;
     if again != *update {
         return Err(Rejected::Unstable);
     }
-    Ok(())
+    Ok(false)
 }
 
 /// Whether `received` is `encoded` with the parent-sub flag set on some of the info bytes at `infos`
@@ -416,9 +500,15 @@ fn same_but_parent_sub(received: &[u8], encoded: &[u8], infos: &[usize]) -> bool
 ///
 /// `origin_info` hears the position in `encoded` of the info byte of every item with an origin (see
 /// [`check_round_trip_of`]).
-pub fn check_block_ends(
+pub fn check_block_ends(encoded: &[u8], origin_info: impl FnMut(usize)) -> Result<(), Rejected> {
+    read_block_ends(encoded, origin_info, |_| {})
+}
+
+/// [`check_block_ends`], which also hands each client's [`ClientSpan`] to `span`.
+fn read_block_ends(
     encoded: &[u8],
     mut origin_info: impl FnMut(usize),
+    mut span: impl FnMut(ClientSpan),
 ) -> Result<(), Rejected> {
     use yrs::block::{
         BLOCK_GC_REF_NUMBER, BLOCK_SKIP_REF_NUMBER, HAS_ORIGIN, HAS_PARENT_SUB, HAS_RIGHT_ORIGIN,
@@ -432,14 +522,19 @@ pub fn check_block_ends(
     let clients: u32 = decoder.read_var().map_err(malformed)?;
     for _ in 0..clients {
         let blocks: u32 = decoder.read_var().map_err(malformed)?;
-        decoder.read_client().map_err(malformed)?;
-        let mut clock = u64::from(decoder.read_var::<u32>().map_err(malformed)?);
+        let client = decoder.read_client().map_err(malformed)?;
+        let start = decoder.read_var::<u32>().map_err(malformed)?;
+        let mut clock = u64::from(start);
+        let mut skips = false;
         for _ in 0..blocks {
             // The decoder has no position; what is left after it tells.
             let at = encoded.len() - decoder.read_to_end().map_err(malformed)?.len();
             let info = decoder.read_info().map_err(malformed)?;
             let len = match info {
-                BLOCK_SKIP_REF_NUMBER => decoder.read_var::<u32>().map_err(malformed)?,
+                BLOCK_SKIP_REF_NUMBER => {
+                    skips = true;
+                    decoder.read_var::<u32>().map_err(malformed)?
+                }
                 BLOCK_GC_REF_NUMBER => decoder.read_len().map_err(malformed)?,
                 info => {
                     if info & (HAS_ORIGIN | HAS_RIGHT_ORIGIN) != 0 {
@@ -473,6 +568,13 @@ pub fn check_block_ends(
                 });
             }
         }
+        span(ClientSpan {
+            client,
+            start,
+            // At most MAX_CLOCK, checked above.
+            end: u32::try_from(clock).unwrap_or(u32::MAX),
+            skips,
+        });
     }
     Ok(())
 }
@@ -532,7 +634,7 @@ pub fn snapshot_loads(snapshot: &[u8]) -> Result<(), String> {
     let doc = Doc::new();
     let mut txn = doc.transact_mut();
     match check(&txn, TxnState::Fresh, &update, Some(snapshot)) {
-        Ok(()) => apply_after_check(&mut txn, update)
+        Ok(_) => apply_after_check(&mut txn, update)
             .map(drop)
             .map_err(|e| format!("does not apply: {e}")),
         Err(Rejected::Gap { .. }) => check_round_trip_of(&update, Some(snapshot))
@@ -728,6 +830,159 @@ mod tests {
             try_apply_received(&doc, decode(u), Some(u)).expect("accepted");
         }
         assert_eq!(as_joiner_sees_it(&doc), as_joiner_sees_it(&client));
+    }
+
+    /// The update as its own delta ([`Verbatim`]) against yrs' encoding of the transaction: three
+    /// writers' map overwrites (with a concurrent one), nested maps, text, an array and deletions,
+    /// delivered out of order, twice and late. Each step must report the same outcome, change and
+    /// state vectors both ways, and peers fed either path's deltas must end with the same document.
+    #[test]
+    fn an_update_taken_as_its_own_delta_is_what_yrs_would_have_sent() {
+        use yrs::types::ToJson;
+        use yrs::{GetString, MapPrelim, Text};
+        let writers: Vec<Doc> = [3u64, 4, 5].into_iter().map(Doc::with_client_id).collect();
+        let mut updates = Vec::new();
+        for round in 0..12u32 {
+            for (w, doc) in writers.iter().enumerate() {
+                let nodes = doc.get_or_insert_map("nodes");
+                let notes = doc.get_or_insert_text("notes");
+                let list = doc.get_or_insert_array("list");
+                let mut txn = doc.transact_mut();
+                match (round + w as u32) % 4 {
+                    0 => {
+                        nodes.insert(&mut txn, "shared", f64::from(round));
+                        nodes.insert(
+                            &mut txn,
+                            format!("n{w}"),
+                            MapPrelim::from([("x", f64::from(round))]),
+                        );
+                    }
+                    1 => {
+                        let len = notes.len(&txn);
+                        notes.insert(&mut txn, len, &format!("w{w}r{round} "));
+                    }
+                    2 => {
+                        list.push_back(&mut txn, f64::from(round));
+                        if list.len(&txn) > 2 {
+                            list.remove(&mut txn, 0);
+                        }
+                    }
+                    _ => {
+                        let len = notes.len(&txn);
+                        if len > 3 {
+                            notes.remove_range(&mut txn, 0, 2);
+                        }
+                        nodes.remove(&mut txn, "shared");
+                    }
+                }
+                updates.push(txn.encode_update_v1());
+            }
+            // Every few rounds the writers sync, so later edits build on each other's items.
+            if round % 3 == 2 {
+                for a in &writers {
+                    let state = full_state(a);
+                    for b in &writers {
+                        b.transact_mut().apply_update(decode(&state)).unwrap();
+                    }
+                }
+            }
+        }
+        // Each writer's updates in its own order (as its connection delivers them), the writers
+        // interleaved at random: an item whose origin is another writer's item not yet delivered
+        // waits as pending. Some updates come twice.
+        let mut queues: Vec<std::collections::VecDeque<usize>> = vec![Default::default(); 3];
+        for i in 0..updates.len() {
+            queues[i % 3].push_back(i);
+        }
+        let mut seed = 0x2545_f491_u64;
+        let mut delivered = Vec::new();
+        while queues.iter().any(|q| !q.is_empty()) {
+            seed = seed.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1);
+            let w = (seed >> 33) as usize % 3;
+            if let Some(i) = queues[w].pop_front() {
+                delivered.push(i);
+                if delivered.len() % 7 == 3 {
+                    delivered.push(delivered[delivered.len() / 2]);
+                }
+            }
+        }
+        let (fast, plain) = (Doc::new(), Doc::new());
+        let (fast_peer, plain_peer) = (Doc::new(), Doc::new());
+        let (mut verbatim, mut refused, mut unchanged) = (0, 0, 0);
+        for &i in &delivered {
+            let u = &updates[i];
+            let a = try_apply_received(&fast, decode(u), Some(u));
+            let b = try_apply_guarded(&plain, decode(u));
+            let (a, b) = match (a, b) {
+                (Ok(a), Ok(b)) => (a, b),
+                (Err((ea, _)), Err((eb, _))) => {
+                    assert_eq!(format!("{ea}"), format!("{eb}"), "update {i}");
+                    refused += 1;
+                    continue;
+                }
+                (a, b) => panic!(
+                    "update {i}: {:?} against {:?}",
+                    a.map(|_| ()),
+                    b.map(|_| ())
+                ),
+            };
+            assert_eq!(a.changed(), b.changed(), "update {i}");
+            assert_eq!(a.before, b.before, "update {i}");
+            assert_eq!(a.pending_bytes, b.pending_bytes, "update {i}");
+            let sv = |s: &Option<Vec<u8>>| s.as_deref().map(|s| StateVector::decode_v1(s).unwrap());
+            assert_eq!(sv(&a.state_vector), sv(&b.state_vector), "update {i}");
+            assert_eq!(
+                sv(&a.state_vector),
+                a.changed().then(|| fast.transact().state_vector())
+            );
+            if &a.delta == u {
+                verbatim += 1;
+            }
+            if !a.changed() {
+                unchanged += 1;
+                continue;
+            }
+            fast_peer
+                .transact_mut()
+                .apply_update(decode(&a.delta))
+                .unwrap();
+            plain_peer
+                .transact_mut()
+                .apply_update(decode(&b.delta))
+                .unwrap();
+        }
+        // The update held for a hole is what the room retries later; here every writer's full
+        // state closes the holes on both documents alike.
+        for w in &writers {
+            let state = full_state(w);
+            for doc in [&fast, &plain] {
+                let _ = try_apply_received(doc, decode(&state), Some(&state));
+            }
+        }
+        assert!(verbatim > 10, "{verbatim} updates taken as their own delta");
+        assert!(
+            refused + unchanged > 3,
+            "{refused} refused, {unchanged} unchanged"
+        );
+        let content = |doc: &Doc| {
+            let nodes = doc.get_or_insert_map("nodes");
+            let notes = doc.get_or_insert_text("notes");
+            let list = doc.get_or_insert_array("list");
+            let txn = doc.transact();
+            (
+                nodes.to_json(&txn),
+                notes.get_string(&txn),
+                list.to_json(&txn),
+                txn.state_vector(),
+            )
+        };
+        assert_eq!(content(&fast), content(&plain));
+        assert_eq!(content(&fast_peer), content(&plain_peer));
+        assert_eq!(decode(&full_state(&fast)), decode(&full_state(&plain)));
+        assert_eq!(
+            decode(&full_state(&fast_peer)),
+            decode(&full_state(&plain_peer))
+        );
     }
 
     /// An update that changes the document reports the state vector from before it (the room keeps
