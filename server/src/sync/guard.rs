@@ -88,8 +88,9 @@ impl Applied {
     /// document's clock and integrated whole ([`Verbatim`]): the delta is the bytes the update came
     /// in, and the state vector after it is the one before, moved to the spans' ends. yrs' own reads
     /// of both walk every client's block list of the document (twice: the delta encodes from the
-    /// state before, and the state after is a fresh walk), which in a thousand cold rooms was about a
-    /// twentieth of the server's CPU per edit (scenario 3, BENCHMARKS.md "Figures behind code choices").
+    /// state before, and the state after is a fresh walk), which with the delta's encode was about
+    /// 3 % of the server's CPU in a thousand cold rooms (scenario 3, BENCHMARKS.md "Figures behind code
+    /// choices").
     fn verbatim(txn: &TransactionMut, received: &[u8], spans: &[ClientSpan]) -> Applied {
         let before = txn.before_state().clone();
         let mut after = before.clone();
@@ -237,14 +238,14 @@ struct Verbatim(Vec<ClientSpan>);
 
 /// Where one client's blocks lie in an update's encoding (read by [`check_block_ends`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct ClientSpan {
-    pub client: ClientID,
+struct ClientSpan {
+    client: ClientID,
     /// The first block's clock.
-    pub start: u32,
+    start: u32,
     /// The clock after the last block.
-    pub end: u32,
+    end: u32,
     /// Whether a skip (a hole placeholder) is among the blocks.
-    pub skips: bool,
+    skips: bool,
 }
 
 /// Whether a transaction has applied anything yet (see [`check_contiguous`]).
