@@ -23,6 +23,7 @@ mod server;
 mod stats;
 mod wire;
 
+use std::collections::HashMap;
 use std::path::PathBuf;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
@@ -209,10 +210,6 @@ struct ScenarioInfo {
     floor: &'static str,
     /// Nominal time limit for one server, seconds (full mode).
     limit_secs: u64,
-    /// What tierboard's run and the relay's usually take here, seconds (full mode, with a margin):
-    /// the run keeps this much of its budget for them while other servers run before them
-    /// ([`floor_reserve`]).
-    floor_secs: (u64, u64),
 }
 
 const SCENARIOS: [ScenarioInfo; 9] = [
@@ -222,7 +219,6 @@ const SCENARIOS: [ScenarioInfo; 9] = [
         figure: "p99 latency, ms",
         floor: "p99 ≤ 1 ms",
         limit_secs: 60,
-        floor_secs: (15, 15),
     },
     ScenarioInfo {
         id: 2,
@@ -230,7 +226,6 @@ const SCENARIOS: [ScenarioInfo; 9] = [
         figure: "p99 latency to every observer, ms",
         floor: "p99 ≤ 15 ms",
         limit_secs: 150,
-        floor_secs: (20, 30),
     },
     ScenarioInfo {
         id: 3,
@@ -238,7 +233,6 @@ const SCENARIOS: [ScenarioInfo; 9] = [
         figure: "highest per-client rate with p99 < 25 ms, edits/s",
         floor: "≥ 3× reference",
         limit_secs: 330,
-        floor_secs: (110, 110),
     },
     ScenarioInfo {
         id: 4,
@@ -246,7 +240,6 @@ const SCENARIOS: [ScenarioInfo; 9] = [
         figure: "server RSS, MB",
         floor: "≤ 300 MB",
         limit_secs: 200,
-        floor_secs: (20, 0),
     },
     ScenarioInfo {
         id: 5,
@@ -254,7 +247,6 @@ const SCENARIOS: [ScenarioInfo; 9] = [
         figure: "p99 latency, ms",
         floor: "p99 ≤ 5 ms",
         limit_secs: 60,
-        floor_secs: (20, 0),
     },
     ScenarioInfo {
         id: 6,
@@ -263,7 +255,6 @@ const SCENARIOS: [ScenarioInfo; 9] = [
         floor: "≤ 20 ms",
         // y-sweet takes ~35 s a restart (it absorbs the 10,000 updates at ~1,000 a second).
         limit_secs: 200,
-        floor_secs: (25, 0),
     },
     ScenarioInfo {
         id: 7,
@@ -271,7 +262,6 @@ const SCENARIOS: [ScenarioInfo; 9] = [
         figure: "time until all synced, s (peak RSS)",
         floor: "≤ 3 s and ≤ 1.5 GB",
         limit_secs: 200,
-        floor_secs: (10, 0),
     },
     ScenarioInfo {
         id: 8,
@@ -279,7 +269,6 @@ const SCENARIOS: [ScenarioInfo; 9] = [
         figure: "time per run, µs",
         floor: "≤ 200 µs",
         limit_secs: 5,
-        floor_secs: (5, 0),
     },
     ScenarioInfo {
         id: 9,
@@ -287,7 +276,6 @@ const SCENARIOS: [ScenarioInfo; 9] = [
         figure: "rooms held with cursor and edit p99 ≤ 50 ms",
         floor: "≥ 0.8× the relay's",
         limit_secs: 150,
-        floor_secs: (70, 80),
     },
 ];
 
@@ -298,38 +286,30 @@ const RELAY_SCENARIOS: [u8; 4] = [1, 2, 3, 9];
 /// tierboard's Redis fan-out, 8 its validation).
 const DEPLOYED_SCENARIOS: [u8; 7] = [1, 2, 3, 4, 6, 7, 9];
 
-/// The budget kept for the tierboard and relay runs still to come after `kind`'s run of scenario
-/// `at` (the later scenarios' whole, and this scenario's runs after `kind`'s): their figures are
-/// what the floors read; the other servers are comparisons. Without it, a slow
-/// comparison server early in the run (Hocuspocus failing scenario 3 after 149 s, 2026-12-06) left
-/// tierboard's scenario 9, the last of the run, 33 s where it takes 40 to 60.
-fn floor_reserve(selected: &[u8], kinds: &[Kind], at: u8, kind: Kind, quick: bool) -> Duration {
-    let secs: u64 = SCENARIOS
-        .iter()
-        .filter(|s| selected.contains(&s.id) && s.id >= at)
-        .map(|s| {
-            // This scenario's runs after `kind`'s, in the order `kinds` runs them.
-            let after = |k: Kind| {
-                s.id > at
-                    || kinds.iter().position(|&x| x == k) > kinds.iter().position(|&x| x == kind)
-            };
-            let relay = RELAY_SCENARIOS.contains(&s.id);
-            let mut reserve = 0;
-            if kinds.contains(&Kind::Tierboard) && after(Kind::Tierboard) {
-                reserve += s.floor_secs.0;
+/// The runs of a suite, in order: first every selected scenario on the servers the floors read
+/// (tierboard, the reference and the relay), then on the deployed servers (Hocuspocus, y-sweet),
+/// which are comparisons and get what the run's budget has left. Run scenario by scenario, a slow
+/// comparison server took the budget from tierboard's own runs: in the full run of 2026-12-06 23:48
+/// Hocuspocus failed scenario 3 after 149 s and tierboard's scenario 9, the last of the run, got 33 s
+/// where it takes 40 to 60. Each server runs only the scenarios it supports.
+fn run_order(selected: &[u8], kinds: &[Kind]) -> Vec<(&'static ScenarioInfo, Kind)> {
+    let deployed = |kind: Kind| matches!(kind, Kind::Hocuspocus | Kind::YSweet);
+    let mut order = Vec::new();
+    for comparisons in [false, true] {
+        for info in SCENARIOS.iter().filter(|s| selected.contains(&s.id)) {
+            for &kind in kinds.iter().filter(|&&k| deployed(k) == comparisons) {
+                let supported = match kind {
+                    Kind::Relay => RELAY_SCENARIOS.contains(&info.id),
+                    Kind::Hocuspocus | Kind::YSweet => DEPLOYED_SCENARIOS.contains(&info.id),
+                    Kind::Tierboard | Kind::Reference => true,
+                };
+                if supported {
+                    order.push((info, kind));
+                }
             }
-            if relay && kinds.contains(&Kind::Relay) && after(Kind::Relay) {
-                reserve += s.floor_secs.1;
-            }
-            // Quick mode shortens scenario 3's steps by about two thirds.
-            if quick && s.id == 3 {
-                reserve / 3
-            } else {
-                reserve
-            }
-        })
-        .sum();
-    Duration::from_secs(secs)
+        }
+    }
+    order
 }
 
 async fn run_scenario(id: u8, ctx: &Ctx, kind: Kind) -> Result<Outcome> {
@@ -430,88 +410,66 @@ async fn suite(args: SuiteArgs) -> Result<()> {
         s9_rooms: args.s9_rooms.clone(),
     };
     let budget = Duration::from_secs(args.budget_secs);
+    let mut outcomes: HashMap<(u8, Kind), Outcome> = HashMap::new();
+    for (info, kind) in run_order(&selected, &kinds) {
+        let remaining = budget.saturating_sub(started.elapsed());
+        let nominal = Duration::from_secs(if args.quick {
+            info.limit_secs.min(150)
+        } else {
+            info.limit_secs
+        });
+        let out = if remaining < Duration::from_secs(10) {
+            Outcome::skipped("the run's time budget was spent")
+        } else {
+            let limit = nominal.min(remaining);
+            eprintln!(
+                "[bench] scenario {} on {} (limit {:?})",
+                info.id,
+                kind.name(),
+                limit
+            );
+            let t0 = Instant::now();
+            let load_before = loadavg();
+            let cpu_before = server::own_cpu_secs();
+            let out = match tokio::time::timeout(limit, run_scenario(info.id, &ctx, kind)).await {
+                Ok(Ok(o)) => o,
+                Ok(Err(e)) => {
+                    eprintln!("[bench]   failed: {e:#}");
+                    Outcome::failed(first_line(&format!("{e:#}"))).with("error", format!("{e:#}"))
+                }
+                Err(_) => Outcome::failed(format!("did not finish within {limit:?}")),
+            };
+            // Context for reading the figure: how busy the machine was, and the generator's share.
+            let out = out
+                .with("loadavg_1m_before", load_before)
+                .with("loadavg_1m_after", loadavg())
+                .with("generator_cpu_secs", server::own_cpu_secs() - cpu_before)
+                .with("wall_secs", t0.elapsed().as_secs_f64());
+            eprintln!(
+                "[bench]   {} in {:.1} s: {:?} {}",
+                kind.name(),
+                t0.elapsed().as_secs_f64(),
+                out.status,
+                out.figure
+                    .map(|f| format!("{f:.3}"))
+                    .or(out.reason.clone())
+                    .unwrap_or_default()
+            );
+            // Sockets closed by this scenario linger briefly; let the next one start clean.
+            tokio::time::sleep(Duration::from_millis(500)).await;
+            out
+        };
+        outcomes.insert((info.id, kind), out);
+    }
     let mut results = Vec::new();
     for info in SCENARIOS.iter().filter(|s| selected.contains(&s.id)) {
-        let outcome_of = |kind: Kind| -> Option<Outcome> {
-            (!kinds.contains(&kind)).then(|| Outcome::skipped("not selected for this run"))
-        };
-        let mut tb = outcome_of(Kind::Tierboard);
-        let mut rf = outcome_of(Kind::Reference);
-        let mut relay = None;
-        let mut hocuspocus = None;
-        let mut ysweet = None;
-        for &kind in &kinds {
-            if kind == Kind::Relay && !RELAY_SCENARIOS.contains(&info.id) {
-                continue;
-            }
-            if matches!(kind, Kind::Hocuspocus | Kind::YSweet)
-                && !DEPLOYED_SCENARIOS.contains(&info.id)
-            {
-                continue;
-            }
-            // What the budget holds beyond the time kept for the tierboard and relay runs still to
-            // come: a slow comparison server cannot take their share.
-            let remaining = budget
-                .saturating_sub(started.elapsed())
-                .saturating_sub(floor_reserve(&selected, &kinds, info.id, kind, args.quick));
-            let nominal = Duration::from_secs(if args.quick {
-                info.limit_secs.min(150)
-            } else {
-                info.limit_secs
-            });
-            let out = if remaining < Duration::from_secs(10) {
-                Outcome::skipped("the run's time budget was spent")
-            } else {
-                let limit = nominal.min(remaining);
-                eprintln!(
-                    "[bench] scenario {} on {} (limit {:?})",
-                    info.id,
-                    kind.name(),
-                    limit
-                );
-                let t0 = Instant::now();
-                let load_before = loadavg();
-                let cpu_before = server::own_cpu_secs();
-                let out = match tokio::time::timeout(limit, run_scenario(info.id, &ctx, kind)).await
-                {
-                    Ok(Ok(o)) => o,
-                    Ok(Err(e)) => {
-                        eprintln!("[bench]   failed: {e:#}");
-                        Outcome::failed(first_line(&format!("{e:#}")))
-                            .with("error", format!("{e:#}"))
-                    }
-                    Err(_) => Outcome::failed(format!("did not finish within {limit:?}")),
-                };
-                // Context for reading the figure: how busy the machine was, and the generator's share.
-                let out = out
-                    .with("loadavg_1m_before", load_before)
-                    .with("loadavg_1m_after", loadavg())
-                    .with("generator_cpu_secs", server::own_cpu_secs() - cpu_before)
-                    .with("wall_secs", t0.elapsed().as_secs_f64());
-                eprintln!(
-                    "[bench]   {} in {:.1} s: {:?} {}",
-                    kind.name(),
-                    t0.elapsed().as_secs_f64(),
-                    out.status,
-                    out.figure
-                        .map(|f| format!("{f:.3}"))
-                        .or(out.reason.clone())
-                        .unwrap_or_default()
-                );
-                // Sockets closed by this scenario linger briefly; let the next one start clean.
-                tokio::time::sleep(Duration::from_millis(500)).await;
-                out
-            };
-            match kind {
-                Kind::Tierboard => tb = Some(out),
-                Kind::Reference => rf = Some(out),
-                Kind::Relay => relay = Some(out),
-                Kind::Hocuspocus => hocuspocus = Some(out),
-                Kind::YSweet => ysweet = Some(out),
-            }
-        }
-        let tb = tb.expect("set above");
-        let rf = rf.expect("set above");
+        let mut take = |kind: Kind| outcomes.remove(&(info.id, kind));
+        let not_selected = || Outcome::skipped("not selected for this run");
+        let tb = take(Kind::Tierboard).unwrap_or_else(not_selected);
+        let rf = take(Kind::Reference).unwrap_or_else(not_selected);
+        let relay = take(Kind::Relay);
+        let hocuspocus = take(Kind::Hocuspocus);
+        let ysweet = take(Kind::YSweet);
         let ratio = report::ratio(&tb, &rf);
         let mut notes = Vec::new();
         if info.id == 3 && args.quick {
@@ -749,33 +707,38 @@ mod tests {
     ];
 
     #[test]
-    fn the_budget_keeps_the_floor_runs_still_to_come() {
+    fn the_comparison_servers_run_after_every_floor_run() {
         let all: Vec<u8> = (1..=9).collect();
-        let secs = |at, kind, quick| floor_reserve(&all, &ALL, at, kind, quick).as_secs();
-        // Hocuspocus on scenario 3: every floor run of scenarios 4 to 9 is still to come.
-        assert_eq!(
-            secs(3, Kind::Hocuspocus, false),
-            20 + 20 + 25 + 10 + 5 + 70 + 80
+        let order: Vec<(u8, Kind)> = run_order(&all, &ALL)
+            .into_iter()
+            .map(|(info, kind)| (info.id, kind))
+            .collect();
+        let first_deployed = order
+            .iter()
+            .position(|(_, k)| matches!(k, Kind::Hocuspocus | Kind::YSweet))
+            .expect("deployed servers run");
+        assert!(
+            order[first_deployed..]
+                .iter()
+                .all(|(_, k)| matches!(k, Kind::Hocuspocus | Kind::YSweet)),
+            "{order:?}"
         );
-        // The reference on scenario 3 runs before the relay: the relay's scenario 3 too.
-        assert_eq!(secs(3, Kind::Reference, false), 110 + 230);
-        // The last scenario: tierboard keeps the relay's share, the relay and after it nothing.
-        assert_eq!(secs(9, Kind::Tierboard, false), 80);
-        assert_eq!(secs(9, Kind::Relay, false), 0);
-        assert_eq!(secs(9, Kind::YSweet, false), 0);
-        // Quick mode keeps a third of scenario 3's.
-        assert_eq!(secs(2, Kind::YSweet, true), (110 + 110) / 3 + 230);
-        // Servers or scenarios not selected keep nothing.
+        // Scenario by scenario within each pass, in the servers' order.
         assert_eq!(
-            floor_reserve(
-                &[3, 9],
-                &[Kind::Tierboard, Kind::Hocuspocus],
-                3,
-                Kind::Hocuspocus,
-                false
-            )
-            .as_secs(),
-            70
+            &order[..3],
+            &[(1, Kind::Tierboard), (1, Kind::Reference), (1, Kind::Relay)]
         );
+        assert_eq!(order[first_deployed], (1, Kind::Hocuspocus));
+        // Each server runs what it supports and nothing twice.
+        let count = |kind| order.iter().filter(|(_, k)| *k == kind).count();
+        assert_eq!(count(Kind::Tierboard), 9);
+        assert_eq!(count(Kind::Reference), 9);
+        assert_eq!(count(Kind::Relay), RELAY_SCENARIOS.len());
+        assert_eq!(count(Kind::Hocuspocus), DEPLOYED_SCENARIOS.len());
+        assert_eq!(count(Kind::YSweet), DEPLOYED_SCENARIOS.len());
+        // Only what was selected.
+        let some = run_order(&[9], &[Kind::YSweet, Kind::Tierboard]);
+        let some: Vec<(u8, Kind)> = some.into_iter().map(|(i, k)| (i.id, k)).collect();
+        assert_eq!(some, vec![(9, Kind::Tierboard), (9, Kind::YSweet)]);
     }
 }
