@@ -2,9 +2,11 @@
 //! every 1, 2 or 5 seconds of commits (`persister::FOLD_INTERVAL` is 1), and what a room's load pays
 //! for the journal it scans, which a longer interval lets grow.
 //!
-//! The load is benchmark scenario 3's as the persister writes it: 1,000 rooms, a group commit every
-//! 50 ms carrying 350 rows (7,000 rows a second, a 45-byte edit each, each for a random room), on a
-//! log that already holds 300 rows per room. Each configuration runs on a fresh database, alternating
+//! The load is shaped like benchmark scenario 3's as the persister writes it: 1,000 rooms, a group
+//! commit every 50 ms carrying 350 rows (7,000 rows a second, a 45-byte edit each, each for a random
+//! room), on a log that already holds 300 rows per room. Scenario 3 at 2.5 edits/s per client stores
+//! fewer, about 5,700 rows a second (0.57 per edit, counted: BENCHMARKS.md, "Figures behind code
+//! choices"), so a second of this load is about 1.2 seconds of that one. Each configuration runs on a fresh database, alternating
 //! with the others round after round, and ends with a fold, so all of them store the same rows.
 //! The figure is the process's CPU time (user + system, every thread: the sqlx worker that runs
 //! SQLite included) per stored row. Then one room's `load_rows` is timed with 7,000, 14,000 and 35,000
