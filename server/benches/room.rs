@@ -62,8 +62,6 @@ const PROBLEM: &str = "tutorial-simple-blog";
 
 /// One writer's document, made like the generator's.
 struct Writer {
-    /// Kept so that the writer's types stay alive with it.
-    #[allow(dead_code)]
     doc: Doc,
     node: MapRef,
     lat: MapRef,
