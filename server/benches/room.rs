@@ -31,6 +31,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
+use tierboard::config::{COMPACT_ROWS, PERSIST_INTERVAL_MS};
 use tierboard::ids::{Role, RoomId};
 use tierboard::metrics::Metrics;
 use tierboard::problems::Bank;
@@ -53,11 +54,8 @@ const MEASURED: usize = 40;
 const PASSES: usize = 3;
 /// Scenario 3's whole load at 3 edits/s per client.
 const EDITS_PER_SEC: f64 = 12_000.0;
-/// The group commit's interval (`--persist-interval-ms`).
-const COMMIT: Duration = Duration::from_millis(50);
-/// The server's `--compact-rows` default (`config.rs`): a room snapshots itself every this many
-/// submissions.
-const COMPACT_ROWS: u64 = 1024;
+/// The group commit's interval, the server's default (`--persist-interval-ms`).
+const COMMIT: Duration = Duration::from_millis(PERSIST_INTERVAL_MS);
 const PROBLEM: &str = "tutorial-simple-blog";
 
 /// One writer's document, made like the generator's.
@@ -69,7 +67,9 @@ struct Writer {
 }
 
 impl Writer {
-    /// The writer's node and `moves` drags of history, as one update.
+    /// The writer's node and `moves` drags of history, as one update: the node as
+    /// `bench/src/client.rs` (`State::own_node`) creates it and the drags as its `history` makes them
+    /// (that crate is the load generator's; the server's benches do not depend on it).
     fn new(client: u64, moves: u32) -> (Writer, Vec<u8>) {
         let doc = Doc::with_client_id(client);
         let nodes = doc.get_or_insert_map("nodes");
@@ -211,6 +211,8 @@ fn open_rooms(bank: &Arc<Bank>, history: &[Vec<Vec<u8>>], t0: Clock) -> Vec<Room
                 bank: bank.clone(),
                 metrics: metrics.clone(),
                 fans_out: false,
+                // The server's default `--compact-rows`: a room snapshots itself every this many
+                // submissions.
                 compact_rows: COMPACT_ROWS,
                 persist_steady: PERSIST_STEADY,
                 presence_window: Duration::ZERO,

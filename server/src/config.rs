@@ -9,6 +9,11 @@ use clap::{Args, Parser, Subcommand};
 /// `--persist-steady-ms` by default, and the room core's default window (`room::PERSIST_STEADY`), so
 /// the two cannot drift.
 pub const PERSIST_STEADY_MS: u64 = 50;
+/// `--persist-interval-ms` by default (the group commit's window; `server/benches/room.rs` answers
+/// its submissions at this interval).
+pub const PERSIST_INTERVAL_MS: u64 = 50;
+/// `--compact-rows` by default (`server/benches/room.rs` runs its rooms with it).
+pub const COMPACT_ROWS: u64 = 1024;
 
 /// `--presence-window-ms` by default, and the room core's (`room::PRESENCE_WINDOW`). Cursor moves
 /// arrive every 33-50 ms per participant (20-30 Hz): a window of 20 ms merges the moves of
@@ -165,7 +170,7 @@ pub struct ServeConfig {
     pub room_creations_per_minute: u32,
 
     /// Longest time an accepted update waits before it is stored, in milliseconds (group commit).
-    #[arg(long, env = "TIERBOARD_PERSIST_MS", default_value_t = 50)]
+    #[arg(long, env = "TIERBOARD_PERSIST_MS", default_value_t = PERSIST_INTERVAL_MS)]
     pub persist_interval_ms: u64,
 
     /// While a room's edits keep coming, it hands them to storage at most once per this many
@@ -189,7 +194,7 @@ pub struct ServeConfig {
     /// do it too often (64 cost markedly more CPU than 256, and 256 about 3 % more than 1024:
     /// BENCHMARKS.md). The rows are small updates, so loading a thousand is quick, and a room that
     /// unloads or a server that stops gracefully compacts its rows anyway.
-    #[arg(long, env = "TIERBOARD_COMPACT_ROWS", default_value_t = 1024)]
+    #[arg(long, env = "TIERBOARD_COMPACT_ROWS", default_value_t = COMPACT_ROWS)]
     pub compact_rows: u64,
 
     /// Largest document a room may hold, in encoded bytes: an update that would take it beyond is
@@ -235,7 +240,7 @@ impl ServeConfig {
             hide_solutions: false,
             max_connections_per_address: 0,
             max_connections: 0,
-            persist_interval_ms: 50,
+            persist_interval_ms: PERSIST_INTERVAL_MS,
             persist_steady_ms: PERSIST_STEADY_MS,
             presence_window_ms: PRESENCE_WINDOW_MS,
             compact_rows: 64,
