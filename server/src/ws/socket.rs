@@ -1,9 +1,10 @@
 //! A connection's sending side: the room writes framed messages straight into the socket; a writer
 //! task takes over only when the socket is full.
 //!
-//! Every write goes through [`SocketOutlet::state`], a std mutex held for one non-blocking
-//! `try_write` (a system call that never waits) and never across an `.await`, so frames from the
-//! room, the reader (pongs) and the writer (keepalives, the backlog, the close) never interleave.
+//! Every write goes through [`SocketOutlet::state`], a std mutex held for one non-blocking `send`
+//! ([`SocketOutlet::send_now`]: a system call that never waits) and never across an `.await`, so
+//! frames from the room, the reader (pongs) and the writer (keepalives, the backlog, the close) never
+//! interleave.
 //! While the backlog is empty a message costs the room one `write` and no task wake-up: that
 //! hand-off (queue push, wake, poll, tungstenite's copy) was the largest cost per delivery the
 //! relay did not pay (BENCHMARKS.md, "What limits each figure"). What does not fit waits in the
