@@ -576,7 +576,6 @@ mod tests {
             "the drain waited for the socket, it did not spin: {used:?} of CPU while the peer \
              read nothing for 300 ms and then {len} bytes"
         );
-        let all = expected;
-        assert!(got == all, "everything, in order");
+        assert!(got == expected, "everything, in order");
     }
 }
